@@ -1,0 +1,17 @@
+"""The one error type the CLI knows how to explain."""
+
+from __future__ import annotations
+
+
+class PreviewError(Exception):
+    """A failure a user can act on: a message for humans and a hint naming the fix."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\nhint: {self.hint}"
+        return self.message
