@@ -1,0 +1,88 @@
+"""The `preview` command line: parses flags, calls one operation, renders its result."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from preview import __version__
+from preview.errors import PreviewError
+
+DEFAULT_SANDBOX_KUBECONFIG = Path(".sandbox/kubeconfig")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="preview")
+@click.option("-v", "--verbose", count=True, help="More log output (repeat for debug).")
+def main(verbose: int) -> None:
+    """Ephemeral preview environments: one virtual Kubernetes cluster per pull request."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.group(invoke_without_command=True)
+@click.option("--port", type=int, default=0, show_default="a free port",
+              help="Port to serve the emulated API on (127.0.0.1).")
+@click.option("--kubeconfig", "kubeconfig_path", type=click.Path(path_type=Path),
+              default=DEFAULT_SANDBOX_KUBECONFIG, show_default=True,
+              help="Where to write the admin kubeconfig.")
+@click.pass_context
+def sandbox(ctx: click.Context, port: int, kubeconfig_path: Path) -> None:
+    """Run the built-in emulated cluster (no real Kubernetes needed).
+
+    Without a subcommand: start an emulated cluster in the foreground and print how to
+    use it with kubectl and helm. Stop it with Ctrl-C.
+    """
+    if ctx.invoked_subcommand is None:
+        _serve(port, kubeconfig_path, "10.96.0.0/12", demo=True)
+
+
+@sandbox.command("apiserver")
+@click.option("--port", type=int, default=0, show_default="a free port",
+              help="Port to listen on (127.0.0.1).")
+@click.option("--kubeconfig", "kubeconfig_path", type=click.Path(path_type=Path),
+              default=DEFAULT_SANDBOX_KUBECONFIG, show_default=True,
+              help="Where to write the admin kubeconfig once the server is serving.")
+@click.option("--service-cidr", default="10.96.0.0/12", show_default=True,
+              help="Range Service cluster IPs are allocated from.")
+def sandbox_apiserver(port: int, kubeconfig_path: Path, service_cidr: str) -> None:
+    """Serve the Kubernetes API emulator in the foreground until SIGINT/SIGTERM."""
+    _serve(port, kubeconfig_path, service_cidr, demo=False)
+
+
+def _serve(port: int, kubeconfig_path: Path, service_cidr: str, demo: bool) -> None:
+    from preview.sandbox.runner import serve_forever
+    from preview.sandbox.server import ServerConfig
+
+    def ready(url: str) -> None:
+        path = kubeconfig_path.resolve()
+        if demo:
+            click.echo(f"Sandbox cluster serving at {url}")
+            click.echo(f"Admin kubeconfig: {path}\n")
+            click.echo("Try, in another terminal:")
+            click.echo(f"  export KUBECONFIG={path}")
+            click.echo("  .tools/bin/kubectl get namespaces")
+            click.echo("  .tools/bin/kubectl create deployment web --image=nginx")
+            click.echo("\nPress Ctrl-C to stop.")
+        else:
+            click.echo(json.dumps({"url": url, "kubeconfig": str(path)}))
+        sys.stdout.flush()
+
+    try:
+        asyncio.run(serve_forever(ServerConfig(service_cidr=service_cidr), "127.0.0.1", port,
+                                  kubeconfig_path, ready))
+    except OSError as e:
+        raise click.ClickException(f"cannot serve on 127.0.0.1:{port}: {e.strerror}") from e
+
+
+def run() -> None:
+    try:
+        main(standalone_mode=True)
+    except PreviewError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)

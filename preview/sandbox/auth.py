@@ -1,0 +1,174 @@
+"""Who is calling, and may they: bearer-token authentication, impersonation, RBAC.
+
+Tokens: static ones (the admin kubeconfig, the emulator's own controllers) and
+service-account JWTs. Authorization is the RBAC authorizer over the Roles and bindings
+stored in the emulator, cached until one of them changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from preview.sandbox import rbac
+from preview.sandbox.rbac import Attributes, UserInfo
+from preview.sandbox.status import ApiError, forbidden
+from preview.sandbox.store import Store
+from preview.sandbox.tokens import TokenSigner
+
+ANONYMOUS = UserInfo("system:anonymous", ("system:unauthenticated",))
+_RBAC = (("rbac.authorization.k8s.io", "roles"), ("rbac.authorization.k8s.io", "clusterroles"),
+         ("rbac.authorization.k8s.io", "rolebindings"),
+         ("rbac.authorization.k8s.io", "clusterrolebindings"))
+
+
+def unauthorized() -> ApiError:
+    return ApiError(401, "Unauthorized", "Unauthorized")
+
+
+class Authenticator:
+    def __init__(self, store: Store, signer: TokenSigner) -> None:
+        self.store = store
+        self.signer = signer
+        self.static: dict[str, UserInfo] = {}
+
+    def add_token(self, token: str, user: UserInfo) -> None:
+        self.static[token] = user
+
+    def authenticate(self, headers: Mapping[str, str]) -> UserInfo:
+        header = headers.get("Authorization", "")
+        if not header:
+            return ANONYMOUS
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise unauthorized()
+        token = token.strip()
+        user = self.static.get(token)
+        if user is not None:
+            return user
+        claims = self.signer.verify(token)
+        if claims is None:
+            raise unauthorized()
+        sa = self.store.get(("", "serviceaccounts"), claims.namespace, claims.name)
+        if sa is None or sa["metadata"]["uid"] != claims.uid:
+            raise unauthorized()
+        if claims.secret_name:
+            secret = self.store.get(("", "secrets"), claims.namespace, claims.secret_name)
+            if secret is None:
+                raise unauthorized()
+        return UserInfo(claims.username, ("system:serviceaccounts",
+                                          f"system:serviceaccounts:{claims.namespace}",
+                                          "system:authenticated"), uid=claims.uid)
+
+
+class Authorizer:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._stamp: tuple[int, ...] = ()
+        self._snapshot: tuple[Any, ...] = ()
+
+    def decide(self, user: UserInfo, attrs: Attributes) -> rbac.Decision:
+        if "system:masters" in user.groups:
+            return rbac.Decision(True, "system:masters")
+        roles, cluster_roles, role_bindings, cluster_role_bindings = self._rbac()
+        return rbac.authorize(user, attrs, roles, cluster_roles, role_bindings,
+                              cluster_role_bindings)
+
+    def check(self, user: UserInfo, attrs: Attributes) -> None:
+        if not self.decide(user, attrs).allowed:
+            raise forbidden(rbac.forbidden_message(user, attrs), attrs.resource, attrs.api_group,
+                            attrs.name)
+
+    def rules(self, user: UserInfo, namespace: str) -> Any:
+        roles, cluster_roles, role_bindings, cluster_role_bindings = self._rbac()
+        return rbac.rules_for(user, namespace, roles, cluster_roles, role_bindings,
+                              cluster_role_bindings)
+
+    def _rbac(self) -> tuple[Any, ...]:
+        stamp = tuple(self.store.versions.get(s, 0) for s in _RBAC)
+        if stamp != self._stamp:
+            roles = {(o["metadata"]["namespace"], o["metadata"]["name"]): o
+                     for o in self.store.list(_RBAC[0])}
+            cluster_roles = {o["metadata"]["name"]: o for o in self.store.list(_RBAC[1])}
+            self._snapshot = (roles, cluster_roles, self.store.list(_RBAC[2]),
+                              self.store.list(_RBAC[3]))
+            self._stamp = stamp
+        return self._snapshot
+
+
+def impersonate(authorizer: Authorizer, user: UserInfo, headers: Mapping[str, str]) -> UserInfo:
+    """Apply `Impersonate-User`/`Impersonate-Group` headers if the caller may impersonate."""
+    target = headers.get("Impersonate-User")
+    if not target:
+        return user
+    groups = tuple(v for k, v in headers.items() if k.lower() == "impersonate-group")
+    if target.startswith("system:serviceaccount:"):
+        ns, _, name = target.removeprefix("system:serviceaccount:").partition(":")
+        attrs = Attributes(verb="impersonate", api_group="", resource="serviceaccounts",
+                           namespace=ns, name=name)
+        groups = groups or ("system:serviceaccounts", f"system:serviceaccounts:{ns}")
+    else:
+        attrs = Attributes(verb="impersonate", api_group="", resource="users", name=target)
+    authorizer.check(user, attrs)
+    for group in groups:
+        authorizer.check(user, Attributes(verb="impersonate", api_group="", resource="groups",
+                                          name=group))
+    if target != "system:anonymous" and "system:authenticated" not in groups:
+        groups = (*groups, "system:authenticated")
+    return UserInfo(target, groups)
+
+
+def bootstrap_rbac() -> list[dict[str, Any]]:
+    """The default ClusterRoles and bindings every cluster starts with (a useful subset)."""
+    def role(name: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                "metadata": {"name": name, "labels": {
+                    "kubernetes.io/bootstrapping": "rbac-defaults"}}, "rules": rules}
+
+    def binding(name: str, role_name: str, groups: list[str]) -> dict[str, Any]:
+        return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                "metadata": {"name": name, "labels": {
+                    "kubernetes.io/bootstrapping": "rbac-defaults"}},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                            "name": role_name},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                              "name": g} for g in groups]}
+
+    everything = [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+                  {"nonResourceURLs": ["*"], "verbs": ["*"]}]
+    read = ["get", "list", "watch"]
+    write = ["create", "delete", "deletecollection", "patch", "update"]
+    workloads = [
+        {"apiGroups": [""], "resources": ["pods", "pods/log", "pods/status", "services",
+                                          "endpoints", "configmaps", "persistentvolumeclaims",
+                                          "serviceaccounts", "events", "replicationcontrollers"],
+         "verbs": read},
+        {"apiGroups": ["apps"], "resources": ["deployments", "replicasets", "statefulsets",
+                                              "daemonsets"], "verbs": read},
+        {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": read},
+        {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses", "networkpolicies"],
+         "verbs": read},
+    ]
+    edit = [dict(r, verbs=read + write) for r in workloads] + [
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": read + write}]
+    return [
+        role("cluster-admin", everything),
+        role("admin", [*edit, {"apiGroups": ["rbac.authorization.k8s.io"],
+                               "resources": ["roles", "rolebindings"], "verbs": read + write}]),
+        role("edit", edit),
+        role("view", workloads),
+        role("system:discovery", [{"nonResourceURLs": [
+            "/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi",
+            "/openapi/*", "/readyz", "/version", "/version/"], "verbs": ["get"]}]),
+        role("system:basic-user", [{"apiGroups": ["authorization.k8s.io"], "resources": [
+            "selfsubjectaccessreviews", "selfsubjectrulesreviews"], "verbs": ["create"]},
+            {"apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"],
+             "verbs": ["create"]}]),
+        role("system:public-info-viewer", [{"nonResourceURLs": [
+            "/healthz", "/livez", "/readyz", "/version", "/version/"], "verbs": ["get"]}]),
+        binding("cluster-admin", "cluster-admin", ["system:masters"]),
+        binding("system:discovery", "system:discovery", ["system:authenticated"]),
+        binding("system:basic-user", "system:basic-user", ["system:authenticated"]),
+        binding("system:public-info-viewer", "system:public-info-viewer",
+                ["system:authenticated", "system:unauthenticated"]),
+    ]

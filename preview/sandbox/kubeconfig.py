@@ -1,0 +1,34 @@
+"""Kubeconfig files for the emulator: an admin one, or one per service-account token."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def kubeconfig(server: str, token: str, *, cluster: str = "sandbox", user: str = "admin",
+               namespace: str | None = None) -> dict[str, Any]:
+    context: dict[str, Any] = {"cluster": cluster, "user": user}
+    if namespace:
+        context["namespace"] = namespace
+    return {
+        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "clusters": [{"name": cluster, "cluster": {"server": server}}],
+        "users": [{"name": user, "user": {"token": token}}],
+        "contexts": [{"name": cluster, "context": context}],
+        "current-context": cluster,
+    }
+
+
+def write(path: Path, config: dict[str, Any]) -> Path:
+    """Write atomically with owner-only permissions: the file holds a bearer token."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        yaml.safe_dump(config, f, sort_keys=False)
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,160 @@
+"""Running the emulator: in-process on a background thread (tests), or in the foreground (CLI).
+
+The in-process `Sandbox` owns one event loop on one thread; `run_coroutine_threadsafe` is
+the single, documented bridge between the caller's thread and that loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import tempfile
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from preview.sandbox import kubeconfig
+from preview.sandbox.controllers import start_controllers
+from preview.sandbox.server import ApiServer, ServerConfig
+
+T = TypeVar("T")
+
+
+class Running:
+    """A started server: its aiohttp runner and its controllers."""
+
+    def __init__(self, server: ApiServer, runner: web.AppRunner, url: str,
+                 tasks: list[asyncio.Task[None]]) -> None:
+        self.server, self.runner, self.url, self.tasks = server, runner, url, tasks
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.runner.cleanup()
+
+
+async def start(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -> Running:
+    server = ApiServer(config)
+    runner = web.AppRunner(server.app, access_log=None, handle_signals=False,
+                           shutdown_timeout=1.0)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    await site.start()
+    sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
+    actual = sockets[0].getsockname()[1] if sockets else port
+    url = f"http://{host}:{actual}"
+    server.address = f"{host}:{actual}"
+    tasks = start_controllers(server, url)
+    return Running(server, runner, url, tasks)
+
+
+class Sandbox:
+    """An emulated cluster on 127.0.0.1 for tests and the demo.
+
+    >>> with Sandbox() as sb:
+    ...     subprocess.run(["kubectl", "--kubeconfig", sb.kubeconfig, "get", "ns"])
+    """
+
+    def __init__(self, config: ServerConfig | None = None, *, port: int = 0,
+                 kubeconfig_path: Path | None = None) -> None:
+        self.config = config or ServerConfig()
+        self.port = port
+        self._kubeconfig_path = kubeconfig_path
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._running: Running | None = None
+        self.url = ""
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> Sandbox:
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        self._loop = loop
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            ready.set()
+            loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="sandbox-apiserver", daemon=True)
+        self._thread.start()
+        ready.wait()
+        self._running = self.call(start(self.config, port=self.port))
+        self.url = self._running.url
+        if self._kubeconfig_path is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="sandbox-")
+            self._kubeconfig_path = Path(self._tmp.name) / "kubeconfig"
+        kubeconfig.write(self._kubeconfig_path,
+                         kubeconfig.kubeconfig(self.url, self.config.admin_token))
+        return self
+
+    def stop(self) -> None:
+        if self._running is not None:
+            self.call(self._running.stop())
+            self._running = None
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            if self._thread is not None:
+                self._thread.join(timeout=10)
+            self._loop.close()
+            self._loop = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- access --------------------------------------------------------------------------------
+    @property
+    def kubeconfig(self) -> str:
+        assert self._kubeconfig_path is not None, "sandbox not started"
+        return str(self._kubeconfig_path)
+
+    @property
+    def admin_token(self) -> str:
+        return self.config.admin_token
+
+    @property
+    def server(self) -> ApiServer:
+        assert self._running is not None, "sandbox not started"
+        return self._running.server
+
+    def call(self, coro: Awaitable[T]) -> T:
+        """Run a coroutine on the sandbox's loop and wait for its result."""
+        assert self._loop is not None, "sandbox not started"
+        return asyncio.run_coroutine_threadsafe(_wrap(coro), self._loop).result()
+
+    def write_kubeconfig(self, path: Path, token: str, *, user: str = "user",
+                         namespace: str | None = None) -> Path:
+        """A kubeconfig for this sandbox authenticating with `token` (e.g. a SA token)."""
+        return kubeconfig.write(path, kubeconfig.kubeconfig(self.url, token, user=user,
+                                                            namespace=namespace))
+
+
+async def _wrap(coro: Awaitable[T]) -> T:
+    return await coro
+
+
+async def serve_forever(config: ServerConfig, host: str, port: int, kubeconfig_path: Path,
+                        on_ready: Callable[[str], Any]) -> None:
+    """Serve until SIGINT/SIGTERM; the kubeconfig is written once the port accepts connections."""
+    running = await start(config, host, port)
+    kubeconfig.write(kubeconfig_path, kubeconfig.kubeconfig(running.url, config.admin_token))
+    on_ready(running.url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await running.stop()

@@ -1,0 +1,65 @@
+"""Fixtures shared by every suite: sandboxes over real HTTP, the official client, kubectl."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client, config
+
+from preview.sandbox.runner import Sandbox
+from preview.tools import find_tool
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    """One emulated API server for the session; tests isolate themselves by namespace."""
+    with Sandbox() as sb:
+        yield sb
+
+
+@pytest.fixture(scope="session")
+def api_client(sandbox: Sandbox) -> Iterator[client.ApiClient]:
+    with config.new_client_from_config(sandbox.kubeconfig) as c:
+        yield c
+
+
+@pytest.fixture
+def core(api_client: client.ApiClient) -> client.CoreV1Api:
+    return client.CoreV1Api(api_client)
+
+
+@pytest.fixture
+def apps(api_client: client.ApiClient) -> client.AppsV1Api:
+    return client.AppsV1Api(api_client)
+
+
+@pytest.fixture
+def namespace(core: client.CoreV1Api) -> str:
+    """A fresh namespace per test (left for the sandbox to discard at session end)."""
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    core.create_namespace({"metadata": {"name": name}})
+    return name
+
+
+KubectlRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def kubectl(sandbox: Sandbox) -> KubectlRunner:
+    """Run the real kubectl against the sandbox; `check=False` to inspect failures."""
+    binary = str(find_tool("kubectl"))
+
+    def run(*args: str, input: str | None = None, check: bool = True,
+            kubeconfig: str | Path | None = None) -> subprocess.CompletedProcess[str]:
+        cmd = [binary, "--kubeconfig", str(kubeconfig or sandbox.kubeconfig), *args]
+        result = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=60)
+        if check and result.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n"
+                                 f"{result.stderr}{result.stdout}")
+        return result
+
+    return run
