@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,6 +15,18 @@ from kubernetes import client, config
 
 from preview.sandbox.runner import Sandbox
 from preview.tools import find_tool
+
+
+def raw_request(sb: Sandbox, method: str, path: str, body: bytes | None = None,
+                content_type: str = "application/json") -> tuple[int, dict]:
+    """One HTTP request with plain urllib: what is on the wire, no client interpreting it."""
+    req = urllib.request.Request(sb.url + path, data=body, method=method, headers={
+        "Authorization": f"Bearer {sb.admin_token}", "Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(req, timeout=10, context=sb.ssl_context()) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 from typing import Any
@@ -9,14 +10,17 @@ from typing import Any
 import yaml
 
 
-def kubeconfig(server: str, token: str, *, cluster: str = "sandbox", user: str = "admin",
-               namespace: str | None = None) -> dict[str, Any]:
+def kubeconfig(server: str, token: str, *, ca_pem: bytes | None = None, cluster: str = "sandbox",
+               user: str = "admin", namespace: str | None = None) -> dict[str, Any]:
     context: dict[str, Any] = {"cluster": cluster, "user": user}
+    cluster_entry: dict[str, Any] = {"server": server}
+    if ca_pem:
+        cluster_entry["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
     if namespace:
         context["namespace"] = namespace
     return {
         "apiVersion": "v1", "kind": "Config", "preferences": {},
-        "clusters": [{"name": cluster, "cluster": {"server": server}}],
+        "clusters": [{"name": cluster, "cluster": cluster_entry}],
         "users": [{"name": user, "user": {"token": token}}],
         "contexts": [{"name": cluster, "context": context}],
         "current-context": cluster,

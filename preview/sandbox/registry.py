@@ -134,8 +134,7 @@ class Registry:
         obj = self._prepare_new(rt, obj, opts)
         if opts.field_manager:
             meta = obj["metadata"]
-            meta["managedFields"] = ssa.record_update(None, _strip_for_fields(obj),
-                                                      opts.field_manager, now())
+            meta["managedFields"] = ssa.record_update(None, obj, opts.field_manager, now())
         return self._insert(rt, obj, opts)
 
     def _prepare_new(self, rt: ResourceType, obj: dict[str, Any],
@@ -274,7 +273,7 @@ class Registry:
             else:
                 merged["status"] = status
             new = merged
-        elif subresource:
+        elif subresource and subresource != "finalize":
             raise ApiError(405, "MethodNotAllowed", f"{subresource} cannot be updated this way")
         else:
             if rt.has_status:
@@ -293,13 +292,13 @@ class Registry:
         if old_meta.get("deletionTimestamp") and not subresource:
             _refuse_new_finalizers(rt, old, new)
         new = self.strategies.prepare_update(rt, old, new, subresource)
+        meta = new["metadata"]
         self._validate(rt, new, old)
         if "generation" in old_meta and _spec_changed(old, new):
             meta["generation"] = old_meta["generation"] + 1
         if opts.field_manager:
-            meta["managedFields"] = ssa.record_update(
-                _strip_for_fields(old), _strip_for_fields(new), opts.field_manager, now(),
-                subresource=subresource)
+            meta["managedFields"] = ssa.record_update(old, new, opts.field_manager, now(),
+                                                      subresource=subresource)
         elif "managedFields" in old_meta and "managedFields" not in meta:
             meta["managedFields"] = old_meta["managedFields"]
         meta["resourceVersion"] = old_meta["resourceVersion"]
@@ -485,17 +484,6 @@ def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
         elif old[k] != new[k]:
             return False
     return True
-
-
-def _strip_for_fields(obj: dict[str, Any] | None) -> dict[str, Any] | None:
-    if obj is None:
-        return None
-    out = dict(obj)
-    m = dict(out.get("metadata") or {})
-    for key in ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation"):
-        m.pop(key, None)
-    out["metadata"] = m
-    return out
 
 
 def _refuse_new_finalizers(rt: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> None:

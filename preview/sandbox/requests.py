@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from preview.sandbox import protobuf
 from preview.sandbox.registry import PATCH_TYPES, DeleteOptions, ListOptions, WriteOptions
 from preview.sandbox.status import ApiError, bad_request, invalid, field_not_supported
 
@@ -94,6 +95,8 @@ def decode_body(raw: bytes, content_type: str, *, patch: bool = False) -> Any:
         yaml_body = False
     elif media == "application/yaml":
         yaml_body = True
+    elif media == protobuf.MEDIA_TYPE:
+        return protobuf.decode(raw)
     else:
         raise ApiError(415, "UnsupportedMediaType",
                        "the body of the request was in an unknown format - accepted media types "

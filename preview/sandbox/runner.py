@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import ssl
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from preview.sandbox import kubeconfig
+from preview.sandbox import certs, kubeconfig
 from preview.sandbox.controllers import start_controllers
 from preview.sandbox.server import ApiServer, ServerConfig
 
@@ -27,8 +28,11 @@ class Running:
     """A started server: its aiohttp runner and its controllers."""
 
     def __init__(self, server: ApiServer, runner: web.AppRunner, url: str,
-                 tasks: list[asyncio.Task[None]]) -> None:
-        self.server, self.runner, self.url, self.tasks = server, runner, url, tasks
+                 tls: certs.ServingCerts, tasks: list[asyncio.Task[None]]) -> None:
+        self.server, self.runner, self.url, self.tls, self.tasks = server, runner, url, tls, tasks
+
+    def kubeconfig(self, token: str, **kw: Any) -> dict[str, Any]:
+        return kubeconfig.kubeconfig(self.url, token, ca_pem=self.tls.ca_pem, **kw)
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -39,17 +43,18 @@ class Running:
 
 async def start(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -> Running:
     server = ApiServer(config)
+    tls = certs.generate((host, "localhost"))
     runner = web.AppRunner(server.app, access_log=None, handle_signals=False,
                            shutdown_timeout=1.0)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
+    site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=tls.server_context())
     await site.start()
     sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
     actual = sockets[0].getsockname()[1] if sockets else port
-    url = f"http://{host}:{actual}"
+    url = f"https://{host}:{actual}"
     server.address = f"{host}:{actual}"
-    tasks = start_controllers(server, url)
-    return Running(server, runner, url, tasks)
+    tasks = start_controllers(server, url, tls.client_context())
+    return Running(server, runner, url, tls, tasks)
 
 
 class Sandbox:
@@ -90,7 +95,7 @@ class Sandbox:
             self._tmp = tempfile.TemporaryDirectory(prefix="sandbox-")
             self._kubeconfig_path = Path(self._tmp.name) / "kubeconfig"
         kubeconfig.write(self._kubeconfig_path,
-                         kubeconfig.kubeconfig(self.url, self.config.admin_token))
+                         self._running.kubeconfig(self.config.admin_token))
         return self
 
     def stop(self) -> None:
@@ -136,8 +141,19 @@ class Sandbox:
     def write_kubeconfig(self, path: Path, token: str, *, user: str = "user",
                          namespace: str | None = None) -> Path:
         """A kubeconfig for this sandbox authenticating with `token` (e.g. a SA token)."""
-        return kubeconfig.write(path, kubeconfig.kubeconfig(self.url, token, user=user,
-                                                            namespace=namespace))
+        assert self._running is not None, "sandbox not started"
+        return kubeconfig.write(path, self._running.kubeconfig(token, user=user,
+                                                               namespace=namespace))
+
+    @property
+    def ca_pem(self) -> bytes:
+        assert self._running is not None, "sandbox not started"
+        return self._running.tls.ca_pem
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """For plain HTTP clients (urllib) that talk to the sandbox directly."""
+        assert self._running is not None, "sandbox not started"
+        return self._running.tls.client_context()
 
 
 async def _wrap(coro: Awaitable[T]) -> T:
@@ -148,7 +164,7 @@ async def serve_forever(config: ServerConfig, host: str, port: int, kubeconfig_p
                         on_ready: Callable[[str], Any]) -> None:
     """Serve until SIGINT/SIGTERM; the kubeconfig is written once the port accepts connections."""
     running = await start(config, host, port)
-    kubeconfig.write(kubeconfig_path, kubeconfig.kubeconfig(running.url, config.admin_token))
+    kubeconfig.write(kubeconfig_path, running.kubeconfig(config.admin_token))
     on_ready(running.url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

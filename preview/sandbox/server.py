@@ -164,6 +164,8 @@ class ApiServer:
         verb = info.verb
         if verb not in rt.verbs and not info.subresource:
             raise method_not_allowed()
+        if verb == "create" and info.name and not info.subresource:
+            raise method_not_allowed()  # POST goes to the collection; no route takes a name
         self.authz.check(user, Attributes(
             verb=verb, api_group=rt.group, resource=rt.resource, subresource=info.subresource,
             namespace=info.namespace if rt.namespaced or rt.kind == "Namespace" else "",
@@ -173,7 +175,7 @@ class ApiServer:
         if info.subresource:
             return await self._subresource(request, rt, info, user, query)
         if rt.group in REVIEW_GROUPS:
-            body = decode_body(await request.read(), request.content_type)
+            body = decode_body(await request.read(), _content_type(request))
             out = subresources.review(rt.kind, body, user, self.authz, ns)
             return _json(out, 201)
         manager = default_field_manager(request.headers.get("User-Agent", ""))
@@ -193,26 +195,26 @@ class ApiServer:
             return await watch.serve(request, self.store, rt, ns or None, matcher, query,
                                      self.config.bookmark_interval, render)
         if verb == "create":
-            body = decode_body(await request.read(), request.content_type)
+            body = decode_body(await request.read(), _content_type(request))
             return _json(self.registry.create(rt, ns, body, write_options(query, manager)), 201)
         if verb == "update":
-            body = decode_body(await request.read(), request.content_type)
+            body = decode_body(await request.read(), _content_type(request))
             out, created = self.registry.update(rt, ns, info.name, body,
                                                 write_options(query, manager))
             return _json(out, 201 if created else 200)
         if verb == "patch":
             raw = await request.read()
-            body = decode_body(raw, request.content_type, patch=True)
-            opts = write_options(query, "" if request.content_type.startswith(
+            body = decode_body(raw, _content_type(request), patch=True)
+            opts = write_options(query, "" if _content_type(request).startswith(
                 "application/apply-patch") else manager)
-            if request.content_type.startswith("application/apply-patch"):
+            if _content_type(request).startswith("application/apply-patch"):
                 opts = WriteOptions(opts.dry_run, query.get("fieldManager", ""), opts.force)
-            out, created = self.registry.patch(rt, ns, info.name, request.content_type, body,
+            out, created = self.registry.patch(rt, ns, info.name, _content_type(request), body,
                                                opts)
             return _json(out, 201 if created else 200)
         if verb == "delete":
             raw = await request.read()
-            body = decode_body(raw, request.content_type) if raw.strip() else None
+            body = decode_body(raw, _content_type(request)) if raw.strip() else None
             out, deleted = self.registry.delete(rt, ns, info.name, delete_options(query, body))
             if deleted and rt.kind not in ("Pod", "Service", "Namespace"):
                 return _json(success(rt.resource, info.name, rt.group) | {
@@ -221,7 +223,7 @@ class ApiServer:
             return _json(out)
         if verb == "deletecollection":
             raw = await request.read()
-            body = decode_body(raw, request.content_type) if raw.strip() else None
+            body = decode_body(raw, _content_type(request)) if raw.strip() else None
             out = self.registry.delete_collection(rt, ns or None, list_options(query),
                                                   delete_options(query, body))
             return _json(out)
@@ -238,11 +240,11 @@ class ApiServer:
             raw = await request.read()
             if method == "PUT":
                 out, _ = self.registry.update(rt, ns, info.name, decode_body(
-                    raw, request.content_type), write_options(query, manager), sub)
+                    raw, _content_type(request)), write_options(query, manager), sub)
                 return _json(out)
             if method == "PATCH" and sub == "status":
-                out, _ = self.registry.patch(rt, ns, info.name, request.content_type, decode_body(
-                    raw, request.content_type, patch=True), write_options(query, manager), sub)
+                out, _ = self.registry.patch(rt, ns, info.name, _content_type(request), decode_body(
+                    raw, _content_type(request), patch=True), write_options(query, manager), sub)
                 return _json(out)
         elif sub == "scale":
             if method == "GET":
@@ -250,26 +252,26 @@ class ApiServer:
             raw = await request.read()
             if method == "PUT":
                 return _json(subresources.update_scale(
-                    self.registry, rt, ns, info.name, decode_body(raw, request.content_type),
+                    self.registry, rt, ns, info.name, decode_body(raw, _content_type(request)),
                     write_options(query, manager)))
             if method == "PATCH":
                 from preview.sandbox import patch as patching
                 current = subresources.to_scale(rt, self.registry.get(rt, ns, info.name))
-                body = decode_body(raw, request.content_type, patch=True)
-                if request.content_type.startswith("application/json-patch"):
+                body = decode_body(raw, _content_type(request), patch=True)
+                if _content_type(request).startswith("application/json-patch"):
                     scale = patching.json_patch(current, body)
                 else:
                     scale = patching.json_merge_patch(current, body)
                 return _json(subresources.update_scale(self.registry, rt, ns, info.name, scale,
                                                        write_options(query, manager)))
         elif sub == "binding" and method == "POST":
-            body = decode_body(await request.read(), request.content_type)
+            body = decode_body(await request.read(), _content_type(request))
             return _json(subresources.bind(self.registry, rt, ns, info.name, body), 201)
         elif sub == "eviction" and method == "POST":
-            body = decode_body(await request.read(), request.content_type)
+            body = decode_body(await request.read(), _content_type(request))
             return _json(subresources.evict(self.registry, rt, ns, info.name, body), 201)
         elif sub == "token" and method == "POST":
-            body = decode_body(await request.read(), request.content_type)
+            body = decode_body(await request.read(), _content_type(request))
             return _json(subresources.request_token(self.registry, self.signer, rt, ns,
                                                     info.name, body), 201)
         elif sub in ("log", "portforward", "proxy", "exec", "attach"):
@@ -310,3 +312,11 @@ def _status_response(e: ApiError) -> web.Response:
 
 
 __all__ = ["ApiServer", "ServerConfig", "not_found"]
+
+
+def _content_type(request: web.Request) -> str:
+    """The raw Content-Type: an absent one means JSON to the real server, so keep it empty.
+
+    (aiohttp's `request.content_type` would report `application/octet-stream` instead.)
+    """
+    return request.headers.get("Content-Type", "")

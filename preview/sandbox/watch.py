@@ -117,21 +117,23 @@ async def _follow(request: web.Request, response: web.StreamResponse, store: Sto
             now = time.monotonic()
             if now >= deadline:
                 return
-            wait = min(deadline - now, 1.0)
-            if next_bookmark is not None:
-                wait = max(0.0, min(wait, next_bookmark - now))
-            try:
-                event = await asyncio.wait_for(queue.get(), timeout=wait)
-            except TimeoutError:
-                transport = request.transport
-                if transport is None or transport.is_closing():
-                    return
-                if next_bookmark is not None and time.monotonic() >= next_bookmark \
-                        and queue.empty():
+            batch: list[Event] = []
+            if queue.empty():
+                # A bookmark promises every event up to its version was sent: only when idle.
+                if next_bookmark is not None and now >= next_bookmark:
                     await response.write(_bookmark(rt, store.rv))
-                    next_bookmark = time.monotonic() + (bookmark_every or 0)
-                continue
-            batch = [event]
+                    next_bookmark = now + (bookmark_every or 0)
+                wait = min(deadline - now, 1.0)
+                if next_bookmark is not None:
+                    wait = min(wait, next_bookmark - now)
+                try:
+                    # Never a zero timeout: wait_for(…, 0) cancels even a ready get().
+                    batch.append(await asyncio.wait_for(queue.get(), timeout=max(wait, 0.01)))
+                except TimeoutError:
+                    transport = request.transport
+                    if transport is None or transport.is_closing():
+                        return
+                    continue
             while not queue.empty():
                 batch.append(queue.get_nowait())
             out = []

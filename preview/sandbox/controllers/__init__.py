@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import ssl
 from typing import TYPE_CHECKING
 
 from preview.sandbox.controllers.client import ApiClient
@@ -15,16 +16,18 @@ if TYPE_CHECKING:
     from preview.sandbox.server import ApiServer
 
 
-def controller_client(server: ApiServer, url: str, name: str) -> ApiClient:
+def controller_client(server: ApiServer, url: str, name: str,
+                      ssl_context: ssl.SSLContext) -> ApiClient:
     """A client with its own token, authenticated as a privileged system component."""
     token = secrets.token_urlsafe(24)
     server.authn.add_token(token, UserInfo(f"system:{name}",
                                            ("system:masters", "system:authenticated")))
-    return ApiClient(url, token, f"{name}/sandbox")
+    return ApiClient(url, token, f"{name}/sandbox", ssl_context)
 
 
-def start_controllers(server: ApiServer, url: str) -> list[asyncio.Task[None]]:
-    client = controller_client(server, url, "kube-controller-manager")
+def start_controllers(server: ApiServer, url: str,
+                      ssl_context: ssl.SSLContext) -> list[asyncio.Task[None]]:
+    client = controller_client(server, url, "kube-controller-manager", ssl_context)
     namespaces = NamespaceController(client, server.catalog)
     gc = GarbageCollector(client, server.catalog)
     ns_rt = namespaces.ns_rt

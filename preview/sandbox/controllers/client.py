@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,8 +39,10 @@ def path_for(rt: ResourceType, namespace: str | None = None, name: str = "",
 
 
 class ApiClient:
-    def __init__(self, url: str, token: str, user_agent: str) -> None:
+    def __init__(self, url: str, token: str, user_agent: str,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.url = url
+        self._ssl = ssl_context
         self._headers = {"Authorization": f"Bearer {token}", "User-Agent": user_agent}
         self._session: aiohttp.ClientSession | None = None
 
@@ -48,6 +51,7 @@ class ApiClient:
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 self.url, headers=self._headers,
+                connector=aiohttp.TCPConnector(ssl=self._ssl if self._ssl else False),
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=5))
         return self._session
 
@@ -131,7 +135,7 @@ class ApiClient:
             except asyncio.CancelledError:
                 raise
             except (aiohttp.ClientError, ApiFailure, ValueError) as e:
-                log.debug("informer %s: %s; relisting", rt.resource, e)
+                log.debug("informer %s: %r; relisting", rt.resource, e)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
 

@@ -54,8 +54,13 @@ class GarbageCollector:
         return out
 
     async def run(self) -> None:
-        await self._watch_new()
-        await self.queue.run(self.process)
+        try:
+            await self._watch_new()
+            await self.queue.run(self.process)
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _watch_new(self) -> None:
         """Start informers for storages not yet watched (new CRDs bring new ones)."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
+log = logging.getLogger(__name__)
 
 
 class WorkQueue(Generic[K]):
@@ -39,6 +41,7 @@ class WorkQueue(Generic[K]):
             except asyncio.CancelledError:
                 raise
             except Exception:
+                log.exception("sync of %r failed; retrying", key)
                 delay = 0.5
             finally:
                 self._active.discard(key)

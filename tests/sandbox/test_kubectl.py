@@ -1,0 +1,176 @@
+"""The real kubectl binary against the sandbox: apply, get, label, patch, delete, watch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import textwrap
+
+import pytest
+
+from preview.sandbox.runner import Sandbox
+from preview.tools import find_tool
+from tests.conftest import KubectlRunner
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.tools]
+
+
+def manifest(namespace: str, image: str = "nginx:1.27", color: str = "blue") -> str:
+    return textwrap.dedent(f"""\
+        apiVersion: v1
+        kind: Namespace
+        metadata:
+          name: {namespace}
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: settings
+          namespace: {namespace}
+        data:
+          color: {color}
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: web
+          namespace: {namespace}
+          labels: {{app: web}}
+        spec:
+          replicas: 2
+          selector:
+            matchLabels: {{app: web}}
+          template:
+            metadata:
+              labels: {{app: web}}
+            spec:
+              containers:
+              - name: web
+                image: {image}
+                ports:
+                - containerPort: 80
+                env:
+                - name: COLOR
+                  valueFrom:
+                    configMapKeyRef: {{name: settings, key: color}}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: web
+          namespace: {namespace}
+        spec:
+          selector: {{app: web}}
+          ports:
+          - port: 80
+            targetPort: 80
+        """)
+
+
+def get_json(kubectl: KubectlRunner, *args: str) -> dict:
+    return json.loads(kubectl("get", *args, "-o", "json").stdout)
+
+
+def test_server_side_apply_multi_document(kubectl: KubectlRunner) -> None:
+    ns = "kubectl-ssa"
+    out = kubectl("apply", "--server-side", "-f", "-", input=manifest(ns))
+    assert "deployment.apps/web serverside-applied" in out.stdout
+    dep = get_json(kubectl, "deployment", "web", "-n", ns, "--show-managed-fields")
+    assert dep["metadata"]["generation"] == 1
+    assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27"
+    managers = {m["manager"] for m in dep["metadata"]["managedFields"]}
+    assert "kubectl" in managers
+    assert get_json(kubectl, "configmap", "settings", "-n", ns)["data"] == {"color": "blue"}
+    assert get_json(kubectl, "service", "web", "-n", ns)["spec"]["clusterIP"]
+
+    kubectl("apply", "--server-side", "-f", "-", input=manifest(ns, image="nginx:1.28",
+                                                                 color="green"))
+    dep = get_json(kubectl, "deployment", "web", "-n", ns)
+    assert dep["metadata"]["generation"] == 2
+    assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.28"
+    assert get_json(kubectl, "configmap", "settings", "-n", ns)["data"] == {"color": "green"}
+
+
+def test_client_side_apply_and_get_table(kubectl: KubectlRunner) -> None:
+    ns = "kubectl-csa"
+    kubectl("apply", "-f", "-", input=manifest(ns))
+    kubectl("apply", "-f", "-", input=manifest(ns, image="nginx:1.29"))
+    dep = get_json(kubectl, "deployment", "web", "-n", ns)
+    assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.29"
+    table = kubectl("get", "deployments,services", "-n", ns).stdout
+    assert "deployment.apps/web" in table and "service/web" in table
+    assert "CLUSTER-IP" in table
+
+
+def test_label_and_patch_types(kubectl: KubectlRunner, namespace: str) -> None:
+    kubectl("create", "configmap", "c", "-n", namespace, "--from-literal=a=1")
+    kubectl("label", "configmap", "c", "-n", namespace, "tier=backend")
+    kubectl("patch", "configmap", "c", "-n", namespace, "--type", "merge",
+            "-p", '{"data": {"b": "2"}}')
+    kubectl("patch", "configmap", "c", "-n", namespace, "--type", "json",
+            "-p", '[{"op": "remove", "path": "/data/a"}]')
+    cm = get_json(kubectl, "configmap", "c", "-n", namespace)
+    assert cm["metadata"]["labels"] == {"tier": "backend"}
+    assert cm["data"] == {"b": "2"}
+
+    kubectl("apply", "-n", namespace, "-f", "-", input=textwrap.dedent("""\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: d}
+        spec:
+          selector: {matchLabels: {app: d}}
+          template:
+            metadata: {labels: {app: d}}
+            spec:
+              containers: [{name: nginx, image: nginx}]
+        """))
+    kubectl("patch", "deployment", "d", "-n", namespace, "--type", "strategic", "-p",
+            '{"spec": {"template": {"spec": {"containers": [{"name": "sidecar", '
+            '"image": "busybox"}]}}}}')
+    containers = get_json(kubectl, "deployment", "d", "-n", namespace)[
+        "spec"]["template"]["spec"]["containers"]
+    assert [c["name"] for c in containers] == ["nginx", "sidecar"]  # merged by name
+
+    kubectl("delete", "configmap", "c", "-n", namespace)
+    missing = kubectl("get", "configmap", "c", "-n", namespace, check=False)
+    assert missing.returncode != 0
+    assert 'configmaps "c" not found' in missing.stderr
+
+
+def test_get_watch_sees_events(sandbox: Sandbox, kubectl: KubectlRunner, namespace: str) -> None:
+    proc = subprocess.Popen(
+        [str(find_tool("kubectl")), "--kubeconfig", sandbox.kubeconfig, "get", "configmaps",
+         "-n", namespace, "-w", "--output-watch-events", "-o",
+         "jsonpath={.type} {.object.metadata.name}{\"\\n\"}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        kubectl("create", "configmap", "watched", "-n", namespace)
+        lines = []
+        while len(lines) < 1 or "watched" not in lines[-1]:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line.strip())
+        kubectl("delete", "configmap", "watched", "-n", namespace)
+        while "DELETED watched" not in lines:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line.strip())
+    finally:
+        proc.terminate()
+        proc.wait(5)
+    assert "ADDED watched" in lines and "DELETED watched" in lines
+
+
+def test_explain_uses_the_openapi_schema(kubectl: KubectlRunner) -> None:
+    out = kubectl("explain", "deployment.spec.replicas").stdout
+    assert "replicas" in out.lower()
+
+
+def test_api_resources_lists_builtin_and_custom(kubectl: KubectlRunner) -> None:
+    out = kubectl("api-resources", "-o", "name").stdout.split()
+    for name in ("pods", "deployments.apps", "ingresses.networking.k8s.io", "leases.coordination.k8s.io",
+                 "customresourcedefinitions.apiextensions.k8s.io"):
+        assert name in out
