@@ -1,3 +1,3 @@
-from preview.cli import main
+from preview.cli import run
 
-main()
+run()

@@ -81,6 +81,7 @@ def _serve(port: int, kubeconfig_path: Path, service_cidr: str, demo: bool) -> N
 
 
 def run() -> None:
+    """Console entry point: a PreviewError becomes one clear line and exit code 1."""
     try:
         main(standalone_mode=True)
     except PreviewError as e:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 
 from preview.sandbox.status import ApiError, field_invalid, invalid
@@ -37,10 +38,8 @@ class ClusterIPAllocator:
                                "failed to allocate a serviceIP: range is full")
 
     def release(self, ip: str) -> None:
-        try:
+        with contextlib.suppress(ValueError):  # never allocated: nothing to release
             self._used.discard(ipaddress.ip_address(ip))
-        except ValueError:
-            pass
 
     def _parse(self, requested: str, name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
         try:

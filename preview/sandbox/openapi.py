@@ -59,7 +59,7 @@ def _snake_to_attr(cls: Any) -> dict[str, str]:
     return dict(cls.attribute_map)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _class_schemas() -> dict[str, dict[str, Any]]:
     """Schema of every model class by class name, with `$ref`s to `#/definitions/<name>`."""
     out: dict[str, dict[str, Any]] = {}
@@ -68,8 +68,9 @@ def _class_schemas() -> dict[str, dict[str, Any]]:
         if not isinstance(cls, type) or not hasattr(cls, "openapi_types"):
             continue
         props: dict[str, Any] = {}
+        attribute_map: dict[str, str] = getattr(cls, "attribute_map", {})
         for attr, typ in cls.openapi_types.items():
-            json_name = cls.attribute_map.get(attr, attr)
+            json_name = attribute_map.get(attr, attr)
             props[json_name] = _type_schema(typ)
         out[name] = {"type": "object", "properties": props}
     return out

@@ -16,7 +16,7 @@ import yaml
 
 from preview.sandbox import protobuf
 from preview.sandbox.registry import PATCH_TYPES, DeleteOptions, ListOptions, WriteOptions
-from preview.sandbox.status import ApiError, bad_request, invalid, field_not_supported
+from preview.sandbox.status import ApiError, bad_request, field_not_supported, invalid
 
 MAX_BODY = 3 * 1024 * 1024  # --max-request-bytes default of kube-apiserver
 _NAMESPACE_SUBRESOURCES = ("status", "finalize")

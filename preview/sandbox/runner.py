@@ -49,8 +49,8 @@ async def start(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) ->
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=tls.server_context())
     await site.start()
-    sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-    actual = sockets[0].getsockname()[1] if sockets else port
+    server_sockets = getattr(site._server, "sockets", None) or []
+    actual = server_sockets[0].getsockname()[1] if server_sockets else port
     url = f"https://{host}:{actual}"
     server.address = f"{host}:{actual}"
     tasks = start_controllers(server, url, tls.client_context())

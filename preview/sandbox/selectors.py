@@ -176,12 +176,11 @@ def parse_field_selector(text: str, supported: frozenset[str]) -> FieldSelector:
         part = part.strip()
         if not part:
             continue
-        for op, equal in (("!=", False), ("==", True), ("=", True)):
-            if op in part:
-                field, value = part.split(op, 1)
-                break
-        else:
+        op = next((o for o in ("!=", "==", "=") if o in part), None)
+        if op is None:
             raise bad_request(f"invalid selector: '{text}'; can't understand '{part}'")
+        field, value = part.split(op, 1)
+        equal = op != "!="
         field = field.strip()
         if field not in supported:
             raise bad_request(f"field label not supported: {field}")

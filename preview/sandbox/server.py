@@ -153,7 +153,7 @@ class ApiServer:
     async def _resource(self, request: web.Request, info: RequestInfo,
                         user: UserInfo) -> web.StreamResponse:
         rt = self.catalog.find(info.group, info.version, info.resource)
-        if rt is None or (info.resource == "namespaces" and info.group == "" and False):
+        if rt is None:
             raise _NOT_FOUND
         namespaced_path = bool(info.namespace) and not (rt.kind == "Namespace" and rt.group == "")
         if rt.namespaced != namespaced_path and not (rt.namespaced and not info.name
@@ -205,12 +205,12 @@ class ApiServer:
         if verb == "patch":
             raw = await request.read()
             body = decode_body(raw, _content_type(request), patch=True)
-            opts = write_options(query, "" if _content_type(request).startswith(
-                "application/apply-patch") else manager)
-            if _content_type(request).startswith("application/apply-patch"):
-                opts = WriteOptions(opts.dry_run, query.get("fieldManager", ""), opts.force)
+            # Apply names its manager explicitly (the registry refuses it without one);
+            # other patches default to the client's User-Agent, as the real server does.
+            applying = _content_type(request).startswith("application/apply-patch")
+            write_opts = write_options(query, "" if applying else manager)
             out, created = self.registry.patch(rt, ns, info.name, _content_type(request), body,
-                                               opts)
+                                               write_opts)
             return _json(out, 201 if created else 200)
         if verb == "delete":
             raw = await request.read()
@@ -311,12 +311,13 @@ def _status_response(e: ApiError) -> web.Response:
                         content_type="application/json", headers=headers)
 
 
-__all__ = ["ApiServer", "ServerConfig", "not_found"]
-
-
 def _content_type(request: web.Request) -> str:
     """The raw Content-Type: an absent one means JSON to the real server, so keep it empty.
 
     (aiohttp's `request.content_type` would report `application/octet-stream` instead.)
     """
     return request.headers.get("Content-Type", "")
+
+
+__all__ = ["ApiServer", "ServerConfig", "not_found"]
+

@@ -13,6 +13,7 @@ no `await` in between) can neither miss nor reorder events.
 from __future__ import annotations
 
 import asyncio
+import builtins
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -104,7 +105,7 @@ class Store:
         return event
 
     # -- watch ---------------------------------------------------------------------------------
-    def since(self, storage: Storage, rv: int) -> list[Event]:
+    def since(self, storage: Storage, rv: int) -> builtins.list[Event]:
         """Events of `storage` after `rv`; raises Compacted when some may have been dropped."""
         if rv < self._compacted:
             raise Compacted(rv, self._compacted + 1)
