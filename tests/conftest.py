@@ -78,3 +78,20 @@ def kubectl(sandbox: Sandbox) -> KubectlRunner:
         return result
 
     return run
+
+
+@pytest.fixture
+def helm(sandbox: Sandbox) -> KubectlRunner:
+    """Run the real helm (v4) against the sandbox; `check=False` to inspect failures."""
+    binary = str(find_tool("helm"))
+
+    def run(*args: str, input: str | None = None, check: bool = True,
+            kubeconfig: str | Path | None = None) -> subprocess.CompletedProcess[str]:
+        cmd = [binary, "--kubeconfig", str(kubeconfig or sandbox.kubeconfig), *args]
+        result = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=120)
+        if check and result.returncode != 0:
+            raise AssertionError(f"helm {' '.join(args)} failed ({result.returncode}):\n"
+                                 f"{result.stderr}{result.stdout}")
+        return result
+
+    return run

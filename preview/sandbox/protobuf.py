@@ -1,86 +1,34 @@
-"""Decoding the Kubernetes protobuf request bodies kubectl's typed commands send.
+"""Decoding the Kubernetes protobuf request bodies kubectl and helm send.
 
-`kubectl create namespace|configmap|secret|serviceaccount|token` and `kubectl auth can-i`
-POST `application/vnd.kubernetes.protobuf`: the magic `k8s\\x00`, then a `runtime.Unknown`
-whose `raw` is the object in the wire format of `k8s.io/api/.../generated.proto`. We
-decode the kinds those commands send, using their field numbers; other kinds answer 415
-so the client can be pointed at JSON (`kubectl apply -f`). Responses are always JSON,
-which these clients accept.
+`kubectl create deployment|namespace|configmap…`, `kubectl auth can-i`, and deletes with
+options (helm uninstall) POST `application/vnd.kubernetes.protobuf`: the magic `k8s\\x00`,
+then a `runtime.Unknown` whose `raw` is the object in the wire format of
+`k8s.io/api/.../generated.proto`. We decode any message of the shipped schema
+(`protobuf_schema`) into the JSON shape the rest of the server works on. Responses are
+always JSON, which these clients accept.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import json
+import struct
 from typing import Any
 
+from preview.sandbox import protobuf_schema
 from preview.sandbox.status import ApiError
 
 MEDIA_TYPE = "application/vnd.kubernetes.protobuf"
 MAGIC = b"k8s\x00"
-
-# message -> field number -> (json name, type); type is a scalar ("string", "bytes", "bool",
-# "int"), a message name, "map:<value type>" or "[]<type>" for repeated fields.
-Schema = dict[int, tuple[str, str]]
-MESSAGES: dict[str, Schema] = {
-    "Unknown": {1: ("typeMeta", "TypeMeta"), 2: ("raw", "bytes"),
-                3: ("contentEncoding", "string"), 4: ("contentType", "string")},
-    "TypeMeta": {1: ("apiVersion", "string"), 2: ("kind", "string")},
-    "ObjectMeta": {1: ("name", "string"), 2: ("generateName", "string"),
-                   3: ("namespace", "string"), 5: ("uid", "string"),
-                   6: ("resourceVersion", "string"), 7: ("generation", "int"),
-                   11: ("labels", "map:string"), 12: ("annotations", "map:string"),
-                   13: ("ownerReferences", "[]OwnerReference"),
-                   14: ("finalizers", "[]string")},
-    "OwnerReference": {1: ("kind", "string"), 3: ("name", "string"), 4: ("uid", "string"),
-                       5: ("apiVersion", "string"), 6: ("controller", "bool"),
-                       7: ("blockOwnerDeletion", "bool")},
-    "LocalObjectReference": {1: ("name", "string")},
-    "ObjectReference": {1: ("kind", "string"), 2: ("namespace", "string"),
-                        3: ("name", "string"), 4: ("uid", "string"),
-                        5: ("apiVersion", "string")},
-    # core/v1
-    "Namespace": {1: ("metadata", "ObjectMeta"), 2: ("spec", "NamespaceSpec")},
-    "NamespaceSpec": {1: ("finalizers", "[]string")},
-    "ConfigMap": {1: ("metadata", "ObjectMeta"), 2: ("data", "map:string"),
-                  3: ("binaryData", "map:bytes"), 4: ("immutable", "bool")},
-    "Secret": {1: ("metadata", "ObjectMeta"), 2: ("data", "map:bytes"), 3: ("type", "string"),
-               4: ("stringData", "map:string"), 5: ("immutable", "bool")},
-    "ServiceAccount": {1: ("metadata", "ObjectMeta"), 2: ("secrets", "[]ObjectReference"),
-                       3: ("imagePullSecrets", "[]LocalObjectReference"),
-                       4: ("automountServiceAccountToken", "bool")},
-    # authentication/v1
-    "TokenRequest": {1: ("metadata", "ObjectMeta"), 2: ("spec", "TokenRequestSpec")},
-    "TokenRequestSpec": {1: ("audiences", "[]string"), 3: ("boundObjectRef",
-                                                           "BoundObjectReference"),
-                         4: ("expirationSeconds", "int")},
-    "BoundObjectReference": {1: ("kind", "string"), 2: ("apiVersion", "string"),
-                             3: ("name", "string"), 4: ("uid", "string")},
-    # authorization/v1
-    "SelfSubjectAccessReview": {1: ("metadata", "ObjectMeta"),
-                                2: ("spec", "SelfSubjectAccessReviewSpec")},
-    "SelfSubjectAccessReviewSpec": {1: ("resourceAttributes", "ResourceAttributes"),
-                                    2: ("nonResourceAttributes", "NonResourceAttributes")},
-    "SubjectAccessReview": {1: ("metadata", "ObjectMeta"),
-                            2: ("spec", "SubjectAccessReviewSpec")},
-    "LocalSubjectAccessReview": {1: ("metadata", "ObjectMeta"),
-                                 2: ("spec", "SubjectAccessReviewSpec")},
-    "SubjectAccessReviewSpec": {1: ("resourceAttributes", "ResourceAttributes"),
-                                2: ("nonResourceAttributes", "NonResourceAttributes"),
-                                3: ("user", "string"), 4: ("groups", "[]string"),
-                                6: ("uid", "string")},
-    "ResourceAttributes": {1: ("namespace", "string"), 2: ("verb", "string"),
-                           3: ("group", "string"), 4: ("version", "string"),
-                           5: ("resource", "string"), 6: ("subresource", "string"),
-                           7: ("name", "string")},
-    "NonResourceAttributes": {1: ("path", "string"), 2: ("verb", "string")},
-    "SelfSubjectRulesReview": {1: ("metadata", "ObjectMeta"),
-                               2: ("spec", "SelfSubjectRulesReviewSpec")},
-    "SelfSubjectRulesReviewSpec": {1: ("namespace", "string")},
-    "SelfSubjectReview": {1: ("metadata", "ObjectMeta")},
-}
-TOP_LEVEL = {"Namespace", "ConfigMap", "Secret", "ServiceAccount", "TokenRequest",
-             "SelfSubjectAccessReview", "SubjectAccessReview", "LocalSubjectAccessReview",
-             "SelfSubjectRulesReview", "SelfSubjectReview"}
+_META = "k8s.io.apimachinery.pkg.apis.meta.v1"
+# Go structs embedded with `json:",inline"`: their fields sit in the parent in JSON. In the
+# proto they are a field named after the type; these are all such embeds in k8s.io/api.
+_INLINE_TYPES = frozenset({"LocalObjectReference", "IngressRuleValue", "VolumeSource",
+                           "PersistentVolumeSource", "EphemeralContainerCommon",
+                           "RuleWithOperations", "Rule", "DeviceConfiguration"})
+# Groups whose proto package is not the group's first label.
+_PACKAGES = {"internal.apiserver.k8s.io": "apiserverinternal"}
 
 
 class _Reader:
@@ -124,34 +72,130 @@ class _Reader:
         return out
 
 
-def _scalar(typ: str, value: Any) -> Any:
+def _signed(value: int, bits: int) -> int:
+    return value - (1 << bits) if value >= 1 << (bits - 1) else value
+
+
+def _value(typ: str, wire_value: Any) -> Any:
+    """One field value in its JSON form."""
     if typ == "string":
-        return bytes(value).decode()
+        return bytes(wire_value).decode()
     if typ == "bytes":
-        return base64.b64encode(bytes(value)).decode()  # JSON form of []byte
+        return base64.b64encode(bytes(wire_value)).decode()  # JSON form of []byte
     if typ == "bool":
-        return bool(value)
-    if typ == "int":
-        return value - (1 << 64) if value >= 1 << 63 else value
-    return decode_message(bytes(value), typ)
+        return bool(wire_value)
+    if typ in ("int64", "int32"):
+        return _signed(wire_value, 64)
+    if typ in ("uint64", "uint32"):
+        return wire_value
+    if typ in ("sint64", "sint32"):
+        return (wire_value >> 1) ^ -(wire_value & 1)
+    if typ in ("double", "fixed64"):
+        return struct.unpack("<d" if typ == "double" else "<q", bytes(wire_value))[0]
+    if typ in ("float", "fixed32"):
+        return struct.unpack("<f" if typ == "float" else "<i", bytes(wire_value))[0]
+    return decode_message(bytes(wire_value), typ)
 
 
-def decode_message(data: bytes, message: str) -> dict[str, Any]:
-    schema = MESSAGES[message]
+def _special(message: str, fields: dict[int, Any]) -> tuple[bool, Any]:
+    """apimachinery types whose JSON form is not an object: (handled, value)."""
+    if message in (f"{_META}.Time", f"{_META}.MicroTime"):
+        seconds, nanos = _signed(fields.get(1, 0), 64), fields.get(2, 0)
+        if not seconds and not nanos:
+            return True, None
+        stamp = dt.datetime.fromtimestamp(seconds, dt.UTC)
+        if message.endswith("MicroTime"):
+            return True, stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{nanos // 1000:06d}Z"
+        return True, stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if message == f"{_META}.Duration":
+        return True, _go_duration(_signed(fields.get(1, 0), 64))
+    if message == "k8s.io.apimachinery.pkg.util.intstr.IntOrString":
+        if fields.get(1, 0) == 1:
+            return True, bytes(fields.get(3, b"")).decode()
+        return True, _signed(fields.get(2, 0), 64)
+    if message == "k8s.io.apimachinery.pkg.api.resource.Quantity":
+        return True, bytes(fields.get(1, b"")).decode()
+    if message in ("k8s.io.apimachinery.pkg.runtime.RawExtension", f"{_META}.FieldsV1"):
+        raw = bytes(fields.get(1, b""))
+        return True, json.loads(raw) if raw else None
+    return False, None
+
+
+def _go_duration(nanos: int) -> str:
+    seconds = nanos / 1e9
+    hours, rest = divmod(abs(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    sign = "-" if seconds < 0 else ""
+    if hours:
+        return f"{sign}{int(hours)}h{int(minutes)}m{secs:g}s"
+    if minutes:
+        return f"{sign}{int(minutes)}m{secs:g}s"
+    return f"{sign}{secs:g}s"
+
+
+def decode_message(data: bytes, message: str) -> Any:
+    """A message of the schema in its JSON form.
+
+    Go's generated marshallers write every non-pointer field, zero values included; empty
+    strings and zero timestamps are dropped so the result reads like the JSON a client
+    would send (an empty string means the same as an absent field in the Kubernetes API).
+    """
+    schema = protobuf_schema.load().get(message)
+    if schema is None:
+        raise ValueError(f"no schema for protobuf message {message}")
+    parsed = _Reader(data).fields()
+    if message.startswith("k8s.io.apimachinery.pkg."):
+        handled, special = _special(message, {n: v for n, _, v in parsed})
+        if handled:
+            return special
     out: dict[str, Any] = {}
-    for number, _, value in _Reader(data).fields():
+    for number, _, wire_value in parsed:
         if number not in schema:
-            continue  # fields we don't model (timestamps, status) are dropped
-        name, typ = schema[number]
+            continue  # a field newer than our schema: ignored, as the real decoder does
+        name, typ, repeated = schema[number]
         if typ.startswith("map:"):
-            entry = {n: v for n, _, v in _Reader(bytes(value)).fields()}
-            key = bytes(entry.get(1, b"")).decode()
-            out.setdefault(name, {})[key] = _scalar(typ[4:], entry.get(2, b""))
-        elif typ.startswith("[]"):
-            out.setdefault(name, []).append(_scalar(typ[2:], value))
+            _, key_type, value_type = typ.split(":", 2)
+            entry = {n: v for n, _, v in _Reader(bytes(wire_value)).fields()}
+            key = _value(key_type, entry.get(1, b"" if key_type == "string" else 0))
+            value = _value(value_type, entry.get(2, b"" if value_type in (
+                "string", "bytes") or "." in value_type else 0))
+            out.setdefault(name, {})[str(key)] = value
+        elif repeated:
+            if typ not in ("string", "bytes") and "." not in typ and isinstance(wire_value,
+                                                                                bytes):
+                # A packed repeated scalar field: consecutive varints in one blob.
+                reader = _Reader(bytes(wire_value))
+                while reader.pos < len(reader.data):
+                    out.setdefault(name, []).append(_value(typ, reader.varint()))
+            else:
+                out.setdefault(name, []).append(_value(typ, wire_value))
         else:
-            out[name] = _scalar(typ, value)
+            value = _value(typ, wire_value)
+            if value is None or (value == "" and typ == "string"):
+                continue
+            if isinstance(value, dict) and _inline(name, typ):
+                out.update(value)
+            else:
+                out[name] = value
     return out
+
+
+def _inline(name: str, typ: str) -> bool:
+    short = typ.rsplit(".", 1)[-1]
+    return short in _INLINE_TYPES and name == short[0].lower() + short[1:]
+
+
+def message_for(api_version: str, kind: str) -> str:
+    """The protobuf message of a kind (`apps/v1`, `Deployment` → k8s.io.api.apps.v1.Deployment)."""
+    group, _, version = api_version.rpartition("/")
+    package = _PACKAGES.get(group) or (group.split(".")[0] if group else "core")
+    schema = protobuf_schema.load()
+    for candidate in (f"k8s.io.api.{package}.{version}.{kind}", f"{_META}.{kind}"):
+        if candidate in schema:
+            return candidate
+    raise ApiError(415, "UnsupportedMediaType",
+                   f"the sandbox has no protobuf schema for {api_version} {kind}; send it as "
+                   "application/json")
 
 
 def decode(body: bytes) -> dict[str, Any]:
@@ -159,20 +203,18 @@ def decode(body: bytes) -> dict[str, Any]:
     if not body.startswith(MAGIC):
         raise ApiError(400, "BadRequest", "protobuf body does not start with the k8s magic")
     try:
-        unknown = decode_message(body[len(MAGIC):], "Unknown")
+        fields = {n: v for n, _, v in _Reader(body[len(MAGIC):]).fields()}
+        type_meta = {n: bytes(v).decode() for n, _, v in _Reader(bytes(fields.get(1, b"")))
+                     .fields()}
     except (ValueError, UnicodeDecodeError) as e:
         raise ApiError(400, "BadRequest", f"invalid protobuf body: {e}") from e
-    type_meta = unknown.get("typeMeta") or {}
-    kind = type_meta.get("kind", "")
-    if kind not in TOP_LEVEL:
-        raise ApiError(415, "UnsupportedMediaType",
-                       f"the sandbox decodes protobuf bodies only for "
-                       f"{', '.join(sorted(TOP_LEVEL))}; send {kind or 'this object'} as "
-                       "application/json (e.g. kubectl apply -f)")
-    raw = base64.b64decode(unknown.get("raw", ""))
+    api_version, kind = type_meta.get(1, ""), type_meta.get(2, "")
+    if not kind:
+        raise ApiError(400, "BadRequest", "protobuf body names no kind")
+    message = message_for(api_version, kind)
     try:
-        obj = decode_message(raw, kind)
-    except (ValueError, UnicodeDecodeError) as e:
+        obj = decode_message(bytes(fields.get(2, b"")), message)
+    except (ValueError, UnicodeDecodeError, IndexError, struct.error) as e:
         raise ApiError(400, "BadRequest", f"invalid protobuf {kind}: {e}") from e
-    obj["apiVersion"], obj["kind"] = type_meta.get("apiVersion", ""), kind
+    obj["apiVersion"], obj["kind"] = api_version, kind
     return obj

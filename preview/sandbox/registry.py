@@ -43,6 +43,9 @@ _NO_GENERATION = frozenset({"Namespace", "Node", "Service", "PersistentVolumeCla
 _CONFLICT = "the object has been modified; please apply your changes to the latest version and try again"
 
 
+_IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
+
+
 @dataclass(frozen=True)
 class WriteOptions:
     dry_run: bool = False
@@ -329,6 +332,10 @@ class Registry:
         if old is None:
             raise not_found(rt.resource, rt.group, name)
         old_meta = old["metadata"]
+        if rt.group == "" and rt.kind == "Namespace" and name in _IMMORTAL_NAMESPACES:
+            # The NamespaceLifecycle admission plugin keeps the system namespaces.
+            raise forbidden(f'namespaces "{name}" is forbidden: this namespace may not be '
+                            "deleted", rt.resource, rt.group, name)
         if opts.uid and opts.uid != old_meta["uid"]:
             raise conflict(rt.resource, rt.group, name,
                            f"Precondition failed: UID in precondition: {opts.uid}, "

@@ -174,3 +174,48 @@ def test_api_resources_lists_builtin_and_custom(kubectl: KubectlRunner) -> None:
     for name in ("pods", "deployments.apps", "ingresses.networking.k8s.io", "leases.coordination.k8s.io",
                  "customresourcedefinitions.apiextensions.k8s.io"):
         assert name in out
+
+
+def test_typed_create_commands_send_protobuf(kubectl: KubectlRunner, namespace: str) -> None:
+    """`kubectl create <kind>` posts protobuf bodies; every field must survive decoding."""
+    kubectl("create", "deployment", "web", "-n", namespace, "--image=nginx:1.27",
+            "--replicas=3", "--port=8080")
+    dep = get_json(kubectl, "deployment", "web", "-n", namespace)
+    assert dep["spec"]["replicas"] == 3
+    assert dep["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "nginx:1.27"
+    assert container["ports"][0]["containerPort"] == 8080
+    assert "creationTimestamp" in dep["metadata"] and dep["metadata"]["generation"] == 1
+
+    kubectl("create", "service", "nodeport", "np", "-n", namespace, "--tcp=80:8080")
+    svc = get_json(kubectl, "service", "np", "-n", namespace)
+    assert svc["spec"]["type"] == "NodePort"
+    assert svc["spec"]["ports"][0]["targetPort"] == 8080  # IntOrString as an int
+    assert 30000 <= svc["spec"]["ports"][0]["nodePort"] <= 32767
+
+    kubectl("create", "ingress", "ing", "-n", namespace, "--rule=app.example.com/=np:80")
+    rule = get_json(kubectl, "ingress", "ing", "-n", namespace)["spec"]["rules"][0]
+    assert rule["host"] == "app.example.com"
+    assert rule["http"]["paths"][0]["backend"]["service"] == {"name": "np",
+                                                              "port": {"number": 80}}
+
+    kubectl("create", "role", "reader", "-n", namespace, "--verb=get,list",
+            "--resource=pods")
+    role = get_json(kubectl, "role", "reader", "-n", namespace)
+    assert role["rules"][0]["verbs"] == ["get", "list"]
+    assert role["rules"][0]["resources"] == ["pods"]
+
+    kubectl("create", "job", "once", "-n", namespace, "--image=busybox", "--", "echo", "hi")
+    job = get_json(kubectl, "job", "once", "-n", namespace)
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == ["echo", "hi"]
+
+    # Deletes send DeleteOptions as protobuf too.
+    kubectl("delete", "deployment", "web", "-n", namespace, "--cascade=orphan")
+    assert kubectl("get", "deployment", "web", "-n", namespace, check=False).returncode != 0
+
+
+def test_system_namespaces_cannot_be_deleted(kubectl: KubectlRunner) -> None:
+    out = kubectl("delete", "namespace", "default", check=False)
+    assert out.returncode != 0
+    assert 'namespaces "default" is forbidden: this namespace may not be deleted' in out.stderr
