@@ -12,6 +12,7 @@ import click
 
 from preview import __version__
 from preview.errors import PreviewError
+from preview.sandbox.server import ServerConfig
 
 DEFAULT_SANDBOX_KUBECONFIG = Path(".sandbox/kubeconfig")
 
@@ -39,7 +40,7 @@ def sandbox(ctx: click.Context, port: int, kubeconfig_path: Path) -> None:
     use it with kubectl and helm. Stop it with Ctrl-C.
     """
     if ctx.invoked_subcommand is None:
-        _serve(port, kubeconfig_path, "10.96.0.0/12", demo=True)
+        _serve(port, kubeconfig_path, ServerConfig(), demo=True)
 
 
 @sandbox.command("apiserver")
@@ -50,14 +51,24 @@ def sandbox(ctx: click.Context, port: int, kubeconfig_path: Path) -> None:
               help="Where to write the admin kubeconfig once the server is serving.")
 @click.option("--service-cidr", default="10.96.0.0/12", show_default=True,
               help="Range Service cluster IPs are allocated from.")
-def sandbox_apiserver(port: int, kubeconfig_path: Path, service_cidr: str) -> None:
-    """Serve the Kubernetes API emulator in the foreground until SIGINT/SIGTERM."""
-    _serve(port, kubeconfig_path, service_cidr, demo=False)
+@click.option("--flavour", type=click.Choice(["host", "virtual"]), default="host",
+              show_default=True,
+              help="host: nodes, scheduler and kubelet run pods; virtual: a control plane "
+                   "only (like k3s in a virtual cluster), pods stay Pending.")
+@click.option("--nodes", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Nodes of a host-flavour cluster.")
+def sandbox_apiserver(port: int, kubeconfig_path: Path, service_cidr: str, flavour: str,
+                      nodes: int) -> None:
+    """Serve the Kubernetes API emulator in the foreground until SIGINT/SIGTERM.
+
+    Prints one JSON line {"url": ..., "kubeconfig": ...} once it accepts connections.
+    """
+    _serve(port, kubeconfig_path, ServerConfig(service_cidr=service_cidr, flavour=flavour,
+                                               nodes=nodes), demo=False)
 
 
-def _serve(port: int, kubeconfig_path: Path, service_cidr: str, demo: bool) -> None:
+def _serve(port: int, kubeconfig_path: Path, server_config: ServerConfig, demo: bool) -> None:
     from preview.sandbox.runner import serve_forever
-    from preview.sandbox.server import ServerConfig
 
     def ready(url: str) -> None:
         path = kubeconfig_path.resolve()
@@ -74,8 +85,7 @@ def _serve(port: int, kubeconfig_path: Path, service_cidr: str, demo: bool) -> N
         sys.stdout.flush()
 
     try:
-        asyncio.run(serve_forever(ServerConfig(service_cidr=service_cidr), "127.0.0.1", port,
-                                  kubeconfig_path, ready))
+        asyncio.run(serve_forever(server_config, "127.0.0.1", port, kubeconfig_path, ready))
     except OSError as e:
         raise click.ClickException(f"cannot serve on 127.0.0.1:{port}: {e.strerror}") from e
 

@@ -47,7 +47,10 @@ class ServerConfig:
     history: int = 20000
     bookmark_interval: float = 1.0
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    flavour: str = "apiserver"
+    # "host": a cluster with nodes, scheduler and kubelet; "virtual": a control plane only,
+    # like k3s in our chart (no agent, no scheduler) — pods stay Pending there.
+    flavour: str = "host"
+    nodes: int = 3
 
 
 class ApiServer:

@@ -1,19 +1,58 @@
-"""Controllers that run inside the emulator process, talking to it over its own HTTP API."""
+"""Controllers that run inside the emulator process, talking to it over its own HTTP API.
+
+Which controllers run depends on the cluster flavour (`ServerConfig.flavour`):
+
+- every flavour: namespace lifecycle, garbage collector, and the control-plane controllers
+  of kube-controller-manager (workloads, endpoints, service accounts, volumes, ingress);
+- `host` only: the node agents — nodes, scheduler, kubelet — that a real host cluster has
+  and a virtual control plane (k3s in our chart, with no agent and no scheduler) lacks.
+
+Each controller is a class built from a `ControllerContext` with an async `run()`; they
+read through shared informers (`informers.py`) and write through the API like any client.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import secrets
 import ssl
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from preview.sandbox.controllers.client import ApiClient
 from preview.sandbox.controllers.garbage_collector import GarbageCollector
+from preview.sandbox.controllers.informers import InformerFactory
 from preview.sandbox.controllers.namespace import NamespaceController
 from preview.sandbox.rbac import UserInfo
 
 if TYPE_CHECKING:
-    from preview.sandbox.server import ApiServer
+    from preview.sandbox.server import ApiServer, ServerConfig
+
+
+@dataclass
+class ControllerContext:
+    """What a controller is built from: its API client, shared informers, the server."""
+
+    client: ApiClient
+    informers: InformerFactory
+    server: ApiServer  # for catalog, config, and the kubelet's HTTP handlers only
+
+    @property
+    def config(self) -> ServerConfig:
+        return self.server.config
+
+
+class Controller(Protocol):
+    async def run(self) -> None: ...
+
+
+# "module:Class" under preview.sandbox.controllers, started in this order.
+WORKLOADS: list[str] = []
+SERVICES_AND_STORAGE: list[str] = []
+NODE_AGENTS: list[str] = []
+CONTROL_PLANE = WORKLOADS + SERVICES_AND_STORAGE
+FLAVOURS = {"host": CONTROL_PLANE + NODE_AGENTS, "virtual": CONTROL_PLANE}
 
 
 def controller_client(server: ApiServer, url: str, name: str,
@@ -25,17 +64,31 @@ def controller_client(server: ApiServer, url: str, name: str,
     return ApiClient(url, token, f"{name}/sandbox", ssl_context)
 
 
+def _load(spec: str) -> type:
+    module, cls = spec.split(":")
+    loaded: type = getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+    return loaded
+
+
 def start_controllers(server: ApiServer, url: str,
                       ssl_context: ssl.SSLContext) -> list[asyncio.Task[None]]:
+    flavour = server.config.flavour
+    if flavour not in FLAVOURS:
+        raise ValueError(f"unknown sandbox flavour {flavour!r}; use one of {sorted(FLAVOURS)}")
     client = controller_client(server, url, "kube-controller-manager", ssl_context)
     namespaces = NamespaceController(client, server.catalog)
     gc = GarbageCollector(client, server.catalog)
     ns_rt = namespaces.ns_rt
+    informers = InformerFactory(client, server.catalog)
+    context = ControllerContext(client, informers, server)
+    controllers: list[Controller] = [_load(spec)(context) for spec in FLAVOURS[flavour]]
 
     tasks = [
         asyncio.create_task(client.informer(ns_rt, namespaces.on_event)),
         asyncio.create_task(namespaces.queue.run(namespaces.sync)),
         asyncio.create_task(gc.run()),
+        *informers.start(),
+        *(asyncio.create_task(c.run()) for c in controllers),
     ]
     tasks.append(asyncio.create_task(_close_on_cancel(client)))
     return tasks

@@ -51,7 +51,8 @@ class ApiClient:
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 self.url, headers=self._headers,
-                connector=aiohttp.TCPConnector(ssl=self._ssl if self._ssl else False),
+                # No pool limit: every informer holds a watch connection open for good.
+                connector=aiohttp.TCPConnector(ssl=self._ssl if self._ssl else False, limit=0),
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=5))
         return self._session
 
@@ -113,10 +114,12 @@ class ApiClient:
             raise
 
     async def informer(self, rt: ResourceType, handler: EventHandler,
-                       synced: asyncio.Event | None = None) -> None:
+                       synced: asyncio.Event | None = None,
+                       on_listed: Callable[[], None] | None = None) -> None:
         """List, then watch from the list's resourceVersion; relist on 410 or a broken stream.
 
-        The handler sees `SYNC` once per object on each (re)list, then watch events.
+        The handler sees `SYNC` once per object on each (re)list, then watch events;
+        `on_listed` runs after each (re)list's last `SYNC`.
         """
         backoff = 0.05
         while True:
@@ -124,6 +127,8 @@ class ApiClient:
                 listed = await self.list(rt)
                 for obj in listed.get("items") or []:
                     await _call(handler, "SYNC", obj)
+                if on_listed is not None:
+                    on_listed()
                 if synced is not None:
                     synced.set()
                 rv = listed["metadata"]["resourceVersion"]
