@@ -51,8 +51,10 @@ class Controller(Protocol):
 WORKLOADS: list[str] = []
 SERVICES_AND_STORAGE: list[str] = []
 NODE_AGENTS: list[str] = []
+# What a host cluster's platform adds: an ingress controller, a default storage class.
+HOST_ADDONS: list[str] = []
 CONTROL_PLANE = WORKLOADS + SERVICES_AND_STORAGE
-FLAVOURS = {"host": CONTROL_PLANE + NODE_AGENTS, "virtual": CONTROL_PLANE}
+FLAVOURS = {"host": CONTROL_PLANE + NODE_AGENTS + HOST_ADDONS, "virtual": CONTROL_PLANE}
 
 
 def controller_client(server: ApiServer, url: str, name: str,
