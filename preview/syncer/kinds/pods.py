@@ -1,0 +1,229 @@
+"""Pods: a virtual pod becomes a host pod that runs the same containers, isolated.
+
+`translate` is pure: the virtual pod and the `SyncContext` in, the host pod out (or
+`Refused` when the isolation rules forbid what it asks). What changes on the way:
+
+- names of everything it references (ConfigMaps, Secrets, PVCs, pull secrets) are the host
+  names of the synced copies;
+- it runs as a host ServiceAccount without permissions and without the host's token; the
+  *virtual* ServiceAccount's token is mounted at the standard path instead (from a host
+  Secret the syncer keeps current), and KUBERNETES_SERVICE_HOST/PORT point at the virtual
+  API server, so in-cluster clients talk to the virtual cluster;
+- downward-API references to its name and namespace read annotations holding the virtual
+  values; DNS points at the virtual cluster's DNS service;
+- owner references are dropped (the owners live only in the virtual cluster).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from preview.syncer import names
+from preview.syncer.context import SyncContext
+from preview.syncer.objects import Refused, clone, host_metadata
+
+SERVICE_ACCOUNT_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+TOKEN_VOLUME = "preview-vcluster-token"
+# Annotations holding the virtual identity, read through the downward API.
+_NAME_FIELD = f"metadata.annotations['{names.VIRTUAL_NAME_ANNOTATION}']"
+_NAMESPACE_FIELD = f"metadata.annotations['{names.VIRTUAL_NAMESPACE_ANNOTATION}']"
+_SA_ANNOTATION = f"{names.PREFIX}service-account"
+_CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+# Capabilities that reach beyond the container (the "privileged" ones of Pod Security).
+_HOST_CAPABILITIES = frozenset({"ALL", "SYS_ADMIN", "NET_ADMIN", "SYS_MODULE", "SYS_PTRACE",
+                                "SYS_RAWIO", "SYS_TIME", "BPF", "PERFMON"})
+
+
+def token_secret_name(virtual_pod: dict[str, Any], ctx: SyncContext) -> str:
+    """The host Secret holding the virtual ServiceAccount token mounted into this pod."""
+    meta = virtual_pod["metadata"]
+    return names.host_name(f"{meta['name']}-token", meta["namespace"], ctx.vcluster)
+
+
+def translate(virtual_pod: dict[str, Any], ctx: SyncContext) -> dict[str, Any]:
+    """The host pod to create for a virtual pod that has none yet.
+
+    Only called before the syncer binds the virtual pod to the host pod's node, so a
+    `spec.nodeName` here was set by the tenant (pinning, refused unless allowed).
+    """
+    meta = virtual_pod["metadata"]
+    namespace = meta["namespace"]
+    spec = clone(virtual_pod.get("spec") or {})
+    _check_isolation(spec, ctx)
+
+    def host(name: str) -> str:
+        return names.host_name(name, namespace, ctx.vcluster)
+
+    virtual_sa = spec.pop("serviceAccountName", None) or spec.pop("serviceAccount", None) \
+        or "default"
+    spec.pop("serviceAccount", None)
+    automount = spec.get("automountServiceAccountToken", True) is not False
+    spec["serviceAccountName"] = ctx.host_service_account
+    spec["automountServiceAccountToken"] = False
+    spec.pop("priorityClassName", None)  # virtual priority classes don't exist on the host
+    spec.pop("priority", None)
+    spec.pop("preemptionPolicy", None)
+    if not ctx.isolation.allow_node_pinning:
+        # The host scheduler places the pod; the tenant's node constraints are ignored.
+        spec.pop("nodeSelector", None)
+        spec.pop("affinity", None)
+    _apply_node_pool(spec, ctx)
+
+    volumes = [v for v in spec.get("volumes") or [] if not _is_api_access_volume(v)]
+    removed = {v["name"] for v in spec.get("volumes") or []} - {v["name"] for v in volumes}
+    for volume in volumes:
+        _rewrite_volume(volume, host)
+    if automount:
+        volumes.append({"name": TOKEN_VOLUME, "secret": {
+            "secretName": token_secret_name(virtual_pod, ctx), "defaultMode": 0o644}})
+    spec["volumes"] = volumes
+    if not volumes:
+        spec.pop("volumes")
+
+    for pull in spec.get("imagePullSecrets") or []:
+        if pull.get("name"):
+            pull["name"] = host(pull["name"])
+    for list_name in _CONTAINER_LISTS:
+        for container in spec.get(list_name) or []:
+            _rewrite_container(container, host, removed, automount, ctx)
+
+    if ctx.dns_ip:
+        spec["dnsPolicy"] = "None"
+        spec["dnsConfig"] = _dns_config(spec.get("dnsConfig") or {}, namespace, ctx)
+    if "hostname" not in spec:
+        spec["hostname"] = meta["name"][:names.DNS_LABEL_MAX].rstrip("-.")
+    if spec.get("subdomain"):
+        spec["subdomain"] = names.host_name(spec["subdomain"], namespace, ctx.vcluster,
+                                            names.DNS_LABEL_MAX)
+
+    host_meta = host_metadata(virtual_pod, ctx, names.DNS_LABEL_MAX)
+    host_meta["annotations"][_SA_ANNOTATION] = virtual_sa
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": host_meta, "spec": spec}
+
+
+def _check_isolation(spec: dict[str, Any], ctx: SyncContext) -> None:
+    rules = ctx.isolation
+    if not rules.allow_host_namespaces:
+        for key in ("hostNetwork", "hostPID", "hostIPC"):
+            if spec.get(key):
+                raise Refused("HostNamespaceForbidden",
+                              f"spec.{key} is not allowed in this virtual cluster")
+    if not rules.allow_host_path:
+        for i, volume in enumerate(spec.get("volumes") or []):
+            if "hostPath" in volume:
+                raise Refused("HostPathForbidden",
+                              f"spec.volumes[{i}].hostPath is not allowed in this virtual "
+                              "cluster")
+    for list_name in _CONTAINER_LISTS:
+        for i, container in enumerate(spec.get(list_name) or []):
+            security = container.get("securityContext") or {}
+            where = f"spec.{list_name}[{i}]"
+            if not rules.allow_privileged:
+                if security.get("privileged"):
+                    raise Refused("PrivilegedForbidden",
+                                  f"{where}.securityContext.privileged is not allowed in this "
+                                  "virtual cluster")
+                added = set((security.get("capabilities") or {}).get("add") or [])
+                if added & _HOST_CAPABILITIES:
+                    raise Refused("PrivilegedForbidden",
+                                  f"{where}.securityContext.capabilities.add "
+                                  f"{sorted(added & _HOST_CAPABILITIES)} is not allowed in this "
+                                  "virtual cluster")
+            if not rules.allow_host_ports:
+                for j, port in enumerate(container.get("ports") or []):
+                    if port.get("hostPort"):
+                        raise Refused("HostPortForbidden",
+                                      f"{where}.ports[{j}].hostPort is not allowed in this "
+                                      "virtual cluster")
+    if not rules.allow_node_pinning and spec.get("nodeName"):
+        raise Refused("NodePinningForbidden",
+                      "spec.nodeName is not allowed in this virtual cluster")
+
+
+def _apply_node_pool(spec: dict[str, Any], ctx: SyncContext) -> None:
+    if ctx.node_selector:
+        spec["nodeSelector"] = {**(spec.get("nodeSelector") or {}), **dict(ctx.node_selector)}
+    if ctx.tolerations:
+        spec["tolerations"] = [*(spec.get("tolerations") or []),
+                               *(dict(t) for t in ctx.tolerations)]
+
+
+def _is_api_access_volume(volume: dict[str, Any]) -> bool:
+    """The projected `kube-api-access-*` volume the virtual API server's admission added."""
+    sources = (volume.get("projected") or {}).get("sources") or []
+    return volume["name"].startswith("kube-api-access-") and \
+        any("serviceAccountToken" in s for s in sources)
+
+
+def _rewrite_volume(volume: dict[str, Any], host: Any) -> None:
+    if "configMap" in volume and volume["configMap"].get("name"):
+        volume["configMap"]["name"] = host(volume["configMap"]["name"])
+    if "secret" in volume and volume["secret"].get("secretName"):
+        volume["secret"]["secretName"] = host(volume["secret"]["secretName"])
+    if "persistentVolumeClaim" in volume:
+        claim = volume["persistentVolumeClaim"]
+        claim["claimName"] = host(claim["claimName"])
+    if "downwardAPI" in volume:
+        for item in volume["downwardAPI"].get("items") or []:
+            _rewrite_field_ref(item.get("fieldRef"))
+    if "projected" in volume:
+        sources = []
+        for source in volume["projected"].get("sources") or []:
+            if "configMap" in source and source["configMap"].get("name"):
+                source["configMap"]["name"] = host(source["configMap"]["name"])
+            if "secret" in source and source["secret"].get("name"):
+                source["secret"]["name"] = host(source["secret"]["name"])
+            if "downwardAPI" in source:
+                for item in source["downwardAPI"].get("items") or []:
+                    _rewrite_field_ref(item.get("fieldRef"))
+            if "serviceAccountToken" in source:
+                continue  # a host token would be the wrong identity: the virtual one is mounted
+            sources.append(source)
+        volume["projected"]["sources"] = sources
+
+
+def _rewrite_field_ref(ref: dict[str, Any] | None) -> None:
+    if not ref:
+        return
+    if ref.get("fieldPath") == "metadata.name":
+        ref["fieldPath"] = _NAME_FIELD
+    elif ref.get("fieldPath") == "metadata.namespace":
+        ref["fieldPath"] = _NAMESPACE_FIELD
+
+
+def _rewrite_container(container: dict[str, Any], host: Any, removed_volumes: set[str],
+                       automount: bool, ctx: SyncContext) -> None:
+    for env in container.get("env") or []:
+        source = env.get("valueFrom") or {}
+        for key, name_field in (("configMapKeyRef", "name"), ("secretKeyRef", "name")):
+            if key in source and source[key].get(name_field):
+                source[key][name_field] = host(source[key][name_field])
+        _rewrite_field_ref(source.get("fieldRef"))
+    for env_from in container.get("envFrom") or []:
+        for key in ("configMapRef", "secretRef"):
+            if key in env_from and env_from[key].get("name"):
+                env_from[key]["name"] = host(env_from[key]["name"])
+    mounts = [m for m in container.get("volumeMounts") or []
+              if m["name"] not in removed_volumes]
+    if automount and not any(m.get("mountPath") == SERVICE_ACCOUNT_MOUNT for m in mounts):
+        mounts.append({"name": TOKEN_VOLUME, "mountPath": SERVICE_ACCOUNT_MOUNT,
+                       "readOnly": True})
+    if mounts:
+        container["volumeMounts"] = mounts
+    else:
+        container.pop("volumeMounts", None)
+    if ctx.api_host:
+        env = [e for e in container.get("env") or []
+               if e.get("name") not in ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")]
+        env += [{"name": "KUBERNETES_SERVICE_HOST", "value": ctx.api_host},
+                {"name": "KUBERNETES_SERVICE_PORT", "value": str(ctx.api_port)}]
+        container["env"] = env
+
+
+def _dns_config(virtual: dict[str, Any], namespace: str, ctx: SyncContext) -> dict[str, Any]:
+    domain = ctx.cluster_domain
+    searches = [f"{namespace}.svc.{domain}", f"svc.{domain}", domain]
+    return {"nameservers": [ctx.dns_ip, *(virtual.get("nameservers") or [])][:3],
+            "searches": [*searches, *(s for s in virtual.get("searches") or []
+                                      if s not in searches)],
+            "options": virtual.get("options") or [{"name": "ndots", "value": "5"}]}

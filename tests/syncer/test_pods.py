@@ -1,0 +1,172 @@
+"""Pod translation over a real-looking admitted pod (pure: no server)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from preview.syncer import names
+from preview.syncer.context import Isolation, SyncContext
+from preview.syncer.kinds import pods
+from preview.syncer.objects import Refused
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CTX = SyncContext(vcluster="pr-7", host_namespace="preview-pr-7",
+                  host_service_account="vc-workload-pr-7", api_host="10.96.0.20",
+                  api_port=443, dns_ip="10.96.0.30")
+
+
+def load(name: str) -> dict[str, Any]:
+    return yaml.safe_load((FIXTURES / name).read_text())
+
+
+def host(name: str) -> str:
+    return names.host_name(name, "shop", "pr-7")
+
+
+@pytest.fixture
+def translated() -> dict[str, Any]:
+    return pods.translate(load("pod-web.yaml"), CTX)
+
+
+def container(pod: dict[str, Any], name: str) -> dict[str, Any]:
+    spec = pod["spec"]
+    return next(c for c in spec.get("initContainers", []) + spec["containers"]
+                if c["name"] == name)
+
+
+def test_identity_and_ownership(translated: dict[str, Any]) -> None:
+    meta = translated["metadata"]
+    assert meta["name"] == names.host_name("web-7d4b9c8f6d-x2x9q", "shop", "pr-7", 63)
+    assert meta["namespace"] == "preview-pr-7"
+    assert names.is_owned(translated, "pr-7")
+    assert meta["labels"]["app"] == "web"  # kept: host Services select on them
+    assert meta["annotations"][names.VIRTUAL_NAME_ANNOTATION] == "web-7d4b9c8f6d-x2x9q"
+    assert meta["annotations"][names.VIRTUAL_NAMESPACE_ANNOTATION] == "shop"
+    assert meta["annotations"]["prometheus.io/scrape"] == "true"
+    for server_field in ("uid", "resourceVersion", "ownerReferences", "creationTimestamp",
+                         "generateName"):
+        assert server_field not in meta
+    assert "status" not in translated
+
+
+def test_references_point_at_host_copies(translated: dict[str, Any]) -> None:
+    volumes = {v["name"]: v for v in translated["spec"]["volumes"]}
+    assert volumes["config"]["configMap"]["name"] == host("settings")
+    assert volumes["data"]["persistentVolumeClaim"]["claimName"] == host("web-data")
+    sources = volumes["bundle"]["projected"]["sources"]
+    assert sources[0]["configMap"]["name"] == host("settings")
+    assert sources[1]["secret"]["name"] == host("tls")
+    assert translated["spec"]["imagePullSecrets"] == [{"name": host("registry")}]
+    env = {e["name"]: e for e in container(translated, "web")["env"]}
+    assert env["GREETING"]["valueFrom"]["configMapKeyRef"]["name"] == host("settings")
+    assert env["DB_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == host("db-credentials")
+    assert container(translated, "web")["envFrom"] == [{"configMapRef": {"name":
+                                                                         host("settings")}}]
+    assert container(translated, "migrate")["envFrom"] == [
+        {"secretRef": {"name": host("db-credentials")}}]
+
+
+def test_downward_api_yields_virtual_identity(translated: dict[str, Any]) -> None:
+    env = {e["name"]: e for e in container(translated, "web")["env"]}
+    name_path = env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"]
+    ns_path = env["POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"]
+    annotations = translated["metadata"]["annotations"]
+    assert annotations[name_path.split("'")[1]] == "web-7d4b9c8f6d-x2x9q"
+    assert annotations[ns_path.split("'")[1]] == "shop"
+    assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+    volumes = {v["name"]: v for v in translated["spec"]["volumes"]}
+    items = volumes["podinfo"]["downwardAPI"]["items"]
+    assert items[0]["fieldRef"]["fieldPath"] == name_path
+    assert items[1]["fieldRef"]["fieldPath"] == "metadata.labels"
+
+
+def test_runs_with_the_virtual_service_account_token(translated: dict[str, Any]) -> None:
+    spec = translated["spec"]
+    assert spec["serviceAccountName"] == "vc-workload-pr-7"
+    assert spec["automountServiceAccountToken"] is False
+    assert "serviceAccount" not in spec
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert not any(n.startswith("kube-api-access-") for n in volumes)
+    token = volumes[pods.TOKEN_VOLUME]["secret"]["secretName"]
+    assert token == pods.token_secret_name(load("pod-web.yaml"), CTX)
+    for name in ("web", "migrate"):
+        c = container(translated, name)
+        mounts = [m for m in c["volumeMounts"] if m["mountPath"] == pods.SERVICE_ACCOUNT_MOUNT]
+        assert mounts == [{"name": pods.TOKEN_VOLUME, "mountPath": pods.SERVICE_ACCOUNT_MOUNT,
+                           "readOnly": True}]
+        env = {e["name"]: e.get("value") for e in c["env"] if "value" in e}
+        assert env["KUBERNETES_SERVICE_HOST"] == "10.96.0.20"
+        assert env["KUBERNETES_SERVICE_PORT"] == "443"
+    assert translated["metadata"]["annotations"][f"{names.PREFIX}service-account"] == "web"
+
+
+def test_dns_points_at_the_virtual_cluster(translated: dict[str, Any]) -> None:
+    spec = translated["spec"]
+    assert spec["dnsPolicy"] == "None"
+    assert spec["dnsConfig"]["nameservers"] == ["10.96.0.30"]
+    assert spec["dnsConfig"]["searches"][:3] == ["shop.svc.cluster.local", "svc.cluster.local",
+                                                  "cluster.local"]
+    assert spec["hostname"] == "web-7d4b9c8f6d-x2x9q"
+
+
+def test_no_token_when_automount_is_off() -> None:
+    pod = load("pod-web.yaml")
+    pod["spec"]["automountServiceAccountToken"] = False
+    out = pods.translate(pod, CTX)
+    assert pods.TOKEN_VOLUME not in {v["name"] for v in out["spec"]["volumes"]}
+
+
+def test_virtual_pod_is_not_modified() -> None:
+    pod = load("pod-web.yaml")
+    pods.translate(pod, CTX)
+    assert pod == load("pod-web.yaml")
+
+
+@pytest.mark.parametrize(("patch", "reason"), [
+    ({"hostNetwork": True}, "HostNamespaceForbidden"),
+    ({"hostPID": True}, "HostNamespaceForbidden"),
+    ({"volumes": [{"name": "h", "hostPath": {"path": "/"}}]}, "HostPathForbidden"),
+    ({"nodeName": "node-1"}, "NodePinningForbidden"),
+    ({"containers": [{"name": "c", "image": "x", "securityContext": {"privileged": True}}]},
+     "PrivilegedForbidden"),
+    ({"containers": [{"name": "c", "image": "x",
+                      "securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}]},
+     "PrivilegedForbidden"),
+    ({"containers": [{"name": "c", "image": "x", "ports": [{"containerPort": 80,
+                                                            "hostPort": 80}]}]},
+     "HostPortForbidden"),
+])
+def test_isolation_refuses_host_access(patch: dict[str, Any], reason: str) -> None:
+    pod = load("pod-web.yaml")
+    pod["spec"].update(patch)
+    with pytest.raises(Refused) as e:
+        pods.translate(pod, CTX)
+    assert e.value.reason == reason
+    assert "spec." in e.value.message
+
+
+def test_isolation_can_be_relaxed() -> None:
+    pod = load("pod-web.yaml")
+    pod["spec"].update({"hostNetwork": True, "nodeName": "node-1",
+                        "nodeSelector": {"disk": "ssd"}})
+    relaxed = SyncContext(vcluster="pr-7", host_namespace="preview-pr-7", isolation=Isolation(
+        allow_host_namespaces=True, allow_node_pinning=True))
+    out = pods.translate(pod, relaxed)
+    assert out["spec"]["hostNetwork"] is True
+    assert out["spec"]["nodeSelector"] == {"disk": "ssd"}
+    assert out["spec"]["nodeName"] == "node-1"
+
+
+def test_node_pool_is_added() -> None:
+    pool = SyncContext(vcluster="pr-7", host_namespace="preview-pr-7",
+                       node_selector=(("pool", "previews"),),
+                       tolerations=((("effect", "NoSchedule"), ("key", "previews"),
+                                     ("operator", "Exists")),))
+    out = pods.translate(load("pod-web.yaml"), pool)
+    assert out["spec"]["nodeSelector"] == {"pool": "previews"}
+    assert out["spec"]["tolerations"] == [{"effect": "NoSchedule", "key": "previews",
+                                           "operator": "Exists"}]
