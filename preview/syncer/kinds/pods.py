@@ -227,3 +227,39 @@ def _dns_config(virtual: dict[str, Any], namespace: str, ctx: SyncContext) -> di
             "searches": [*searches, *(s for s in virtual.get("searches") or []
                                       if s not in searches)],
             "options": virtual.get("options") or [{"name": "ndots", "value": "5"}]}
+
+
+def virtual_status(host_pod: dict[str, Any]) -> dict[str, Any]:
+    """The status the virtual pod should report: what really happened on the host."""
+    status = clone(host_pod.get("status") or {})
+    # Conditions, phase, IPs, container states and start time carry over as they are.
+    status.pop("nominatedNodeName", None)
+    return status
+
+
+def status_changed(virtual_pod: dict[str, Any], host_pod: dict[str, Any]) -> bool:
+    return (virtual_pod.get("status") or {}) != virtual_status(host_pod)
+
+
+def mutable_changes(virtual_pod: dict[str, Any], host_pod: dict[str, Any],
+                    ctx: SyncContext) -> dict[str, Any] | None:
+    """A patch for what may change on a running pod: images (and the virtual identity).
+
+    The API server refuses any other change of a pod's spec, so the rest is settled when
+    the host pod is created.
+    """
+    patch: dict[str, Any] = {}
+    for list_name in ("initContainers", "containers"):
+        wanted = {c["name"]: c.get("image") for c in
+                  (virtual_pod.get("spec") or {}).get(list_name) or []}
+        current = (host_pod.get("spec") or {}).get(list_name) or []
+        if any(c["name"] in wanted and c.get("image") != wanted[c["name"]] for c in current):
+            patch.setdefault("spec", {})[list_name] = [
+                {"name": c["name"], "image": wanted.get(c["name"], c.get("image"))}
+                for c in current]
+    wanted_labels = host_metadata(virtual_pod, ctx, names.DNS_LABEL_MAX)["labels"]
+    if (host_pod["metadata"].get("labels") or {}) != wanted_labels:
+        current_labels = host_pod["metadata"].get("labels") or {}
+        patch["metadata"] = {"labels": {**{k: None for k in current_labels
+                                           if k not in wanted_labels}, **wanted_labels}}
+    return patch or None
