@@ -1,0 +1,1 @@
+"""Talking to Kubernetes API servers: connection settings and one async client."""

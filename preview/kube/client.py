@@ -1,0 +1,252 @@
+"""The one async client our components use to talk to a Kubernetes API server.
+
+Plain dicts in and out (what the API speaks). Transient failures — connection errors, 429,
+500/502/503/504 — are retried here with exponential back-off (honouring Retry-After);
+everything else surfaces as one `ApiError` carrying the server's `Status`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from preview.kube.connection import Connection
+
+log = logging.getLogger(__name__)
+TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_PATCH = "application/strategic-merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource type as the REST paths name it."""
+
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool = True
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def path(self, namespace: str | None = None, name: str = "", subresource: str = "") -> str:
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced and namespace:
+            base += f"/namespaces/{namespace}"
+        base += f"/{self.plural}"
+        if name:
+            base += f"/{name}"
+        if subresource:
+            base += f"/{subresource}"
+        return base
+
+
+class ApiError(Exception):
+    """A non-transient answer of the API server (or a transient one that kept failing)."""
+
+    def __init__(self, status: int, body: Any, method: str = "", path: str = "") -> None:
+        self.status = status
+        self.body = body if isinstance(body, dict) else {"message": str(body)}
+        self.reason = self.body.get("reason", "")
+        self.message = self.body.get("message") or f"HTTP {status}"
+        self.retry_after = 0.0
+        super().__init__(f"{method} {path}: {status} {self.reason}: {self.message}".strip())
+
+
+class Gone(ApiError):
+    """410: the requested resourceVersion is too old; relist."""
+
+
+def _transient(error: BaseException) -> bool:
+    if isinstance(error, ApiError):
+        return error.status in TRANSIENT_STATUS
+    return isinstance(error, aiohttp.ClientConnectionError | TimeoutError)
+
+
+def _wait(state: RetryCallState) -> float:
+    error = state.outcome.exception() if state.outcome else None
+    if isinstance(error, ApiError) and error.retry_after:
+        return min(error.retry_after, 10.0)
+    return float(wait_exponential_jitter(initial=0.1, max=5.0)(state))
+
+
+class KubeClient:
+    """An aiohttp session to one API server. Use as `async with KubeClient(conn) as kube`."""
+
+    def __init__(self, connection: Connection, user_agent: str = "preview-vcluster",
+                 attempts: int = 6, timeout: float = 30.0) -> None:
+        self.connection = connection
+        self.user_agent = user_agent
+        self.attempts = attempts
+        self.timeout = timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> KubeClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                self.connection.server,
+                connector=aiohttp.TCPConnector(ssl=self.connection.ssl_context(), limit=0),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
+                # Watch events are one JSON line each; a 1 MiB ConfigMap must fit one line.
+                read_bufsize=4 * 1024 * 1024,
+                headers={"User-Agent": self.user_agent, "Accept": "application/json"})
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _headers(self, content_type: str | None) -> dict[str, str]:
+        headers = {}
+        token = self.connection.bearer_token()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if content_type:
+            headers["Content-Type"] = content_type
+        return headers
+
+    async def request(self, method: str, path: str, body: Any = None,
+                      content_type: str = "application/json",
+                      params: dict[str, str] | None = None) -> Any:
+        """One call, retried while the failure is transient; the decoded JSON answer."""
+        async for attempt in AsyncRetrying(stop=stop_after_attempt(self.attempts), wait=_wait,
+                                           retry=retry_if_exception(_transient), reraise=True):
+            with attempt:
+                return await self._once(method, path, body, content_type, params)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _once(self, method: str, path: str, body: Any, content_type: str,
+                    params: dict[str, str] | None) -> Any:
+        data = None
+        if body is not None:
+            data = (body if isinstance(body, str) else json.dumps(body)).encode()
+        async with self.session.request(
+                method, path, data=data, params=params,
+                headers=self._headers(content_type if data is not None else None),
+                timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
+            payload = await resp.read()
+            try:
+                decoded = json.loads(payload) if payload else None
+            except ValueError:
+                decoded = payload.decode(errors="replace")
+            if resp.status >= 400:
+                error_type = Gone if resp.status == 410 else ApiError
+                error = error_type(resp.status, decoded, method, path)
+                if resp.headers.get("Retry-After", "").isdigit():
+                    error.retry_after = float(resp.headers["Retry-After"])
+                raise error
+            return decoded
+
+    # -- verbs ---------------------------------------------------------------------------------
+    async def get(self, res: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
+        """The object, or None when it does not exist."""
+        try:
+            result: dict[str, Any] = await self.request("GET", res.path(namespace, name))
+            return result
+        except ApiError as e:
+            if e.status == 404:
+                return None
+            raise
+
+    async def list(self, res: Resource, namespace: str | None = None,
+                   label_selector: str = "", field_selector: str = "") -> dict[str, Any]:
+        params = {}
+        if label_selector:
+            params["labelSelector"] = label_selector
+        if field_selector:
+            params["fieldSelector"] = field_selector
+        result: dict[str, Any] = await self.request("GET", res.path(namespace), params=params)
+        return result
+
+    async def create(self, res: Resource, namespace: str | None,
+                     body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self.request("POST", res.path(namespace), body)
+        return result
+
+    async def replace(self, res: Resource, namespace: str | None, name: str,
+                      body: dict[str, Any], subresource: str = "") -> dict[str, Any]:
+        result: dict[str, Any] = await self.request(
+            "PUT", res.path(namespace, name, subresource), body)
+        return result
+
+    async def patch(self, res: Resource, namespace: str | None, name: str, patch: Any,
+                    content_type: str = MERGE_PATCH, subresource: str = "",
+                    params: dict[str, str] | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = await self.request(
+            "PATCH", res.path(namespace, name, subresource), patch, content_type, params)
+        return result
+
+    async def delete(self, res: Resource, namespace: str | None, name: str,
+                     uid: str | None = None, grace_period: int | None = None,
+                     propagation: str | None = None) -> bool:
+        """Delete; False when already gone (or replaced by a newer object with the name)."""
+        options: dict[str, Any] = {"apiVersion": "v1", "kind": "DeleteOptions"}
+        if uid:
+            options["preconditions"] = {"uid": uid}
+        if grace_period is not None:
+            options["gracePeriodSeconds"] = grace_period
+        if propagation:
+            options["propagationPolicy"] = propagation
+        try:
+            await self.request("DELETE", res.path(namespace, name), options)
+            return True
+        except ApiError as e:
+            if e.status == 404 or (e.status == 409 and uid):
+                return False
+            raise
+
+    async def watch(self, res: Resource, namespace: str | None, resource_version: str,
+                    timeout_seconds: int = 300, label_selector: str = ""
+                    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """Events after `resource_version` (BOOKMARKs included); raises Gone on 410."""
+        params = {"watch": "true", "resourceVersion": resource_version,
+                  "allowWatchBookmarks": "true", "timeoutSeconds": str(timeout_seconds)}
+        if label_selector:
+            params["labelSelector"] = label_selector
+        async with self.session.get(res.path(namespace), params=params,
+                                    headers=self._headers(None),
+                                    timeout=aiohttp.ClientTimeout(
+                                        total=None, sock_read=timeout_seconds + 30)) as resp:
+            if resp.status >= 400:
+                body = await resp.text()
+                try:
+                    decoded: Any = json.loads(body)
+                except ValueError:
+                    decoded = body
+                raise (Gone if resp.status == 410 else ApiError)(resp.status, decoded, "WATCH",
+                                                                 res.path(namespace))
+            async for line in resp.content:
+                if not line.strip():
+                    continue
+                event = json.loads(line)
+                if event["type"] == "ERROR":
+                    status = event["object"]
+                    code = int(status.get("code") or 500)
+                    raise (Gone if code == 410 else ApiError)(code, status, "WATCH",
+                                                              res.path(namespace))
+                yield event["type"], event["object"]

@@ -1,0 +1,138 @@
+"""Where an API server is and how to authenticate: from a kubeconfig or from inside a pod.
+
+Supports what our users' kubeconfigs and k3s use: bearer tokens (inline or token files, re-read
+so rotated projected tokens keep working), client certificates, CA bundles, and
+insecure-skip-tls-verify. Exec and auth-provider plugins are refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import ssl
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from preview.errors import PreviewError
+
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+
+
+@dataclass(frozen=True)
+class Connection:
+    """An API server endpoint and credentials (secrets are never part of repr)."""
+
+    server: str
+    ca_pem: bytes | None = None
+    insecure: bool = False
+    token: str = ""
+    token_file: str = ""
+    client_cert_pem: bytes | None = None
+    client_key_pem: bytes | None = None
+    namespace: str = "default"
+    tls_server_name: str = ""
+
+    def __repr__(self) -> str:
+        return f"Connection(server={self.server!r}, namespace={self.namespace!r})"
+
+    def bearer_token(self) -> str:
+        if self.token_file:
+            return Path(self.token_file).read_text().strip()
+        return self.token
+
+    def ssl_context(self) -> ssl.SSLContext | bool:
+        if not self.server.startswith("https://"):
+            return False
+        ctx = ssl.create_default_context()
+        if self.insecure:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        elif self.ca_pem:
+            ctx.load_verify_locations(cadata=self.ca_pem.decode())
+        if self.client_cert_pem and self.client_key_pem:
+            with tempfile.TemporaryDirectory() as tmp:
+                cert, key = Path(tmp) / "tls.crt", Path(tmp) / "tls.key"
+                cert.write_bytes(self.client_cert_pem)
+                key.write_bytes(self.client_key_pem)
+                ctx.load_cert_chain(cert, key)
+        return ctx
+
+
+def from_kubeconfig(path: str | os.PathLike[str] | None = None,
+                    context: str | None = None) -> Connection:
+    """Settings of a kubeconfig's context (default: $KUBECONFIG's first file, ~/.kube/config)."""
+    if path is None:
+        env = os.environ.get("KUBECONFIG", "")
+        path = env.split(os.pathsep)[0] if env else Path.home() / ".kube" / "config"
+    file = Path(path)
+    try:
+        doc = yaml.safe_load(file.read_text()) or {}
+    except FileNotFoundError:
+        raise PreviewError(f"kubeconfig {file} does not exist",
+                           "pass --kubeconfig or set KUBECONFIG to a kubeconfig file") from None
+    except yaml.YAMLError as e:
+        raise PreviewError(f"kubeconfig {file} is not valid YAML: {e}") from None
+    name = context or doc.get("current-context")
+    if not name:
+        raise PreviewError(f"kubeconfig {file} has no current-context",
+                           "pass --context NAME")
+    ctx = _named(doc, "contexts", name, file).get("context") or {}
+    cluster = _named(doc, "clusters", ctx.get("cluster", ""), file).get("cluster") or {}
+    user = _named(doc, "users", ctx.get("user", ""), file).get("user") or {} \
+        if ctx.get("user") else {}
+    if "exec" in user or "auth-provider" in user:
+        raise PreviewError(f"kubeconfig {file}: user {ctx.get('user')!r} uses an exec or "
+                           "auth-provider plugin, which preview-vcluster does not run",
+                           "use a ServiceAccount token or client certificate kubeconfig "
+                           "for CI (see docs)")
+    base = file.parent
+    if not cluster.get("server"):
+        raise PreviewError(f"kubeconfig {file}: cluster of context {name!r} has no server")
+    return Connection(
+        server=cluster["server"].rstrip("/"),
+        ca_pem=_data(cluster, "certificate-authority", base),
+        insecure=bool(cluster.get("insecure-skip-tls-verify")),
+        token=user.get("token", ""),
+        token_file=str(base / user["tokenFile"]) if user.get("tokenFile") else "",
+        client_cert_pem=_data(user, "client-certificate", base),
+        client_key_pem=_data(user, "client-key", base),
+        namespace=ctx.get("namespace") or "default",
+        tls_server_name=cluster.get("tls-server-name", ""),
+    )
+
+
+def in_cluster() -> Connection:
+    """Settings of the pod this runs in: its ServiceAccount token and the cluster CA."""
+    host = os.environ.get("KUBERNETES_SERVICE_HOST")
+    port = os.environ.get("KUBERNETES_SERVICE_PORT", "443")
+    if not host or not (SERVICE_ACCOUNT_DIR / "token").exists():
+        raise PreviewError("not running inside a Kubernetes pod (no KUBERNETES_SERVICE_HOST or "
+                           f"{SERVICE_ACCOUNT_DIR}/token)", "pass a kubeconfig instead")
+    host = f"[{host}]" if ":" in host else host
+    namespace_file = SERVICE_ACCOUNT_DIR / "namespace"
+    return Connection(
+        server=f"https://{host}:{port}",
+        ca_pem=(SERVICE_ACCOUNT_DIR / "ca.crt").read_bytes(),
+        token_file=str(SERVICE_ACCOUNT_DIR / "token"),
+        namespace=namespace_file.read_text().strip() if namespace_file.exists() else "default",
+    )
+
+
+def _named(doc: dict[str, Any], section: str, name: str, file: Path) -> dict[str, Any]:
+    for entry in doc.get(section) or []:
+        if entry.get("name") == name:
+            return entry
+    raise PreviewError(f"kubeconfig {file}: no {section[:-1]} named {name!r}",
+                       f"check the {section} section or pass another --context")
+
+
+def _data(section: dict[str, Any], key: str, base: Path) -> bytes | None:
+    if section.get(f"{key}-data"):
+        return base64.b64decode(section[f"{key}-data"])
+    if section.get(key):
+        return (base / section[key]).read_bytes()
+    return None
