@@ -80,11 +80,14 @@ def _transient(error: BaseException) -> bool:
     return isinstance(error, aiohttp.ClientConnectionError | TimeoutError)
 
 
+_BACKOFF = wait_exponential_jitter(multiplier=0.1, max=5.0, jitter=0.1)
+
+
 def _wait(state: RetryCallState) -> float:
     error = state.outcome.exception() if state.outcome else None
     if isinstance(error, ApiError) and error.retry_after:
         return min(error.retry_after, 10.0)
-    return float(wait_exponential_jitter(initial=0.1, max=5.0)(state))
+    return float(_BACKOFF(state))
 
 
 class KubeClient:

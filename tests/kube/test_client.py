@@ -1,0 +1,65 @@
+"""The async client against the sandbox API server over HTTPS."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from preview.kube.client import ApiError, Gone, KubeClient, Resource
+from preview.kube.connection import from_kubeconfig
+from preview.sandbox.runner import Sandbox
+from preview.sandbox.server import ServerConfig
+
+pytestmark = pytest.mark.sandbox
+CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+def test_crud_and_errors(sandbox: Sandbox, namespace: str) -> None:
+    async def scenario() -> None:
+        async with KubeClient(from_kubeconfig(sandbox.kubeconfig)) as kube:
+            created = await kube.create(CONFIGMAPS, namespace, {
+                "metadata": {"name": "a"}, "data": {"k": "v"}})
+            assert created["metadata"]["uid"]
+            assert (await kube.get(CONFIGMAPS, namespace, "a"))["data"] == {"k": "v"}
+            assert await kube.get(CONFIGMAPS, namespace, "missing") is None
+            with pytest.raises(ApiError) as e:
+                await kube.create(CONFIGMAPS, namespace, {"metadata": {"name": "a"}})
+            assert e.value.status == 409 and e.value.reason == "AlreadyExists"
+            patched = await kube.patch(CONFIGMAPS, namespace, "a", {"data": {"k": "w"}})
+            assert patched["data"] == {"k": "w"}
+            assert await kube.delete(CONFIGMAPS, namespace, "a") is True
+            assert await kube.delete(CONFIGMAPS, namespace, "a") is False
+    run(scenario())
+
+
+def test_watch_sees_changes_and_410_when_too_old(namespace: str) -> None:
+    with Sandbox(ServerConfig(history=5, flavour="virtual")) as small:
+        async def scenario() -> None:
+            async with KubeClient(from_kubeconfig(small.kubeconfig)) as kube:
+                listed = await kube.list(CONFIGMAPS, "default")
+                rv = listed["metadata"]["resourceVersion"]
+                await kube.create(CONFIGMAPS, "default", {"metadata": {"name": "w"}})
+                async for event, obj in kube.watch(CONFIGMAPS, "default", rv, 5):
+                    assert (event, obj["metadata"]["name"]) == ("ADDED", "w")
+                    break
+                for i in range(10):
+                    await kube.create(CONFIGMAPS, "default", {"metadata": {"name": f"x{i}"}})
+                with pytest.raises(Gone):
+                    async for _ in kube.watch(CONFIGMAPS, "default", rv, 5):
+                        pass
+        run(scenario())
+
+
+def test_transient_errors_are_retried_then_surface(sandbox: Sandbox) -> None:
+    async def scenario() -> None:
+        conn = from_kubeconfig(sandbox.kubeconfig)
+        dead = type(conn)(server="https://127.0.0.1:9", ca_pem=conn.ca_pem)
+        async with KubeClient(dead, attempts=2) as kube:
+            with pytest.raises(OSError):
+                await kube.list(CONFIGMAPS, "default")
+    run(scenario())
