@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from preview.kube.objects import clone
 from preview.syncer import names
 from preview.syncer.context import SyncContext
+
+__all__ = ["Refused", "clone", "host_metadata"]
 
 # Virtual metadata that means nothing on the host (or that the host server owns).
 _SERVER_FIELDS = ("uid", "resourceVersion", "generation", "creationTimestamp",
@@ -23,15 +26,6 @@ class Refused(Exception):
         super().__init__(message)
         self.reason = reason
         self.message = message
-
-
-def clone(value: Any) -> Any:
-    """Deep copy of JSON-shaped data."""
-    if isinstance(value, dict):
-        return {k: clone(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [clone(v) for v in value]
-    return value
 
 
 def host_metadata(virtual: dict[str, Any], ctx: SyncContext,
