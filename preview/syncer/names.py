@@ -18,6 +18,8 @@ VIRTUAL_NAMESPACE = f"{PREFIX}namespace"  # label: the virtual namespace (saniti
 VIRTUAL_NAME_ANNOTATION = f"{PREFIX}object-name"
 VIRTUAL_NAMESPACE_ANNOTATION = f"{PREFIX}object-namespace"
 VIRTUAL_UID_ANNOTATION = f"{PREFIX}object-uid"
+# On the host Secret holding a pod's virtual ServiceAccount token: the pod's virtual name.
+TOKEN_FOR_POD_ANNOTATION = f"{PREFIX}token-for-pod"
 
 DNS_LABEL_MAX = 63  # pods' hostnames, services
 DNS_SUBDOMAIN_MAX = 253  # most other kinds

@@ -8,10 +8,16 @@ never copied (the host has its own, and pods get their virtual token another way
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from preview.syncer import names
 from preview.syncer.context import SyncContext
+from preview.syncer.kinds import copies
 from preview.syncer.objects import clone, host_metadata
+from preview.syncer.resources import KINDS
+
+if TYPE_CHECKING:
+    from preview.syncer.syncer import Syncer
 
 _DATA_FIELDS = ("data", "binaryData", "stringData", "type", "immutable")
 NEVER_SYNCED_CONFIGMAPS = frozenset({"kube-root-ca.crt"})
@@ -93,3 +99,44 @@ def referenced(pod_spec: dict[str, Any]) -> tuple[set[str], set[str]]:
 def _containers(spec: dict[str, Any]) -> Iterable[dict[str, Any]]:
     for key in ("initContainers", "containers", "ephemeralContainers"):
         yield from spec.get(key) or []
+
+
+# -- reconcile (I/O) -----------------------------------------------------------------------------
+async def reconcile(s: Syncer, kind: str, namespace: str, name: str) -> float | None:
+    """Keep the host copy of one ConfigMap/Secret equal to the virtual one while needed."""
+
+    res = KINDS[kind]
+    virtual = s.virtual_informers[kind].get(namespace, name)
+    host_name = names.host_name(name, namespace, s.ctx.vcluster)
+    host = copies.host_copy(s, kind, host_name)
+    wanted = (virtual is not None and syncable(virtual)
+              and not virtual["metadata"].get("deletionTimestamp")
+              and (s.options.configs == "all" or _referenced(s, kind, namespace, name)))
+    if not wanted:
+        if host is not None and await copies.virtual_gone_or_unwanted(s, res, namespace, name,
+                                                                      virtual):
+            await copies.delete_owned(s, res, host)
+        return None
+    assert virtual is not None
+    if host is None:
+        await copies.create(s, res, virtual, translate(virtual, s.ctx))
+        return None
+    patch = data_changes(virtual, host, s.ctx)
+    if patch is None:
+        return None
+    if host.get("immutable") and ("data" in patch or "binaryData" in patch):
+        await copies.delete_owned(s, res, host)  # immutable: replaced on the next pass
+        return 0.0
+    await s.host.patch(res, s.ctx.host_namespace, host_name, patch)
+    return None
+
+
+def _referenced(s: Syncer, kind: str, namespace: str, name: str) -> bool:
+    pods = s.virtual_informers.get("pods")
+    if pods is None:
+        return False
+    for pod in pods.list(namespace):
+        config_maps, secrets = referenced(pod.get("spec") or {})
+        if name in (config_maps if kind == "configmaps" else secrets):
+            return True
+    return False

@@ -16,11 +16,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import TYPE_CHECKING, Any
 
+from preview.kube.client import ApiError
+from preview.kube.objects import parse_time
 from preview.syncer import names
 from preview.syncer.context import SyncContext
+from preview.syncer.kinds import copies, nodes
 from preview.syncer.objects import Refused, clone, host_metadata
+from preview.syncer.resources import PODS, SECRETS
+
+if TYPE_CHECKING:
+    from preview.syncer.syncer import Syncer
 
 SERVICE_ACCOUNT_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 TOKEN_VOLUME = "preview-vcluster-token"
@@ -263,3 +271,168 @@ def mutable_changes(virtual_pod: dict[str, Any], host_pod: dict[str, Any],
         patch["metadata"] = {"labels": {**{k: None for k in current_labels
                                            if k not in wanted_labels}, **wanted_labels}}
     return patch or None
+
+
+# -- reconcile (I/O) -----------------------------------------------------------------------------
+TOKEN_SECONDS = 3600  # lifetime asked for the virtual ServiceAccount token
+_TOKEN_EXPIRY = f"{names.PREFIX}token-expires"
+
+
+async def reconcile(s: Syncer, namespace: str, name: str) -> float | None:
+    """One virtual pod and its host pod: create, bind, mirror status, delete together."""
+
+    virtual = s.virtual_informers["pods"].get(namespace, name)
+    host_name = names.host_name(name, namespace, s.ctx.vcluster, names.DNS_LABEL_MAX)
+    host = copies.host_copy(s, "pods", host_name)
+
+    if virtual is None:
+        if await copies.virtual_gone_or_unwanted(s, PODS, namespace, name, None):
+            await copies.delete_owned(s, PODS, host, grace_period=0)
+            secrets = s.host_informers.get("secrets")
+            if secrets is not None:
+                token = secrets.get(s.ctx.host_namespace, names.host_name(
+                    f"{name}-token", namespace, s.ctx.vcluster))
+                await copies.delete_owned(s, SECRETS, token)
+        return None
+    if virtual["metadata"].get("deletionTimestamp"):
+        return await _terminate(s, virtual, host)
+    if host is None:
+        if (virtual.get("spec") or {}).get("nodeName") and \
+                virtual["metadata"].get("annotations", {}).get(_BOUND_BY_SYNCER):
+            # Its host pod was deleted by someone else: let the virtual controller replace it.
+            await s.virtual.delete(PODS, namespace, name, uid=virtual["metadata"].get("uid"),
+                                   grace_period=0)
+            return None
+        if (virtual.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            return None  # finished before; nothing to run again
+        return await _create(s, virtual)
+    if host["metadata"].get("annotations", {}).get(names.VIRTUAL_UID_ANNOTATION) != \
+            virtual["metadata"].get("uid"):
+        # A previous pod of the same name (StatefulSets reuse names): replace it.
+        await copies.delete_owned(s, PODS, host, grace_period=0)
+        return None
+    await _bind(s, virtual, host)
+    patch = mutable_changes(virtual, host, s.ctx)
+    if patch is not None:
+        await s.host.patch(PODS, s.ctx.host_namespace, host_name, patch,
+                           "application/strategic-merge-patch+json")
+    if status_changed(virtual, host):
+        await s.virtual.replace(PODS, namespace, name,
+                                {**virtual, "status": virtual_status(host)}, "status")
+    return await _refresh_token(s, virtual)
+
+
+_BOUND_BY_SYNCER = f"{names.PREFIX}bound"
+
+
+async def _create(s: Syncer, virtual: dict[str, Any]) -> float | None:
+
+    try:
+        host_pod = translate(virtual, s.ctx)
+    except Refused as e:
+        await s.recorder.record(virtual, "Warning", e.reason, e.message)
+        return None
+    spec = virtual.get("spec") or {}
+    if spec.get("automountServiceAccountToken", True) is not False:
+        await _ensure_token(s, virtual)
+    try:
+        await copies.create(s, PODS, virtual, host_pod)
+    except ApiError as e:
+        if e.status in (403, 422):
+            # Refused by the host (quota, limit ranges, validation): say why, in the
+            # virtual cluster, and retry later (quota may free up).
+            await s.recorder.record(virtual, "Warning", "SyncFailed",
+                                    f"the host cluster refused this pod: {e.message}")
+            return 10.0
+        raise
+    return None
+
+
+async def _bind(s: Syncer, virtual: dict[str, Any], host: dict[str, Any]) -> None:
+    """Mirror the host scheduler's decision: bind the virtual pod to the same node."""
+    node = (host.get("spec") or {}).get("nodeName")
+    if not node or (virtual.get("spec") or {}).get("nodeName"):
+        return
+    await nodes.ensure(s, node)
+    meta = virtual["metadata"]
+    # Mark first: a bound pod whose host pod disappears is deleted, not re-created.
+    await s.virtual.patch(PODS, meta["namespace"], meta["name"],
+                          {"metadata": {"annotations": {_BOUND_BY_SYNCER: node}}})
+    try:
+        await s.virtual.request(
+            "POST", f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}/binding",
+            {"apiVersion": "v1", "kind": "Binding",
+             "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
+             "target": {"apiVersion": "v1", "kind": "Node", "name": node}})
+    except ApiError as e:
+        if e.status != 409:  # already bound
+            raise
+
+
+async def _terminate(s: Syncer, virtual: dict[str, Any],
+                     host: dict[str, Any] | None) -> float | None:
+    """The syncer is the virtual pod's kubelet: stop the host pod, then finish the delete."""
+
+    meta = virtual["metadata"]
+    if host is not None:
+        if not host["metadata"].get("deletionTimestamp"):
+            grace = meta.get("deletionGracePeriodSeconds")
+            await copies.delete_owned(s, PODS, host, grace_period=grace)
+        return None  # the host pod's deletion brings us back
+    await s.virtual.delete(PODS, meta["namespace"], meta["name"], uid=meta.get("uid"),
+                           grace_period=0)
+    return None
+
+
+async def _ensure_token(s: Syncer, virtual: dict[str, Any]) -> None:
+    """The host Secret with the virtual ServiceAccount's token for this pod."""
+
+    meta = virtual["metadata"]
+    sa = (virtual.get("spec") or {}).get("serviceAccountName") or "default"
+    answer = await s.virtual.request(
+        "POST", f"/api/v1/namespaces/{meta['namespace']}/serviceaccounts/{sa}/token",
+        {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+         "spec": {"expirationSeconds": TOKEN_SECONDS,
+                  "boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": meta["name"],
+                                     "uid": meta.get("uid", "")}}})
+    status = answer.get("status") or {}
+    ca = s.virtual.connection.ca_pem or b""
+    secret_name = token_secret_name(virtual, s.ctx)
+    labels = names.ownership_labels(s.ctx.vcluster, meta["namespace"])
+    body: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": secret_name, "namespace": s.ctx.host_namespace,
+                         "labels": labels,
+                         "annotations": {_TOKEN_EXPIRY: status.get("expirationTimestamp", ""),
+                                         names.TOKEN_FOR_POD_ANNOTATION: meta["name"],
+                                         names.VIRTUAL_NAMESPACE_ANNOTATION:
+                                             meta["namespace"]}},
+            "stringData": {"token": status.get("token", ""), "ca.crt": ca.decode(),
+                           "namespace": meta["namespace"]}}
+    try:
+        await s.host.create(SECRETS, s.ctx.host_namespace, body)
+    except ApiError as e:
+        if e.status != 409:
+            raise
+        existing = await s.host.get(SECRETS, s.ctx.host_namespace, secret_name)
+        if existing is None or not names.is_owned(existing, s.ctx.vcluster):
+            raise
+        await s.host.patch(SECRETS, s.ctx.host_namespace, secret_name,
+                           {"metadata": {"annotations": body["metadata"]["annotations"]},
+                            "stringData": body["stringData"]})
+
+
+async def _refresh_token(s: Syncer, virtual: dict[str, Any]) -> float | None:
+    """Renew the mounted token at 80 % of its lifetime; returns when to look again."""
+    if (virtual.get("spec") or {}).get("automountServiceAccountToken") is False:
+        return None
+
+    secret = await s.host.get(SECRETS, s.ctx.host_namespace, token_secret_name(virtual, s.ctx))
+    expiry = ((secret or {}).get("metadata", {}).get("annotations") or {}).get(_TOKEN_EXPIRY)
+    if not expiry:
+        await _ensure_token(s, virtual)
+        return TOKEN_SECONDS * 0.8
+    left = (parse_time(expiry) - dt.datetime.now(dt.UTC)).total_seconds()
+    if left < TOKEN_SECONDS * 0.2:
+        await _ensure_token(s, virtual)
+        return TOKEN_SECONDS * 0.8
+    return max(1.0, left - TOKEN_SECONDS * 0.2)

@@ -8,11 +8,17 @@ allocates the cluster IP first; the syncer then gives that IP to the virtual Ser
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from preview.kube.client import ApiError
 from preview.syncer import names
 from preview.syncer.context import SyncContext
+from preview.syncer.kinds import copies
 from preview.syncer.objects import clone, host_metadata
+from preview.syncer.resources import SERVICES
+
+if TYPE_CHECKING:
+    from preview.syncer.syncer import Syncer
 
 # Allocated by each API server on its own: never copied across.
 _ALLOCATED = ("clusterIP", "clusterIPs", "healthCheckNodePort")
@@ -95,3 +101,60 @@ def with_cluster_ip(virtual_svc: dict[str, Any], host_svc: dict[str, Any]) -> di
 def virtual_status(host_svc: dict[str, Any]) -> dict[str, Any]:
     """Status to copy back: the load balancer's address(es)."""
     return clone(host_svc.get("status") or {})
+
+
+# -- reconcile (I/O) -----------------------------------------------------------------------------
+async def reconcile(s: Syncer, namespace: str, name: str) -> float | None:
+
+    virtual = s.virtual_informers["services"].get(namespace, name)
+    host_name = names.host_name(name, namespace, s.ctx.vcluster, names.DNS_LABEL_MAX)
+    host = copies.host_copy(s, "services", host_name)
+    if virtual is None or virtual["metadata"].get("deletionTimestamp"):
+        if host is not None and await copies.virtual_gone_or_unwanted(s, SERVICES, namespace,
+                                                                      name, virtual):
+            await copies.delete_owned(s, SERVICES, host)
+        return None
+    if host is None:
+        host = await copies.create(s, SERVICES, virtual, translate(virtual, s.ctx))
+        if host is None:
+            return None
+    else:
+        patch = spec_changes(virtual, host, s.ctx)
+        if patch is not None:
+            host = await s.host.patch(SERVICES, s.ctx.host_namespace, host_name, patch)
+    if needs_cluster_ip(virtual, host):
+        await _take_host_ip(s, virtual, host)
+        return None
+    status = virtual_status(host)
+    if (virtual.get("status") or {}) != status:
+        try:
+            await s.virtual.replace(SERVICES, namespace, name, {**virtual, "status": status},
+                                    "status")
+        except ApiError as e:
+            if e.status != 404:
+                raise
+    return None
+
+
+async def _take_host_ip(s: Syncer, virtual: dict[str, Any], host: dict[str, Any]) -> None:
+    """Recreate the virtual Service with the host's cluster IP (clusterIP is immutable).
+
+    If the virtual API server refuses the IP, the original Service is recreated as it was
+    (with a fresh IP of its own) and the reason recorded: nothing is lost.
+    """
+
+    meta = virtual["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    wanted = with_cluster_ip(virtual, host)
+    if not await s.virtual.delete(SERVICES, namespace, name, uid=meta.get("uid")):
+        return  # changed or gone meanwhile: the next event brings us back
+    try:
+        await s.virtual.create(SERVICES, namespace, wanted)
+    except ApiError as e:
+        original = with_cluster_ip(virtual, {"spec": {"clusterIP": ""}})
+        original["spec"].pop("clusterIP", None)
+        original["spec"].pop("clusterIPs", None)
+        restored = await s.virtual.create(SERVICES, namespace, original)
+        await s.recorder.record(restored, "Warning", "ClusterIPNotSynced",
+                                f"could not give this Service the host's cluster IP "
+                                f"{host['spec']['clusterIP']}: {e.message}")

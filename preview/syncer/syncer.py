@@ -1,0 +1,153 @@
+"""The syncer's wiring: informers on both API servers, one queue, the kinds' reconcilers.
+
+Every event — virtual or host — becomes the key of the *virtual* object it concerns
+(`(kind, namespace, name)`; host objects carry the virtual identity in annotations), so one
+reconcile sees both sides and decides. Host informers only see objects carrying this
+virtual cluster's ownership label: the syncer can't even observe what it must not touch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from preview.kube.client import KubeClient
+from preview.syncer import names
+from preview.syncer.context import SyncContext
+from preview.syncer.engine.events import EventRecorder
+from preview.syncer.engine.informer import Informer
+from preview.syncer.engine.queue import WorkQueue
+from preview.syncer.engine.workers import Key, Reconcile, Workers
+from preview.syncer.resources import KINDS, NODES
+
+log = logging.getLogger(__name__)
+
+DEFAULT_KINDS = tuple(KINDS)
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """What to sync and how hard to work."""
+
+    kinds: tuple[str, ...] = DEFAULT_KINDS
+    workers: int = 8
+    # "referenced": only ConfigMaps/Secrets that synced pods use; "all": every one.
+    configs: str = "referenced"
+    resync_seconds: float = 300.0
+    # Where the syncer serves the kubelet API for virtual nodes (logs): address and port.
+    kubelet_address: str = ""
+    kubelet_port: int = 0
+
+
+@dataclass
+class Syncer:
+    """One virtual cluster's syncer: both clients, their informers, the queue, the workers."""
+
+    ctx: SyncContext
+    virtual: KubeClient
+    host: KubeClient
+    options: SyncOptions = field(default_factory=SyncOptions)
+    queue: WorkQueue[Key] = field(default_factory=WorkQueue)
+    virtual_informers: dict[str, Informer] = field(default_factory=dict)
+    host_informers: dict[str, Informer] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from preview.syncer.kinds import reconcilers  # the kinds depend on this module
+
+        self.recorder = EventRecorder(self.virtual)
+        owned = f"{names.MANAGED_BY}=syncer,{names.VCLUSTER}={names.label_value(self.ctx.vcluster)}"
+        for kind in self.options.kinds:
+            if kind not in KINDS:
+                raise ValueError(f"unknown kind to sync: {kind!r}; known: {sorted(KINDS)}")
+            res = KINDS[kind]
+            self.virtual_informers[kind] = Informer(self.virtual, res,
+                                                    resync_seconds=self.options.resync_seconds)
+            self.host_informers[kind] = Informer(self.host, res, self.ctx.host_namespace,
+                                                 label_selector=owned,
+                                                 resync_seconds=self.options.resync_seconds)
+            self.virtual_informers[kind].add_handler(self._on_virtual(kind))
+            self.host_informers[kind].add_handler(self._on_host(kind))
+        self.virtual_informers["nodes"] = Informer(self.virtual, NODES,
+                                                   resync_seconds=self.options.resync_seconds)
+        self.reconcilers: dict[str, Reconcile] = reconcilers(self)
+        self.workers = Workers(self.queue, self.reconcilers, self.options.workers)
+
+    # -- event routing ---------------------------------------------------------------------------
+    def _on_virtual(self, kind: str) -> Any:
+        def handle(event: str, obj: dict[str, Any]) -> None:
+            meta = obj["metadata"]
+            self.queue.add((kind, meta.get("namespace", ""), meta["name"]))
+            if kind == "pods":
+                self._pod_changed(obj)
+        return handle
+
+    def _on_host(self, kind: str) -> Any:
+        def handle(event: str, obj: dict[str, Any]) -> None:
+            key = virtual_key(kind, obj)
+            if key is not None:
+                self.queue.add(key)
+        return handle
+
+    def _pod_changed(self, pod: dict[str, Any]) -> None:
+        """What a pod references may need syncing (or no longer), and its node."""
+        from preview.syncer.kinds import configs
+
+        namespace = pod["metadata"]["namespace"]
+        config_maps, secrets = configs.referenced(pod.get("spec") or {})
+        for name in config_maps:
+            self.queue.add(("configmaps", namespace, name))
+        for name in secrets:
+            self.queue.add(("secrets", namespace, name))
+        for volume in (pod.get("spec") or {}).get("volumes") or []:
+            claim = volume.get("persistentVolumeClaim")
+            if claim:
+                self.queue.add(("persistentvolumeclaims", namespace, claim["claimName"]))
+        node = (pod.get("spec") or {}).get("nodeName")
+        if node:
+            self.queue.add(("nodes", "", node))
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def informers(self) -> list[Informer]:
+        return [*self.virtual_informers.values(), *self.host_informers.values()]
+
+    async def wait_synced(self) -> None:
+        await asyncio.gather(*(i.synced.wait() for i in self.informers()))
+
+    @property
+    def ready(self) -> bool:
+        return all(i.synced.is_set() for i in self.informers())
+
+    async def run(self) -> None:
+        """Sync until cancelled. On start every owned host object is looked at, so orphans
+        left by a previous run are deleted and existing ones adopted."""
+        tasks = [asyncio.create_task(i.run()) for i in self.informers()]
+        try:
+            await self.wait_synced()
+            log.info("informers synced; %d virtual and %d host objects",
+                     sum(len(i.cache) for i in self.virtual_informers.values()),
+                     sum(len(i.cache) for i in self.host_informers.values()))
+            for kind, informer in self.host_informers.items():
+                for obj in informer.list():
+                    key = virtual_key(kind, obj)
+                    if key is not None:
+                        self.queue.add(key)
+            await self.workers.run()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def virtual_key(kind: str, host_obj: dict[str, Any]) -> Key | None:
+    """The virtual object a host object is a copy of (from its annotations)."""
+    annotations = host_obj["metadata"].get("annotations") or {}
+    namespace = annotations.get(names.VIRTUAL_NAMESPACE_ANNOTATION, "")
+    token_for = annotations.get(names.TOKEN_FOR_POD_ANNOTATION)
+    if token_for:
+        return "pods", namespace, token_for  # lives and dies with its pod
+    name = annotations.get(names.VIRTUAL_NAME_ANNOTATION)
+    if not name:
+        return None
+    return kind, namespace, name
