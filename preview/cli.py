@@ -10,11 +10,13 @@ from pathlib import Path
 
 import click
 
-from preview import __version__
+from preview import __version__, logs
 from preview.errors import PreviewError
 from preview.sandbox.server import ServerConfig
 
 DEFAULT_SANDBOX_KUBECONFIG = Path(".sandbox/kubeconfig")
+DEFAULT_SYNC = ("pods", "services", "endpoints", "configmaps", "secrets",
+                "persistentvolumeclaims", "ingresses")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,8 +24,7 @@ DEFAULT_SANDBOX_KUBECONFIG = Path(".sandbox/kubeconfig")
 @click.option("-v", "--verbose", count=True, help="More log output (repeat for debug).")
 def main(verbose: int) -> None:
     """Ephemeral preview environments: one virtual Kubernetes cluster per pull request."""
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(logging.WARNING - 10 * min(verbose, 2))
 
 
 @main.group(invoke_without_command=True)
@@ -88,6 +89,102 @@ def _serve(port: int, kubeconfig_path: Path, server_config: ServerConfig, demo: 
         asyncio.run(serve_forever(server_config, "127.0.0.1", port, kubeconfig_path, ready))
     except OSError as e:
         raise click.ClickException(f"cannot serve on 127.0.0.1:{port}: {e.strerror}") from e
+
+
+@main.command("syncer")
+@click.option("--name", envvar="PREVIEW_VCLUSTER_NAME", required=True,
+              help="Name of the virtual cluster (the value of its ownership label).")
+@click.option("--host-namespace", envvar="PREVIEW_HOST_NAMESPACE", default="",
+              help="Host namespace synced objects live in.  [default: the pod's own]")
+@click.option("--virtual-kubeconfig", envvar="PREVIEW_VIRTUAL_KUBECONFIG", required=True,
+              type=click.Path(path_type=Path),
+              help="Admin kubeconfig of the virtual control plane (k3s writes it; waited for).")
+@click.option("--host-kubeconfig", envvar="PREVIEW_HOST_KUBECONFIG", default=None,
+              type=click.Path(path_type=Path),
+              help="Kubeconfig of the host cluster.  [default: in-cluster ServiceAccount]")
+@click.option("--sync", "kinds", envvar="PREVIEW_SYNC", default=",".join(DEFAULT_SYNC),
+              show_default=True, help="Comma-separated kinds to sync.")
+@click.option("--configs", type=click.Choice(["referenced", "all"]), default="referenced",
+              show_default=True, help="Which ConfigMaps/Secrets to copy to the host.")
+@click.option("--workload-service-account", envvar="PREVIEW_WORKLOAD_SERVICE_ACCOUNT",
+              default="default", show_default=True,
+              help="Host ServiceAccount synced pods run as (give it no permissions).")
+@click.option("--api-host", envvar="PREVIEW_API_HOST", default="",
+              help="Address pods use to reach the virtual API (KUBERNETES_SERVICE_HOST).")
+@click.option("--api-port", envvar="PREVIEW_API_PORT", type=int, default=443,
+              show_default=True)
+@click.option("--dns-ip", envvar="PREVIEW_DNS_IP", default="",
+              help="Cluster IP of the virtual cluster's DNS service, if any.")
+@click.option("--storage-class", "storage_classes", multiple=True, metavar="VIRTUAL=HOST",
+              help="Map a virtual StorageClass to a host one ('=HOST' for claims without "
+                   "a class). Repeatable.")
+@click.option("--node-selector", "node_selector", multiple=True, metavar="KEY=VALUE",
+              help="Host node pool for synced pods. Repeatable.")
+@click.option("--allow", "allowed", multiple=True,
+              type=click.Choice(["privileged", "host-path", "host-namespaces", "host-ports",
+                                 "node-pinning"]),
+              help="Relax an isolation rule (all are enforced by default). Repeatable.")
+@click.option("--workers", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--port", envvar="PREVIEW_SYNCER_PORT", type=int, default=8443,
+              show_default=True,
+              help="Port for /healthz, /readyz, /metrics and the virtual nodes' kubelet API.")
+@click.option("--advertise-address", envvar="POD_IP", default="",
+              help="Address the virtual API server reaches this syncer at (its pod IP).")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def syncer_command(name: str, host_namespace: str, virtual_kubeconfig: Path,
+                   host_kubeconfig: Path | None, kinds: str, configs: str,
+                   workload_service_account: str, api_host: str, api_port: int, dns_ip: str,
+                   storage_classes: tuple[str, ...], node_selector: tuple[str, ...],
+                   allowed: tuple[str, ...], workers: int, port: int,
+                   advertise_address: str, log_format: str) -> None:
+    """Run the syncer of one virtual cluster (the chart's syncer container runs this).
+
+    Makes the host namespace run what is created in the virtual cluster and reports back
+    what happened there, until SIGTERM/SIGINT.
+    """
+    from preview.syncer import main as syncer_main
+    from preview.syncer.context import Isolation, SyncContext
+    from preview.syncer.syncer import SyncOptions
+
+    # A long-running component: at least INFO, so its actions can be followed.
+    logs.configure(min(logging.getLogger().level, logging.INFO),
+                   json_lines=log_format == "json")
+    if not host_namespace:
+        if host_kubeconfig is not None:
+            raise click.UsageError("--host-namespace is required with --host-kubeconfig")
+        ns_file = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+        if not ns_file.exists():
+            raise click.UsageError("--host-namespace is required outside a pod")
+        host_namespace = ns_file.read_text().strip()
+    sync = tuple(k.strip() for k in kinds.split(",") if k.strip())
+    unknown = sorted(set(sync) - set(DEFAULT_SYNC))
+    if unknown:
+        raise click.BadParameter(f"unknown kinds {unknown}; choose from {list(DEFAULT_SYNC)}",
+                                 param_hint="--sync")
+    context = SyncContext(
+        vcluster=name, host_namespace=host_namespace,
+        host_service_account=workload_service_account, api_host=api_host, api_port=api_port,
+        dns_ip=dns_ip,
+        isolation=Isolation(**{f"allow_{a.replace('-', '_')}": True for a in allowed}),
+        node_selector=tuple(_pairs(node_selector, "--node-selector")),
+        storage_classes=tuple(_pairs(storage_classes, "--storage-class")))
+    options = SyncOptions(kinds=sync, workers=workers, configs=configs,
+                          kubelet_address=advertise_address, kubelet_port=port)
+    config = syncer_main.SyncerConfig(context=context, virtual_kubeconfig=virtual_kubeconfig,
+                                      host_kubeconfig=host_kubeconfig, options=options,
+                                      port=port)
+    asyncio.run(syncer_main.run(config))
+
+
+def _pairs(values: tuple[str, ...], flag: str) -> list[tuple[str, str]]:
+    out = []
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint=flag)
+        out.append((key, val))
+    return out
 
 
 def run() -> None:

@@ -165,6 +165,12 @@ class KubeClient:
                 raise error
             return decoded
 
+    def stream(self, path: str, params: dict[str, str] | None = None
+               ) -> aiohttp.client._RequestContextManager:
+        """A raw GET for streaming bodies (logs): `async with kube.stream(path) as resp`."""
+        return self.session.get(path, params=params, headers=self._headers(None),
+                                timeout=aiohttp.ClientTimeout(total=None))
+
     # -- verbs ---------------------------------------------------------------------------------
     async def get(self, res: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
         """The object, or None when it does not exist."""

@@ -1,0 +1,93 @@
+"""The syncer's own HTTP endpoints: health, readiness, Prometheus metrics, and the kubelet
+API of its virtual nodes (container logs, fetched from the host pods)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from preview.syncer import names
+
+if TYPE_CHECKING:
+    from preview.syncer.syncer import Syncer
+
+log = logging.getLogger(__name__)
+# kubelet log query parameters the API server forwards, passed on to the host API.
+_LOG_PARAMS = ("follow", "previous", "sinceSeconds", "sinceTime", "tailLines", "limitBytes",
+               "timestamps")
+
+
+def app(s: Syncer) -> web.Application:
+    application = web.Application()
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def readyz(_: web.Request) -> web.Response:
+        if s.ready:
+            return web.Response(text="ok")
+        return web.Response(status=503, text="informers not synced yet")
+
+    async def metrics(_: web.Request) -> web.Response:
+        return web.Response(text=render_metrics(s), content_type="text/plain")
+
+    async def container_logs(request: web.Request) -> web.StreamResponse:
+        return await _proxy_logs(s, request)
+
+    application.router.add_get("/healthz", healthz)
+    application.router.add_get("/readyz", readyz)
+    application.router.add_get("/metrics", metrics)
+    application.router.add_get("/containerLogs/{namespace}/{pod}/{container}", container_logs)
+    return application
+
+
+def render_metrics(s: Syncer) -> str:
+    """Prometheus text exposition of the syncer's counters and gauges."""
+    stats = s.workers.stats
+    lines = [
+        "# HELP preview_syncer_reconciles_total Reconciles run, by kind.",
+        "# TYPE preview_syncer_reconciles_total counter",
+        *(f'preview_syncer_reconciles_total{{kind="{k}"}} {v}'
+          for k, v in sorted(stats.reconciles.items())),
+        "# HELP preview_syncer_errors_total Reconciles that failed, by kind.",
+        "# TYPE preview_syncer_errors_total counter",
+        *(f'preview_syncer_errors_total{{kind="{k}"}} {v}' for k, v in sorted(stats.errors.items())),
+        "# HELP preview_syncer_conflicts_total Reconciles retried after a 409, by kind.",
+        "# TYPE preview_syncer_conflicts_total counter",
+        *(f'preview_syncer_conflicts_total{{kind="{k}"}} {v}'
+          for k, v in sorted(stats.conflicts.items())),
+        "# HELP preview_syncer_queue_depth Keys waiting in the work queue.",
+        "# TYPE preview_syncer_queue_depth gauge",
+        f"preview_syncer_queue_depth {len(s.queue)}",
+        "# HELP preview_syncer_cached_objects Objects in the informer caches.",
+        "# TYPE preview_syncer_cached_objects gauge",
+        *(f'preview_syncer_cached_objects{{side="virtual",kind="{k}"}} {len(i.cache)}'
+          for k, i in sorted(s.virtual_informers.items())),
+        *(f'preview_syncer_cached_objects{{side="host",kind="{k}"}} {len(i.cache)}'
+          for k, i in sorted(s.host_informers.items())),
+        "# HELP preview_syncer_ready Whether every informer has synced.",
+        "# TYPE preview_syncer_ready gauge",
+        f"preview_syncer_ready {int(s.ready)}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+async def _proxy_logs(s: Syncer, request: web.Request) -> web.StreamResponse:
+    namespace, pod = request.match_info["namespace"], request.match_info["pod"]
+    if s.virtual_informers["pods"].get(namespace, pod) is None:
+        return web.Response(status=404, text=f"pod {namespace}/{pod} is not synced here")
+    host_pod = names.host_name(pod, namespace, s.ctx.vcluster, names.DNS_LABEL_MAX)
+    params = {k: request.query[k] for k in _LOG_PARAMS if k in request.query}
+    params["container"] = request.match_info["container"]
+    path = f"/api/v1/namespaces/{s.ctx.host_namespace}/pods/{host_pod}/log"
+    response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+    async with s.host.stream(path, params) as upstream:
+        if upstream.status >= 400:
+            return web.Response(status=upstream.status, text=await upstream.text())
+        await response.prepare(request)
+        async for chunk in upstream.content.iter_any():
+            await response.write(chunk)
+    await response.write_eof()
+    return response
