@@ -35,7 +35,15 @@ def apply_defaults(group: str, kind: str, obj: dict[str, Any]) -> dict[str, Any]
 
 
 def _pod(obj: dict[str, Any]) -> None:
-    _pod_spec(obj.setdefault("spec", {}))
+    spec = obj.setdefault("spec", {})
+    _pod_spec(spec)
+    # SetDefaults_Pod (not templates): a container requests its limit unless it says otherwise.
+    for c in spec.get("containers") or []:
+        resources = c.get("resources") or {}
+        if resources.get("limits"):
+            requests = resources.setdefault("requests", {})
+            for name, value in resources["limits"].items():
+                requests.setdefault(name, value)
 
 
 def _pod_spec(spec: dict[str, Any]) -> None:
@@ -184,6 +192,28 @@ def _pv(obj: dict[str, Any]) -> None:
     spec.setdefault("volumeMode", "Filesystem")
 
 
+def _limit_range(obj: dict[str, Any]) -> None:
+    spec = obj.setdefault("spec", {})
+    spec["limits"] = [limit_range_item(i) if isinstance(i, dict) else i
+                      for i in spec.get("limits") or []]
+
+
+def limit_range_item(item: dict[str, Any]) -> dict[str, Any]:
+    """SetDefaults_LimitRangeItem: a Container item's default limit and request, derived."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in item.items()}
+    if out.get("type") != "Container":
+        return out
+    default = out.setdefault("default", {})
+    default_request = out.setdefault("defaultRequest", {})
+    for k, v in (out.get("max") or {}).items():
+        default.setdefault(k, v)  # a default limit falls back to the max
+    for k, v in default.items():
+        default_request.setdefault(k, v)  # a default request falls back to the limit
+    for k, v in (out.get("min") or {}).items():
+        default_request.setdefault(k, v)  # ... or else to the min
+    return out
+
+
 def _namespace(obj: dict[str, Any]) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("finalizers", ["kubernetes"])
@@ -228,6 +258,7 @@ _DEFAULTERS = {
     ("", "PersistentVolumeClaim"): _pvc,
     ("", "PersistentVolume"): _pv,
     ("", "Namespace"): _namespace,
+    ("", "LimitRange"): _limit_range,
     ("", "Secret"): _secret,
     ("networking.k8s.io", "NetworkPolicy"): _network_policy,
     ("rbac.authorization.k8s.io", "RoleBinding"): _rbac_binding,

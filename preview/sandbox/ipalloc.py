@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import random
 
 from preview.sandbox.status import ApiError, field_invalid, invalid
 
 
 class ClusterIPAllocator:
-    """Hands out addresses of the service CIDR; the first host address is `kubernetes`."""
+    """Hands out addresses of the service CIDR (the first one is the `kubernetes` Service's)."""
 
     def __init__(self, cidr: str) -> None:
         self.network = ipaddress.ip_network(cidr, strict=False)
         self.cidr = str(self.network)
         self._used: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = set()
-        self._next = 1
+        self._random = random.Random()
 
     def check(self, requested: str, name: str) -> None:
         """Raise the real server's 422 if `requested` cannot be allocated."""
@@ -26,14 +27,23 @@ class ClusterIPAllocator:
             ip = self._parse(requested, name)
             self._used.add(ip)
             return str(ip)
+        # As the real allocator (KEP-3070): dynamic IPs are random and prefer the upper
+        # band, leaving the lowest addresses for Services that ask for a fixed IP.
         size = self.network.num_addresses
-        for _ in range(size):
-            offset = self._next
-            self._next = self._next + 1 if self._next + 1 < size - 1 else 1
-            ip = self.network.network_address + offset
-            if ip not in self._used:
-                self._used.add(ip)
-                return str(ip)
+        static_band = min(max(16, size // 16), 256)
+        for low, high in ((static_band, size - 2), (1, min(static_band, size - 2))):
+            if low > high:
+                continue
+            for _ in range(64):
+                ip = self.network.network_address + self._random.randint(low, high)
+                if ip not in self._used:
+                    self._used.add(ip)
+                    return str(ip)
+            for offset in range(low, high + 1):  # nearly full: search in order
+                ip = self.network.network_address + offset
+                if ip not in self._used:
+                    self._used.add(ip)
+                    return str(ip)
         raise _service_invalid(name, "spec.clusterIPs", [],
                                "failed to allocate a serviceIP: range is full")
 

@@ -374,6 +374,12 @@ class Registry:
                 meta["generation"] += 1
         new = self.strategies.prepare_delete(rt, new)
         meta["resourceVersion"] = str(self.store.next_rv())
+        if not finalizers and self.strategies.ready_to_remove(rt, new):
+            # A grace period shortened to zero (the kubelet's final DELETE once the
+            # containers are gone) removes the object now, as the real server does.
+            self.store.remove(rt.storage, new)
+            self.strategies.after_delete(rt, new)
+            return conversion.from_storage(rt, new), True
         self.store.put(rt.storage, new, "MODIFIED", old)
         return conversion.from_storage(rt, new), False
 

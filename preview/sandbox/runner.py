@@ -53,6 +53,7 @@ async def start(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) ->
     actual = server_sockets[0].getsockname()[1] if server_sockets else port
     url = f"https://{host}:{actual}"
     server.address = f"{host}:{actual}"
+    server.ca_pem = tls.ca_pem
     tasks = start_controllers(server, url, tls.client_context())
     return Running(server, runner, url, tls, tasks)
 

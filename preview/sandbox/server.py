@@ -11,13 +11,14 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from aiohttp import web
 
-from preview.sandbox import discovery, openapi, subresources, tables, watch
+from preview.sandbox import admission, discovery, openapi, subresources, tables, watch
 from preview.sandbox.auth import Authenticator, Authorizer, bootstrap_rbac, impersonate
+from preview.sandbox.kubelet.timings import KubeletTimings
 from preview.sandbox.rbac import Attributes, UserInfo
 from preview.sandbox.registry import Registry, WriteOptions
 from preview.sandbox.requests import (
@@ -37,7 +38,15 @@ from preview.sandbox.strategies import Strategies
 from preview.sandbox.tokens import TokenSigner
 
 log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from preview.sandbox.runtime import PodRuntime
+
 _NOT_FOUND = ApiError(404, "NotFound", "the server could not find the requested resource")
+# Kinds whose registry sets ReturnDeletedObject: a DELETE answers with the object, not a
+# Status (the clients generated from the OpenAPI spec decode it as such).
+_RETURNS_DELETED_OBJECT = frozenset({
+    "Pod", "Service", "Namespace", "PersistentVolumeClaim", "PersistentVolume", "PodTemplate",
+    "ResourceQuota", "ServiceAccount", "StorageClass"})
 PodHandler = Callable[[web.Request, dict[str, Any], RequestInfo], Awaitable[web.StreamResponse]]
 
 
@@ -51,6 +60,16 @@ class ServerConfig:
     # like k3s in our chart (no agent, no scheduler) — pods stay Pending there.
     flavour: str = "host"
     nodes: int = 3
+    # Node heartbeats (host flavour): Lease renewals, and the slower full status report
+    # (the kubelet's nodeLeaseDuration/4 and nodeStatusReportFrequency defaults).
+    node_lease_seconds: float = 10.0
+    node_status_seconds: float = 300.0
+    # Pods per node (the kubelet's --max-pods): 3 nodes of 110 hold 330 pods, as on a real
+    # cluster; more pods need more nodes or a larger value.
+    node_max_pods: int = 110
+    # The kubelet (host flavour): its pace, and runtime hooks that run matching pods for real.
+    kubelet: KubeletTimings = field(default_factory=KubeletTimings)
+    runtimes: list[PodRuntime] = field(default_factory=list)
 
 
 class ApiServer:
@@ -62,15 +81,20 @@ class ApiServer:
         self.catalog = Catalog()
         self.strategies = Strategies(self.store, self.catalog, self.config.service_cidr)
         self.registry = Registry(self.store, self.catalog, self.strategies)
+        self.strategies.admission.extend(admission.plugins(self.store))
         self.signer = TokenSigner()
         self.authn = Authenticator(self.store, self.signer)
         self.authz = Authorizer(self.store)
         self.authn.add_token(self.config.admin_token, UserInfo(
             "sandbox-admin", ("system:masters", "system:authenticated")))
         self.address = ""
+        # The serving CA (PEM), published in every namespace as the kube-root-ca.crt ConfigMap.
+        self.ca_pem = b""
         # Pod subresources served by the kubelet (log, portforward, proxy): set by the host
         # flavour; without a kubelet the real answers for an unscheduled pod apply.
         self.pod_handlers: dict[str, PodHandler] = {}
+        # services/proxy, also served by the kubelet (it knows where pods listen).
+        self.service_handlers: dict[str, PodHandler] = {}
         self.app = web.Application(client_max_size=MAX_BODY + 1024 * 1024)
         self.app.router.add_route("*", "/{tail:.*}", self.dispatch)
         self._bootstrap()
@@ -87,8 +111,7 @@ class ApiServer:
             reg.create(rt, "", obj, WriteOptions())
         svc_rt = cat.find("", "v1", "services")
         assert svc_rt is not None
-        first_ip = self.strategies.cluster_ips.allocate("kubernetes")
-        self.strategies.cluster_ips.release(first_ip)
+        first_ip = str(self.strategies.cluster_ips.network.network_address + 1)
         reg.create(svc_rt, "default", {"metadata": {"name": "kubernetes", "labels": {
             "component": "apiserver", "provider": "kubernetes"}}, "spec": {
             "clusterIP": first_ip, "ports": [{"name": "https", "port": 443,
@@ -219,7 +242,7 @@ class ApiServer:
             raw = await request.read()
             body = decode_body(raw, _content_type(request)) if raw.strip() else None
             out, deleted = self.registry.delete(rt, ns, info.name, delete_options(query, body))
-            if deleted and rt.kind not in ("Pod", "Service", "Namespace"):
+            if deleted and rt.kind not in _RETURNS_DELETED_OBJECT:
                 return _json(success(rt.resource, info.name, rt.group) | {
                     "details": {"name": info.name, "group": rt.group, "kind": rt.resource,
                                 "uid": out["metadata"]["uid"]}})
@@ -277,8 +300,13 @@ class ApiServer:
             body = decode_body(await request.read(), _content_type(request))
             return _json(subresources.request_token(self.registry, self.signer, rt, ns,
                                                     info.name, body), 201)
+        elif sub == "proxy" and rt.kind == "Service" and "proxy" in self.service_handlers:
+            # `[scheme:]name[:port]`: the handler picks the port; the object is the Service.
+            service = self.registry.get(rt, ns, proxy_target(info.name)[1])
+            return await self.service_handlers["proxy"](request, service, info)
         elif sub in ("log", "portforward", "proxy", "exec", "attach"):
-            pod = self.registry.get(rt, ns, info.name)
+            name = proxy_target(info.name)[1] if sub == "proxy" else info.name
+            pod = self.registry.get(rt, ns, name)
             handler = self.pod_handlers.get(sub) if rt.kind == "Pod" else None
             if handler is None and rt.kind == "Pod":
                 if not (pod.get("spec") or {}).get("nodeName"):
@@ -301,6 +329,16 @@ class ApiServer:
             return web.Response(body=yaml.safe_dump(obj).encode(),
                                 content_type="application/yaml")
         return _json(obj)
+
+
+def proxy_target(name: str) -> tuple[str, str, str]:
+    """`[scheme:]name[:port]` of a proxy path, as `net.SplitSchemeNamePort` reads it."""
+    parts = name.split(":")
+    if len(parts) == 3:
+        return parts[0], parts[1], parts[2]
+    if len(parts) == 2:
+        return "", parts[0], parts[1]
+    return "", name, ""
 
 
 def _json(obj: Any, status: int = 200) -> web.Response:

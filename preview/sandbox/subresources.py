@@ -67,24 +67,44 @@ def update_scale(registry: Registry, rt: ResourceType, namespace: str, name: str
 # -- pods/binding ------------------------------------------------------------------------------
 def bind(registry: Registry, pod_rt: ResourceType, namespace: str, name: str,
          binding: dict[str, Any]) -> dict[str, Any]:
+    """`BindingREST.Create` (pkg/registry/core/pod/storage): set spec.nodeName once."""
+    meta = binding.get("metadata") or {}
+    if meta.get("name", name) != name:
+        raise bad_request("name in URL does not match name in Binding object")
     target = binding.get("target") or {}
     node = target.get("name")
     if not node:
         raise ApiError(422, "Invalid", f'Binding "{name}" is invalid: target.name: Required value')
     pod = registry.get(pod_rt, namespace, name)
-    if pod["metadata"].get("deletionTimestamp"):
-        raise conflict("pods", "", name, "pod is being deleted, cannot be assigned to a host")
+    pod_meta = pod["metadata"]
+    # The Binding's uid and resourceVersion are storage preconditions (the scheduler sends
+    # the uid so that it never binds a pod recreated under the same name).
+    for field, label in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
+        if meta.get(field) and meta[field] != pod_meta.get(field):
+            raise conflict("pods", "", name, f"Precondition failed: {label} in precondition: "
+                           f"{meta[field]}, {label} in object meta: {pod_meta.get(field)}")
+    if pod_meta.get("deletionTimestamp"):
+        raise conflict("pods/binding", "", name,
+                       f"pod {name} is being deleted, cannot be assigned to a host")
     if dig(pod, "spec", "nodeName"):
-        raise conflict("pods", "", name, f'pod {name} is already assigned to node '
+        raise conflict("pods/binding", "", name, f"pod {name} is already assigned to node "
                        f'"{pod["spec"]["nodeName"]}"')
     # Binding writes spec.nodeName, which a plain update may not: go through storage's
     # status path with the spec change made here, as the real BindingREST does.
     new = clone(pod)
     new["spec"]["nodeName"] = node
+    if meta.get("annotations"):
+        new["metadata"]["annotations"] = {**(pod_meta.get("annotations") or {}),
+                                          **meta["annotations"]}
     status = new.setdefault("status", {})
-    conditions = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
-    conditions.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
-                       "lastTransitionTime": now()})
+    scheduled = {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                 "lastTransitionTime": now()}
+    conditions = list(status.get("conditions") or [])
+    at = next((i for i, c in enumerate(conditions) if c.get("type") == "PodScheduled"), None)
+    if at is None:
+        conditions.append(scheduled)
+    else:
+        conditions[at] = scheduled  # in place, as the real setPodScheduled
     status["conditions"] = conditions
     registry.force_write(pod_rt, pod, new)
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",

@@ -15,13 +15,14 @@ pytestmark = pytest.mark.sandbox
 
 
 def test_label_selectors(core: client.CoreV1Api, namespace: str) -> None:
+    # Secrets, not ConfigMaps: every namespace holds the kube-root-ca.crt ConfigMap.
     for name, labels in [("a", {"app": "web", "tier": "front"}), ("b", {"app": "web"}),
                          ("c", {"app": "db"}), ("d", {})]:
-        core.create_namespaced_config_map(namespace, {"metadata": {"name": name,
-                                                                   "labels": labels}})
+        core.create_namespaced_secret(namespace, {"metadata": {"name": name,
+                                                               "labels": labels}})
 
     def names(selector: str) -> list[str]:
-        return [i.metadata.name for i in core.list_namespaced_config_map(
+        return [i.metadata.name for i in core.list_namespaced_secret(
             namespace, label_selector=selector).items]
 
     assert names("app=web") == ["a", "b"]
@@ -46,12 +47,12 @@ def test_field_selectors(core: client.CoreV1Api, namespace: str) -> None:
 def test_limit_and_continue_page_through_everything(core: client.CoreV1Api,
                                                     namespace: str) -> None:
     for i in range(25):
-        core.create_namespaced_config_map(namespace, {"metadata": {"name": f"cm-{i:02d}"}})
+        core.create_namespaced_secret(namespace, {"metadata": {"name": f"cm-{i:02d}"}})
     seen: list[str] = []
     token = None
     pages = 0
     while True:
-        page = core.list_namespaced_config_map(namespace, limit=10, _continue=token)
+        page = core.list_namespaced_secret(namespace, limit=10, _continue=token)
         seen += [i.metadata.name for i in page.items]
         pages += 1
         token = page.metadata._continue

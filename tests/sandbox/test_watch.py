@@ -27,14 +27,15 @@ def raw_watch(sb: Sandbox, path: str) -> Iterator[dict]:
 
 def test_watch_from_version_sees_every_change_in_order(core: client.CoreV1Api,
                                                        namespace: str) -> None:
-    start = core.list_namespaced_config_map(namespace).metadata.resource_version
+    # Secrets, not ConfigMaps: kube-root-ca.crt lands in a new namespace at any moment.
+    start = core.list_namespaced_secret(namespace).metadata.resource_version
     for i in range(20):
-        core.create_namespaced_config_map(namespace, {"metadata": {"name": f"cm-{i}"}})
-    core.patch_namespaced_config_map("cm-3", namespace, {"data": {"a": "b"}})
-    core.delete_namespaced_config_map("cm-4", namespace)
+        core.create_namespaced_secret(namespace, {"metadata": {"name": f"cm-{i}"}})
+    core.patch_namespaced_secret("cm-3", namespace, {"data": {"a": "b"}})
+    core.delete_namespaced_secret("cm-4", namespace)
     seen = []
     w = watch.Watch()
-    for event in w.stream(core.list_namespaced_config_map, namespace, resource_version=start,
+    for event in w.stream(core.list_namespaced_secret, namespace, resource_version=start,
                           timeout_seconds=5):
         seen.append((event["type"], event["object"].metadata.name,
                      int(event["object"].metadata.resource_version)))
@@ -78,25 +79,26 @@ def test_watch_older_than_history_gets_410() -> None:
 
 
 def test_bookmarks_arrive_when_asked_for() -> None:
+    # Secrets, not ConfigMaps: the kube-root-ca.crt ConfigMap appears in a new cluster.
     with Sandbox(ServerConfig(bookmark_interval=0.2)) as sb:
         api = client.CoreV1Api(_client(sb))
-        rv = api.list_namespaced_config_map("default").metadata.resource_version
-        events = list(raw_watch(sb, f"/api/v1/namespaces/default/configmaps?watch=1"
+        rv = api.list_namespaced_secret("default").metadata.resource_version
+        events = list(raw_watch(sb, f"/api/v1/namespaces/default/secrets?watch=1"
                                     f"&resourceVersion={rv}&allowWatchBookmarks=true"
                                     f"&timeoutSeconds=1"))
         bookmarks = [e for e in events if e["type"] == "BOOKMARK"]
         assert bookmarks, events
-        assert bookmarks[0]["object"]["kind"] == "ConfigMap"
+        assert bookmarks[0]["object"]["kind"] == "Secret"
         assert int(bookmarks[0]["object"]["metadata"]["resourceVersion"]) >= int(rv)
-        silent = list(raw_watch(sb, f"/api/v1/namespaces/default/configmaps?watch=1"
+        silent = list(raw_watch(sb, f"/api/v1/namespaces/default/secrets?watch=1"
                                     f"&resourceVersion={rv}&timeoutSeconds=1"))
         assert silent == []
 
 
 def test_send_initial_events_ends_with_marked_bookmark(sandbox: Sandbox, core: client.CoreV1Api,
                                                        namespace: str) -> None:
-    core.create_namespaced_config_map(namespace, {"metadata": {"name": "one"}})
-    events = list(raw_watch(sandbox, f"/api/v1/namespaces/{namespace}/configmaps?watch=1"
+    core.create_namespaced_secret(namespace, {"metadata": {"name": "one"}})
+    events = list(raw_watch(sandbox, f"/api/v1/namespaces/{namespace}/secrets?watch=1"
                                      "&sendInitialEvents=true&resourceVersionMatch=NotOlderThan"
                                      "&allowWatchBookmarks=true&timeoutSeconds=1"))
     assert events[0]["type"] == "ADDED" and events[0]["object"]["metadata"]["name"] == "one"

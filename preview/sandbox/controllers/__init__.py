@@ -48,11 +48,21 @@ class Controller(Protocol):
 
 
 # "module:Class" under preview.sandbox.controllers, started in this order.
-WORKLOADS: list[str] = []
-SERVICES_AND_STORAGE: list[str] = []
-NODE_AGENTS: list[str] = []
+WORKLOADS: list[str] = [
+    "replicaset:ReplicaSetController",
+    "deployment:DeploymentController",
+    "statefulset:StatefulSetController",
+    "daemonset:DaemonSetController",
+    "job:JobController",
+]
+SERVICES_AND_STORAGE: list[str] = [
+    "endpoints:EndpointsController", "endpointslice:EndpointSliceController",
+    "serviceaccount:ServiceAccountController", "volumes:PersistentVolumeBinder",
+    "resourcequota:ResourceQuotaController"]
+NODE_AGENTS: list[str] = ["nodes:NodeController", "scheduler:Scheduler", "kubelet:Kubelet"]
 # What a host cluster's platform adds: an ingress controller, a default storage class.
-HOST_ADDONS: list[str] = []
+HOST_ADDONS: list[str] = ["addons:DefaultClasses", "ingress:IngressController",
+                          "loadbalancer:LoadBalancerController"]
 CONTROL_PLANE = WORKLOADS + SERVICES_AND_STORAGE
 FLAVOURS = {"host": CONTROL_PLANE + NODE_AGENTS + HOST_ADDONS, "virtual": CONTROL_PLANE}
 

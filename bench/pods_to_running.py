@@ -1,0 +1,95 @@
+"""Time for a Deployment scaled to N pods to have every pod Running and Ready (host sandbox).
+
+Starts `preview sandbox apiserver --flavour host` as a subprocess, creates a Deployment with
+1 replica, waits for it, scales it to N through the scale subresource, and measures until
+the Deployment reports N available replicas (every pod scheduled, started and ready: the
+ReplicaSet controller, scheduler and kubelet all had their turn).
+
+    .venv/bin/python bench/pods_to_running.py [--pods 500] [-o json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client, config, watch
+
+
+def start_server(tmp: Path, nodes: int) -> tuple[subprocess.Popen[str], str]:
+    kubeconfig = tmp / "kubeconfig"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "preview", "sandbox", "apiserver", "--flavour", "host",
+         "--nodes", str(nodes), "--kubeconfig", str(kubeconfig)],
+        stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    if not proc.stdout.readline():  # one JSON line once serving
+        raise SystemExit("sandbox apiserver did not start")
+    return proc, str(kubeconfig)
+
+
+def wait_available(apps: client.AppsV1Api, name: str, replicas: int, timeout: float) -> None:
+    w = watch.Watch()
+    for event in w.stream(apps.list_namespaced_deployment, "default",
+                          field_selector=f"metadata.name={name}", timeout_seconds=int(timeout)):
+        status = event["object"].status
+        if status and (status.available_replicas or 0) >= replicas:
+            w.stop()
+            return
+    raise SystemExit(f"deployment {name} did not reach {replicas} available in {timeout}s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pods", type=int, default=500)
+    parser.add_argument("--nodes", type=int, default=10,
+                        help="nodes of the host cluster (110 pods fit on each)")
+    parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, kubeconfig = start_server(Path(tmp), args.nodes)
+        try:
+            with config.new_client_from_config(kubeconfig) as api:
+                apps = client.AppsV1Api(api)
+                apps.create_namespaced_deployment("default", {
+                    "metadata": {"name": "bench"},
+                    "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "bench"}},
+                             "template": {"metadata": {"labels": {"app": "bench"}},
+                                          "spec": {"containers": [{"name": "c",
+                                                                   "image": "nginx"}]}}}})
+                wait_available(apps, "bench", 1, args.timeout)
+                started = time.monotonic()
+                apps.patch_namespaced_deployment_scale("bench", "default",
+                                                       {"spec": {"replicas": args.pods}})
+                wait_available(apps, "bench", args.pods, args.timeout)
+                elapsed = time.monotonic() - started
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+    result: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, "
+                   f"Python {platform.python_version()}",
+        "pods": args.pods, "nodes": args.nodes, "seconds": round(elapsed, 1),
+        "pods_per_s": round((args.pods - 1) / elapsed, 1),
+    }
+    if args.output == "json":
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>10}: {value}")
+
+
+if __name__ == "__main__":
+    main()

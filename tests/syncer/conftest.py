@@ -1,0 +1,74 @@
+"""A host sandbox, a virtual-flavour sandbox, and the real syncer between them (subprocess)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from kubernetes import client, config
+
+from preview.sandbox.runner import Sandbox
+from preview.sandbox.server import ServerConfig
+from tests.conftest import wait_for
+
+
+@dataclass
+class Pair:
+    host: Sandbox
+    virtual: Sandbox
+    host_namespace: str
+    vcluster: str
+    host_core: client.CoreV1Api
+    virtual_core: client.CoreV1Api
+    virtual_apps: client.AppsV1Api
+    syncer: subprocess.Popen[bytes]
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="package")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
+    tmp = tmp_path_factory.mktemp("pair")
+    with Sandbox(ServerConfig(flavour="host")) as host, \
+            Sandbox(ServerConfig(flavour="virtual")) as virtual, \
+            config.new_client_from_config(host.kubeconfig) as host_api, \
+            config.new_client_from_config(virtual.kubeconfig) as virtual_api:
+        host_core = client.CoreV1Api(host_api)
+        host_core.create_namespace({"metadata": {"name": "vc-e2e"}})
+        port = free_port()
+        log = tmp / "syncer.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "preview", "-v", "syncer", "--name", "e2e",
+                 "--host-namespace", "vc-e2e", "--host-kubeconfig", host.kubeconfig,
+                 "--virtual-kubeconfig", virtual.kubeconfig, "--port", str(port),
+                 "--advertise-address", "127.0.0.1"], stdout=out, stderr=subprocess.STDOUT)
+        try:
+            def ready() -> bool:
+                if proc.poll() is not None:
+                    raise AssertionError(f"syncer exited:\n{log.read_text()}")
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1):
+                        return True
+                except OSError:
+                    return False
+            wait_for(ready, 30, what="the syncer to be ready")
+            yield Pair(host, virtual, "vc-e2e", "e2e", host_core, client.CoreV1Api(virtual_api),
+                       client.AppsV1Api(virtual_api), proc, log)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()

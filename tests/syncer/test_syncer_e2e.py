@@ -1,0 +1,155 @@
+"""The syncer between a host sandbox and a virtual control plane, as a real subprocess.
+
+Everything a tenant does goes through the virtual API; the only way pods get to run is the
+syncer copying them to the host, where the host's scheduler and kubelet run them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes.client.rest import ApiException
+
+from preview.syncer import names
+from tests.conftest import KubectlRunner, wait_for
+from tests.syncer.conftest import Pair
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.tools]
+CHART = Path(__file__).parent / "charts" / "app"
+
+
+def host_objects(pair: Pair, kind: str, virtual_namespace: str) -> list[Any]:
+    selector = f"{names.VIRTUAL_NAMESPACE}={virtual_namespace}"
+    lister = getattr(pair.host_core, f"list_namespaced_{kind}")
+    return list(lister(pair.host_namespace, label_selector=selector).items)
+
+
+def fresh_namespace(pair: Pair) -> str:
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    pair.virtual_core.create_namespace({"metadata": {"name": name}})
+    return name
+
+
+def test_helm_install_runs_on_the_host(pair: Pair, helm: KubectlRunner) -> None:
+    ns = fresh_namespace(pair)
+    helm("install", "shop", str(CHART), "-n", ns, "--wait", "--timeout", "60s",
+         kubeconfig=pair.virtual.kubeconfig)
+
+    host_pods = host_objects(pair, "pod", ns)
+    assert len(host_pods) == 3
+    assert all(p.spec.node_name and p.status.phase == "Running" for p in host_pods)
+    by_virtual_name = {p.metadata.annotations[names.VIRTUAL_NAME_ANNOTATION]: p
+                       for p in host_pods}
+    for pod in pair.virtual_core.list_namespaced_pod(ns).items:
+        host_pod = by_virtual_name[pod.metadata.name]
+        assert pod.status.phase == "Running"
+        assert any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions)
+        assert pod.status.pod_ip == host_pod.status.pod_ip
+        assert pod.spec.node_name == host_pod.spec.node_name
+
+    virtual_svc = pair.virtual_core.read_namespaced_service("shop-web", ns)
+    host_svc = pair.host_core.read_namespaced_service(
+        names.host_name("shop-web", ns, pair.vcluster, 63), pair.host_namespace)
+    assert virtual_svc.spec.cluster_ip == host_svc.spec.cluster_ip
+    host_eps = pair.host_core.read_namespaced_endpoints(host_svc.metadata.name,
+                                                        pair.host_namespace)
+    assert {a.ip for s in host_eps.subsets for a in s.addresses} == \
+        {p.status.pod_ip for p in host_pods}
+
+    pvc = pair.virtual_core.read_namespaced_persistent_volume_claim("shop-data", ns)
+    assert pvc.status.phase == "Bound"
+    host_cm = pair.host_core.read_namespaced_config_map(
+        names.host_name("shop-settings", ns, pair.vcluster), pair.host_namespace)
+    assert host_cm.data == {"greeting": "hello"}
+
+
+def test_same_names_in_two_namespaces_and_long_names(pair: Pair) -> None:
+    first, second = fresh_namespace(pair), fresh_namespace(pair)
+    pod = {"metadata": {"name": "web"},
+           "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+    for ns in (first, second):
+        pair.virtual_core.create_namespaced_pod(ns, pod)
+    long_ns = f"n{uuid.uuid4().hex}"[:8] + "x" * 55
+    pair.virtual_core.create_namespace({"metadata": {"name": long_ns}})
+    long_name = "p" * 63
+    pair.virtual_core.create_namespaced_pod(long_ns, {**pod, "metadata": {"name": long_name}})
+
+    def running(ns: str, name: str) -> bool:
+        return pair.virtual_core.read_namespaced_pod(name, ns).status.phase == "Running"
+
+    for ns, name in ((first, "web"), (second, "web"), (long_ns, long_name)):
+        wait_for(lambda ns=ns, name=name: running(ns, name), 30, what=f"{ns}/{name} running")
+    hosts = {p.metadata.name for ns in (first, second) for p in host_objects(pair, "pod", ns)}
+    assert len(hosts) == 2
+    long_host = host_objects(pair, "pod", long_ns)
+    assert len(long_host) == 1 and len(long_host[0].metadata.name) <= 63
+
+
+def test_changes_and_deletions_follow(pair: Pair, helm: KubectlRunner) -> None:
+    ns = fresh_namespace(pair)
+    helm("install", "app", str(CHART), "-n", ns, "--wait", "--timeout", "60s",
+         "--set", "replicas=2", kubeconfig=pair.virtual.kubeconfig)
+    host_cm = names.host_name("app-settings", ns, pair.vcluster)
+    pair.virtual_core.patch_namespaced_config_map("app-settings", ns,
+                                                  {"data": {"greeting": "bonjour"}})
+    wait_for(lambda: pair.host_core.read_namespaced_config_map(
+        host_cm, pair.host_namespace).data == {"greeting": "bonjour"}, 5,
+        what="the ConfigMap change on the host")
+
+    victim = host_objects(pair, "pod", ns)[0]
+    pair.host_core.delete_namespaced_pod(victim.metadata.name, pair.host_namespace)
+
+    def replaced() -> bool:
+        pods = [p for p in host_objects(pair, "pod", ns) if not p.metadata.deletion_timestamp]
+        return len(pods) == 2 and victim.metadata.name not in {p.metadata.name for p in pods} \
+            and all(p.status.phase == "Running" for p in pods)
+    wait_for(replaced, 30, what="the deleted host pod to be replaced")
+
+    pair.virtual_apps.delete_namespaced_deployment("app-web", ns)
+    wait_for(lambda: not host_objects(pair, "pod", ns), 30, what="host pods to go")
+
+
+def test_foreign_host_object_is_never_touched(pair: Pair) -> None:
+    ns = fresh_namespace(pair)
+    taken = names.host_name("taken", ns, pair.vcluster)
+    pair.host_core.create_namespaced_config_map(pair.host_namespace, {
+        "metadata": {"name": taken, "labels": {"team": "someone-else"}},
+        "data": {"owner": "not the syncer"}})
+    pair.virtual_core.create_namespaced_config_map(ns, {"metadata": {"name": "taken"},
+                                                        "data": {"mine": "yes"}})
+    pair.virtual_core.create_namespaced_pod(ns, {
+        "metadata": {"name": "user"},
+        "spec": {"containers": [{"name": "c", "image": "nginx",
+                                 "envFrom": [{"configMapRef": {"name": "taken"}}]}]}})
+
+    def conflict_event() -> bool:
+        events = pair.virtual_core.list_namespaced_event(ns).items
+        return any(e.reason == "SyncConflict" and e.involved_object.name == "taken"
+                   for e in events)
+    wait_for(conflict_event, 20, what="a SyncConflict event")
+    foreign = pair.host_core.read_namespaced_config_map(taken, pair.host_namespace)
+    assert foreign.data == {"owner": "not the syncer"}
+    pair.virtual_core.delete_namespaced_config_map("taken", ns)
+    pair.virtual_core.delete_namespaced_pod("user", ns)
+    wait_for(lambda: not host_objects(pair, "pod", ns), 30, what="the pod to go")
+    assert pair.host_core.read_namespaced_config_map(taken, pair.host_namespace).data == \
+        {"owner": "not the syncer"}
+
+
+def test_refused_pod_is_explained(pair: Pair) -> None:
+    ns = fresh_namespace(pair)
+    pair.virtual_core.create_namespaced_pod(ns, {
+        "metadata": {"name": "root"},
+        "spec": {"hostNetwork": True, "containers": [{"name": "c", "image": "nginx"}]}})
+
+    def refused() -> bool:
+        return any(e.reason == "HostNamespaceForbidden"
+                   for e in pair.virtual_core.list_namespaced_event(ns).items)
+    wait_for(refused, 20, what="the refusal event")
+    assert host_objects(pair, "pod", ns) == []
+    with pytest.raises(ApiException):
+        pair.host_core.read_namespaced_pod(names.host_name("root", ns, pair.vcluster, 63),
+                                           pair.host_namespace)
