@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from preview.kube.client import KubeClient
+from preview.kube.events import EventRecorder
 from preview.syncer import names
 from preview.syncer.context import SyncContext
-from preview.syncer.engine.events import EventRecorder
 from preview.syncer.engine.informer import Informer
 from preview.syncer.engine.queue import WorkQueue
 from preview.syncer.engine.workers import Key, Reconcile, Workers
@@ -56,7 +56,7 @@ class Syncer:
     def __post_init__(self) -> None:
         from preview.syncer.kinds import reconcilers  # the kinds depend on this module
 
-        self.recorder = EventRecorder(self.virtual)
+        self.recorder = EventRecorder(self.virtual, "preview-vcluster-syncer")
         owned = f"{names.MANAGED_BY}=syncer,{names.VCLUSTER}={names.label_value(self.ctx.vcluster)}"
         for kind in self.options.kinds:
             if kind not in KINDS:

@@ -11,17 +11,18 @@ from typing import Any
 
 import aiohttp
 
+from preview.kube.client import ApiError
 from preview.sandbox.resources import ResourceType
 
 log = logging.getLogger(__name__)
 EventHandler = Callable[[str, dict[str, Any]], Awaitable[None] | None]
 
 
-class ApiFailure(Exception):
+class ApiFailure(ApiError):
+    """An error answer to one of the emulator's own controllers (keeps the raw body)."""
+
     def __init__(self, status: int, body: Any) -> None:
-        message = body.get("message") if isinstance(body, dict) else str(body)
-        super().__init__(f"{status}: {message}")
-        self.status = status
+        super().__init__(status, body)
         self.body = body
 
 

@@ -15,8 +15,8 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
+from preview.kube.events import EventRecorder
 from preview.sandbox.controllers.client import ApiFailure, path_for
-from preview.sandbox.controllers.events import EventRecorder
 from preview.sandbox.controllers.expectations import Expectations
 from preview.sandbox.controllers.informers import Key, key_of
 from preview.sandbox.controllers.job_step import finished, job_step, ttl_left

@@ -21,9 +21,9 @@ import logging
 import time
 from typing import Any
 
+from preview.kube.events import EventRecorder
 from preview.sandbox.controllers import ControllerContext
 from preview.sandbox.controllers.client import ApiFailure
-from preview.sandbox.controllers.events import EventRecorder
 from preview.sandbox.controllers.informers import Key, key_of
 from preview.sandbox.controllers.queue import WorkQueue
 from preview.sandbox.kubelet import handlers

@@ -16,9 +16,9 @@ import logging
 import uuid
 from typing import Any
 
+from preview.kube.events import EventRecorder
 from preview.sandbox.controllers import ControllerContext
 from preview.sandbox.controllers.client import ApiFailure
-from preview.sandbox.controllers.events import EventRecorder
 from preview.sandbox.discovery import version_info
 from preview.sandbox.objects import micro_now, now
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from preview.kube.events import EventRecorder
 from preview.sandbox.controllers import ControllerContext
 from preview.sandbox.controllers.client import ApiFailure, path_for
-from preview.sandbox.controllers.events import EventRecorder
 from preview.sandbox.controllers.informers import key_of
 from preview.sandbox.controllers.queue import WorkQueue
 from preview.sandbox.controllers.volumeutil import (

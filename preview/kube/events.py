@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import Any
+from typing import Any, Protocol
 
-from preview.sandbox.controllers.client import ApiClient, ApiFailure
-from preview.sandbox.objects import micro_now, now
+from preview.kube.client import ApiError
+from preview.kube.objects import micro_now, now
 
 log = logging.getLogger(__name__)
 _EVENTS_PATH = "/api/v1/namespaces/{namespace}/events"
 
 
+class Requester(Protocol):
+    """What the recorder needs of a client: one JSON request (both our clients have it)."""
+
+    async def request(self, method: str, path: str, body: Any = None,
+                      content_type: str = "application/json") -> Any: ...
+
+
 class EventRecorder:
-    def __init__(self, client: ApiClient, component: str, host: str = "") -> None:
+    def __init__(self, client: Requester, component: str, host: str = "") -> None:
         self.client = client
         self.component = component
         self.host = host
@@ -61,7 +68,7 @@ class EventRecorder:
             if len(self._seen) > 10000:
                 self._seen.clear()
             self._seen[key] = (name, 1)
-        except ApiFailure as e:
+        except ApiError as e:
             if e.status == 404:
                 self._seen.pop(key, None)  # the event (or its namespace) is gone
             log.debug("could not record event %s on %s/%s: %s", reason, namespace,
