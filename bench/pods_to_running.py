@@ -50,7 +50,7 @@ def wait_available(apps: client.AppsV1Api, name: str, replicas: int, timeout: fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pods", type=int, default=500)
-    parser.add_argument("--nodes", type=int, default=10,
+    parser.add_argument("--nodes", type=int, default=5,
                         help="nodes of the host cluster (110 pods fit on each)")
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("-o", "--output", choices=["text", "json"], default="text")

@@ -78,8 +78,9 @@ def _serve(port: int, kubeconfig_path: Path, server_config: ServerConfig, demo: 
             click.echo(f"Admin kubeconfig: {path}\n")
             click.echo("Try, in another terminal:")
             click.echo(f"  export KUBECONFIG={path}")
-            click.echo("  .tools/bin/kubectl get namespaces")
-            click.echo("  .tools/bin/kubectl create deployment web --image=nginx")
+            click.echo("  .tools/bin/kubectl get nodes")
+            click.echo("  .tools/bin/kubectl create deployment web --image=nginx --replicas=3")
+            click.echo("  .tools/bin/kubectl rollout status deployment/web")
             click.echo("\nPress Ctrl-C to stop.")
         else:
             click.echo(json.dumps({"url": url, "kubeconfig": str(path)}))

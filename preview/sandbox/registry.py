@@ -148,6 +148,8 @@ class Registry:
         for key in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
                     "deletionGracePeriodSeconds", "generation", "selfLink"):
             obj["metadata"].pop(key, None)
+        # The real server fills system fields before the strategy runs (Jobs use the uid).
+        obj["metadata"]["uid"] = str(uuid.uuid4())
         obj = self.strategies.prepare_create(rt, obj)
         self._validate(rt, obj, None)
         return obj
@@ -158,7 +160,7 @@ class Registry:
         if self.store.get(rt.storage, ns, meta["name"]) is not None:
             raise already_exists(rt.resource, rt.group, meta["name"])
         self.strategies.admit_create(rt, obj, dry_run=opts.dry_run)
-        meta["uid"] = str(uuid.uuid4())
+        meta.setdefault("uid", str(uuid.uuid4()))
         meta["creationTimestamp"] = now()
         if rt.custom or (rt.has_status and rt.kind not in _NO_GENERATION):
             meta["generation"] = 1

@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from aiohttp import web
 
-from preview.sandbox import admission, discovery, openapi, subresources, tables, watch
+from preview.sandbox import (
+    admission,
+    discovery,
+    kubelet_proxy,
+    openapi,
+    subresources,
+    tables,
+    watch,
+)
 from preview.sandbox.auth import Authenticator, Authorizer, bootstrap_rbac, impersonate
 from preview.sandbox.kubelet.timings import KubeletTimings
 from preview.sandbox.rbac import Attributes, UserInfo
@@ -93,6 +101,9 @@ class ApiServer:
         # Pod subresources served by the kubelet (log, portforward, proxy): set by the host
         # flavour; without a kubelet the real answers for an unscheduled pod apply.
         self.pod_handlers: dict[str, PodHandler] = {}
+        # Without a kubelet of its own (virtual flavour), logs come from the node's kubelet
+        # endpoint, as the real server fetches them (the host flavour's kubelet replaces it).
+        self.pod_handlers["log"] = kubelet_proxy.log_handler(self)
         # services/proxy, also served by the kubelet (it knows where pods listen).
         self.service_handlers: dict[str, PodHandler] = {}
         self.app = web.Application(client_max_size=MAX_BODY + 1024 * 1024)

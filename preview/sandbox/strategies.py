@@ -33,6 +33,8 @@ class Strategies:
     def prepare_create(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
         if rt.kind == "CustomResourceDefinition" and rt.group == "apiextensions.k8s.io":
             obj["status"] = crds.initial_status(obj)
+        if rt.kind == "Job" and rt.group == "batch":
+            _generate_job_selector(obj)
         return obj
 
     def admit_create(self, rt: ResourceType, obj: dict[str, Any], dry_run: bool) -> None:
@@ -158,6 +160,19 @@ class Strategies:
                         self.node_ports.check(int(requested_port), name, field)
                     continue
                 port["nodePort"] = self.node_ports.allocate(name, field, requested_port)
+
+
+def _generate_job_selector(job: dict[str, Any]) -> None:
+    """As the Job strategy: select the Job's own pods by its uid, unless told otherwise."""
+    spec = job.setdefault("spec", {})
+    if spec.get("manualSelector"):
+        return
+    uid, name = job["metadata"]["uid"], job["metadata"]["name"]
+    labels = {"batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": name,
+              "controller-uid": uid, "job-name": name}
+    template_meta = spec.setdefault("template", {}).setdefault("metadata", {})
+    template_meta["labels"] = {**(template_meta.get("labels") or {}), **labels}
+    spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
 
 
 def _validate_pod(obj: dict[str, Any], old: dict[str, Any] | None) -> list[Cause]:

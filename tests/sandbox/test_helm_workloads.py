@@ -92,6 +92,13 @@ def test_kubectl_waits_and_logs(kubectl: KubectlRunner, namespace: str) -> None:
     logs = kubectl("logs", "deployment/api", "-n", namespace).stdout
     assert logs.strip()
 
+    kubectl("create", "job", "once", "-n", namespace, "--image=busybox", "--", "echo", "hi")
+    job = get(kubectl, "job", "once", "-n", namespace)
+    uid = job["metadata"]["uid"]
+    assert job["spec"]["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+    kubectl("wait", "--for=condition=Complete", "job/once", "-n", namespace, "--timeout=30s")
+    assert kubectl("logs", "job/once", "-n", namespace).stdout.strip()
+
 
 @pytest.fixture(scope="module")
 def virtual() -> Iterator[Sandbox]:

@@ -153,3 +153,19 @@ def test_refused_pod_is_explained(pair: Pair) -> None:
     with pytest.raises(ApiException):
         pair.host_core.read_namespaced_pod(names.host_name("root", ns, pair.vcluster, 63),
                                            pair.host_namespace)
+
+
+def test_logs_inside_the_virtual_cluster_come_from_the_host_pod(
+        pair: Pair, kubectl: KubectlRunner) -> None:
+    ns = fresh_namespace(pair)
+    pair.virtual_core.create_namespaced_pod(ns, {
+        "metadata": {"name": "talker"},
+        "spec": {"containers": [{"name": "app", "image": "example.com/talker:1"}]}})
+    wait_for(lambda: pair.virtual_core.read_namespaced_pod("talker", ns).status.phase
+             == "Running", 30, what="the pod to run")
+    virtual_logs = kubectl("logs", "talker", "-n", ns,
+                           kubeconfig=pair.virtual.kubeconfig).stdout.splitlines()
+    host_logs = kubectl("logs", names.host_name("talker", ns, pair.vcluster, 63), "-n",
+                        pair.host_namespace, kubeconfig=pair.host.kubeconfig).stdout.splitlines()
+    assert virtual_logs and virtual_logs[0] == host_logs[0]
+    assert "example.com/talker:1" in "\n".join(virtual_logs)
