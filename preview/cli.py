@@ -125,6 +125,10 @@ def _serve(port: int, kubeconfig_path: Path, server_config: ServerConfig, demo: 
               type=click.Choice(["privileged", "host-path", "host-namespaces", "host-ports",
                                  "node-pinning"]),
               help="Relax an isolation rule (all are enforced by default). Repeatable.")
+@click.option("--node-sync", type=click.Choice(["fake", "real"]), default="fake",
+              show_default=True,
+              help="Virtual nodes: synthetic (fake), or mirrors of the host nodes (real; "
+                   "needs read access to nodes cluster-wide).")
 @click.option("--workers", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--port", envvar="PREVIEW_SYNCER_PORT", type=int, default=8443,
               show_default=True,
@@ -137,7 +141,7 @@ def syncer_command(name: str, host_namespace: str, virtual_kubeconfig: Path,
                    host_kubeconfig: Path | None, kinds: str, configs: str,
                    workload_service_account: str, api_host: str, api_port: int, dns_ip: str,
                    storage_classes: tuple[str, ...], node_selector: tuple[str, ...],
-                   allowed: tuple[str, ...], workers: int, port: int,
+                   allowed: tuple[str, ...], node_sync: str, workers: int, port: int,
                    advertise_address: str, log_format: str) -> None:
     """Run the syncer of one virtual cluster (the chart's syncer container runs this).
 
@@ -170,7 +174,7 @@ def syncer_command(name: str, host_namespace: str, virtual_kubeconfig: Path,
         isolation=Isolation(**{f"allow_{a.replace('-', '_')}": True for a in allowed}),
         node_selector=tuple(_pairs(node_selector, "--node-selector")),
         storage_classes=tuple(_pairs(storage_classes, "--storage-class")))
-    options = SyncOptions(kinds=sync, workers=workers, configs=configs,
+    options = SyncOptions(kinds=sync, workers=workers, configs=configs, node_sync=node_sync,
                           kubelet_address=advertise_address, kubelet_port=port)
     config = syncer_main.SyncerConfig(context=context, virtual_kubeconfig=virtual_kubeconfig,
                                       host_kubeconfig=host_kubeconfig, options=options,

@@ -36,6 +36,9 @@ class SyncOptions:
     # "referenced": only ConfigMaps/Secrets that synced pods use; "all": every one.
     configs: str = "referenced"
     resync_seconds: float = 300.0
+    # "fake": synthetic virtual nodes (no cluster-wide permission needed); "real": mirror
+    # the host nodes (needs get/list/watch on nodes cluster-wide).
+    node_sync: str = "fake"
     # Where the syncer serves the kubelet API for virtual nodes (logs): address and port.
     kubelet_address: str = ""
     kubelet_port: int = 0
@@ -71,6 +74,12 @@ class Syncer:
             self.host_informers[kind].add_handler(self._on_host(kind))
         self.virtual_informers["nodes"] = Informer(self.virtual, NODES,
                                                    resync_seconds=self.options.resync_seconds)
+        self.host_nodes: Informer | None = None
+        if self.options.node_sync == "real":
+            self.host_nodes = Informer(self.host, NODES,
+                                       resync_seconds=self.options.resync_seconds)
+            self.host_nodes.add_handler(
+                lambda _event, node: self.queue.add(("nodes", "", node["metadata"]["name"])))
         self.reconcilers: dict[str, Reconcile] = reconcilers(self)
         self.workers = Workers(self.queue, self.reconcilers, self.options.workers)
 
@@ -110,7 +119,8 @@ class Syncer:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def informers(self) -> list[Informer]:
-        return [*self.virtual_informers.values(), *self.host_informers.values()]
+        extra = [self.host_nodes] if self.host_nodes is not None else []
+        return [*self.virtual_informers.values(), *self.host_informers.values(), *extra]
 
     async def wait_synced(self) -> None:
         await asyncio.gather(*(i.synced.wait() for i in self.informers()))

@@ -53,7 +53,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
                 [sys.executable, "-m", "preview", "-v", "syncer", "--name", "e2e",
                  "--host-namespace", "vc-e2e", "--host-kubeconfig", host.kubeconfig,
                  "--virtual-kubeconfig", virtual.kubeconfig, "--port", str(port),
-                 "--advertise-address", "127.0.0.1"], stdout=out, stderr=subprocess.STDOUT)
+                 "--advertise-address", "127.0.0.1", "--node-sync", "real"],
+                stdout=out, stderr=subprocess.STDOUT)
         try:
             def ready() -> bool:
                 if proc.poll() is not None:

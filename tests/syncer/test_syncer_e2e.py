@@ -169,3 +169,24 @@ def test_logs_inside_the_virtual_cluster_come_from_the_host_pod(
                         pair.host_namespace, kubeconfig=pair.host.kubeconfig).stdout.splitlines()
     assert virtual_logs and virtual_logs[0] == host_logs[0]
     assert "example.com/talker:1" in "\n".join(virtual_logs)
+
+
+def test_virtual_nodes_mirror_the_host_nodes_in_use(pair: Pair) -> None:
+    ns = fresh_namespace(pair)
+    pair.virtual_core.create_namespaced_pod(ns, {
+        "metadata": {"name": "placed"},
+        "spec": {"containers": [{"name": "c", "image": "nginx"}]}})
+    node_name = wait_for(lambda: pair.virtual_core.read_namespaced_pod("placed", ns)
+                         .spec.node_name, 30, what="the pod to be bound")
+    virtual = wait_for(lambda: next((n for n in pair.virtual_core.list_node().items
+                                     if n.metadata.name == node_name), None), 10,
+                       what="the virtual node")
+    host = pair.host_core.read_node(node_name)
+    assert virtual.metadata.labels["topology.kubernetes.io/zone"] == \
+        host.metadata.labels["topology.kubernetes.io/zone"]
+    assert virtual.status.capacity == host.status.capacity
+    assert virtual.status.daemon_endpoints.kubelet_endpoint.port != \
+        host.status.daemon_endpoints.kubelet_endpoint.port  # logs go through the syncer
+    in_use = {p.spec.node_name for p in pair.host_core.list_namespaced_pod(
+        pair.host_namespace).items if p.spec.node_name}
+    assert {n.metadata.name for n in pair.virtual_core.list_node().items} <= in_use

@@ -69,13 +69,18 @@ def test_syncer_with_its_role_only(tmp_path: Path) -> None:
                                                 "vc-rbac")
             assert host_pod.spec.service_account_name == "default"
             assert "Forbidden" not in log.read_text() and "403" not in log.read_text()
+            node = virtual_core.read_node(host_pod.spec.node_name)  # a synthetic one
+            assert node.metadata.labels["preview-vcluster.io/node"] == "fake"
+            virtual_core.delete_namespaced_pod("web", "default")
+            wait_for(lambda: not virtual_core.list_node().items, 30,
+                     what="the virtual node to go with its last pod")
         finally:
             proc.terminate()
             proc.wait(10)
 
         with config.new_client_from_config(str(syncer_kubeconfig)) as syncer_api:
             as_syncer = client.CoreV1Api(syncer_api)
-            assert as_syncer.list_namespaced_pod("vc-rbac").items
+            assert as_syncer.list_namespaced_pod("vc-rbac").kind == "PodList"  # allowed
             for call in (lambda: as_syncer.list_namespaced_pod("elsewhere"),
                          lambda: as_syncer.create_namespaced_config_map(
                              "elsewhere", {"metadata": {"name": "x"}}),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from preview.kube.client import APPLY_PATCH, ApiError, Resource
@@ -14,31 +16,39 @@ if TYPE_CHECKING:
 
 LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 
-_COPIED_STATUS = ("capacity", "allocatable", "conditions", "addresses", "nodeInfo",
-                  "daemonEndpoints")
-_VIRTUAL_NODE_LABEL = "preview-vcluster.io/fake-node"
+_COPIED_STATUS = ("capacity", "allocatable", "conditions", "nodeInfo")
+# On every Node the syncer made: "fake" (synthetic) or "real" (mirrors the host node).
+NODE_LABEL = "preview-vcluster.io/node"
 
 
-def translate(host_node: dict[str, Any]) -> dict[str, Any]:
-    """The virtual Node mirroring a host node (same name, labels, capacity, conditions)."""
+def _kubelet_status(name: str, kubelet_address: str, kubelet_port: int) -> dict[str, Any]:
+    """Addresses and kubelet endpoint: the syncer's own, so `kubectl logs` reaches it."""
+    addresses = [{"type": "Hostname", "address": name}]
+    if kubelet_address:
+        addresses.insert(0, {"type": "InternalIP", "address": kubelet_address})
+    return {"addresses": addresses,
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": kubelet_port}}}
+
+
+def translate(host_node: dict[str, Any], kubelet_address: str = "",
+              kubelet_port: int = 0) -> dict[str, Any]:
+    """The virtual Node mirroring a host node: name, labels, taints, capacity, conditions."""
     meta = host_node["metadata"]
     status = host_node.get("status") or {}
     spec = host_node.get("spec") or {}
     return {
         "apiVersion": "v1", "kind": "Node",
         "metadata": {"name": meta["name"],
-                     "labels": {**(meta.get("labels") or {}), _VIRTUAL_NODE_LABEL: "true"},
-                     "annotations": {}},
-        "spec": {k: clone(spec[k]) for k in ("taints", "unschedulable", "podCIDR", "podCIDRs")
-                 if k in spec},
-        "status": {k: clone(status[k]) for k in _COPIED_STATUS if k in status},
+                     "labels": {**(meta.get("labels") or {}), NODE_LABEL: "real"}},
+        "spec": {k: clone(spec[k]) for k in ("taints", "unschedulable") if k in spec},
+        "status": {**{k: clone(status[k]) for k in _COPIED_STATUS if k in status},
+                   **_kubelet_status(meta["name"], kubelet_address, kubelet_port)},
     }
 
 
-def status_changed(virtual_node: dict[str, Any], host_node: dict[str, Any]) -> bool:
-    wanted = translate(host_node)["status"]
+def status_changed(virtual_node: dict[str, Any], wanted: dict[str, Any]) -> bool:
     current = virtual_node.get("status") or {}
-    return any(current.get(k) != v for k, v in wanted.items())
+    return any(current.get(k) != v for k, v in (wanted.get("status") or {}).items())
 
 
 def needed(host_pods: list[dict[str, Any]]) -> set[str]:
@@ -51,39 +61,50 @@ HEARTBEAT_SECONDS = 10.0  # node Lease renewal: k3s's node lifecycle controller 
 
 
 def fake(name: str, kubelet_address: str, kubelet_port: int) -> dict[str, Any]:
-    """A virtual Node for a host node the syncer may not read (no cluster-wide RBAC).
-
-    Its address is the syncer's own kubelet endpoint, so `kubectl logs` inside the virtual
-    cluster reaches the syncer, which fetches the logs from the host pod.
-    """
+    """A synthetic virtual Node, for when the syncer may not read host nodes (the default:
+    no cluster-wide permissions). Capacity is nominal; the name is the host node's."""
     stamp = now()
     ready = {"type": "Ready", "status": "True", "reason": "KubeletReady",
              "message": "synced by preview-vcluster", "lastHeartbeatTime": stamp,
              "lastTransitionTime": stamp}
-    addresses = [{"type": "Hostname", "address": name}]
-    if kubelet_address:
-        addresses.insert(0, {"type": "InternalIP", "address": kubelet_address})
     return {
         "apiVersion": "v1", "kind": "Node",
         "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name,
                                               "kubernetes.io/os": "linux",
-                                              _VIRTUAL_NODE_LABEL: "true"}},
+                                              NODE_LABEL: "fake"}},
         "spec": {},
-        "status": {"conditions": [ready], "addresses": addresses,
-                   "daemonEndpoints": {"kubeletEndpoint": {"Port": kubelet_port}},
+        "status": {"conditions": [ready],
                    "capacity": {"cpu": "8", "memory": "32Gi", "pods": "110"},
                    "allocatable": {"cpu": "8", "memory": "32Gi", "pods": "110"},
-                   "nodeInfo": {"kubeletVersion": "v1.34.0", "operatingSystem": "linux",
-                                "architecture": "amd64",
-                                "containerRuntimeVersion": "preview-vcluster://synced"}},
+                   "nodeInfo": _node_info(name),
+                   **_kubelet_status(name, kubelet_address, kubelet_port)},
     }
+
+
+def _node_info(name: str) -> dict[str, str]:
+    """Every field a real kubelet reports (clients treat them as required)."""
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    return {"machineID": digest[:32], "systemUUID": str(uuid.UUID(digest[32:64])),
+            "bootID": str(uuid.UUID(digest[:32])), "kernelVersion": "unknown",
+            "osImage": "preview-vcluster synthetic node", "operatingSystem": "linux",
+            "architecture": "amd64", "containerRuntimeVersion": "preview-vcluster://synced",
+            "kubeletVersion": "v1.34.0", "kubeProxyVersion": ""}
+
+
+def wanted(s: Syncer, name: str) -> dict[str, Any] | None:
+    """The virtual Node for host node `name`; None when a real host node is not known."""
+    address, port = s.options.kubelet_address, s.options.kubelet_port
+    if s.options.node_sync == "real":
+        host_node = s.host_nodes.get("", name) if s.host_nodes is not None else None
+        return translate(host_node, address, port) if host_node is not None else None
+    return fake(name, address, port)
 
 
 async def ensure(s: Syncer, name: str) -> None:
     """Make sure the virtual cluster has a Node `name` (the host node a pod runs on)."""
     if s.virtual_informers["nodes"].get("", name) is not None:
         return
-    node = fake(name, s.options.kubelet_address, s.options.kubelet_port)
+    node = wanted(s, name) or fake(name, s.options.kubelet_address, s.options.kubelet_port)
     try:
         created = await s.virtual.create(NODES, None, {k: v for k, v in node.items()
                                                        if k != "status"})
@@ -96,15 +117,22 @@ async def ensure(s: Syncer, name: str) -> None:
 
 
 async def reconcile(s: Syncer, _namespace: str, name: str) -> float | None:
-    """Keep a virtual node while a synced pod runs on it; remove it after."""
+    """Keep a virtual node while a synced pod runs on it (current, with a fresh Lease);
+    remove it after."""
     virtual = s.virtual_informers["nodes"].get("", name)
     if name in needed(s.host_informers["pods"].list()):
         if virtual is None:
             await ensure(s, name)
-        else:
-            await _renew_lease(s, name)
+            return HEARTBEAT_SECONDS
+        node = wanted(s, name)
+        if node is not None and s.options.node_sync == "real" and status_changed(virtual, node):
+            await s.virtual.patch(NODES, None, name, {"metadata": {
+                "labels": node["metadata"]["labels"]}, "spec": node["spec"]})
+            await s.virtual.replace(NODES, None, name, {**virtual, "status": node["status"]},
+                                    "status")
+        await _renew_lease(s, name)
         return HEARTBEAT_SECONDS
-    if virtual is not None and virtual["metadata"].get("labels", {}).get(_VIRTUAL_NODE_LABEL):
+    if virtual is not None and virtual["metadata"].get("labels", {}).get(NODE_LABEL):
         await s.virtual.delete(NODES, None, name, uid=virtual["metadata"].get("uid"))
     return None
 
