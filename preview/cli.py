@@ -121,6 +121,16 @@ def _serve(port: int, kubeconfig_path: Path, server_config: ServerConfig, demo: 
                    "a class). Repeatable.")
 @click.option("--node-selector", "node_selector", multiple=True, metavar="KEY=VALUE",
               help="Host node pool for synced pods. Repeatable.")
+@click.option("--toleration", "tolerations", multiple=True, metavar="KEY[=VALUE][:EFFECT]",
+              help="Toleration added to every synced pod (for a tainted node pool). "
+                   "Repeatable.")
+@click.option("--api-service", envvar="PREVIEW_API_SERVICE", default="",
+              help="Host Service in front of the virtual API; its cluster IP becomes --api-host.")
+@click.option("--kubeconfig-secret", envvar="PREVIEW_KUBECONFIG_SECRET", default="",
+              help="Publish the virtual cluster's kubeconfig as this host Secret.")
+@click.option("--kubeconfig-server", envvar="PREVIEW_KUBECONFIG_SERVER", default="",
+              help="Server URL written into the published kubeconfig "
+                   "(e.g. https://NAME.NAMESPACE.svc:443).")
 @click.option("--allow", "allowed", multiple=True,
               type=click.Choice(["privileged", "host-path", "host-namespaces", "host-ports",
                                  "node-pinning"]),
@@ -141,7 +151,8 @@ def syncer_command(name: str, host_namespace: str, virtual_kubeconfig: Path,
                    host_kubeconfig: Path | None, kinds: str, configs: str,
                    workload_service_account: str, api_host: str, api_port: int, dns_ip: str,
                    storage_classes: tuple[str, ...], node_selector: tuple[str, ...],
-                   allowed: tuple[str, ...], node_sync: str, workers: int, port: int,
+                   tolerations: tuple[str, ...], api_service: str, kubeconfig_secret: str,
+                   kubeconfig_server: str, allowed: tuple[str, ...], node_sync: str, workers: int, port: int,
                    advertise_address: str, log_format: str) -> None:
     """Run the syncer of one virtual cluster (the chart's syncer container runs this).
 
@@ -173,12 +184,17 @@ def syncer_command(name: str, host_namespace: str, virtual_kubeconfig: Path,
         dns_ip=dns_ip,
         isolation=Isolation(**{f"allow_{a.replace('-', '_')}": True for a in allowed}),
         node_selector=tuple(_pairs(node_selector, "--node-selector")),
+        tolerations=tuple(_toleration(t) for t in tolerations),
         storage_classes=tuple(_pairs(storage_classes, "--storage-class")))
     options = SyncOptions(kinds=sync, workers=workers, configs=configs, node_sync=node_sync,
                           kubelet_address=advertise_address, kubelet_port=port)
+    if kubeconfig_secret and not kubeconfig_server:
+        raise click.UsageError("--kubeconfig-secret needs --kubeconfig-server")
     config = syncer_main.SyncerConfig(context=context, virtual_kubeconfig=virtual_kubeconfig,
                                       host_kubeconfig=host_kubeconfig, options=options,
-                                      port=port)
+                                      port=port, kubeconfig_secret=kubeconfig_secret,
+                                      kubeconfig_server=kubeconfig_server,
+                                      api_service=api_service)
     asyncio.run(syncer_main.run(config))
 
 
@@ -190,6 +206,23 @@ def _pairs(values: tuple[str, ...], flag: str) -> list[tuple[str, str]]:
             raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint=flag)
         out.append((key, val))
     return out
+
+
+def _toleration(text: str) -> tuple[tuple[str, str], ...]:
+    """`key[=value][:effect]` as the sorted items of a toleration."""
+    key_value, _, effect = text.partition(":")
+    key, sep, value = key_value.partition("=")
+    if not key:
+        raise click.BadParameter(f"{text!r}: a toleration needs a key", param_hint="--toleration")
+    if effect and effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+        raise click.BadParameter(f"{text!r}: effect must be NoSchedule, PreferNoSchedule or "
+                                 "NoExecute", param_hint="--toleration")
+    toleration = {"key": key, "operator": "Equal" if sep else "Exists"}
+    if sep:
+        toleration["value"] = value
+    if effect:
+        toleration["effect"] = effect
+    return tuple(sorted(toleration.items()))
 
 
 def run() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import signal
 import time
@@ -14,7 +15,9 @@ from aiohttp import web
 from preview.errors import PreviewError
 from preview.kube.client import KubeClient
 from preview.kube.connection import Connection, from_kubeconfig, in_cluster
+from preview.syncer import kubeconfig
 from preview.syncer.context import SyncContext
+from preview.syncer.resources import SERVICES
 from preview.syncer.server import app
 from preview.syncer.syncer import Syncer, SyncOptions
 
@@ -32,6 +35,11 @@ class SyncerConfig:
     listen_host: str = "0.0.0.0"
     port: int = 8443
     wait_for_virtual: float = 300.0  # k3s writes its kubeconfig once it is up
+    # Publish the virtual cluster's kubeconfig as this host Secret, naming this server.
+    kubeconfig_secret: str = ""
+    kubeconfig_server: str = ""
+    # The host Service in front of the virtual API: pods reach it at its cluster IP.
+    api_service: str = ""
 
 
 def _host_connection(config: SyncerConfig) -> Connection:
@@ -61,7 +69,18 @@ async def run(config: SyncerConfig, stop: asyncio.Event | None = None) -> None:
     virtual_conn = await _virtual_connection(config)
     async with KubeClient(host_conn, "preview-syncer") as host, \
             KubeClient(virtual_conn, "preview-syncer") as virtual:
-        syncer = Syncer(config.context, virtual, host, config.options)
+        context = config.context
+        if config.api_service and not context.api_host:
+            context = dataclasses.replace(context, api_host=await _service_ip(
+                host, context.host_namespace, config.api_service))
+        syncer = Syncer(context, virtual, host, config.options)
+        background = []
+        if config.kubeconfig_secret:
+            background.append(asyncio.create_task(kubeconfig.publish_forever(
+                host, context.host_namespace, config.kubeconfig_secret,
+                config.virtual_kubeconfig, config.kubeconfig_server,
+                {"app.kubernetes.io/managed-by": "preview-vcluster-syncer",
+                 "app.kubernetes.io/instance": context.vcluster})))
         runner = web.AppRunner(app(syncer), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, config.listen_host, config.port)
@@ -75,11 +94,20 @@ async def run(config: SyncerConfig, stop: asyncio.Event | None = None) -> None:
             if task in done:
                 task.result()  # surfaces a crash
         finally:
-            task.cancel()
-            stopper.cancel()
-            await asyncio.gather(task, stopper, return_exceptions=True)
+            for pending in (task, stopper, *background):
+                pending.cancel()
+            await asyncio.gather(task, stopper, *background, return_exceptions=True)
             await runner.cleanup()
     log.info("syncer %s stopped", config.context.vcluster)
+
+
+async def _service_ip(host: KubeClient, namespace: str, name: str) -> str:
+    service = await host.get(SERVICES, namespace, name)
+    ip = ((service or {}).get("spec") or {}).get("clusterIP")
+    if not ip or ip == "None":
+        raise PreviewError(f"host Service {namespace}/{name} (--api-service) has no cluster IP",
+                           "check the chart's Service, or pass --api-host")
+    return str(ip)
 
 
 def _stop_on_signals() -> asyncio.Event:
