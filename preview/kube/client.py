@@ -124,6 +124,10 @@ class KubeClient:
             await self._session.close()
             self._session = None
 
+    def auth_headers(self) -> dict[str, str]:
+        """The Authorization header, for raw requests (WebSockets, streams)."""
+        return self._headers(None)
+
     def _headers(self, content_type: str | None) -> dict[str, str]:
         headers = {}
         token = self.connection.bearer_token()

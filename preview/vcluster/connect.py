@@ -1,0 +1,118 @@
+"""Reaching a virtual cluster's API from outside the host: a kubeconfig and a tunnel.
+
+The syncer publishes the virtual cluster's kubeconfig in Secret `vc-<name>`; `connect`
+rewrites its server to the local end of a port-forward through the host API to the
+control-plane pod (or to the Service's load balancer / an Ingress host with `expose`).
+The tunnel finds the pod again for every new connection, so it outlives a pod restart.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from preview.errors import PreviewError
+from preview.kube.client import KubeClient, Resource
+from preview.kube.portforward import PortForward
+from preview.vcluster.model import check_name, check_namespace, kubeconfig_secret
+
+SECRETS = Resource("", "v1", "secrets", "Secret")
+PODS = Resource("", "v1", "pods", "Pod")
+SERVICES = Resource("", "v1", "services", "Service")
+INGRESSES = Resource("networking.k8s.io", "v1", "ingresses", "Ingress")
+API_PORT = 6443  # k3s's https port in the control-plane pod
+EXPOSE_MODES = ("port-forward", "loadbalancer", "ingress")
+
+
+def kubeconfig_for(published: dict[str, Any], server: str, name: str) -> dict[str, Any]:
+    """The current context of the published kubeconfig, pointed at `server`, named after the
+    virtual cluster so it can sit next to other kubeconfigs (pure)."""
+    current = published.get("current-context")
+    context = next((c.get("context") or {} for c in published.get("contexts") or []
+                    if c.get("name") == current), None)
+    if context is None:
+        raise PreviewError(f"the published kubeconfig of {name} has no current context")
+    cluster = next((dict(c.get("cluster") or {}) for c in published.get("clusters") or []
+                    if c.get("name") == context.get("cluster")), {})
+    user = next((dict(u.get("user") or {}) for u in published.get("users") or []
+                 if u.get("name") == context.get("user")), {})
+    cluster["server"] = server
+    if server.startswith("https://127.0.0.1"):
+        # The tunnel ends on loopback; k3s's certificate names 127.0.0.1 and localhost.
+        cluster.pop("tls-server-name", None)
+    entry = f"vcluster-{name}"
+    return {"apiVersion": "v1", "kind": "Config", "preferences": {},
+            "clusters": [{"name": entry, "cluster": cluster}],
+            "users": [{"name": entry, "user": user}],
+            "contexts": [{"name": entry, "context": {"cluster": entry, "user": entry}}],
+            "current-context": entry}
+
+
+async def published_kubeconfig(host: KubeClient, name: str, namespace: str) -> dict[str, Any]:
+    secret = await host.get(SECRETS, namespace, kubeconfig_secret(name))
+    if secret is None:
+        raise PreviewError(f"virtual cluster {name} in {namespace} has no kubeconfig Secret "
+                           f"{kubeconfig_secret(name)} (yet)",
+                           f"check `preview vcluster list`; is {name} running in {namespace}?")
+    try:
+        return dict(yaml.safe_load(base64.b64decode(secret["data"]["config"])))
+    except (KeyError, ValueError, yaml.YAMLError) as e:
+        raise PreviewError(f"Secret {namespace}/{kubeconfig_secret(name)} holds no valid "
+                           f"kubeconfig ({e})") from e
+
+
+@contextlib.asynccontextmanager
+async def connect(host: KubeClient, name: str, namespace: str, expose: str = "port-forward",
+                  local_port: int = 0, directory: Path | None = None) -> AsyncIterator[Path]:
+    """Yield the path of a kubeconfig for virtual cluster `name`, usable while inside."""
+    check_name(name)
+    check_namespace(namespace)
+    if expose not in EXPOSE_MODES:
+        raise PreviewError(f"unknown expose mode {expose!r}", f"use one of {EXPOSE_MODES}")
+    published = await published_kubeconfig(host, name, namespace)
+    with tempfile.TemporaryDirectory(prefix="vcluster-", dir=directory) as tmp:
+        path = Path(tmp) / "kubeconfig"
+        if expose == "port-forward":
+            async def find() -> str | None:
+                pod = await host.get(PODS, namespace, f"{name}-0")
+                return pod["metadata"]["name"] if pod and (pod.get("status") or {}).get(
+                    "phase") == "Running" else None
+
+            async with PortForward(host, namespace, find, API_PORT, local_port) as tunnel:
+                _write(path, kubeconfig_for(published, f"https://127.0.0.1:{tunnel.local_port}",
+                                            name))
+                yield path
+            return
+        server = await _exposed_server(host, name, namespace, expose)
+        _write(path, kubeconfig_for(published, server, name))
+        yield path
+
+
+async def _exposed_server(host: KubeClient, name: str, namespace: str, expose: str) -> str:
+    if expose == "loadbalancer":
+        service = await host.get(SERVICES, namespace, name)
+        ingress = ((service or {}).get("status") or {}).get("loadBalancer", {}).get("ingress")
+        if not ingress:
+            raise PreviewError(f"Service {namespace}/{name} has no load-balancer address",
+                               "install with --set service.type=LoadBalancer and wait for the "
+                               "address, or use the default port-forward")
+        address = ingress[0].get("ip") or ingress[0].get("hostname")
+        return f"https://{address}:443"
+    ingress_obj = await host.get(INGRESSES, namespace, name)
+    rules = ((ingress_obj or {}).get("spec") or {}).get("rules") or []
+    if not rules or not rules[0].get("host"):
+        raise PreviewError(f"virtual cluster {name} has no Ingress with a host",
+                           "install with the chart's ingress values (TLS passthrough), or use "
+                           "the default port-forward")
+    return f"https://{rules[0]['host']}:443"
+
+
+def _write(path: Path, kubeconfig: dict[str, Any]) -> None:
+    path.write_text(yaml.safe_dump(kubeconfig))
+    path.chmod(0o600)

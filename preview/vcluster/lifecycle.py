@@ -1,0 +1,233 @@
+"""Creating and deleting virtual clusters on a host cluster.
+
+Ownership is explicit: a namespace is labelled (Pod Security levels included) and deleted
+only when `create` made it; a namespace that existed before is used as it is and survives
+`delete`. Values are validated by rendering the chart before anything is created.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from tenacity import (
+    AsyncRetrying,
+    RetryError,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_fixed,
+)
+
+from preview import helm
+from preview.errors import PreviewError
+from preview.kube.client import ApiError, KubeClient, Resource
+from preview.vcluster import cidr, diagnose
+from preview.vcluster.model import (
+    NAMESPACE_MANAGED_BY,
+    NAMESPACE_VCLUSTER,
+    PART_OF,
+    CreateResult,
+    DeleteResult,
+    Progress,
+    chart_path,
+    check_name,
+    check_namespace,
+    kubeconfig_secret,
+)
+
+NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
+STATEFULSETS = Resource("apps", "v1", "statefulsets", "StatefulSet")
+SECRETS = Resource("", "v1", "secrets", "Secret")
+# What the syncer may have left when the namespace stays: its copies, by their labels.
+SYNCED = (Resource("", "v1", "pods", "Pod"), Resource("", "v1", "services", "Service"),
+          Resource("", "v1", "endpoints", "Endpoints"),
+          Resource("", "v1", "configmaps", "ConfigMap"), SECRETS,
+          Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim"),
+          Resource("networking.k8s.io", "v1", "ingresses", "Ingress"))
+CHART_KINDS = (*SYNCED, STATEFULSETS, Resource("", "v1", "serviceaccounts", "ServiceAccount"),
+               Resource("rbac.authorization.k8s.io", "v1", "roles", "Role"),
+               Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
+               Resource("", "v1", "resourcequotas", "ResourceQuota"),
+               Resource("", "v1", "limitranges", "LimitRange"),
+               Resource("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy"))
+_PSA_LEVELS = ("privileged", "baseline", "restricted")
+
+
+class _NotYet(Exception):
+    """The virtual cluster is not up yet; the message says how far it got."""
+
+
+def pod_security_labels(level: str) -> dict[str, str]:
+    """Pod Security Admission labels for a namespace at `level` (pure)."""
+    if level not in _PSA_LEVELS:
+        raise PreviewError(f"isolation.podSecurity {level!r} is not a Pod Security level",
+                           f"use one of {', '.join(_PSA_LEVELS)}")
+    return {f"pod-security.kubernetes.io/{mode}": level for mode in ("enforce", "audit", "warn")}
+
+
+async def create(host: KubeClient, name: str, namespace: str, values: dict[str, Any],
+                 progress: Progress, kubeconfig: Path | None = None,
+                 context: str | None = None, timeout: float = 300.0) -> CreateResult:
+    """Install (or upgrade in place) virtual cluster `name` in `namespace`; wait until ready."""
+    started = time.monotonic()
+    check_name(name)
+    check_namespace(namespace)
+    chart = chart_path()
+    values = dict(values)
+    progress(f"checking values for {name}")
+    await helm.render(chart, name, namespace, values)  # schema errors stop us here
+    level = str((values.get("isolation") or {}).get("podSecurity", "baseline"))
+    created_namespace = await _ensure_namespace(host, namespace, name, level, progress)
+    if not values.get("serviceCIDR"):
+        values["serviceCIDR"] = await cidr.detect(host, namespace)
+        progress(f"host Service CIDR: {values['serviceCIDR']}")
+    progress(f"installing chart into {namespace}")
+    revision = await helm.install_or_upgrade(kubeconfig, context, chart, name, namespace, values)
+    await _wait_ready(host, name, namespace, progress, timeout)
+    return CreateResult(name, namespace, revision, str(values["serviceCIDR"]),
+                        kubeconfig_secret(name), round(time.monotonic() - started, 1),
+                        created_namespace)
+
+
+async def _ensure_namespace(host: KubeClient, namespace: str, name: str, level: str,
+                            progress: Progress) -> bool:
+    labels = {NAMESPACE_MANAGED_BY: PART_OF, NAMESPACE_VCLUSTER: name,
+              **pod_security_labels(level)}
+    existing = await host.get(NAMESPACES, None, namespace)
+    if existing is None:
+        try:
+            await host.create(NAMESPACES, None, {"metadata": {"name": namespace,
+                                                              "labels": labels}})
+            progress(f"created namespace {namespace}")
+            return True
+        except ApiError as e:
+            if e.status != 409:
+                raise
+            existing = await host.get(NAMESPACES, None, namespace)
+    if existing is not None and existing["metadata"].get("deletionTimestamp"):
+        raise PreviewError(f"namespace {namespace} is being deleted",
+                           "wait until it is gone, or pick another --namespace")
+    current = (existing or {}).get("metadata", {}).get("labels") or {}
+    if current.get(NAMESPACE_MANAGED_BY) == PART_OF:
+        if current.get(NAMESPACE_VCLUSTER) not in (None, name):
+            raise PreviewError(f"namespace {namespace} already holds virtual cluster "
+                               f"{current[NAMESPACE_VCLUSTER]}",
+                               "one virtual cluster per namespace: pick another --namespace")
+        if any(current.get(k) != v for k, v in labels.items()):
+            await host.patch(NAMESPACES, None, namespace, {"metadata": {"labels": labels}})
+        return False
+    progress(f"namespace {namespace} exists and is not ours: using it as it is "
+             "(no Pod Security labels set)")
+    return False
+
+
+async def _wait_ready(host: KubeClient, name: str, namespace: str, progress: Progress,
+                      timeout: float) -> None:
+    said = ""
+
+    async def check() -> None:
+        nonlocal said
+        sts = await host.get(STATEFULSETS, namespace, name)
+        status = (sts or {}).get("status") or {}
+        if not sts or status.get("readyReplicas", 0) < 1 or \
+                status.get("observedGeneration", 0) < sts["metadata"].get("generation", 1):
+            message = f"waiting for the control plane ({status.get('readyReplicas', 0)}/1 ready)"
+        elif await host.get(SECRETS, namespace, kubeconfig_secret(name)) is None:
+            message = f"waiting for the kubeconfig Secret {kubeconfig_secret(name)}"
+        else:
+            return
+        if message != said:
+            progress(message)
+            said = message
+        raise _NotYet(message)
+
+    try:
+        async for attempt in AsyncRetrying(stop=stop_after_delay(timeout), wait=wait_fixed(0.5),
+                                           retry=retry_if_exception_type(_NotYet)):
+            with attempt:
+                await check()
+    except RetryError as e:
+        details = await diagnose.control_plane(host, name, namespace)
+        raise PreviewError(f"virtual cluster {name} was not ready after {timeout:.0f}s: "
+                           f"{e.last_attempt.exception()}\n{details}",
+                           f"look at `kubectl -n {namespace} describe pod {name}-0` and its "
+                           "containers' logs (k3s, syncer)") from None
+
+
+async def delete(host: KubeClient, name: str, namespace: str, progress: Progress,
+                 keep_namespace: bool = False, kubeconfig: Path | None = None,
+                 context: str | None = None, timeout: float = 300.0) -> DeleteResult:
+    """Uninstall, remove what the syncer made, delete the namespace if we made it, report
+    leftovers. Objects without our labels are never touched."""
+    started = time.monotonic()
+    check_name(name)
+    check_namespace(namespace)
+    progress(f"uninstalling {name} from {namespace}")
+    uninstalled = await helm.uninstall(kubeconfig, context, name, namespace)
+    # The syncer is gone now: nothing recreates its copies while they are removed.
+    owned = f"preview-vcluster.io/managed-by=syncer,preview-vcluster.io/vcluster={name}"
+    for res in SYNCED:
+        for obj in (await host.list(res, namespace, owned)).get("items") or []:
+            await host.delete(res, namespace, obj["metadata"]["name"],
+                              uid=obj["metadata"]["uid"], grace_period=0)
+    secret = await host.get(SECRETS, namespace, kubeconfig_secret(name))
+    if secret is not None and (secret["metadata"].get("labels") or {}).get(
+            "app.kubernetes.io/instance") == name:
+        await host.delete(SECRETS, namespace, kubeconfig_secret(name))
+    ns = await host.get(NAMESPACES, None, namespace)
+    ns_labels = (ns or {}).get("metadata", {}).get("labels") or {}
+    ours = ns_labels.get(NAMESPACE_MANAGED_BY) == PART_OF and \
+        ns_labels.get(NAMESPACE_VCLUSTER) == name
+    namespace_deleted = False
+    if ns is not None and ours and not keep_namespace:
+        progress(f"deleting namespace {namespace}")
+        await host.delete(NAMESPACES, None, namespace, uid=ns["metadata"]["uid"])
+        await _wait_gone(host, namespace, progress, timeout)
+        namespace_deleted = True
+    leftovers = () if namespace_deleted else await _leftovers(host, name, namespace)
+    return DeleteResult(name, namespace, uninstalled, namespace_deleted, leftovers,
+                        round(time.monotonic() - started, 1))
+
+
+async def _wait_gone(host: KubeClient, namespace: str, progress: Progress,
+                     timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    said = ""
+    while True:
+        ns = await host.get(NAMESPACES, None, namespace)
+        if ns is None:
+            return
+        conditions = {c.get("type"): c.get("message") for c in
+                      (ns.get("status") or {}).get("conditions") or []}
+        message = conditions.get("NamespaceContentRemaining") or "namespace terminating"
+        if message != said:
+            progress(message)
+            said = message
+        if time.monotonic() > deadline:
+            raise PreviewError(f"namespace {namespace} was still terminating after "
+                               f"{timeout:.0f}s: {message}",
+                               "look for finalizers on the objects it names")
+        await asyncio.sleep(0.5)
+
+
+async def _leftovers(host: KubeClient, name: str, namespace: str) -> tuple[str, ...]:
+    found = []
+    selectors = (f"preview-vcluster.io/vcluster={name}",
+                 f"app.kubernetes.io/instance={name},app.kubernetes.io/part-of={PART_OF}")
+    for res in CHART_KINDS:
+        seen: set[str] = set()
+        for selector in selectors:
+            try:
+                items = (await host.list(res, namespace, selector)).get("items") or []
+            except ApiError as e:
+                if e.status in (403, 404):
+                    continue
+                raise
+            for obj in items:
+                key = f"{res.kind}/{obj['metadata']['name']}"
+                if key not in seen and not obj["metadata"].get("deletionTimestamp"):
+                    seen.add(key)
+                    found.append(key)
+    return tuple(sorted(found))
