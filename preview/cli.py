@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from preview import __version__, logs
+from preview.cli_vcluster import vcluster
 from preview.errors import PreviewError
 from preview.sandbox.server import ServerConfig
 
@@ -58,14 +59,17 @@ def sandbox(ctx: click.Context, port: int, kubeconfig_path: Path) -> None:
                    "only (like k3s in a virtual cluster), pods stay Pending.")
 @click.option("--nodes", type=click.IntRange(min=0), default=3, show_default=True,
               help="Nodes of a host-flavour cluster.")
+@click.option("--tls-san", "tls_sans", multiple=True, metavar="NAME|IP",
+              help="Extra name or IP in the serving certificate (as k3s's --tls-san). "
+                   "Repeatable.")
 def sandbox_apiserver(port: int, kubeconfig_path: Path, service_cidr: str, flavour: str,
-                      nodes: int) -> None:
+                      nodes: int, tls_sans: tuple[str, ...]) -> None:
     """Serve the Kubernetes API emulator in the foreground until SIGINT/SIGTERM.
 
     Prints one JSON line {"url": ..., "kubeconfig": ...} once it accepts connections.
     """
     _serve(port, kubeconfig_path, ServerConfig(service_cidr=service_cidr, flavour=flavour,
-                                               nodes=nodes), demo=False)
+                                               nodes=nodes, tls_sans=tls_sans), demo=False)
 
 
 def _serve(port: int, kubeconfig_path: Path, server_config: ServerConfig, demo: bool) -> None:
@@ -159,6 +163,7 @@ def syncer_command(name: str, host_namespace: str, virtual_kubeconfig: Path,
     Makes the host namespace run what is created in the virtual cluster and reports back
     what happened there, until SIGTERM/SIGINT.
     """
+    from preview.kube.connection import service_account_dir
     from preview.syncer import main as syncer_main
     from preview.syncer.context import Isolation, SyncContext
     from preview.syncer.syncer import SyncOptions
@@ -169,7 +174,7 @@ def syncer_command(name: str, host_namespace: str, virtual_kubeconfig: Path,
     if not host_namespace:
         if host_kubeconfig is not None:
             raise click.UsageError("--host-namespace is required with --host-kubeconfig")
-        ns_file = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+        ns_file = service_account_dir() / "namespace"
         if not ns_file.exists():
             raise click.UsageError("--host-namespace is required outside a pod")
         host_namespace = ns_file.read_text().strip()
@@ -225,10 +230,28 @@ def _toleration(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(toleration.items()))
 
 
+main.add_command(vcluster)
+
+
 def run() -> None:
     """Console entry point: a PreviewError becomes one clear line and exit code 1."""
+    import aiohttp
+
+    from preview.kube.client import ApiError
+
     try:
         main(standalone_mode=True)
     except PreviewError as e:
         click.echo(f"error: {e}", err=True)
+        sys.exit(1)
+    except ApiError as e:
+        hint = {401: "the credentials in the kubeconfig were not accepted",
+                403: "the kubeconfig's user lacks a permission named in the message"}
+        click.echo(f"error: the Kubernetes API answered {e.status} {e.reason}: {e.message}"
+                   + (f"\nhint: {hint[e.status]}" if e.status in hint else ""), err=True)
+        sys.exit(1)
+    except aiohttp.ClientConnectionError as e:
+        click.echo(f"error: cannot reach the Kubernetes API server: {e}\n"
+                   "hint: check the kubeconfig's server address and that the cluster is up",
+                   err=True)
         sys.exit(1)

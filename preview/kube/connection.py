@@ -105,19 +105,34 @@ def from_kubeconfig(path: str | os.PathLike[str] | None = None,
     )
 
 
+def service_account_dir() -> Path:
+    """Where the pod's ServiceAccount files (token, ca.crt, namespace) are mounted.
+
+    The standard directory, or `$PREVIEW_SERVICE_ACCOUNT_DIR` when set: the one seam for
+    running a pod's process outside a container, where every pod shares one filesystem
+    (the sandbox's runtime for the vcluster control-plane pod sets it).
+    """
+    return Path(os.environ.get("PREVIEW_SERVICE_ACCOUNT_DIR") or SERVICE_ACCOUNT_DIR)
+
+
 def in_cluster() -> Connection:
-    """Settings of the pod this runs in: its ServiceAccount token and the cluster CA."""
+    """Settings of the pod this runs in: its ServiceAccount token and the cluster CA.
+
+    As client-go's rest.InClusterConfig: KUBERNETES_SERVICE_HOST/PORT and the files of
+    `service_account_dir()` (`$PREVIEW_SERVICE_ACCOUNT_DIR` overrides the standard one).
+    """
     host = os.environ.get("KUBERNETES_SERVICE_HOST")
     port = os.environ.get("KUBERNETES_SERVICE_PORT", "443")
-    if not host or not (SERVICE_ACCOUNT_DIR / "token").exists():
+    sa_dir = service_account_dir()
+    if not host or not (sa_dir / "token").exists():
         raise PreviewError("not running inside a Kubernetes pod (no KUBERNETES_SERVICE_HOST or "
-                           f"{SERVICE_ACCOUNT_DIR}/token)", "pass a kubeconfig instead")
+                           f"{sa_dir}/token)", "pass a kubeconfig instead")
     host = f"[{host}]" if ":" in host else host
-    namespace_file = SERVICE_ACCOUNT_DIR / "namespace"
+    namespace_file = sa_dir / "namespace"
     return Connection(
         server=f"https://{host}:{port}",
-        ca_pem=(SERVICE_ACCOUNT_DIR / "ca.crt").read_bytes(),
-        token_file=str(SERVICE_ACCOUNT_DIR / "token"),
+        ca_pem=(sa_dir / "ca.crt").read_bytes(),
+        token_file=str(sa_dir / "token"),
         namespace=namespace_file.read_text().strip() if namespace_file.exists() else "default",
     )
 

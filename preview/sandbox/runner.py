@@ -43,7 +43,7 @@ class Running:
 
 async def start(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -> Running:
     server = ApiServer(config)
-    tls = certs.generate((host, "localhost"))
+    tls = certs.generate(tuple(dict.fromkeys((host, "localhost", *config.tls_sans))))
     runner = web.AppRunner(server.app, access_log=None, handle_signals=False,
                            shutdown_timeout=1.0)
     await runner.setup()

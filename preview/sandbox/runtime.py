@@ -25,14 +25,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import inspect
 import logging
 import os
+import signal
 import socket
+import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from preview.sandbox.controllers.client import ApiClient
 
 log = logging.getLogger(__name__)
 LogLine = tuple[float, str]  # (epoch seconds, text without newline)
@@ -46,6 +52,9 @@ class RuntimeContext:
     pod_ip: str
     api_url: str
     ca_pem: bytes = b""
+    # The kubelet's own API client, for what a kubelet asks the API while starting a pod
+    # (service-account tokens, ConfigMaps and Secrets behind volumes and env).
+    client: ApiClient | None = None
 
 
 class RunningPod:
@@ -113,6 +122,8 @@ class Process:
     env: Mapping[str, str] = field(default_factory=dict)  # added to this process's environment
     container: str = ""
     cwd: str | None = None
+    # False: the process sees only `env`, as a container does, not the sandbox's environment.
+    inherit_env: bool = True
 
 
 @dataclass(frozen=True)
@@ -168,9 +179,11 @@ class SubprocessPod(RunningPod):
     async def launch(self, plan: Plan) -> None:
         for spec in plan.processes:
             proc = await asyncio.create_subprocess_exec(
-                *spec.argv, cwd=spec.cwd, env={**os.environ, **spec.env},
+                *spec.argv, cwd=spec.cwd,
+                env={**os.environ, **spec.env} if spec.inherit_env else dict(spec.env),
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+                stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_die_with_parent)
             self.processes.append(proc)
             self._tasks.append(asyncio.create_task(self._pump(proc, spec.container)))
         if plan.tcp_ready and self.addresses:
@@ -207,6 +220,29 @@ class SubprocessPod(RunningPod):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await super().stop()
+
+
+def _load_libc() -> Any:
+    if sys.platform != "linux":
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True)  # loaded now: the child must not dlopen
+    except OSError:
+        return None
+
+
+_LIBC = _load_libc()
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the sandbox's thread that started it dies (Linux).
+
+    A new session keeps Ctrl-C away from the pod's processes; this keeps them from
+    outliving a sandbox that was killed before it could stop them.
+    """
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 async def _accepts(host: str, port: int) -> bool:

@@ -77,7 +77,17 @@ class ServerConfig:
     node_max_pods: int = 110
     # The kubelet (host flavour): its pace, and runtime hooks that run matching pods for real.
     kubelet: KubeletTimings = field(default_factory=KubeletTimings)
-    runtimes: list[PodRuntime] = field(default_factory=list)
+    # By default a host cluster runs the control-plane pod of charts/vcluster for real.
+    runtimes: list[PodRuntime] = field(default_factory=lambda: _default_runtimes())
+    # Extra names/IPs of the serving certificate (k3s's --tls-san), beside 127.0.0.1/localhost.
+    tls_sans: tuple[str, ...] = ()
+
+
+def _default_runtimes() -> list[PodRuntime]:
+    # Imported when a config is made: the API server itself does not depend on the kubelet.
+    from preview.sandbox.vcluster_runtime import VClusterRuntime
+
+    return [VClusterRuntime()]
 
 
 class ApiServer:

@@ -87,6 +87,8 @@ class Syncer:
     def _on_virtual(self, kind: str) -> Any:
         def handle(event: str, obj: dict[str, Any]) -> None:
             meta = obj["metadata"]
+            if never_synced(kind, meta.get("namespace", ""), meta["name"]):
+                return
             self.queue.add((kind, meta.get("namespace", ""), meta["name"]))
             if kind == "pods":
                 self._pod_changed(obj)
@@ -148,6 +150,11 @@ class Syncer:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def never_synced(kind: str, namespace: str, name: str) -> bool:
+    """The virtual API server's own Service and Endpoints: the host has its own."""
+    return kind in ("services", "endpoints") and (namespace, name) == ("default", "kubernetes")
 
 
 def virtual_key(kind: str, host_obj: dict[str, Any]) -> Key | None:

@@ -197,7 +197,8 @@ class Kubelet:
         self.starting.add(uid)
         try:
             running = await hook.start(pod, RuntimeContext(
-                state.node, state.ip, self.client.url, getattr(self.ctx.server, "ca_pem", b"")))
+                state.node, state.ip, self.client.url, getattr(self.ctx.server, "ca_pem", b""),
+                self.client))
         except Exception as e:
             log.exception("runtime hook failed to start pod %s/%s", *key)
             state.runtime_started, state.runtime_exit = True, 128
