@@ -96,8 +96,9 @@ def set_value(values: dict[str, Any], assignment: str) -> None:
         raise PreviewError(f"--set {assignment!r} is not KEY=VALUE",
                            "use dotted keys, e.g. --set isolation.quota.pods=50")
     parsed: Any = yaml.safe_load(raw) if raw else ""
-    if isinstance(parsed, dict | list) or raw.strip() in ("~", "null"):
+    if isinstance(parsed, dict | list) or raw.strip() == "~":
         parsed = raw  # helm's --set takes these literally
+    # `null` stays None: as with helm, it removes the chart's default for that key.
     target = values
     parts = key.split(".")
     for part in parts[:-1]:

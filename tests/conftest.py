@@ -113,3 +113,9 @@ def helm(sandbox: Sandbox) -> KubectlRunner:
         return result
 
     return run
+
+
+@pytest.fixture(scope="session")
+def kubectl_path() -> str:
+    """The real kubectl binary, for tests that run it themselves."""
+    return str(find_tool("kubectl"))

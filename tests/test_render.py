@@ -46,3 +46,9 @@ def test_set_values_like_helm() -> None:
     helm.set_value(values, "isolation.quota.enabled=true")
     assert values == {"isolation": {"quota": {"pods": 50, "enabled": True}},
                       "sync": {"nodes": "real"}}
+
+
+def test_set_null_removes_a_default_like_helm() -> None:
+    values: dict = {}
+    helm.set_value(values, "isolation.quota.nodePorts=null")
+    assert values == {"isolation": {"quota": {"nodePorts": None}}}

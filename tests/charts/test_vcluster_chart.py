@@ -354,7 +354,7 @@ def test_isolation_objects() -> None:
     assert quota == {"pods": "51", "services": "22", "persistentvolumeclaims": "10",
                      "services.loadbalancers": "2", "services.nodeports": "4",
                      "requests.cpu": "10", "requests.memory": "20Gi", "requests.storage": "50Gi",
-                     "limits.cpu": "20", "limits.memory": "40Gi"}
+                     "limits.cpu": "40", "limits.memory": "40Gi"}
     limits = one(docs, "LimitRange", f"vc-{NAME}")["spec"]["limits"]
     assert limits == [{"type": "Container", "default": {"cpu": "500m", "memory": "512Mi"},
                        "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
