@@ -8,6 +8,7 @@ The tunnel finds the pod again for every new connection, so it outlives a pod re
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import tempfile
@@ -85,9 +86,15 @@ async def connect(host: KubeClient, name: str, namespace: str, expose: str = "po
                     "phase") == "Running" else None
 
             async with PortForward(host, namespace, find, API_PORT, local_port) as tunnel:
-                _write(path, kubeconfig_for(published, f"https://127.0.0.1:{tunnel.local_port}",
-                                            name))
-                yield path
+                server = f"https://127.0.0.1:{tunnel.local_port}"
+                _write(path, kubeconfig_for(published, server, name))
+                refresher = asyncio.create_task(
+                    _follow_secret(host, name, namespace, published, path, server))
+                try:
+                    yield path
+                finally:
+                    refresher.cancel()
+                    await asyncio.gather(refresher, return_exceptions=True)
             return
         server = await _exposed_server(host, name, namespace, expose)
         _write(path, kubeconfig_for(published, server, name))
@@ -113,6 +120,25 @@ async def _exposed_server(host: KubeClient, name: str, namespace: str, expose: s
     return f"https://{rules[0]['host']}:443"
 
 
+async def _follow_secret(host: KubeClient, name: str, namespace: str,
+                         published: dict[str, Any], path: Path, server: str,
+                         interval: float = 1.0) -> None:
+    """Rewrite the kubeconfig when the published one changes (a restarted control plane
+    may come back with new credentials); the tunnel itself already follows the pod."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            current = await published_kubeconfig(host, name, namespace)
+        except PreviewError:
+            continue  # between a restart and the syncer publishing again
+        if current != published:
+            _write(path, kubeconfig_for(current, server, name))
+            published = current
+
+
 def _write(path: Path, kubeconfig: dict[str, Any]) -> None:
-    path.write_text(yaml.safe_dump(kubeconfig))
-    path.chmod(0o600)
+    """Replace the file atomically: a client reading it never sees half of it."""
+    fresh = path.with_suffix(".new")
+    fresh.write_text(yaml.safe_dump(kubeconfig))
+    fresh.chmod(0o600)
+    fresh.replace(path)

@@ -178,3 +178,55 @@ def test_bad_values_fail_before_anything_is_created(sandbox: Sandbox, core: clie
     with pytest.raises(ApiException) as e:
         core.read_namespace("bad-values")
     assert e.value.status == 404
+
+
+def test_create_is_idempotent_and_the_tunnel_survives_a_restart(
+        sandbox: Sandbox, api_client: client.ApiClient, kubectl_path: str) -> None:
+    import asyncio
+
+    from preview.kube.client import KubeClient
+    from preview.kube.connection import from_kubeconfig
+    from preview.vcluster.connect import connect as open_tunnel
+
+    preview(sandbox, "vcluster", "create", "again", "--namespace", "again")
+    upgraded = json.loads(preview(sandbox, "vcluster", "create", "again", "--namespace",
+                                  "again", "-o", "json").stdout)
+    assert upgraded["revision"] == 2 and not upgraded["created_namespace"]
+    core = client.CoreV1Api(api_client)
+    try:
+        async def scenario() -> tuple[str, str]:
+            async with KubeClient(from_kubeconfig(sandbox.kubeconfig)) as host, \
+                    open_tunnel(host, "again", "again") as kubeconfig:
+                async def kubectl(*args: str) -> str:
+                    proc = await asyncio.create_subprocess_exec(
+                        kubectl_path, "--kubeconfig", str(kubeconfig), *args,
+                        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+                    out, err = await proc.communicate()
+                    return out.decode() + err.decode()
+
+                before = await kubectl("get", "ns", "default", "-o", "name")
+                old_uid = core.read_namespaced_pod("again-0", "again").metadata.uid
+                await asyncio.to_thread(core.delete_namespaced_pod, "again-0", "again")
+
+                def restarted() -> bool:
+                    try:
+                        pod = core.read_namespaced_pod("again-0", "again")
+                    except ApiException:
+                        return False
+                    statuses = pod.status.container_statuses or []
+                    return pod.metadata.uid != old_uid and bool(statuses) and all(
+                        c.ready for c in statuses)
+                await asyncio.to_thread(wait_for, restarted, 60, 0.2, "the pod to come back")
+                after = ""
+                for _ in range(100):  # the syncer republishes the new credentials
+                    after = await kubectl("get", "ns", "default", "-o", "name")
+                    if after.strip() == "namespace/default":
+                        break
+                    await asyncio.sleep(0.2)
+                return before, after
+
+        before, after = asyncio.run(scenario())
+        assert before.strip() == "namespace/default"
+        assert after.strip() == "namespace/default"
+    finally:
+        preview(sandbox, "vcluster", "delete", "again", "--namespace", "again")
