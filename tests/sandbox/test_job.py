@@ -55,7 +55,7 @@ def test_runs_to_completion_with_parallelism(cp_batch: client.BatchV1Api,
     def started() -> client.V1JobStatus | None:
         status = cp_batch.read_namespaced_job_status("work", ns).status
         # Status follows the controller's informer: both pods may be counted a pass later.
-        return status if status.start_time and status.active == 2 else None
+        return status if status and status.start_time and status.active == 2 else None
     wait_for(started, what="two active pods")
     for p in first:
         finish(cp_core, ns, p.metadata.name, "Succeeded")

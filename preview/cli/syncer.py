@@ -1,102 +1,20 @@
-"""The `preview` command line: parses flags, calls one operation, renders its result."""
+"""`preview syncer`: the syncer of one virtual cluster (the chart's syncer container)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import sys
 from pathlib import Path
 
 import click
 
-from preview import __version__, logs
-from preview.cli_vcluster import vcluster
-from preview.errors import PreviewError
-from preview.sandbox.server import ServerConfig
+from preview import logs
 
-DEFAULT_SANDBOX_KUBECONFIG = Path(".sandbox/kubeconfig")
 DEFAULT_SYNC = ("pods", "services", "endpoints", "configmaps", "secrets",
                 "persistentvolumeclaims", "ingresses")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="preview")
-@click.option("-v", "--verbose", count=True, help="More log output (repeat for debug).")
-def main(verbose: int) -> None:
-    """Ephemeral preview environments: one virtual Kubernetes cluster per pull request."""
-    logs.configure(logging.WARNING - 10 * min(verbose, 2))
-
-
-@main.group(invoke_without_command=True)
-@click.option("--port", type=int, default=0, show_default="a free port",
-              help="Port to serve the emulated API on (127.0.0.1).")
-@click.option("--kubeconfig", "kubeconfig_path", type=click.Path(path_type=Path),
-              default=DEFAULT_SANDBOX_KUBECONFIG, show_default=True,
-              help="Where to write the admin kubeconfig.")
-@click.pass_context
-def sandbox(ctx: click.Context, port: int, kubeconfig_path: Path) -> None:
-    """Run the built-in emulated cluster (no real Kubernetes needed).
-
-    Without a subcommand: start an emulated cluster in the foreground and print how to
-    use it with kubectl and helm. Stop it with Ctrl-C.
-    """
-    if ctx.invoked_subcommand is None:
-        _serve(port, kubeconfig_path, ServerConfig(), demo=True)
-
-
-@sandbox.command("apiserver")
-@click.option("--port", type=int, default=0, show_default="a free port",
-              help="Port to listen on (127.0.0.1).")
-@click.option("--kubeconfig", "kubeconfig_path", type=click.Path(path_type=Path),
-              default=DEFAULT_SANDBOX_KUBECONFIG, show_default=True,
-              help="Where to write the admin kubeconfig once the server is serving.")
-@click.option("--service-cidr", default="10.96.0.0/12", show_default=True,
-              help="Range Service cluster IPs are allocated from.")
-@click.option("--flavour", type=click.Choice(["host", "virtual"]), default="host",
-              show_default=True,
-              help="host: nodes, scheduler and kubelet run pods; virtual: a control plane "
-                   "only (like k3s in a virtual cluster), pods stay Pending.")
-@click.option("--nodes", type=click.IntRange(min=0), default=3, show_default=True,
-              help="Nodes of a host-flavour cluster.")
-@click.option("--tls-san", "tls_sans", multiple=True, metavar="NAME|IP",
-              help="Extra name or IP in the serving certificate (as k3s's --tls-san). "
-                   "Repeatable.")
-def sandbox_apiserver(port: int, kubeconfig_path: Path, service_cidr: str, flavour: str,
-                      nodes: int, tls_sans: tuple[str, ...]) -> None:
-    """Serve the Kubernetes API emulator in the foreground until SIGINT/SIGTERM.
-
-    Prints one JSON line {"url": ..., "kubeconfig": ...} once it accepts connections.
-    """
-    _serve(port, kubeconfig_path, ServerConfig(service_cidr=service_cidr, flavour=flavour,
-                                               nodes=nodes, tls_sans=tls_sans), demo=False)
-
-
-def _serve(port: int, kubeconfig_path: Path, server_config: ServerConfig, demo: bool) -> None:
-    from preview.sandbox.runner import serve_forever
-
-    def ready(url: str) -> None:
-        path = kubeconfig_path.resolve()
-        if demo:
-            click.echo(f"Sandbox cluster serving at {url}")
-            click.echo(f"Admin kubeconfig: {path}\n")
-            click.echo("Try, in another terminal:")
-            click.echo(f"  export KUBECONFIG={path}")
-            click.echo("  .tools/bin/kubectl get nodes")
-            click.echo("  .tools/bin/kubectl create deployment web --image=nginx --replicas=3")
-            click.echo("  .tools/bin/kubectl rollout status deployment/web")
-            click.echo("\nPress Ctrl-C to stop.")
-        else:
-            click.echo(json.dumps({"url": url, "kubeconfig": str(path)}))
-        sys.stdout.flush()
-
-    try:
-        asyncio.run(serve_forever(server_config, "127.0.0.1", port, kubeconfig_path, ready))
-    except OSError as e:
-        raise click.ClickException(f"cannot serve on 127.0.0.1:{port}: {e.strerror}") from e
-
-
-@main.command("syncer")
+@click.command("syncer")
 @click.option("--name", envvar="PREVIEW_VCLUSTER_NAME", required=True,
               help="Name of the virtual cluster (the value of its ownership label).")
 @click.option("--host-namespace", envvar="PREVIEW_HOST_NAMESPACE", default="",
@@ -230,28 +148,3 @@ def _toleration(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(toleration.items()))
 
 
-main.add_command(vcluster)
-
-
-def run() -> None:
-    """Console entry point: a PreviewError becomes one clear line and exit code 1."""
-    import aiohttp
-
-    from preview.kube.client import ApiError
-
-    try:
-        main(standalone_mode=True)
-    except PreviewError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(1)
-    except ApiError as e:
-        hint = {401: "the credentials in the kubeconfig were not accepted",
-                403: "the kubeconfig's user lacks a permission named in the message"}
-        click.echo(f"error: the Kubernetes API answered {e.status} {e.reason}: {e.message}"
-                   + (f"\nhint: {hint[e.status]}" if e.status in hint else ""), err=True)
-        sys.exit(1)
-    except aiohttp.ClientConnectionError as e:
-        click.echo(f"error: cannot reach the Kubernetes API server: {e}\n"
-                   "hint: check the kubeconfig's server address and that the cluster is up",
-                   err=True)
-        sys.exit(1)

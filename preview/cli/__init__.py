@@ -1,0 +1,55 @@
+"""The `preview` command line: parses flags, calls one operation, renders its result.
+
+One module per command group: `sandbox`, `syncer`, `vcluster`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from preview import __version__, logs
+from preview.cli.sandbox import sandbox
+from preview.cli.syncer import syncer_command
+from preview.cli.vcluster import vcluster
+from preview.errors import PreviewError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="preview")
+@click.option("-v", "--verbose", count=True, help="More log output (repeat for debug).")
+def main(verbose: int) -> None:
+    """Ephemeral preview environments: one virtual Kubernetes cluster per pull request."""
+    logs.configure(logging.WARNING - 10 * min(verbose, 2))
+
+
+main.add_command(sandbox)
+main.add_command(syncer_command)
+main.add_command(vcluster)
+
+
+def run() -> None:
+    """Console entry point: a PreviewError becomes one clear line and exit code 1."""
+    import aiohttp
+
+    from preview.kube.client import ApiError
+
+    try:
+        main(standalone_mode=True)
+    except PreviewError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)
+    except ApiError as e:
+        hint = {401: "the credentials in the kubeconfig were not accepted",
+                403: "the kubeconfig's user lacks a permission named in the message"}
+        click.echo(f"error: the Kubernetes API answered {e.status} {e.reason}: {e.message}"
+                   + (f"\nhint: {hint[e.status]}" if e.status in hint else ""), err=True)
+        sys.exit(1)
+    except aiohttp.ClientConnectionError as e:
+        click.echo(f"error: cannot reach the Kubernetes API server: {e}\n"
+                   "hint: check the kubeconfig's server address and that the cluster is up",
+                   err=True)
+        sys.exit(1)
+
