@@ -120,7 +120,8 @@ def test_rolling_update_then_undo(cp_apps: client.AppsV1Api, cp_core: client.Cor
     wait_for(lambda: (lambda s: len(s) == 2 and (s["nginx:1.27"].spec.replicas,
                                                  s["nginx:1.28"].spec.replicas) == (3, 2))(
         replica_sets(cp_apps, ns)), what="rollout held by maxSurge/maxUnavailable")
-    assert len(pods(cp_core, ns, "app=web")) == 5
+    # The ReplicaSets' pods follow their replicas a moment later.
+    wait_for(lambda: len(pods(cp_core, ns, "app=web")) == 5, what="3 old + 2 new pods")
     assert replica_sets(cp_apps, ns)["nginx:1.28"].metadata.annotations[
         "deployment.kubernetes.io/revision"] == "2"
     roll_out(cp_apps, cp_core, ns, "web")
