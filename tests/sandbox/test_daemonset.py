@@ -70,8 +70,10 @@ def test_one_pod_per_node_pinned_by_affinity(cp_apps: client.AppsV1Api,
     assert sorted(target_node(cp_core.api_client.sanitize_for_serialization(p))
                   for p in found) == sorted(names)
     assert all(p.spec.node_name is None for p in found)  # the scheduler binds, not us
-    st = cp_apps.read_namespaced_daemon_set_status("agent", ns).status
-    assert (st.desired_number_scheduled, st.current_number_scheduled) == (2, 2)
+    # Status follows the pods a pass of the controller later.
+    st = wait_for(lambda: (lambda s: s if s and s.current_number_scheduled == 2 else None)(
+        cp_apps.read_namespaced_daemon_set_status("agent", ns).status), what="status of 2")
+    assert st.desired_number_scheduled == 2
     assert not st.number_ready
     for p in found:
         set_phase(cp_core, ns, p.metadata.name, "Running", ready=True)

@@ -334,7 +334,8 @@ def test_deleting_the_pod_stops_its_processes(kubectl: KubectlRunner, namespace:
     kubectl("delete", "pod", "team-b-0", "-n", namespace)  # the StatefulSet makes a new one
     wait_for(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in first), 10, 0.1,
              what="the deleted pod's processes to end")
-    assert not any(d.exists() for d in pod_dirs(first, namespace))
+    wait_for(lambda: not any(d.exists() for d in pod_dirs(first, namespace)), 10, 0.1,
+             what="the deleted pod's directories to go")
     wait_ready(core, namespace, "team-b-0")
     second = processes_of(namespace)
     assert len(second) == 2 and not set(second) & set(first), second
@@ -343,7 +344,8 @@ def test_deleting_the_pod_stops_its_processes(kubectl: KubectlRunner, namespace:
     wait_for(lambda: not core.list_namespaced_pod(namespace).items, 20, 0.1,
              what="the pod to be deleted")
     wait_for(lambda: not processes_of(namespace), 10, 0.1, what="both processes to end")
-    assert not any(d.exists() for d in pod_dirs(second, namespace))
+    wait_for(lambda: not any(d.exists() for d in pod_dirs(second, namespace)), 10, 0.1,
+             what="the pod's directories to go")
     assert len(processes_of(vcluster.namespace)) == 2  # the other virtual cluster runs on
 
 
@@ -404,4 +406,6 @@ def test_chart_runs_on_the_host_sandbox(sandbox: Sandbox, helm: KubectlRunner,
     assert "PREVIEW_SERVICE_ACCOUNT_DIR" not in environ_of(k3s)
     helm("uninstall", "team-c", "-n", namespace, "--wait", "--timeout", "30s")
     wait_for(lambda: not processes_of(namespace), 15, 0.1, what="both processes to end")
-    assert not any(d.exists() for d in pod_dirs(procs, namespace))
+    # The kubelet removes the pod's directories once its processes are gone.
+    wait_for(lambda: not any(d.exists() for d in pod_dirs(procs, namespace)), 15, 0.1,
+             what="the pod's directories to go")

@@ -16,14 +16,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from preview.kube.client import ApiError
-from preview.kube.objects import parse_time
 from preview.syncer import names
 from preview.syncer.context import SyncContext
-from preview.syncer.kinds import copies, nodes
+from preview.syncer.kinds import copies, nodes, tokens
 from preview.syncer.objects import Refused, clone, host_metadata
 from preview.syncer.resources import PODS, SECRETS
 
@@ -43,9 +41,8 @@ _HOST_CAPABILITIES = frozenset({"ALL", "SYS_ADMIN", "NET_ADMIN", "SYS_MODULE", "
 
 
 def token_secret_name(virtual_pod: dict[str, Any], ctx: SyncContext) -> str:
-    """The host Secret holding the virtual ServiceAccount token mounted into this pod."""
-    meta = virtual_pod["metadata"]
-    return names.host_name(f"{meta['name']}-token", meta["namespace"], ctx.vcluster)
+    """The host Secret with this pod's virtual ServiceAccount token (see tokens.py)."""
+    return tokens.secret_name(virtual_pod, ctx)
 
 
 def translate(virtual_pod: dict[str, Any], ctx: SyncContext) -> dict[str, Any]:
@@ -274,10 +271,6 @@ def mutable_changes(virtual_pod: dict[str, Any], host_pod: dict[str, Any],
 
 
 # -- reconcile (I/O) -----------------------------------------------------------------------------
-TOKEN_SECONDS = 3600  # lifetime asked for the virtual ServiceAccount token
-_TOKEN_EXPIRY = f"{names.PREFIX}token-expires"
-
-
 async def reconcile(s: Syncer, namespace: str, name: str) -> float | None:
     """One virtual pod and its host pod: create, bind, mirror status, delete together."""
 
@@ -319,7 +312,7 @@ async def reconcile(s: Syncer, namespace: str, name: str) -> float | None:
     if status_changed(virtual, host):
         await s.virtual.replace(PODS, namespace, name,
                                 {**virtual, "status": virtual_status(host)}, "status")
-    return await _refresh_token(s, virtual)
+    return await tokens.refresh(s, virtual)
 
 
 _BOUND_BY_SYNCER = f"{names.PREFIX}bound"
@@ -334,7 +327,7 @@ async def _create(s: Syncer, virtual: dict[str, Any]) -> float | None:
         return None
     spec = virtual.get("spec") or {}
     if spec.get("automountServiceAccountToken", True) is not False:
-        await _ensure_token(s, virtual)
+        await tokens.ensure(s, virtual)
     try:
         await copies.create(s, PODS, virtual, host_pod)
     except ApiError as e:
@@ -382,57 +375,3 @@ async def _terminate(s: Syncer, virtual: dict[str, Any],
     await s.virtual.delete(PODS, meta["namespace"], meta["name"], uid=meta.get("uid"),
                            grace_period=0)
     return None
-
-
-async def _ensure_token(s: Syncer, virtual: dict[str, Any]) -> None:
-    """The host Secret with the virtual ServiceAccount's token for this pod."""
-
-    meta = virtual["metadata"]
-    sa = (virtual.get("spec") or {}).get("serviceAccountName") or "default"
-    answer = await s.virtual.request(
-        "POST", f"/api/v1/namespaces/{meta['namespace']}/serviceaccounts/{sa}/token",
-        {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-         "spec": {"expirationSeconds": TOKEN_SECONDS,
-                  "boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": meta["name"],
-                                     "uid": meta.get("uid", "")}}})
-    status = answer.get("status") or {}
-    ca = s.virtual.connection.ca_pem or b""
-    secret_name = token_secret_name(virtual, s.ctx)
-    labels = names.ownership_labels(s.ctx.vcluster, meta["namespace"])
-    body: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": secret_name, "namespace": s.ctx.host_namespace,
-                         "labels": labels,
-                         "annotations": {_TOKEN_EXPIRY: status.get("expirationTimestamp", ""),
-                                         names.TOKEN_FOR_POD_ANNOTATION: meta["name"],
-                                         names.VIRTUAL_NAMESPACE_ANNOTATION:
-                                             meta["namespace"]}},
-            "stringData": {"token": status.get("token", ""), "ca.crt": ca.decode(),
-                           "namespace": meta["namespace"]}}
-    try:
-        await s.host.create(SECRETS, s.ctx.host_namespace, body)
-    except ApiError as e:
-        if e.status != 409:
-            raise
-        existing = await s.host.get(SECRETS, s.ctx.host_namespace, secret_name)
-        if existing is None or not names.is_owned(existing, s.ctx.vcluster):
-            raise
-        await s.host.patch(SECRETS, s.ctx.host_namespace, secret_name,
-                           {"metadata": {"annotations": body["metadata"]["annotations"]},
-                            "stringData": body["stringData"]})
-
-
-async def _refresh_token(s: Syncer, virtual: dict[str, Any]) -> float | None:
-    """Renew the mounted token at 80 % of its lifetime; returns when to look again."""
-    if (virtual.get("spec") or {}).get("automountServiceAccountToken") is False:
-        return None
-
-    secret = await s.host.get(SECRETS, s.ctx.host_namespace, token_secret_name(virtual, s.ctx))
-    expiry = ((secret or {}).get("metadata", {}).get("annotations") or {}).get(_TOKEN_EXPIRY)
-    if not expiry:
-        await _ensure_token(s, virtual)
-        return TOKEN_SECONDS * 0.8
-    left = (parse_time(expiry) - dt.datetime.now(dt.UTC)).total_seconds()
-    if left < TOKEN_SECONDS * 0.2:
-        await _ensure_token(s, virtual)
-        return TOKEN_SECONDS * 0.8
-    return max(1.0, left - TOKEN_SECONDS * 0.2)
