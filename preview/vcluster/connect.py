@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -97,7 +98,16 @@ async def connect(host: KubeClient, name: str, namespace: str, expose: str = "po
                     await asyncio.gather(refresher, return_exceptions=True)
             return
         server = await _exposed_server(host, name, namespace, expose)
-        _write(path, kubeconfig_for(published, server, name))
+        kubeconfig = kubeconfig_for(published, server, name)
+        if expose == "loadbalancer":
+            # The certificate names the Service, not the load balancer's address: verify
+            # against the name the syncer published (k3s's --tls-san includes it).
+            published_server = next((c.get("cluster", {}).get("server", "") for c in
+                                     published.get("clusters") or []), "")
+            host_name = urlsplit(published_server).hostname
+            if host_name:
+                kubeconfig["clusters"][0]["cluster"]["tls-server-name"] = host_name
+        _write(path, kubeconfig)
         yield path
 
 

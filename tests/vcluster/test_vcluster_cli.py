@@ -230,3 +230,21 @@ def test_create_is_idempotent_and_the_tunnel_survives_a_restart(
         assert after.strip() == "namespace/default"
     finally:
         preview(sandbox, "vcluster", "delete", "again", "--namespace", "again")
+
+
+def test_expose_through_the_load_balancer(sandbox: Sandbox) -> None:
+    preview(sandbox, "vcluster", "create", "lb", "--namespace", "lb",
+            "--set", "service.type=LoadBalancer")
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "preview", "vcluster", "connect", "lb", "-n", "lb",
+             "--expose", "loadbalancer", "--kubeconfig", sandbox.kubeconfig, "--",
+             "sh", "-c", 'cat "$KUBECONFIG"'], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        import yaml
+
+        cluster = yaml.safe_load(out.stdout)["clusters"][0]["cluster"]
+        assert cluster["server"].startswith("https://172.18.255.")  # the sandbox's LB pool
+        assert cluster["tls-server-name"] == "lb.lb.svc"
+    finally:
+        preview(sandbox, "vcluster", "delete", "lb", "--namespace", "lb")
