@@ -61,6 +61,8 @@ DEFAULT_SYNC = ("pods", "services", "endpoints", "configmaps", "secrets",
               show_default=True,
               help="Virtual nodes: synthetic (fake), or mirrors of the host nodes (real; "
                    "needs read access to nodes cluster-wide).")
+@click.option("--events/--no-events", default=True, show_default=True,
+              help="Copy host Events about synced objects into the virtual cluster.")
 @click.option("--workers", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--port", envvar="PREVIEW_SYNCER_PORT", type=int, default=8443,
               show_default=True,
@@ -74,7 +76,7 @@ def syncer_command(name: str, host_namespace: str, virtual_kubeconfig: Path,
                    workload_service_account: str, api_host: str, api_port: int, dns_ip: str,
                    storage_classes: tuple[str, ...], node_selector: tuple[str, ...],
                    tolerations: tuple[str, ...], api_service: str, kubeconfig_secret: str,
-                   kubeconfig_server: str, allowed: tuple[str, ...], node_sync: str, workers: int, port: int,
+                   kubeconfig_server: str, allowed: tuple[str, ...], node_sync: str, events: bool, workers: int, port: int,
                    advertise_address: str, log_format: str) -> None:
     """Run the syncer of one virtual cluster (the chart's syncer container runs this).
 
@@ -110,6 +112,7 @@ def syncer_command(name: str, host_namespace: str, virtual_kubeconfig: Path,
         tolerations=tuple(_toleration(t) for t in tolerations),
         storage_classes=tuple(_pairs(storage_classes, "--storage-class")))
     options = SyncOptions(kinds=sync, workers=workers, configs=configs, node_sync=node_sync,
+                          events=events,
                           kubelet_address=advertise_address, kubelet_port=port)
     if kubeconfig_secret and not kubeconfig_server:
         raise click.UsageError("--kubeconfig-secret needs --kubeconfig-server")

@@ -13,6 +13,7 @@ PVCS = Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim")
 PVS = Resource("", "v1", "persistentvolumes", "PersistentVolume", namespaced=False)
 NODES = Resource("", "v1", "nodes", "Node", namespaced=False)
 INGRESSES = Resource("networking.k8s.io", "v1", "ingresses", "Ingress")
+EVENTS = Resource("", "v1", "events", "Event")
 
 # Synced kinds (as used in work-queue keys and `--sync`) -> resource.
 KINDS: dict[str, Resource] = {

@@ -20,7 +20,7 @@ from preview.syncer.context import SyncContext
 from preview.syncer.engine.informer import Informer
 from preview.syncer.engine.queue import WorkQueue
 from preview.syncer.engine.workers import Key, Reconcile, Workers
-from preview.syncer.resources import KINDS, NODES
+from preview.syncer.resources import EVENTS, KINDS, NODES
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,8 @@ class SyncOptions:
     # "referenced": only ConfigMaps/Secrets that synced pods use; "all": every one.
     configs: str = "referenced"
     resync_seconds: float = 300.0
+    # Copy host Events about synced objects onto their virtual objects.
+    events: bool = True
     # "fake": synthetic virtual nodes (no cluster-wide permission needed); "real": mirror
     # the host nodes (needs get/list/watch on nodes cluster-wide).
     node_sync: str = "fake"
@@ -80,6 +82,12 @@ class Syncer:
                                        resync_seconds=self.options.resync_seconds)
             self.host_nodes.add_handler(
                 lambda _event, node: self.queue.add(("nodes", "", node["metadata"]["name"])))
+        self.host_events: Informer | None = None
+        if self.options.events:
+            self.host_events = Informer(self.host, EVENTS, self.ctx.host_namespace,
+                                        resync_seconds=self.options.resync_seconds)
+            self.host_events.add_handler(
+                lambda _event, ev: self.queue.add(("events", "", ev["metadata"]["name"])))
         self.reconcilers: dict[str, Reconcile] = reconcilers(self)
         self.workers = Workers(self.queue, self.reconcilers, self.options.workers)
 
@@ -121,7 +129,7 @@ class Syncer:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def informers(self) -> list[Informer]:
-        extra = [self.host_nodes] if self.host_nodes is not None else []
+        extra = [i for i in (self.host_nodes, self.host_events) if i is not None]
         return [*self.virtual_informers.values(), *self.host_informers.values(), *extra]
 
     async def wait_synced(self) -> None:

@@ -190,3 +190,21 @@ def test_virtual_nodes_mirror_the_host_nodes_in_use(pair: Pair) -> None:
     in_use = {p.spec.node_name for p in pair.host_core.list_namespaced_pod(
         pair.host_namespace).items if p.spec.node_name}
     assert {n.metadata.name for n in pair.virtual_core.list_node().items} <= in_use
+
+
+def test_host_events_are_told_in_the_virtual_cluster(pair: Pair) -> None:
+    ns = fresh_namespace(pair)
+    pair.virtual_core.create_namespaced_pod(ns, {
+        "metadata": {"name": "broken"},
+        "spec": {"containers": [{"name": "c", "image": "registry.example.com/does-not-exist"}]}})
+
+    def pull_failure() -> Any:
+        return next((e for e in pair.virtual_core.list_namespaced_event(ns).items
+                     if e.involved_object.name == "broken" and e.reason in ("Failed", "BackOff")
+                     and e.source and e.source.component == "kubelet"), None)
+    event = wait_for(pull_failure, 30, what="the kubelet's pull failure, told inside")
+    assert "does-not-exist" in event.message
+    assert event.involved_object.namespace == ns
+    scheduled = [e for e in pair.virtual_core.list_namespaced_event(ns).items
+                 if e.reason == "Scheduled"]
+    assert scheduled and f"{ns}/broken" in scheduled[0].message

@@ -15,6 +15,7 @@ def reconcilers(s: Syncer) -> dict[str, Reconcile]:
     from preview.syncer.kinds import (
         configs,
         endpoints,
+        events,
         ingresses,
         nodes,
         pods,
@@ -31,6 +32,7 @@ def reconcilers(s: Syncer) -> dict[str, Reconcile]:
         "persistentvolumeclaims": partial(volumes.reconcile, s),
         "ingresses": partial(ingresses.reconcile, s),
         "nodes": partial(nodes.reconcile, s),
+        "events": partial(events.reconcile, s),
     }
     return {kind: fn for kind, fn in table.items()
-            if kind == "nodes" or kind in s.options.kinds}
+            if kind in ("nodes", "events") or kind in s.options.kinds}

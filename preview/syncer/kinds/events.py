@@ -1,0 +1,100 @@
+"""Events: what the host says about a synced object is said again about the virtual one.
+
+The host's scheduler, kubelet and controllers explain themselves in Events (FailedScheduling,
+ImagePullBackOff, …) about the *host* copies; `kubectl describe` in the virtual cluster shows
+them on the virtual object. Only events about objects this virtual cluster owns are copied,
+so nothing about a neighbour leaks in. Work-queue keys are `("events", "", <host event>)`:
+the event's identity is the host's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from preview.kube.client import ApiError
+from preview.syncer import names
+from preview.syncer.resources import EVENTS
+
+if TYPE_CHECKING:
+    from preview.syncer.syncer import Syncer
+
+# Host kinds whose events are copied -> the informer (synced kind) that holds their copies.
+_KINDS = {"Pod": "pods", "Service": "services", "PersistentVolumeClaim": "persistentvolumeclaims",
+          "Ingress": "ingresses"}
+_COPIED = ("reason", "message", "type", "count", "firstTimestamp", "lastTimestamp",
+           "eventTime", "source", "reportingComponent", "reportingInstance", "action", "series")
+
+
+def virtual_name(host_event_name: str, virtual_object: str) -> str:
+    """A stable name for the copy, readable in `kubectl get events` (pure)."""
+    digest = hashlib.sha256(host_event_name.encode()).hexdigest()[:16]
+    return f"{virtual_object[:200]}.{digest}"
+
+
+def translate(host_event: dict[str, Any], virtual_obj: dict[str, Any],
+              host_namespace: str) -> dict[str, Any]:
+    """The virtual Event: the host event's story, about the virtual object (pure)."""
+    meta = virtual_obj["metadata"]
+    involved = host_event.get("involvedObject") or {}
+    out: dict[str, Any] = {
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": virtual_name(host_event["metadata"]["name"], meta["name"]),
+                     "namespace": meta["namespace"]},
+        "involvedObject": {"apiVersion": virtual_obj.get("apiVersion", involved.get(
+                               "apiVersion", "")),
+                           "kind": involved.get("kind", virtual_obj.get("kind", "")),
+                           "name": meta["name"], "namespace": meta["namespace"],
+                           "uid": meta.get("uid", "")},
+    }
+    if involved.get("fieldPath"):
+        out["involvedObject"]["fieldPath"] = involved["fieldPath"]
+    for key in _COPIED:
+        if host_event.get(key) is not None:
+            out[key] = host_event[key]
+    # Name the virtual object where the host named its copy ("Successfully assigned ns/x …").
+    host_name = involved.get("name") or "\0"
+    message = str(out.get("message", ""))
+    message = message.replace(f"{host_namespace}/{host_name}",
+                              f"{meta['namespace']}/{meta['name']}")
+    out["message"] = message.replace(host_name, meta["name"])
+    return out
+
+
+def virtual_object(s: Syncer, host_event: dict[str, Any]) -> dict[str, Any] | None:
+    """The virtual object whose host copy the event is about, if this cluster owns it."""
+    involved = host_event.get("involvedObject") or {}
+    kind = _KINDS.get(involved.get("kind", ""))
+    if kind is None or kind not in s.host_informers:
+        return None
+    host_obj = s.host_informers[kind].get(s.ctx.host_namespace, involved.get("name", ""))
+    if host_obj is None or not names.is_owned(host_obj, s.ctx.vcluster):
+        return None
+    annotations = host_obj["metadata"].get("annotations") or {}
+    return s.virtual_informers[kind].get(annotations.get(names.VIRTUAL_NAMESPACE_ANNOTATION, ""),
+                                         annotations.get(names.VIRTUAL_NAME_ANNOTATION, ""))
+
+
+async def reconcile(s: Syncer, _namespace: str, name: str) -> float | None:
+    host_event = s.host_events.get(s.ctx.host_namespace, name) if s.host_events else None
+    if host_event is None:
+        return None  # gone on the host: the virtual copy expires with the event TTL
+    virtual_obj = virtual_object(s, host_event)
+    if virtual_obj is None:
+        return None
+    wanted = translate(host_event, virtual_obj, s.ctx.host_namespace)
+    ns, event_name = wanted["metadata"]["namespace"], wanted["metadata"]["name"]
+    current = await s.virtual.get(EVENTS, ns, event_name)
+    try:
+        if current is None:
+            await s.virtual.create(EVENTS, ns, wanted)
+        elif any(current.get(k) != wanted.get(k) for k in _COPIED):
+            await s.virtual.replace(EVENTS, ns, event_name, {
+                **wanted, "metadata": {**wanted["metadata"],
+                                       "resourceVersion": current["metadata"]["resourceVersion"]}})
+    except ApiError as e:
+        if e.status == 404:  # the virtual namespace is going away
+            return None
+        raise
+    return None
+
