@@ -40,13 +40,17 @@ def kubeconfig_secret(name: str) -> str:
 
 
 def chart_path() -> Path:
-    """`charts/vcluster` of this checkout (or $PREVIEW_VCLUSTER_CHART)."""
+    """The `charts/vcluster` shipped with this package (or $PREVIEW_VCLUSTER_CHART).
+
+    In a checkout `preview/charts` links to the top-level `charts/`; wheels carry a copy.
+    """
     override = os.environ.get("PREVIEW_VCLUSTER_CHART")
-    path = Path(override) if override else Path(__file__).resolve().parents[2] / "charts" / "vcluster"
+    path = Path(override) if override else \
+        Path(__file__).resolve().parents[1] / "charts" / "vcluster"
     if not (path / "Chart.yaml").is_file():
         raise PreviewError(f"the vcluster chart is not at {path}",
-                           "run from a checkout of preview-vcluster, or set "
-                           "PREVIEW_VCLUSTER_CHART to the chart's directory")
+                           "reinstall preview-vcluster, or set PREVIEW_VCLUSTER_CHART to the "
+                           "chart's directory")
     return path
 
 
