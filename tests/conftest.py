@@ -81,38 +81,33 @@ def namespace(core: client.CoreV1Api) -> str:
 KubectlRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 
-@pytest.fixture
-def kubectl(sandbox: Sandbox) -> KubectlRunner:
-    """Run the real kubectl against the sandbox; `check=False` to inspect failures."""
-    binary = str(find_tool("kubectl"))
+def tool_runner(tool: str, default_kubeconfig: str, timeout: float) -> KubectlRunner:
+    """Run the real `tool` binary (kubectl, helm); `check=False` to inspect failures."""
+    binary = str(find_tool(tool))
 
     def run(*args: str, input: str | None = None, check: bool = True,
             kubeconfig: str | Path | None = None) -> subprocess.CompletedProcess[str]:
-        cmd = [binary, "--kubeconfig", str(kubeconfig or sandbox.kubeconfig), *args]
-        result = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=60)
+        cmd = [binary, "--kubeconfig", str(kubeconfig or default_kubeconfig), *args]
+        result = subprocess.run(cmd, input=input, capture_output=True, text=True,
+                                timeout=timeout)
         if check and result.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n"
+            raise AssertionError(f"{tool} {' '.join(args)} failed ({result.returncode}):\n"
                                  f"{result.stderr}{result.stdout}")
         return result
 
     return run
+
+
+@pytest.fixture
+def kubectl(sandbox: Sandbox) -> KubectlRunner:
+    """The real kubectl against the session's sandbox."""
+    return tool_runner("kubectl", sandbox.kubeconfig, 60)
 
 
 @pytest.fixture
 def helm(sandbox: Sandbox) -> KubectlRunner:
-    """Run the real helm (v4) against the sandbox; `check=False` to inspect failures."""
-    binary = str(find_tool("helm"))
-
-    def run(*args: str, input: str | None = None, check: bool = True,
-            kubeconfig: str | Path | None = None) -> subprocess.CompletedProcess[str]:
-        cmd = [binary, "--kubeconfig", str(kubeconfig or sandbox.kubeconfig), *args]
-        result = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=120)
-        if check and result.returncode != 0:
-            raise AssertionError(f"helm {' '.join(args)} failed ({result.returncode}):\n"
-                                 f"{result.stderr}{result.stdout}")
-        return result
-
-    return run
+    """The real helm (v4) against the session's sandbox."""
+    return tool_runner("helm", sandbox.kubeconfig, 120)
 
 
 @pytest.fixture(scope="session")
