@@ -63,6 +63,8 @@ async def uninstall(kubeconfig: Path | None, context: str | None, release: str,
     """`helm uninstall --wait`; False when there was no such release."""
     client = _client(kubeconfig, context)
     try:
+        # pyhelm3's uninstall treats a missing release as success: ask first.
+        await client.get_current_revision(release, namespace=namespace)
         await client.uninstall_release(release, namespace=namespace, wait=True, timeout=timeout)
     except helm_errors.ReleaseNotFoundError:
         return False

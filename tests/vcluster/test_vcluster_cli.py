@@ -248,3 +248,16 @@ def test_expose_through_the_load_balancer(sandbox: Sandbox) -> None:
         assert cluster["tls-server-name"] == "lb.lb.svc"
     finally:
         preview(sandbox, "vcluster", "delete", "lb", "--namespace", "lb")
+
+
+def test_deleting_what_is_not_there_says_so(sandbox: Sandbox) -> None:
+    out = preview(sandbox, "vcluster", "delete", "ghost", "--namespace", "ghost-ns")
+    assert "was not installed in ghost-ns; nothing to delete" in out.stdout
+
+
+def test_connect_to_a_missing_cluster_explains(sandbox: Sandbox) -> None:
+    out = subprocess.run([sys.executable, "-m", "preview", "vcluster", "connect", "ghost", "-n",
+                          "default", "--kubeconfig", sandbox.kubeconfig, "--", "true"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert "no kubeconfig Secret vc-ghost" in out.stderr and "Traceback" not in out.stderr
