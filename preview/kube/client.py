@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -94,12 +95,15 @@ class KubeClient:
     """An aiohttp session to one API server. Use as `async with KubeClient(conn) as kube`."""
 
     def __init__(self, connection: Connection, user_agent: str = "preview-vcluster",
-                 attempts: int = 6, timeout: float = 30.0) -> None:
+                 attempts: int = 6, timeout: float = 30.0,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.connection = connection
         self.user_agent = user_agent
         self.attempts = attempts
         self.timeout = timeout
+        self._ssl = ssl_context  # overrides what the connection's CA would give
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     async def __aenter__(self) -> KubeClient:
         return self
@@ -109,10 +113,14 @@ class KubeClient:
 
     @property
     def session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("this KubeClient is closed")
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 self.connection.server,
-                connector=aiohttp.TCPConnector(ssl=self.connection.ssl_context(), limit=0),
+                connector=aiohttp.TCPConnector(
+                    ssl=self._ssl if self._ssl is not None else self.connection.ssl_context(),
+                    limit=0),  # no pool limit: informers hold watch connections for good
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
                 # Watch events are one JSON line each; a 1 MiB ConfigMap must fit one line.
                 read_bufsize=4 * 1024 * 1024,
@@ -120,6 +128,7 @@ class KubeClient:
         return self._session
 
     async def close(self) -> None:
+        self._closed = True
         if self._session is not None:
             await self._session.close()
             self._session = None

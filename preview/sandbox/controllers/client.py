@@ -1,9 +1,10 @@
-"""The async HTTP client the emulator's controllers use: the same API any client sees."""
+"""The client the emulator's controllers use: the project's one Kubernetes client, plus
+conveniences over the emulator's `ResourceType`s and the informer loop its controllers share.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
@@ -11,80 +12,44 @@ from typing import Any
 
 import aiohttp
 
-from preview.kube.client import ApiError
+from preview.kube.client import MERGE_PATCH, ApiError, Gone, KubeClient, Resource
+from preview.kube.connection import Connection
 from preview.sandbox.resources import ResourceType
 
 log = logging.getLogger(__name__)
 EventHandler = Callable[[str, dict[str, Any]], Awaitable[None] | None]
-
-
-class ApiFailure(ApiError):
-    """An error answer to one of the emulator's own controllers (keeps the raw body)."""
-
-    def __init__(self, status: int, body: Any) -> None:
-        super().__init__(status, body)
-        self.body = body
+ApiFailure = ApiError  # the name the controllers use for an API error answer
 
 
 def path_for(rt: ResourceType, namespace: str | None = None, name: str = "",
              subresource: str = "") -> str:
-    base = f"/api/{rt.version}" if not rt.group else f"/apis/{rt.group}/{rt.version}"
-    if rt.namespaced and namespace:
-        base += f"/namespaces/{namespace}"
-    base += f"/{rt.resource}"
-    if name:
-        base += f"/{name}"
-    if subresource:
-        base += f"/{subresource}"
-    return base
+    return _resource(rt).path(namespace, name, subresource)
+
+
+def _resource(rt: ResourceType) -> Resource:
+    return Resource(rt.group, rt.version, rt.resource, rt.kind, rt.namespaced)
 
 
 class ApiClient:
+    """The emulator's controllers' client: a `KubeClient` (one token per controller), used
+    with the emulator's `ResourceType`s."""
+
     def __init__(self, url: str, token: str, user_agent: str,
                  ssl_context: ssl.SSLContext | None = None) -> None:
         self.url = url
-        self._ssl = ssl_context
-        self._headers = {"Authorization": f"Bearer {token}", "User-Agent": user_agent}
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                self.url, headers=self._headers,
-                # No pool limit: every informer holds a watch connection open for good.
-                connector=aiohttp.TCPConnector(ssl=self._ssl if self._ssl else False, limit=0),
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=5))
-        return self._session
+        self.kube = KubeClient(Connection(server=url, token=token), user_agent,
+                               ssl_context=ssl_context)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self.kube.close()
 
     async def request(self, method: str, path: str, body: Any = None,
                       content_type: str = "application/json",
                       params: dict[str, str] | None = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": content_type} if data is not None else {}
-        async with self.session.request(method, path, data=data, headers=headers,
-                                        params=params) as resp:
-            payload = await resp.read()
-            try:
-                decoded = json.loads(payload) if payload else None
-            except ValueError:
-                decoded = payload.decode(errors="replace")
-            if resp.status >= 400:
-                raise ApiFailure(resp.status, decoded)
-            return decoded
+        return await self.kube.request(method, path, body, content_type, params)
 
     async def get(self, rt: ResourceType, namespace: str, name: str) -> dict[str, Any] | None:
-        try:
-            result: dict[str, Any] = await self.request("GET", path_for(rt, namespace, name))
-            return result
-        except ApiFailure as e:
-            if e.status == 404:
-                return None
-            raise
+        return await self.kube.get(_resource(rt), namespace, name)
 
     async def list(self, rt: ResourceType, namespace: str | None = None,
                    params: dict[str, str] | None = None) -> dict[str, Any]:
@@ -97,7 +62,7 @@ class ApiClient:
         try:
             await self.request("DELETE", path_for(rt, namespace, name), options)
             return True
-        except ApiFailure as e:
+        except ApiError as e:
             if e.status in (404, 409):
                 return False
             raise
@@ -106,10 +71,9 @@ class ApiClient:
                           patch: dict[str, Any], subresource: str = "") -> dict[str, Any] | None:
         try:
             result: dict[str, Any] = await self.request(
-                "PATCH", path_for(rt, namespace, name, subresource), patch,
-                "application/merge-patch+json")
+                "PATCH", path_for(rt, namespace, name, subresource), patch, MERGE_PATCH)
             return result
-        except ApiFailure as e:
+        except ApiError as e:
             if e.status == 404:
                 return None
             raise
@@ -132,38 +96,21 @@ class ApiClient:
                     on_listed()
                 if synced is not None:
                     synced.set()
-                rv = listed["metadata"]["resourceVersion"]
+                rv = str(listed["metadata"]["resourceVersion"])
                 backoff = 0.05
                 while True:
-                    rv = await self._watch(rt, rv, handler)
-                    if rv is None:
-                        break  # 410 Gone: relist
+                    async for kind, obj in self.kube.watch(_resource(rt), None, rv, 600):
+                        rv = obj["metadata"].get("resourceVersion", rv)
+                        if kind != "BOOKMARK":
+                            await _call(handler, kind, obj)
             except asyncio.CancelledError:
                 raise
-            except (aiohttp.ClientError, ApiFailure, ValueError) as e:
+            except Gone:
+                continue  # history moved on: relist at once
+            except (aiohttp.ClientError, ApiError, ValueError, TimeoutError) as e:
                 log.debug("informer %s: %r; relisting", rt.resource, e)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
-
-    async def _watch(self, rt: ResourceType, rv: str, handler: EventHandler) -> str | None:
-        params = {"watch": "true", "resourceVersion": rv, "allowWatchBookmarks": "true",
-                  "timeoutSeconds": "600"}
-        async with self.session.get(path_for(rt), params=params) as resp:
-            if resp.status >= 400:
-                raise ApiFailure(resp.status, await resp.text())
-            async for line in resp.content:
-                if not line.strip():
-                    continue
-                event = json.loads(line)
-                kind, obj = event["type"], event["object"]
-                if kind == "ERROR":
-                    if obj.get("code") == 410:
-                        return None
-                    raise ApiFailure(int(obj.get("code", 500)), obj)
-                rv = obj["metadata"]["resourceVersion"]
-                if kind != "BOOKMARK":
-                    await _call(handler, kind, obj)
-        return rv
 
 
 async def _call(handler: EventHandler, kind: str, obj: dict[str, Any]) -> None:

@@ -9,10 +9,12 @@ the event's identity is the host's.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from typing import TYPE_CHECKING, Any
 
 from preview.kube.client import ApiError
+from preview.kube.objects import parse_time
 from preview.syncer import names
 from preview.syncer.resources import EVENTS
 
@@ -75,13 +77,32 @@ def virtual_object(s: Syncer, host_event: dict[str, Any]) -> dict[str, Any] | No
                                          annotations.get(names.VIRTUAL_NAME_ANNOTATION, ""))
 
 
+def _fresh(host_event: dict[str, Any], seconds: float = 30.0) -> bool:
+    stamp = host_event.get("lastTimestamp") or host_event.get("eventTime") or ""
+    try:
+        age = (dt.datetime.now(dt.UTC) - parse_time(str(stamp))).total_seconds()
+    except ValueError:
+        return False
+    return age < seconds
+
+
+def _maybe_ours(s: Syncer, host_event: dict[str, Any]) -> bool:
+    """Not known to be someone else's: its object is not (yet) in our caches."""
+    involved = host_event.get("involvedObject") or {}
+    kind = _KINDS.get(involved.get("kind", ""))
+    return kind is not None and kind in s.host_informers and \
+        s.host_informers[kind].get(s.ctx.host_namespace, involved.get("name", "")) is None
+
+
 async def reconcile(s: Syncer, _namespace: str, name: str) -> float | None:
     host_event = s.host_events.get(s.ctx.host_namespace, name) if s.host_events else None
     if host_event is None:
         return None  # gone on the host: the virtual copy expires with the event TTL
     virtual_obj = virtual_object(s, host_event)
     if virtual_obj is None:
-        return None
+        # The event may be about a copy the informers have not seen yet: look again
+        # shortly while it is fresh (a one-off event like Scheduled is not repeated).
+        return 1.0 if _fresh(host_event) and _maybe_ours(s, host_event) else None
     wanted = translate(host_event, virtual_obj, s.ctx.host_namespace)
     ns, event_name = wanted["metadata"]["namespace"], wanted["metadata"]["name"]
     current = await s.virtual.get(EVENTS, ns, event_name)
