@@ -152,10 +152,7 @@ class DaemonSetController:
         ref = controller_of(pod)
         if ref is not None and ref.get("kind") == "DaemonSet":
             key = (pod["metadata"].get("namespace", ""), ref["name"])
-            if kind == "ADDED":
-                self.expectations.creation_observed(key)
-            if kind == "DELETED" or pod["metadata"].get("deletionTimestamp"):
-                self.expectations.deletion_observed(key, pod["metadata"]["name"])
+            self.expectations.observe(key, kind, pod)
             self.queue.add(key)
 
     async def run(self) -> None:

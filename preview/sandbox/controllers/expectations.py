@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 # The real TTL is 5 minutes; the emulator's watch does not drop events, so a short one
 # only matters if a write's event is lost on a relist.
@@ -47,6 +48,13 @@ class Expectations:
         entry = self._pending.get(key)
         if entry is not None:
             entry.deletes.discard(name)
+
+    def observe(self, key: Hashable, event: str, pod: dict[str, Any]) -> None:
+        """Count an informer event about one of `key`'s pods against the expectations."""
+        if event == "ADDED":
+            self.creation_observed(key)
+        if event == "DELETED" or pod["metadata"].get("deletionTimestamp"):
+            self.deletion_observed(key, pod["metadata"]["name"])
 
     def satisfied(self, key: Hashable) -> bool:
         entry = self._pending.get(key)

@@ -52,10 +52,7 @@ class JobController:
         if ref is None or ref.get("kind") != "Job":
             return
         key = (pod["metadata"].get("namespace", ""), ref["name"])
-        if kind == "ADDED":
-            self.expectations.creation_observed(key)
-        if kind == "DELETED" or pod["metadata"].get("deletionTimestamp"):
-            self.expectations.deletion_observed(key, pod["metadata"]["name"])
+        self.expectations.observe(key, kind, pod)
         self.queue.add(key)
 
     async def run(self) -> None:
