@@ -37,7 +37,14 @@ DEFAULT_SYNC = ("pods", "services", "endpoints", "configmaps", "secrets",
 @click.option("--api-port", envvar="PREVIEW_API_PORT", type=int, default=443,
               show_default=True)
 @click.option("--dns-ip", envvar="PREVIEW_DNS_IP", default="",
-              help="Cluster IP of the virtual cluster's DNS service, if any.")
+              help="Nameserver synced pods use (default: the --dns-service's cluster IP).")
+@click.option("--dns-service", envvar="PREVIEW_DNS_SERVICE", default="",
+              help="Host Service in front of this syncer's DNS port; pods resolve through it.")
+@click.option("--dns-port", envvar="PREVIEW_DNS_PORT", type=click.IntRange(0, 65535),
+              default=0, show_default=True,
+              help="Serve DNS for the virtual cluster on this port (UDP and TCP); 0: off.")
+@click.option("--cluster-domain", default="cluster.local", show_default=True,
+              help="The virtual cluster's DNS domain.")
 @click.option("--storage-class", "storage_classes", multiple=True, metavar="VIRTUAL=HOST",
               help="Map a virtual StorageClass to a host one ('=HOST' for claims without "
                    "a class). Repeatable.")
@@ -74,6 +81,7 @@ DEFAULT_SYNC = ("pods", "services", "endpoints", "configmaps", "secrets",
 def syncer_command(name: str, host_namespace: str, virtual_kubeconfig: Path,
                    host_kubeconfig: Path | None, kinds: str, configs: str,
                    workload_service_account: str, api_host: str, api_port: int, dns_ip: str,
+                   dns_service: str, dns_port: int, cluster_domain: str,
                    storage_classes: tuple[str, ...], node_selector: tuple[str, ...],
                    tolerations: tuple[str, ...], api_service: str, kubeconfig_secret: str,
                    kubeconfig_server: str, allowed: tuple[str, ...], node_sync: str, events: bool, workers: int, port: int,
@@ -106,7 +114,7 @@ def syncer_command(name: str, host_namespace: str, virtual_kubeconfig: Path,
     context = SyncContext(
         vcluster=name, host_namespace=host_namespace,
         host_service_account=workload_service_account, api_host=api_host, api_port=api_port,
-        dns_ip=dns_ip,
+        dns_ip=dns_ip, cluster_domain=cluster_domain,
         isolation=Isolation(**{f"allow_{a.replace('-', '_')}": True for a in allowed}),
         node_selector=tuple(_pairs(node_selector, "--node-selector")),
         tolerations=tuple(_toleration(t) for t in tolerations),
@@ -120,7 +128,8 @@ def syncer_command(name: str, host_namespace: str, virtual_kubeconfig: Path,
                                       host_kubeconfig=host_kubeconfig, options=options,
                                       port=port, kubeconfig_secret=kubeconfig_secret,
                                       kubeconfig_server=kubeconfig_server,
-                                      api_service=api_service)
+                                      api_service=api_service, dns_port=dns_port,
+                                      dns_service=dns_service)
     asyncio.run(syncer_main.run(config))
 
 

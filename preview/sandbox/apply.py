@@ -15,7 +15,7 @@ from typing import Any
 from preview.sandbox import fieldpaths
 from preview.sandbox.fieldpaths import Path
 from preview.sandbox.objects import clone
-from preview.sandbox.patch import is_set_list, merge_key_for
+from preview.sandbox.patch import apply_keys_for, is_set_list, key_values
 
 
 @dataclass
@@ -105,11 +105,13 @@ def _merge(live: Any, applied: Any, path: tuple[str, ...]) -> Any:
             out[k] = _merge(live.get(k), v, (*path, k))
         return out
     if isinstance(applied, list) and isinstance(live, list):
-        key = merge_key_for(path)
-        if key and all(isinstance(i, dict) and key in i for i in applied + live):
+        keys = apply_keys_for(path)
+        if keys and all(isinstance(i, dict) and keys[0] in i for i in applied + live):
             out_list = [clone(i) for i in live]
             for item in applied:
-                idx = next((n for n, o in enumerate(out_list) if o.get(key) == item[key]), None)
+                wanted = key_values(item, keys)
+                idx = next((n for n, o in enumerate(out_list)
+                            if key_values(o, keys) == wanted), None)
                 if idx is None:
                     out_list.append(clone(item))
                 else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from preview.sandbox.patch import is_set_list, merge_key_for
+from preview.sandbox.patch import apply_keys_for, is_set_list, key_values
 
 Path = tuple[str, ...]
 _SKIP_META = frozenset({"name", "namespace", "uid", "resourceVersion", "generation",
@@ -23,8 +23,9 @@ def _names(path: Path) -> tuple[str, ...]:
     return tuple(p[2:] for p in path if p.startswith("f:"))
 
 
-def item_key(item: dict[str, Any], key: str) -> str:
-    return "k:" + json.dumps({key: item.get(key)}, separators=(",", ":"))
+def item_key(item: dict[str, Any], keys: tuple[str, ...]) -> str:
+    """`k:{...}` naming a list item by its list-map keys, as managedFields spell it."""
+    return "k:" + json.dumps(key_values(item, keys), separators=(",", ":"))
 
 
 def leaves(obj: dict[str, Any]) -> set[Path]:
@@ -51,10 +52,10 @@ def _walk_value(value: Any, path: Path, out: set[Path]) -> None:
         _walk(value, path, out)
     elif isinstance(value, list):
         names = _names(path)
-        key = merge_key_for(names)
-        if key and value and all(isinstance(i, dict) and key in i for i in value):
+        keys = apply_keys_for(names)
+        if keys and value and all(isinstance(i, dict) and keys[0] in i for i in value):
             for item in value:
-                item_path = (*path, item_key(item, key))
+                item_path = (*path, item_key(item, keys))
                 out.add((*item_path, "."))
                 _walk(item, item_path, out)
         elif is_set_list(names) and all(not isinstance(i, (dict, list)) for i in value):
@@ -82,7 +83,7 @@ def lookup(obj: Any, path: Path) -> tuple[bool, Any]:
                 return False, None
             want = json.loads(el[2:])
             match = next((i for i in node if isinstance(i, dict) and
-                          all(i.get(k) == v for k, v in want.items())), None)
+                          key_values(i, tuple(want)) == want), None)
             if match is None:
                 return False, None
             parent_list, node = node, match

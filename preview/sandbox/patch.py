@@ -187,6 +187,26 @@ def merge_key_for(path: tuple[str, ...]) -> str | None:
     return _MERGE_KEYS.get((path[-1],))
 
 
+# Server-side apply identifies some list items by more than the strategic merge key: the
+# `+listMapKey` markers of k8s.io/api (a container may open a port for UDP and for TCP).
+_APPLY_KEYS: dict[str, tuple[str, ...]] = {"containerPort": ("containerPort", "protocol"),
+                                           "port": ("port", "protocol")}
+_KEY_DEFAULTS = {"protocol": "TCP"}
+
+
+def apply_keys_for(path: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The list-map keys server-side apply uses for the list at `path`."""
+    key = merge_key_for(path)
+    if key is None:
+        return None
+    return _APPLY_KEYS.get(key, (key,)) if path[-1] == "ports" else (key,)
+
+
+def key_values(item: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """An item's identity under `keys`, with the API's defaults for absent key fields."""
+    return {k: item.get(k, _KEY_DEFAULTS.get(k)) for k in keys}
+
+
 def is_set_list(path: tuple[str, ...]) -> bool:
     return bool(path) and (path[-1],) in _SET_LISTS
 

@@ -129,3 +129,25 @@ def syncer_argv(command: Sequence[str], port: int) -> tuple[list[str], int]:
             out.append(arg)
         i += 1
     return [*out, f"--port={port}"], asked
+
+
+def move_port(argv: Sequence[str], flag: str, port: int) -> tuple[list[str], int | None]:
+    """Rewrite `flag N` / `flag=N` to `flag=<port>`; returns the port it asked for (or None
+    when the flag is absent, or 0: the feature is off)."""
+    out: list[str] = []
+    asked: int | None = None
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == flag and i + 1 < len(argv):
+            asked = int(argv[i + 1])
+            i += 2
+            continue
+        if arg.startswith(f"{flag}="):
+            asked = int(arg.partition("=")[2])
+        else:
+            out.append(arg)
+        i += 1
+    if not asked:
+        return list(argv), None
+    return [*out, f"{flag}={port}"], asked

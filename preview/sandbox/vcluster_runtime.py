@@ -132,6 +132,9 @@ class _PodSetup:
             syncer_spec, vcluster_plan.SYNCER_ENTRYPOINT, syncer_env)]
         local_port = free_port()
         argv, self.syncer_port = vcluster_plan.syncer_argv(command, local_port)
+        # Its DNS port moves too (pods share the loopback interface here).
+        dns_local = free_port()
+        argv, dns_port = vcluster_plan.move_port(argv, "--dns-port", dns_local)
         sa_dir = podspec.map_path(SERVICE_ACCOUNT_DIR, syncer_mounts)
         if sa_dir != SERVICE_ACCOUNT_DIR:  # mounted: automountServiceAccountToken is on
             syncer_env["PREVIEW_SERVICE_ACCOUNT_DIR"] = sa_dir
@@ -141,8 +144,10 @@ class _PodSetup:
                     vcluster_plan.K3S, str(self.root), inherit_env=False),
             Process(argv, _machine(syncer_env), vcluster_plan.SYNCER, str(self.root),
                     inherit_env=False)]
-        return Plan(processes, {self.k3s_port: api_port, self.syncer_port: local_port},
-                    tcp_ready=False), tokens
+        ports = {self.k3s_port: api_port, self.syncer_port: local_port}
+        if dns_port:
+            ports[dns_port] = dns_local
+        return Plan(processes, ports, tcp_ready=False), tokens
 
     def _path(self, container: str, path: str, mounted: list[tuple[str, Path]]) -> str:
         """A path in the container: under its mount, else in its own writable layer."""

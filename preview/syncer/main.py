@@ -9,13 +9,14 @@ import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from preview.errors import PreviewError
 from preview.kube.client import KubeClient
 from preview.kube.connection import Connection, from_kubeconfig, in_cluster
-from preview.syncer import kubeconfig
+from preview.syncer import dns, kubeconfig
 from preview.syncer.context import SyncContext
 from preview.syncer.resources import SERVICES
 from preview.syncer.server import app
@@ -40,6 +41,9 @@ class SyncerConfig:
     kubeconfig_server: str = ""
     # The host Service in front of the virtual API: pods reach it at its cluster IP.
     api_service: str = ""
+    # DNS for synced pods: served on this port (0: off), reached through this host Service.
+    dns_port: int = 0
+    dns_service: str = ""
 
 
 def _host_connection(config: SyncerConfig) -> Connection:
@@ -73,8 +77,16 @@ async def run(config: SyncerConfig, stop: asyncio.Event | None = None) -> None:
         if config.api_service and not context.api_host:
             context = dataclasses.replace(context, api_host=await _service_ip(
                 host, context.host_namespace, config.api_service))
+        if config.dns_service and not context.dns_ip:
+            context = dataclasses.replace(context, dns_ip=await _service_ip(
+                host, context.host_namespace, config.dns_service))
         syncer = Syncer(context, virtual, host, config.options)
         background = []
+        closers: list[Any] = []
+        if config.dns_port:
+            resolver = dns.Resolver(syncer.dns_records(), context.cluster_domain,
+                                    dns.upstream_resolvers())
+            closers = await dns.serve(resolver, config.listen_host, config.dns_port)
         if config.kubeconfig_secret:
             background.append(asyncio.create_task(kubeconfig.publish_forever(
                 host, context.host_namespace, config.kubeconfig_secret,
@@ -97,6 +109,8 @@ async def run(config: SyncerConfig, stop: asyncio.Event | None = None) -> None:
             for pending in (task, stopper, *background):
                 pending.cancel()
             await asyncio.gather(task, stopper, *background, return_exceptions=True)
+            for closer in closers:
+                closer.close()
             await runner.cleanup()
     log.info("syncer %s stopped", config.context.vcluster)
 
@@ -105,8 +119,8 @@ async def _service_ip(host: KubeClient, namespace: str, name: str) -> str:
     service = await host.get(SERVICES, namespace, name)
     ip = ((service or {}).get("spec") or {}).get("clusterIP")
     if not ip or ip == "None":
-        raise PreviewError(f"host Service {namespace}/{name} (--api-service) has no cluster IP",
-                           "check the chart's Service, or pass --api-host")
+        raise PreviewError(f"host Service {namespace}/{name} has no cluster IP",
+                           "check the chart's Services (--api-service, --dns-service)")
     return str(ip)
 
 

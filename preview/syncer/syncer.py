@@ -15,7 +15,7 @@ from typing import Any
 
 from preview.kube.client import KubeClient
 from preview.kube.events import EventRecorder
-from preview.syncer import names
+from preview.syncer import dns, names
 from preview.syncer.context import SyncContext
 from preview.syncer.engine.informer import Informer
 from preview.syncer.engine.queue import WorkQueue
@@ -126,6 +126,32 @@ class Syncer:
         node = (pod.get("spec") or {}).get("nodeName")
         if node:
             self.queue.add(("nodes", "", node))
+
+    def dns_records(self) -> dns.Records:
+        """Lookups for the DNS server, over this syncer's caches."""
+        def informer(side: dict[str, Informer], kind: str) -> Informer | None:
+            return side.get(kind)
+
+        def service(namespace: str, name: str) -> dict[str, Any] | None:
+            found = informer(self.virtual_informers, "services")
+            return found.get(namespace, name) if found else None
+
+        def host_ip(namespace: str, name: str) -> str | None:
+            found = informer(self.host_informers, "services")
+            copy = found.get(self.ctx.host_namespace, names.host_name(
+                name, namespace, self.ctx.vcluster, names.DNS_LABEL_MAX)) if found else None
+            ip = ((copy or {}).get("spec") or {}).get("clusterIP")
+            return ip if ip and ip != "None" else None
+
+        def endpoints(namespace: str, name: str) -> dict[str, Any] | None:
+            found = informer(self.virtual_informers, "endpoints")
+            return found.get(namespace, name) if found else None
+
+        def pods(namespace: str) -> list[dict[str, Any]]:
+            found = informer(self.virtual_informers, "pods")
+            return found.list(namespace) if found else []
+
+        return dns.Records(service, host_ip, endpoints, pods)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def informers(self) -> list[Informer]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import logging
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,10 +21,11 @@ from urllib.parse import urlsplit
 import yaml
 
 from preview.errors import PreviewError
-from preview.kube.client import KubeClient, Resource
+from preview.kube.client import ApiError, KubeClient, Resource
 from preview.kube.portforward import PortForward
 from preview.vcluster.model import check_name, check_namespace, kubeconfig_secret
 
+log = logging.getLogger(__name__)
 SECRETS = Resource("", "v1", "secrets", "Secret")
 PODS = Resource("", "v1", "pods", "Pod")
 SERVICES = Resource("", "v1", "services", "Service")
@@ -139,9 +141,11 @@ async def _follow_secret(host: KubeClient, name: str, namespace: str,
         await asyncio.sleep(interval)
         try:
             current = await published_kubeconfig(host, name, namespace)
-        except PreviewError:
+        except (PreviewError, ApiError) as e:
+            log.debug("kubeconfig of %s not readable (yet): %s", name, e)
             continue  # between a restart and the syncer publishing again
         if current != published:
+            log.info("the published kubeconfig of %s changed; rewriting %s", name, path)
             _write(path, kubeconfig_for(current, server, name))
             published = current
 

@@ -283,7 +283,14 @@ def test_syncer_runs_with_the_contract_flags_and_the_host_token_alone() -> None:
         "--advertise-address=127.0.0.1", "--port=8443"]
     assert "--sync=pods,services,endpoints,configmaps,secrets,persistentvolumeclaims,ingresses" \
         in syncer["args"]
-    assert syncer["ports"] == [{"name": "syncer", "containerPort": 8443, "protocol": "TCP"}]
+    assert syncer["ports"] == [{"name": "syncer", "containerPort": 8443, "protocol": "TCP"},
+                               {"name": "dns-udp", "containerPort": 1053, "protocol": "UDP"},
+                               {"name": "dns-tcp", "containerPort": 1053, "protocol": "TCP"}]
+    assert {f"--dns-service={NAME}-dns", "--dns-port=1053",
+            "--cluster-domain=cluster.local"} <= set(syncer["args"])
+    dns_service = one(docs, "Service", f"{NAME}-dns")["spec"]
+    assert [(p["port"], p["protocol"], p["targetPort"]) for p in dns_service["ports"]] == [
+        (53, "UDP", "dns-udp"), (53, "TCP", "dns-tcp")]
     assert syncer["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "syncer"}
     assert syncer["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "syncer"}
     assert {"name": "data", "mountPath": "/data", "readOnly": True} in syncer["volumeMounts"]
@@ -350,8 +357,8 @@ def test_control_plane_pod_passes_restricted_pod_security() -> None:
 def test_isolation_objects() -> None:
     docs = default()
     quota = one(docs, "ResourceQuota", f"vc-{NAME}")["spec"]["hard"]
-    # The tenant's counts, plus the chart's own pod, two Services (and claim when persistent).
-    assert quota == {"pods": "51", "services": "22", "persistentvolumeclaims": "10",
+    # The tenant's counts, plus the chart's own pod, three Services (and claim when persistent).
+    assert quota == {"pods": "51", "services": "23", "persistentvolumeclaims": "10",
                      "services.loadbalancers": "2", "services.nodeports": "4",
                      "requests.cpu": "10", "requests.memory": "20Gi", "requests.storage": "50Gi",
                      "limits.cpu": "40", "limits.memory": "40Gi"}

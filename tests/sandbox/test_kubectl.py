@@ -219,3 +219,35 @@ def test_system_namespaces_cannot_be_deleted(kubectl: KubectlRunner) -> None:
     out = kubectl("delete", "namespace", "default", check=False)
     assert out.returncode != 0
     assert 'namespaces "default" is forbidden: this namespace may not be deleted' in out.stderr
+
+
+def test_server_side_apply_keeps_a_port_open_for_udp_and_tcp(kubectl: KubectlRunner,
+                                                            namespace: str) -> None:
+    """Apply identifies container ports by (containerPort, protocol), as the real server."""
+    manifest = textwrap.dedent("""\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: dns}
+        spec:
+          selector: {matchLabels: {app: dns}}
+          template:
+            metadata: {labels: {app: dns}}
+            spec:
+              containers:
+              - name: dns
+                image: coredns
+                ports:
+                - {name: dns-udp, containerPort: 53, protocol: UDP}
+                - {name: dns-tcp, containerPort: 53, protocol: TCP}
+        """)
+    for _ in range(2):  # the second apply is a no-op
+        kubectl("apply", "--server-side", "-n", namespace, "-f", "-", input=manifest)
+    dep = get_json(kubectl, "deployment", "dns", "-n", namespace, "--show-managed-fields")
+    ports = dep["spec"]["template"]["spec"]["containers"][0]["ports"]
+    assert [(p["name"], p["protocol"]) for p in ports] == [("dns-udp", "UDP"), ("dns-tcp", "TCP")]
+    assert dep["metadata"]["generation"] == 1
+    applied = next(m for m in dep["metadata"]["managedFields"] if m["operation"] == "Apply")
+    container = applied["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"][
+        'k:{"name":"dns"}']
+    assert {'k:{"containerPort":53,"protocol":"UDP"}',
+            'k:{"containerPort":53,"protocol":"TCP"}'} <= set(container["f:ports"])

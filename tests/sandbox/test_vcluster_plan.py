@@ -55,3 +55,13 @@ def test_is_control_plane_needs_labels_and_both_containers() -> None:
     assert not vcluster_plan.is_control_plane({**pod, "metadata": {"labels": {
         "app.kubernetes.io/name": "vcluster"}}})
     assert not vcluster_plan.is_control_plane({**pod, "spec": {"containers": [{"name": "k3s"}]}})
+
+
+def test_move_port_rewrites_a_flag_and_reports_what_was_asked() -> None:
+    from preview.sandbox.vcluster_plan import move_port
+
+    assert move_port(["x", "--dns-port=1053", "y"], "--dns-port", 40000) == (
+        ["x", "y", "--dns-port=40000"], 1053)
+    assert move_port(["--dns-port", "53"], "--dns-port", 1) == (["--dns-port=1"], 53)
+    assert move_port(["x"], "--dns-port", 1) == (["x"], None)
+    assert move_port(["--dns-port=0"], "--dns-port", 1) == (["--dns-port=0"], None)

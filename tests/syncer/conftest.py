@@ -29,6 +29,7 @@ class Pair:
     virtual_apps: client.AppsV1Api
     syncer: subprocess.Popen[bytes]
     log: Path
+    dns_port: int
 
 
 def free_port() -> int:
@@ -46,14 +47,15 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
             config.new_client_from_config(virtual.kubeconfig) as virtual_api:
         host_core = client.CoreV1Api(host_api)
         host_core.create_namespace({"metadata": {"name": "vc-e2e"}})
-        port = free_port()
+        port, dns_port = free_port(), free_port()
         log = tmp / "syncer.log"
         with open(log, "wb") as out:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "preview", "-v", "syncer", "--name", "e2e",
                  "--host-namespace", "vc-e2e", "--host-kubeconfig", host.kubeconfig,
                  "--virtual-kubeconfig", virtual.kubeconfig, "--port", str(port),
-                 "--advertise-address", "127.0.0.1", "--node-sync", "real"],
+                 "--advertise-address", "127.0.0.1", "--node-sync", "real",
+                 "--dns-port", str(dns_port)],
                 stdout=out, stderr=subprocess.STDOUT)
         try:
             def ready() -> bool:
@@ -66,7 +68,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
                     return False
             wait_for(ready, 30, what="the syncer to be ready")
             yield Pair(host, virtual, "vc-e2e", "e2e", host_core, client.CoreV1Api(virtual_api),
-                       client.AppsV1Api(virtual_api), proc, log)
+                       client.AppsV1Api(virtual_api), proc, log, dns_port)
         finally:
             proc.terminate()
             try:

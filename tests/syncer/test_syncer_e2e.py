@@ -201,10 +201,41 @@ def test_host_events_are_told_in_the_virtual_cluster(pair: Pair) -> None:
     def pull_failure() -> Any:
         return next((e for e in pair.virtual_core.list_namespaced_event(ns).items
                      if e.involved_object.name == "broken" and e.reason in ("Failed", "BackOff")
-                     and e.source and e.source.component == "kubelet"), None)
+                     and e.source and e.source.component == "kubelet"
+                     and "does-not-exist" in (e.message or "")), None)
     event = wait_for(pull_failure, 30, what="the kubelet's pull failure, told inside")
     assert "does-not-exist" in event.message
     assert event.involved_object.namespace == ns
     scheduled = [e for e in pair.virtual_core.list_namespaced_event(ns).items
                  if e.reason == "Scheduled"]
     assert scheduled and f"{ns}/broken" in scheduled[0].message
+
+
+def test_dns_answers_virtual_names_with_host_addresses(pair: Pair) -> None:
+    import socket
+
+    from dnslib import DNSRecord
+
+    ns = fresh_namespace(pair)
+    pair.virtual_core.create_namespaced_service(ns, {
+        "metadata": {"name": "api"}, "spec": {"selector": {"app": "api"},
+                                              "ports": [{"port": 80}]}})
+    host_svc = names.host_name("api", ns, pair.vcluster, 63)
+    host_ip = wait_for(lambda: _cluster_ip(pair, host_svc), 20, what="the host copy's IP")
+
+    def resolve() -> list[str]:
+        query = DNSRecord.question(f"api.{ns}.svc.cluster.local").pack()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(2)
+            s.sendto(bytes(query), ("127.0.0.1", pair.dns_port))
+            return [str(rr.rdata) for rr in DNSRecord.parse(s.recv(4096)).rr]
+    assert wait_for(lambda: resolve() == [host_ip], 10, what="the DNS answer")
+    assert pair.virtual_core.read_namespaced_service("api", ns).spec.cluster_ip == host_ip
+
+
+def _cluster_ip(pair: Pair, name: str) -> str | None:
+    try:
+        return str(pair.host_core.read_namespaced_service(name, pair.host_namespace)
+                   .spec.cluster_ip)
+    except ApiException:
+        return None

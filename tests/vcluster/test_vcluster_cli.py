@@ -93,6 +93,10 @@ def test_create_connect_use_list_delete(sandbox: Sandbox, api_client: client.Api
     host_pods = core.list_namespaced_pod(
         "team-a", label_selector="preview-vcluster.io/vcluster=team-a").items
     assert len(host_pods) == 2 and all(p.spec.node_name for p in host_pods)
+    dns_ip = core.read_namespaced_service("team-a-dns", "team-a").spec.cluster_ip
+    assert all(p.spec.dns_config.nameservers == [dns_ip] and p.spec.dns_policy == "None"
+               for p in host_pods)
+    assert host_pods[0].spec.dns_config.searches[0] == "default.svc.cluster.local"
 
     rows = json.loads(preview(sandbox, "vcluster", "list", "-o", "json").stdout)
     row = next(r for r in rows if r["name"] == "team-a")

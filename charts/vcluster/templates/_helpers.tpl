@@ -103,6 +103,9 @@ vc-workload-{{ include "vcluster.name" . }}
 {{- $args = append $args (printf "--api-service=%s" $name) -}}
 {{- $args = append $args (printf "--workload-service-account=%s" (include "vcluster.workloadServiceAccount" .)) -}}
 {{- $args = concat $args (list "--advertise-address=127.0.0.1" "--port=8443") -}}
+{{- if .Values.dns.enabled -}}
+{{- $args = concat $args (list (printf "--dns-service=%s-dns" $name) "--dns-port=1053" (printf "--cluster-domain=%s" .Values.clusterDomain)) -}}
+{{- end -}}
 {{- $kinds := list -}}
 {{- range $kind := list "pods" "services" "endpoints" "configmaps" "secrets" "persistentvolumeclaims" "ingresses" -}}
 {{- if index $.Values.sync.kinds $kind -}}
