@@ -78,7 +78,8 @@ def main() -> None:
             syncer = subprocess.Popen(
                 [sys.executable, "-m", "preview", "syncer", "--name", "bench",
                  "--host-namespace", "vc-bench", "--host-kubeconfig", host_kc,
-                 "--virtual-kubeconfig", virtual_kc, "--port", str(port)],
+                 "--virtual-kubeconfig", virtual_kc, "--port", str(port),
+                 "--kubelet-port", str(free_port())],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             procs.append(syncer)
 

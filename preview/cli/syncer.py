@@ -73,7 +73,14 @@ DEFAULT_SYNC = ("pods", "services", "endpoints", "configmaps", "secrets",
 @click.option("--workers", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--port", envvar="PREVIEW_SYNCER_PORT", type=int, default=8443,
               show_default=True,
-              help="Port for /healthz, /readyz, /metrics and the virtual nodes' kubelet API.")
+              help="HTTP port for /healthz, /readyz and /metrics.")
+@click.option("--kubelet-port", envvar="PREVIEW_KUBELET_PORT", type=click.IntRange(0, 65535),
+              default=0, show_default=True,
+              help="HTTPS port of the virtual nodes' kubelet API, through which `kubectl "
+                   "logs` in the virtual cluster works (the chart uses 10250); 0: off.")
+@click.option("--kubelet-ca-dir", type=click.Path(path_type=Path), default=None,
+              help="k3s's TLS directory (server-ca.crt/.key, client-ca.crt): the kubelet API's "
+                   "certificate is then issued by k3s's CA and clients must be k3s's.")
 @click.option("--advertise-address", envvar="POD_IP", default="",
               help="Address the virtual API server reaches this syncer at (its pod IP).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
@@ -85,7 +92,8 @@ def syncer_command(name: str, host_namespace: str, virtual_kubeconfig: Path,
                    storage_classes: tuple[str, ...], node_selector: tuple[str, ...],
                    tolerations: tuple[str, ...], api_service: str, kubeconfig_secret: str,
                    kubeconfig_server: str, allowed: tuple[str, ...], node_sync: str, events: bool, workers: int, port: int,
-                   advertise_address: str, log_format: str) -> None:
+                   kubelet_port: int, kubelet_ca_dir: Path | None, advertise_address: str,
+                   log_format: str) -> None:
     """Run the syncer of one virtual cluster (the chart's syncer container runs this).
 
     Makes the host namespace run what is created in the virtual cluster and reports back
@@ -121,7 +129,7 @@ def syncer_command(name: str, host_namespace: str, virtual_kubeconfig: Path,
         storage_classes=tuple(_pairs(storage_classes, "--storage-class")))
     options = SyncOptions(kinds=sync, workers=workers, configs=configs, node_sync=node_sync,
                           events=events,
-                          kubelet_address=advertise_address, kubelet_port=port)
+                          kubelet_address=advertise_address, kubelet_port=kubelet_port)
     if kubeconfig_secret and not kubeconfig_server:
         raise click.UsageError("--kubeconfig-secret needs --kubeconfig-server")
     config = syncer_main.SyncerConfig(context=context, virtual_kubeconfig=virtual_kubeconfig,
@@ -129,7 +137,8 @@ def syncer_command(name: str, host_namespace: str, virtual_kubeconfig: Path,
                                       port=port, kubeconfig_secret=kubeconfig_secret,
                                       kubeconfig_server=kubeconfig_server,
                                       api_service=api_service, dns_port=dns_port,
-                                      dns_service=dns_service)
+                                      dns_service=dns_service, kubelet_port=kubelet_port,
+                                      kubelet_ca_dir=kubelet_ca_dir)
     asyncio.run(syncer_main.run(config))
 
 

@@ -133,8 +133,9 @@ class _PodSetup:
         local_port = free_port()
         argv, self.syncer_port = vcluster_plan.syncer_argv(command, local_port)
         # Its DNS port moves too (pods share the loopback interface here).
-        dns_local = free_port()
+        dns_local, kubelet_local = free_port(), free_port()
         argv, dns_port = vcluster_plan.move_port(argv, "--dns-port", dns_local)
+        argv, kubelet_port = vcluster_plan.move_port(argv, "--kubelet-port", kubelet_local)
         sa_dir = podspec.map_path(SERVICE_ACCOUNT_DIR, syncer_mounts)
         if sa_dir != SERVICE_ACCOUNT_DIR:  # mounted: automountServiceAccountToken is on
             syncer_env["PREVIEW_SERVICE_ACCOUNT_DIR"] = sa_dir
@@ -147,6 +148,8 @@ class _PodSetup:
         ports = {self.k3s_port: api_port, self.syncer_port: local_port}
         if dns_port:
             ports[dns_port] = dns_local
+        if kubelet_port:
+            ports[kubelet_port] = kubelet_local
         return Plan(processes, ports, tcp_ready=False), tokens
 
     def _path(self, container: str, path: str, mounted: list[tuple[str, Path]]) -> str:

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import logging
 import signal
+import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,12 +15,13 @@ from typing import Any
 from aiohttp import web
 
 from preview.errors import PreviewError
+from preview.kube import tls
 from preview.kube.client import KubeClient
 from preview.kube.connection import Connection, from_kubeconfig, in_cluster
 from preview.syncer import dns, kubeconfig
 from preview.syncer.context import SyncContext
 from preview.syncer.resources import SERVICES
-from preview.syncer.server import app
+from preview.syncer.server import app, kubelet_app
 from preview.syncer.syncer import Syncer, SyncOptions
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,11 @@ class SyncerConfig:
     kubeconfig_server: str = ""
     # The host Service in front of the virtual API: pods reach it at its cluster IP.
     api_service: str = ""
+    # The virtual nodes' kubelet API (HTTPS): its port (0: off), and where k3s keeps its
+    # server CA (server-ca.crt/.key) and client CA (client-ca.crt): with them the serving
+    # certificate is one k3s trusts, and only clients k3s certified are served.
+    kubelet_port: int = 0
+    kubelet_ca_dir: Path | None = None
     # DNS for synced pods: served on this port (0: off), reached through this host Service.
     dns_port: int = 0
     dns_service: str = ""
@@ -97,6 +104,13 @@ async def run(config: SyncerConfig, stop: asyncio.Event | None = None) -> None:
         await runner.setup()
         site = web.TCPSite(runner, config.listen_host, config.port)
         await site.start()
+        runners = [runner]
+        if config.kubelet_port:
+            kubelet = web.AppRunner(kubelet_app(syncer), access_log=None)
+            await kubelet.setup()
+            await web.TCPSite(kubelet, config.listen_host, config.kubelet_port,
+                              ssl_context=kubelet_tls(config)).start()
+            runners.append(kubelet)
         log.info("syncer %s: host namespace %s, serving on %s:%d", config.context.vcluster,
                  config.context.host_namespace, config.listen_host, config.port)
         task = asyncio.create_task(syncer.run())
@@ -111,8 +125,28 @@ async def run(config: SyncerConfig, stop: asyncio.Event | None = None) -> None:
             await asyncio.gather(task, stopper, *background, return_exceptions=True)
             for closer in closers:
                 closer.close()
-            await runner.cleanup()
+            for started in runners:
+                await started.cleanup()
     log.info("syncer %s stopped", config.context.vcluster)
+
+
+def kubelet_tls(config: SyncerConfig) -> ssl.SSLContext:
+    """TLS for the kubelet API: issued by k3s's server CA (and requiring a client certificate
+    from its client CA) when the directory has them; else a certificate of our own."""
+    hosts = [config.options.kubelet_address or "127.0.0.1", "127.0.0.1", "localhost"]
+    ca_dir = config.kubelet_ca_dir
+    server_ca = (ca_dir / "server-ca.crt", ca_dir / "server-ca.key") if ca_dir else None
+    if server_ca and all(p.is_file() for p in server_ca):
+        ca = tls.KeyPair(server_ca[0].read_bytes(), server_ca[1].read_bytes())
+        log.info("kubelet API certificate issued by %s", server_ca[0])
+    else:
+        ca = tls.new_ca("preview-vcluster-syncer")
+    context = tls.server_context(tls.issue(ca, dict.fromkeys(hosts), "preview-vcluster-kubelet"))
+    client_ca = ca_dir / "client-ca.crt" if ca_dir else None
+    if client_ca and client_ca.is_file():
+        context.load_verify_locations(cafile=str(client_ca))
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
 
 
 async def _service_ip(host: KubeClient, namespace: str, name: str) -> str:

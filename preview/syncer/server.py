@@ -1,5 +1,6 @@
-"""The syncer's own HTTP endpoints: health, readiness, Prometheus metrics, and the kubelet
-API of its virtual nodes (container logs, fetched from the host pods)."""
+"""The syncer's own endpoints: health, readiness and Prometheus metrics over HTTP; and, over
+HTTPS as an API server expects of a kubelet, the kubelet API of its virtual nodes (container
+logs, fetched from the host pods)."""
 
 from __future__ import annotations
 
@@ -33,12 +34,19 @@ def app(s: Syncer) -> web.Application:
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(text=render_metrics(s), content_type="text/plain")
 
-    async def container_logs(request: web.Request) -> web.StreamResponse:
-        return await _proxy_logs(s, request)
-
     application.router.add_get("/healthz", healthz)
     application.router.add_get("/readyz", readyz)
     application.router.add_get("/metrics", metrics)
+    return application
+
+
+def kubelet_app(s: Syncer) -> web.Application:
+    """What the virtual API server asks the "kubelet" of a virtual node (served over TLS)."""
+    application = web.Application()
+
+    async def container_logs(request: web.Request) -> web.StreamResponse:
+        return await _proxy_logs(s, request)
+
     application.router.add_get("/containerLogs/{namespace}/{pod}/{container}", container_logs)
     return application
 

@@ -284,10 +284,11 @@ def test_syncer_runs_with_the_contract_flags_and_the_host_token_alone() -> None:
     assert "--sync=pods,services,endpoints,configmaps,secrets,persistentvolumeclaims,ingresses" \
         in syncer["args"]
     assert syncer["ports"] == [{"name": "syncer", "containerPort": 8443, "protocol": "TCP"},
+                               {"name": "kubelet", "containerPort": 10250, "protocol": "TCP"},
                                {"name": "dns-udp", "containerPort": 1053, "protocol": "UDP"},
                                {"name": "dns-tcp", "containerPort": 1053, "protocol": "TCP"}]
-    assert {f"--dns-service={NAME}-dns", "--dns-port=1053",
-            "--cluster-domain=cluster.local"} <= set(syncer["args"])
+    assert {f"--dns-service={NAME}-dns", "--dns-port=1053", "--cluster-domain=cluster.local",
+            "--kubelet-port=10250", "--kubelet-ca-dir=/data/k3s/server/tls"} <= set(syncer["args"])
     dns_service = one(docs, "Service", f"{NAME}-dns")["spec"]
     assert [(p["port"], p["protocol"], p["targetPort"]) for p in dns_service["ports"]] == [
         (53, "UDP", "dns-udp"), (53, "TCP", "dns-tcp")]

@@ -86,9 +86,11 @@ def test_adopts_orphans_and_replaces_deleted_pods(cp_apps: client.AppsV1Api,
 
 def test_min_ready_seconds_delays_availability(cp_apps: client.AppsV1Api,
                                                cp_core: client.CoreV1Api, ns: str) -> None:
-    cp_apps.create_namespaced_replica_set(ns, replica_set("web", 1, minReadySeconds=1))
+    cp_apps.create_namespaced_replica_set(ns, replica_set("web", 1, minReadySeconds=3))
     make_ready(cp_core, ns, "app=web", 1)
-    wait_for(lambda: status(cp_apps, ns, "web").ready_replicas == 1, what="ready")
-    assert not status(cp_apps, ns, "web").available_replicas
-    wait_for(lambda: status(cp_apps, ns, "web").available_replicas == 1, timeout=5,
+    # One status read: ready, and (for minReadySeconds) not yet available.
+    first = wait_for(lambda: (lambda st: st if st.ready_replicas == 1 else None)(
+        status(cp_apps, ns, "web")), what="ready")
+    assert not first.available_replicas
+    wait_for(lambda: status(cp_apps, ns, "web").available_replicas == 1, timeout=10,
              what="available after minReadySeconds")

@@ -54,6 +54,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
                 [sys.executable, "-m", "preview", "-v", "syncer", "--name", "e2e",
                  "--host-namespace", "vc-e2e", "--host-kubeconfig", host.kubeconfig,
                  "--virtual-kubeconfig", virtual.kubeconfig, "--port", str(port),
+                 "--kubelet-port", str(free_port()),
                  "--advertise-address", "127.0.0.1", "--node-sync", "real",
                  "--dns-port", str(dns_port)],
                 stdout=out, stderr=subprocess.STDOUT)

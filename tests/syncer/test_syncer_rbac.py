@@ -48,7 +48,8 @@ def test_syncer_with_its_role_only(tmp_path: Path) -> None:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "preview", "syncer", "--name", "rbac",
                  "--host-namespace", "vc-rbac", "--host-kubeconfig", str(syncer_kubeconfig),
-                 "--virtual-kubeconfig", virtual.kubeconfig, "--port", str(port)],
+                 "--virtual-kubeconfig", virtual.kubeconfig, "--port", str(port),
+                 "--kubelet-port", str(free_port())],
                 stdout=out, stderr=subprocess.STDOUT)
         try:
             def ready() -> bool:

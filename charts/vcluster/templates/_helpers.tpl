@@ -102,7 +102,7 @@ vc-workload-{{ include "vcluster.name" . }}
 {{- $args = append $args (printf "--kubeconfig-server=https://%s.%s.svc:443" $name .Release.Namespace) -}}
 {{- $args = append $args (printf "--api-service=%s" $name) -}}
 {{- $args = append $args (printf "--workload-service-account=%s" (include "vcluster.workloadServiceAccount" .)) -}}
-{{- $args = concat $args (list "--advertise-address=127.0.0.1" "--port=8443") -}}
+{{- $args = concat $args (list "--advertise-address=127.0.0.1" "--port=8443" "--kubelet-port=10250" "--kubelet-ca-dir=/data/k3s/server/tls") -}}
 {{- if .Values.dns.enabled -}}
 {{- $args = concat $args (list (printf "--dns-service=%s-dns" $name) "--dns-port=1053" (printf "--cluster-domain=%s" .Values.clusterDomain)) -}}
 {{- end -}}
