@@ -15,7 +15,9 @@ from typing import Any
 
 from preview.sandbox import apply as ssa
 from preview.sandbox import conversion, defaults, patch, selectors, validation
+from preview.sandbox.deletion import Deletions
 from preview.sandbox.objects import clone, now
+from preview.sandbox.pagination import decode_continue, encode_continue, item_key
 from preview.sandbox.resources import Catalog, ResourceType
 from preview.sandbox.status import (
     ApiError,
@@ -43,23 +45,12 @@ _NO_GENERATION = frozenset({"Namespace", "Node", "Service", "PersistentVolumeCla
 _CONFLICT = "the object has been modified; please apply your changes to the latest version and try again"
 
 
-_IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
-
 
 @dataclass(frozen=True)
 class WriteOptions:
     dry_run: bool = False
     field_manager: str = ""
     force: bool = False
-
-
-@dataclass(frozen=True)
-class DeleteOptions:
-    propagation: str | None = None  # Foreground | Background | Orphan
-    grace_period: int | None = None
-    uid: str | None = None
-    resource_version: str | None = None
-    dry_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,7 +61,7 @@ class ListOptions:
     continue_token: str = ""
 
 
-class Registry:
+class Registry(Deletions):
     def __init__(self, store: Store, catalog: Catalog, strategies: Strategies) -> None:
         self.store = store
         self.catalog = catalog
@@ -94,7 +85,7 @@ class Registry:
         remaining = 0
         next_token = ""
         for obj in items:
-            key = _key(obj)
+            key = item_key(obj)
             if start and key <= start:
                 continue
             if not matcher(obj):
@@ -104,7 +95,7 @@ class Registry:
                 continue
             selected.append(conversion.from_storage(rt, obj))
         if remaining:
-            next_token = encode_continue(list_rv, _key(selected[-1]))
+            next_token = encode_continue(list_rv, item_key(selected[-1]))
         meta: dict[str, Any] = {"resourceVersion": str(list_rv)}
         if next_token:
             meta["continue"] = next_token
@@ -326,81 +317,6 @@ class Registry:
         self.store.put(rt.storage, conversion.to_storage(rt, new), "MODIFIED", old)
 
     # -- delete --------------------------------------------------------------------------------
-    def delete(self, rt: ResourceType, namespace: str, name: str,
-               opts: DeleteOptions) -> tuple[dict[str, Any], bool]:
-        """Returns (object, deleted_now). Pending when finalizers or a grace period remain."""
-        ns = namespace if rt.namespaced else ""
-        old = self.store.get(rt.storage, ns, name)
-        if old is None:
-            raise not_found(rt.resource, rt.group, name)
-        old_meta = old["metadata"]
-        if rt.group == "" and rt.kind == "Namespace" and name in _IMMORTAL_NAMESPACES:
-            # The NamespaceLifecycle admission plugin keeps the system namespaces.
-            raise forbidden(f'namespaces "{name}" is forbidden: this namespace may not be '
-                            "deleted", rt.resource, rt.group, name)
-        if opts.uid and opts.uid != old_meta["uid"]:
-            raise conflict(rt.resource, rt.group, name,
-                           f"Precondition failed: UID in precondition: {opts.uid}, "
-                           f"UID in object meta: {old_meta['uid']}")
-        if opts.resource_version and opts.resource_version != old_meta["resourceVersion"]:
-            raise conflict(rt.resource, rt.group, name,
-                           f"Precondition failed: ResourceVersion in precondition: "
-                           f"{opts.resource_version}, ResourceVersion in object meta: "
-                           f"{old_meta['resourceVersion']}")
-        new = clone(old)
-        meta = new["metadata"]
-        finalizers: list[str] = list(meta.get("finalizers") or [])
-        policy = opts.propagation or self.strategies.default_propagation(rt)
-        if policy == "Orphan" and "orphan" not in finalizers:
-            finalizers.append("orphan")
-        elif policy == "Foreground" and "foregroundDeletion" not in finalizers:
-            finalizers.append("foregroundDeletion")
-        grace = self.strategies.grace_period(rt, old, opts.grace_period)
-        pending = bool(finalizers) or grace > 0 or not self.strategies.ready_to_remove(rt, new)
-        if opts.dry_run:
-            return conversion.from_storage(rt, old), not pending
-        if not pending:
-            meta["resourceVersion"] = str(self.store.next_rv())
-            self.store.remove(rt.storage, new)
-            self.strategies.after_delete(rt, new)
-            return conversion.from_storage(rt, new), True
-        if meta.get("deletionTimestamp") and finalizers == list(meta.get("finalizers") or []) \
-                and grace >= int(meta.get("deletionGracePeriodSeconds") or 0):
-            return conversion.from_storage(rt, old), False  # already being deleted
-        if finalizers:
-            meta["finalizers"] = finalizers
-        if not meta.get("deletionTimestamp") or grace < int(meta.get("deletionGracePeriodSeconds") or 0):
-            meta["deletionTimestamp"] = now() if grace == 0 else _in_seconds(grace)
-            meta["deletionGracePeriodSeconds"] = grace
-            if "generation" in meta:
-                meta["generation"] += 1
-        new = self.strategies.prepare_delete(rt, new)
-        meta["resourceVersion"] = str(self.store.next_rv())
-        if not finalizers and self.strategies.ready_to_remove(rt, new):
-            # A grace period shortened to zero (the kubelet's final DELETE once the
-            # containers are gone) removes the object now, as the real server does.
-            self.store.remove(rt.storage, new)
-            self.strategies.after_delete(rt, new)
-            return conversion.from_storage(rt, new), True
-        self.store.put(rt.storage, new, "MODIFIED", old)
-        return conversion.from_storage(rt, new), False
-
-    def delete_collection(self, rt: ResourceType, namespace: str | None, list_opts: ListOptions,
-                          opts: DeleteOptions) -> dict[str, Any]:
-        matcher = self.matcher(rt, list_opts.label_selector, list_opts.field_selector)
-        deleted = []
-        for obj in self.store.list(rt.storage, namespace if rt.namespaced else None):
-            if not matcher(obj):
-                continue
-            meta = obj["metadata"]
-            try:
-                out, _ = self.delete(rt, meta.get("namespace", ""), meta["name"], opts)
-            except ApiError:
-                continue
-            deleted.append(out)
-        return {"kind": rt.list_kind, "apiVersion": rt.api_version,
-                "metadata": {"resourceVersion": str(self.store.rv)}, "items": deleted}
-
     # -- helpers -------------------------------------------------------------------------------
     def _decode(self, rt: ResourceType, namespace: str, body: Any) -> dict[str, Any]:
         """Check a request body's identity against the URL, as the real decoder does."""
@@ -458,30 +374,6 @@ def _require_object(body: Any) -> dict[str, Any]:
     return body
 
 
-def _key(obj: dict[str, Any]) -> str:
-    meta = obj["metadata"]
-    return f"{meta.get('namespace', '')}/{meta['name']}"
-
-
-def encode_continue(rv: int, key: str) -> str:
-    import base64
-    import json
-    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": key}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_continue(token: str) -> tuple[int, str]:
-    import base64
-    import binascii
-    import json
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw)
-        return int(data["rv"]), str(data["start"])
-    except (binascii.Error, ValueError, KeyError, TypeError) as e:
-        raise bad_request(f"continue key is not valid: {e}") from e
-
-
 def _spec_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
     keys = (set(old) | set(new)) - {"metadata", "status", "apiVersion", "kind"}
     return any(old.get(k) != new.get(k) for k in keys)
@@ -512,9 +404,3 @@ def _refuse_new_finalizers(rt: ResourceType, old: dict[str, Any], new: dict[str,
             "Forbidden: no new finalizers can be added if the object is being deleted, "
             f"found new finalizers []string{{{', '.join(repr(f) for f in sorted(after - before))}}}",
             "metadata.finalizers")])
-
-
-def _in_seconds(seconds: int) -> str:
-    import datetime as dt
-    t = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")

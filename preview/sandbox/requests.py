@@ -15,7 +15,8 @@ from typing import Any
 import yaml
 
 from preview.sandbox import protobuf
-from preview.sandbox.registry import PATCH_TYPES, DeleteOptions, ListOptions, WriteOptions
+from preview.sandbox.deletion import DeleteOptions
+from preview.sandbox.registry import PATCH_TYPES, ListOptions, WriteOptions
 from preview.sandbox.status import ApiError, bad_request, field_not_supported, invalid
 
 MAX_BODY = 3 * 1024 * 1024  # --max-request-bytes default of kube-apiserver

@@ -7,9 +7,10 @@ from typing import Any
 
 from preview.sandbox import rbac
 from preview.sandbox.auth import Authorizer
+from preview.sandbox.deletion import DeleteOptions
 from preview.sandbox.objects import clone, dig, now
 from preview.sandbox.rbac import Attributes, UserInfo
-from preview.sandbox.registry import DeleteOptions, Registry, WriteOptions
+from preview.sandbox.registry import Registry, WriteOptions
 from preview.sandbox.resources import ResourceType
 from preview.sandbox.status import ApiError, bad_request, conflict, not_found
 from preview.sandbox.tokens import TokenSigner

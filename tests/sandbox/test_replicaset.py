@@ -86,11 +86,13 @@ def test_adopts_orphans_and_replaces_deleted_pods(cp_apps: client.AppsV1Api,
 
 def test_min_ready_seconds_delays_availability(cp_apps: client.AppsV1Api,
                                                cp_core: client.CoreV1Api, ns: str) -> None:
-    cp_apps.create_namespaced_replica_set(ns, replica_set("web", 1, minReadySeconds=3))
+    # Ready for far less than minReadySeconds: ready, not available (no timing race).
+    cp_apps.create_namespaced_replica_set(ns, replica_set("web", 1, minReadySeconds=300))
     make_ready(cp_core, ns, "app=web", 1)
-    # One status read: ready, and (for minReadySeconds) not yet available.
     first = wait_for(lambda: (lambda st: st if st.ready_replicas == 1 else None)(
         status(cp_apps, ns, "web")), what="ready")
     assert not first.available_replicas
+    # Once the pod has been ready long enough (here: the requirement drops), it counts.
+    cp_apps.patch_namespaced_replica_set("web", ns, {"spec": {"minReadySeconds": 0}})
     wait_for(lambda: status(cp_apps, ns, "web").available_replicas == 1, timeout=10,
-             what="available after minReadySeconds")
+             what="available once ready for minReadySeconds")
