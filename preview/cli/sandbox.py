@@ -71,6 +71,10 @@ def _serve(port: int, kubeconfig_path: Path, server_config: ServerConfig, demo: 
             click.echo("  .tools/bin/kubectl get nodes")
             click.echo("  .tools/bin/kubectl create deployment web --image=nginx --replicas=3")
             click.echo("  .tools/bin/kubectl rollout status deployment/web")
+            click.echo("\nA virtual cluster in it (k3s stands in as a sandbox API, the real "
+                       "syncer runs):")
+            click.echo("  .venv/bin/preview vcluster create demo")
+            click.echo("  .venv/bin/preview vcluster connect demo -- .tools/bin/kubectl get ns")
             click.echo("\nPress Ctrl-C to stop.")
         else:
             click.echo(json.dumps({"url": url, "kubeconfig": str(path)}))
