@@ -57,6 +57,10 @@ class PortForward:
         self._connections.add(task)
         try:
             await self._forward(reader, writer)
+        except asyncio.CancelledError:
+            # The tunnel is closing. Ending normally keeps asyncio's server callback from
+            # logging the cancellation as an error.
+            pass
         except (aiohttp.ClientError, OSError, ConnectionError) as e:
             log.warning("port-forward to %s port %d: %s", self.namespace, self.remote_port, e)
         finally:

@@ -41,6 +41,7 @@ def connect(sb: Sandbox, name: str, namespace: str, *command: str,
     if check and result.returncode != 0:
         raise AssertionError(f"connect -- {' '.join(command)} failed ({result.returncode}):\n"
                              f"{result.stderr}{result.stdout}")
+    assert "Traceback" not in result.stderr, result.stderr  # closing the tunnel is quiet
     return result
 
 
