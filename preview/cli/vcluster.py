@@ -40,7 +40,11 @@ def namespace_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _namespace(name: str, namespace: str | None) -> str:
-    return namespace or f"vcluster-{name}"
+    """The host namespace, after checking both names (before any cluster is contacted)."""
+    from preview.vcluster.model import check_name, check_namespace
+
+    check_name(name)
+    return check_namespace(namespace or f"vcluster-{name}")
 
 
 def _run(kubeconfig: Path | None, context: str | None,
