@@ -50,14 +50,24 @@ def test_helm_install_runs_on_the_host(pair: Pair, helm: KubectlRunner) -> None:
         assert pod.status.pod_ip == host_pod.status.pod_ip
         assert pod.spec.node_name == host_pod.spec.node_name
 
-    virtual_svc = pair.virtual_core.read_namespaced_service("shop-web", ns)
     host_svc = pair.host_core.read_namespaced_service(
         names.host_name("shop-web", ns, pair.vcluster, 63), pair.host_namespace)
-    assert virtual_svc.spec.cluster_ip == host_svc.spec.cluster_ip
-    host_eps = pair.host_core.read_namespaced_endpoints(host_svc.metadata.name,
-                                                        pair.host_namespace)
-    assert {a.ip for s in host_eps.subsets for a in s.addresses} == \
-        {p.status.pod_ip for p in host_pods}
+
+    def virtual_ip() -> str | None:  # recreated with the host's IP, maybe right now
+        try:
+            return str(pair.virtual_core.read_namespaced_service("shop-web", ns)
+                       .spec.cluster_ip)
+        except ApiException:
+            return None
+    wait_for(lambda: virtual_ip() == host_svc.spec.cluster_ip, 10,
+             what="the virtual Service to carry the host's cluster IP")
+
+    def host_endpoints() -> set[str]:
+        eps = pair.host_core.read_namespaced_endpoints(host_svc.metadata.name,
+                                                       pair.host_namespace)
+        return {a.ip for s in eps.subsets or [] for a in s.addresses or []}
+    wait_for(lambda: host_endpoints() == {p.status.pod_ip for p in host_pods}, 10,
+             what="host endpoints listing the host pod IPs")
 
     pvc = pair.virtual_core.read_namespaced_persistent_volume_claim("shop-data", ns)
     assert pvc.status.phase == "Bound"
