@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-
 from typing import Any
 
 import pytest
@@ -116,8 +115,12 @@ def test_a_python_pod_runs_for_real(kubectl: KubectlRunner, core: client.CoreV1A
     page = core.connect_get_namespaced_pod_proxy_with_path("files:8080", namespace,
                                                            "index.html")
     assert page == "hello from a configmap\n"
-    logs = wait_for(lambda: "env demo" in (out := kubectl("logs", "files", "-n", namespace)
-                                           .stdout) and out, what="the process's output")
+
+    def output() -> str:
+        out = kubectl("logs", "files", "-n", namespace).stdout
+        return out if "env demo" in out else ""
+
+    logs = wait_for(output, what="the process's output")
     # envFrom with its prefix, a Secret key, $(VAR) expansion; PORT is the loopback port.
     env_line = next(line for line in logs.splitlines() if line.startswith("env "))
     _, mode, password, port = env_line.split()
