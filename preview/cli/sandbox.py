@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from preview.sandbox.server import ServerConfig
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the emulator loads only when a sandbox command runs, never for `preview up`
     from preview.sandbox.runner import Running
+    from preview.sandbox.server import ServerConfig
 
 DEFAULT_SANDBOX_KUBECONFIG = Path(".sandbox/kubeconfig")
 EXAMPLE_CHART = "examples/app/chart"
@@ -50,6 +49,8 @@ def sandbox(ctx: click.Context, port: int, kubeconfig_path: Path, serve: bool,
     with Ctrl-C.
     """
     if ctx.invoked_subcommand is None:
+        from preview.sandbox.server import ServerConfig
+
         config = ServerConfig(ingress_http_port=ingress_http_port,
                               ingress_https_port=ingress_https_port)
         _serve(port, kubeconfig_path, config, _print_serving if serve else _print_demo)
@@ -82,6 +83,8 @@ def sandbox_apiserver(port: int, kubeconfig_path: Path, service_cidr: str, flavo
     "https": PORT}} once it accepts connections ("ingress" is {} for the virtual flavour,
     which has no ingress controller).
     """
+    from preview.sandbox.server import ServerConfig
+
     _serve(port, kubeconfig_path, ServerConfig(
         service_cidr=service_cidr, flavour=flavour, nodes=nodes, tls_sans=tls_sans,
         ingress_http_port=ingress_http_port, ingress_https_port=ingress_https_port),
