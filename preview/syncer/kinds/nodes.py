@@ -6,6 +6,7 @@ import hashlib
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from preview import naming
 from preview.kube.client import APPLY_PATCH, ApiError, Resource
 from preview.kube.objects import micro_now, now
 from preview.syncer.objects import clone
@@ -18,7 +19,7 @@ LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 
 _COPIED_STATUS = ("capacity", "allocatable", "conditions", "nodeInfo")
 # On every Node the syncer made: "fake" (synthetic) or "real" (mirrors the host node).
-NODE_LABEL = "preview-vcluster.io/node"
+NODE_LABEL = naming.NODE_LABEL
 
 
 def _kubelet_status(name: str, kubelet_address: str, kubelet_port: int) -> dict[str, Any]:
