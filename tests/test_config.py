@@ -179,6 +179,20 @@ def test_flags_win(repo: Path) -> None:
     assert loaded.where("url") == "--url" and loaded.where("values") == "preview.yaml: values"
 
 
+def test_merge_order_file_then_flags(repo: Path) -> None:
+    write(repo, "a: file-values-file\nb: file-values-file\nc: file-values-file\n"
+                "d: file-values-file\ne: file-values-file\n", "in-repo.yaml")
+    write(repo, "a: flag-values-file\nb: flag-values-file\n", "from-flag.yaml")
+    loaded = load_text(repo, """\
+        valuesFiles: [in-repo.yaml]
+        values: {b: values, c: values, d: values}
+        set: [b=set, c=set]
+        """, ConfigOverrides(values_files=("from-flag.yaml",), set_values=("a=flag-set",)))
+    assert config.render(loaded, PR, Env()).values == {
+        "a": "flag-set", "b": "flag-values-file", "c": "set", "d": "values",
+        "e": "file-values-file"}
+
+
 @pytest.mark.parametrize(("overrides", "line"), [
     (ConfigOverrides(ttl="7 days"), "--ttl: '7 days' is not a duration — use a number"),
     (ConfigOverrides(timeout="0"), "--timeout: '0' is not a positive duration"),
