@@ -208,10 +208,11 @@ def load(path: Path | None, overrides: ConfigOverrides = ConfigOverrides(), *,
     if overrides.chart is not None:
         origins["chart"] = "--chart"
 
-    chart = _file_chart(model.chart, base, root, label)
-    if overrides.chart is not None:
+    if overrides.chart is not None:  # replaces the file's chart, which need not exist then
         chart = _flag_chart(overrides.chart, overrides.chart_version, cwd)
-    elif overrides.chart_version is not None:
+    else:
+        chart = _file_chart(model.chart, base, root, label)
+    if overrides.chart is None and overrides.chart_version is not None:
         if chart is None or chart.kind == "path":
             raise PreviewError("--chart-version: only a repo or oci chart has a version",
                                "drop --chart-version, or name a repo/oci chart")

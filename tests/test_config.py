@@ -157,7 +157,7 @@ def test_flags_win(repo: Path) -> None:
     write(repo, "x: 1\n", "flag-values.yaml")
     (repo / "other-chart").mkdir()
     loaded = load_text(repo, """\
-        chart: {path: ./chart}
+        chart: {path: ./not-there-but-replaced-by-the-flag}
         release: app
         namespace: shop
         domain: file.example.com
