@@ -208,6 +208,7 @@ def load(path: Path | None, overrides: ConfigOverrides = ConfigOverrides(), *,
     if overrides.chart is not None:
         origins["chart"] = "--chart"
 
+    chart: Chart | None
     if overrides.chart is not None:  # replaces the file's chart, which need not exist then
         chart = _flag_chart(overrides.chart, overrides.chart_version, cwd)
     else:
