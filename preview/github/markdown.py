@@ -4,7 +4,7 @@ Branch names, titles, logins, pod logs and event messages come from the pull req
 its workloads. In a comment they must not close our `<details>` or code block, add HTML,
 links or images, or ping people (`@everyone`, `@org/team`). Two tools cover every place:
 
-- `inline`: every ASCII punctuation character becomes a numeric character reference. GitHub
+- `inline`: every punctuation character that could start markup becomes a numeric character reference. GitHub
   renders `&#64;` as "@" but never as a mention, `&#60;img` as text, `&#96;` as a backtick that
   opens no code span; no Markdown or HTML construct can start without raw punctuation.
 - `fenced`: a code block whose fence is longer than any backtick run inside, so the content
@@ -17,7 +17,10 @@ import re
 from collections.abc import Iterable
 from urllib.parse import quote, urlsplit
 
-_PUNCT = re.compile(r"[!-/:-@\[-`{-~]")  # every ASCII punctuation character
+# ASCII punctuation that can start Markdown, HTML, an entity, a mention, an autolink or math.
+# Left raw: - / , ; = ? % + ^ (inert unless at the start of a line, where `inline` never is),
+# so the comment's source stays readable.
+_PUNCT = re.compile(r"[!\"#$&'()*.:<>@\[\\\]_`{|}~]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 _NEWLINES = re.compile(r"\s*[\r\n]+\s*")

@@ -169,7 +169,7 @@ class FakeGitHub:
         """A comment written by someone else (a person, another bot)."""
         with self.lock:
             return self._new_comment(self.repos[full_name.lower()], number, body,
-                                     {"login": login, "id": 99, "type": "User"}, "http://x")
+                                     {"login": login, "id": 99, "type": "User"}, self.url)
 
     def set_commit_statuses(self, full_name: str, sha: str, states: dict[str, str]) -> None:
         self.repos[full_name.lower()].commit_statuses[sha] = dict(states)
