@@ -121,14 +121,15 @@ class FakeGitHub:
         self._register()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
 
     # -- lifecycle -------------------------------------------------------------------------
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{PREFIX}"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}{PREFIX}"
 
     def __enter__(self) -> FakeGitHub:
         self._thread.start()

@@ -108,8 +108,8 @@ def test_marker_found_beyond_the_first_page(
 
     assert fake.count(CREATE) == 0
     assert fake.count(COMMENTS) >= 3  # per_page 30: three pages, followed by Link headers
-    assert "being built" in [c for c in fake.comments(REPO, PR_NUMBER)
-                             if c["id"] == ours["id"]][0]["body"]
+    assert "being built" in next(c for c in fake.comments(REPO, PR_NUMBER)
+                             if c["id"] == ours["id"])["body"]
 
 
 def test_two_runs_started_at_once_end_with_one_comment(
