@@ -19,6 +19,7 @@ from preview.github import markdown
 from preview.results import Diagnostics, UpResult
 
 # GitHub rejects issue comments longer than 65,536 characters (422 "body is too long").
+# Counted in UTF-16 code units (what a JavaScript length is), so an emoji in a log counts 2.
 COMMENT_LIMIT = 65536
 STATES = ("building", "ready", "failed", "torn_down")
 # Tried in order until the comment fits: (log lines per pod, event lines per pod, pods shown).
@@ -68,6 +69,7 @@ class CommentInput:
     pr: PullRequestLike
     env: EnvironmentLike
     result: UpResult | None = None
+    removed_in: float | None = None  # seconds `down` took, when known
 
 
 def _environment() -> SandboxedEnvironment:
@@ -88,11 +90,18 @@ def render_comment(data: CommentInput, limit: int = COMMENT_LIMIT) -> str:
     for budget in _BUDGETS:
         context = _context(data, *budget)
         body = template.render(context)
-        if len(body) <= limit:
+        if length(body) <= limit:
             return body
     # Only oversized non-log fields (a giant summary) get here: cut and say so.
     note = "\n\n…(cut to fit GitHub's comment size limit)\n"
-    return body[: limit - len(note)] + note
+    while length(body) > limit - length(note):
+        body = body[: len(body) - (length(body) - limit + length(note)) // 2 - 1]
+    return body + note
+
+
+def length(text: str) -> int:
+    """Length as GitHub counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _context(data: CommentInput, log_lines: int, event_lines: int, max_pods: int
@@ -124,6 +133,7 @@ def _context(data: CommentInput, log_lines: int, event_lines: int, max_pods: int
         "pods_omitted": omitted,
         "helm_status": helm_lines,
         "truncated": truncated,
+        "removed_in": f"{data.removed_in:.1f}" if data.removed_in is not None else "",
     }
 
 

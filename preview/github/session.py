@@ -71,12 +71,15 @@ class GitHubSession:
         return warnings
 
     def report_result(self, pr: PullRequestLike, env: EnvironmentLike, result: UpResult,
-                      kubeconfig: str = "") -> list[str]:
+                      kubeconfig: str | None = None) -> list[str]:
         """`up` finished: comment ready/failed, deployment success/failure, outputs, summary.
 
-        `kubeconfig` is the value of the `kubeconfig` step output (the CLI chooses a path or the
-        content); a multi-line value is masked first, as it is a credential.
+        The `kubeconfig` step output is the command that prints a kubeconfig
+        (`result.kubeconfig_hint`) unless the caller passes another value; a multi-line value
+        is kubeconfig content, a credential, and is masked line by line first.
         """
+        if kubeconfig is None:
+            kubeconfig = result.kubeconfig_hint
         state = "ready" if result.status == "ready" else "failed"
         body = self._body(state, pr, env, result)
         warnings = self._comment(pr, env, body)
@@ -95,11 +98,15 @@ class GitHubSession:
     def report_torn_down(self, pr: PullRequestLike, env: EnvironmentLike,
                          result: DownResult | None = None) -> list[str]:
         """`down` finished: comment "removed", every deployment of the environment inactive."""
-        body = self._body("torn_down", pr, env, None)
+        body = render_comment(CommentInput(
+            marker(_full_name(pr), pr.number, env.name), "torn_down", pr, env,
+            removed_in=result.seconds if result is not None and result.existed else None))
         warnings = self._comment(pr, env, body)
         if self.gh is not None:
             warnings += self._guard("deployment", lambda: self._deployments(pr).deactivate_all(
                 env.name))
+        warnings += self._guard("step outputs", lambda: self.actions.set_outputs({
+            "namespace": env.namespace, "vcluster": env.vcluster, "status": "torn-down"}))
         warnings += self._guard("step summary", lambda: self.actions.write_summary(body))
         return warnings
 

@@ -132,3 +132,17 @@ def test_a_failed_environment_is_an_error_annotation(
             "1 pod failing") in stdout.getvalue().splitlines()
     assert read_outputs(tmp_path / "out")["status"] == "failed"
     assert "ImagePullBackOff" in (tmp_path / "summary").read_text()
+
+
+def test_outputs_by_default_and_after_teardown(
+        fake: FakeGitHub, make_session: Callable[..., GitHubSession], tmp_path: Path) -> None:
+    session = make_session(**runner_env(fake, tmp_path))
+    session.report_result(PR(), Env(), ready_result())
+    # Not credentials: the command that prints a kubeconfig (docs/action.md).
+    assert read_outputs(tmp_path / "out")["kubeconfig"] == (
+        "preview kubeconfig --repo octo/app --pr 12")
+
+    (tmp_path / "out").write_text("")
+    session.report_torn_down(PR(), Env())
+    assert read_outputs(tmp_path / "out") == {
+        "namespace": Env().namespace, "vcluster": "vc", "status": "torn-down"}

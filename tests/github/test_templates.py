@@ -106,6 +106,7 @@ def test_each_state_says_what_matters() -> None:
     assert "2026-12-08T07&#58;00&#58;00Z" in ready
 
     assert "was removed" in body("torn_down")
+    assert "are gone (3.5 s)" in body("torn_down", removed_in=3.5)
 
 
 def test_templates_render_in_a_sandbox() -> None:
@@ -115,3 +116,10 @@ def test_templates_render_in_a_sandbox() -> None:
 def test_link_targets_are_http_only() -> None:
     assert markdown.url("javascript:alert(1)") == ""
     assert markdown.url("https://a.example/x y)") == "https://a.example/x%20y%29"
+
+
+def test_the_limit_counts_utf16_units_like_github() -> None:
+    logs = tuple("😀" * 200 for _ in range(2000))  # 2 UTF-16 units each
+    text = body("failed", result=failed_result(logs=logs))
+    assert render.length(text) <= COMMENT_LIMIT
+    assert render.length("😀a") == 3
