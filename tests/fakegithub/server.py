@@ -115,6 +115,7 @@ class FakeGitHub:
         self.faults: dict[str, list[Fault]] = {}
         self.barriers: dict[str, tuple[threading.Barrier, list[int]]] = {}
         self.rate_remaining: dict[str, int] = {}
+        self.read_only: set[str] = set()
         self._ids = iter(range(1000, 10**9))
         self._clock = 1_764_000_000  # deterministic, strictly increasing timestamps
         self._routes: list[tuple[str, re.Pattern[str], str, Handler]] = []
@@ -143,9 +144,15 @@ class FakeGitHub:
 
     # -- test setup ------------------------------------------------------------------------
 
-    def add_token(self, token: str, login: str | None = None, user_id: int = 1) -> None:
-        """A PAT-like token of user `login`, or (login None) an Actions-like token."""
+    def add_token(self, token: str, login: str | None = None, user_id: int = 1,
+                  write: bool = True) -> None:
+        """A PAT-like token of user `login`, or (login None) an Actions-like token.
+
+        `write=False` is a read-only token (a fork's pull_request run): writes answer 403.
+        """
         self.tokens[token] = {"login": login, "id": user_id, "type": "User"} if login else None
+        if not write:
+            self.read_only.add(token)
 
     def add_repo(self, full_name: str, owner_type: str = "User", private: bool = False) -> Repo:
         owner, name = full_name.split("/")
@@ -264,6 +271,8 @@ class FakeGitHub:
                 raise HttpError(400, "Problems parsing JSON") from e
             req = Request(h.command, path, {k: v[-1] for k, v in parse_qs(parts.query).items()},
                           body, self.tokens[token], f"http://{h.headers['Host']}{PREFIX}", groups)
+            if method != "GET" and token in self.read_only:
+                raise HttpError(403, "Resource not accessible by integration")
             self._wait_barrier(f"{method} {route}")
             fault = self._take_fault(f"{method} {route}")
             if fault is not None and not fault.apply:
@@ -401,6 +410,14 @@ class FakeGitHub:
         @route("GET", "/repos/{owner}/{repo}")
         def get_repo(req: Request) -> tuple[int, Any]:
             return 200, self._repo_json(req, self._repo(req))
+
+        @route("GET", "/users/{owner}")
+        def get_owner_user(req: Request) -> tuple[int, Any]:
+            return 200, self._owner_json(req, "User")
+
+        @route("GET", "/orgs/{owner}")
+        def get_owner_org(req: Request) -> tuple[int, Any]:
+            return 200, self._owner_json(req, "Organization")
 
         @route("GET", "/users/{owner}/repos")
         def user_repos(req: Request) -> tuple[int, Any]:
@@ -576,6 +593,19 @@ class FakeGitHub:
                 "private": repo.private, "default_branch": "main",
                 "url": f"{req.base}/repos/{repo.full_name}",
                 "html_url": f"https://github.example/{repo.full_name}"}
+
+    def _owner_json(self, req: Request, owner_type: str) -> dict[str, Any]:
+        owner = req.groups["owner"]
+        known = {r.owner.lower(): r.owner_type for r in self.repos.values()}
+        users = {t["login"].lower() for t in self.tokens.values() if t}
+        # /users/{login} also answers for organizations (type "Organization"), like GitHub.
+        kind = known.get(owner.lower()) or ("User" if owner.lower() in users else None)
+        if kind is None or (owner_type == "Organization" and kind != "Organization"):
+            raise HttpError(404, "Not Found")
+        path = "orgs" if kind == "Organization" else "users"
+        return {"login": owner, "id": sum(map(ord, owner)), "type": kind,
+                "url": f"{req.base}/{path}/{owner}",
+                "repos_url": f"{req.base}/{path}/{owner}/repos"}
 
     def _owner_repos(self, req: Request, owner_type: str) -> tuple[int, Any]:
         owner = req.groups["owner"].lower()
