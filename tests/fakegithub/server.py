@@ -52,6 +52,7 @@ class Fault:
     apply: bool = False
     retry_after: int | None = None
     secondary_rate_limit: bool = False
+    delay: float = 0.0  # seconds to stall before answering (with apply=True: after the work)
 
     def error(self) -> HttpError:
         if self.secondary_rate_limit:
@@ -276,6 +277,7 @@ class FakeGitHub:
             self._wait_barrier(f"{method} {route}")
             fault = self._take_fault(f"{method} {route}")
             if fault is not None and not fault.apply:
+                time.sleep(fault.delay)
                 raise fault.error()
             with self.lock:
                 status, payload = handler(req)
@@ -283,6 +285,7 @@ class FakeGitHub:
                 payload, extra = payload
                 headers.update(extra)
             if fault is not None:
+                time.sleep(fault.delay)  # the client may have given up: it saw a timeout
                 raise fault.error()
         except HttpError as e:
             status, payload = e.status, e.body
@@ -290,13 +293,16 @@ class FakeGitHub:
         with self.lock:
             self.log.append(Logged(h.command, route, h.path, status, payload))
         data = b"" if status == 204 else json.dumps(payload).encode()
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json; charset=utf-8")
-        h.send_header("Content-Length", str(len(data)))
-        for k, v in headers.items():
-            h.send_header(k, v)
-        h.end_headers()
-        h.wfile.write(data)
+        try:
+            h.send_response(status)
+            h.send_header("Content-Type", "application/json; charset=utf-8")
+            h.send_header("Content-Length", str(len(data)))
+            for k, v in headers.items():
+                h.send_header(k, v)
+            h.end_headers()
+            h.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            h.close_connection = True  # the client timed out and went away
 
     def _match(self, method: str, path: str) -> tuple[str, Handler, dict[str, str], str]:
         for m, pattern, template, handler in self._routes:

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from preview.github import GitHubSession
+from preview.github import GitHubSession, client
+from preview.github.comments import StickyComment, marker
 from preview.github.client import RetryPolicy, rate_limit_wait
 from tests.fakegithub import FakeGitHub, Fault
 from tests.github.conftest import ACTIONS_TOKEN, PR, PR_NUMBER, REPO, Env, Sleeps
@@ -41,6 +42,20 @@ def test_post_created_but_answered_502_is_not_repeated(
     assert fake.count(CREATE) == 1
     assert len(fake.deployments(REPO)) == 1
     assert fake.count(DEPLOY) == 1
+
+
+def test_post_that_timed_out_after_creating_is_found_not_repeated(
+        fake: FakeGitHub, sleeps: Sleeps) -> None:
+    gh = client.connect(ACTIONS_TOKEN, fake.url, RetryPolicy(sleep=sleeps), timeout=1,
+                        pace_writes=False)
+    comment = StickyComment(gh.get_repo(REPO), PR_NUMBER, marker(REPO, PR_NUMBER, "pr-12"),
+                            "github-actions[bot]", RetryPolicy(sleep=sleeps))
+    fake.inject(CREATE, Fault(201, apply=True, delay=1.5))
+
+    comment.upsert(f"{marker(REPO, PR_NUMBER, 'pr-12')}\nhello")
+
+    assert [c["body"].splitlines()[1] for c in fake.comments(REPO, PR_NUMBER)] == ["hello"]
+    assert fake.count(CREATE) == 1  # the timed-out POST was found by its marker, not repeated
 
 
 def test_secondary_rate_limit_on_post_waits_retry_after(
