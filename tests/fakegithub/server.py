@@ -53,8 +53,14 @@ class Fault:
     retry_after: int | None = None
     secondary_rate_limit: bool = False
     delay: float = 0.0  # seconds to stall before answering (with apply=True: after the work)
+    reset_in: int | None = None  # primary rate limit: exhausted until now + reset_in
 
     def error(self) -> HttpError:
+        if self.reset_in is not None:
+            return HttpError(self.status, "API rate limit exceeded for installation ID 1.", {
+                "x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0",
+                "x-ratelimit-used": "5000", "x-ratelimit-resource": "core",
+                "x-ratelimit-reset": str(int(time.time()) + self.reset_in)})
         if self.secondary_rate_limit:
             headers = {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
             return HttpError(self.status, "You have exceeded a secondary rate limit. Please wait a "
