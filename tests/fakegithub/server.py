@@ -30,6 +30,7 @@ class Fault:
 
     `apply=True` performs the request first and then answers `status` anyway: the server
     created the comment but the client saw a 502, the case that makes POST retries unsafe.
+    With `apply=True` and a status below 400 the real answer is sent, `delay` seconds late.
     """
 
     status: int = 502
@@ -183,7 +184,8 @@ class FakeGitHub(GitHubApi):
                 headers.update(extra)
             if fault is not None:
                 time.sleep(fault.delay)  # the client may have given up: it saw a timeout
-                raise fault.error()
+                if fault.status >= 400:
+                    raise fault.error()
         except HttpError as e:
             status, payload = e.status, e.body
             headers.update(e.headers)
