@@ -11,6 +11,7 @@ import sys
 import click
 
 from preview import __version__, logs
+from preview.cli.action import action_command
 from preview.cli.sandbox import sandbox
 from preview.cli.syncer import syncer_command
 from preview.cli.vcluster import vcluster
@@ -25,28 +26,22 @@ def main(verbose: int) -> None:
     logs.configure(logging.WARNING - 10 * min(verbose, 2))
 
 
+main.add_command(action_command)
 main.add_command(sandbox)
 main.add_command(syncer_command)
 main.add_command(vcluster)
 
 
 def run() -> None:
-    """Console entry point: a PreviewError becomes one clear line and exit code 1."""
+    """Console entry point: a PreviewError becomes one clear line and its exit code (1, or 2 for
+    bad input); API failures are PreviewErrors too."""
     import aiohttp
-
-    from preview.kube.client import ApiError
 
     try:
         main(standalone_mode=True)
     except PreviewError as e:
         click.echo(f"error: {e}", err=True)
-        sys.exit(1)
-    except ApiError as e:
-        hint = {401: "the credentials in the kubeconfig were not accepted",
-                403: "the kubeconfig's user lacks a permission named in the message"}
-        click.echo(f"error: the Kubernetes API answered {e.status} {e.reason}: {e.message}"
-                   + (f"\nhint: {hint[e.status]}" if e.status in hint else ""), err=True)
-        sys.exit(1)
+        sys.exit(e.exit_code)
     except aiohttp.ClientConnectionError as e:
         click.echo(f"error: cannot reach the Kubernetes API server: {e}\n"
                    "hint: check the kubeconfig's server address and that the cluster is up",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from preview import naming
 from preview.kube.objects import clone
-from preview.syncer import names
 from preview.syncer.context import SyncContext
 
 __all__ = ["Refused", "clone", "host_metadata"]
@@ -29,19 +29,19 @@ class Refused(Exception):
 
 
 def host_metadata(virtual: dict[str, Any], ctx: SyncContext,
-                  limit: int = names.DNS_SUBDOMAIN_MAX) -> dict[str, Any]:
+                  limit: int = naming.DNS_SUBDOMAIN_MAX) -> dict[str, Any]:
     """Metadata of the host copy: translated name, ownership labels, virtual identity."""
     meta = virtual["metadata"]
     namespace = meta.get("namespace", "")
     out: dict[str, Any] = {k: clone(v) for k, v in meta.items() if k not in _SERVER_FIELDS}
-    out["name"] = names.host_name(meta["name"], namespace, ctx.vcluster, limit)
+    out["name"] = naming.host_name(meta["name"], namespace, ctx.vcluster, limit)
     out["namespace"] = ctx.host_namespace
     out["labels"] = {**(meta.get("labels") or {}),
-                     **names.ownership_labels(ctx.vcluster, namespace)}
+                     **naming.ownership_labels(ctx.vcluster, namespace)}
     out["annotations"] = {**(meta.get("annotations") or {}),
-                          names.VIRTUAL_NAME_ANNOTATION: meta["name"],
-                          names.VIRTUAL_NAMESPACE_ANNOTATION: namespace,
-                          names.VIRTUAL_UID_ANNOTATION: meta.get("uid", "")}
+                          naming.VIRTUAL_NAME_ANNOTATION: meta["name"],
+                          naming.VIRTUAL_NAMESPACE_ANNOTATION: namespace,
+                          naming.VIRTUAL_UID_ANNOTATION: meta.get("uid", "")}
     # kubectl's last-applied copy names virtual objects; on the host it only misleads.
     out["annotations"].pop("kubectl.kubernetes.io/last-applied-configuration", None)
     return out

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from preview.syncer import names
+from preview import naming
 
 if TYPE_CHECKING:
     from preview.syncer.syncer import Syncer
@@ -86,7 +86,7 @@ async def _proxy_logs(s: Syncer, request: web.Request) -> web.StreamResponse:
     namespace, pod = request.match_info["namespace"], request.match_info["pod"]
     if s.virtual_informers["pods"].get(namespace, pod) is None:
         return web.Response(status=404, text=f"pod {namespace}/{pod} is not synced here")
-    host_pod = names.host_name(pod, namespace, s.ctx.vcluster, names.DNS_LABEL_MAX)
+    host_pod = naming.host_name(pod, namespace, s.ctx.vcluster, naming.DNS_LABEL_MAX)
     params = {k: request.query[k] for k in _LOG_PARAMS if k in request.query}
     params["container"] = request.match_info["container"]
     path = f"/api/v1/namespaces/{s.ctx.host_namespace}/pods/{host_pod}/log"

@@ -13,9 +13,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from preview import naming
 from preview.kube.client import KubeClient
 from preview.kube.events import EventRecorder
-from preview.syncer import dns, names
+from preview.syncer import dns
 from preview.syncer.context import SyncContext
 from preview.syncer.engine.informer import Informer
 from preview.syncer.engine.queue import WorkQueue
@@ -62,7 +63,7 @@ class Syncer:
         from preview.syncer.kinds import reconcilers  # the kinds depend on this module
 
         self.recorder = EventRecorder(self.virtual, "preview-vcluster-syncer")
-        owned = f"{names.MANAGED_BY}=syncer,{names.VCLUSTER}={names.label_value(self.ctx.vcluster)}"
+        owned = f"{naming.MANAGED_BY}=syncer,{naming.VCLUSTER}={naming.label_value(self.ctx.vcluster)}"
         for kind in self.options.kinds:
             if kind not in KINDS:
                 raise ValueError(f"unknown kind to sync: {kind!r}; known: {sorted(KINDS)}")
@@ -138,8 +139,8 @@ class Syncer:
 
         def host_ip(namespace: str, name: str) -> str | None:
             found = informer(self.host_informers, "services")
-            copy = found.get(self.ctx.host_namespace, names.host_name(
-                name, namespace, self.ctx.vcluster, names.DNS_LABEL_MAX)) if found else None
+            copy = found.get(self.ctx.host_namespace, naming.host_name(
+                name, namespace, self.ctx.vcluster, naming.DNS_LABEL_MAX)) if found else None
             ip = ((copy or {}).get("spec") or {}).get("clusterIP")
             return ip if ip and ip != "None" else None
 
@@ -194,11 +195,11 @@ def never_synced(kind: str, namespace: str, name: str) -> bool:
 def virtual_key(kind: str, host_obj: dict[str, Any]) -> Key | None:
     """The virtual object a host object is a copy of (from its annotations)."""
     annotations = host_obj["metadata"].get("annotations") or {}
-    namespace = annotations.get(names.VIRTUAL_NAMESPACE_ANNOTATION, "")
-    token_for = annotations.get(names.TOKEN_FOR_POD_ANNOTATION)
+    namespace = annotations.get(naming.VIRTUAL_NAMESPACE_ANNOTATION, "")
+    token_for = annotations.get(naming.TOKEN_FOR_POD_ANNOTATION)
     if token_for:
         return "pods", namespace, token_for  # lives and dies with its pod
-    name = annotations.get(names.VIRTUAL_NAME_ANNOTATION)
+    name = annotations.get(naming.VIRTUAL_NAME_ANNOTATION)
     if not name:
         return None
     return kind, namespace, name

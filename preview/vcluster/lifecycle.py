@@ -20,7 +20,7 @@ from tenacity import (
     wait_fixed,
 )
 
-from preview import helm
+from preview import helm, naming
 from preview.errors import PreviewError
 from preview.kube.client import ApiError, KubeClient, Resource
 from preview.vcluster import cidr, diagnose
@@ -167,7 +167,7 @@ async def delete(host: KubeClient, name: str, namespace: str, progress: Progress
     progress(f"uninstalling {name} from {namespace}")
     uninstalled = await helm.uninstall(kubeconfig, context, name, namespace)
     # The syncer is gone now: nothing recreates its copies while they are removed.
-    owned = f"preview-vcluster.io/managed-by=syncer,preview-vcluster.io/vcluster={name}"
+    owned = f"{naming.MANAGED_BY}={naming.SYNCER_VALUE},{naming.VCLUSTER}={naming.label_value(name)}"
     for res in SYNCED:
         for obj in (await host.list(res, namespace, owned)).get("items") or []:
             await host.delete(res, namespace, obj["metadata"]["name"],
@@ -214,7 +214,7 @@ async def _wait_gone(host: KubeClient, namespace: str, progress: Progress,
 
 async def _leftovers(host: KubeClient, name: str, namespace: str) -> tuple[str, ...]:
     found = []
-    selectors = (f"preview-vcluster.io/vcluster={name}",
+    selectors = (f"{naming.VCLUSTER}={naming.label_value(name)}",
                  f"app.kubernetes.io/instance={name},app.kubernetes.io/part-of={PART_OF}")
     for res in CHART_KINDS:
         seen: set[str] = set()

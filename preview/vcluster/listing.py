@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from preview import naming
 from preview.kube.client import ApiError, KubeClient, Resource
 from preview.kube.objects import parse_time
 from preview.vcluster.model import PART_OF, VCluster
@@ -13,7 +14,7 @@ STATEFULSETS = Resource("apps", "v1", "statefulsets", "StatefulSet")
 NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
 SELECTOR = f"app.kubernetes.io/name=vcluster,app.kubernetes.io/part-of={PART_OF}"
 # Namespace labels worth showing: who a virtual cluster belongs to.
-OWNER_LABEL_PREFIX = "preview-vcluster.io/"
+OWNER_LABEL_PREFIX = naming.PREFIX
 
 
 def summarize(sts: dict[str, Any], namespace_labels: dict[str, str],

@@ -8,13 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from preview import naming
 from preview.errors import PreviewError
 
 Progress = Callable[[str], None]
 # Labels on every object of the chart (app.kubernetes.io/*) and on namespaces we create.
-PART_OF = "preview-vcluster"
-NAMESPACE_MANAGED_BY = "preview-vcluster.io/managed-by"
-NAMESPACE_VCLUSTER = "preview-vcluster.io/vcluster"
+PART_OF = naming.MANAGED_BY_VALUE
+NAMESPACE_MANAGED_BY = naming.MANAGED_BY
+NAMESPACE_VCLUSTER = naming.VCLUSTER
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MAX_NAME = 52  # the StatefulSet's pod `NAME-0` and the Service must fit 63; helm allows 53
 

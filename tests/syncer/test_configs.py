@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from preview.syncer import names
+from preview import naming
 from preview.syncer.context import SyncContext
 from preview.syncer.kinds import configs
 
@@ -19,9 +19,9 @@ def test_copy_keeps_data_and_type() -> None:
               "metadata": {"name": "tls", "namespace": "shop", "uid": "u"},
               "data": {"tls.crt": "Y3J0", "tls.key": "a2V5"}}
     out = configs.translate(secret, CTX)
-    assert out["metadata"]["name"] == names.host_name("tls", "shop", "pr-7")
+    assert out["metadata"]["name"] == naming.host_name("tls", "shop", "pr-7")
     assert out["type"] == "kubernetes.io/tls" and out["data"] == secret["data"]
-    assert names.is_owned(out, "pr-7")
+    assert naming.is_owned(out, "pr-7")
 
 
 def test_referenced_names() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from preview.syncer import names
+from preview import naming
 from preview.syncer.context import Isolation, SyncContext
 from preview.syncer.kinds import pods
 from preview.syncer.objects import Refused
@@ -24,7 +24,7 @@ def load(name: str) -> dict[str, Any]:
 
 
 def host(name: str) -> str:
-    return names.host_name(name, "shop", "pr-7")
+    return naming.host_name(name, "shop", "pr-7")
 
 
 @pytest.fixture
@@ -40,12 +40,12 @@ def container(pod: dict[str, Any], name: str) -> dict[str, Any]:
 
 def test_identity_and_ownership(translated: dict[str, Any]) -> None:
     meta = translated["metadata"]
-    assert meta["name"] == names.host_name("web-7d4b9c8f6d-x2x9q", "shop", "pr-7", 63)
+    assert meta["name"] == naming.host_name("web-7d4b9c8f6d-x2x9q", "shop", "pr-7", 63)
     assert meta["namespace"] == "preview-pr-7"
-    assert names.is_owned(translated, "pr-7")
+    assert naming.is_owned(translated, "pr-7")
     assert meta["labels"]["app"] == "web"  # kept: host Services select on them
-    assert meta["annotations"][names.VIRTUAL_NAME_ANNOTATION] == "web-7d4b9c8f6d-x2x9q"
-    assert meta["annotations"][names.VIRTUAL_NAMESPACE_ANNOTATION] == "shop"
+    assert meta["annotations"][naming.VIRTUAL_NAME_ANNOTATION] == "web-7d4b9c8f6d-x2x9q"
+    assert meta["annotations"][naming.VIRTUAL_NAMESPACE_ANNOTATION] == "shop"
     assert meta["annotations"]["prometheus.io/scrape"] == "true"
     for server_field in ("uid", "resourceVersion", "ownerReferences", "creationTimestamp",
                          "generateName"):
@@ -101,7 +101,7 @@ def test_runs_with_the_virtual_service_account_token(translated: dict[str, Any])
         env = {e["name"]: e.get("value") for e in c["env"] if "value" in e}
         assert env["KUBERNETES_SERVICE_HOST"] == "10.96.0.20"
         assert env["KUBERNETES_SERVICE_PORT"] == "443"
-    assert translated["metadata"]["annotations"][f"{names.PREFIX}service-account"] == "web"
+    assert translated["metadata"]["annotations"][f"{naming.PREFIX}service-account"] == "web"
 
 
 def test_dns_points_at_the_virtual_cluster(translated: dict[str, Any]) -> None:

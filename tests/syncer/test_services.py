@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from preview.syncer import names
+from preview import naming
 from preview.syncer.context import SyncContext
 from preview.syncer.kinds import services
 
@@ -23,11 +23,11 @@ def svc(**spec: Any) -> dict[str, Any]:
 
 def test_selector_matches_only_translated_pods_of_the_namespace() -> None:
     out = services.translate(svc(), CTX)
-    assert out["spec"]["selector"] == {"app": "web", names.VCLUSTER: "pr-7",
-                                       names.VIRTUAL_NAMESPACE: "shop"}
-    pod_labels = {"app": "web", **names.ownership_labels("pr-7", "shop")}
+    assert out["spec"]["selector"] == {"app": "web", naming.VCLUSTER: "pr-7",
+                                       naming.VIRTUAL_NAMESPACE: "shop"}
+    pod_labels = {"app": "web", **naming.ownership_labels("pr-7", "shop")}
     assert out["spec"]["selector"].items() <= pod_labels.items()
-    other_ns = names.ownership_labels("pr-7", "other")
+    other_ns = naming.ownership_labels("pr-7", "other")
     assert not out["spec"]["selector"].items() <= {"app": "web", **other_ns}.items()
 
 
@@ -36,7 +36,7 @@ def test_host_allocates_ip_and_node_ports() -> None:
     assert "clusterIP" not in out["spec"] and "clusterIPs" not in out["spec"]
     assert out["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": "http"}]
     assert out["spec"]["type"] == "NodePort"
-    assert out["metadata"]["name"] == names.host_name("web", "shop", "pr-7", 63)
+    assert out["metadata"]["name"] == naming.host_name("web", "shop", "pr-7", 63)
 
 
 def test_headless_stays_headless_and_selectorless_has_no_selector() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from kubernetes.client.rest import ApiException
 
-from preview.syncer import names
+from preview import naming
 from tests.conftest import KubectlRunner, wait_for
 from tests.syncer.conftest import Pair
 
@@ -22,7 +22,7 @@ CHART = Path(__file__).parent / "charts" / "app"
 
 
 def host_objects(pair: Pair, kind: str, virtual_namespace: str) -> list[Any]:
-    selector = f"{names.VIRTUAL_NAMESPACE}={virtual_namespace}"
+    selector = f"{naming.VIRTUAL_NAMESPACE}={virtual_namespace}"
     lister = getattr(pair.host_core, f"list_namespaced_{kind}")
     return list(lister(pair.host_namespace, label_selector=selector).items)
 
@@ -41,7 +41,7 @@ def test_helm_install_runs_on_the_host(pair: Pair, helm: KubectlRunner) -> None:
     host_pods = host_objects(pair, "pod", ns)
     assert len(host_pods) == 3
     assert all(p.spec.node_name and p.status.phase == "Running" for p in host_pods)
-    by_virtual_name = {p.metadata.annotations[names.VIRTUAL_NAME_ANNOTATION]: p
+    by_virtual_name = {p.metadata.annotations[naming.VIRTUAL_NAME_ANNOTATION]: p
                        for p in host_pods}
     for pod in pair.virtual_core.list_namespaced_pod(ns).items:
         host_pod = by_virtual_name[pod.metadata.name]
@@ -51,7 +51,7 @@ def test_helm_install_runs_on_the_host(pair: Pair, helm: KubectlRunner) -> None:
         assert pod.spec.node_name == host_pod.spec.node_name
 
     host_svc = pair.host_core.read_namespaced_service(
-        names.host_name("shop-web", ns, pair.vcluster, 63), pair.host_namespace)
+        naming.host_name("shop-web", ns, pair.vcluster, 63), pair.host_namespace)
 
     def virtual_ip() -> str | None:  # recreated with the host's IP, maybe right now
         try:
@@ -72,7 +72,7 @@ def test_helm_install_runs_on_the_host(pair: Pair, helm: KubectlRunner) -> None:
     pvc = pair.virtual_core.read_namespaced_persistent_volume_claim("shop-data", ns)
     assert pvc.status.phase == "Bound"
     host_cm = pair.host_core.read_namespaced_config_map(
-        names.host_name("shop-settings", ns, pair.vcluster), pair.host_namespace)
+        naming.host_name("shop-settings", ns, pair.vcluster), pair.host_namespace)
     assert host_cm.data == {"greeting": "hello"}
 
 
@@ -102,7 +102,7 @@ def test_changes_and_deletions_follow(pair: Pair, helm: KubectlRunner) -> None:
     ns = fresh_namespace(pair)
     helm("install", "app", str(CHART), "-n", ns, "--wait", "--timeout", "60s",
          "--set", "replicas=2", kubeconfig=pair.virtual.kubeconfig)
-    host_cm = names.host_name("app-settings", ns, pair.vcluster)
+    host_cm = naming.host_name("app-settings", ns, pair.vcluster)
     pair.virtual_core.patch_namespaced_config_map("app-settings", ns,
                                                   {"data": {"greeting": "bonjour"}})
     wait_for(lambda: pair.host_core.read_namespaced_config_map(
@@ -124,7 +124,7 @@ def test_changes_and_deletions_follow(pair: Pair, helm: KubectlRunner) -> None:
 
 def test_foreign_host_object_is_never_touched(pair: Pair) -> None:
     ns = fresh_namespace(pair)
-    taken = names.host_name("taken", ns, pair.vcluster)
+    taken = naming.host_name("taken", ns, pair.vcluster)
     pair.host_core.create_namespaced_config_map(pair.host_namespace, {
         "metadata": {"name": taken, "labels": {"team": "someone-else"}},
         "data": {"owner": "not the syncer"}})
@@ -161,7 +161,7 @@ def test_refused_pod_is_explained(pair: Pair) -> None:
     wait_for(refused, 20, what="the refusal event")
     assert host_objects(pair, "pod", ns) == []
     with pytest.raises(ApiException):
-        pair.host_core.read_namespaced_pod(names.host_name("root", ns, pair.vcluster, 63),
+        pair.host_core.read_namespaced_pod(naming.host_name("root", ns, pair.vcluster, 63),
                                            pair.host_namespace)
 
 
@@ -175,7 +175,7 @@ def test_logs_inside_the_virtual_cluster_come_from_the_host_pod(
              == "Running", 30, what="the pod to run")
     virtual_logs = kubectl("logs", "talker", "-n", ns,
                            kubeconfig=pair.virtual.kubeconfig).stdout.splitlines()
-    host_logs = kubectl("logs", names.host_name("talker", ns, pair.vcluster, 63), "-n",
+    host_logs = kubectl("logs", naming.host_name("talker", ns, pair.vcluster, 63), "-n",
                         pair.host_namespace, kubeconfig=pair.host.kubeconfig).stdout.splitlines()
     assert virtual_logs and virtual_logs[0] == host_logs[0]
     assert "example.com/talker:1" in "\n".join(virtual_logs)
@@ -230,7 +230,7 @@ def test_dns_answers_virtual_names_with_host_addresses(pair: Pair) -> None:
     pair.virtual_core.create_namespaced_service(ns, {
         "metadata": {"name": "api"}, "spec": {"selector": {"app": "api"},
                                               "ports": [{"port": 80}]}})
-    host_svc = names.host_name("api", ns, pair.vcluster, 63)
+    host_svc = naming.host_name("api", ns, pair.vcluster, 63)
     host_ip = wait_for(lambda: _cluster_ip(pair, host_svc), 20, what="the host copy's IP")
 
     def resolve() -> list[str]:

@@ -11,9 +11,9 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
+from preview import naming
 from preview.sandbox.runner import Sandbox
 from preview.sandbox.server import ServerConfig
-from preview.syncer import names
 from preview.syncer.permissions import HOST_RULES
 from tests.conftest import wait_for
 from tests.syncer.conftest import free_port
@@ -66,7 +66,7 @@ def test_syncer_with_its_role_only(tmp_path: Path) -> None:
                 "spec": {"containers": [{"name": "c", "image": "nginx"}]}})
             wait_for(lambda: virtual_core.read_namespaced_pod("web", "default").status.phase
                      == "Running", 30, what="the pod to run through the syncer")
-            host_pod = core.read_namespaced_pod(names.host_name("web", "default", "rbac", 63),
+            host_pod = core.read_namespaced_pod(naming.host_name("web", "default", "rbac", 63),
                                                 "vc-rbac")
             assert host_pod.spec.service_account_name == "default"
             assert "Forbidden" not in log.read_text() and "403" not in log.read_text()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from preview.syncer import names
+from preview import naming
 from preview.syncer.context import SyncContext
 from preview.syncer.kinds import copies
 from preview.syncer.objects import clone, host_metadata
@@ -107,7 +107,7 @@ async def reconcile(s: Syncer, kind: str, namespace: str, name: str) -> float | 
 
     res = KINDS[kind]
     virtual = s.virtual_informers[kind].get(namespace, name)
-    host_name = names.host_name(name, namespace, s.ctx.vcluster)
+    host_name = naming.host_name(name, namespace, s.ctx.vcluster)
     host = copies.host_copy(s, kind, host_name)
     wanted = (virtual is not None and syncable(virtual)
               and not virtual["metadata"].get("deletionTimestamp")

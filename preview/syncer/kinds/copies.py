@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from preview.kube.client import ApiError, Resource
-from preview.syncer import names
+from preview import naming
+from preview.kube.client import AlreadyExists, Conflict, Resource
 
 if TYPE_CHECKING:
     from preview.syncer.syncer import Syncer
@@ -28,13 +28,12 @@ async def create(s: Syncer, res: Resource, virtual: dict[str, Any],
         log.info("%s %s/%s -> host %s created", res.kind, virtual["metadata"]["namespace"],
                  virtual["metadata"]["name"], host_obj["metadata"]["name"])
         return created
-    except ApiError as e:
-        if e.status != 409 or e.reason != "AlreadyExists":
-            raise
+    except AlreadyExists:
+        pass
     existing = await s.host.get(res, s.ctx.host_namespace, host_obj["metadata"]["name"])
     if existing is None:
-        raise ApiError(409, {"reason": "Conflict", "message": "host object vanished; retrying"})
-    if names.is_owned(existing, s.ctx.vcluster):
+        raise Conflict(409, {"reason": "Conflict", "message": "host object vanished; retrying"})
+    if naming.is_owned(existing, s.ctx.vcluster):
         return existing  # ours already (informer lag): adopt
     await report_conflict(s, res, virtual, host_obj["metadata"]["name"])
     return None
@@ -55,7 +54,7 @@ async def report_conflict(s: Syncer, res: Resource, virtual: dict[str, Any],
 async def delete_owned(s: Syncer, res: Resource, host_obj: dict[str, Any] | None,
                        grace_period: int | None = None) -> bool:
     """Delete a host object if (and only if) it is ours; True when a delete was sent."""
-    if host_obj is None or not names.is_owned(host_obj, s.ctx.vcluster):
+    if host_obj is None or not naming.is_owned(host_obj, s.ctx.vcluster):
         return False
     meta = host_obj["metadata"]
     deleted = await s.host.delete(res, s.ctx.host_namespace, meta["name"], uid=meta.get("uid"),

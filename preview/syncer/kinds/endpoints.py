@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from preview.syncer import names
+from preview import naming
 from preview.syncer.context import SyncContext
 from preview.syncer.kinds import copies
 from preview.syncer.objects import clone, host_metadata
@@ -24,7 +24,7 @@ def translate(virtual_ep: dict[str, Any], ctx: SyncContext) -> dict[str, Any]:
         for key in ("addresses", "notReadyAddresses"):
             for address in subset.get(key) or []:
                 address.pop("targetRef", None)  # names a virtual object
-    meta = host_metadata(virtual_ep, ctx, names.DNS_LABEL_MAX)
+    meta = host_metadata(virtual_ep, ctx, naming.DNS_LABEL_MAX)
     return {"apiVersion": "v1", "kind": "Endpoints", "metadata": meta, "subsets": subsets}
 
 
@@ -32,7 +32,7 @@ async def reconcile(s: Syncer, namespace: str, name: str) -> float | None:
     virtual = s.virtual_informers["endpoints"].get(namespace, name)
     service = s.virtual_informers["services"].get(namespace, name) \
         if "services" in s.virtual_informers else None
-    host_name = names.host_name(name, namespace, s.ctx.vcluster, names.DNS_LABEL_MAX)
+    host_name = naming.host_name(name, namespace, s.ctx.vcluster, naming.DNS_LABEL_MAX)
     host = copies.host_copy(s, "endpoints", host_name)
     selectorless = service is not None and not (service.get("spec") or {}).get("selector")
     if virtual is None or not selectorless:

@@ -13,9 +13,9 @@ import datetime as dt
 import hashlib
 from typing import TYPE_CHECKING, Any
 
-from preview.kube.client import ApiError
+from preview import naming
+from preview.kube.client import NotFound
 from preview.kube.objects import parse_time
-from preview.syncer import names
 from preview.syncer.resources import EVENTS
 
 if TYPE_CHECKING:
@@ -70,11 +70,11 @@ def virtual_object(s: Syncer, host_event: dict[str, Any]) -> dict[str, Any] | No
     if kind is None or kind not in s.host_informers:
         return None
     host_obj = s.host_informers[kind].get(s.ctx.host_namespace, involved.get("name", ""))
-    if host_obj is None or not names.is_owned(host_obj, s.ctx.vcluster):
+    if host_obj is None or not naming.is_owned(host_obj, s.ctx.vcluster):
         return None
     annotations = host_obj["metadata"].get("annotations") or {}
-    return s.virtual_informers[kind].get(annotations.get(names.VIRTUAL_NAMESPACE_ANNOTATION, ""),
-                                         annotations.get(names.VIRTUAL_NAME_ANNOTATION, ""))
+    return s.virtual_informers[kind].get(annotations.get(naming.VIRTUAL_NAMESPACE_ANNOTATION, ""),
+                                         annotations.get(naming.VIRTUAL_NAME_ANNOTATION, ""))
 
 
 def _fresh(host_event: dict[str, Any], seconds: float = 30.0) -> bool:
@@ -113,9 +113,7 @@ async def reconcile(s: Syncer, _namespace: str, name: str) -> float | None:
             await s.virtual.replace(EVENTS, ns, event_name, {
                 **wanted, "metadata": {**wanted["metadata"],
                                        "resourceVersion": current["metadata"]["resourceVersion"]}})
-    except ApiError as e:
-        if e.status == 404:  # the virtual namespace is going away
-            return None
-        raise
+    except NotFound:  # the virtual namespace is going away
+        return None
     return None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from preview.syncer import names
+from preview import naming
 from preview.syncer.context import SyncContext
 from preview.syncer.kinds import copies
 from preview.syncer.objects import clone, host_metadata
@@ -20,8 +20,8 @@ def translate(virtual_ing: dict[str, Any], ctx: SyncContext) -> dict[str, Any]:
 
     def backend(b: dict[str, Any] | None) -> None:
         if b and b.get("service", {}).get("name"):
-            b["service"]["name"] = names.host_name(b["service"]["name"], namespace,
-                                                   ctx.vcluster, names.DNS_LABEL_MAX)
+            b["service"]["name"] = naming.host_name(b["service"]["name"], namespace,
+                                                   ctx.vcluster, naming.DNS_LABEL_MAX)
 
     backend(spec.get("defaultBackend"))
     for rule in spec.get("rules") or []:
@@ -29,7 +29,7 @@ def translate(virtual_ing: dict[str, Any], ctx: SyncContext) -> dict[str, Any]:
             backend(path.get("backend"))
     for tls in spec.get("tls") or []:
         if tls.get("secretName"):
-            tls["secretName"] = names.host_name(tls["secretName"], namespace, ctx.vcluster)
+            tls["secretName"] = naming.host_name(tls["secretName"], namespace, ctx.vcluster)
     return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
             "metadata": host_metadata(virtual_ing, ctx), "spec": spec}
 
@@ -41,7 +41,7 @@ def tls_secrets(virtual_ing: dict[str, Any]) -> set[str]:
 
 async def reconcile(s: Syncer, namespace: str, name: str) -> float | None:
     virtual = s.virtual_informers["ingresses"].get(namespace, name)
-    host_name = names.host_name(name, namespace, s.ctx.vcluster)
+    host_name = naming.host_name(name, namespace, s.ctx.vcluster)
     host = copies.host_copy(s, "ingresses", host_name)
     if virtual is None or virtual["metadata"].get("deletionTimestamp"):
         if host is not None and await copies.virtual_gone_or_unwanted(s, INGRESSES, namespace,

@@ -6,7 +6,8 @@ import hashlib
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from preview.kube.client import APPLY_PATCH, ApiError, Resource
+from preview import naming
+from preview.kube.client import APPLY_PATCH, Conflict, Resource
 from preview.kube.objects import micro_now, now
 from preview.syncer.objects import clone
 from preview.syncer.resources import NODES
@@ -18,7 +19,7 @@ LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 
 _COPIED_STATUS = ("capacity", "allocatable", "conditions", "nodeInfo")
 # On every Node the syncer made: "fake" (synthetic) or "real" (mirrors the host node).
-NODE_LABEL = "preview-vcluster.io/node"
+NODE_LABEL = naming.NODE_LABEL
 
 
 def _kubelet_status(name: str, kubelet_address: str, kubelet_port: int) -> dict[str, Any]:
@@ -108,9 +109,7 @@ async def ensure(s: Syncer, name: str) -> None:
     try:
         created = await s.virtual.create(NODES, None, {k: v for k, v in node.items()
                                                        if k != "status"})
-    except ApiError as e:
-        if e.status != 409:
-            raise
+    except Conflict:
         return
     await s.virtual.replace(NODES, None, name, {**created, "status": node["status"]}, "status")
     await _renew_lease(s, name)

@@ -16,10 +16,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
-from preview.kube.client import ApiError
-from preview.syncer import names
+from preview import naming
+from preview.kube.client import Conflict, Forbidden, Invalid
 from preview.syncer.context import SyncContext
 from preview.syncer.kinds import copies, nodes, tokens
 from preview.syncer.objects import Refused, clone, host_metadata
@@ -31,9 +32,9 @@ if TYPE_CHECKING:
 SERVICE_ACCOUNT_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 TOKEN_VOLUME = "preview-vcluster-token"
 # Annotations holding the virtual identity, read through the downward API.
-_NAME_FIELD = f"metadata.annotations['{names.VIRTUAL_NAME_ANNOTATION}']"
-_NAMESPACE_FIELD = f"metadata.annotations['{names.VIRTUAL_NAMESPACE_ANNOTATION}']"
-_SA_ANNOTATION = f"{names.PREFIX}service-account"
+_NAME_FIELD = f"metadata.annotations['{naming.VIRTUAL_NAME_ANNOTATION}']"
+_NAMESPACE_FIELD = f"metadata.annotations['{naming.VIRTUAL_NAMESPACE_ANNOTATION}']"
+_SA_ANNOTATION = f"{naming.PREFIX}service-account"
 _CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 # Capabilities that reach beyond the container (the "privileged" ones of Pod Security).
 _HOST_CAPABILITIES = frozenset({"ALL", "SYS_ADMIN", "NET_ADMIN", "SYS_MODULE", "SYS_PTRACE",
@@ -57,7 +58,7 @@ def translate(virtual_pod: dict[str, Any], ctx: SyncContext) -> dict[str, Any]:
     _check_isolation(spec, ctx)
 
     def host(name: str) -> str:
-        return names.host_name(name, namespace, ctx.vcluster)
+        return naming.host_name(name, namespace, ctx.vcluster)
 
     virtual_sa = spec.pop("serviceAccountName", None) or spec.pop("serviceAccount", None) \
         or "default"
@@ -96,12 +97,12 @@ def translate(virtual_pod: dict[str, Any], ctx: SyncContext) -> dict[str, Any]:
         spec["dnsPolicy"] = "None"
         spec["dnsConfig"] = _dns_config(spec.get("dnsConfig") or {}, namespace, ctx)
     if "hostname" not in spec:
-        spec["hostname"] = meta["name"][:names.DNS_LABEL_MAX].rstrip("-.")
+        spec["hostname"] = meta["name"][:naming.DNS_LABEL_MAX].rstrip("-.")
     if spec.get("subdomain"):
-        spec["subdomain"] = names.host_name(spec["subdomain"], namespace, ctx.vcluster,
-                                            names.DNS_LABEL_MAX)
+        spec["subdomain"] = naming.host_name(spec["subdomain"], namespace, ctx.vcluster,
+                                            naming.DNS_LABEL_MAX)
 
-    host_meta = host_metadata(virtual_pod, ctx, names.DNS_LABEL_MAX)
+    host_meta = host_metadata(virtual_pod, ctx, naming.DNS_LABEL_MAX)
     host_meta["annotations"][_SA_ANNOTATION] = virtual_sa
     return {"apiVersion": "v1", "kind": "Pod", "metadata": host_meta, "spec": spec}
 
@@ -262,7 +263,7 @@ def mutable_changes(virtual_pod: dict[str, Any], host_pod: dict[str, Any],
             patch.setdefault("spec", {})[list_name] = [
                 {"name": c["name"], "image": wanted.get(c["name"], c.get("image"))}
                 for c in current]
-    wanted_labels = host_metadata(virtual_pod, ctx, names.DNS_LABEL_MAX)["labels"]
+    wanted_labels = host_metadata(virtual_pod, ctx, naming.DNS_LABEL_MAX)["labels"]
     if (host_pod["metadata"].get("labels") or {}) != wanted_labels:
         current_labels = host_pod["metadata"].get("labels") or {}
         patch["metadata"] = {"labels": {**{k: None for k in current_labels
@@ -275,7 +276,7 @@ async def reconcile(s: Syncer, namespace: str, name: str) -> float | None:
     """One virtual pod and its host pod: create, bind, mirror status, delete together."""
 
     virtual = s.virtual_informers["pods"].get(namespace, name)
-    host_name = names.host_name(name, namespace, s.ctx.vcluster, names.DNS_LABEL_MAX)
+    host_name = naming.host_name(name, namespace, s.ctx.vcluster, naming.DNS_LABEL_MAX)
     host = copies.host_copy(s, "pods", host_name)
 
     if virtual is None:
@@ -283,7 +284,7 @@ async def reconcile(s: Syncer, namespace: str, name: str) -> float | None:
             await copies.delete_owned(s, PODS, host, grace_period=0)
             secrets = s.host_informers.get("secrets")
             if secrets is not None:
-                token = secrets.get(s.ctx.host_namespace, names.host_name(
+                token = secrets.get(s.ctx.host_namespace, naming.host_name(
                     f"{name}-token", namespace, s.ctx.vcluster))
                 await copies.delete_owned(s, SECRETS, token)
         return None
@@ -299,7 +300,7 @@ async def reconcile(s: Syncer, namespace: str, name: str) -> float | None:
         if (virtual.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
             return None  # finished before; nothing to run again
         return await _create(s, virtual)
-    if host["metadata"].get("annotations", {}).get(names.VIRTUAL_UID_ANNOTATION) != \
+    if host["metadata"].get("annotations", {}).get(naming.VIRTUAL_UID_ANNOTATION) != \
             virtual["metadata"].get("uid"):
         # A previous pod of the same name (StatefulSets reuse names): replace it.
         await copies.delete_owned(s, PODS, host, grace_period=0)
@@ -315,7 +316,7 @@ async def reconcile(s: Syncer, namespace: str, name: str) -> float | None:
     return await tokens.refresh(s, virtual)
 
 
-_BOUND_BY_SYNCER = f"{names.PREFIX}bound"
+_BOUND_BY_SYNCER = f"{naming.PREFIX}bound"
 
 
 async def _create(s: Syncer, virtual: dict[str, Any]) -> float | None:
@@ -330,14 +331,12 @@ async def _create(s: Syncer, virtual: dict[str, Any]) -> float | None:
         await tokens.ensure(s, virtual)
     try:
         await copies.create(s, PODS, virtual, host_pod)
-    except ApiError as e:
-        if e.status in (403, 422):
-            # Refused by the host (quota, limit ranges, validation): say why, in the
-            # virtual cluster, and retry later (quota may free up).
-            await s.recorder.record(virtual, "Warning", "SyncFailed",
-                                    f"the host cluster refused this pod: {e.message}")
-            return 10.0
-        raise
+    except (Forbidden, Invalid) as e:
+        # Refused by the host (quota, limit ranges, validation): say why, in the
+        # virtual cluster, and retry later (quota may free up).
+        await s.recorder.record(virtual, "Warning", "SyncFailed",
+                                f"the host cluster refused this pod: {e.message}")
+        return 10.0
     return None
 
 
@@ -351,15 +350,12 @@ async def _bind(s: Syncer, virtual: dict[str, Any], host: dict[str, Any]) -> Non
     # Mark first: a bound pod whose host pod disappears is deleted, not re-created.
     await s.virtual.patch(PODS, meta["namespace"], meta["name"],
                           {"metadata": {"annotations": {_BOUND_BY_SYNCER: node}}})
-    try:
+    with contextlib.suppress(Conflict):  # already bound
         await s.virtual.request(
             "POST", f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}/binding",
             {"apiVersion": "v1", "kind": "Binding",
              "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
              "target": {"apiVersion": "v1", "kind": "Node", "name": node}})
-    except ApiError as e:
-        if e.status != 409:  # already bound
-            raise
 
 
 async def _terminate(s: Syncer, virtual: dict[str, Any],

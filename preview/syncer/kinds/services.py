@@ -8,10 +8,11 @@ allocates the cluster IP first; the syncer then gives that IP to the virtual Ser
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
-from preview.kube.client import ApiError
-from preview.syncer import names
+from preview import naming
+from preview.kube.client import ApiError, NotFound
 from preview.syncer.context import SyncContext
 from preview.syncer.kinds import copies
 from preview.syncer.objects import clone, host_metadata
@@ -26,9 +27,9 @@ _ALLOCATED = ("clusterIP", "clusterIPs", "healthCheckNodePort")
 
 def host_selector(selector: dict[str, str], namespace: str, ctx: SyncContext) -> dict[str, str]:
     """The host selector matching exactly the translated pods the virtual selector matches."""
-    ownership = names.ownership_labels(ctx.vcluster, namespace)
-    return {**selector, names.VCLUSTER: ownership[names.VCLUSTER],
-            names.VIRTUAL_NAMESPACE: ownership[names.VIRTUAL_NAMESPACE]}
+    ownership = naming.ownership_labels(ctx.vcluster, namespace)
+    return {**selector, naming.VCLUSTER: ownership[naming.VCLUSTER],
+            naming.VIRTUAL_NAMESPACE: ownership[naming.VIRTUAL_NAMESPACE]}
 
 
 def translate(virtual_svc: dict[str, Any], ctx: SyncContext) -> dict[str, Any]:
@@ -45,7 +46,7 @@ def translate(virtual_svc: dict[str, Any], ctx: SyncContext) -> dict[str, Any]:
     if spec.get("selector"):
         spec["selector"] = host_selector(spec["selector"], namespace, ctx)
     return {"apiVersion": "v1", "kind": "Service",
-            "metadata": host_metadata(virtual_svc, ctx, names.DNS_LABEL_MAX), "spec": spec}
+            "metadata": host_metadata(virtual_svc, ctx, naming.DNS_LABEL_MAX), "spec": spec}
 
 
 def spec_changes(virtual_svc: dict[str, Any], host_svc: dict[str, Any],
@@ -107,7 +108,7 @@ def virtual_status(host_svc: dict[str, Any]) -> dict[str, Any]:
 async def reconcile(s: Syncer, namespace: str, name: str) -> float | None:
 
     virtual = s.virtual_informers["services"].get(namespace, name)
-    host_name = names.host_name(name, namespace, s.ctx.vcluster, names.DNS_LABEL_MAX)
+    host_name = naming.host_name(name, namespace, s.ctx.vcluster, naming.DNS_LABEL_MAX)
     host = copies.host_copy(s, "services", host_name)
     if virtual is None or virtual["metadata"].get("deletionTimestamp"):
         if host is not None and await copies.virtual_gone_or_unwanted(s, SERVICES, namespace,
@@ -127,12 +128,9 @@ async def reconcile(s: Syncer, namespace: str, name: str) -> float | None:
         return None
     status = virtual_status(host)
     if (virtual.get("status") or {}) != status:
-        try:
+        with contextlib.suppress(NotFound):
             await s.virtual.replace(SERVICES, namespace, name, {**virtual, "status": status},
                                     "status")
-        except ApiError as e:
-            if e.status != 404:
-                raise
     return None
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from preview.kube.client import ApiError
+from preview import naming
+from preview.kube.client import Conflict
 from preview.kube.objects import parse_time
-from preview.syncer import names
 from preview.syncer.context import SyncContext
 from preview.syncer.resources import SECRETS
 
@@ -20,13 +20,13 @@ if TYPE_CHECKING:
     from preview.syncer.syncer import Syncer
 
 TOKEN_SECONDS = 3600  # lifetime asked for the virtual ServiceAccount token
-_TOKEN_EXPIRY = f"{names.PREFIX}token-expires"
+_TOKEN_EXPIRY = f"{naming.PREFIX}token-expires"
 
 
 def secret_name(virtual_pod: dict[str, Any], ctx: SyncContext) -> str:
     """The host Secret holding the virtual ServiceAccount token mounted into this pod."""
     meta = virtual_pod["metadata"]
-    return names.host_name(f"{meta['name']}-token", meta["namespace"], ctx.vcluster)
+    return naming.host_name(f"{meta['name']}-token", meta["namespace"], ctx.vcluster)
 
 
 async def ensure(s: Syncer, virtual: dict[str, Any]) -> None:
@@ -43,23 +43,21 @@ async def ensure(s: Syncer, virtual: dict[str, Any]) -> None:
     status = answer.get("status") or {}
     ca = s.virtual.connection.ca_pem or b""
     name = secret_name(virtual, s.ctx)
-    labels = names.ownership_labels(s.ctx.vcluster, meta["namespace"])
+    labels = naming.ownership_labels(s.ctx.vcluster, meta["namespace"])
     body: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": name, "namespace": s.ctx.host_namespace,
                          "labels": labels,
                          "annotations": {_TOKEN_EXPIRY: status.get("expirationTimestamp", ""),
-                                         names.TOKEN_FOR_POD_ANNOTATION: meta["name"],
-                                         names.VIRTUAL_NAMESPACE_ANNOTATION:
+                                         naming.TOKEN_FOR_POD_ANNOTATION: meta["name"],
+                                         naming.VIRTUAL_NAMESPACE_ANNOTATION:
                                              meta["namespace"]}},
             "stringData": {"token": status.get("token", ""), "ca.crt": ca.decode(),
                            "namespace": meta["namespace"]}}
     try:
         await s.host.create(SECRETS, s.ctx.host_namespace, body)
-    except ApiError as e:
-        if e.status != 409:
-            raise
+    except Conflict:
         existing = await s.host.get(SECRETS, s.ctx.host_namespace, name)
-        if existing is None or not names.is_owned(existing, s.ctx.vcluster):
+        if existing is None or not naming.is_owned(existing, s.ctx.vcluster):
             raise
         await s.host.patch(SECRETS, s.ctx.host_namespace, name,
                            {"metadata": {"annotations": body["metadata"]["annotations"]},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from preview.syncer import names
+from preview import naming
 from preview.syncer.context import SyncContext
 from preview.syncer.kinds import copies
 from preview.syncer.objects import clone, host_metadata
@@ -44,7 +44,7 @@ def virtual_status(host_pvc: dict[str, Any]) -> dict[str, Any]:
 
 async def reconcile(s: Syncer, namespace: str, name: str) -> float | None:
     virtual = s.virtual_informers["persistentvolumeclaims"].get(namespace, name)
-    host_name = names.host_name(name, namespace, s.ctx.vcluster)
+    host_name = naming.host_name(name, namespace, s.ctx.vcluster)
     host = copies.host_copy(s, "persistentvolumeclaims", host_name)
     if virtual is None or virtual["metadata"].get("deletionTimestamp"):
         if host is not None and await copies.virtual_gone_or_unwanted(s, PVCS, namespace, name,
