@@ -8,6 +8,9 @@ import pytest
 import yaml
 from kubernetes import client
 
+from preview import config as preview_config
+from preview.naming import environment_for
+from preview.pullrequest import PullRequest
 from tests.conftest import KubectlRunner, wait_for
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -21,6 +24,19 @@ def test_preview_yaml_points_at_its_chart(example: str, helm: KubectlRunner) -> 
     assert config["domain"] == "localhost"
     assert config["url"] == "http://pr-{{ pr.number }}-{{ repo.name }}.{{ domain }}"
     helm("lint", str(chart), "--strict", "--set", "ingress.host=pr-1-app.localhost")
+
+
+def test_app_example_renders_for_pr_1() -> None:
+    """`./dev sandbox` runs the example as PR #1 of example/app: its URL and values."""
+    loaded = preview_config.load(EXAMPLES / "app" / "preview.yaml")
+    pr = PullRequest("example", "app", 1, "0123456789abcdef0123456789abcdef01234567",
+                     "feature/<b>x</b>", "octocat")
+    rendered = preview_config.render(loaded, pr, environment_for("example", "app", 1))
+    assert (rendered.url, rendered.host) == ("http://pr-1-app.localhost", "pr-1-app.localhost")
+    assert rendered.values == {"pr": {"number": "1", "sha": "0123456", "branch":
+                                      "feature/<b>x</b>"},
+                               "ingress": {"host": "pr-1-app.localhost"}}
+    assert loaded.chart is not None and loaded.chart.path == EXAMPLES / "app" / "chart"
 
 
 @pytest.mark.sandbox
