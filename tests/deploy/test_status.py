@@ -6,8 +6,13 @@ from typing import Any
 
 import pytest
 
-from preview.deploy.status import Persistence, Symptom, pod_symptoms, selector_string, \
-    workload_state
+from preview.deploy.status import (
+    Persistence,
+    Symptom,
+    pod_symptoms,
+    selector_string,
+    workload_state,
+)
 
 
 def workload(kind: str, spec: dict[str, Any], status: dict[str, Any],
