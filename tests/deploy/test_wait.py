@@ -11,7 +11,9 @@ import pytest
 from preview.deploy import ChartRef, DeployFailed, install, wait_ready
 from preview.errors import PreviewError
 from preview.sandbox.runner import Sandbox
+from tests.conftest import KubectlRunner
 from tests.deploy.conftest import APP, Lines, run, virtual_cluster
+from tests.deploy.test_install import image_of
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.tools]
 MISSING = "registry.example.com/team/does-not-exist:1"
@@ -103,3 +105,14 @@ def test_only_the_kinds_asked_for_are_waited_for(sandbox: Sandbox) -> None:
     with pytest.raises(PreviewError) as e:
         deploy_and_wait(sandbox, "wait-g", {}, lines, kinds=("CronJob",))
     assert "readiness.kinds" in e.value.message
+
+
+def test_a_fix_after_a_broken_revision_is_not_failed_by_the_old_pods(
+        sandbox: Sandbox, kubectl: KubectlRunner) -> None:
+    with pytest.raises(DeployFailed):
+        deploy_and_wait(sandbox, "wait-h", {"image": MISSING}, Lines(), timeout_s=60)
+    # The old ReplicaSet's pods keep failing while the fixed revision rolls out.
+    lines = Lines()
+    deploy_and_wait(sandbox, "wait-h", {"image": "nginx:1.28"}, lines, fail_after_s=0)
+    assert "deployment/app-web 2/2 ready" in lines
+    assert image_of(kubectl, "wait-h", "app-web") == "nginx:1.28"
