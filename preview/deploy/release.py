@@ -33,7 +33,10 @@ async def check_chart(chart: ChartRef, release: str, namespace: str, values: dic
         await helm.render(chart.ref, release, namespace, values, repo=chart.repo,
                           version=chart.version)
     except PreviewError as e:
-        raise PreviewError(f"chart {chart.ref}: {e.message}",
+        # helm's advice to its own CLI users ("Use --debug flag …") does not apply here
+        message = "\n".join(line for line in e.message.splitlines()
+                            if line.strip() and not line.startswith("Use --debug")).strip()
+        raise PreviewError(f"chart {chart.ref}: {message}",
                            "fix the chart or the values in preview.yaml; nothing was "
                            "deployed") from e
 
