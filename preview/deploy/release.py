@@ -105,7 +105,9 @@ def unchanged(current: dict[str, Any], planned: dict[str, Any], current_chart: s
     """Whether upgrading `current` (helm status JSON) to `planned` (a dry-run's JSON) would
     change nothing: same chart name-version, same user values, same rendered manifest (pure).
 
-    The manifest catches template changes of a local chart whose version did not move.
+    The manifest catches template changes of a local chart whose version did not move. A
+    chart that renders differently every time (`randAlphaNum`, `now`, `lookup` of changing
+    objects) is simply upgraded every time: a new revision, nothing lost.
     """
     metadata = (planned.get("chart") or {}).get("metadata") or {}
     planned_chart = f"{metadata.get('name', '')}-{metadata.get('version', '')}"
