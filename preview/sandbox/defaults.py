@@ -231,7 +231,8 @@ def _secret(obj: dict[str, Any]) -> None:
     # (its keys win) and never stored or read back.
     string_data = obj.pop("stringData", None)
     if isinstance(string_data, dict) and string_data:
-        data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+        data = obj.get("data")
+        data = data if isinstance(data, dict) else {}
         obj["data"] = {**data, **{k: base64.b64encode(str(v).encode()).decode()
                                   for k, v in string_data.items()}}
 
