@@ -23,7 +23,7 @@ _COMMAND = "preview.vcluster.command"
 class _Group(click.Group):
     """The `vcluster` group, with kubectl's and vcluster's short aliases (`ls`)."""
 
-    aliases = {"ls": "list", "rm": "delete"}
+    aliases = {"ls": "list"}
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))
@@ -235,7 +235,11 @@ def connect_command(name: str, namespace: str | None, print_: bool, kube_config:
                                  expose=expose, local_port=local_port, server=server,
                                  path=kube_config)
 
-    sys.exit(_run(kubeconfig, context, connect))
+    try:
+        code = _run(kubeconfig, context, connect)
+    except KeyboardInterrupt:  # before the session took over the signals: nothing to clean
+        code = 130
+    sys.exit(code)
 
 
 @vcluster.command("list", epilog=examples(
@@ -258,7 +262,8 @@ def list_command(namespace: str | None, all_namespaces: bool, output: str,
 
     where = None if all_namespaces else namespace
     rows = _run(kubeconfig, context,
-                lambda host: listing.list_vclusters(host, where, kubeconfig, context))
+                lambda host: listing.list_vclusters(host, where, kubeconfig, context,
+                                                   with_helm=True))
     if output in ("json", "yaml"):
         click.echo(render.dump(rows, output))
         return

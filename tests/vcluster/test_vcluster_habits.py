@@ -324,6 +324,10 @@ def test_several_kubeconfig_files_are_merged_like_kubectl(sandbox: Sandbox,
                          capture_output=True, text=True, timeout=60, env=env)
     assert out.returncode == 0, out.stderr
     assert "helm" not in out.stderr
+    verbose = subprocess.run([sys.executable, "-m", "preview", "vcluster", "list", "-v"],
+                             capture_output=True, text=True, timeout=60, env=env)
+    assert "command succeeded: " in verbose.stderr and " list " in verbose.stderr
+    assert "--kubeconfig" not in verbose.stderr  # helm reads KUBECONFIG itself, all of it
     kubectl = subprocess.run([str(find_tool("kubectl")), "config", "current-context"],
                              capture_output=True, text=True, env=env)
     assert kubectl.returncode == 0  # kubectl agrees there is a current context
