@@ -62,6 +62,7 @@ def test_a_protobuf_status_write_keeps_empty_image_id(
     with urllib.request.urlopen(req, timeout=10, context=sandbox.ssl_context()) as resp:
         assert resp.status == 200
     code, stored = raw_request(sandbox, "GET", f"/api/v1/namespaces/{namespace}/pods/web")
+    assert code == 200
     status = stored["status"]["containerStatuses"][0]
     assert status["imageID"] == ""
     assert status["restartCount"] == 0 and status["ready"] is False
