@@ -369,7 +369,9 @@ def _json(obj: Any, status: int = 200) -> web.Response:
 
 def _status_response(e: ApiError) -> web.Response:
     headers = {"Retry-After": str(e.retry_after)} if e.retry_after is not None else None
-    return web.Response(body=json.dumps(e.status()).encode(), status=e.code,
+    # Compact, with the trailing newline of Go's json.Encoder, as the real server writes it.
+    body = json.dumps(e.status(), separators=(",", ":")) + "\n"
+    return web.Response(body=body.encode(), status=e.code,
                         content_type="application/json", headers=headers)
 
 
