@@ -270,6 +270,14 @@ class Registry(Deletions):
             else:
                 merged["status"] = status
             new = merged
+        elif subresource == "approval":
+            # CSR approval: only the conditions change (`approvalStrategy.PrepareForUpdate`).
+            merged = clone(old)
+            merged.setdefault("status", {})["conditions"] = [
+                {**c, "lastUpdateTime": c.get("lastUpdateTime") or now(),
+                 "lastTransitionTime": c.get("lastTransitionTime") or now()}
+                for c in (new.get("status") or {}).get("conditions") or []]
+            new = merged
         elif subresource and subresource != "finalize":
             raise ApiError(405, "MethodNotAllowed", f"{subresource} cannot be updated this way")
         else:

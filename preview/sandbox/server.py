@@ -21,6 +21,7 @@ from preview.sandbox import (
     discovery,
     kubelet_proxy,
     openapi,
+    platform_kinds,
     subresources,
     tables,
     watch,
@@ -54,7 +55,8 @@ _NOT_FOUND = ApiError(404, "NotFound", "the server could not find the requested 
 # Status (the clients generated from the OpenAPI spec decode it as such).
 _RETURNS_DELETED_OBJECT = frozenset({
     "Pod", "Service", "Namespace", "PersistentVolumeClaim", "PersistentVolume", "PodTemplate",
-    "ResourceQuota", "ServiceAccount", "StorageClass"})
+    "ResourceQuota", "ServiceAccount", "StorageClass", "CSIDriver", "CSINode",
+    "VolumeAttachment"})
 PodHandler = Callable[[web.Request, dict[str, Any], RequestInfo], Awaitable[web.StreamResponse]]
 
 
@@ -130,6 +132,12 @@ class ApiServer:
             rt = cat.by_kind(obj["apiVersion"], obj["kind"])
             assert rt is not None
             reg.create(rt, "", obj, WriteOptions())
+        api_rt = cat.find("apiregistration.k8s.io", "v1", "apiservices")
+        assert api_rt is not None
+        for group, versions in cat.group_versions().items():
+            for version in versions:
+                reg.create(api_rt, "", platform_kinds.local_apiservice(group, version),
+                           WriteOptions())
         svc_rt = cat.find("", "v1", "services")
         assert svc_rt is not None
         first_ip = str(self.strategies.cluster_ips.network.network_address + 1)
@@ -243,6 +251,8 @@ class ApiServer:
                                      self.config.bookmark_interval, render)
         if verb == "create":
             body = decode_body(await request.read(), _content_type(request))
+            if rt.kind == "CertificateSigningRequest" and isinstance(body, dict):
+                platform_kinds.requester(body, user.name, user.groups, user.uid)
             return _json(self.registry.create(rt, ns, body, write_options(query, manager)), 201)
         if verb == "update":
             body = decode_body(await request.read(), _content_type(request))
@@ -281,7 +291,7 @@ class ApiServer:
         ns = info.namespace if rt.namespaced else ""
         sub, method = info.subresource, request.method
         manager = default_field_manager(request.headers.get("User-Agent", ""))
-        if sub in ("status", "finalize"):
+        if sub in ("status", "finalize", "approval"):
             if method == "GET":
                 return _json(self.registry.get(rt, ns, info.name))
             raw = await request.read()
@@ -289,7 +299,7 @@ class ApiServer:
                 out, _ = self.registry.update(rt, ns, info.name, decode_body(
                     raw, _content_type(request)), write_options(query, manager), sub)
                 return _json(out)
-            if method == "PATCH" and sub == "status":
+            if method == "PATCH" and sub in ("status", "approval"):
                 out, _ = self.registry.patch(rt, ns, info.name, _content_type(request), decode_body(
                     raw, _content_type(request), patch=True), write_options(query, manager), sub)
                 return _json(out)

@@ -38,6 +38,7 @@ _FIELDS: dict[tuple[str, str], list[tuple[str, Any]]] = {
                                         ("status.desiredHealthy", 0), ("status.expectedPods", 0)],
     ("autoscaling", "HorizontalPodAutoscaler"): [("status.desiredReplicas", 0)],
     ("", "Service"): [("status.loadBalancer", {})],
+    ("storage.k8s.io", "VolumeAttachment"): [("status.attached", False)],
     ("", "Event"): [("eventTime", None), ("reportingComponent", ""),
                     ("reportingInstance", ""), ("source", {}), ("involvedObject", {})],
 }
