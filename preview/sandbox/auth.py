@@ -7,6 +7,7 @@ stored in the emulator, cached until one of them changes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,7 +15,7 @@ from preview.sandbox import rbac
 from preview.sandbox.rbac import Attributes, UserInfo
 from preview.sandbox.status import ApiError, forbidden
 from preview.sandbox.store import Store
-from preview.sandbox.tokens import TokenSigner
+from preview.sandbox.tokens import ISSUER, TokenSigner
 
 ANONYMOUS = UserInfo("system:anonymous", ("system:unauthenticated",))
 _RBAC = (("rbac.authorization.k8s.io", "roles"), ("rbac.authorization.k8s.io", "clusterroles"),
@@ -59,6 +60,38 @@ class Authenticator:
         return UserInfo(claims.username, ("system:serviceaccounts",
                                           f"system:serviceaccounts:{claims.namespace}",
                                           "system:authenticated"), uid=claims.uid)
+
+
+    def review(self, token: str, audiences: list[str]) -> dict[str, Any]:
+        """The `status` of a TokenReview: who `token` is, for the `audiences` asked about.
+
+        Service-account tokens must be meant for one of them (the API server's own audience
+        when none is given); the sandbox's static tokens are valid for any.
+        """
+        wanted = audiences or [ISSUER]
+        failed = {"user": {}, "error": "[invalid bearer token, token lookup failed]"}
+        try:
+            user = self.authenticate({"Authorization": f"Bearer {token}"})
+        except ApiError:
+            return failed
+        claims = None if token in self.static else self.signer.verify(token)
+        matched = wanted
+        if claims is not None and claims.audiences:
+            matched = [a for a in wanted if a in claims.audiences]
+            if not matched:
+                return {"user": {}, "error": f"[invalid bearer token, token audiences "
+                        f"{json.dumps(list(claims.audiences))} is invalid for the target "
+                        f"audiences {json.dumps(wanted)}]"}
+        info: dict[str, Any] = {"username": user.name}
+        if user.uid:
+            info["uid"] = user.uid
+        info["groups"] = list(user.groups)
+        if user.extra:
+            extra: dict[str, list[str]] = {}
+            for key, value in user.extra:
+                extra.setdefault(key, []).append(value)
+            info["extra"] = extra
+        return {"authenticated": True, "user": info, "audiences": matched}
 
 
 class Authorizer:

@@ -231,6 +231,8 @@ class ApiServer:
             return await self._subresource(request, rt, info, user, query)
         if rt.group in REVIEW_GROUPS:
             body = decode_body(await request.read(), _content_type(request))
+            if rt.kind == "TokenReview":
+                return _json(subresources.token_review(body, self.authn), 201)
             out = subresources.review(rt.kind, body, user, self.authz, ns)
             return _json(out, 201)
         manager = default_field_manager(request.headers.get("User-Agent", ""))
