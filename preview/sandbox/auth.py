@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from preview.sandbox import rbac
+from preview.sandbox import bootstrap_policy, rbac
 from preview.sandbox.rbac import Attributes, UserInfo
 from preview.sandbox.status import ApiError, forbidden
 from preview.sandbox.store import Store
@@ -152,56 +152,5 @@ def impersonate(authorizer: Authorizer, user: UserInfo, headers: Mapping[str, st
 
 
 def bootstrap_rbac() -> list[dict[str, Any]]:
-    """The default ClusterRoles and bindings every cluster starts with (a useful subset)."""
-    def role(name: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
-        return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-                "metadata": {"name": name, "labels": {
-                    "kubernetes.io/bootstrapping": "rbac-defaults"}}, "rules": rules}
-
-    def binding(name: str, role_name: str, groups: list[str]) -> dict[str, Any]:
-        return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-                "metadata": {"name": name, "labels": {
-                    "kubernetes.io/bootstrapping": "rbac-defaults"}},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                            "name": role_name},
-                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
-                              "name": g} for g in groups]}
-
-    everything = [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
-                  {"nonResourceURLs": ["*"], "verbs": ["*"]}]
-    read = ["get", "list", "watch"]
-    write = ["create", "delete", "deletecollection", "patch", "update"]
-    workloads = [
-        {"apiGroups": [""], "resources": ["pods", "pods/log", "pods/status", "services",
-                                          "endpoints", "configmaps", "persistentvolumeclaims",
-                                          "serviceaccounts", "events", "replicationcontrollers"],
-         "verbs": read},
-        {"apiGroups": ["apps"], "resources": ["deployments", "replicasets", "statefulsets",
-                                              "daemonsets"], "verbs": read},
-        {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": read},
-        {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses", "networkpolicies"],
-         "verbs": read},
-    ]
-    edit = [dict(r, verbs=read + write) for r in workloads] + [
-        {"apiGroups": [""], "resources": ["secrets"], "verbs": read + write}]
-    return [
-        role("cluster-admin", everything),
-        role("admin", [*edit, {"apiGroups": ["rbac.authorization.k8s.io"],
-                               "resources": ["roles", "rolebindings"], "verbs": read + write}]),
-        role("edit", edit),
-        role("view", workloads),
-        role("system:discovery", [{"nonResourceURLs": [
-            "/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi",
-            "/openapi/*", "/readyz", "/version", "/version/"], "verbs": ["get"]}]),
-        role("system:basic-user", [{"apiGroups": ["authorization.k8s.io"], "resources": [
-            "selfsubjectaccessreviews", "selfsubjectrulesreviews"], "verbs": ["create"]},
-            {"apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"],
-             "verbs": ["create"]}]),
-        role("system:public-info-viewer", [{"nonResourceURLs": [
-            "/healthz", "/livez", "/readyz", "/version", "/version/"], "verbs": ["get"]}]),
-        binding("cluster-admin", "cluster-admin", ["system:masters"]),
-        binding("system:discovery", "system:discovery", ["system:authenticated"]),
-        binding("system:basic-user", "system:basic-user", ["system:authenticated"]),
-        binding("system:public-info-viewer", "system:public-info-viewer",
-                ["system:authenticated", "system:unauthenticated"]),
-    ]
+    """The default ClusterRoles and bindings every cluster starts with."""
+    return bootstrap_policy.cluster_roles() + bootstrap_policy.cluster_role_bindings()
