@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from preview.sandbox import bootstrap_policy, rbac
+from preview.sandbox import rbac
 from preview.sandbox.rbac import Attributes, UserInfo
 from preview.sandbox.status import ApiError, forbidden
 from preview.sandbox.store import Store
@@ -36,7 +36,13 @@ class Authenticator:
     def add_token(self, token: str, user: UserInfo) -> None:
         self.static[token] = user
 
-    def authenticate(self, headers: Mapping[str, str]) -> UserInfo:
+    def authenticate(self, headers: Mapping[str, str],
+                     client_cert: tuple[str, tuple[str, ...]] | None = None) -> UserInfo:
+        """The caller: a verified client certificate (CN user, O groups) first, as the real
+        server's authenticator chain orders them, then a bearer token; else anonymous."""
+        if client_cert is not None:
+            name, groups = client_cert
+            return UserInfo(name, (*groups, "system:authenticated"))
         header = headers.get("Authorization", "")
         if not header:
             return ANONYMOUS
@@ -149,8 +155,3 @@ def impersonate(authorizer: Authorizer, user: UserInfo, headers: Mapping[str, st
     if target != "system:anonymous" and "system:authenticated" not in groups:
         groups = (*groups, "system:authenticated")
     return UserInfo(target, groups)
-
-
-def bootstrap_rbac() -> list[dict[str, Any]]:
-    """The default ClusterRoles and bindings every cluster starts with."""
-    return bootstrap_policy.cluster_roles() + bootstrap_policy.cluster_role_bindings()

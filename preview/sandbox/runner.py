@@ -34,6 +34,15 @@ class Running:
     def kubeconfig(self, token: str, **kw: Any) -> dict[str, Any]:
         return kubeconfig.kubeconfig(self.url, token, ca_pem=self.tls.ca_pem, **kw)
 
+    def admin_kubeconfig(self) -> dict[str, Any]:
+        """A host cluster's admin kubeconfig holds kubeadm's `kubernetes-admin` client
+        certificate, as kind writes it; a virtual one (the k3s stand-in) the admin token."""
+        admin = self.tls.admin
+        if self.server.config.flavour != "host" or admin is None:
+            return self.kubeconfig(self.server.config.admin_token)
+        return self.kubeconfig("", user=certs.ADMIN_USER,
+                               client_cert=(admin.cert_pem, admin.key_pem))
+
     async def stop(self) -> None:
         for task in self.tasks:
             task.cancel()
@@ -95,8 +104,7 @@ class Sandbox:
         if self._kubeconfig_path is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="sandbox-")
             self._kubeconfig_path = Path(self._tmp.name) / "kubeconfig"
-        kubeconfig.write(self._kubeconfig_path,
-                         self._running.kubeconfig(self.config.admin_token))
+        kubeconfig.write(self._kubeconfig_path, self._running.admin_kubeconfig())
         return self
 
     def stop(self) -> None:
@@ -165,7 +173,7 @@ async def serve_forever(config: ServerConfig, host: str, port: int, kubeconfig_p
                         on_ready: Callable[[str], Any]) -> None:
     """Serve until SIGINT/SIGTERM; the kubeconfig is written once the port accepts connections."""
     running = await start(config, host, port)
-    kubeconfig.write(kubeconfig_path, running.kubeconfig(config.admin_token))
+    kubeconfig.write(kubeconfig_path, running.admin_kubeconfig())
     on_ready(running.url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -18,6 +18,8 @@ from aiohttp import web
 
 from preview.sandbox import (
     admission,
+    certs,
+    cluster_addons,
     discovery,
     kubelet_proxy,
     openapi,
@@ -26,7 +28,7 @@ from preview.sandbox import (
     tables,
     watch,
 )
-from preview.sandbox.auth import Authenticator, Authorizer, bootstrap_rbac, impersonate
+from preview.sandbox.auth import Authenticator, Authorizer, impersonate
 from preview.sandbox.kubelet.timings import KubeletTimings
 from preview.sandbox.rbac import Attributes, UserInfo
 from preview.sandbox.registry import Registry, WriteOptions
@@ -64,7 +66,9 @@ PodHandler = Callable[[web.Request, dict[str, Any], RequestInfo], Awaitable[web.
 class ServerConfig:
     service_cidr: str = "10.96.0.0/12"
     history: int = 20000
-    bookmark_interval: float = 1.0
+    # Watch bookmarks to clients that allow them: about once a minute, as the real server
+    # (its watch cache's bookmark frequency); tests that await one set it lower.
+    bookmark_interval: float = 60.0
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     # "host": a cluster with nodes, scheduler and kubelet; "virtual": a control plane only,
     # like k3s in our chart (no agent, no scheduler) — pods stay Pending there.
@@ -123,33 +127,19 @@ class ApiServer:
         self._bootstrap()
 
     def _bootstrap(self) -> None:
-        reg, cat = self.registry, self.catalog
-        ns_rt = cat.find("", "v1", "namespaces")
-        assert ns_rt is not None
-        for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
-            reg.create(ns_rt, "", {"metadata": {"name": name}}, WriteOptions())
-        for obj in bootstrap_rbac():
-            rt = cat.by_kind(obj["apiVersion"], obj["kind"])
+        """What a new cluster holds: namespaces, RBAC, APIServices, Services, add-ons."""
+        ip = str(self.strategies.cluster_ips.network.network_address + 1)
+        for obj in cluster_addons.initial_objects(self.catalog, self.config.flavour,
+                                                  self.config.service_cidr, ip):
+            rt = self.catalog.by_kind(obj["apiVersion"], obj["kind"])
             assert rt is not None
-            reg.create(rt, "", obj, WriteOptions())
-        api_rt = cat.find("apiregistration.k8s.io", "v1", "apiservices")
-        assert api_rt is not None
-        for group, versions in cat.group_versions().items():
-            for version in versions:
-                reg.create(api_rt, "", platform_kinds.local_apiservice(group, version),
-                           WriteOptions())
-        svc_rt = cat.find("", "v1", "services")
-        assert svc_rt is not None
-        first_ip = str(self.strategies.cluster_ips.network.network_address + 1)
-        reg.create(svc_rt, "default", {"metadata": {"name": "kubernetes", "labels": {
-            "component": "apiserver", "provider": "kubernetes"}}, "spec": {
-            "clusterIP": first_ip, "ports": [{"name": "https", "port": 443,
-                                               "targetPort": 6443}]}}, WriteOptions())
+            self.registry.create(rt, obj["metadata"].get("namespace", ""), obj, WriteOptions())
 
     # -- entry ---------------------------------------------------------------------------------
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         try:
-            user = self.authn.authenticate(request.headers)
+            peer = request.transport.get_extra_info("peercert") if request.transport else None
+            user = self.authn.authenticate(request.headers, certs.peer_user(peer))
             user = impersonate(self.authz, user, request.headers)
             info = parse_path(request.method, request.path, request.query)
             if not info.is_resource:

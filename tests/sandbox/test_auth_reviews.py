@@ -55,5 +55,6 @@ def test_kubectl_auth_whoami(kubectl: KubectlRunner) -> None:
     rows = [line.split(None, 1) for line in kubectl("auth", "whoami").stdout.splitlines()]
     assert rows[0] == ["ATTRIBUTE", "VALUE"]
     values = dict(rows[1:])
-    assert values["Username"].strip() == "sandbox-admin"
-    assert "system:masters" in values["Groups"]
+    # kind's admin kubeconfig: kubeadm's client certificate, not a token.
+    assert values["Username"].strip() == "kubernetes-admin"
+    assert values["Groups"].strip() == "[kubeadm:cluster-admins system:authenticated]"

@@ -111,8 +111,8 @@ def test_certificate_signing_requests_are_approved_and_signed(
         "spec": {"request": _csr_pem("jane"), "signerName": "kubernetes.io/kube-apiserver-client",
                  "usages": ["client auth"], "username": "someone-else"}})
     try:
-        assert csr.spec.username == "sandbox-admin"  # the requester, not what was sent
-        assert "system:masters" in csr.spec.groups
+        assert csr.spec.username == "kubernetes-admin"  # the requester, not what was sent
+        assert "kubeadm:cluster-admins" in csr.spec.groups
         kubectl("certificate", "approve", "jane")
         approved = api.read_certificate_signing_request("jane")
         condition = approved.status.conditions[0]
