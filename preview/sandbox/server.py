@@ -120,6 +120,8 @@ class ApiServer:
         # Without a kubelet of its own (virtual flavour), logs come from the node's kubelet
         # endpoint, as the real server fetches them (the host flavour's kubelet replaces it).
         self.pod_handlers["log"] = kubelet_proxy.log_handler(self)
+        for sub in ("exec", "attach", "portforward"):
+            self.pod_handlers[sub] = kubelet_proxy.stream_handler(self, sub)
         # services/proxy, also served by the kubelet (it knows where pods listen).
         self.service_handlers: dict[str, PodHandler] = {}
         self.app = web.Application(client_max_size=MAX_BODY + 1024 * 1024)
