@@ -21,7 +21,7 @@ def test_events_endpoints_and_slices_have_kubectls_columns(
     ip = pod.status.pod_ip
 
     def endpoints() -> str:
-        out = kubectl("get", "endpoints", "web", "-n", namespace).stdout
+        out = kubectl("get", "endpoints", "web", "-n", namespace, check=False).stdout
         return out if f"{ip}:80" in out else ""
     lines = wait_for(endpoints, 10, what="endpoints").splitlines()
     assert lines[0].split() == ["NAME", "ENDPOINTS", "AGE"]
