@@ -1,4 +1,5 @@
-"""Inside a virtual cluster, `kubectl exec` and `kubectl port-forward` reach the host pod.
+"""Inside a virtual cluster (`preview vcluster connect`), `kubectl exec` and `kubectl
+port-forward` reach the host pod.
 
 The virtual API server relays the WebSocket to its node's kubelet endpoint — the syncer —
 which relays it to the host API server's `pods/exec|portforward` of the synced pod; on the
@@ -11,20 +12,16 @@ import re
 import subprocess
 import sys
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kubernetes import client, config
 
 from preview.sandbox.runner import Sandbox
 from preview.sandbox.runtime import Plan, Process, RuntimeContext, SubprocessRuntime, free_port
 from preview.sandbox.server import ServerConfig
 from preview.sandbox.vcluster_runtime import VClusterRuntime
 from preview.tools import find_tool
-from tests.conftest import tool_runner, wait_for
-from tests.sandbox.test_vcluster_runtime import VCluster, connect, start_vcluster
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.tools]
 IMAGE = "example/exec-target:1"
@@ -45,42 +42,44 @@ def host() -> Iterator[Sandbox]:
         yield sb
 
 
-@pytest.fixture(scope="module")
-def vcluster(host: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VCluster]:
-    kubectl = tool_runner("kubectl", host.kubeconfig, 60)
-    with config.new_client_from_config(host.kubeconfig) as api:
-        core = client.CoreV1Api(api)
-        namespace = f"vc-{uuid.uuid4().hex[:8]}"
-        core.create_namespace({"metadata": {"name": namespace}})  # type: ignore[arg-type]
-        start_vcluster(kubectl, core, namespace, "team-x")
-        vc = connect(host.kubeconfig, core, namespace, "team-x",
-                     tmp_path_factory.mktemp("vcluster") / "virtual")
-        try:
-            yield vc
-        finally:
-            vc.forward.terminate()
-            vc.forward.wait(10)
+def _preview(sb: Sandbox, *args: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([sys.executable, "-m", "preview", *args, "--kubeconfig",
+                             sb.kubeconfig], capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr + result.stdout
+    return result
 
 
-def test_exec_and_port_forward_in_a_virtual_cluster_reach_the_host_pod(
-        vcluster: VCluster) -> None:
-    virtual = tool_runner("kubectl", str(vcluster.kubeconfig), 60)
-    virtual("run", "web", f"--image={IMAGE}", "--port=8000")
-    wait_for(lambda: virtual("get", "pod", "web", "-o", "jsonpath={.status.conditions[?(@.type"
-                             "=='Ready')].status}").stdout == "True", 60, 0.2,
-             "the virtual pod to be Ready")
+def _connect(sb: Sandbox, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """`preview vcluster connect team-x -- kubectl …`: the way a user reaches the cluster."""
+    result = subprocess.run([sys.executable, "-m", "preview", "vcluster", "connect", "team-x",
+                             "-n", "team-x", "--kubeconfig", sb.kubeconfig, "--",
+                             str(find_tool("kubectl")), *command],
+                            capture_output=True, text=True, timeout=120)
+    if check:
+        assert result.returncode == 0, result.stderr + result.stdout
+    return result
 
-    out = virtual("exec", "web", "--", "sh", "-c", 'echo "$GREETING"; exit 0')
+
+def test_exec_and_port_forward_in_a_virtual_cluster_reach_the_host_pod(host: Sandbox) -> None:
+    _preview(host, "vcluster", "create", "team-x", "--namespace", "team-x")
+    _connect(host, "run", "web", f"--image={IMAGE}", "--port=8000")
+    _connect(host, "wait", "--for=condition=Ready", "pod/web", "--timeout=60s")
+
+    out = _connect(host, "exec", "web", "--", "sh", "-c", 'echo "$GREETING"; exit 0')
     assert out.stdout == "hello from the host pod\n"
-    failed = virtual("exec", "web", "--", "sh", "-c", "exit 4", check=False)
+    failed = _connect(host, "exec", "web", "--", "sh", "-c", "exit 4", check=False)
     assert failed.returncode == 4
 
-    forward = subprocess.Popen([str(find_tool("kubectl")), "--kubeconfig",
-                                str(vcluster.kubeconfig), "port-forward", "pod/web", ":8000"],
+    forward = subprocess.Popen([sys.executable, "-m", "preview", "vcluster", "connect",
+                                "team-x", "-n", "team-x", "--kubeconfig", host.kubeconfig, "--",
+                                str(find_tool("kubectl")), "port-forward", "pod/web", ":8000"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert forward.stdout is not None
-        line = forward.stdout.readline()
+        line = ""
+        while "Forwarding from" not in line:
+            line = forward.stdout.readline()
+            assert line, "port-forward ended"
         match = re.search(r"127\.0\.0\.1:(\d+) -> 8000", line)
         assert match, line
         with urllib.request.urlopen(f"http://127.0.0.1:{match.group(1)}/", timeout=10) as resp:
