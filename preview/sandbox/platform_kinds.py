@@ -14,6 +14,7 @@ import binascii
 from collections.abc import Callable
 from typing import Any
 
+from preview.sandbox.objects import clone
 from preview.sandbox.status import (
     Cause,
     field_invalid,
@@ -145,6 +146,16 @@ def _validate_csr(obj: dict[str, Any], old: dict[str, Any] | None) -> list[Cause
         causes.append(field_invalid(f"status.conditions[{types.index('Denied')}].type", "Denied",
                                     "Approved and Denied conditions are mutually exclusive"))
     return causes
+
+
+def approval_update(old: dict[str, Any], new: dict[str, Any], now: str) -> dict[str, Any]:
+    """A write to `approval`: only the conditions change (`approvalStrategy`), stamped."""
+    merged = clone(old)
+    merged.setdefault("status", {})["conditions"] = [
+        {**c, "lastUpdateTime": c.get("lastUpdateTime") or now,
+         "lastTransitionTime": c.get("lastTransitionTime") or now}
+        for c in (new.get("status") or {}).get("conditions") or []]
+    return merged
 
 
 def requester(obj: dict[str, Any], username: str, groups: tuple[str, ...], uid: str) -> None:

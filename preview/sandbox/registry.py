@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from preview.sandbox import apply as ssa
-from preview.sandbox import conversion, defaults, patch, selectors, validation, zerovalues
+from preview.sandbox import (
+    conversion,
+    defaults,
+    patch,
+    platform_kinds,
+    selectors,
+    validation,
+    zerovalues,
+)
 from preview.sandbox.deletion import Deletions
 from preview.sandbox.objects import clone, now
 from preview.sandbox.pagination import decode_continue, encode_continue, item_key
@@ -271,13 +279,7 @@ class Registry(Deletions):
                 merged["status"] = status
             new = merged
         elif subresource == "approval":
-            # CSR approval: only the conditions change (`approvalStrategy.PrepareForUpdate`).
-            merged = clone(old)
-            merged.setdefault("status", {})["conditions"] = [
-                {**c, "lastUpdateTime": c.get("lastUpdateTime") or now(),
-                 "lastTransitionTime": c.get("lastTransitionTime") or now()}
-                for c in (new.get("status") or {}).get("conditions") or []]
-            new = merged
+            new = platform_kinds.approval_update(old, new, now())
         elif subresource and subresource != "finalize":
             raise ApiError(405, "MethodNotAllowed", f"{subresource} cannot be updated this way")
         else:
