@@ -1,0 +1,65 @@
+"""`preview gc`: find forgotten environments on the host, decide, delete, report.
+
+Never deletes on doubt: GitHub errors leave an environment unknown (kept), the planner's
+rules are in `preview.gc.plan`, and `--max-deletions` refuses a run that would delete more
+than expected (a GitHub or cluster outage looks like "everything is closed").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+
+from preview.gc import collect, execute, plan, teardown
+from preview.gc.model import GcResult, HostEnvironment, Settings
+from preview.github.pulls import GitHubApi, RepoPulls, lookup
+from preview.kube.client import KubeClient
+
+
+@dataclass(frozen=True)
+class GcOptions:
+    """Inputs of one run (the CLI's flags)."""
+
+    repos: tuple[str, ...] = ()  # owner/name; empty: every repository on the host
+    dry_run: bool = False
+    max_deletions: int = 20
+    force: bool = False  # delete even beyond max_deletions
+    settings: Settings = field(default_factory=Settings)
+
+
+async def gc(host: KubeClient, options: GcOptions, github: GitHubApi | None, *,
+             now: dt.datetime | None = None, teardown_fn: execute.Teardown | None = None,
+             notify: execute.Notify | None = None) -> GcResult:
+    """One GC run over the host. `teardown_fn` deletes one environment (default: its
+    namespace, see preview.gc.teardown); `notify` tells GitHub (deployment inactive, comment
+    updated); the CLI passes None until preview.github's `GitHubSession.report_torn_down`
+    is wired in (the seam: `notify`)."""
+    environments = await collect.collect(host, options.repos)
+    settings = options.settings
+    notes: list[str] = []
+    pulls: dict[str, RepoPulls] = {}
+    if github is None:
+        settings = replace(settings, github="no GitHub token")
+        notes.append("no GitHub token: PR states are unknown, only the TTL and "
+                     "broken-environment rules applied")
+    else:
+        wanted: dict[str, set[int]] = defaultdict(set)
+        for env in environments:
+            if env.record.repo and env.record.pr > 0:
+                wanted[env.record.repo].add(env.record.pr)
+        # The one bridge to GitHub's blocking client: the lookups run in a worker thread.
+        pulls = await asyncio.to_thread(lookup, github, wanted)
+        notes += [f"GitHub: {state.repo}: {state.detail}" for state in pulls.values()
+                  if state.status == "unknown"]
+    decisions = plan.plan(environments, pulls, now or dt.datetime.now(dt.UTC), settings)
+
+    async def default_teardown(env: HostEnvironment) -> str:
+        return await teardown.delete_environment(host, env)
+
+    outcomes, refused = await execute.execute(
+        decisions, teardown_fn or default_teardown, notify, dry_run=options.dry_run,
+        max_deletions=options.max_deletions, force=options.force)
+    return GcResult(outcomes=outcomes, dry_run=options.dry_run, refused=refused,
+                    notes=tuple(notes), github_requests=github.calls if github else 0)
