@@ -6,6 +6,8 @@ from __future__ import annotations
 class PreviewError(Exception):
     """A failure a user can act on: a message for humans and a hint naming the fix."""
 
+    exit_code = 1
+
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
@@ -15,3 +17,9 @@ class PreviewError(Exception):
         if self.hint:
             return f"{self.message}\nhint: {self.hint}"
         return self.message
+
+
+class BadInput(PreviewError):
+    """The user's input (flags, preview.yaml, the event payload) is wrong: exit code 2."""
+
+    exit_code = 2

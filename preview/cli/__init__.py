@@ -11,6 +11,7 @@ import sys
 import click
 
 from preview import __version__, logs
+from preview.cli.action import action_command
 from preview.cli.sandbox import sandbox
 from preview.cli.syncer import syncer_command
 from preview.cli.vcluster import vcluster
@@ -25,6 +26,7 @@ def main(verbose: int) -> None:
     logs.configure(logging.WARNING - 10 * min(verbose, 2))
 
 
+main.add_command(action_command)
 main.add_command(sandbox)
 main.add_command(syncer_command)
 main.add_command(vcluster)
@@ -40,7 +42,7 @@ def run() -> None:
         main(standalone_mode=True)
     except PreviewError as e:
         click.echo(f"error: {e}", err=True)
-        sys.exit(1)
+        sys.exit(e.exit_code)
     except ApiError as e:
         hint = {401: "the credentials in the kubeconfig were not accepted",
                 403: "the kubeconfig's user lacks a permission named in the message"}

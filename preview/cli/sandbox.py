@@ -6,10 +6,12 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from preview.sandbox.server import ServerConfig
+if TYPE_CHECKING:  # the emulator loads only when a sandbox command runs, never for `preview up`
+    from preview.sandbox.server import ServerConfig
 
 DEFAULT_SANDBOX_KUBECONFIG = Path(".sandbox/kubeconfig")
 
@@ -28,6 +30,8 @@ def sandbox(ctx: click.Context, port: int, kubeconfig_path: Path) -> None:
     use it with kubectl and helm. Stop it with Ctrl-C.
     """
     if ctx.invoked_subcommand is None:
+        from preview.sandbox.server import ServerConfig
+
         _serve(port, kubeconfig_path, ServerConfig(), demo=True)
 
 
@@ -54,6 +58,8 @@ def sandbox_apiserver(port: int, kubeconfig_path: Path, service_cidr: str, flavo
 
     Prints one JSON line {"url": ..., "kubeconfig": ...} once it accepts connections.
     """
+    from preview.sandbox.server import ServerConfig
+
     _serve(port, kubeconfig_path, ServerConfig(service_cidr=service_cidr, flavour=flavour,
                                                nodes=nodes, tls_sans=tls_sans), demo=False)
 
