@@ -12,6 +12,7 @@ import click
 
 from preview import __version__, logs
 from preview.cli.action import action_command
+from preview.cli.gc import gc_command
 from preview.cli.sandbox import sandbox
 from preview.cli.syncer import syncer_command
 from preview.cli.vcluster import vcluster
@@ -27,6 +28,7 @@ def main(verbose: int) -> None:
 
 
 main.add_command(action_command)
+main.add_command(gc_command)
 main.add_command(sandbox)
 main.add_command(syncer_command)
 main.add_command(vcluster)
