@@ -34,9 +34,6 @@ def plan(environments: Iterable[HostEnvironment], pulls: Mapping[str, RepoPulls]
 def _state(env: HostEnvironment, pulls: Mapping[str, RepoPulls],
            settings: Settings) -> RepoPulls:
     record = env.record
-    if not record.repo or record.pr < 1:
-        return RepoPulls(record.repo, "unknown",
-                         detail="the namespace does not name its repository and PR")
     if settings.github:
         return RepoPulls(record.repo, "unknown", detail=settings.github)
     return pulls.get(record.repo) or RepoPulls(record.repo, "unknown",
@@ -47,6 +44,9 @@ def decide(env: HostEnvironment, state: RepoPulls, now: dt.datetime,
            settings: Settings) -> Decision:
     """The decision for one environment, given its repository's state (see the rules above)."""
     record = env.record
+    if not record.repo or record.pr < 1 or state.repo != record.repo:
+        state = RepoPulls(record.repo, "unknown",
+                          detail="the namespace does not name its repository and PR")
     created = _time(record.created_at)
     age = int((now - created).total_seconds()) if created else 0
     grace = settings.grace_seconds
