@@ -5,13 +5,17 @@ Pure. The rules, first match wins:
 1. Namespace Terminating: for longer than the grace → delete (`stuck-terminating`: retry the
    deletion, release finalizers on our own objects); otherwise keep (`terminating`).
 2. PR open and carrying a keep label → keep (`keep-label`).
-3. TTL (`expires-at`) passed → delete (`ttl-expired`), whatever its age or PR state.
-4. Created less than the grace ago → keep (`grace`): a deploy may be running.
-5. Repository provably gone → delete (`repo-gone`).
-6. PR not open (closed or merged) → delete (`pr-closed`).
-7. Virtual cluster missing or not ready → delete (`broken`).
-8. PR open → keep (`pr-open`).
-9. Otherwise GitHub could not tell → keep (`unknown`): never delete on doubt.
+3. GitHub was asked about the repository and could not tell (5xx, timeout, rate limit,
+   401/403, no access) → keep (`unknown`), even past the TTL: the keep label is unknowable,
+   and one bad night must not delete what the next one would keep.
+4. TTL (`expires-at`) passed → delete (`ttl-expired`), whatever its age.
+5. Created less than the grace ago → keep (`grace`): a deploy may be running.
+6. Repository provably gone → delete (`repo-gone`).
+7. PR not open (closed or merged) → delete (`pr-closed`).
+8. Virtual cluster missing or not ready → delete (`broken`).
+9. PR open → keep (`pr-open`).
+10. GitHub not asked (no token, or the namespace does not name its PR) → keep (`unknown`):
+    only rules 1, 4 and 8 can delete then.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from collections.abc import Iterable, Mapping
 
 from preview.gc.model import DELETE, KEEP, Decision, HostEnvironment, Settings
 from preview.github.pulls import RepoPulls
+
+UNASKED = "unasked"  # a RepoPulls status: GitHub was not asked (no token, no PR named)
 
 
 def plan(environments: Iterable[HostEnvironment], pulls: Mapping[str, RepoPulls],
@@ -35,7 +41,7 @@ def _state(env: HostEnvironment, pulls: Mapping[str, RepoPulls],
            settings: Settings) -> RepoPulls:
     record = env.record
     if settings.github:
-        return RepoPulls(record.repo, "unknown", detail=settings.github)
+        return RepoPulls(record.repo, UNASKED, detail=settings.github)
     return pulls.get(record.repo) or RepoPulls(record.repo, "unknown",
                                                detail="GitHub was not asked")
 
@@ -45,7 +51,7 @@ def decide(env: HostEnvironment, state: RepoPulls, now: dt.datetime,
     """The decision for one environment, given its repository's state (see the rules above)."""
     record = env.record
     if not record.repo or record.pr < 1 or state.repo != record.repo:
-        state = RepoPulls(record.repo, "unknown",
+        state = RepoPulls(record.repo, UNASKED,
                           detail="the namespace does not name its repository and PR")
     created = _time(record.created_at)
     age = int((now - created).total_seconds()) if created else 0
@@ -68,7 +74,12 @@ def decide(env: HostEnvironment, state: RepoPulls, now: dt.datetime,
         if kept_by:
             return result(KEEP, "keep-label", f"PR #{record.pr} carries label {kept_by[0]}")
     expires = _time(record.expires_at)
-    if expires is not None and expires <= now:
+    expired = expires is not None and expires <= now
+    if state.status == "unknown":
+        past = " (TTL expired, but a keep label cannot be checked)" if expired else ""
+        return result(KEEP, "unknown", f"PR state unknown: {state.detail}{past}")
+    if expired:
+        assert expires is not None
         return result(DELETE, "ttl-expired",
                       f"TTL expired {duration(int((now - expires).total_seconds()))} ago "
                       f"({record.expires_at})")

@@ -38,6 +38,7 @@ CLOSED = RepoPulls(REPO, "ok", open={8: ()})
 MERGED = RepoPulls(REPO, "ok", open={}, closed={7: "merged"})
 GONE = RepoPulls(REPO, "gone", detail="not in acme's repository list")
 UNKNOWN = RepoPulls(REPO, "unknown", detail="GitHub answered 502")
+UNASKED = RepoPulls(REPO, "unasked", detail="no GitHub token")
 
 CASES = [
     # (case, environment, GitHub, action, rule, words of the reason)
@@ -47,7 +48,9 @@ CASES = [
     ("TTL expired, PR open", env(expires_in_h=-2), OPEN, DELETE, "ttl-expired", "2h ago"),
     ("TTL expired beats the grace", env(age_h=0.1, expires_in_h=-0.05), OPEN, DELETE,
      "ttl-expired", "TTL expired"),
-    ("TTL expired, GitHub unknown", env(expires_in_h=-1), UNKNOWN, DELETE, "ttl-expired", ""),
+    ("TTL expired, GitHub failed: doubt keeps", env(expires_in_h=-1), UNKNOWN, KEEP, "unknown",
+     "keep label cannot be checked"),
+    ("TTL expired, GitHub not asked", env(expires_in_h=-1), UNASKED, DELETE, "ttl-expired", ""),
     ("keep label beats the TTL", env(expires_in_h=-5), OPEN_KEEP, KEEP, "keep-label",
      "preview:keep"),
     ("keep label, healthy", env(), OPEN_KEEP, KEEP, "keep-label", "label preview:keep"),
@@ -57,8 +60,12 @@ CASES = [
     ("repository gone, fresh", env(age_h=0.2), GONE, KEEP, "grace", ""),
     ("broken, old, PR open", env(vcluster="not ready (0/1 replicas)"), OPEN, DELETE, "broken",
      "not ready"),
-    ("broken, old, GitHub unknown", env(vcluster="missing"), UNKNOWN, DELETE, "broken",
+    ("broken, old, GitHub failed", env(vcluster="missing"), UNKNOWN, KEEP, "unknown", "502"),
+    ("broken, old, GitHub not asked", env(vcluster="missing"), UNASKED, DELETE, "broken",
      "missing"),
+    ("healthy, GitHub not asked", env(), UNASKED, KEEP, "unknown", "no GitHub token"),
+    ("stuck Terminating, GitHub failed", env(terminating_h=3), UNKNOWN, DELETE,
+     "stuck-terminating", ""),
     ("GitHub 502, healthy", env(), UNKNOWN, KEEP, "unknown", "GitHub answered 502"),
     ("stuck Terminating", env(terminating_h=2), OPEN, DELETE, "stuck-terminating",
      "stuck Terminating for 2h"),
