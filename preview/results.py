@@ -1,0 +1,56 @@
+"""What `up` and `down` report: plain data that the CLI, the GitHub layer and `gc` render.
+
+No I/O and no logic here: operations fill these, services (`github/`, `gc`) read them, so a
+service never needs to import an operation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PodProblem:
+    """One container that keeps the environment from becoming ready, with the evidence."""
+
+    pod: str
+    container: str
+    reason: str  # e.g. ImagePullBackOff, CrashLoopBackOff, OOMKilled
+    message: str
+    events: tuple[str, ...]  # event messages about the pod, oldest first
+    logs: tuple[str, ...]  # last log lines of the container
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Why a deploy failed: a one-line summary, the failing pods and helm's own status."""
+
+    summary: str
+    pods: tuple[PodProblem, ...]
+    helm_status: str
+
+
+@dataclass(frozen=True)
+class UpResult:
+    """The outcome of `preview up` for one environment."""
+
+    environment: str  # pr-<n>
+    namespace: str  # host namespace
+    vcluster: str
+    url: str
+    head_sha: str
+    status: str  # "ready" | "failed"
+    phases: dict[str, float]  # phase name -> seconds, in execution order
+    expires_at: str  # RFC 3339
+    diagnostics: Diagnostics | None
+    kubeconfig_hint: str  # the command that gets a kubeconfig for this environment
+
+
+@dataclass(frozen=True)
+class DownResult:
+    """The outcome of `preview down` for one environment."""
+
+    environment: str
+    namespace: str
+    existed: bool
+    seconds: float
