@@ -70,10 +70,11 @@ def gc_command(repos: tuple[str, ...], dry_run: bool, max_deletions: int, force:
     """
     from preview.gc import report
     from preview.gc.model import Settings
+    from preview.github import GitHubSession
     from preview.github.pulls import DEFAULT_API_URL, GitHubApi
     from preview.kube.client import KubeClient
     from preview.kube.connection import from_kubeconfig
-    from preview.operations.gc import GcOptions, gc
+    from preview.operations.gc import GcOptions, gc, github_notifier
 
     if any(not label.strip() for label in keep_labels):
         raise BadInput("--keep-label: empty label", "name a PR label, e.g. preview:keep")
@@ -83,9 +84,15 @@ def gc_command(repos: tuple[str, ...], dry_run: bool, max_deletions: int, force:
     options = GcOptions(repos=repos, dry_run=dry_run, max_deletions=max_deletions, force=force,
                         settings=Settings(grace_seconds=grace, keep_labels=keep_labels))
 
+    # The step summary gets the GC's report, not one comment per deleted environment.
+    session = GitHubSession.from_env(
+        {k: v for k, v in os.environ.items() if k != "GITHUB_STEP_SUMMARY"}, token) \
+        if token and not dry_run else None
+    notify = github_notifier(session) if session is not None else None
+
     async def main() -> report.GcResult:
         async with KubeClient(from_kubeconfig(kubeconfig, context), "preview-gc") as host:
-            return await gc(host, options, github)
+            return await gc(host, options, github, notify=notify)
 
     result = asyncio.run(main())
     click.echo(report.to_json(result) if output == "json" else report.to_table(result))

@@ -12,8 +12,10 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
+from preview import naming
 from preview.gc import collect, execute, plan, teardown
-from preview.gc.model import GcResult, HostEnvironment, Settings
+from preview.gc.model import Decision, GcResult, HostEnvironment, Settings
+from preview.github import GitHubSession
 from preview.github.pulls import GitHubApi, RepoPulls, lookup
 from preview.kube.client import KubeClient
 
@@ -34,8 +36,7 @@ async def gc(host: KubeClient, options: GcOptions, github: GitHubApi | None, *,
              notify: execute.Notify | None = None) -> GcResult:
     """One GC run over the host. `teardown_fn` deletes one environment (default: its
     namespace, see preview.gc.teardown); `notify` tells GitHub (deployment inactive, comment
-    updated); the CLI passes None until preview.github's `GitHubSession.report_torn_down`
-    is wired in (the seam: `notify`)."""
+    updated; see `github_notifier`), None to tell nobody."""
     environments = await collect.collect(host, options.repos)
     settings = options.settings
     notes: list[str] = []
@@ -63,3 +64,36 @@ async def gc(host: KubeClient, options: GcOptions, github: GitHubApi | None, *,
         max_deletions=options.max_deletions, force=options.force)
     return GcResult(outcomes=outcomes, dry_run=options.dry_run, refused=refused,
                     notes=tuple(notes), github_requests=github.calls if github else 0)
+
+
+@dataclass(frozen=True)
+class _RecordedPull:
+    """The pull request as the namespace remembers it (what the comment needs to name it)."""
+
+    owner: str
+    repo: str
+    number: int
+    head_sha: str
+    run_url: str = ""
+    branch: str = ""
+    author: str = ""
+    title: str = ""
+
+
+def github_notifier(session: GitHubSession) -> execute.Notify:
+    """Tell GitHub an environment was collected: deployments inactive, comment "removed"."""
+
+    async def notify(decision: Decision) -> list[str]:
+        record = decision.environment.record
+        owner, _, name = record.repo.partition("/")
+        if decision.rule == "repo-gone":
+            return []  # nobody left to tell
+        try:
+            env = naming.environment_for(owner, name, record.pr)
+        except ValueError:
+            return ["the namespace does not name its repository and PR: GitHub not told"]
+        pull = _RecordedPull(owner, name, record.pr, record.head_sha, record.run_url)
+        # PyGithub blocks: the report runs in a worker thread, as the lookups do.
+        return await asyncio.to_thread(session.report_torn_down, pull, env)
+
+    return notify
