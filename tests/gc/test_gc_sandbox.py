@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 import responses
-from kubernetes import client, config
+from kubernetes import client
 
 from preview.gc.model import Decision, GcResult, Settings
 from preview.github.pulls import GitHubApi
@@ -30,13 +30,6 @@ API = "https://api.github.com"
 H, M = dt.timedelta(hours=1), dt.timedelta(minutes=1)
 FRESH = 5 * M
 EXPIRED = -3 * H
-
-
-@pytest.fixture
-def host() -> Iterator[tuple[Sandbox, client.CoreV1Api, client.AppsV1Api]]:
-    """A host sandbox of its own: the GC sees every managed namespace on a host."""
-    with Sandbox() as sb, config.new_client_from_config(sb.kubeconfig) as api:
-        yield sb, client.CoreV1Api(api), client.AppsV1Api(api)
 
 
 def shop_web_gone() -> tuple[list[Spec], dict[str, tuple[str, str]]]:
