@@ -177,6 +177,9 @@ def lookup(api: GitHubApi, wanted: Mapping[str, Collection[int]]) -> dict[str, R
             results[repo] = RepoPulls(repo, "unknown", detail=stopped)
         except LookupFailed as e:
             results[repo] = RepoPulls(repo, "unknown", detail=str(e))
+        except (ValueError, KeyError, TypeError, AttributeError) as e:  # a malformed answer
+            results[repo] = RepoPulls(repo, "unknown",
+                                      detail=f"unexpected answer from GitHub ({e!r})")
     return results
 
 

@@ -192,3 +192,12 @@ def test_user_accounts_are_listed_when_the_owner_is_not_an_organisation() -> Non
     responses.get(re.compile(f"{API}/users/alice/repos.*"),
                   json=[{"full_name": "alice/dotfiles", "private": True}])
     assert lookup(api(), {"alice/app": {1}})["alice/app"].status == "gone"
+
+
+@responses.activate
+def test_a_malformed_answer_is_unknown() -> None:
+    responses.get(pulls_url("acme/a"), json=[{"title": "no number"}])
+    responses.get(pulls_url("acme/b"), json=[pull(1)])
+    states = lookup(api(), {"acme/a": {1}, "acme/b": {1}})
+    assert states["acme/a"].status == "unknown" and "unexpected answer" in states["acme/a"].detail
+    assert states["acme/b"].status == "ok"
