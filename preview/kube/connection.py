@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from preview.errors import PreviewError
+from preview.kube.kubeconfig import merged_kubeconfig, split_env
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
@@ -64,18 +63,16 @@ class Connection:
 
 def from_kubeconfig(path: str | os.PathLike[str] | None = None,
                     context: str | None = None) -> Connection:
-    """Settings of a kubeconfig's context (default: $KUBECONFIG's first file, ~/.kube/config)."""
-    if path is None:
-        env = os.environ.get("KUBECONFIG", "")
-        path = env.split(os.pathsep)[0] if env else Path.home() / ".kube" / "config"
-    file = Path(path)
-    try:
-        doc = yaml.safe_load(file.read_text()) or {}
-    except FileNotFoundError:
-        raise PreviewError(f"kubeconfig {file} does not exist",
-                           "pass --kubeconfig or set KUBECONFIG to a kubeconfig file") from None
-    except yaml.YAMLError as e:
-        raise PreviewError(f"kubeconfig {file} is not valid YAML: {e}") from None
+    """Settings of a kubeconfig's context (default: $KUBECONFIG, merged as kubectl merges its
+    files, then ~/.kube/config)."""
+    env = os.environ.get("KUBECONFIG", "")
+    if path is not None:
+        file, doc = Path(path), merged_kubeconfig([path], must_exist=True)
+    elif split_env(env):
+        file, doc = Path(env), merged_kubeconfig(split_env(env))
+    else:
+        file = Path.home() / ".kube" / "config"
+        doc = merged_kubeconfig([file], must_exist=True)
     name = context or doc.get("current-context")
     if not name:
         raise PreviewError(f"kubeconfig {file} has no current-context",
