@@ -15,3 +15,12 @@ class PreviewError(Exception):
         if self.hint:
             return f"{self.message}\nhint: {self.hint}"
         return self.message
+
+
+class BadInput(PreviewError):
+    """The user's input is wrong (preview.yaml, flags, the PR context, the chart's templates):
+    nothing was created. The CLI exits with code 2."""
+
+
+class Incomplete(PreviewError):
+    """A teardown left something behind (named in the message). The CLI exits with code 3."""
