@@ -1,6 +1,8 @@
 """The `preview` command line: parses flags, calls one operation, renders its result.
 
-One module per command group: `sandbox`, `syncer`, `vcluster`.
+One module per command group: `environments` (up, down, list, kubeconfig), `sandbox`,
+`syncer`, `vcluster`. Exit codes: 0 ok, 1 failed (a deploy, the cluster), 2 bad input,
+3 a teardown left something behind.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import sys
 import click
 
 from preview import __version__, logs
+from preview.cli.environments import COMMANDS as ENVIRONMENT_COMMANDS
 from preview.cli.sandbox import sandbox
 from preview.cli.syncer import syncer_command
 from preview.cli.vcluster import vcluster
-from preview.errors import PreviewError
+from preview.errors import BadInput, Incomplete, PreviewError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,10 +31,13 @@ def main(verbose: int) -> None:
 main.add_command(sandbox)
 main.add_command(syncer_command)
 main.add_command(vcluster)
+for _command in ENVIRONMENT_COMMANDS:
+    main.add_command(_command)
 
 
 def run() -> None:
-    """Console entry point: a PreviewError becomes one clear line and exit code 1."""
+    """Console entry point: a PreviewError becomes one clear line and an exit code (1; 2 for
+    bad input; 3 for an incomplete teardown)."""
     import aiohttp
 
     from preview.kube.client import ApiError
@@ -40,7 +46,7 @@ def run() -> None:
         main(standalone_mode=True)
     except PreviewError as e:
         click.echo(f"error: {e}", err=True)
-        sys.exit(1)
+        sys.exit(2 if isinstance(e, BadInput) else 3 if isinstance(e, Incomplete) else 1)
     except ApiError as e:
         hint = {401: "the credentials in the kubeconfig were not accepted",
                 403: "the kubeconfig's user lacks a permission named in the message"}
