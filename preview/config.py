@@ -3,8 +3,8 @@
 `load` reads the file (default `./preview.yaml` when present), validates it (config_schema),
 applies the flags (which win), reads the values files it names and checks every template's
 syntax: all before anything touches a cluster. `render` fills the templates for one pull
-request and environment (pure, no I/O) and merges values as helm would: values files <
-inline `values` < `set` entries (file first, then `--set`).
+request and environment (pure, no I/O) and merges values as helm would, the file's first
+and the flags' last: valuesFiles < values < set < --values < --set.
 
 A pull request controls `preview.yaml`, so the paths it names (chart, values files) must stay
 inside its repository, symlinks resolved: otherwise `valuesFiles: [~/.kube/config]` would hand
@@ -94,6 +94,7 @@ class ValuesFile:
     path: Path
     label: str  # how errors name it
     values: dict[str, Any]
+    flag: bool = False  # given as --values (merged after everything from preview.yaml)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,10 @@ class Assignment:
 
     text: str
     origin: str
+
+    @property
+    def flag(self) -> bool:
+        return self.origin.startswith("--")
 
 
 @dataclass(frozen=True)
@@ -157,7 +162,7 @@ class RenderedConfig:
     config: PreviewConfig
     url: str
     host: str
-    values: dict[str, Any]  # values files < values < set < --set
+    values: dict[str, Any]  # valuesFiles < values < set < --values < --set
     vcluster_values: dict[str, Any]  # our defaults < vcluster:
     labels: dict[str, str]
     ttl_seconds: int
@@ -217,7 +222,8 @@ def load(path: Path | None, overrides: ConfigOverrides = ConfigOverrides(), *,
     values_files = tuple(
         _values_file(base / name, f"{label}: valuesFiles[{i}]", name, root)
         for i, name in enumerate(model.values_files)) + tuple(
-        _values_file(cwd / name, "--values", str(name), None) for name in overrides.values_files)
+        _values_file(cwd / name, "--values", str(name), None, flag=True)
+        for name in overrides.values_files)
     assignments = tuple(Assignment(text, f"{label}: set[{i}]")
                         for i, text in enumerate(model.set)) + \
         tuple(Assignment(text, f"--set {text.partition('=')[0]}") for text in flags.set)
@@ -248,13 +254,17 @@ def render(config: PreviewConfig, pr: PullRequest, env: EnvironmentLike) -> Rend
     host = _url_host(url, config.where("url"))
     context = templating.context_for(pr, env, domain=config.domain, host=host, url=url)
     values: dict[str, Any] = {}
-    for values_file in config.values_files:
-        values = deep_merge(values, templating.render_tree(values_file.values, context,
-                                                           f"{values_file.label}: "))
-    values = deep_merge(values, templating.render_tree(config.values, context,
-                                                       config.where("values")))
-    for assignment in config.set_values:
-        _apply(values, assignment, context)
+    for flags in (False, True):  # everything from preview.yaml, then the flags: flags win
+        for values_file in config.values_files:
+            if values_file.flag == flags:
+                values = deep_merge(values, templating.render_tree(
+                    values_file.values, context, f"{values_file.label}: "))
+        if not flags:
+            values = deep_merge(values, templating.render_tree(config.values, context,
+                                                               config.where("values")))
+        for assignment in config.set_values:
+            if assignment.flag == flags:
+                _apply(values, assignment, context)
     vcluster = deep_merge(default_vcluster_values(host),
                           templating.render_tree(config.vcluster, context, config.where("vcluster")))
     return RenderedConfig(config=config, url=url, host=host, values=values,
@@ -374,14 +384,15 @@ def _flag_chart(value: str, version: str | None, cwd: Path) -> Chart:
     return Chart("path", path=path)
 
 
-def _values_file(path: Path, label: str, name: str | Path, root: Path | None) -> ValuesFile:
+def _values_file(path: Path, label: str, name: str | Path, root: Path | None, *,
+                 flag: bool = False) -> ValuesFile:
     if root is not None:
         path = _inside(path, root, label, str(name))
     if not path.is_file():
         raise PreviewError(f"{label}: {str(name)!r} does not exist ({path})",
                            "paths in preview.yaml are relative to it; --values to the "
                            "current directory")
-    return ValuesFile(path=path, label=str(name), values=read_yaml(path, str(name)))
+    return ValuesFile(path=path, label=str(name), values=read_yaml(path, str(name)), flag=flag)
 
 
 def _repository_root(start: Path) -> Path:
