@@ -1,8 +1,8 @@
-"""What the operations report: plain data, no I/O.
+"""What the operations report: plain data the CLI prints and the GitHub layer renders.
 
-`preview up` / `preview down` return these; the CLI renders them (text, `-o json`) and the
-GitHub layer puts them in the PR comment. A service-layer module: `github/` and `gc` may
-import it; nothing here imports the operations.
+No I/O and no logic here, so `github/` and `gc` can import it without importing operations.
+Text that comes from a pull request (pod names, event messages, logs) stays plain data; the
+layer that renders it (CLI, GitHub comment) escapes it.
 """
 
 from __future__ import annotations
@@ -12,19 +12,19 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class PodProblem:
-    """One failing pod of the user's release, as found in the virtual cluster."""
+    """One failing container (or an unschedulable pod, `container` ""): what went wrong."""
 
     pod: str
     container: str
     reason: str  # ImagePullBackOff, CrashLoopBackOff, Unschedulable, …
     message: str
-    events: tuple[str, ...]  # the pod's Events, as text
-    logs: tuple[str, ...]  # the container's last log lines
+    events: tuple[str, ...]  # "Warning Failed: Error: ImagePullBackOff", oldest first
+    logs: tuple[str, ...]  # the last lines of the container's log (previous run when crashing)
 
 
 @dataclass(frozen=True)
 class Diagnostics:
-    """Why a deploy failed: a short readable summary plus the data behind it."""
+    """Why a deploy failed: a short summary for people, the details as data."""
 
     summary: str
     pods: tuple[PodProblem, ...]
@@ -35,16 +35,16 @@ class Diagnostics:
 class UpResult:
     """The outcome of `preview up`."""
 
-    environment: str  # pr-<n>
-    namespace: str  # host namespace
+    environment: str
+    namespace: str
     vcluster: str
     url: str
     head_sha: str
     status: str  # "ready" | "failed"
     phases: dict[str, float]  # phase name -> seconds
-    expires_at: str  # RFC 3339
+    expires_at: str
     diagnostics: Diagnostics | None
-    kubeconfig_hint: str  # the command that gives a kubeconfig for the virtual cluster
+    kubeconfig_hint: str
 
 
 @dataclass(frozen=True)
