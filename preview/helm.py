@@ -152,7 +152,6 @@ async def uninstall(kubeconfig: Path | None, context: str | None, release: str,
     return True
 
 
-
 async def releases(kubeconfig: Path | None, context: str | None = None) -> list[tuple[str, str]]:
     """(name, namespace) of every release in every namespace, whatever its status."""
     client = _client(kubeconfig, context)
@@ -164,25 +163,6 @@ async def releases(kubeconfig: Path | None, context: str | None = None) -> list[
         raise _error("list releases in", "the cluster", e) from e
     return [(release.name, release.namespace) for release in found]
 
-
-async def deployed_values(kubeconfig: Path | None, context: str | None, chart: Path,
-                          release: str, namespace: str) -> dict[str, Any] | None:
-    """The user-supplied values of `release` when its current revision is deployed from this
-    chart's name and version; None when it is absent, pending, failed or another chart."""
-    client = _client(kubeconfig, context)
-    try:
-        current = await client.get_current_revision(release, namespace=namespace)
-        if current.status != pyhelm3.ReleaseRevisionStatus.DEPLOYED:
-            return None
-        loaded = await client.get_chart(chart)
-        metadata = await current.chart_metadata()
-        if (metadata.name, metadata.version) != (loaded.metadata.name, loaded.metadata.version):
-            return None
-        return dict(await current.values() or {})
-    except helm_errors.ReleaseNotFoundError:
-        return None
-    except helm_errors.Error as e:
-        raise _error("read", release, e) from e
 
 def load_values_file(path: Path) -> dict[str, Any]:
     """A `-f values.yaml` file, as a mapping (with an error naming the file otherwise)."""

@@ -115,6 +115,13 @@ def namespace_patch(env: naming.Environment, pr: PullRequest, config: RenderedCo
             run_url=pr.run_url)}}
 
 
+def chart_ref(config: RenderedConfig) -> deploy.ChartRef:
+    """The config's chart as preview.deploy names it (paths are already absolute)."""
+    chart = config.chart
+    return deploy.ChartRef(chart.ref, chart.repo if chart.kind == "repo" else None,
+                           chart.version)
+
+
 def _same_host(url: str, host: str) -> str:
     return url if url and urlsplit(url).hostname == host else ""
 
@@ -124,7 +131,7 @@ async def check(config: RenderedConfig, env: naming.Environment,
     """Step 0: the user's chart and the vcluster values, checked without a cluster."""
     base = config.config.source.parent if config.config.source else Path.cwd()
     try:
-        await deploy.check_chart(config.chart, config.release, config.namespace,
+        await deploy.check_chart(chart_ref(config), config.release, config.namespace,
                                  config.values, base)
         await helm.render(chart_path(), env.vcluster, env.namespace, values)
     except BadInput:
@@ -193,8 +200,9 @@ async def _ensure_namespace(kube: KubeClient, env: naming.Environment, pr: PullR
 async def _ensure_vcluster(host: HostCluster, kube: KubeClient, env: naming.Environment,
                            values: dict[str, Any], config: RenderedConfig,
                            progress: Progress) -> None:
-    deployed = await helm.deployed_values(host.kubeconfig, host.context, chart_path(),
-                                          env.vcluster, env.namespace)
+    deployed = deployed_values(
+        await helm.deployed(host.kubeconfig, host.context, env.vcluster, env.namespace),
+        chart_defaults_version())
     if deployed is not None and deployed.get("serviceCIDR") and not values.get("serviceCIDR"):
         # Detected by the first `up`; detecting again costs a request and cannot differ.
         values = {**values, "serviceCIDR": deployed["serviceCIDR"]}
@@ -204,6 +212,23 @@ async def _ensure_vcluster(host: HostCluster, kube: KubeClient, env: naming.Envi
     await lifecycle.create(kube, env.vcluster, env.namespace, values, progress,
                            kubeconfig=host.kubeconfig, context=host.context,
                            timeout=config.timeouts.vcluster)
+
+
+def chart_defaults_version() -> str:
+    """charts/vcluster's version (what an unchanged release was installed from)."""
+    chart = yaml.safe_load((chart_path() / "Chart.yaml").read_text()) or {}
+    return str(chart.get("version", ""))
+
+
+def deployed_values(status: dict[str, Any] | None, version: str) -> dict[str, Any] | None:
+    """The user values of a release that is deployed from charts/vcluster `version` (pure);
+    None when it is absent, pending, failed or from another chart version."""
+    if not status or (status.get("info") or {}).get("status") != "deployed":
+        return None
+    metadata = (status.get("chart") or {}).get("metadata") or {}
+    if metadata.get("version") != version:
+        return None
+    return dict(status.get("config") or {})
 
 
 async def _control_plane_ready(kube: KubeClient, env: naming.Environment) -> bool:
@@ -236,7 +261,7 @@ async def _deploy(vc: deploy.VirtualCluster, config: RenderedConfig, phase: _Pha
     timeouts = config.timeouts
     try:
         with phase("deploy"):
-            await deploy.install(vc, config.chart, config.release, config.namespace,
+            await deploy.install(vc, chart_ref(config), config.release, config.namespace,
                                  config.values, timeouts.deploy, progress)
         health = config.config.health_check
         with phase("wait"):
