@@ -6,11 +6,14 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from preview.results import UpResult
-from preview.sandbox.server import ServerConfig
+
+if TYPE_CHECKING:  # the sandbox is imported when a sandbox command runs, not by `preview up`
+    from preview.sandbox.server import ServerConfig
 
 DEFAULT_SANDBOX_KUBECONFIG = Path(".sandbox/kubeconfig")
 DEFAULT_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "app"
@@ -60,6 +63,8 @@ def sandbox_apiserver(port: int, kubeconfig_path: Path, service_cidr: str, flavo
 
     Prints one JSON line {"url": ..., "kubeconfig": ...} once it accepts connections.
     """
+    from preview.sandbox.server import ServerConfig
+
     _serve(port, kubeconfig_path, ServerConfig(service_cidr=service_cidr, flavour=flavour,
                                                nodes=nodes, tls_sans=tls_sans), demo=False)
 
@@ -100,6 +105,7 @@ def _demo(port: int, kubeconfig_path: Path, example: Path) -> None:
     from preview.kube.host import HostCluster
     from preview.operations.demo import DEMO_OWNER, DEMO_PR, DEMO_REPO, demo
     from preview.sandbox.runner import Sandbox
+    from preview.sandbox.server import ServerConfig
 
     if not (example / "preview.yaml").is_file():
         raise click.ClickException(f"no preview.yaml in {example}: pass --example DIRECTORY")

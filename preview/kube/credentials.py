@@ -21,10 +21,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from kubernetes.client import Configuration
-from kubernetes.config.config_exception import ConfigException
-from kubernetes.config.kube_config import KubeConfigLoader
-
 from preview.errors import PreviewError
 
 _BEARER = "BearerToken"
@@ -57,6 +53,11 @@ class PluginCredentials:
 
     def __init__(self, kubeconfig: dict[str, Any], context: str, base: Path,
                  user: str) -> None:
+        # Imported here: the library costs a second to import, and most kubeconfigs
+        # (tokens, certificates) never need it.
+        from kubernetes.client import Configuration
+        from kubernetes.config.kube_config import KubeConfigLoader
+
         self._loader = KubeConfigLoader(kubeconfig, active_context=context,
                                         config_base_path=str(base))
         self._user = user
@@ -68,6 +69,8 @@ class PluginCredentials:
         return f"PluginCredentials(user={self._user!r})"
 
     def _load(self) -> None:
+        from kubernetes.config.config_exception import ConfigException
+
         with _capture_library_errors() as errors:
             try:
                 self._loader.load_and_set(self._config)
