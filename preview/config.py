@@ -21,17 +21,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import ValidationError
 
-from preview import durations, helm, templating
+from preview import config_files, durations, helm, templating
+from preview.config_files import DOCS_HINT
 from preview.config_schema import DEFAULT_URL, ChartModel, FileModel, explain, is_dns_name
 from preview.errors import PreviewError
 from preview.pullrequest import PullRequest
 from preview.templating import EnvironmentLike
 
 DEFAULT_FILE = "preview.yaml"
-DOCS_HINT = "every field is described in docs/config.md"
 _FLAGS = {"chart": "--chart", "release": "--release", "namespace": "--namespace", "url": "--url",
           "domain": "--domain", "ttl": "--ttl", "set": "--set"}
 _TOP_LEVEL = {"pr", "repo", "env", "domain"}
@@ -195,24 +194,26 @@ def load(path: Path | None, overrides: ConfigOverrides = ConfigOverrides(), *,
         source, label = (path if path.is_absolute() else cwd / path), str(path)
         if not source.is_file():
             raise PreviewError(f"{label}: no such file", "pass --config PATH of your preview.yaml")
-    raw = read_yaml(source, label) if source else {}
+    raw = config_files.read_yaml(source, label) if source else {}
     try:
         model = FileModel.model_validate(raw)
     except ValidationError as e:
         raise ConfigError([f"{label}: {line}" for line in explain(e)]) from None
     flags = _validated_flags(overrides)
     base = source.parent if source else cwd
-    root = _repository_root(base)
+    root = config_files.repository_root(base)
     origins = {name: flag if name in flags.model_fields_set else label
                for name, flag in _FLAGS.items() if name != "set"}
     origins.update(values=label, vcluster=label)
     if overrides.chart is not None:
         origins["chart"] = "--chart"
 
-    chart = _file_chart(model.chart, base, root, label)
-    if overrides.chart is not None:
+    chart: Chart | None
+    if overrides.chart is not None:  # replaces the file's chart, which need not exist then
         chart = _flag_chart(overrides.chart, overrides.chart_version, cwd)
-    elif overrides.chart_version is not None:
+    else:
+        chart = _file_chart(model.chart, base, root, label)
+    if overrides.chart is None and overrides.chart_version is not None:
         if chart is None or chart.kind == "path":
             raise PreviewError("--chart-version: only a repo or oci chart has a version",
                                "drop --chart-version, or name a repo/oci chart")
@@ -265,8 +266,8 @@ def render(config: PreviewConfig, pr: PullRequest, env: EnvironmentLike) -> Rend
         for assignment in config.set_values:
             if assignment.flag == flags:
                 _apply(values, assignment, context)
-    vcluster = deep_merge(default_vcluster_values(host),
-                          templating.render_tree(config.vcluster, context, config.where("vcluster")))
+    vcluster = templating.render_tree(config.vcluster, context, config.where("vcluster"))
+    vcluster = deep_merge(default_vcluster_values(host), vcluster)
     return RenderedConfig(config=config, url=url, host=host, values=values,
                           vcluster_values=vcluster, labels=dict(config.labels),
                           ttl_seconds=config.ttl_seconds)
@@ -286,47 +287,6 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
         else:
             merged[key] = copy.deepcopy(value)
     return merged
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
-
-
-def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
-
-
-def read_yaml(path: Path, label: str) -> dict[str, Any]:
-    """A YAML mapping from `path` ({} when empty); errors name `label` and the line."""
-    try:
-        loaded = yaml.load(path.read_text(), Loader=_Loader)  # a SafeLoader subclass
-    except OSError as e:
-        raise PreviewError(f"{label}: cannot read {path}: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise PreviewError(f"{label}: {path} is not UTF-8 text") from None
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        where = f"{label}:{mark.line + 1}" if mark else label
-        raise PreviewError(f"{where}: YAML syntax error: {e.problem or e.context}",
-                           "fix the YAML at that line") from None
-    except yaml.YAMLError as e:
-        raise PreviewError(f"{label}: YAML syntax error: {e}") from None
-    if loaded is None:
-        return {}
-    if not isinstance(loaded, dict):
-        raise PreviewError(f"{label}: the top level is a {type(loaded).__name__}, not a mapping",
-                           DOCS_HINT)
-    return loaded
 
 
 def _validated_flags(overrides: ConfigOverrides) -> FileModel:
@@ -359,7 +319,8 @@ def _file_chart(model: ChartModel | None, base: Path, root: Path, label: str) ->
     if model is None:
         return None
     if model.path is not None:
-        path = _inside(base / model.path, root, f"{label}: chart.path", model.path)
+        path = config_files.inside_repository(base / model.path, root, f"{label}: chart.path",
+                                              model.path)
         if not path.exists():
             raise PreviewError(f"{label}: chart.path: {model.path!r} does not exist "
                                f"(relative to {base})", "paths are relative to preview.yaml")
@@ -387,30 +348,13 @@ def _flag_chart(value: str, version: str | None, cwd: Path) -> Chart:
 def _values_file(path: Path, label: str, name: str | Path, root: Path | None, *,
                  flag: bool = False) -> ValuesFile:
     if root is not None:
-        path = _inside(path, root, label, str(name))
+        path = config_files.inside_repository(path, root, label, str(name))
     if not path.is_file():
         raise PreviewError(f"{label}: {str(name)!r} does not exist ({path})",
                            "paths in preview.yaml are relative to it; --values to the "
                            "current directory")
-    return ValuesFile(path=path, label=str(name), values=read_yaml(path, str(name)), flag=flag)
-
-
-def _repository_root(start: Path) -> Path:
-    """The git work tree holding `start`, or `start` itself outside one."""
-    start = start.resolve()
-    for directory in (start, *start.parents):
-        if (directory / ".git").exists():
-            return directory
-    return start
-
-
-def _inside(path: Path, root: Path, where: str, shown: str) -> Path:
-    resolved = path.resolve()
-    if not resolved.is_relative_to(root):
-        raise PreviewError(f"{where}: {shown!r} is outside the repository ({root})",
-                           "preview.yaml comes from the pull request, so it may only name "
-                           "files of the repository; pass others as flags")
-    return resolved
+    return ValuesFile(path=path, label=str(name), values=config_files.read_yaml(path, str(name)),
+                      flag=flag)
 
 
 def _check_templates(config: PreviewConfig) -> None:

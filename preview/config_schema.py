@@ -202,7 +202,8 @@ class FileModel(_Model):
             key, sep, _ = item.partition("=")
             if not sep or not key or any(not part for part in key.split(".")):
                 raise problem(f"{item!r} is not KEY=VALUE",
-                              "helm --set syntax with dotted keys, e.g. image.tag={{ pr.head_sha }}")
+                              "helm --set syntax with dotted keys, e.g. "
+                              "image.tag={{ pr.head_sha }}")
         return value
 
     @field_validator("labels")

@@ -157,7 +157,7 @@ def test_flags_win(repo: Path) -> None:
     write(repo, "x: 1\n", "flag-values.yaml")
     (repo / "other-chart").mkdir()
     loaded = load_text(repo, """\
-        chart: {path: ./chart}
+        chart: {path: ./not-there-but-replaced-by-the-flag}
         release: app
         namespace: shop
         domain: file.example.com
@@ -344,3 +344,7 @@ def test_health_check_off(repo: Path) -> None:
     assert load_text(repo, "healthCheck: false\ndomain: x.dev\n").health_check is None
     single = load_text(repo, "healthCheck: {path: /healthz, expectStatus: 204}\ndomain: x.dev\n")
     assert single.health_check == HealthCheck("/healthz", (204, 204))
+
+
+def test_unhashable_yaml_key_is_an_error_not_a_crash(repo: Path) -> None:
+    assert error_of(repo, "? [a, b]\n: 1\n").startswith("preview.yaml:")

@@ -151,7 +151,8 @@ def test_branch_slug(branch: str, expected: str) -> None:
     assert PullRequest("o", "r", 1, SHA, branch, "a").branch_slug == expected
 
 
-@pytest.mark.parametrize("branch", ["x" * 41, "feature/" + "long-name-" * 10, "🚀🚀", "日本語"])
+@pytest.mark.parametrize("branch", ["x" * 41, "feature/" + "long-name-" * 10, "🚀🚀",
+                                    "日本語"])
 def test_branch_slug_cut_or_emptied_gets_a_stable_hash(branch: str) -> None:
     slug = PullRequest("o", "r", 1, SHA, branch, "a").branch_slug
     assert len(slug) <= 40 and DNS_LABEL.fullmatch(slug)

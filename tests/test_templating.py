@@ -125,3 +125,13 @@ def test_non_strings_kept() -> None:
 def test_variables_used() -> None:
     assert templating.variables_used("https://{{ pr.number }}.{{ domain }}") == {"pr", "domain"}
     assert templating.variables_used("plain") == set()
+
+
+@pytest.mark.parametrize("source", [
+    "{{ '{0.__class__}'.format(pr.branch) }}",
+    "{% include '/etc/passwd' %}",
+    "{% import 'os' as os %}",
+])
+def test_no_escape_through_format_or_loaders(source: str) -> None:
+    with pytest.raises(PreviewError, match=r"^f: the template (is refused|failed)"):
+        templating.render_text(source, context(), "f")
