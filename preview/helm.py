@@ -152,16 +152,43 @@ async def uninstall(kubeconfig: Path | None, context: str | None, release: str,
     return True
 
 
-async def releases(kubeconfig: Path | None, context: str | None = None) -> list[tuple[str, str]]:
-    """(name, namespace) of every release in every namespace, whatever its status."""
+async def releases(kubeconfig: Path | None, context: str | None,
+                   namespace: str | None = None) -> list[dict[str, Any]]:
+    """`helm list` in `namespace` (every namespace when None), deployed, failed and pending
+    alike: dicts with name, namespace, revision, status, chart, app_version."""
     client = _client(kubeconfig, context)
     try:
-        found = await client.list_releases(
-            all_namespaces=True, include_deployed=True, include_failed=True,
-            include_pending=True, include_uninstalling=True)
+        found = await client.list_release_definitions(
+            all_namespaces=namespace is None, namespace=namespace, include_deployed=True,
+            include_failed=True, include_pending=True)
     except helm_errors.Error as e:
-        raise _error("list releases in", "the cluster", e) from e
-    return [(release.name, release.namespace) for release in found]
+        raise _error("list releases in", namespace or "all namespaces", e) from e
+    return [dict(r) for r in found]
+
+
+async def release_values(kubeconfig: Path | None, context: str | None, release: str,
+                         namespace: str) -> dict[str, Any] | None:
+    """`helm get values`: the values a user gave the installed release; None if none such."""
+    client = _client(kubeconfig, context)
+    try:
+        return dict(await client._command.get_values(release, namespace=namespace) or {})
+    except helm_errors.ReleaseNotFoundError:
+        return None
+    except helm_errors.Error as e:
+        if "not found" in e.stderr.decode(errors="replace").lower():
+            return None
+        raise _error("read the values of", release, e) from e
+
+
+async def chart_metadata(kubeconfig: Path | None, context: str | None, release: str,
+                         namespace: str) -> dict[str, Any]:
+    """The Chart.yaml metadata of the installed release (name, version, annotations…)."""
+    client = _client(kubeconfig, context)
+    try:
+        return dict(await client._command.get_chart_metadata(release, namespace=namespace)
+                    or {})
+    except helm_errors.Error as e:
+        raise _error("read the chart of", release, e) from e
 
 
 def load_values_file(path: Path) -> dict[str, Any]:
