@@ -10,7 +10,6 @@ yields a kubeconfig pointing at its local end, for as long as the caller stays i
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -38,13 +37,12 @@ async def _check(host: HostCluster, env: naming.Environment) -> None:
 
 async def environment_kubeconfig(host: HostCluster, env: naming.Environment,
                                  server: str | None = None) -> dict[str, Any]:
-    """The virtual cluster's kubeconfig; its server is `server` when given."""
+    """The virtual cluster's kubeconfig; its server is `server` when given (TLS still
+    verified against the name in the virtual API's certificate)."""
     await _check(host, env)
     async with host.client() as kube:
         published = await connect.published_kubeconfig(kube, env.vcluster, env.namespace)
-    if server is None:
-        server = published_server(published)
-    return connect.kubeconfig_for(published, server, env.name)
+    return connect.elsewhere(published, server or published_server(published), env.name)
 
 
 def published_server(published: dict[str, Any]) -> str:
@@ -58,14 +56,10 @@ def published_server(published: dict[str, Any]) -> str:
 @contextlib.asynccontextmanager
 async def tunnel(host: HostCluster, env: naming.Environment, output: Path,
                  local_port: int = 0) -> AsyncIterator[Path]:
-    """Keep a port-forward to the virtual API open; yield `output`, a kubeconfig using it."""
+    """Keep a port-forward to the virtual API open; yield `output`, a kubeconfig using it
+    (written 0600, rewritten if the virtual cluster's credentials change)."""
     await _check(host, env)
     async with host.client() as kube, \
-            connect.connect(kube, env.vcluster, env.namespace, local_port=local_port) as path:
-        # The tunnel's own file is rewritten when the published one changes; the copy at
-        # `output` is what the developer's kubectl reads.
-        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as file:
-            file.write(path.read_bytes())
-        output.chmod(0o600)  # an existing file keeps its old mode through os.open
-        yield output
+            connect.connect(kube, env.vcluster, env.namespace, local_port=local_port,
+                            path=output) as path:
+        yield path
