@@ -50,14 +50,15 @@ async def install(vc: VirtualCluster, chart: ChartRef, release: str, namespace: 
     """
     chart = resolve_local(chart, base_dir)
     timeout = f"{max(1, int(timeout_s))}s"
-    await recover(vc, release, namespace, timeout, progress)
-    current = await helm.deployed(vc.kubeconfig, None, release, namespace)
-    if current is not None and current["info"]["status"] == "deployed":
+    revisions = await helm.history(vc.kubeconfig, None, release, namespace)
+    if await recover(vc, release, namespace, revisions, timeout, progress):
+        revisions = await helm.history(vc.kubeconfig, None, release, namespace)
+    if revisions and revisions[-1].status == "deployed":
+        current = await helm.deployed(vc.kubeconfig, None, release, namespace)
         planned = await helm.dry_run_upgrade(vc.kubeconfig, None, chart.ref, release,
                                              namespace, values, repo=chart.repo,
                                              version=chart.version)
-        revisions = await helm.history(vc.kubeconfig, None, release, namespace)
-        if unchanged(current, planned, revisions[-1].chart if revisions else "", values):
+        if current and unchanged(current, planned, revisions[-1].chart, values):
             progress(f"release {release} is up to date (revision {current['version']})")
             return int(current["version"])
     progress(f"helm upgrade --install {release} ({chart_label(chart)}) in {namespace}")
@@ -68,14 +69,13 @@ async def install(vc: VirtualCluster, chart: ChartRef, release: str, namespace: 
     return revision
 
 
-async def recover(vc: VirtualCluster, release: str, namespace: str, timeout: str,
-                  progress: Progress) -> None:
+async def recover(vc: VirtualCluster, release: str, namespace: str,
+                  revisions: list[helm.Revision], timeout: str, progress: Progress) -> bool:
     """Finish what an interrupted helm left `pending-*`, or helm refuses every later upgrade
-    with "another operation (install/upgrade/rollback) is in progress"."""
-    revisions = await helm.history(vc.kubeconfig, None, release, namespace)
+    with "another operation (install/upgrade/rollback) is in progress". True if it acted."""
     action = recovery(revisions)
     if action is None:
-        return
+        return False
     last = revisions[-1]
     if action == 0:
         progress(f"release {release} was left {last.status} by an interrupted run and was "
@@ -85,6 +85,7 @@ async def recover(vc: VirtualCluster, release: str, namespace: str, timeout: str
         progress(f"release {release} was left {last.status} by an interrupted run: rolling "
                  f"back to revision {action} first")
         await helm.rollback(vc.kubeconfig, None, release, namespace, action, timeout)
+    return True
 
 
 def recovery(revisions: list[helm.Revision]) -> int | None:
