@@ -200,33 +200,35 @@ async def _ensure_namespace(kube: KubeClient, env: naming.Environment, pr: PullR
 async def _ensure_vcluster(host: HostCluster, kube: KubeClient, env: naming.Environment,
                            values: dict[str, Any], config: RenderedConfig,
                            progress: Progress) -> None:
-    deployed = deployed_values(
-        await helm.deployed(host.kubeconfig, host.context, env.vcluster, env.namespace),
-        chart_defaults_version())
+    history = await helm.history(host.kubeconfig, host.context, env.vcluster, env.namespace)
+    status = await helm.deployed(host.kubeconfig, host.context, env.vcluster, env.namespace) \
+        if history else None
+    deployed = deployed_values(history, status, vcluster_chart_label())
     if deployed is not None and deployed.get("serviceCIDR") and not values.get("serviceCIDR"):
         # Detected by the first `up`; detecting again costs a request and cannot differ.
         values = {**values, "serviceCIDR": deployed["serviceCIDR"]}
     if deployed == values and await _control_plane_ready(kube, env):
         progress(f"virtual cluster {env.vcluster} is running with these values")
         return
+    # The config is the whole desired state: a key dropped from it goes back to the chart's
+    # default (reset_values); the detected serviceCIDR is kept by lifecycle.create.
     await lifecycle.create(kube, env.vcluster, env.namespace, values, progress,
                            kubeconfig=host.kubeconfig, context=host.context,
-                           timeout=config.timeouts.vcluster)
+                           timeout=config.timeouts.vcluster, upgrade=True, reset_values=True)
 
 
-def chart_defaults_version() -> str:
-    """charts/vcluster's version (what an unchanged release was installed from)."""
+def vcluster_chart_label() -> str:
+    """charts/vcluster as `helm history` names it: NAME-VERSION."""
     chart = yaml.safe_load((chart_path() / "Chart.yaml").read_text()) or {}
-    return str(chart.get("version", ""))
+    return f"{chart.get('name', '')}-{chart.get('version', '')}"
 
 
-def deployed_values(status: dict[str, Any] | None, version: str) -> dict[str, Any] | None:
-    """The user values of a release that is deployed from charts/vcluster `version` (pure);
-    None when it is absent, pending, failed or from another chart version."""
-    if not status or (status.get("info") or {}).get("status") != "deployed":
-        return None
-    metadata = (status.get("chart") or {}).get("metadata") or {}
-    if metadata.get("version") != version:
+def deployed_values(history: list[helm.Revision], status: dict[str, Any] | None,
+                    chart: str) -> dict[str, Any] | None:
+    """The user values of a release whose current revision is deployed from `chart`
+    (NAME-VERSION) (pure); None when it is absent, pending, failed or another chart."""
+    if not history or not status or history[-1].status != "deployed" or \
+            history[-1].chart != chart:
         return None
     return dict(status.get("config") or {})
 
@@ -287,9 +289,8 @@ async def _deploy(vc: deploy.VirtualCluster, config: RenderedConfig, phase: _Pha
 async def _diagnose(vc: deploy.VirtualCluster, config: RenderedConfig,
                     error: PreviewError) -> Diagnostics:
     try:
-        found = await deploy.collect_diagnostics(vc, config.namespace, config.release)
+        return await deploy.collect_diagnostics(vc, config.namespace, config.release,
+                                                headline=error.message)
     except (PreviewError, ApiError, aiohttp.ClientError, OSError) as e:
         log.warning("collecting diagnostics failed: %s", e)
         return Diagnostics(summary=error.message, pods=(), helm_status="")
-    summary = error.message if not found.summary else f"{error.message}\n{found.summary}"
-    return Diagnostics(summary=summary, pods=found.pods, helm_status=found.helm_status)

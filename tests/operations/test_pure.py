@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from preview import config as configuration
-from preview import naming
+from preview import helm, naming
 from preview.cli.environments import diagnostics_text, up_text
 from preview.errors import BadInput
 from preview.operations import environments, kubeconfig, ownership, up
@@ -74,12 +74,16 @@ def test_vcluster_values_drop_what_the_chart_cannot_take() -> None:
 
 
 def test_deployed_values_only_of_a_deployed_release_of_this_chart_version() -> None:
-    status = {"info": {"status": "deployed"}, "chart": {"metadata": {"version": "0.1.0"}},
-              "config": {"serviceCIDR": "10.96.0.0/12"}}
-    assert up.deployed_values(status, "0.1.0") == {"serviceCIDR": "10.96.0.0/12"}
-    assert up.deployed_values(status, "0.2.0") is None
-    assert up.deployed_values({**status, "info": {"status": "pending-upgrade"}}, "0.1.0") is None
-    assert up.deployed_values(None, "0.1.0") is None
+    status = {"info": {"status": "deployed"}, "config": {"serviceCIDR": "10.96.0.0/12"}}
+    history = [helm.Revision(1, "superseded", "vcluster-0.1.0", ""),
+               helm.Revision(2, "deployed", "vcluster-0.1.0", "")]
+    assert up.deployed_values(history, status, "vcluster-0.1.0") == {
+        "serviceCIDR": "10.96.0.0/12"}
+    assert up.deployed_values(history, status, "vcluster-0.2.0") is None
+    pending = [*history, helm.Revision(3, "pending-upgrade", "vcluster-0.1.0", "")]
+    assert up.deployed_values(pending, status, "vcluster-0.1.0") is None
+    assert up.deployed_values([], None, "vcluster-0.1.0") is None
+    assert up.vcluster_chart_label().startswith("vcluster-")
 
 
 def namespace(labels: dict[str, str], deleting: bool = False) -> dict[str, object]:
