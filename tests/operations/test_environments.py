@@ -84,7 +84,11 @@ def fetch(url: str, ingress_port: int) -> tuple[int, str]:
 
 
 def virtual(sb: Sandbox, env: naming.Environment, fn: Any) -> Any:
-    """Run `fn(kube, kubeconfig_path)` against the environment's virtual cluster."""
+    """Run `fn(kube, kubeconfig_path)` against the environment's virtual cluster.
+
+    The tunnel serves on this event loop: `fn` runs blocking tools in a thread
+    (`asyncio.to_thread`), or nothing would answer them.
+    """
     async def main() -> Any:
         host = HostCluster.from_kubeconfig(sb.kubeconfig)
         output = Path(sb.kubeconfig).parent / f"{env.namespace}.kubeconfig"
@@ -98,7 +102,8 @@ def helm_revisions(sb: Sandbox, env: naming.Environment, release: str = "app") -
     """`helm history` statuses of the app's release inside the virtual cluster."""
     async def history(_: KubeClient, path: Path) -> list[str]:
         helm = tool_runner("helm", str(path), 60)
-        out = helm("history", release, "-n", "default", "-o", "json").stdout
+        out = (await asyncio.to_thread(helm, "history", release, "-n", "default", "-o",
+                                       "json")).stdout
         return [row["status"] for row in json.loads(out)]
     result: list[str] = virtual(sb, env, history)
     return result
@@ -260,7 +265,8 @@ def test_killed_helm_upgrade_is_recovered_by_the_next_up(sandbox: Sandbox) -> No
         finally:
             upgrade.send_signal(signal.SIGKILL)
             upgrade.wait()
-        out = helm("history", "app", "-n", "default", "-o", "json").stdout
+        out = (await asyncio.to_thread(helm, "history", "app", "-n", "default", "-o",
+                                       "json")).stdout
         return [row["status"] for row in json.loads(out)]
 
     assert virtual(sandbox, env, kill_mid_upgrade)[-1] == "pending-upgrade"
