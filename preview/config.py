@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from preview import config_files, durations, helm, templating
 from preview.config_files import DOCS_HINT
 from preview.config_schema import DEFAULT_URL, ChartModel, FileModel, explain, is_dns_name
-from preview.errors import PreviewError
+from preview.errors import BadInput, PreviewError
 from preview.pullrequest import PullRequest
 from preview.templating import EnvironmentLike
 
@@ -45,7 +45,7 @@ class _SampleEnvironment:
     namespace: str = "preview-octo-org-app-pr-1"
 
 
-class ConfigError(PreviewError):
+class ConfigError(BadInput):
     """preview.yaml or its flags are invalid: one line per problem in `problems`."""
 
     def __init__(self, problems: list[str], hint: str = DOCS_HINT) -> None:
@@ -149,7 +149,7 @@ class PreviewConfig:
 
     def require_chart(self) -> Chart:
         if self.chart is None:
-            raise PreviewError("no chart to deploy",
+            raise BadInput("no chart to deploy",
                                "set chart: in preview.yaml or pass --chart PATH")
         return self.chart
 
@@ -193,7 +193,7 @@ def load(path: Path | None, overrides: ConfigOverrides = ConfigOverrides(), *,
     else:
         source, label = (path if path.is_absolute() else cwd / path), str(path)
         if not source.is_file():
-            raise PreviewError(f"{label}: no such file", "pass --config PATH of your preview.yaml")
+            raise BadInput(f"{label}: no such file", "pass --config PATH of your preview.yaml")
     raw = config_files.read_yaml(source, label) if source else {}
     try:
         model = FileModel.model_validate(raw)
@@ -215,7 +215,7 @@ def load(path: Path | None, overrides: ConfigOverrides = ConfigOverrides(), *,
         chart = _file_chart(model.chart, base, root, label)
     if overrides.chart is None and overrides.chart_version is not None:
         if chart is None or chart.kind == "path":
-            raise PreviewError("--chart-version: only a repo or oci chart has a version",
+            raise BadInput("--chart-version: only a repo or oci chart has a version",
                                "drop --chart-version, or name a repo/oci chart")
         chart = Chart(chart.kind, chart.path, chart.repo, chart.name, overrides.chart_version,
                       chart.oci)
@@ -322,7 +322,7 @@ def _file_chart(model: ChartModel | None, base: Path, root: Path, label: str) ->
         path = config_files.inside_repository(base / model.path, root, f"{label}: chart.path",
                                               model.path)
         if not path.exists():
-            raise PreviewError(f"{label}: chart.path: {model.path!r} does not exist "
+            raise BadInput(f"{label}: chart.path: {model.path!r} does not exist "
                                f"(relative to {base})", "paths are relative to preview.yaml")
         return Chart("path", path=path)
     if model.repo is not None:
@@ -334,14 +334,14 @@ def _flag_chart(value: str, version: str | None, cwd: Path) -> Chart:
     if value.startswith("oci://"):
         return Chart("oci", oci=value, version=version)
     if "://" in value:
-        raise PreviewError(f"--chart: {value!r}: only a local path or an oci:// reference",
+        raise BadInput(f"--chart: {value!r}: only a local path or an oci:// reference",
                            "a chart from a repository goes in preview.yaml (chart: repo:, name:)")
     if version is not None:
-        raise PreviewError("--chart-version: a local chart's version is in its Chart.yaml",
+        raise BadInput("--chart-version: a local chart's version is in its Chart.yaml",
                            "drop --chart-version")
     path = Path(value) if Path(value).is_absolute() else cwd / value
     if not path.exists():
-        raise PreviewError(f"--chart: {value!r} does not exist", "pass the chart's directory")
+        raise BadInput(f"--chart: {value!r} does not exist", "pass the chart's directory")
     return Chart("path", path=path)
 
 
@@ -350,7 +350,7 @@ def _values_file(path: Path, label: str, name: str | Path, root: Path | None, *,
     if root is not None:
         path = config_files.inside_repository(path, root, label, str(name))
     if not path.is_file():
-        raise PreviewError(f"{label}: {str(name)!r} does not exist ({path})",
+        raise BadInput(f"{label}: {str(name)!r} does not exist ({path})",
                            "paths in preview.yaml are relative to it; --values to the "
                            "current directory")
     return ValuesFile(path=path, label=str(name), values=config_files.read_yaml(path, str(name)),
@@ -399,7 +399,7 @@ def _url_host(url: str, where: str) -> str:
     host = parts.hostname or ""
     if parts.scheme not in ("http", "https") or parts.username or parts.password or \
             not is_dns_name(host):
-        raise PreviewError(f"{where}: renders to {url!r}, not an http(s) URL with a DNS host",
+        raise BadInput(f"{where}: renders to {url!r}, not an http(s) URL with a DNS host",
                            fix)
     return host
 
@@ -416,7 +416,7 @@ def _apply(values: dict[str, Any], assignment: Assignment, context: Mapping[str,
     except PreviewError as e:
         if e.message.startswith(assignment.origin):
             raise
-        raise PreviewError(f"{assignment.origin}: {e.message}", e.hint) from None
+        raise BadInput(f"{assignment.origin}: {e.message}", e.hint) from None
     target = values
     *parents, last = key.split(".")
     for part in parents:

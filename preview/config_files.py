@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from preview.errors import PreviewError
+from preview.errors import BadInput
 
 DOCS_HINT = "every field is described in docs/config.md"
 
@@ -43,20 +43,20 @@ def read_yaml(path: Path, label: str) -> dict[str, Any]:
     try:
         loaded = yaml.load(path.read_text(), Loader=_Loader)  # a SafeLoader subclass
     except OSError as e:
-        raise PreviewError(f"{label}: cannot read {path}: {e.strerror}") from None
+        raise BadInput(f"{label}: cannot read {path}: {e.strerror}") from None
     except UnicodeDecodeError:
-        raise PreviewError(f"{label}: {path} is not UTF-8 text") from None
+        raise BadInput(f"{label}: {path} is not UTF-8 text") from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"{label}:{mark.line + 1}" if mark else label
-        raise PreviewError(f"{where}: YAML syntax error: {e.problem or e.context}",
+        raise BadInput(f"{where}: YAML syntax error: {e.problem or e.context}",
                            "fix the YAML at that line") from None
     except yaml.YAMLError as e:
-        raise PreviewError(f"{label}: YAML syntax error: {e}") from None
+        raise BadInput(f"{label}: YAML syntax error: {e}") from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
-        raise PreviewError(f"{label}: the top level is a {type(loaded).__name__}, not a mapping",
+        raise BadInput(f"{label}: the top level is a {type(loaded).__name__}, not a mapping",
                            DOCS_HINT)
     return loaded
 
@@ -73,7 +73,7 @@ def repository_root(start: Path) -> Path:
 def inside_repository(path: Path, root: Path, where: str, shown: str) -> Path:
     resolved = path.resolve()
     if not resolved.is_relative_to(root):
-        raise PreviewError(f"{where}: {shown!r} is outside the repository ({root})",
+        raise BadInput(f"{where}: {shown!r} is outside the repository ({root})",
                            "preview.yaml comes from the pull request, so it may only name "
                            "files of the repository; pass others as flags")
     return resolved

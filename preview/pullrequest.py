@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from preview.errors import PreviewError
+from preview.errors import BadInput
 from preview.templating import slug
 
 _OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
@@ -82,7 +82,7 @@ def split_repo(full_name: str, where: str = "--repo") -> tuple[str, str]:
     owner, sep, name = full_name.partition("/")
     if not sep or not _OWNER.fullmatch(owner) or owner.endswith("-") or \
             not _NAME.fullmatch(name) or name in (".", ".."):
-        raise PreviewError(f"{where}: {full_name!r} is not a GitHub repository OWNER/NAME",
+        raise BadInput(f"{where}: {full_name!r} is not a GitHub repository OWNER/NAME",
                            "e.g. --repo octo-org/shop (owner: letters, digits, '-'; name: "
                            "letters, digits, '.', '_', '-')")
     return owner, name
@@ -93,7 +93,7 @@ def check_sha(sha: str, where: str = "--sha", *, full: bool = False) -> str:
     lowered = sha.strip().lower()
     if not (_FULL_SHA if full else _SHA).fullmatch(lowered):
         wanted = "40" if full else "7 to 40"
-        raise PreviewError(f"{where}: {sha!r} is not a commit SHA ({wanted} hex digits)",
+        raise BadInput(f"{where}: {sha!r} is not a commit SHA ({wanted} hex digits)",
                            "pass the head commit, e.g. --sha \"$(git rev-parse HEAD)\"")
     return lowered
 
@@ -106,7 +106,7 @@ def check_number(value: object, where: str = "--pr") -> int:
     elif isinstance(value, str) and value.strip().isdecimal():
         number = int(value.strip())
     if number is None or number <= 0:
-        raise PreviewError(f"{where}: {value!r} is not a pull request number",
+        raise BadInput(f"{where}: {value!r} is not a pull request number",
                            "a positive integer, e.g. --pr 42")
     return number
 
@@ -142,7 +142,7 @@ def from_event(payload: Mapping[str, Any], env: Mapping[str, str],
     user = _field(pr, "user", dict, source, "pull_request.")
     state = pr.get("state", "open")
     if state not in ("open", "closed"):
-        raise PreviewError(f"{source}: pull_request.state: {state!r} is neither open nor closed",
+        raise BadInput(f"{source}: pull_request.state: {state!r} is neither open nor closed",
                            "pass the event payload GitHub wrote to $GITHUB_EVENT_PATH")
     title = pr.get("title") or ""
     return PullRequest(
@@ -165,11 +165,11 @@ def read_event(environ: Mapping[str, str]) -> dict[str, Any] | None:
     try:
         payload = json.loads(Path(path).read_text())
     except OSError as e:
-        raise PreviewError(f"GITHUB_EVENT_PATH: cannot read {path}: {e.strerror}",
+        raise BadInput(f"GITHUB_EVENT_PATH: cannot read {path}: {e.strerror}",
                            "run inside GitHub Actions, or unset GITHUB_EVENT_PATH and pass "
                            "--repo/--pr/--sha") from e
     except ValueError as e:
-        raise PreviewError(f"GITHUB_EVENT_PATH: {path} is not JSON: {e}",
+        raise BadInput(f"GITHUB_EVENT_PATH: {path} is not JSON: {e}",
                            "unset GITHUB_EVENT_PATH and pass --repo/--pr/--sha") from e
     if not isinstance(payload, dict) or "pull_request" not in payload:
         return None  # push, schedule, workflow_dispatch: the flags must say it all
@@ -188,7 +188,7 @@ def resolve(flags: PullRequestFlags, environ: Mapping[str, str]) -> PullRequest:
     if base is None and missing:
         event = environ.get("GITHUB_EVENT_NAME")
         why = f" (the {event} event is not a pull request)" if event else ""
-        raise PreviewError(f"which pull request? {', '.join(missing)} not given{why}",
+        raise BadInput(f"which pull request? {', '.join(missing)} not given{why}",
                            "pass --repo OWNER/NAME --pr N --sha SHA, or run on a pull_request "
                            "event in GitHub Actions")
     owner, name = split_repo(flags.repo) if flags.repo is not None else \
@@ -216,6 +216,6 @@ def _field(obj: Mapping[str, Any], key: str, kind: type, source: str, prefix: st
     value = obj.get(key)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         what = "missing" if value is None else f"{type(value).__name__}, not {kind.__name__}"
-        raise PreviewError(f"{source}: {prefix}{key}: {what}",
+        raise BadInput(f"{source}: {prefix}{key}: {what}",
                            "this is not a pull_request event payload as GitHub sends it")
     return value

@@ -25,7 +25,7 @@ from jinja2 import StrictUndefined, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 
-from preview.errors import PreviewError
+from preview.errors import BadInput, PreviewError
 
 if TYPE_CHECKING:
     from preview.pullrequest import PullRequest
@@ -137,17 +137,17 @@ def render_text(text: str, context: Mapping[str, Any], where: str) -> str:
     except jinja2.TemplateSyntaxError as e:
         raise _syntax_error(where, e) from None
     except jinja2.sandbox.SecurityError as e:
-        raise PreviewError(f"{where}: the template is refused by the sandbox: {e}",
+        raise BadInput(f"{where}: the template is refused by the sandbox: {e}",
                            "templates may read only the documented variables: "
                            + ", ".join(_available(context))) from None
     except jinja2.UndefinedError as e:
-        raise PreviewError(f"{where}: {e}",
+        raise BadInput(f"{where}: {e}",
                            "available variables: " + ", ".join(_available(context))) from None
     except Exception as e:  # a template's own error ({{ 1/0 }}) is user input
-        raise PreviewError(f"{where}: the template failed: {type(e).__name__}: {e}",
+        raise BadInput(f"{where}: the template failed: {type(e).__name__}: {e}",
                            "fix the template expression") from None
     if len(out) > MAX_OUTPUT:
-        raise PreviewError(f"{where}: the template renders to {len(out)} characters",
+        raise BadInput(f"{where}: the template renders to {len(out)} characters",
                            f"rendered values are limited to {MAX_OUTPUT} characters")
     return out
 

@@ -13,11 +13,12 @@ import sys
 import click
 
 from preview import __version__, logs
+from preview.cli.action import action_command
 from preview.cli.environments import COMMANDS as ENVIRONMENT_COMMANDS
 from preview.cli.sandbox import sandbox
 from preview.cli.syncer import syncer_command
 from preview.cli.vcluster import vcluster
-from preview.errors import BadInput, Incomplete, PreviewError
+from preview.errors import PreviewError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,6 +29,7 @@ def main(verbose: int) -> None:
     logs.configure(logging.WARNING - 10 * min(verbose, 2))
 
 
+main.add_command(action_command)
 main.add_command(sandbox)
 main.add_command(syncer_command)
 main.add_command(vcluster)
@@ -36,23 +38,15 @@ for _command in ENVIRONMENT_COMMANDS:
 
 
 def run() -> None:
-    """Console entry point: a PreviewError becomes one clear line and an exit code (1; 2 for
-    bad input; 3 for an incomplete teardown)."""
+    """Console entry point: a PreviewError becomes one clear line and its exit code (1; 2 for
+    bad input; 3 for an incomplete teardown); API failures are PreviewErrors too."""
     import aiohttp
-
-    from preview.kube.client import ApiError
 
     try:
         main(standalone_mode=True)
     except PreviewError as e:
         click.echo(f"error: {e}", err=True)
-        sys.exit(2 if isinstance(e, BadInput) else 3 if isinstance(e, Incomplete) else 1)
-    except ApiError as e:
-        hint = {401: "the credentials in the kubeconfig were not accepted",
-                403: "the kubeconfig's user lacks a permission named in the message"}
-        click.echo(f"error: the Kubernetes API answered {e.status} {e.reason}: {e.message}"
-                   + (f"\nhint: {hint[e.status]}" if e.status in hint else ""), err=True)
-        sys.exit(1)
+        sys.exit(e.exit_code)
     except aiohttp.ClientConnectionError as e:
         click.echo(f"error: cannot reach the Kubernetes API server: {e}\n"
                    "hint: check the kubeconfig's server address and that the cluster is up",

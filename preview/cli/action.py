@@ -1,0 +1,156 @@
+"""`preview action`: the GitHub Action's entry point (action.yml's last step runs it).
+
+It reads the action's inputs from `INPUT_*` variables (action.yml passes them through `env:`
+only), writes the host kubeconfig to a private file after masking it, picks the command from
+the event (`pull_request` opened/reopened/synchronize → `up`, closed → `down`) unless the
+`command` input names one, and runs `preview <command> …` with the matching flags. Deciding
+is pure (`plan`); running is a subprocess, so the kubeconfig file is removed whatever happens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import yaml
+
+from preview.errors import BadInput
+
+COMMANDS = ("up", "down", "gc")
+PR_EVENTS = ("pull_request", "pull_request_target")
+UP_ACTIONS = ("opened", "reopened", "synchronize")
+TRUE, FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off", "")
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What the action runs: `preview <argv…>`, or nothing (with the reason)."""
+
+    argv: tuple[str, ...]
+    skip_reason: str = ""
+
+
+def _flag(inputs: Mapping[str, str], name: str) -> bool:
+    value = inputs.get(name, "").strip().lower()
+    if value in TRUE:
+        return True
+    if value in FALSE:
+        return False
+    raise BadInput(f"input {name}: {value!r} is not a boolean", "use true or false")
+
+
+def _lines(value: str) -> list[str]:
+    """A multi-line input: one item per non-empty line (comma-free, as paths and KEY=VALUE
+    may hold commas)."""
+    return [line.strip() for line in value.splitlines() if line.strip()]
+
+
+def plan(inputs: Mapping[str, str], event_name: str, event: Mapping[str, object],
+         kubeconfig: str) -> Invocation:
+    """The `preview` command line for these inputs and this event (pure)."""
+    command = inputs.get("command", "").strip()
+    if command and command not in COMMANDS:
+        raise BadInput(f"input command: {command!r} is not a command",
+                       f"use one of {', '.join(COMMANDS)}, or leave it empty to follow the event")
+    if not command:
+        if event_name not in PR_EVENTS:
+            raise BadInput(f"the {event_name or 'unknown'} event is not a pull request event",
+                           "run the action on pull_request, or set the command input "
+                           "(e.g. command: gc on schedule)")
+        action = str(event.get("action", ""))
+        if action == "closed":
+            command = "down"
+        elif action in UP_ACTIONS:
+            command = "up"
+        else:
+            return Invocation((), f"nothing to do for pull_request action {action!r}")
+    argv = [command, "--kubeconfig", kubeconfig]
+    if command == "gc":
+        if _flag(inputs, "dry-run"):
+            argv.append("--dry-run")
+        if inputs.get("max-deletions", "").strip():
+            argv += ["--max-deletions", inputs["max-deletions"].strip()]
+        return Invocation(tuple(argv))
+    if command == "up":
+        for name in ("config", "chart", "domain", "ttl", "timeout"):
+            if inputs.get(name, "").strip():
+                argv += [f"--{name}", inputs[name].strip()]
+        for path in _lines(inputs.get("values", "")):
+            argv += ["--values", path]
+        for assignment in _lines(inputs.get("set", "")):
+            argv += ["--set", assignment]
+        if _flag(inputs, "allow-forks"):
+            argv.append("--allow-forks")
+    elif inputs.get("config", "").strip():
+        argv += ["--config", inputs["config"].strip()]
+    return Invocation(tuple(argv))
+
+
+def secret_lines(kubeconfig: str) -> list[str]:
+    """What to mask of a kubeconfig: every line, and every credential value on its own (a
+    value printed alone would not match its line's mask)."""
+    found = [line.strip() for line in kubeconfig.splitlines() if line.strip()]
+    try:
+        doc = yaml.safe_load(kubeconfig)
+    except yaml.YAMLError:
+        return found
+    for entry in (doc or {}).get("users") or [] if isinstance(doc, dict) else []:
+        user = (entry or {}).get("user") or {}
+        for key in ("token", "client-key-data", "client-certificate-data", "password"):
+            if isinstance(user.get(key), str) and user[key]:
+                found.append(user[key])
+    return found
+
+
+def _inputs(environ: Mapping[str, str]) -> dict[str, str]:
+    """INPUT_FOO_BAR → foo-bar, as the runner names a JavaScript action's inputs."""
+    return {key[6:].lower().replace("_", "-"): value for key, value in environ.items()
+            if key.startswith("INPUT_")}
+
+
+@click.command("action", hidden=True)
+def action_command() -> None:
+    """Run as the GitHub Action (reads INPUT_* and the GITHUB_* event variables)."""
+    environ = dict(os.environ)
+    inputs = _inputs(environ)
+    kubeconfig = inputs.pop("kubeconfig", "")
+    if not kubeconfig.strip():
+        raise BadInput("input kubeconfig is empty",
+                       "pass the host cluster's kubeconfig, e.g. "
+                       "kubeconfig: ${{ secrets.PREVIEW_KUBECONFIG }}")
+    for line in secret_lines(kubeconfig):
+        click.echo(f"::add-mask::{line}")
+    token = inputs.pop("github-token", "")
+    if token:
+        click.echo(f"::add-mask::{token}")
+    event: dict[str, object] = {}
+    if environ.get("GITHUB_EVENT_PATH"):
+        try:
+            event = json.loads(Path(environ["GITHUB_EVENT_PATH"]).read_text())
+        except (OSError, ValueError) as e:
+            raise BadInput(f"cannot read the event payload {environ['GITHUB_EVENT_PATH']}: {e}",
+                           "run the action from a workflow") from e
+    directory = Path(environ.get("RUNNER_TEMP") or tempfile.gettempdir())
+    fd, name = tempfile.mkstemp(prefix="preview-kubeconfig-", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as handle:  # mkstemp: mode 0600
+            handle.write(kubeconfig)
+        invocation = plan(inputs, environ.get("GITHUB_EVENT_NAME", ""), event, name)
+        if not invocation.argv:
+            click.echo(f"::notice title=preview-vcluster::{invocation.skip_reason}")
+            return
+        child = {k: v for k, v in environ.items() if not k.startswith("INPUT_")}
+        if token:
+            child["GITHUB_TOKEN"] = token
+        code = subprocess.run([sys.executable, "-m", "preview", *invocation.argv],
+                              env=child).returncode
+    finally:
+        Path(name).unlink(missing_ok=True)
+    sys.exit(code)

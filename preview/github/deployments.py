@@ -1,0 +1,98 @@
+"""GitHub Deployments: the "View deployment" button and the environment's history on the PR.
+
+One deployment per head sha of environment `pr-<n>`, transient and non-production, created
+with `required_contexts=[]` (otherwise GitHub refuses with 409 while any commit status of the
+sha is not green, e.g. the very workflow that is deploying) and `auto_merge=false` (otherwise
+GitHub may merge the default branch into the PR's branch). Statuses: `in_progress` →
+`success` (with `environment_url` and `log_url`) or `failure`; `inactive` on teardown.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from github import Github
+from github.Repository import Repository
+
+from preview.github.client import RetryPolicy, call, create_once
+
+log = logging.getLogger(__name__)
+
+TASK = "deploy"
+PAYLOAD_KEY = "preview-vcluster"
+
+
+@dataclass(frozen=True)
+class Deployments:
+    """Deployments of one repository, written through one client."""
+
+    gh: Github
+    repo: Repository
+    policy: RetryPolicy
+
+    def start(self, sha: str, environment: str, description: str) -> Any:
+        """The deployment of `sha` to `environment` (reused on re-runs), now `in_progress`."""
+        deployment = self._find(sha, environment) or create_once(
+            post=lambda: self.repo.create_deployment(
+                ref=sha, task=TASK, environment=environment, description=description[:140],
+                auto_merge=False, required_contexts=[], transient_environment=True,
+                production_environment=False, payload={PAYLOAD_KEY: {"environment": environment}}),
+            refind=lambda: self._find(sha, environment),
+            what=f"create deployment of {sha[:7]} to {environment}", policy=self.policy)
+        return deployment
+
+    def set_status(self, deployment: Any, state: str, *, description: str = "",
+                   environment_url: str = "", log_url: str = "") -> None:
+        """Add a deployment status once (a failed POST is re-read before it is repeated)."""
+        fields: dict[str, Any] = {"state": state, "description": description[:140]}
+        if environment_url:
+            fields["environment_url"] = environment_url
+        if log_url:
+            fields["log_url"] = log_url
+        if state == "success":
+            # Ours are transient: GitHub's auto_inactive only touches non-transient ones, so
+            # older shas are made inactive explicitly (`supersede`).
+            fields["auto_inactive"] = True
+        # PyGithub's create_status has no log_url (target_url is its deprecated alias), so the
+        # status is posted through the same requester, with the same retry policy.
+        create_once(
+            post=lambda: self.gh.requester.requestJsonAndCheck(
+                "POST", f"{deployment.url}/statuses", input=fields),
+            refind=lambda: self._latest_if(deployment, state),
+            what=f"set deployment {deployment.id} {state}", policy=self.policy)
+
+    def supersede(self, environment: str, current_id: int) -> int:
+        """Mark every other active deployment of `environment` inactive; return how many."""
+        return self._deactivate(environment, keep=current_id)
+
+    def deactivate_all(self, environment: str) -> int:
+        """Teardown: every deployment of `environment` becomes `inactive`; return how many."""
+        return self._deactivate(environment, keep=None)
+
+    def _deactivate(self, environment: str, keep: int | None) -> int:
+        deployments = call(lambda: list(self.repo.get_deployments(environment=environment)),
+                           f"list deployments of {environment}")
+        changed = 0
+        for deployment in deployments:
+            if deployment.id == keep or self._latest_state(deployment) == "inactive":
+                continue
+            self.set_status(deployment, "inactive", description="preview environment removed")
+            changed += 1
+        return changed
+
+    def _find(self, sha: str, environment: str) -> Any:
+        found = call(lambda: list(self.repo.get_deployments(sha=sha, environment=environment,
+                                                            task=TASK)),
+                     f"list deployments of {sha[:7]}")
+        # Oldest first: racing runs converge on the same deployment.
+        return min(found, key=lambda d: d.id) if found else None
+
+    def _latest_state(self, deployment: Any) -> str:
+        statuses = call(lambda: deployment.get_statuses().get_page(0),
+                        f"list statuses of deployment {deployment.id}")
+        return str(statuses[0].state) if statuses else ""
+
+    def _latest_if(self, deployment: Any, state: str) -> Any:
+        return True if self._latest_state(deployment) == state else None

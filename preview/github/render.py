@@ -1,0 +1,155 @@
+"""The comment's text: jinja2 templates in a sandbox, fitted under GitHub's size limit.
+
+The templates see only the documented context below, built here from plain data; every
+string from the pull request or its workloads passes the `inline` or `fenced` filter
+(`preview.github.markdown`) in the template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+
+from preview.github import markdown
+from preview.results import Diagnostics, UpResult
+
+# GitHub rejects issue comments longer than 65,536 characters (422 "body is too long").
+# Counted in UTF-16 code units (what a JavaScript length is), so an emoji in a log counts 2.
+COMMENT_LIMIT = 65536
+STATES = ("building", "ready", "failed", "torn_down")
+# Tried in order until the comment fits: (log lines per pod, event lines per pod, pods shown).
+_BUDGETS = ((100, 50, 20), (40, 20, 20), (20, 10, 10), (10, 5, 10), (5, 3, 5), (0, 3, 5),
+            (0, 0, 3), (0, 0, 1))
+_TEMPLATES = Path(__file__).parent / "templates"
+
+
+class PullRequestLike(Protocol):
+    """The fields of `preview.pullrequest.PullRequest` this package reads."""
+
+    @property
+    def owner(self) -> str: ...
+    @property
+    def repo(self) -> str: ...
+    @property
+    def number(self) -> int: ...
+    @property
+    def head_sha(self) -> str: ...
+    @property
+    def branch(self) -> str: ...
+    @property
+    def author(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def run_url(self) -> str: ...
+
+
+class EnvironmentLike(Protocol):
+    """The fields of `preview.naming.Environment` this package reads."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def vcluster(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class CommentInput:
+    """Everything one comment shows."""
+
+    marker: str
+    state: str  # one of STATES
+    pr: PullRequestLike
+    env: EnvironmentLike
+    result: UpResult | None = None
+    removed_in: float | None = None  # seconds `down` took, when known
+
+
+def _environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(loader=FileSystemLoader(_TEMPLATES), undefined=StrictUndefined,
+                               autoescape=False, trim_blocks=True, lstrip_blocks=True,
+                               keep_trailing_newline=True)
+    env.filters["inline"] = markdown.inline
+    env.filters["fenced"] = markdown.fenced
+    return env
+
+
+def render_comment(data: CommentInput, limit: int = COMMENT_LIMIT) -> str:
+    """The Markdown body of the sticky comment, never longer than `limit` characters."""
+    if data.state not in STATES:
+        raise ValueError(f"unknown comment state {data.state!r}")
+    template = _environment().get_template("comment.md.j2")
+    body = ""
+    for budget in _BUDGETS:
+        context = _context(data, *budget)
+        body = template.render(context)
+        if length(body) <= limit:
+            return body
+    # Only oversized non-log fields (a giant summary) get here: cut and say so.
+    note = "\n\n…(cut to fit GitHub's comment size limit)\n"
+    while length(body) > limit - length(note):
+        body = body[: len(body) - (length(body) - limit + length(note)) // 2 - 1]
+    return body + note
+
+
+def length(text: str) -> int:
+    """Length as GitHub counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _context(data: CommentInput, log_lines: int, event_lines: int, max_pods: int
+             ) -> Mapping[str, Any]:
+    pr, env, result = data.pr, data.env, data.result
+    diagnostics = result.diagnostics if result is not None else None
+    pods, truncated, omitted = _pods(diagnostics, log_lines, event_lines, max_pods)
+    phases = [(name, f"{seconds:.1f}") for name, seconds in (result.phases.items()
+                                                              if result else ())]
+    helm_lines = diagnostics.helm_status.splitlines() if diagnostics else []
+    if len(helm_lines) > 3 * max(log_lines, 10):
+        helm_lines, truncated = helm_lines[-3 * max(log_lines, 10):], True
+    url = result.url if result else ""
+    return {
+        "marker": data.marker,
+        "state": data.state,
+        "pr": {"number": pr.number, "branch": pr.branch, "author": pr.author,
+               "title": pr.title, "short_sha": pr.head_sha[:7]},
+        "env": {"name": env.name, "namespace": env.namespace, "vcluster": env.vcluster},
+        "run_url": markdown.url(pr.run_url),
+        "url_text": markdown.inline(url, 500),
+        "url_href": markdown.url(url),
+        "expires_at": result.expires_at if result else "",
+        "kubeconfig_hint": result.kubeconfig_hint if result else "",
+        "phases": phases,
+        "total": f"{sum(result.phases.values()):.1f}" if result else "0",
+        "diagnostics": ({"summary": diagnostics.summary, "pods": pods}
+                        if diagnostics is not None else None),
+        "pods_omitted": omitted,
+        "helm_status": helm_lines,
+        "truncated": truncated,
+        "removed_in": f"{data.removed_in:.1f}" if data.removed_in is not None else "",
+    }
+
+
+def _pods(diagnostics: Diagnostics | None, log_lines: int, event_lines: int, max_pods: int
+          ) -> tuple[list[dict[str, Any]], bool, int]:
+    if diagnostics is None:
+        return [], False, 0
+    truncated = False
+    pods = []
+    for problem in diagnostics.pods[:max_pods]:
+        logs = list(problem.logs[-log_lines:]) if log_lines else []
+        events = list(problem.events[-event_lines:]) if event_lines else []
+        truncated |= len(logs) < len(problem.logs) or len(events) < len(problem.events)
+        pods.append({"pod": problem.pod, "container": problem.container,
+                     "reason": problem.reason, "message": problem.message,
+                     "events": events, "logs": logs,
+                     "logs_omitted": len(problem.logs) - len(logs)})
+    omitted = max(len(diagnostics.pods) - max_pods, 0)
+    return pods, truncated or omitted > 0, omitted

@@ -1,0 +1,200 @@
+"""What `preview up` and `preview down` call to tell GitHub (or the terminal) how it went.
+
+A GitHub failure never fails or undoes an environment: every `report_*` method catches it,
+emits a `::warning::` (in Actions), logs it and returns it in the list of warnings.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
+
+from github import Github
+
+from preview.github import client
+from preview.github.actions import Actions
+from preview.github.comments import StickyComment, marker
+from preview.github.deployments import Deployments
+from preview.github.render import CommentInput, EnvironmentLike, PullRequestLike, render_comment
+from preview.results import DownResult, UpResult
+
+log = logging.getLogger(__name__)
+
+
+class GitHubSession:
+    """Reports the life of one environment: the sticky comment, the deployment, Actions output.
+
+    Without a token it renders the same comment to `out` (a terminal) and touches no API.
+    """
+
+    def __init__(self, gh: Github | None, actions: Actions, out: TextIO | None,
+                 policy: client.RetryPolicy, author: str | None = None) -> None:
+        self.gh = gh
+        self.actions = actions
+        self.out = out
+        self.policy = policy
+        self._author = author
+        self._deployment: Any = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], token: str | None = None, *,
+                 out: TextIO | None = None, policy: client.RetryPolicy | None = None,
+                 author: str | None = None, pace_writes: bool = True) -> GitHubSession | None:
+        """A session from `--github-token` (`token`) or `GITHUB_TOKEN`, at `GITHUB_API_URL`.
+
+        Without a token: a console session printing to `out`, or None when `out` is None too.
+        `author` overrides the login our comments are recognised by (e.g. `my-app[bot]` for an
+        app installation token, where `GET /user` is forbidden); by default it is `GET /user`'s
+        login, or `github-actions[bot]` when that answers 403.
+        """
+        token = token or environ.get("GITHUB_TOKEN", "")
+        policy = policy or client.RetryPolicy()
+        # Workflow commands (masks first of all) must reach the step's stdout even when the
+        # caller gives no terminal for the console fallback.
+        actions = Actions.from_env(environ, out if out is not None else sys.stdout)
+        if not token:
+            return cls(None, actions, out, policy) if out is not None else None
+        actions.mask(token)  # a no-op outside Actions
+        gh = client.connect(token, client.api_url(environ), policy, pace_writes=pace_writes)
+        return cls(gh, actions, out, policy, author)
+
+    # -- the three reports -----------------------------------------------------------------
+
+    def report_building(self, pr: PullRequestLike, env: EnvironmentLike) -> list[str]:
+        """The environment is being built: comment "building", deployment `in_progress`."""
+        return self._safely(lambda: self._building(pr, env))
+
+    def report_result(self, pr: PullRequestLike, env: EnvironmentLike, result: UpResult,
+                      kubeconfig: str | None = None) -> list[str]:
+        """`up` finished: comment ready/failed, deployment success/failure, outputs, summary.
+
+        The `kubeconfig` step output is the command that prints a kubeconfig
+        (`result.kubeconfig_hint`) unless the caller passes another value; a multi-line value
+        is kubeconfig content, a credential, and is masked line by line first.
+        """
+        return self._safely(lambda: self._result(pr, env, result, kubeconfig))
+
+    def report_torn_down(self, pr: PullRequestLike, env: EnvironmentLike,
+                         result: DownResult | None = None) -> list[str]:
+        """`down` finished: comment "removed", every deployment of the environment inactive."""
+        return self._safely(lambda: self._torn_down(pr, env, result))
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _building(self, pr: PullRequestLike, env: EnvironmentLike) -> list[str]:
+        body = self._body("building", pr, env, None)
+        warnings = self._comment(pr, env, body)
+        warnings += self._guard("deployment", lambda: self._start_deployment(pr, env))
+        return warnings
+
+    def _result(self, pr: PullRequestLike, env: EnvironmentLike, result: UpResult,
+                kubeconfig: str | None) -> list[str]:
+        if kubeconfig is None:
+            kubeconfig = result.kubeconfig_hint
+        state = "ready" if result.status == "ready" else "failed"
+        body = self._body(state, pr, env, result)
+        warnings = self._comment(pr, env, body)
+        warnings += self._guard("deployment", lambda: self._finish_deployment(pr, env, result))
+        if state == "failed":
+            summary = result.diagnostics.summary if result.diagnostics else "deploy failed"
+            self.actions.error(summary, title=f"Preview environment {env.name} failed")
+        if "\n" in kubeconfig:
+            self.actions.mask(kubeconfig)
+        warnings += self._guard("step outputs", lambda: self.actions.set_outputs({
+            "url": result.url, "namespace": result.namespace, "vcluster": result.vcluster,
+            "kubeconfig": kubeconfig, "status": result.status}))
+        warnings += self._guard("step summary", lambda: self.actions.write_summary(body))
+        return warnings
+
+    def _torn_down(self, pr: PullRequestLike, env: EnvironmentLike,
+                   result: DownResult | None) -> list[str]:
+        body = render_comment(CommentInput(
+            marker(_full_name(pr), pr.number, env.name), "torn_down", pr, env,
+            removed_in=result.seconds if result is not None and result.existed else None))
+        warnings = self._comment(pr, env, body)
+        if self.gh is not None:
+            warnings += self._guard("deployment", lambda: self._deployments(pr).deactivate_all(
+                env.name))
+        warnings += self._guard("step outputs", lambda: self.actions.set_outputs({
+            "namespace": env.namespace, "vcluster": env.vcluster, "status": "torn-down"}))
+        warnings += self._guard("step summary", lambda: self.actions.write_summary(body))
+        return warnings
+
+    def _body(self, state: str, pr: PullRequestLike, env: EnvironmentLike,
+              result: UpResult | None) -> str:
+        return render_comment(CommentInput(marker(_full_name(pr), pr.number, env.name), state,
+                                           pr, env, result))
+
+    def _comment(self, pr: PullRequestLike, env: EnvironmentLike, body: str) -> list[str]:
+        if self.gh is None:
+            if self.out is not None:
+                # The marker is for finding the comment on GitHub; a terminal does not need it.
+                self.out.write(body.split("\n", 1)[1] if "\n" in body else body)
+                self.out.flush()
+            return []
+        gh = self.gh
+        return self._guard("comment", lambda: StickyComment(
+            gh.get_repo(_full_name(pr)), pr.number, marker(_full_name(pr), pr.number, env.name),
+            self._login(), self.policy).upsert(body))
+
+    def _login(self) -> str:
+        if self._author is None:
+            assert self.gh is not None
+            self._author = client.bot_login(self.gh)
+        return self._author
+
+    def _deployments(self, pr: PullRequestLike) -> Deployments:
+        assert self.gh is not None
+        return Deployments(self.gh, self.gh.get_repo(_full_name(pr)), self.policy)
+
+    def _start_deployment(self, pr: PullRequestLike, env: EnvironmentLike) -> None:
+        if self.gh is None:
+            return
+        deployments = self._deployments(pr)
+        self._deployment = deployments.start(pr.head_sha, env.name,
+                                             f"preview of #{pr.number} at {pr.head_sha[:7]}")
+        deployments.set_status(self._deployment, "in_progress", log_url=pr.run_url,
+                               description="building the preview environment")
+
+    def _finish_deployment(self, pr: PullRequestLike, env: EnvironmentLike,
+                           result: UpResult) -> None:
+        if self.gh is None:
+            return
+        deployments = self._deployments(pr)
+        deployment = self._deployment or deployments.start(
+            pr.head_sha, env.name, f"preview of #{pr.number} at {pr.head_sha[:7]}")
+        if result.status == "ready":
+            deployments.set_status(deployment, "success", environment_url=result.url,
+                                   log_url=pr.run_url, description="preview environment ready")
+            deployments.supersede(env.name, deployment.id)
+        else:
+            summary = result.diagnostics.summary if result.diagnostics else "deploy failed"
+            deployments.set_status(deployment, "failure", log_url=pr.run_url,
+                                   description=summary)
+
+    def _safely(self, report: Callable[[], list[str]]) -> list[str]:
+        """Run one report; its own failures (rendering, say) become a warning too."""
+        try:
+            return report()
+        except Exception as e:  # by contract nothing here may fail `up`/`down`
+            return [self._warn("report", e)]
+
+    def _guard(self, what: str, effect: Callable[[], object]) -> list[str]:
+        """Run one GitHub side effect; a failure becomes a warning, never an exception."""
+        try:
+            effect()
+        except Exception as e:  # by contract nothing here may fail `up`/`down`
+            return [self._warn(what, e)]
+        return []
+
+    def _warn(self, what: str, error: Exception) -> str:
+        message = f"could not update the GitHub {what}: {error}"
+        log.warning("%s", message, exc_info=log.isEnabledFor(logging.DEBUG))
+        self.actions.warning(message, title="preview-vcluster")
+        return message
+
+def _full_name(pr: PullRequestLike) -> str:
+    return f"{pr.owner}/{pr.repo}"
+

@@ -1,0 +1,133 @@
+"""The sticky comment over HTTP against the fake GitHub: found by marker + author, never doubled."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from preview.github import GitHubSession
+from preview.github.comments import Found, is_ours, marker, plan
+from tests.fakegithub import FakeGitHub
+from tests.github.conftest import PAT, PR, PR_NUMBER, REPO, Env, failed_result, ready_result
+
+MARKER = marker(REPO, PR_NUMBER, "pr-12")
+COMMENTS = "GET /repos/{owner}/{repo}/issues/{number}/comments"
+CREATE = "POST /repos/{owner}/{repo}/issues/{number}/comments"
+EDIT = "PATCH /repos/{owner}/{repo}/issues/comments/{id}"
+DELETE = "DELETE /repos/{owner}/{repo}/issues/comments/{id}"
+
+
+def test_marker_is_exact_and_per_environment() -> None:
+    assert MARKER == "<!-- preview-vcluster:v1 repo=octo/app pr=12 env=pr-12 -->"
+    bot = "github-actions[bot]"
+    assert is_ours(Found(1, bot, "t", f"{MARKER}\nbody"), MARKER, bot)
+    assert not is_ours(Found(1, "mallory", "t", f"{MARKER}\nbody"), MARKER, bot)
+    assert not is_ours(Found(1, bot, "t", f"quoting {MARKER}"), MARKER, bot)
+    assert not is_ours(Found(1, bot, "t", marker(REPO, 1, "pr-1")), MARKER, bot)
+
+
+def test_plan_keeps_oldest_and_ignores_others() -> None:
+    bot = "github-actions[bot]"
+    newer = Found(5, bot, "2026-01-01T00:00:02Z", MARKER)
+    older = Found(9, bot, "2026-01-01T00:00:01Z", MARKER)
+    foreign = Found(1, "mallory", "2025-01-01T00:00:00Z", MARKER)
+    assert plan([newer, foreign, older], MARKER, bot) == (older, [newer])
+    assert plan([foreign], MARKER, bot) == (None, [])
+
+
+def test_actions_token_finds_and_updates_its_comment(
+        fake: FakeGitHub, make_session: Callable[..., GitHubSession]) -> None:
+    # GET /user answers 403 to an Actions token: the comment is still found (as
+    # github-actions[bot]) and updated in place as the environment moves.
+    assert make_session().report_building(PR(), Env()) == []
+    assert make_session().report_result(PR(), Env(), ready_result()) == []
+    assert make_session().report_torn_down(PR(), Env()) == []
+
+    comments = fake.comments(REPO, PR_NUMBER)
+    assert len(comments) == 1
+    assert comments[0]["user"]["login"] == "github-actions[bot]"
+    assert comments[0]["body"].splitlines()[0] == MARKER
+    assert "was removed" in comments[0]["body"]
+    assert fake.count("GET /user", 403) == 3
+    assert fake.count(CREATE) == 1
+    assert fake.count(EDIT) == 2
+
+
+def test_personal_token_writes_as_its_user(
+        fake: FakeGitHub, make_session: Callable[..., GitHubSession]) -> None:
+    # A comment with our marker by github-actions[bot] is not alice's: alice gets her own.
+    bot_comment = fake.add_comment(REPO, PR_NUMBER, f"{MARKER}\nold", "github-actions[bot]")
+    make_session(PAT).report_building(PR(), Env())
+    make_session(PAT).report_result(PR(), Env(), ready_result())
+
+    comments = fake.comments(REPO, PR_NUMBER)
+    assert [c["user"]["login"] for c in comments] == ["github-actions[bot]", "alice"]
+    assert comments[0]["body"] == bot_comment["body"]
+    assert fake.count("GET /user", 200) == 2
+    assert fake.count(CREATE) == 1
+
+
+def test_comments_of_others_are_never_touched(
+        fake: FakeGitHub, make_session: Callable[..., GitHubSession]) -> None:
+    quoted = fake.add_comment(REPO, PR_NUMBER, f"{MARKER}\nI copied your marker", "mallory")
+    other_env = fake.add_comment(REPO, PR_NUMBER, f"{marker(REPO, PR_NUMBER, 'pr-12-db')}\nx",
+                                 "github-actions[bot]")
+    make_session().report_building(PR(), Env())
+
+    comments = {c["id"]: c for c in fake.comments(REPO, PR_NUMBER)}
+    assert len(comments) == 3
+    assert comments[quoted["id"]]["body"] == quoted["body"]
+    assert comments[other_env["id"]]["body"] == other_env["body"]
+    assert fake.count(EDIT) == 0
+    assert fake.count(DELETE) == 0
+
+
+def test_duplicates_from_earlier_runs_collapse_to_the_oldest(
+        fake: FakeGitHub, make_session: Callable[..., GitHubSession]) -> None:
+    oldest = fake.add_comment(REPO, PR_NUMBER, f"{MARKER}\nfirst", "github-actions[bot]")
+    fake.add_comment(REPO, PR_NUMBER, f"{MARKER}\nsecond", "github-actions[bot]")
+    fake.add_comment(REPO, PR_NUMBER, "LGTM @octo", "bob")
+
+    make_session().report_result(PR(), Env(), failed_result())
+
+    comments = fake.comments(REPO, PR_NUMBER)
+    assert [c["id"] for c in comments if c["user"]["login"] == "github-actions[bot]"] == [
+        oldest["id"]]
+    assert "failed to deploy" in comments[0]["body"]
+    assert any(c["body"] == "LGTM @octo" for c in comments)
+    assert fake.count(DELETE) == 1
+
+
+def test_marker_found_beyond_the_first_page(
+        fake: FakeGitHub, make_session: Callable[..., GitHubSession]) -> None:
+    for i in range(230):
+        fake.add_comment(REPO, PR_NUMBER, f"comment {i}", "bob")
+    ours = fake.add_comment(REPO, PR_NUMBER, f"{MARKER}\nold", "github-actions[bot]")
+
+    make_session().report_building(PR(), Env())
+
+    assert fake.count(CREATE) == 0
+    assert fake.count(COMMENTS) == 3  # 100 per page: three pages, followed by Link headers
+    assert "being built" in next(c for c in fake.comments(REPO, PR_NUMBER)
+                             if c["id"] == ours["id"])["body"]
+
+
+def test_two_runs_started_at_once_end_with_one_comment(
+        fake: FakeGitHub, make_session: Callable[..., GitHubSession]) -> None:
+    # Both runs list the comments before either has created one, so both create: the race
+    # really happens, and both converge on the oldest comment.
+    fake.synchronize(COMMENTS, parties=2)
+    sessions = [make_session(), make_session()]
+    warnings: list[list[str]] = []
+    threads = [threading.Thread(target=lambda s=s: warnings.append(
+        s.report_building(PR(), Env()))) for s in sessions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+
+    assert warnings == [[], []]
+    assert fake.count(CREATE) == 2
+    comments = fake.comments(REPO, PR_NUMBER)
+    assert len(comments) == 1
+    assert "being built" in comments[0]["body"]

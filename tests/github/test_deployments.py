@@ -1,0 +1,133 @@
+"""GitHub deployments over HTTP against the fake: one per head sha, statuses as it moves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from github import GithubException
+
+from preview.github import GitHubSession, client
+from preview.github.client import GitHubError, RetryPolicy
+from preview.github.deployments import Deployments
+from tests.fakegithub import FakeGitHub
+from tests.github.conftest import (
+    ACTIONS_TOKEN,
+    PR,
+    PR_NUMBER,
+    REPO,
+    SHA,
+    Env,
+    failed_result,
+    ready_result,
+)
+
+RUN = PR().run_url
+
+
+def states(deployment: dict) -> list[str]:
+    return [s["state"] for s in deployment["_statuses"]]
+
+
+def test_building_creates_a_transient_deployment_in_progress(
+        fake: FakeGitHub, make_session: Callable[..., GitHubSession]) -> None:
+    # A failing commit status (the very workflow that deploys, say) must not block it.
+    fake.set_commit_statuses(REPO, SHA, {"ci/tests": "pending"})
+
+    assert make_session().report_building(PR(), Env()) == []
+
+    [d] = fake.deployments(REPO)
+    assert (d["sha"], d["environment"], d["task"]) == (SHA, "pr-12", "deploy")
+    assert d["transient_environment"] is True
+    assert d["production_environment"] is False
+    assert d["_auto_merge"] is False
+    assert d["_required_contexts"] == []
+    assert d["_statuses"][-1]["state"] == "in_progress"
+    assert d["_statuses"][-1]["log_url"] == RUN
+
+
+def test_the_fake_refuses_a_deployment_without_required_contexts(fake: FakeGitHub) -> None:
+    # Why we send required_contexts=[]: omitted, GitHub checks every commit status (409).
+    fake.set_commit_statuses(REPO, SHA, {"ci/tests": "failure"})
+    gh = client.connect(ACTIONS_TOKEN, fake.url, RetryPolicy(), pace_writes=False)
+    with pytest.raises(GithubException) as e:
+        gh.get_repo(REPO).create_deployment(ref=SHA, environment="pr-12")
+    assert e.value.status == 409
+    assert e.value.data["errors"][0]["contexts"] == [{"context": "ci/tests", "state": "failure"}]
+
+
+def test_ready_sets_success_with_the_url_and_the_run(
+        fake: FakeGitHub, make_session: Callable[..., GitHubSession]) -> None:
+    session = make_session()
+    session.report_building(PR(), Env())
+    assert session.report_result(PR(), Env(), ready_result()) == []
+
+    [d] = fake.deployments(REPO)
+    assert states(d) == ["in_progress", "success"]
+    success = d["_statuses"][-1]
+    assert success["environment_url"] == "https://pr-12-app.preview.example.com"
+    assert success["log_url"] == RUN
+
+
+def test_unpullable_image_fails_the_deployment_and_explains_in_the_comment(
+        fake: FakeGitHub, make_session: Callable[..., GitHubSession]) -> None:
+    session = make_session()
+    session.report_building(PR(), Env())
+    assert session.report_result(PR(), Env(), failed_result()) == []
+
+    [d] = fake.deployments(REPO)
+    assert states(d) == ["in_progress", "failure"]
+    [comment] = fake.comments(REPO, PR_NUMBER)
+    body = comment["body"]
+    assert "<code>app-5d9c7b-xk2lp</code>" in body
+    assert "**ImagePullBackOff**" in body
+    assert 'Failed to pull image "ghcr.io/octo/app:nope": not found' in body  # in a code block
+
+
+def test_a_rerun_of_the_same_sha_reuses_its_deployment(
+        fake: FakeGitHub, make_session: Callable[..., GitHubSession]) -> None:
+    for _ in range(2):
+        session = make_session()
+        session.report_building(PR(), Env())
+        session.report_result(PR(), Env(), ready_result())
+
+    [d] = fake.deployments(REPO)
+    assert states(d) == ["in_progress", "success", "in_progress", "success"]
+
+
+def test_a_new_sha_makes_the_previous_deployment_inactive(
+        fake: FakeGitHub, make_session: Callable[..., GitHubSession]) -> None:
+    new_sha = "f" * 40
+    for sha in (SHA, new_sha):
+        session = make_session()
+        session.report_building(PR(head_sha=sha), Env())
+        session.report_result(PR(head_sha=sha), Env(), ready_result(head_sha=sha))
+
+    old, new = fake.deployments(REPO)
+    assert states(old) == ["in_progress", "success", "inactive"]
+    assert states(new) == ["in_progress", "success"]
+
+
+def test_teardown_makes_every_deployment_of_the_environment_inactive(
+        fake: FakeGitHub, make_session: Callable[..., GitHubSession]) -> None:
+    for sha in (SHA, "e" * 40):
+        make_session().report_building(PR(head_sha=sha), Env())
+    make_session().report_building(PR(number=12), Env(name="staging"))
+
+    assert make_session().report_torn_down(PR(), Env()) == []
+    assert make_session().report_torn_down(PR(), Env()) == []  # again: nothing more to do
+
+    ours = [d for d in fake.deployments(REPO) if d["environment"] == "pr-12"]
+    [staging] = [d for d in fake.deployments(REPO) if d["environment"] == "staging"]
+    assert [states(d)[-1] for d in ours] == ["inactive", "inactive"]
+    assert all(states(d).count("inactive") == 1 for d in ours)
+    assert states(staging) == ["in_progress"]
+
+
+def test_an_unknown_state_is_refused(fake: FakeGitHub) -> None:
+    gh = client.connect(ACTIONS_TOKEN, fake.url, RetryPolicy(), pace_writes=False)
+    deployments = Deployments(gh, gh.get_repo(REPO), RetryPolicy())
+    deployment = deployments.start(SHA, "pr-12", "test")
+    with pytest.raises(GitHubError) as e:
+        deployments.set_status(deployment, "done")
+    assert e.value.status == 422

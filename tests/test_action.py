@@ -1,0 +1,119 @@
+"""action.yml and `preview action`: inputs reach scripts only through env, the event picks the
+command, and the kubeconfig is masked line by line and value by value."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from preview.cli.action import plan, secret_lines
+from preview.errors import BadInput
+
+ROOT = Path(__file__).resolve().parents[1]
+ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
+EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}")
+
+
+def test_no_expression_inside_a_script() -> None:
+    """PR-controlled input must never become shell code: `${{ }}` only in `env:`."""
+    for step in ACTION["runs"]["steps"]:
+        assert not EXPRESSION.search(step.get("run", "")), step["name"]
+
+
+def test_every_input_reaches_the_entry_point_and_nothing_else_is_referenced() -> None:
+    run = ACTION["runs"]["steps"][-1]
+    referenced = {m.strip().removeprefix("inputs.") for value in run["env"].values()
+                  for m in EXPRESSION.findall(str(value))}
+    assert referenced == set(ACTION["inputs"])
+    for name, value in run["env"].items():
+        if name.startswith("INPUT_"):
+            assert name == "INPUT_" + EXPRESSION.search(value).group(1).strip() \
+                .removeprefix("inputs.").upper().replace("-", "_")  # type: ignore[union-attr]
+
+
+def test_outputs_come_from_the_run_step() -> None:
+    assert set(ACTION["outputs"]) == {"url", "namespace", "vcluster", "kubeconfig", "status"}
+    for output in ACTION["outputs"].values():
+        assert output["value"].startswith("${{ steps.run.outputs.")
+
+
+def test_the_preview_workflow_passes_only_inputs_the_action_has() -> None:
+    workflow = yaml.safe_load((ROOT / "workflows" / "preview.yml").read_text())
+    for job in workflow["jobs"].values():
+        for step in job["steps"]:
+            if "preview-vcluster@" in step.get("uses", ""):
+                assert set(step.get("with", {})) <= set(ACTION["inputs"])
+                assert "kubeconfig" in step["with"]
+
+
+def test_teardowns_are_never_cancelled() -> None:
+    workflow = yaml.safe_load((ROOT / "workflows" / "preview.yml").read_text())
+    concurrency = workflow["concurrency"]
+    assert "github.event.action == 'closed'" in concurrency["group"]
+    assert concurrency["cancel-in-progress"] == "${{ github.event.action != 'closed' }}"
+    assert workflow[True]["pull_request"]["types"] == ["opened", "synchronize", "reopened",
+                                                       "closed"]
+
+
+def _event(action: str) -> dict[str, Any]:
+    return {"action": action, "number": 7, "pull_request": {"number": 7}}
+
+
+@pytest.mark.parametrize(("action", "command"), [
+    ("opened", "up"), ("reopened", "up"), ("synchronize", "up"), ("closed", "down")])
+def test_the_event_picks_the_command(action: str, command: str) -> None:
+    invocation = plan({}, "pull_request", _event(action), "/tmp/kc")
+    assert invocation.argv[:3] == (command, "--kubeconfig", "/tmp/kc")
+
+
+def test_other_pull_request_actions_do_nothing_and_say_so() -> None:
+    invocation = plan({}, "pull_request", _event("labeled"), "/tmp/kc")
+    assert invocation.argv == () and "labeled" in invocation.skip_reason
+
+
+def test_up_gets_every_input_as_a_flag() -> None:
+    inputs = {"config": "app/preview.yaml", "chart": "./chart", "domain": "example.com",
+              "ttl": "36h", "timeout": "600", "values": "a.yaml\n\n b.yaml \n",
+              "set": "image.tag={{ pr.short_sha }}\nlabels.team=a,b", "allow-forks": "true"}
+    argv = plan(inputs, "pull_request", _event("opened"), "/kc").argv
+    assert argv == ("up", "--kubeconfig", "/kc", "--config", "app/preview.yaml",
+                    "--chart", "./chart", "--domain", "example.com", "--ttl", "36h",
+                    "--timeout", "600", "--values", "a.yaml", "--values", "b.yaml",
+                    "--set", "image.tag={{ pr.short_sha }}", "--set", "labels.team=a,b",
+                    "--allow-forks")
+
+
+def test_down_ignores_deploy_inputs() -> None:
+    argv = plan({"chart": "./chart", "set": "a=b"}, "pull_request", _event("closed"), "/kc").argv
+    assert argv == ("down", "--kubeconfig", "/kc")
+
+
+def test_gc_on_a_schedule() -> None:
+    argv = plan({"command": "gc", "dry-run": "true", "max-deletions": "5"}, "schedule", {},
+                "/kc").argv
+    assert argv == ("gc", "--kubeconfig", "/kc", "--dry-run", "--max-deletions", "5")
+
+
+@pytest.mark.parametrize(("inputs", "event_name", "names"), [
+    ({"command": "deploy"}, "pull_request", "command"),
+    ({}, "push", "push"),
+    ({"allow-forks": "maybe"}, "pull_request", "allow-forks"),
+])
+def test_bad_inputs_name_the_input(inputs: dict[str, str], event_name: str, names: str) -> None:
+    with pytest.raises(BadInput, match=names) as caught:
+        plan(inputs, event_name, _event("opened"), "/kc")
+    assert caught.value.hint
+
+
+def test_every_line_and_every_credential_of_a_kubeconfig_is_masked() -> None:
+    kubeconfig = yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "users": [{"name": "u", "user": {"token": "s3cr3t-token",
+                                         "client-key-data": "S0VZ" * 40}}]})
+    masks = secret_lines(kubeconfig)
+    assert "s3cr3t-token" in masks and "S0VZ" * 40 in masks
+    assert all(line.strip() in masks for line in kubeconfig.splitlines() if line.strip())
