@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -326,3 +327,18 @@ def test_usage_errors_exit_2(sandbox: Sandbox) -> None:
     result = preview(sandbox, "up", "--config", str(APP), "--repo", "example/app", code=2)
     assert "--pr" in result.stderr and "--sha" in result.stderr
     assert textwrap.dedent(preview(sandbox, "up", "--help").stdout).count("Examples:") == 1
+
+
+def test_down_finds_the_pull_request_in_the_closed_event(sandbox: Sandbox,
+                                                         tmp_path: Path) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"action": "closed", "pull_request": {
+        "number": 11, "state": "closed", "merged": True, "title": "t",
+        "head": {"sha": SHA1, "ref": "feature", "repo": {"full_name": "example/app"}},
+        "base": {"repo": {"full_name": "example/app"}}, "user": {"login": "octocat"}}}))
+    result = subprocess.run(
+        [sys.executable, "-m", "preview", "down", "--kubeconfig", sandbox.kubeconfig],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "GITHUB_EVENT_PATH": str(event), "GITHUB_EVENT_NAME": "pull_request"})
+    assert result.returncode == 0, result.stderr
+    assert "environment pr-11 does not exist: nothing to tear down" in result.stdout
