@@ -38,14 +38,14 @@ import yaml
 from preview import deploy, helm, naming
 from preview.config import RenderedConfig, deep_merge
 from preview.errors import BadInput, PreviewError
-from preview.kube.client import ApiError, KubeClient
+from preview.kube.client import ApiError, Conflict, KubeClient
 from preview.kube.connection import from_kubeconfig
 from preview.kube.host import HostCluster
 from preview.operations import kubeconfig, ownership
 from preview.pullrequest import PullRequest
 from preview.results import Diagnostics, UpResult
 from preview.vcluster import connect, lifecycle
-from preview.vcluster.model import Progress, chart_path
+from preview.vcluster.model import Progress, chart_path, kubeconfig_secret
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 60.0
@@ -189,12 +189,11 @@ async def _ensure_namespace(kube: KubeClient, env: naming.Environment, pr: PullR
                               {"metadata": {"name": env.namespace, **patch["metadata"]}})
             progress(f"created namespace {env.namespace}")
             return
-        except ApiError as e:
-            if e.status != 409:
-                raise
+        except Conflict:
             existing = await ownership.find(kube, env)  # made concurrently: ours?
     await kube.patch(ownership.NAMESPACES, None, env.namespace, patch)
-    progress(f"namespace {env.namespace}: expires {patch['metadata']['annotations'][naming.EXPIRES_AT]}")
+    expires = patch["metadata"]["annotations"][naming.EXPIRES_AT]
+    progress(f"namespace {env.namespace}: expires {expires}")
 
 
 async def _ensure_vcluster(host: HostCluster, kube: KubeClient, env: naming.Environment,
@@ -236,7 +235,7 @@ def deployed_values(history: list[helm.Revision], status: dict[str, Any] | None,
 async def _control_plane_ready(kube: KubeClient, env: naming.Environment) -> bool:
     sts = await kube.get(lifecycle.STATEFULSETS, env.namespace, env.vcluster)
     status = (sts or {}).get("status") or {}
-    secret = await kube.get(lifecycle.SECRETS, env.namespace, f"vc-{env.vcluster}")
+    secret = await kube.get(lifecycle.SECRETS, env.namespace, kubeconfig_secret(env.vcluster))
     return bool(sts) and (status.get("readyReplicas") or 0) >= 1 and secret is not None
 
 
