@@ -131,9 +131,11 @@ async def check(config: RenderedConfig, env: naming.Environment,
     """Step 0: the user's chart and the vcluster values, checked without a cluster."""
     base = config.config.source.parent if config.config.source else Path.cwd()
     try:
-        await deploy.check_chart(chart_ref(config), config.release, config.namespace,
-                                 config.values, base)
-        await helm.render(chart_path(), env.vcluster, env.namespace, values)
+        # Two independent `helm template` runs: side by side.
+        await asyncio.gather(
+            deploy.check_chart(chart_ref(config), config.release, config.namespace,
+                               config.values, base),
+            helm.render(chart_path(), env.vcluster, env.namespace, values))
     except BadInput:
         raise
     except PreviewError as e:
@@ -199,9 +201,9 @@ async def _ensure_namespace(kube: KubeClient, env: naming.Environment, pr: PullR
 async def _ensure_vcluster(host: HostCluster, kube: KubeClient, env: naming.Environment,
                            values: dict[str, Any], config: RenderedConfig,
                            progress: Progress) -> None:
-    history = await helm.history(host.kubeconfig, host.context, env.vcluster, env.namespace)
-    status = await helm.deployed(host.kubeconfig, host.context, env.vcluster, env.namespace) \
-        if history else None
+    history, status = await asyncio.gather(
+        helm.history(host.kubeconfig, host.context, env.vcluster, env.namespace),
+        helm.deployed(host.kubeconfig, host.context, env.vcluster, env.namespace))
     deployed = deployed_values(history, status, vcluster_chart_label())
     if deployed is not None and deployed.get("serviceCIDR") and not values.get("serviceCIDR"):
         # Detected by the first `up`; detecting again costs a request and cannot differ.
