@@ -1,6 +1,8 @@
 """The `preview` command line: parses flags, calls one operation, renders its result.
 
-One module per command group: `sandbox`, `syncer`, `vcluster`.
+One module per command group: `environments` (up, down, list, kubeconfig), `sandbox`,
+`syncer`, `vcluster`. Exit codes: 0 ok, 1 failed (a deploy, the cluster), 2 bad input,
+3 a teardown left something behind.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import click
 
 from preview import __version__, logs
 from preview.cli.action import action_command
+from preview.cli.environments import COMMANDS as ENVIRONMENT_COMMANDS
 from preview.cli.gc import gc_command
 from preview.cli.sandbox import sandbox
 from preview.cli.syncer import syncer_command
@@ -32,25 +35,20 @@ main.add_command(gc_command)
 main.add_command(sandbox)
 main.add_command(syncer_command)
 main.add_command(vcluster)
+for _command in ENVIRONMENT_COMMANDS:
+    main.add_command(_command)
 
 
 def run() -> None:
-    """Console entry point: a PreviewError becomes one clear line and exit code 1."""
+    """Console entry point: a PreviewError becomes one clear line and its exit code (1; 2 for
+    bad input; 3 for an incomplete teardown); API failures are PreviewErrors too."""
     import aiohttp
-
-    from preview.kube.client import ApiError
 
     try:
         main(standalone_mode=True)
     except PreviewError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
-    except ApiError as e:
-        hint = {401: "the credentials in the kubeconfig were not accepted",
-                403: "the kubeconfig's user lacks a permission named in the message"}
-        click.echo(f"error: the Kubernetes API answered {e.status} {e.reason}: {e.message}"
-                   + (f"\nhint: {hint[e.status]}" if e.status in hint else ""), err=True)
-        sys.exit(1)
     except aiohttp.ClientConnectionError as e:
         click.echo(f"error: cannot reach the Kubernetes API server: {e}\n"
                    "hint: check the kubeconfig's server address and that the cluster is up",

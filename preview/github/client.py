@@ -102,8 +102,9 @@ def connect(token: str, base_url: str, policy: RetryPolicy | None = None, *,
         raise_on_status=False,  # the last answer reaches PyGithub, which raises with its body
     )
     return Github(auth=Auth.Token(token), base_url=base_url, retry=retry, timeout=int(timeout),
-                  lazy=True, seconds_between_requests=None if not pace_writes else 0.25,
-                  seconds_between_writes=None if not pace_writes else 1.0)
+                  lazy=True, per_page=100,  # GitHub's maximum: busy PRs have many comments
+                  seconds_between_requests=0.25 if pace_writes else None,
+                  seconds_between_writes=1.0 if pace_writes else None)
 
 
 def bot_login(gh: Github) -> str:

@@ -4,9 +4,11 @@ Branch names, titles, logins, pod logs and event messages come from the pull req
 its workloads. In a comment they must not close our `<details>` or code block, add HTML,
 links or images, or ping people (`@everyone`, `@org/team`). Two tools cover every place:
 
-- `inline`: every punctuation character that could start markup becomes a numeric character reference. GitHub
-  renders `&#64;` as "@" but never as a mention, `&#60;img` as text, `&#96;` as a backtick that
-  opens no code span; no Markdown or HTML construct can start without raw punctuation.
+- `inline`: every punctuation character that could start markup becomes a numeric character
+  reference: GitHub shows `&#60;img` as text and `&#96;` as a backtick that opens no code span,
+  since entities are decoded after Markdown is parsed. Mentions and issue references are found
+  later, in the decoded text, so `@` and `#` also get a zero-width space after them
+  (`@&#8203;everyone`, as Renovate does): shown alike, linked and notified never.
 - `fenced`: a code block whose fence is longer than any backtick run inside, so the content
   cannot close it; nothing in a code block is parsed (no HTML, no mentions).
 """
@@ -31,7 +33,12 @@ def inline(value: object, limit: int = 300) -> str:
     text = _CONTROL.sub("", _NEWLINES.sub(" ", _ANSI.sub("", str(value)))).strip()
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return _PUNCT.sub(lambda m: f"&#{ord(m.group())};", text)
+    return _PUNCT.sub(_reference, text)
+
+
+def _reference(match: re.Match[str]) -> str:
+    char = match.group()
+    return f"&#{ord(char)};" + ("&#8203;" if char in "@#" else "")
 
 
 def clean_line(line: str, limit: int = 400) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
 from github import Github
@@ -56,8 +56,7 @@ class GitHubSession:
         actions = Actions.from_env(environ, out if out is not None else sys.stdout)
         if not token:
             return cls(None, actions, out, policy) if out is not None else None
-        if environ.get("GITHUB_ACTIONS") == "true":
-            actions.mask(token)
+        actions.mask(token)  # a no-op outside Actions
         gh = client.connect(token, client.api_url(environ), policy, pace_writes=pace_writes)
         return cls(gh, actions, out, policy, author)
 
@@ -65,10 +64,7 @@ class GitHubSession:
 
     def report_building(self, pr: PullRequestLike, env: EnvironmentLike) -> list[str]:
         """The environment is being built: comment "building", deployment `in_progress`."""
-        body = self._body("building", pr, env, None)
-        warnings = self._comment(pr, env, body)
-        warnings += self._guard("deployment", lambda: self._start_deployment(pr, env))
-        return warnings
+        return self._safely(lambda: self._building(pr, env))
 
     def report_result(self, pr: PullRequestLike, env: EnvironmentLike, result: UpResult,
                       kubeconfig: str | None = None) -> list[str]:
@@ -78,6 +74,23 @@ class GitHubSession:
         (`result.kubeconfig_hint`) unless the caller passes another value; a multi-line value
         is kubeconfig content, a credential, and is masked line by line first.
         """
+        return self._safely(lambda: self._result(pr, env, result, kubeconfig))
+
+    def report_torn_down(self, pr: PullRequestLike, env: EnvironmentLike,
+                         result: DownResult | None = None) -> list[str]:
+        """`down` finished: comment "removed", every deployment of the environment inactive."""
+        return self._safely(lambda: self._torn_down(pr, env, result))
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _building(self, pr: PullRequestLike, env: EnvironmentLike) -> list[str]:
+        body = self._body("building", pr, env, None)
+        warnings = self._comment(pr, env, body)
+        warnings += self._guard("deployment", lambda: self._start_deployment(pr, env))
+        return warnings
+
+    def _result(self, pr: PullRequestLike, env: EnvironmentLike, result: UpResult,
+                kubeconfig: str | None) -> list[str]:
         if kubeconfig is None:
             kubeconfig = result.kubeconfig_hint
         state = "ready" if result.status == "ready" else "failed"
@@ -95,9 +108,8 @@ class GitHubSession:
         warnings += self._guard("step summary", lambda: self.actions.write_summary(body))
         return warnings
 
-    def report_torn_down(self, pr: PullRequestLike, env: EnvironmentLike,
-                         result: DownResult | None = None) -> list[str]:
-        """`down` finished: comment "removed", every deployment of the environment inactive."""
+    def _torn_down(self, pr: PullRequestLike, env: EnvironmentLike,
+                   result: DownResult | None) -> list[str]:
         body = render_comment(CommentInput(
             marker(_full_name(pr), pr.number, env.name), "torn_down", pr, env,
             removed_in=result.seconds if result is not None and result.existed else None))
@@ -109,8 +121,6 @@ class GitHubSession:
             "namespace": env.namespace, "vcluster": env.vcluster, "status": "torn-down"}))
         warnings += self._guard("step summary", lambda: self.actions.write_summary(body))
         return warnings
-
-    # -- internals -------------------------------------------------------------------------
 
     def _body(self, state: str, pr: PullRequestLike, env: EnvironmentLike,
               result: UpResult | None) -> str:
@@ -164,17 +174,26 @@ class GitHubSession:
             deployments.set_status(deployment, "failure", log_url=pr.run_url,
                                    description=summary)
 
-    def _guard(self, what: str, fn: Any) -> list[str]:
+    def _safely(self, report: Callable[[], list[str]]) -> list[str]:
+        """Run one report; its own failures (rendering, say) become a warning too."""
+        try:
+            return report()
+        except Exception as e:  # by contract nothing here may fail `up`/`down`
+            return [self._warn("report", e)]
+
+    def _guard(self, what: str, effect: Callable[[], object]) -> list[str]:
         """Run one GitHub side effect; a failure becomes a warning, never an exception."""
         try:
-            fn()
+            effect()
         except Exception as e:  # by contract nothing here may fail `up`/`down`
-            message = f"could not update the GitHub {what}: {e}"
-            log.warning("%s", message, exc_info=log.isEnabledFor(logging.DEBUG))
-            self.actions.warning(message, title="preview-vcluster")
-            return [message]
+            return [self._warn(what, e)]
         return []
 
+    def _warn(self, what: str, error: Exception) -> str:
+        message = f"could not update the GitHub {what}: {error}"
+        log.warning("%s", message, exc_info=log.isEnabledFor(logging.DEBUG))
+        self.actions.warning(message, title="preview-vcluster")
+        return message
 
 def _full_name(pr: PullRequestLike) -> str:
     return f"{pr.owner}/{pr.repo}"

@@ -23,6 +23,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from preview.errors import PreviewError
 from preview.kube.connection import Connection
 
 log = logging.getLogger(__name__)
@@ -59,20 +60,97 @@ class Resource:
         return base
 
 
-class ApiError(Exception):
-    """A non-transient answer of the API server (or a transient one that kept failing)."""
+class ApiError(PreviewError):
+    """A non-transient answer of the API server (or a transient one that kept failing).
+
+    Raised as the subclass for its status (`NotFound`, `Conflict`, …): callers catch the
+    type, never compare `status`. `reason` is the server's Status reason (`AlreadyExists` and
+    `Conflict` are both 409).
+    """
+
+    hint_text: str | None = None
 
     def __init__(self, status: int, body: Any, method: str = "", path: str = "") -> None:
         self.status = status
         self.body = body if isinstance(body, dict) else {"message": str(body)}
         self.reason = self.body.get("reason", "")
-        self.message = self.body.get("message") or f"HTTP {status}"
+        api_message = str(self.body.get("message") or f"HTTP {status}")
         self.retry_after = 0.0
-        super().__init__(f"{method} {path}: {status} {self.reason}: {self.message}".strip())
+        where = f" {method} {path}".rstrip() + ":" if method or path else ""
+        super().__init__(f"the Kubernetes API answered{where} {status} {self.reason}: "
+                         f"{api_message}".replace("  ", " "), self.hint_text)
+        self.message = api_message  # the server's own words, as callers quote them
+        self.summary = self.args[0]
+
+    def __str__(self) -> str:
+        return f"{self.summary}\nhint: {self.hint}" if self.hint else self.summary
+
+
+class BadRequest(ApiError):
+    """400: the request itself is malformed."""
+
+
+class Unauthorized(ApiError):
+    """401: the credentials were not accepted."""
+
+    hint_text = ("the kubeconfig's credentials were not accepted: refresh them (for EKS/GKE/"
+                 "AKS, check the exec plugin in the kubeconfig works on its own)")
+
+
+class Forbidden(ApiError):
+    """403: RBAC (or admission) refused."""
+
+    hint_text = "the kubeconfig's user lacks the permission named in the message"
+
+
+class NotFound(ApiError):
+    """404: no such object (or resource type)."""
+
+
+class Conflict(ApiError):
+    """409: a conflict (stale resourceVersion, failed precondition) or AlreadyExists."""
+
+    hint_text = "the object changed meanwhile: run again"
+
+
+class AlreadyExists(Conflict):
+    """409 with reason AlreadyExists: an object with that name exists."""
 
 
 class Gone(ApiError):
     """410: the requested resourceVersion is too old; relist."""
+
+
+class Invalid(ApiError):
+    """422: the object failed validation (the message names the field)."""
+
+    hint_text = "fix the field named in the message"
+
+
+class TooManyRequests(ApiError):
+    """429: the server throttled us, and kept doing so through the retries."""
+
+    hint_text = "the API server is overloaded: run again later"
+
+
+class ServerError(ApiError):
+    """5xx: the server failed, and kept failing through the retries."""
+
+    hint_text = "the API server is failing: check the cluster, then run again"
+
+
+_BY_STATUS: dict[int, type[ApiError]] = {
+    400: BadRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict,
+    410: Gone, 422: Invalid, 429: TooManyRequests}
+
+
+def api_error(status: int, body: Any, method: str = "", path: str = "") -> ApiError:
+    """The ApiError subclass for an answer of the API server."""
+    reason = body.get("reason") if isinstance(body, dict) else None
+    if status == 409 and reason == "AlreadyExists":
+        return AlreadyExists(status, body, method, path)
+    error_type = _BY_STATUS.get(status) or (ServerError if status >= 500 else ApiError)
+    return error_type(status, body, method, path)
 
 
 def _transient(error: BaseException) -> bool:
@@ -149,7 +227,21 @@ class KubeClient:
     async def request(self, method: str, path: str, body: Any = None,
                       content_type: str = "application/json",
                       params: dict[str, str] | None = None) -> Any:
-        """One call, retried while the failure is transient; the decoded JSON answer."""
+        """One call, retried while the failure is transient; the decoded JSON answer.
+
+        A 401 with a plugin's token (exec credentials) gets one fresh token and one more try:
+        the server may revoke a token before the expiry its plugin announced.
+        """
+        try:
+            return await self._retried(method, path, body, content_type, params)
+        except ApiError as e:
+            if e.status != 401 or not self.connection.refresh_credentials():
+                raise
+        log.info("401 from %s %s: refreshed the plugin's token, trying once more", method, path)
+        return await self._retried(method, path, body, content_type, params)
+
+    async def _retried(self, method: str, path: str, body: Any, content_type: str,
+                       params: dict[str, str] | None) -> Any:
         async for attempt in AsyncRetrying(stop=stop_after_attempt(self.attempts), wait=_wait,
                                            retry=retry_if_exception(_transient), reraise=True):
             with attempt:
@@ -171,8 +263,7 @@ class KubeClient:
             except ValueError:
                 decoded = payload.decode(errors="replace")
             if resp.status >= 400:
-                error_type = Gone if resp.status == 410 else ApiError
-                error = error_type(resp.status, decoded, method, path)
+                error = api_error(resp.status, decoded, method, path)
                 if resp.headers.get("Retry-After", "").isdigit():
                     error.retry_after = float(resp.headers["Retry-After"])
                 raise error
@@ -190,10 +281,8 @@ class KubeClient:
         try:
             result: dict[str, Any] = await self.request("GET", res.path(namespace, name))
             return result
-        except ApiError as e:
-            if e.status == 404:
-                return None
-            raise
+        except NotFound:
+            return None
 
     async def list(self, res: Resource, namespace: str | None = None,
                    label_selector: str = "", field_selector: str = "") -> dict[str, Any]:
@@ -237,8 +326,10 @@ class KubeClient:
         try:
             await self.request("DELETE", res.path(namespace, name), options)
             return True
-        except ApiError as e:
-            if e.status == 404 or (e.status == 409 and uid):
+        except NotFound:
+            return False
+        except Conflict:
+            if uid:
                 return False
             raise
 
@@ -260,8 +351,7 @@ class KubeClient:
                     decoded: Any = json.loads(body)
                 except ValueError:
                     decoded = body
-                raise (Gone if resp.status == 410 else ApiError)(resp.status, decoded, "WATCH",
-                                                                 res.path(namespace))
+                raise api_error(resp.status, decoded, "WATCH", res.path(namespace))
             async for line in resp.content:
                 if not line.strip():
                     continue
@@ -269,6 +359,5 @@ class KubeClient:
                 if event["type"] == "ERROR":
                     status = event["object"]
                     code = int(status.get("code") or 500)
-                    raise (Gone if code == 410 else ApiError)(code, status, "WATCH",
-                                                              res.path(namespace))
+                    raise api_error(code, status, "WATCH", res.path(namespace))
                 yield event["type"], event["object"]

@@ -10,7 +10,7 @@ import logging
 import secrets
 from typing import Any, Protocol
 
-from preview.kube.client import ApiError
+from preview.kube.client import ApiError, NotFound
 from preview.kube.objects import micro_now, now
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class EventRecorder:
                 self._seen.clear()
             self._seen[key] = (name, 1)
         except ApiError as e:
-            if e.status == 404:
+            if isinstance(e, NotFound):
                 self._seen.pop(key, None)  # the event (or its namespace) is gone
             log.debug("could not record event %s on %s/%s: %s", reason, namespace,
                       meta["name"], e)

@@ -84,6 +84,19 @@ def test_secondary_rate_limit_on_get_waits_retry_after(
     assert len(fake.comments(REPO, PR_NUMBER)) == 1
 
 
+def test_primary_rate_limit_waits_until_the_reset(
+        fake: FakeGitHub, make_session: Callable[..., GitHubSession], sleeps: Sleeps) -> None:
+    fake.inject(COMMENTS, Fault(403, reset_in=5))
+    fake.inject(CREATE, Fault(403, reset_in=5))
+
+    assert make_session().report_building(PR(), Env()) == []
+
+    # x-ratelimit-reset is whole seconds: about 5 s away, plus 1 s of slack, for GET and POST.
+    assert len(sleeps.calls) == 2
+    assert all(4.0 <= s <= 6.5 for s in sleeps.calls), sleeps.calls
+    assert len(fake.comments(REPO, PR_NUMBER)) == 1
+
+
 def test_get_5xx_is_retried_with_backoff(
         fake: FakeGitHub, make_session: Callable[..., GitHubSession], sleeps: Sleeps) -> None:
     fake.inject(COMMENTS, Fault(502), Fault(503), Fault(500))

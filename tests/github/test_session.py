@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from dataclasses import replace
 
 from preview.github import GitHubSession
 from preview.github.client import RetryPolicy
@@ -58,3 +59,11 @@ def test_an_explicit_author_is_used_without_asking_github(fake: FakeGitHub) -> N
     session.report_building(PR(), Env())
     assert fake.count("GET /user") == 0
     assert len(fake.comments(REPO, PR_NUMBER)) == 1
+
+
+def test_a_failure_inside_the_layer_itself_is_a_warning(
+        make_session: Callable[..., GitHubSession]) -> None:
+    # A result the templates cannot render (a bug, say) still never raises into `up`.
+    broken = replace(ready_result(), phases={"deploy": "not a number"})  # type: ignore[dict-item]
+    warnings = make_session().report_result(PR(), Env(), broken)
+    assert len(warnings) == 1 and warnings[0].startswith("could not update the GitHub report")

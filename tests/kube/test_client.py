@@ -6,7 +6,20 @@ import asyncio
 
 import pytest
 
-from preview.kube.client import ApiError, Gone, KubeClient, Resource
+from preview.errors import PreviewError
+from preview.kube.client import (
+    AlreadyExists,
+    ApiError,
+    Conflict,
+    Forbidden,
+    Gone,
+    Invalid,
+    KubeClient,
+    NotFound,
+    Resource,
+    ServerError,
+    api_error,
+)
 from preview.kube.connection import from_kubeconfig
 from preview.sandbox.runner import Sandbox
 from preview.sandbox.server import ServerConfig
@@ -27,9 +40,14 @@ def test_crud_and_errors(sandbox: Sandbox, namespace: str) -> None:
             assert created["metadata"]["uid"]
             assert (await kube.get(CONFIGMAPS, namespace, "a"))["data"] == {"k": "v"}
             assert await kube.get(CONFIGMAPS, namespace, "missing") is None
-            with pytest.raises(ApiError) as e:
+            with pytest.raises(AlreadyExists) as e:
                 await kube.create(CONFIGMAPS, namespace, {"metadata": {"name": "a"}})
-            assert e.value.status == 409 and e.value.reason == "AlreadyExists"
+            assert e.value.status == 409 and isinstance(e.value, Conflict | PreviewError)
+            with pytest.raises(NotFound):
+                await kube.patch(CONFIGMAPS, namespace, "missing", {"data": {}})
+            with pytest.raises(Invalid) as invalid:
+                await kube.create(CONFIGMAPS, namespace, {"metadata": {"name": "Not_Valid"}})
+            assert "Not_Valid" in str(invalid.value) and invalid.value.hint
             patched = await kube.patch(CONFIGMAPS, namespace, "a", {"data": {"k": "w"}})
             assert patched["data"] == {"k": "w"}
             assert await kube.delete(CONFIGMAPS, namespace, "a") is True
@@ -63,3 +81,14 @@ def test_transient_errors_are_retried_then_surface(sandbox: Sandbox) -> None:
             with pytest.raises(OSError):
                 await kube.list(CONFIGMAPS, "default")
     run(scenario())
+
+
+@pytest.mark.parametrize(("status", "reason", "expected"), [
+    (404, "NotFound", NotFound), (409, "Conflict", Conflict), (409, "AlreadyExists", AlreadyExists),
+    (403, "Forbidden", Forbidden), (410, "Expired", Gone), (422, "Invalid", Invalid),
+    (503, "ServiceUnavailable", ServerError), (418, "", ApiError)])
+def test_each_status_has_its_type(status: int, reason: str, expected: type[ApiError]) -> None:
+    error = api_error(status, {"reason": reason, "message": "the server's words"}, "GET", "/x")
+    assert type(error) is expected
+    assert error.message == "the server's words"
+    assert str(error).startswith(f"the Kubernetes API answered GET /x: {status}")

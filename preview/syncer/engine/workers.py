@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from preview.kube.client import ApiError
+from preview.kube.client import ApiError, Conflict
 from preview.syncer.engine.queue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class Workers:
         except asyncio.CancelledError:
             raise
         except ApiError as e:
-            if e.status == 409:
+            if isinstance(e, Conflict):
                 # Optimistic concurrency: the next attempt reads the newer version.
                 self.stats.bump(self.stats.conflicts, kind)
                 self.queue.fail(key)

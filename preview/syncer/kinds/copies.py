@@ -11,7 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from preview import naming
-from preview.kube.client import ApiError, Resource
+from preview.kube.client import AlreadyExists, Conflict, Resource
 
 if TYPE_CHECKING:
     from preview.syncer.syncer import Syncer
@@ -28,12 +28,11 @@ async def create(s: Syncer, res: Resource, virtual: dict[str, Any],
         log.info("%s %s/%s -> host %s created", res.kind, virtual["metadata"]["namespace"],
                  virtual["metadata"]["name"], host_obj["metadata"]["name"])
         return created
-    except ApiError as e:
-        if e.status != 409 or e.reason != "AlreadyExists":
-            raise
+    except AlreadyExists:
+        pass
     existing = await s.host.get(res, s.ctx.host_namespace, host_obj["metadata"]["name"])
     if existing is None:
-        raise ApiError(409, {"reason": "Conflict", "message": "host object vanished; retrying"})
+        raise Conflict(409, {"reason": "Conflict", "message": "host object vanished; retrying"})
     if naming.is_owned(existing, s.ctx.vcluster):
         return existing  # ours already (informer lag): adopt
     await report_conflict(s, res, virtual, host_obj["metadata"]["name"])

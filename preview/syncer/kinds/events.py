@@ -14,7 +14,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from preview import naming
-from preview.kube.client import ApiError
+from preview.kube.client import NotFound
 from preview.kube.objects import parse_time
 from preview.syncer.resources import EVENTS
 
@@ -113,9 +113,7 @@ async def reconcile(s: Syncer, _namespace: str, name: str) -> float | None:
             await s.virtual.replace(EVENTS, ns, event_name, {
                 **wanted, "metadata": {**wanted["metadata"],
                                        "resourceVersion": current["metadata"]["resourceVersion"]}})
-    except ApiError as e:
-        if e.status == 404:  # the virtual namespace is going away
-            return None
-        raise
+    except NotFound:  # the virtual namespace is going away
+        return None
     return None
 

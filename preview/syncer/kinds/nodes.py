@@ -7,7 +7,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from preview import naming
-from preview.kube.client import APPLY_PATCH, ApiError, Resource
+from preview.kube.client import APPLY_PATCH, Conflict, Resource
 from preview.kube.objects import micro_now, now
 from preview.syncer.objects import clone
 from preview.syncer.resources import NODES
@@ -109,9 +109,7 @@ async def ensure(s: Syncer, name: str) -> None:
     try:
         created = await s.virtual.create(NODES, None, {k: v for k, v in node.items()
                                                        if k != "status"})
-    except ApiError as e:
-        if e.status != 409:
-            raise
+    except Conflict:
         return
     await s.virtual.replace(NODES, None, name, {**created, "status": node["status"]}, "status")
     await _renew_lease(s, name)

@@ -16,10 +16,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from preview import naming
-from preview.kube.client import ApiError
+from preview.kube.client import Conflict, Forbidden, Invalid
 from preview.syncer.context import SyncContext
 from preview.syncer.kinds import copies, nodes, tokens
 from preview.syncer.objects import Refused, clone, host_metadata
@@ -330,14 +331,12 @@ async def _create(s: Syncer, virtual: dict[str, Any]) -> float | None:
         await tokens.ensure(s, virtual)
     try:
         await copies.create(s, PODS, virtual, host_pod)
-    except ApiError as e:
-        if e.status in (403, 422):
-            # Refused by the host (quota, limit ranges, validation): say why, in the
-            # virtual cluster, and retry later (quota may free up).
-            await s.recorder.record(virtual, "Warning", "SyncFailed",
-                                    f"the host cluster refused this pod: {e.message}")
-            return 10.0
-        raise
+    except (Forbidden, Invalid) as e:
+        # Refused by the host (quota, limit ranges, validation): say why, in the
+        # virtual cluster, and retry later (quota may free up).
+        await s.recorder.record(virtual, "Warning", "SyncFailed",
+                                f"the host cluster refused this pod: {e.message}")
+        return 10.0
     return None
 
 
@@ -351,15 +350,12 @@ async def _bind(s: Syncer, virtual: dict[str, Any], host: dict[str, Any]) -> Non
     # Mark first: a bound pod whose host pod disappears is deleted, not re-created.
     await s.virtual.patch(PODS, meta["namespace"], meta["name"],
                           {"metadata": {"annotations": {_BOUND_BY_SYNCER: node}}})
-    try:
+    with contextlib.suppress(Conflict):  # already bound
         await s.virtual.request(
             "POST", f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}/binding",
             {"apiVersion": "v1", "kind": "Binding",
              "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
              "target": {"apiVersion": "v1", "kind": "Node", "name": node}})
-    except ApiError as e:
-        if e.status != 409:  # already bound
-            raise
 
 
 async def _terminate(s: Syncer, virtual: dict[str, Any],

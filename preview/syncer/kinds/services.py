@@ -8,10 +8,11 @@ allocates the cluster IP first; the syncer then gives that IP to the virtual Ser
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from preview import naming
-from preview.kube.client import ApiError
+from preview.kube.client import ApiError, NotFound
 from preview.syncer.context import SyncContext
 from preview.syncer.kinds import copies
 from preview.syncer.objects import clone, host_metadata
@@ -127,12 +128,9 @@ async def reconcile(s: Syncer, namespace: str, name: str) -> float | None:
         return None
     status = virtual_status(host)
     if (virtual.get("status") or {}) != status:
-        try:
+        with contextlib.suppress(NotFound):
             await s.virtual.replace(SERVICES, namespace, name, {**virtual, "status": status},
                                     "status")
-        except ApiError as e:
-            if e.status != 404:
-                raise
     return None
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from preview import naming
-from preview.kube.client import ApiError
+from preview.kube.client import Conflict
 from preview.kube.objects import parse_time
 from preview.syncer.context import SyncContext
 from preview.syncer.resources import SECRETS
@@ -55,9 +55,7 @@ async def ensure(s: Syncer, virtual: dict[str, Any]) -> None:
                            "namespace": meta["namespace"]}}
     try:
         await s.host.create(SECRETS, s.ctx.host_namespace, body)
-    except ApiError as e:
-        if e.status != 409:
-            raise
+    except Conflict:
         existing = await s.host.get(SECRETS, s.ctx.host_namespace, name)
         if existing is None or not naming.is_owned(existing, s.ctx.vcluster):
             raise

@@ -1,0 +1,424 @@
+"""`preview.yaml` and its command-line flags -> a validated, immutable config; then rendered.
+
+`load` reads the file (default `./preview.yaml` when present), validates it (config_schema),
+applies the flags (which win), reads the values files it names and checks every template's
+syntax: all before anything touches a cluster. `render` fills the templates for one pull
+request and environment (pure, no I/O) and merges values as helm would, the file's first
+and the flags' last: valuesFiles < values < set < --values < --set.
+
+A pull request controls `preview.yaml`, so the paths it names (chart, values files) must stay
+inside its repository, symlinks resolved: otherwise `valuesFiles: [~/.kube/config]` would hand
+the runner's credentials to the PR's app. Paths given as flags come from the workflow and are
+trusted.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
+
+from preview import config_files, durations, helm, templating
+from preview.config_files import DOCS_HINT
+from preview.config_schema import DEFAULT_URL, ChartModel, FileModel, explain, is_dns_name
+from preview.errors import BadInput, PreviewError
+from preview.pullrequest import PullRequest
+from preview.templating import EnvironmentLike
+
+DEFAULT_FILE = "preview.yaml"
+_FLAGS = {"chart": "--chart", "release": "--release", "namespace": "--namespace", "url": "--url",
+          "domain": "--domain", "ttl": "--ttl", "set": "--set"}
+_TOP_LEVEL = {"pr", "repo", "env", "domain"}
+# A trial render at load finds `{{ pr.sha }}` before any cluster is contacted.
+_SAMPLE_PR = PullRequest(owner="octo-org", repo="app", number=1, head_sha="0" * 40,
+                         branch="main", author="octocat", title="sample")
+
+
+@dataclass(frozen=True)
+class _SampleEnvironment:
+    name: str = "pr-1"
+    namespace: str = "preview-octo-org-app-pr-1"
+
+
+class ConfigError(BadInput):
+    """preview.yaml or its flags are invalid: one line per problem in `problems`."""
+
+    def __init__(self, problems: list[str], hint: str = DOCS_HINT) -> None:
+        super().__init__("\n".join(problems), hint)
+        self.problems = tuple(problems)
+
+
+@dataclass(frozen=True)
+class ConfigOverrides:
+    """Command-line flags that override preview.yaml (None / empty: not given)."""
+
+    chart: str | None = None  # --chart PATH | oci://REF
+    values_files: tuple[str | Path, ...] = ()  # --values FILE (repeatable; after the file's)
+    set_values: tuple[str, ...] = ()  # --set KEY=VALUE (repeatable; after the file's)
+    domain: str | None = None  # --domain
+    ttl: str | None = None  # --ttl 7d
+    timeout: str | None = None  # --timeout 10m: every phase's timeout
+    release: str | None = None  # --release
+    namespace: str | None = None  # --namespace (inside the virtual cluster)
+    url: str | None = None  # --url TEMPLATE
+    chart_version: str | None = None  # --chart-version (repo and oci charts)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """The app's chart: a local directory/archive, a repository chart, or an OCI reference."""
+
+    kind: str  # "path" | "repo" | "oci"
+    path: Path | None = None
+    repo: str | None = None
+    name: str | None = None
+    version: str | None = None
+    oci: str | None = None
+
+    @property
+    def ref(self) -> str:
+        """What `helm install RELEASE <ref>` takes (with `--repo repo` for kind "repo")."""
+        return str(self.path) if self.kind == "path" else self.oci or self.name or ""
+
+
+@dataclass(frozen=True)
+class ValuesFile:
+    """A values file, read and parsed (its strings still templates)."""
+
+    path: Path
+    label: str  # how errors name it
+    values: dict[str, Any]
+    flag: bool = False  # given as --values (merged after everything from preview.yaml)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One `KEY=VALUE` of `set:` or `--set`; `origin` names it in errors."""
+
+    text: str
+    origin: str
+
+    @property
+    def flag(self) -> bool:
+        return self.origin.startswith("--")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    vcluster: int = 300
+    deploy: int = 300
+    health: int = 60
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    path: str = "/"
+    expect_status: tuple[int, int] = (200, 399)
+
+
+@dataclass(frozen=True)
+class PreviewConfig:
+    """preview.yaml with the flags applied; strings in values, set and url are templates."""
+
+    source: Path | None  # the file, None when only flags
+    chart: Chart | None
+    release: str = "app"
+    namespace: str = "default"
+    values: dict[str, Any] = field(default_factory=dict)
+    values_files: tuple[ValuesFile, ...] = ()
+    set_values: tuple[Assignment, ...] = ()
+    url: str = DEFAULT_URL
+    domain: str | None = None
+    ttl_seconds: int = 7 * 86400
+    labels: dict[str, str] = field(default_factory=dict)
+    vcluster: dict[str, Any] = field(default_factory=dict)
+    timeouts: Timeouts = Timeouts()
+    readiness_kinds: tuple[str, ...] = ("Deployment", "StatefulSet", "DaemonSet", "Job")
+    health_check: HealthCheck | None = HealthCheck()  # None: `healthCheck: false`
+    origins: Mapping[str, str] = field(default_factory=dict)  # field -> "preview.yaml" | "--url"
+
+    def where(self, name: str) -> str:
+        """How errors name a field: "preview.yaml: url" or "--url"."""
+        origin = self.origins.get(name, DEFAULT_FILE)
+        return origin if origin.startswith("--") else f"{origin}: {name}"
+
+    def require_chart(self) -> Chart:
+        if self.chart is None:
+            raise BadInput("no chart to deploy",
+                               "set chart: in preview.yaml or pass --chart PATH")
+        return self.chart
+
+
+@dataclass(frozen=True)
+class RenderedConfig:
+    """Everything templated for one environment, ready for helm and the vcluster chart."""
+
+    config: PreviewConfig
+    url: str
+    host: str
+    values: dict[str, Any]  # valuesFiles < values < set < --values < --set
+    vcluster_values: dict[str, Any]  # our defaults < vcluster:
+    labels: dict[str, str]
+    ttl_seconds: int
+
+    @property
+    def chart(self) -> Chart:
+        return self.config.require_chart()
+
+    @property
+    def release(self) -> str:
+        return self.config.release
+
+    @property
+    def namespace(self) -> str:
+        return self.config.namespace
+
+    @property
+    def timeouts(self) -> Timeouts:
+        return self.config.timeouts
+
+
+def load(path: Path | None, overrides: ConfigOverrides = ConfigOverrides(), *,
+         cwd: Path | None = None) -> PreviewConfig:
+    """The config from `path` (default ./preview.yaml when present) and the flags (they win)."""
+    cwd = cwd or Path.cwd()
+    if path is None:
+        found = cwd / DEFAULT_FILE
+        source, label = (found, DEFAULT_FILE) if found.is_file() else (None, DEFAULT_FILE)
+    else:
+        source, label = (path if path.is_absolute() else cwd / path), str(path)
+        if not source.is_file():
+            raise BadInput(f"{label}: no such file", "pass --config PATH of your preview.yaml")
+    raw = config_files.read_yaml(source, label) if source else {}
+    try:
+        model = FileModel.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError([f"{label}: {line}" for line in explain(e)]) from None
+    flags = _validated_flags(overrides)
+    base = source.parent if source else cwd
+    root = config_files.repository_root(base)
+    origins = {name: flag if name in flags.model_fields_set else label
+               for name, flag in _FLAGS.items() if name != "set"}
+    origins.update(values=label, vcluster=label)
+    if overrides.chart is not None:
+        origins["chart"] = "--chart"
+
+    chart: Chart | None
+    if overrides.chart is not None:  # replaces the file's chart, which need not exist then
+        chart = _flag_chart(overrides.chart, overrides.chart_version, cwd)
+    else:
+        chart = _file_chart(model.chart, base, root, label)
+    if overrides.chart is None and overrides.chart_version is not None:
+        if chart is None or chart.kind == "path":
+            raise BadInput("--chart-version: only a repo or oci chart has a version",
+                               "drop --chart-version, or name a repo/oci chart")
+        chart = Chart(chart.kind, chart.path, chart.repo, chart.name, overrides.chart_version,
+                      chart.oci)
+
+    values_files = tuple(
+        _values_file(base / name, f"{label}: valuesFiles[{i}]", name, root)
+        for i, name in enumerate(model.values_files)) + tuple(
+        _values_file(cwd / name, "--values", str(name), None, flag=True)
+        for name in overrides.values_files)
+    assignments = tuple(Assignment(text, f"{label}: set[{i}]")
+                        for i, text in enumerate(model.set)) + \
+        tuple(Assignment(text, f"--set {text.partition('=')[0]}") for text in flags.set)
+    timeouts = Timeouts(model.timeouts.vcluster, model.timeouts.deploy, model.timeouts.health)
+    if overrides.timeout is not None:
+        seconds = _flag_duration("--timeout", overrides.timeout)
+        timeouts = Timeouts(seconds, seconds, seconds)
+    pick = {name: getattr(flags if name in flags.model_fields_set else model, name)
+            for name in ("release", "namespace", "url", "domain", "ttl")}
+    health = model.health_check
+    config = PreviewConfig(
+        source=source, chart=chart, release=pick["release"], namespace=pick["namespace"],
+        values=dict(model.values), values_files=values_files, set_values=assignments,
+        url=pick["url"], domain=pick["domain"], ttl_seconds=pick["ttl"],
+        labels=dict(model.labels), vcluster=dict(model.vcluster), timeouts=timeouts,
+        readiness_kinds=tuple(model.readiness.kinds),
+        health_check=HealthCheck(health.path, health.expect_status) if health.enabled else None,
+        origins=origins)
+    _check_templates(config)
+    render(config, _SAMPLE_PR, _SampleEnvironment())  # undefined attributes, before any cluster
+    return config
+
+
+def render(config: PreviewConfig, pr: PullRequest, env: EnvironmentLike) -> RenderedConfig:
+    """The config's templates filled for one pull request and environment (pure)."""
+    first = templating.context_for(pr, env, domain=config.domain)
+    url = templating.render_text(config.url, first, config.where("url")).strip()
+    host = _url_host(url, config.where("url"))
+    context = templating.context_for(pr, env, domain=config.domain, host=host, url=url)
+    values: dict[str, Any] = {}
+    for flags in (False, True):  # everything from preview.yaml, then the flags: flags win
+        for values_file in config.values_files:
+            if values_file.flag == flags:
+                values = deep_merge(values, templating.render_tree(
+                    values_file.values, context, f"{values_file.label}: "))
+        if not flags:
+            values = deep_merge(values, templating.render_tree(config.values, context,
+                                                               config.where("values")))
+        for assignment in config.set_values:
+            if assignment.flag == flags:
+                _apply(values, assignment, context)
+    vcluster = templating.render_tree(config.vcluster, context, config.where("vcluster"))
+    vcluster = deep_merge(default_vcluster_values(host), vcluster)
+    return RenderedConfig(config=config, url=url, host=host, values=values,
+                          vcluster_values=vcluster, labels=dict(config.labels),
+                          ttl_seconds=config.ttl_seconds)
+
+
+def default_vcluster_values(host: str) -> dict[str, Any]:
+    """What we pass to charts/vcluster unless `vcluster:` says otherwise."""
+    return {"isolation": {"ingress": {"allowedHosts": [host]}}}
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """helm's merge of values: mappings merge key by key, anything else replaces (new dict)."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _validated_flags(overrides: ConfigOverrides) -> FileModel:
+    given: dict[str, Any] = {name: getattr(overrides, name)
+                             for name in ("release", "namespace", "url", "domain", "ttl")
+                             if getattr(overrides, name) is not None}
+    if overrides.set_values:
+        given["set"] = tuple(overrides.set_values)
+    try:
+        return FileModel.model_validate(given)
+    except ValidationError as e:
+        lines = explain(e)
+        raise ConfigError([_flag_line(line) for line in lines]) from None
+
+
+def _flag_line(line: str) -> str:
+    name, _, rest = line.partition(":")
+    flag = _FLAGS.get(name.split("[")[0], f"--{name}")
+    return f"{flag}:{rest}"
+
+
+def _flag_duration(flag: str, value: str) -> int:
+    try:
+        return durations.parse_duration(value)
+    except ValueError as e:
+        raise ConfigError([f"{flag}: {e} — {durations.HINT}"]) from None
+
+
+def _file_chart(model: ChartModel | None, base: Path, root: Path, label: str) -> Chart | None:
+    if model is None:
+        return None
+    if model.path is not None:
+        path = config_files.inside_repository(base / model.path, root, f"{label}: chart.path",
+                                              model.path)
+        if not path.exists():
+            raise BadInput(f"{label}: chart.path: {model.path!r} does not exist "
+                               f"(relative to {base})", "paths are relative to preview.yaml")
+        return Chart("path", path=path)
+    if model.repo is not None:
+        return Chart("repo", repo=model.repo, name=model.name, version=model.version)
+    return Chart("oci", oci=model.oci, version=model.version)
+
+
+def _flag_chart(value: str, version: str | None, cwd: Path) -> Chart:
+    if value.startswith("oci://"):
+        return Chart("oci", oci=value, version=version)
+    if "://" in value:
+        raise BadInput(f"--chart: {value!r}: only a local path or an oci:// reference",
+                           "a chart from a repository goes in preview.yaml (chart: repo:, name:)")
+    if version is not None:
+        raise BadInput("--chart-version: a local chart's version is in its Chart.yaml",
+                           "drop --chart-version")
+    path = Path(value) if Path(value).is_absolute() else cwd / value
+    if not path.exists():
+        raise BadInput(f"--chart: {value!r} does not exist", "pass the chart's directory")
+    return Chart("path", path=path)
+
+
+def _values_file(path: Path, label: str, name: str | Path, root: Path | None, *,
+                 flag: bool = False) -> ValuesFile:
+    if root is not None:
+        path = config_files.inside_repository(path, root, label, str(name))
+    if not path.is_file():
+        raise BadInput(f"{label}: {str(name)!r} does not exist ({path})",
+                           "paths in preview.yaml are relative to it; --values to the "
+                           "current directory")
+    return ValuesFile(path=path, label=str(name), values=config_files.read_yaml(path, str(name)),
+                      flag=flag)
+
+
+def _check_templates(config: PreviewConfig) -> None:
+    """Template syntax and variable names, checked before any cluster is contacted."""
+    checks: list[tuple[str, Any]] = [(config.where("url"), config.url),
+                                     (config.where("values"), config.values),
+                                     (config.where("vcluster"), config.vcluster)]
+    checks += [(f"{values_file.label}: ", values_file.values)
+               for values_file in config.values_files]
+    checks += [(a.origin, a.text.partition("=")[2]) for a in config.set_values]
+    problems: list[str] = []
+    for where, tree in checks:
+        for path, text in _strings(tree, where):
+            try:
+                templating.check_syntax(text, path)
+            except PreviewError as e:
+                problems.append(f"{e.message} — {e.hint}")
+                continue
+            for name in sorted(templating.variables_used(text) - _TOP_LEVEL):
+                problems.append(f"{path}: {name!r} is undefined — available variables: "
+                                + ", ".join(templating.VARIABLES))
+            if "domain" in templating.variables_used(text) and config.domain is None:
+                problems.append(f"{path}: uses {{{{ domain }}}} but no domain is set — set "
+                                "domain: in preview.yaml or pass --domain")
+    if problems:
+        raise ConfigError(problems)
+
+
+def _strings(tree: Any, where: str) -> list[tuple[str, str]]:
+    if isinstance(tree, str):
+        return [(where, tree)]
+    if isinstance(tree, dict):
+        return [s for k, v in tree.items() for s in _strings(v, templating.join(where, k))]
+    if isinstance(tree, list):
+        return [s for i, v in enumerate(tree) for s in _strings(v, f"{where}[{i}]")]
+    return []
+
+
+def _url_host(url: str, where: str) -> str:
+    parts = urlsplit(url)
+    fix = "the url must render to http(s)://HOST[/path] with a DNS host, e.g. " + DEFAULT_URL
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or parts.username or parts.password or \
+            not is_dns_name(host):
+        raise BadInput(f"{where}: renders to {url!r}, not an http(s) URL with a DNS host",
+                           fix)
+    return host
+
+
+def _apply(values: dict[str, Any], assignment: Assignment, context: Mapping[str, Any]) -> None:
+    key, _, raw = assignment.text.partition("=")
+    try:
+        if not templating.is_template(raw):
+            helm.set_value(values, assignment.text)  # helm's typing: replicas=2 is an int
+            return
+        # A templated value is always a string: PR text must not choose its YAML type.
+        rendered = templating.render_text(raw, context, assignment.origin)
+        helm.set_value(values, f"{key}=")
+    except PreviewError as e:
+        if e.message.startswith(assignment.origin):
+            raise
+        raise BadInput(f"{assignment.origin}: {e.message}", e.hint) from None
+    target = values
+    *parents, last = key.split(".")
+    for part in parents:
+        target = target[part]
+    target[last] = rendered
