@@ -110,7 +110,11 @@ def main() -> None:
             result, seconds = asyncio.run(run())
         finally:
             server.terminate()
-            server.wait(10)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:  # a thousand pods take a while to stop
+                server.kill()
+                server.wait()
         routes = Counter(f"{e.method} {e.route}" for e in github.log)
     rules = Counter(o.decision.rule for o in result.outcomes)
     report = {"date": time.strftime("%Y-%m-%d"),

@@ -72,9 +72,8 @@ def gc_command(repos: tuple[str, ...], dry_run: bool, max_deletions: int, force:
     from preview.gc.model import Settings
     from preview.github import GitHubSession
     from preview.github.pulls import DEFAULT_API_URL, GitHubApi
-    from preview.kube.client import KubeClient
-    from preview.kube.connection import from_kubeconfig
-    from preview.operations.gc import GcOptions, gc, github_notifier
+    from preview.kube.host import HostCluster
+    from preview.operations.gc import GcOptions, down_teardown, gc, github_notifier
 
     if any(not label.strip() for label in keep_labels):
         raise BadInput("--keep-label: empty label", "name a PR label, e.g. preview:keep")
@@ -90,9 +89,12 @@ def gc_command(repos: tuple[str, ...], dry_run: bool, max_deletions: int, force:
         if token and not dry_run else None
     notify = github_notifier(session) if session is not None else None
 
+    cluster = HostCluster.from_kubeconfig(kubeconfig, context)
+
     async def main() -> report.GcResult:
-        async with KubeClient(from_kubeconfig(kubeconfig, context), "preview-gc") as host:
-            return await gc(host, options, github, notify=notify)
+        async with cluster.client("preview-gc") as host:
+            return await gc(host, options, github, notify=notify,
+                            teardown_fn=down_teardown(cluster, host))
 
     result = asyncio.run(main())
     click.echo(report.to_json(result) if output == "json" else report.to_table(result))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
@@ -18,6 +19,10 @@ from preview.gc.model import Decision, GcResult, HostEnvironment, Settings
 from preview.github import GitHubSession
 from preview.github.pulls import GitHubApi, RepoPulls, lookup
 from preview.kube.client import KubeClient
+from preview.kube.host import HostCluster
+from preview.operations.down import down
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -97,3 +102,29 @@ def github_notifier(session: GitHubSession) -> execute.Notify:
         return await asyncio.to_thread(session.report_torn_down, pull, env)
 
     return notify
+
+
+def down_teardown(host: HostCluster, kube: KubeClient, timeout: float = 300.0
+                  ) -> execute.Teardown:
+    """Delete an environment as `preview down` does (app, virtual cluster, namespace, verified).
+
+    A namespace already Terminating goes through `preview.gc.teardown` instead: `down` would
+    only wait on the same finalizers, which the GC releases when they are ours. A namespace
+    that does not name its repository and PR, or whose name is not the one `up` derives from
+    them, is deleted as a namespace (after the same ownership checks).
+    """
+
+    async def run(env: HostEnvironment) -> str:
+        record = env.record
+        owner, _, name = record.repo.partition("/")
+        try:
+            environment = naming.environment_for(owner, name, record.pr)
+        except ValueError:
+            environment = None
+        if env.deletion_started or environment is None or \
+                environment.namespace != record.namespace:
+            return await teardown.delete_environment(kube, env)
+        result = await down(host, environment, lambda line: log.info("gc: %s", line), timeout)
+        return f"torn down in {result.seconds:.1f}s" if result.existed else "already gone"
+
+    return run

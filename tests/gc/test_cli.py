@@ -41,6 +41,11 @@ def test_json_report_and_step_summary_without_a_token(host: Any, tmp_path: Path)
     assert set(report["environments"][0]) >= {"repo", "pr", "age", "decision", "reason",
                                               "outcome"}
     assert "no GitHub token" in report["notes"][0]
+    # Deleted as `preview down` deletes (verified gone), not only asked to go.
+    assert report["environments"][1]["detail"].startswith("torn down in")
+    _, core, _ = host
+    names = {ns.metadata.name for ns in core.list_namespace().items}
+    assert "preview-acme-web-pr-1" in names and "preview-acme-web-pr-2" not in names
     markdown = summary.read_text()
     assert markdown.startswith("## preview gc")
     assert "| preview-acme-web-pr-2 | acme/web | 2 |" in markdown
