@@ -42,8 +42,12 @@ def test_deployments_inactive_and_comment_removed() -> None:
         env = naming.environment_for("octo", "app", PR)
 
         assert gh.report_building(Pull(), env) == []  # what `up` left behind
+        before = len(fake.log)
         warnings = asyncio.run(github_notifier(gh)(decision()))
         assert warnings == []
+        # Find + update the comment, list deployments, read + write each one's status.
+        assert [f"{e.method} {e.route.rsplit('/', 1)[-1]}" for e in fake.log[before:]] == [
+            "GET comments", "PATCH {id}", "GET deployments", "GET statuses", "POST statuses"]
         (comment,) = fake.comments(REPO, PR)
         assert "was removed" in comment["body"]
         (deployment,) = fake.deployments(REPO)
