@@ -22,7 +22,7 @@ def setup(host: Any, specs: list[Spec]) -> str:
     now = dt.datetime.now(dt.UTC)
     for spec in specs:
         make(core, apps, spec, now)
-    wait_for(lambda: ready(apps, specs), 30, what="virtual clusters ready")
+    wait_for(lambda: ready(apps, specs), 120, what="virtual clusters ready")
     return str(sb.kubeconfig)
 
 

@@ -92,7 +92,7 @@ def setup(core: client.CoreV1Api, apps: client.AppsV1Api, specs: list[Spec],
           now: dt.datetime) -> None:
     for spec in specs:
         make(core, apps, spec, now)
-    wait_for(lambda: ready(apps, specs), 60, what="the healthy virtual clusters ready")
+    wait_for(lambda: ready(apps, specs), 180, what="the healthy virtual clusters ready")
     wait_for(lambda: terminating(core, specs), 30, what="the stuck namespaces Terminating")
 
 
@@ -136,9 +136,9 @@ def test_forty_environments_three_repositories(host: Any) -> None:
     # The host: deleted environments are going or gone, the stuck one finishes (its finalizer,
     # on our ConfigMap, was removed), the kept ones are untouched.
     for ns in deleted:
-        wait_for(lambda ns=ns: state(core, ns) in ("terminating", "gone"), 10, what=ns)
+        wait_for(lambda ns=ns: state(core, ns) in ("terminating", "gone"), 30, what=ns)
     stuck = Spec("acme/shop", 20, healthy=False, stuck=True).namespace
-    wait_for(lambda: state(core, stuck) == "gone", 60, what="the stuck namespace gone")
+    wait_for(lambda: state(core, stuck) == "gone", 120, what="the stuck namespace gone")
     for ns in set(expected) - deleted:
         assert state(core, ns) == "active", ns
     reasons = {o.decision.namespace: o.decision.reason for o in result.outcomes}
