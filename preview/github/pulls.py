@@ -4,9 +4,11 @@ One paginated `GET /repos/{o}/{r}/pulls?state=open` per repository answers every
 of that repository at once: a PR among the open ones is open (and its labels come with it, so
 a keep label costs nothing more); a PR not among them is closed or merged. Telling "merged"
 from "closed" would cost a call per PR and only changes a reason text, so it is not asked,
-except where the open list spanned several pages: a PR closed while we paginate shifts the
-later pages by one, so a PR could slip between two pages and look closed. Those candidates
-are confirmed one by one (`GET /repos/{o}/{r}/pulls/{n}`), which also tells merged from closed.
+except where a PR could have slipped between two pages: a PR closed while we paginate
+shifts the later pages up by one, so the first PR of the next page is never seen. The list is
+sorted by creation (= PR number), so only an environment's PR whose number lies between the
+last PR of one page and the first of the next can have slipped; those few are confirmed one
+by one (`GET /repos/{o}/{r}/pulls/{n}`), which also tells merged from closed.
 
 A repository is *gone* only when that is proven: its pull list answers 404 (which also means
 "no access") and the token demonstrably sees the owner's repositories without it — an App
@@ -114,22 +116,20 @@ class GitHubApi:
             raise LookupFailed(f"GitHub answered {resp.status_code} for {path}")
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def pages(self, path: str, params: Mapping[str, str]) -> tuple[list[Any], int]:
-        """Every item of a paginated list (following `Link: rel=next`) and the page count."""
-        items: list[Any] = []
+    def pages(self, path: str, params: Mapping[str, str]) -> list[list[Any]]:
+        """Every page of a paginated list (following `Link: rel=next`)."""
+        pages: list[list[Any]] = []
         url: str | None = path
         query: Mapping[str, str] | None = {**params, "per_page": str(PER_PAGE)}
-        count = 0
         while url:
             resp = self.get(url, query)
             if resp.status_code == 404:
                 raise NotFound(path)
-            count += 1
             body = resp.json()
-            items.extend(body.get("repositories", []) if isinstance(body, dict) else body)
+            pages.append(list(body.get("repositories", []) if isinstance(body, dict) else body))
             url = resp.links.get("next", {}).get("url")
             query = None  # the next link carries the query
-        return items, count
+        return pages
 
     def _track(self, resp: requests.Response) -> None:
         remaining = resp.headers.get("x-ratelimit-remaining", "")
@@ -183,20 +183,38 @@ def lookup(api: GitHubApi, wanted: Mapping[str, Collection[int]]) -> dict[str, R
     return results
 
 
+def _may_have_slipped(number: int, pages: list[list[Any]]) -> bool:
+    """Whether open PR `number` could be missing from `pages` because a PR closed while they
+    were fetched: that shifts the later pages up, so what slips out lies between the last PR
+    of one page and the first of the next. Pages are sorted by creation, which is PR number
+    order (numbers are given out in creation order); if they are not, anything could have
+    slipped."""
+    numbers = [[int(p["number"]) for p in page] for page in pages]
+    flat = [n for page in numbers for n in page]
+    if flat != sorted(flat):
+        return True
+    low = numbers[0][-1] if numbers and numbers[0] else 0
+    for page in numbers[1:]:  # each boundary: the last PR seen, the next page's first
+        high = page[0] if page else float("inf")
+        if low < number < high:
+            return True
+        low = page[-1] if page else low
+    return False
+
+
 def _repository(api: GitHubApi, owners: _Owners, repo: str,
                 numbers: Collection[int]) -> RepoPulls:
     owner, _, name = repo.partition("/")
     try:
-        pulls, pages = api.pages(f"/repos/{owner}/{name}/pulls",
-                                 {"state": "open", "sort": "created", "direction": "asc"})
+        pages = api.pages(f"/repos/{owner}/{name}/pulls",
+                          {"state": "open", "sort": "created", "direction": "asc"})
     except NotFound:
         gone, why = owners.proves_gone(owner, name)
         return RepoPulls(repo, "gone" if gone else "unknown", detail=why)
     open_prs = {int(p["number"]): tuple(str(lb.get("name", "")) for lb in p.get("labels") or [])
-                for p in pulls}
+                for page in pages for p in page}
     closed: dict[int, str] = {}
-    if pages > 1:  # a PR closed mid-pagination shifts pages: confirm each "closed" one
-        for number in sorted(set(numbers) - set(open_prs)):
+    for number in sorted(n for n in set(numbers) - set(open_prs) if _may_have_slipped(n, pages)):
             resp = api.get(f"/repos/{owner}/{name}/pulls/{number}")
             if resp.status_code == 404:
                 closed[number] = "missing"
@@ -269,7 +287,7 @@ class _Owners:
             repos: list[Any] | None = None
             for path in (f"/orgs/{owner}/repos", f"/users/{owner}/repos"):
                 try:
-                    repos, _ = self.api.pages(path, {"type": "all"})
+                    repos = [r for page in self.api.pages(path, {"type": "all"}) for r in page]
                     break
                 except NotFound:
                     continue

@@ -7,7 +7,7 @@ import re
 import requests
 import responses
 
-from preview.github.pulls import GitHubApi, lookup
+from preview.github.pulls import GitHubApi, _may_have_slipped, lookup
 
 API = "https://api.github.com"
 
@@ -41,23 +41,32 @@ def test_one_page_answers_every_environment_of_a_repository() -> None:
 
 
 @responses.activate
-def test_pages_are_followed_and_not_open_prs_confirmed_when_the_list_spanned_pages() -> None:
+def test_pages_are_followed_and_prs_that_may_have_slipped_between_them_confirmed() -> None:
+    # Page 1 ends at #100, page 2 starts at #103: had #101 or #102 been closed while paging,
+    # an open one could have slipped out. Only those are confirmed, not #5 nor #200.
     page2 = f"{API}/repositories/1/pulls?state=open&per_page=100&page=2"
     responses.get(pulls_url("acme/shop"), json=[pull(n) for n in range(1, 101)],
                   headers={"Link": f'<{page2}>; rel="next", <{page2}>; rel="last"'})
-    responses.get(page2, json=[pull(n) for n in range(101, 151)])
-    responses.get(f"{API}/repos/acme/shop/pulls/200",
-                  json={"number": 200, "state": "closed", "merged_at": "2026-11-30T00:00:00Z"})
-    responses.get(f"{API}/repos/acme/shop/pulls/201",
-                  json={"number": 201, "state": "open", "labels": [{"name": "x"}]})
-    responses.get(f"{API}/repos/acme/shop/pulls/202", json={"number": 202, "state": "closed"})
+    responses.get(page2, json=[pull(n) for n in range(103, 151)])
+    responses.get(f"{API}/repos/acme/shop/pulls/101",
+                  json={"number": 101, "state": "open", "labels": [{"name": "x"}]})
+    responses.get(f"{API}/repos/acme/shop/pulls/102",
+                  json={"number": 102, "state": "closed", "merged_at": "2026-11-30T00:00:00Z"})
     gh = api()
-    shop = lookup(gh, {"acme/shop": {5, 150, 200, 201, 202}})["acme/shop"]
+    shop = lookup(gh, {"acme/shop": {5, 101, 102, 150, 200}})["acme/shop"]
     assert shop.status == "ok"
-    assert {5, 150, 201} <= set(shop.open)  # 201 slipped between pages: confirmed open
-    assert shop.open[201] == ("x",)
-    assert shop.closed == {200: "merged", 202: "closed"}
-    assert gh.calls == 2 + 3  # two pages, three confirmations
+    assert {5, 101, 150} <= set(shop.open) and 200 not in shop.open
+    assert shop.open[101] == ("x",)  # slipped between the pages: confirmed open
+    assert shop.closed == {102: "merged"}
+    assert gh.calls == 2 + 2  # two pages, two confirmations
+    assert responses.calls[0].request.params["sort"] == "created"
+    assert responses.calls[0].request.params["direction"] == "asc"
+
+
+def test_slipping_is_only_possible_at_page_boundaries() -> None:
+    pages = [[pull(1), pull(4)], [pull(7), pull(9)], []]
+    assert [n for n in range(12) if _may_have_slipped(n, pages)] == [5, 6, 10, 11]
+    assert _may_have_slipped(2, [[pull(1), pull(9)], [pull(3)]])  # unsorted: anything
 
 
 @responses.activate
