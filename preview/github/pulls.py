@@ -186,17 +186,23 @@ def lookup(api: GitHubApi, wanted: Mapping[str, Collection[int]]) -> dict[str, R
 def _may_have_slipped(number: int, pages: list[list[Any]]) -> bool:
     """Whether open PR `number` could be missing from `pages` because a PR closed while they
     were fetched: that shifts the later pages up, so what slips out lies between the last PR
-    of one page and the first of the next. Pages are sorted by creation, which is PR number
-    order (numbers are given out in creation order); if they are not, anything could have
+    of one page and the first of the next. We ask for creation order, which is PR number
+    order (numbers are given out in creation order); a server that answers newest first
+    (GitHub's default) is handled the same way, and in any other order anything could have
     slipped."""
     numbers = [[int(p["number"]) for p in page] for page in pages]
     flat = [n for page in numbers for n in page]
-    if flat != sorted(flat):
+    if flat == sorted(flat):
+        sign = 1
+    elif flat == sorted(flat, reverse=True):
+        sign = -1  # mirror the numbers: newest first becomes ascending
+    else:
         return True
-    low = numbers[0][-1] if numbers and numbers[0] else 0
-    for page in numbers[1:]:  # each boundary: the last PR seen, the next page's first
+    mirrored = [[sign * n for n in page] for page in numbers]
+    low = mirrored[0][-1] if mirrored and mirrored[0] else -float("inf")
+    for page in mirrored[1:]:  # each boundary: the last PR seen, the next page's first
         high = page[0] if page else float("inf")
-        if low < number < high:
+        if low < sign * number < high:
             return True
         low = page[-1] if page else low
     return False

@@ -66,6 +66,8 @@ def test_pages_are_followed_and_prs_that_may_have_slipped_between_them_confirmed
 def test_slipping_is_only_possible_at_page_boundaries() -> None:
     pages = [[pull(1), pull(4)], [pull(7), pull(9)], []]
     assert [n for n in range(12) if _may_have_slipped(n, pages)] == [5, 6, 10, 11]
+    newest_first = [[pull(9), pull(7)], [pull(4), pull(1)], []]
+    assert [n for n in range(12) if _may_have_slipped(n, newest_first)] == [0, 5, 6]
     assert _may_have_slipped(2, [[pull(1), pull(9)], [pull(3)]])  # unsorted: anything
 
 
