@@ -190,6 +190,8 @@ def _may_have_slipped(number: int, pages: list[list[Any]]) -> bool:
     order (numbers are given out in creation order); a server that answers newest first
     (GitHub's default) is handled the same way, and in any other order anything could have
     slipped."""
+    if len(pages) < 2:
+        return False  # one page was read at once: nothing can slip
     numbers = [[int(p["number"]) for p in page] for page in pages]
     flat = [n for page in numbers for n in page]
     if flat == sorted(flat):

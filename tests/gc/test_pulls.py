@@ -27,7 +27,7 @@ def pulls_url(repo: str) -> str:
 
 @responses.activate
 def test_one_page_answers_every_environment_of_a_repository() -> None:
-    responses.get(pulls_url("acme/shop"), json=[pull(1), pull(2, "preview:keep")])
+    responses.get(pulls_url("acme/shop"), json=[pull(2, "preview:keep"), pull(1)])
     gh = api()
     states = lookup(gh, {"acme/shop": {1, 2, 3, 4}})
     shop = states["acme/shop"]
@@ -69,6 +69,7 @@ def test_slipping_is_only_possible_at_page_boundaries() -> None:
     newest_first = [[pull(9), pull(7)], [pull(4), pull(1)], []]
     assert [n for n in range(12) if _may_have_slipped(n, newest_first)] == [0, 5, 6]
     assert _may_have_slipped(2, [[pull(1), pull(9)], [pull(3)]])  # unsorted: anything
+    assert not _may_have_slipped(2, [[pull(9), pull(1), pull(3)]])  # one page: nothing
 
 
 @responses.activate
