@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from preview.results import UpResult
+
 if TYPE_CHECKING:  # the emulator loads only when a sandbox command runs, never for `preview up`
     from preview.sandbox.runner import Running
     from preview.sandbox.server import ServerConfig
 
 DEFAULT_SANDBOX_KUBECONFIG = Path(".sandbox/kubeconfig")
-EXAMPLE_CHART = "examples/app/chart"
+DEFAULT_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "app"
 
 
 def _ingress_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -37,23 +39,29 @@ def _ingress_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--serve", is_flag=True,
               help="Only serve the host cluster (for scripts): print its kubeconfig path and "
                    "ingress ports, then serve until Ctrl-C/SIGTERM.")
+@click.option("--example", type=click.Path(path_type=Path, file_okay=False), default=None,
+              show_default="examples/app of this checkout",
+              help="Directory with the preview.yaml the demo deploys.")
 @_ingress_options
 @click.pass_context
 def sandbox(ctx: click.Context, port: int, kubeconfig_path: Path, serve: bool,
-            ingress_http_port: int, ingress_https_port: int) -> None:
+            example: Path | None, ingress_http_port: int, ingress_https_port: int) -> None:
     """Run the built-in emulated cluster (no real Kubernetes needed).
 
-    Without a subcommand: start an emulated host cluster in the foreground and print how
-    to use it with kubectl and helm. Its ingress controller serves HTTP and HTTPS on
-    loopback ports, so an app's Ingress answers at http://HOST.localhost:PORT/. Stop it
-    with Ctrl-C.
+    Without a subcommand: the demo. Start an emulated host cluster, run `preview up` for
+    the example app as PR #1 of example/app, print its URL (the host's ingress controller
+    serves on loopback ports: http://pr-1-app.localhost:PORT/), serve until Ctrl-C, then
+    run `preview down` and stop. With --serve: only the host cluster.
     """
     if ctx.invoked_subcommand is None:
         from preview.sandbox.server import ServerConfig
 
         config = ServerConfig(ingress_http_port=ingress_http_port,
                               ingress_https_port=ingress_https_port)
-        _serve(port, kubeconfig_path, config, _print_serving if serve else _print_demo)
+        if serve:
+            _serve(port, kubeconfig_path, config, _print_serving)
+        else:
+            _demo(port, kubeconfig_path, config, example or DEFAULT_EXAMPLE)
 
 
 @sandbox.command("apiserver")
@@ -105,29 +113,6 @@ def _print_serving(url: str, kubeconfig: Path, ingress: dict[str, int]) -> None:
     click.echo(f"Ingress HTTPS port: {ingress['https']}")
 
 
-def _print_demo(url: str, kubeconfig: Path, ingress: dict[str, int]) -> None:
-    http = ingress["http"]
-    click.echo(f"Sandbox cluster serving at {url}")
-    click.echo(f"Admin kubeconfig: {kubeconfig}")
-    click.echo(f"Ingress: http://127.0.0.1:{http} and https://127.0.0.1:{ingress['https']} "
-               "(certificates from the CA in the kubeconfig)\n")
-    click.echo("Try, in another terminal:")
-    click.echo(f"  export KUBECONFIG={kubeconfig}")
-    click.echo("  .tools/bin/kubectl get nodes")
-    click.echo("  .tools/bin/kubectl create deployment web --image=nginx --replicas=3")
-    click.echo("  .tools/bin/kubectl rollout status deployment/web")
-    click.echo("\nThe example app, served through the ingress (its python container runs "
-               "for real):")
-    click.echo(f"  .tools/bin/helm install app {EXAMPLE_CHART} --wait "
-               "--set ingress.host=pr-1-app.localhost --set pr.number=1")
-    click.echo(f"  curl http://pr-1-app.localhost:{http}/")
-    click.echo("\nA virtual cluster in it (k3s stands in as a sandbox API, the real "
-               "syncer runs):")
-    click.echo("  .venv/bin/preview vcluster create demo")
-    click.echo("  .venv/bin/preview vcluster connect demo -- .tools/bin/kubectl get ns")
-    click.echo("\nPress Ctrl-C to stop.")
-
-
 def _serve(port: int, kubeconfig_path: Path, server_config: ServerConfig,
            report: Report) -> None:
     from preview.sandbox.runner import serve_forever
@@ -147,3 +132,63 @@ def _serve(port: int, kubeconfig_path: Path, server_config: ServerConfig,
                                    f"{e.strerror}") from e
 
 
+def _demo(port: int, kubeconfig_path: Path, config: ServerConfig, example: Path) -> None:
+    """The sandbox glue of the demo: start the host sandbox, run `operations.demo` on it."""
+    import signal
+
+    from preview import render
+    from preview.kube.host import HostCluster
+    from preview.operations.demo import DEMO_OWNER, DEMO_PR, DEMO_REPO, demo
+    from preview.sandbox.runner import Sandbox
+
+    if not (example / "preview.yaml").is_file():
+        raise click.ClickException(f"no preview.yaml in {example}: pass --example DIRECTORY")
+    printer = render.ProgressPrinter()
+    with Sandbox(config, port=port, kubeconfig_path=kubeconfig_path) as sb:
+        path = kubeconfig_path.resolve()
+        click.echo(f"Sandbox host cluster serving at {sb.url} (kubeconfig {path})")
+        click.echo(f"Running `preview up` for {example} as PR #{DEMO_PR} of "
+                   f"{DEMO_OWNER}/{DEMO_REPO}…")
+        sys.stdout.flush()
+        host = HostCluster.from_kubeconfig(path)
+
+        def announce(result: UpResult) -> None:
+            printer.done()
+            click.echo(demo_text(result, path, sb.ingress_http_port))
+            sys.stdout.flush()
+
+        async def main() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            outcome = await demo(host, example, printer, announce, stop)
+            printer.done()
+            click.echo(f"Environment {outcome.down.environment} torn down "
+                       f"({outcome.down.seconds:.1f}s); stopping the sandbox.")
+
+        asyncio.run(main())
+
+
+def demo_text(result: UpResult, kubeconfig: Path, ingress_port: int) -> str:
+    """What the demo prints once `up` finished (pure)."""
+    from preview.cli.environments import up_text
+    from preview.operations.demo import DEMO_OWNER, DEMO_PR, DEMO_REPO
+
+    host = result.url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    lines = [up_text(result, f"{DEMO_OWNER}/{DEMO_REPO}"), ""]
+    if result.status == "ready":
+        lines += ["Open it:",
+                  f"  {result.url.rstrip('/')}/",
+                  f"  curl {result.url.rstrip('/')}/",
+                  f"  curl -H 'Host: {host}' http://127.0.0.1:{ingress_port}/   "
+                  "# where *.localhost does not resolve", ""]
+    lines += ["kubectl:",
+              f"  export KUBECONFIG={kubeconfig}                 # the host cluster",
+              "  .tools/bin/kubectl get pods -A",
+              f"  .venv/bin/preview kubeconfig --repo {DEMO_OWNER}/{DEMO_REPO} --pr {DEMO_PR} "
+              "--tunnel --output pr-1.kubeconfig &",
+              "  KUBECONFIG=pr-1.kubeconfig .tools/bin/kubectl get pods   # the virtual cluster",
+              "",
+              "Press Ctrl-C to tear the environment down and stop."]
+    return "\n".join(lines)

@@ -1,0 +1,109 @@
+"""`preview gc`: remove forgotten preview environments from the host (nightly)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from preview.errors import BadInput
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    from preview.gc.plan import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from e
+
+
+def _repos(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+           ) -> tuple[str, ...]:
+    from preview.naming import check_repository
+
+    for repo in value:
+        owner, slash, name = repo.partition("/")
+        try:
+            if not slash:
+                raise ValueError("expected OWNER/REPO")
+            check_repository(owner, name)
+        except ValueError as e:
+            raise click.BadParameter(f"{repo!r}: {e}") from e
+    return value
+
+
+@click.command("gc")
+@click.option("--repo", "repos", multiple=True, metavar="OWNER/REPO", callback=_repos,
+              help="Only environments of this repository. Repeatable.  [default: all]")
+@click.option("--dry-run", is_flag=True, help="Print the plan; delete nothing.")
+@click.option("--max-deletions", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Refuse (delete nothing, exit 1) a run that would delete more.")
+@click.option("--force", is_flag=True, help="Delete even beyond --max-deletions.")
+@click.option("--older-than", "grace", default="1h", show_default=True, callback=_duration,
+              metavar="DURATION",
+              help="Grace period: younger environments are kept (a deploy may be running) "
+                   "unless their TTL expired. 30m, 6h, 2d.")
+@click.option("--keep-label", "keep_labels", multiple=True, default=("preview:keep",),
+              show_default=True, help="A PR label that keeps its environment. Repeatable.")
+@click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.option("--github-token", envvar="GITHUB_TOKEN", default="", show_default=False,
+              show_envvar=True, help="Token to read pull requests (and to update deployments "
+              "and comments). Without one, PR states are unknown and only TTL and "
+              "broken-environment rules apply.")
+@click.option("--kubeconfig", type=click.Path(path_type=Path), default=None,
+              help="Kubeconfig of the host cluster.  [default: $KUBECONFIG, ~/.kube/config]")
+@click.option("--context", default=None, help="Context of that kubeconfig to use.")
+def gc_command(repos: tuple[str, ...], dry_run: bool, max_deletions: int, force: bool,
+               grace: int, keep_labels: tuple[str, ...], output: str, github_token: str,
+               kubeconfig: Path | None, context: str | None) -> None:
+    """Find every managed environment on the host, decide, delete, report.
+
+    Deletes an environment when its PR is closed or merged, its TTL expired, its repository
+    is provably gone, or it is broken (or stuck Terminating) beyond the grace period. Keeps it
+    on any doubt: a GitHub error never deletes. Exits 1 when a deletion failed or the run was
+    refused by --max-deletions. Rules and token choice: docs/gc.md.
+    """
+    from preview.gc import report
+    from preview.gc.model import Settings
+    from preview.github import GitHubSession
+    from preview.github.pulls import DEFAULT_API_URL, GitHubApi
+    from preview.kube.host import HostCluster
+    from preview.operations.gc import GcOptions, down_teardown, gc, github_notifier
+
+    if any(not label.strip() for label in keep_labels):
+        raise BadInput("--keep-label: empty label", "name a PR label, e.g. preview:keep")
+    token = github_token or os.environ.get("GH_TOKEN", "")
+    github = GitHubApi(token, os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL) \
+        if token else None
+    options = GcOptions(repos=repos, dry_run=dry_run, max_deletions=max_deletions, force=force,
+                        settings=Settings(grace_seconds=grace, keep_labels=keep_labels))
+
+    # The step summary gets the GC's report, not one comment per deleted environment.
+    session = GitHubSession.from_env(
+        {k: v for k, v in os.environ.items() if k != "GITHUB_STEP_SUMMARY"}, token) \
+        if token and not dry_run else None
+    notify = github_notifier(session) if session is not None else None
+
+    cluster = HostCluster.from_kubeconfig(kubeconfig, context)
+
+    async def main() -> report.GcResult:
+        async with cluster.client("preview-gc") as host:
+            return await gc(host, options, github, notify=notify,
+                            teardown_fn=down_teardown(cluster, host))
+
+    result = asyncio.run(main())
+    click.echo(report.to_json(result) if output == "json" else report.to_table(result))
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(report.to_markdown(result))
+    if result.refused:
+        click.echo(f"error: {result.refused}", err=True)
+    elif result.failed:
+        click.echo(f"error: {len(result.failed)} deletions failed (see the report)", err=True)
+    sys.exit(result.exit_code)

@@ -1,0 +1,131 @@
+"""The GC's decisions: environments + what GitHub said + now → keep or delete, with a reason.
+
+Pure. The rules, first match wins:
+
+1. Namespace Terminating: for longer than the grace → delete (`stuck-terminating`: retry the
+   deletion, release finalizers on our own objects); otherwise keep (`terminating`).
+2. PR open and carrying a keep label → keep (`keep-label`).
+3. GitHub was asked about the repository and could not tell (5xx, timeout, rate limit,
+   401/403, no access) → keep (`unknown`), even past the TTL: the keep label is unknowable,
+   and one bad night must not delete what the next one would keep.
+4. TTL (`expires-at`) passed → delete (`ttl-expired`), whatever its age.
+5. Created less than the grace ago → keep (`grace`): a deploy may be running.
+6. Repository provably gone → delete (`repo-gone`).
+7. PR not open (closed or merged) → delete (`pr-closed`).
+8. Virtual cluster missing or not ready → delete (`broken`).
+9. PR open → keep (`pr-open`).
+10. GitHub not asked (no token, or the namespace does not name its PR) → keep (`unknown`):
+    only rules 1, 4 and 8 can delete then.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+from preview.gc.model import DELETE, KEEP, Decision, HostEnvironment, Settings
+from preview.github.pulls import RepoPulls
+
+UNASKED = "unasked"  # a RepoPulls status: GitHub was not asked (no token, no PR named)
+
+
+def plan(environments: Iterable[HostEnvironment], pulls: Mapping[str, RepoPulls],
+         now: dt.datetime, settings: Settings) -> tuple[Decision, ...]:
+    """A decision for every environment, sorted by repository, PR and namespace."""
+    decisions = [decide(env, _state(env, pulls, settings), now, settings)
+                 for env in environments]
+    return tuple(sorted(decisions, key=lambda d: (d.repo, d.pr, d.namespace)))
+
+
+def _state(env: HostEnvironment, pulls: Mapping[str, RepoPulls],
+           settings: Settings) -> RepoPulls:
+    record = env.record
+    if settings.github:
+        return RepoPulls(record.repo, UNASKED, detail=settings.github)
+    return pulls.get(record.repo) or RepoPulls(record.repo, "unknown",
+                                               detail="GitHub was not asked")
+
+
+def decide(env: HostEnvironment, state: RepoPulls, now: dt.datetime,
+           settings: Settings) -> Decision:
+    """The decision for one environment, given its repository's state (see the rules above)."""
+    record = env.record
+    if not record.repo or record.pr < 1 or state.repo != record.repo:
+        state = RepoPulls(record.repo, UNASKED,
+                          detail="the namespace does not name its repository and PR")
+    created = _time(record.created_at)
+    age = int((now - created).total_seconds()) if created else 0
+    grace = settings.grace_seconds
+
+    def result(action: str, rule: str, reason: str) -> Decision:
+        return Decision(env, action, rule, reason, max(age, 0))
+
+    if env.deletion_started:
+        started = _time(env.deletion_started)
+        since = int((now - started).total_seconds()) if started else 0
+        if since >= grace:
+            return result(DELETE, "stuck-terminating",
+                          f"namespace stuck Terminating for {duration(since)}: retry deletion")
+        return result(KEEP, "terminating",
+                      f"namespace Terminating for {duration(since)}: deletion in progress")
+    is_open = state.status == "ok" and record.pr in state.open
+    if is_open:
+        kept_by = [lb for lb in state.open[record.pr] if lb in settings.keep_labels]
+        if kept_by:
+            return result(KEEP, "keep-label", f"PR #{record.pr} carries label {kept_by[0]}")
+    expires = _time(record.expires_at)
+    expired = expires is not None and expires <= now
+    if state.status == "unknown":
+        past = " (TTL expired, but a keep label cannot be checked)" if expired else ""
+        return result(KEEP, "unknown", f"PR state unknown: {state.detail}{past}")
+    if expired:
+        assert expires is not None
+        return result(DELETE, "ttl-expired",
+                      f"TTL expired {duration(int((now - expires).total_seconds()))} ago "
+                      f"({record.expires_at})")
+    if created is None:
+        return result(KEEP, "grace", "creation time unknown: treated as just created")
+    if age < grace:
+        return result(KEEP, "grace", f"created {duration(age)} ago (grace "
+                      f"{duration(grace)}): a deploy may be running")
+    if state.status == "gone":
+        return result(DELETE, "repo-gone", f"repository {record.repo} is gone: {state.detail}")
+    if state.status == "ok" and not is_open:
+        how = state.closed.get(record.pr, "")
+        what = {"merged": "is merged", "closed": "is closed (not merged)",
+                "missing": "does not exist"}.get(how, "is closed or merged (not open)")
+        return result(DELETE, "pr-closed", f"PR #{record.pr} {what}")
+    if not env.ready:
+        return result(DELETE, "broken", f"virtual cluster {env.vcluster}, created "
+                      f"{duration(age)} ago (grace {duration(grace)})")
+    if is_open:
+        return result(KEEP, "pr-open", f"PR #{record.pr} is open")
+    return result(KEEP, "unknown", f"PR state unknown: {state.detail}")
+
+
+def duration(seconds: int) -> str:
+    """A short human duration: 45s, 12m, 5h, 3d."""
+    seconds = max(seconds, 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def parse_duration(text: str) -> int:
+    """Seconds of `30s`, `90m`, `36h`, `7d` (ValueError otherwise)."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = text.strip()
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
+        raise ValueError(f"{text!r} is not a duration like 30s, 90m, 36h or 7d")
+    return int(text[:-1]) * units[text[-1]]
+
+
+def _time(value: str) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

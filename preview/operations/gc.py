@@ -1,0 +1,130 @@
+"""`preview gc`: find forgotten environments on the host, decide, delete, report.
+
+Never deletes on doubt: GitHub errors leave an environment unknown (kept), the planner's
+rules are in `preview.gc.plan`, and `--max-deletions` refuses a run that would delete more
+than expected (a GitHub or cluster outage looks like "everything is closed").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+
+from preview import naming
+from preview.gc import collect, execute, plan, teardown
+from preview.gc.model import Decision, GcResult, HostEnvironment, Settings
+from preview.github import GitHubSession
+from preview.github.pulls import GitHubApi, RepoPulls, lookup
+from preview.kube.client import KubeClient
+from preview.kube.host import HostCluster
+from preview.operations.down import down
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GcOptions:
+    """Inputs of one run (the CLI's flags)."""
+
+    repos: tuple[str, ...] = ()  # owner/name; empty: every repository on the host
+    dry_run: bool = False
+    max_deletions: int = 20
+    force: bool = False  # delete even beyond max_deletions
+    settings: Settings = field(default_factory=Settings)
+
+
+async def gc(host: KubeClient, options: GcOptions, github: GitHubApi | None, *,
+             now: dt.datetime | None = None, teardown_fn: execute.Teardown | None = None,
+             notify: execute.Notify | None = None) -> GcResult:
+    """One GC run over the host. `teardown_fn` deletes one environment (default: its
+    namespace, see preview.gc.teardown); `notify` tells GitHub (deployment inactive, comment
+    updated; see `github_notifier`), None to tell nobody."""
+    environments = await collect.collect(host, options.repos)
+    settings = options.settings
+    notes: list[str] = []
+    pulls: dict[str, RepoPulls] = {}
+    if github is None:
+        settings = replace(settings, github="no GitHub token")
+        notes.append("no GitHub token: PR states are unknown, only the TTL and "
+                     "broken-environment rules applied")
+    else:
+        wanted: dict[str, set[int]] = defaultdict(set)
+        for env in environments:
+            if env.record.repo and env.record.pr > 0:
+                wanted[env.record.repo].add(env.record.pr)
+        # The one bridge to GitHub's blocking client: the lookups run in a worker thread.
+        pulls = await asyncio.to_thread(lookup, github, wanted)
+        notes += [f"GitHub: {state.repo}: {state.detail}" for state in pulls.values()
+                  if state.status == "unknown"]
+    decisions = plan.plan(environments, pulls, now or dt.datetime.now(dt.UTC), settings)
+
+    async def default_teardown(env: HostEnvironment) -> str:
+        return await teardown.delete_environment(host, env)
+
+    outcomes, refused = await execute.execute(
+        decisions, teardown_fn or default_teardown, notify, dry_run=options.dry_run,
+        max_deletions=options.max_deletions, force=options.force)
+    return GcResult(outcomes=outcomes, dry_run=options.dry_run, refused=refused,
+                    notes=tuple(notes), github_requests=github.calls if github else 0)
+
+
+@dataclass(frozen=True)
+class _RecordedPull:
+    """The pull request as the namespace remembers it (what the comment needs to name it)."""
+
+    owner: str
+    repo: str
+    number: int
+    head_sha: str
+    run_url: str = ""
+    branch: str = ""
+    author: str = ""
+    title: str = ""
+
+
+def github_notifier(session: GitHubSession) -> execute.Notify:
+    """Tell GitHub an environment was collected: deployments inactive, comment "removed"."""
+
+    async def notify(decision: Decision) -> list[str]:
+        record = decision.environment.record
+        owner, _, name = record.repo.partition("/")
+        if decision.rule == "repo-gone":
+            return []  # nobody left to tell
+        try:
+            env = naming.environment_for(owner, name, record.pr)
+        except ValueError:
+            return ["the namespace does not name its repository and PR: GitHub not told"]
+        pull = _RecordedPull(owner, name, record.pr, record.head_sha, record.run_url)
+        # PyGithub blocks: the report runs in a worker thread, as the lookups do.
+        return await asyncio.to_thread(session.report_torn_down, pull, env)
+
+    return notify
+
+
+def down_teardown(host: HostCluster, kube: KubeClient, timeout: float = 300.0
+                  ) -> execute.Teardown:
+    """Delete an environment as `preview down` does (app, virtual cluster, namespace, verified).
+
+    A namespace already Terminating goes through `preview.gc.teardown` instead: `down` would
+    only wait on the same finalizers, which the GC releases when they are ours. A namespace
+    that does not name its repository and PR, or whose name is not the one `up` derives from
+    them, is deleted as a namespace (after the same ownership checks).
+    """
+
+    async def run(env: HostEnvironment) -> str:
+        record = env.record
+        owner, _, name = record.repo.partition("/")
+        try:
+            environment = naming.environment_for(owner, name, record.pr)
+        except ValueError:
+            environment = None
+        if env.deletion_started or environment is None or \
+                environment.namespace != record.namespace:
+            return await teardown.delete_environment(kube, env)
+        result = await down(host, environment, lambda line: log.info("gc: %s", line), timeout)
+        return f"torn down in {result.seconds:.1f}s" if result.existed else "already gone"
+
+    return run

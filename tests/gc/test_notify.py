@@ -1,0 +1,61 @@
+"""A collected environment is told to GitHub through preview.github (the fake over HTTP):
+its deployments become inactive and its sticky comment says it was removed."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+from preview import naming
+from preview.gc.model import DELETE, Decision, HostEnvironment
+from preview.github import GitHubSession
+from preview.github.client import RetryPolicy
+from preview.operations.gc import github_notifier
+from tests.fakegithub import FakeGitHub
+from tests.github.conftest import PR as Pull
+
+REPO, PR, SHA, TOKEN = "octo/app", 12, "0123456789abcdef0123456789abcdef01234567", "ghp_t"
+
+
+def decision(rule: str = "pr-closed", repo: str = REPO) -> Decision:
+    env = naming.environment_for("octo", "app", PR)
+    record = naming.EnvironmentRecord(
+        namespace=env.namespace, repo=repo, pr=PR, environment=env.name, vcluster=env.vcluster,
+        head_sha=SHA, url="", run_url="", created_at="2026-11-01T00:00:00Z", expires_at="",
+        terminating=False, labels={})
+    return Decision(HostEnvironment(record, "uid", "ready"), DELETE, rule, "closed", 3600)
+
+
+def session(fake: FakeGitHub) -> GitHubSession:
+    made = GitHubSession.from_env({"GITHUB_API_URL": fake.url}, TOKEN, out=io.StringIO(),
+                                  policy=RetryPolicy(sleep=lambda s: None), pace_writes=False)
+    assert made is not None
+    return made
+
+
+def test_deployments_inactive_and_comment_removed() -> None:
+    with FakeGitHub() as fake:
+        fake.add_token(TOKEN, login="bot")
+        fake.add_repo(REPO)
+        fake.add_pull(REPO, PR, head_sha=SHA, state="closed")
+        gh = session(fake)
+        env = naming.environment_for("octo", "app", PR)
+
+        assert gh.report_building(Pull(), env) == []  # what `up` left behind
+        before = len(fake.log)
+        warnings = asyncio.run(github_notifier(gh)(decision()))
+        assert warnings == []
+        # Find + update the comment, list deployments, read + write each one's status.
+        assert [f"{e.method} {e.route.rsplit('/', 1)[-1]}" for e in fake.log[before:]] == [
+            "GET comments", "PATCH {id}", "GET deployments", "GET statuses", "POST statuses"]
+        (comment,) = fake.comments(REPO, PR)
+        assert "was removed" in comment["body"]
+        (deployment,) = fake.deployments(REPO)
+        assert deployment["_statuses"][-1]["state"] == "inactive"
+
+
+def test_a_gone_repository_is_not_told() -> None:
+    with FakeGitHub() as fake:
+        fake.add_token(TOKEN, login="bot")
+        assert asyncio.run(github_notifier(session(fake))(decision("repo-gone"))) == []
+        assert fake.log == []
