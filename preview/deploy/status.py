@@ -157,6 +157,13 @@ def _container_symptom(pod: str, cs: dict[str, Any], always: bool) -> Symptom | 
             message += f": {terminated['message']}"
         return Symptom(pod, cs["name"], terminated.get("reason") or "Error", message,
                        restarts, True, restarted=always)
+    last = (cs.get("lastState") or {}).get("terminated") or {}
+    if "running" in state and not cs.get("ready") and restarts > 0 and \
+            _int(last.get("exitCode")) != 0:
+        # Caught between two runs of a crash loop: the last run's exit is the problem.
+        return Symptom(pod, cs["name"], last.get("reason") or "Error",
+                       f"restarted {restarts} times, last exit code {last.get('exitCode')}",
+                       restarts, True, previous=True, restarted=always)
     if "running" in state and not cs.get("ready"):
         return Symptom(pod, cs["name"], "NotReady", "running, but not ready (readiness probe)",
                        restarts, True, restarted=always)

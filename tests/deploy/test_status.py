@@ -98,6 +98,11 @@ def test_pod_symptoms() -> None:
     assert one(pod([between])) == ("c", "Error", "exit code 1", False, "crash")
     assert one(pod([between], restart_policy="Never")) == ("c", "Error", "exit code 1", False,
                                                            "")
+    # caught running again between two crashes: the last run's exit is the problem
+    rerun = {"name": "c", "ready": False, "restartCount": 3, "state": {"running": {}},
+             "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}}}
+    assert one(pod([rerun])) == ("c", "Error", "restarted 3 times, last exit code 1", True,
+                                 "crash")
     running = {"name": "c", "ready": False, "restartCount": 5, "state": {"running": {}}}
     assert one(pod([running]))[1:] == ("NotReady", "running, but not ready (readiness probe)",
                                        False, "")

@@ -23,7 +23,7 @@ from kubernetes.client.rest import ApiException
 
 from preview.sandbox.runner import Sandbox
 from preview.tools import find_tool
-from tests.conftest import KubectlRunner
+from tests.conftest import KubectlRunner, wait_for
 from tests.vcluster.test_vcluster_cli import labelled_anywhere, preview
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.tools]
@@ -243,7 +243,9 @@ def test_a_failed_install_leaves_nothing_behind(sandbox: Sandbox, core: client.C
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert "helm could not install lbfail" in out.stderr and "exceeded quota" in out.stderr
     assert "nothing was left behind (release removed)" in out.stderr
-    assert labelled_anywhere(api_client, "app.kubernetes.io/instance=lbfail") == []
+    # The StatefulSet's pod goes through its graceful termination after the release is gone.
+    wait_for(lambda: labelled_anywhere(api_client, "app.kubernetes.io/instance=lbfail") == [],
+             timeout=60, what="nothing of lbfail left")
     assert "lbfail" not in helm("list", "-n", "no-lb", *EVERY_STATUS, "-q").stdout
     assert core.read_namespace("no-lb").status.phase == "Active"  # not ours: kept
     listed = cli(sandbox, "vcluster", "list", "-n", "no-lb")
