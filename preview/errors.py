@@ -20,6 +20,13 @@ class PreviewError(Exception):
 
 
 class BadInput(PreviewError):
-    """The user's input (flags, preview.yaml, the event payload) is wrong: exit code 2."""
+    """The user's input is wrong (preview.yaml, flags, the PR context, the chart's templates):
+    nothing was created. The CLI exits with code 2."""
 
     exit_code = 2
+
+
+class Incomplete(PreviewError):
+    """A teardown left something behind (named in the message). The CLI exits with code 3."""
+
+    exit_code = 3

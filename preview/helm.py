@@ -6,7 +6,9 @@ it is carried in the `PreviewError` with a hint about where it came from.
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,31 +33,106 @@ def _error(action: str, release: str, e: helm_errors.Error) -> PreviewError:
                         "fix the values or chart named in the message and run again")
 
 
-async def render(chart: Path, release: str, namespace: str,
-                 values: dict[str, Any]) -> list[dict[str, Any]]:
-    """`helm template`: the manifests the chart makes from `values` (validated by its schema)."""
+async def render(chart: Path | str, release: str, namespace: str, values: dict[str, Any],
+                 repo: str | None = None, version: str | None = None) -> list[dict[str, Any]]:
+    """`helm template`: the manifests the chart makes from `values` (validated by its schema).
+
+    `chart` is a local path, an `oci://` reference or (with `repo`) a chart name; helm fetches
+    remote charts itself.
+    """
     client = _client(None)
     try:
-        loaded = await client.get_chart(chart)
+        loaded = await client.get_chart(chart, repo=repo, version=version)
         rendered = await client.template_resources(loaded, release, values, namespace=namespace)
     except helm_errors.Error as e:
         raise _error("render", release, e) from e
     return [r for r in rendered if r]
 
 
-async def install_or_upgrade(kubeconfig: Path | None, context: str | None, chart: Path,
+async def install_or_upgrade(kubeconfig: Path | None, context: str | None, chart: Path | str,
                              release: str, namespace: str, values: dict[str, Any],
-                             timeout: str = "5m") -> int:
+                             timeout: str = "5m", *, repo: str | None = None,
+                             version: str | None = None, create_namespace: bool = False) -> int:
     """`helm upgrade --install` (no --wait: callers wait with progress). Returns the revision."""
     client = _client(kubeconfig, context)
     try:
-        loaded = await client.get_chart(chart)
+        loaded = await client.get_chart(chart, repo=repo, version=version)
         revision = await client.install_or_upgrade_release(
-            release, loaded, values, namespace=namespace, create_namespace=False,
+            release, loaded, values, namespace=namespace, create_namespace=create_namespace,
             timeout=timeout)
     except helm_errors.Error as e:
         raise _error("install", release, e) from e
     return int(revision.revision)
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One line of `helm history`."""
+
+    number: int
+    status: str  # deployed | superseded | failed | pending-install | pending-upgrade | …
+    chart: str  # NAME-VERSION
+    description: str
+
+
+async def history(kubeconfig: Path | None, context: str | None, release: str,
+                  namespace: str) -> list[Revision]:
+    """`helm history`, oldest first; [] when there is no such release."""
+    command = _client(kubeconfig, context)._command
+    try:
+        rows = await command.history(release, namespace=namespace)
+    except helm_errors.ReleaseNotFoundError:
+        return []
+    except helm_errors.Error as e:
+        raise _error("read the history of", release, e) from e
+    return [Revision(int(r["revision"]), str(r["status"]), str(r.get("chart", "")),
+                     str(r.get("description", ""))) for r in rows]
+
+
+async def deployed(kubeconfig: Path | None, context: str | None, release: str,
+                   namespace: str) -> dict[str, Any] | None:
+    """The current revision as `helm status -o json` has it (manifest, config, info), or None."""
+    command = _client(kubeconfig, context)._command
+    try:
+        status: dict[str, Any] = await command.status(release, namespace=namespace)
+    except helm_errors.ReleaseNotFoundError:
+        return None
+    except helm_errors.Error as e:
+        raise _error("read the status of", release, e) from e
+    (status.get("info") or {}).pop("resources", None)  # live objects: large, not needed
+    return status
+
+
+async def dry_run_upgrade(kubeconfig: Path | None, context: str | None, chart: Path | str,
+                          release: str, namespace: str, values: dict[str, Any], *,
+                          repo: str | None = None, version: str | None = None
+                          ) -> dict[str, Any]:
+    """`helm upgrade --install --dry-run=server`: the release an upgrade would make (manifest,
+    chart), rendered exactly as the real upgrade renders it (cluster capabilities, lookups)."""
+    command = _client(kubeconfig, context)._command
+    args: list[Any] = ["upgrade", release, chart, "--install", "--dry-run=server",
+                       "--output", "json", "--values", "-", "--namespace", namespace]
+    if repo:
+        args += ["--repo", repo]
+    if version:
+        args += ["--version", version]
+    try:
+        out = await command.run(args, json.dumps(values).encode())
+    except helm_errors.Error as e:
+        raise _error("render", release, e) from e
+    # helm may print registry lines ("Pulled: …") before the JSON.
+    result: dict[str, Any] = json.loads(out[out.index(b"{"):])
+    return result
+
+
+async def rollback(kubeconfig: Path | None, context: str | None, release: str,
+                   namespace: str, revision: int, timeout: str = "5m") -> None:
+    """`helm rollback RELEASE REVISION` (no --wait)."""
+    command = _client(kubeconfig, context)._command
+    try:
+        await command.rollback(release, revision, namespace=namespace, timeout=timeout)
+    except helm_errors.Error as e:
+        raise _error(f"roll back to revision {revision}", release, e) from e
 
 
 async def uninstall(kubeconfig: Path | None, context: str | None, release: str,
@@ -73,6 +150,45 @@ async def uninstall(kubeconfig: Path | None, context: str | None, release: str,
             return False
         raise _error("uninstall", release, e) from e
     return True
+
+
+async def releases(kubeconfig: Path | None, context: str | None,
+                   namespace: str | None = None) -> list[dict[str, Any]]:
+    """`helm list` in `namespace` (every namespace when None), deployed, failed and pending
+    alike: dicts with name, namespace, revision, status, chart, app_version."""
+    client = _client(kubeconfig, context)
+    try:
+        found = await client.list_release_definitions(
+            all_namespaces=namespace is None, namespace=namespace, include_deployed=True,
+            include_failed=True, include_pending=True)
+    except helm_errors.Error as e:
+        raise _error("list releases in", namespace or "all namespaces", e) from e
+    return [dict(r) for r in found]
+
+
+async def release_values(kubeconfig: Path | None, context: str | None, release: str,
+                         namespace: str) -> dict[str, Any] | None:
+    """`helm get values`: the values a user gave the installed release; None if none such."""
+    client = _client(kubeconfig, context)
+    try:
+        return dict(await client._command.get_values(release, namespace=namespace) or {})
+    except helm_errors.ReleaseNotFoundError:
+        return None
+    except helm_errors.Error as e:
+        if "not found" in e.stderr.decode(errors="replace").lower():
+            return None
+        raise _error("read the values of", release, e) from e
+
+
+async def chart_metadata(kubeconfig: Path | None, context: str | None, release: str,
+                         namespace: str) -> dict[str, Any]:
+    """The Chart.yaml metadata of the installed release (name, version, annotations…)."""
+    client = _client(kubeconfig, context)
+    try:
+        return dict(await client._command.get_chart_metadata(release, namespace=namespace)
+                    or {})
+    except helm_errors.Error as e:
+        raise _error("read the chart of", release, e) from e
 
 
 def load_values_file(path: Path) -> dict[str, Any]:

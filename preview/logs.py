@@ -23,3 +23,8 @@ def configure(level: int, json_lines: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # pyhelm3 logs every failing helm command as a warning, including the expected ones
+    # ("release: not found" when asking whether one exists); preview.helm turns the real
+    # failures into errors that say what to do. Shown with -v.
+    logging.getLogger("pyhelm3").setLevel(max(level, logging.ERROR) if level >= logging.WARNING
+                                          else level)

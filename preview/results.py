@@ -1,7 +1,8 @@
-"""What `up` and `down` report: plain data that the CLI, the GitHub layer and `gc` render.
+"""What the operations report: plain data the CLI prints and the GitHub layer renders.
 
-No I/O and no logic here: operations fill these, services (`github/`, `gc`) read them, so a
-service never needs to import an operation.
+No I/O and no logic here, so `github/` and `gc` can import it without importing operations.
+Text that comes from a pull request (pod names, event messages, logs) stays plain data; the
+layer that renders it (CLI, GitHub comment) escapes it.
 """
 
 from __future__ import annotations
@@ -11,19 +12,19 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class PodProblem:
-    """One container that keeps the environment from becoming ready, with the evidence."""
+    """One failing container (or an unschedulable pod, `container` ""): what went wrong."""
 
     pod: str
     container: str
-    reason: str  # e.g. ImagePullBackOff, CrashLoopBackOff, OOMKilled
+    reason: str  # ImagePullBackOff, CrashLoopBackOff, Unschedulable, …
     message: str
-    events: tuple[str, ...]  # event messages about the pod, oldest first
-    logs: tuple[str, ...]  # last log lines of the container
+    events: tuple[str, ...]  # "Warning Failed: Error: ImagePullBackOff", oldest first
+    logs: tuple[str, ...]  # the last lines of the container's log (previous run when crashing)
 
 
 @dataclass(frozen=True)
 class Diagnostics:
-    """Why a deploy failed: a one-line summary, the failing pods and helm's own status."""
+    """Why a deploy failed: a short summary for people, the details as data."""
 
     summary: str
     pods: tuple[PodProblem, ...]
@@ -32,23 +33,23 @@ class Diagnostics:
 
 @dataclass(frozen=True)
 class UpResult:
-    """The outcome of `preview up` for one environment."""
+    """The outcome of `preview up`."""
 
-    environment: str  # pr-<n>
-    namespace: str  # host namespace
+    environment: str
+    namespace: str
     vcluster: str
     url: str
     head_sha: str
     status: str  # "ready" | "failed"
-    phases: dict[str, float]  # phase name -> seconds, in execution order
-    expires_at: str  # RFC 3339
+    phases: dict[str, float]  # phase name -> seconds
+    expires_at: str
     diagnostics: Diagnostics | None
-    kubeconfig_hint: str  # the command that gets a kubeconfig for this environment
+    kubeconfig_hint: str
 
 
 @dataclass(frozen=True)
 class DownResult:
-    """The outcome of `preview down` for one environment."""
+    """The outcome of `preview down`."""
 
     environment: str
     namespace: str

@@ -1,6 +1,8 @@
 """The `preview` command line: parses flags, calls one operation, renders its result.
 
-One module per command group: `sandbox`, `syncer`, `vcluster`.
+One module per command group: `environments` (up, down, list, kubeconfig), `sandbox`,
+`syncer`, `vcluster`. Exit codes: 0 ok, 1 failed (a deploy, the cluster), 2 bad input,
+3 a teardown left something behind.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import click
 
 from preview import __version__, logs
 from preview.cli.action import action_command
+from preview.cli.environments import COMMANDS as ENVIRONMENT_COMMANDS
 from preview.cli.sandbox import sandbox
 from preview.cli.syncer import syncer_command
 from preview.cli.vcluster import vcluster
@@ -30,11 +33,13 @@ main.add_command(action_command)
 main.add_command(sandbox)
 main.add_command(syncer_command)
 main.add_command(vcluster)
+for _command in ENVIRONMENT_COMMANDS:
+    main.add_command(_command)
 
 
 def run() -> None:
-    """Console entry point: a PreviewError becomes one clear line and its exit code (1, or 2 for
-    bad input); API failures are PreviewErrors too."""
+    """Console entry point: a PreviewError becomes one clear line and an exit code (1; 2 for
+    bad input; 3 for an incomplete teardown)."""
     import aiohttp
 
     try:

@@ -227,7 +227,21 @@ class KubeClient:
     async def request(self, method: str, path: str, body: Any = None,
                       content_type: str = "application/json",
                       params: dict[str, str] | None = None) -> Any:
-        """One call, retried while the failure is transient; the decoded JSON answer."""
+        """One call, retried while the failure is transient; the decoded JSON answer.
+
+        A 401 with a plugin's token (exec credentials) gets one fresh token and one more try:
+        the server may revoke a token before the expiry its plugin announced.
+        """
+        try:
+            return await self._retried(method, path, body, content_type, params)
+        except ApiError as e:
+            if e.status != 401 or not self.connection.refresh_credentials():
+                raise
+        log.info("401 from %s %s: refreshed the plugin's token, trying once more", method, path)
+        return await self._retried(method, path, body, content_type, params)
+
+    async def _retried(self, method: str, path: str, body: Any, content_type: str,
+                       params: dict[str, str] | None) -> Any:
         async for attempt in AsyncRetrying(stop=stop_after_attempt(self.attempts), wait=_wait,
                                            retry=retry_if_exception(_transient), reraise=True):
             with attempt:

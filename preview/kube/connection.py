@@ -1,8 +1,9 @@
 """Where an API server is and how to authenticate: from a kubeconfig or from inside a pod.
 
 Supports what our users' kubeconfigs and k3s use: bearer tokens (inline or token files, re-read
-so rotated projected tokens keep working), client certificates, CA bundles, and
-insecure-skip-tls-verify. Exec and auth-provider plugins are refused with a clear message.
+so rotated projected tokens keep working), client certificates, CA bundles,
+insecure-skip-tls-verify, and exec / auth-provider plugins (EKS, GKE, AKS), whose tokens the
+`kubernetes` library's loader resolves and refreshes (`preview.kube.credentials`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ import base64
 import os
 import ssl
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from preview.errors import PreviewError
+from preview.kube.credentials import PluginCredentials
+from preview.kube.kubeconfig import merged_kubeconfig, split_env
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
@@ -35,14 +36,25 @@ class Connection:
     client_key_pem: bytes | None = None
     namespace: str = "default"
     tls_server_name: str = ""
+    # A plugin's expiring token, asked for again on every request (exec / auth-provider users).
+    plugin: PluginCredentials | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         return f"Connection(server={self.server!r}, namespace={self.namespace!r})"
 
     def bearer_token(self) -> str:
+        if self.plugin is not None:
+            return self.plugin.token()
         if self.token_file:
             return Path(self.token_file).read_text().strip()
         return self.token
+
+    def refresh_credentials(self) -> bool:
+        """After a 401: get a fresh token from the plugin. False when nothing can refresh."""
+        if self.plugin is None:
+            return False
+        self.plugin.refresh()
+        return True
 
     def ssl_context(self) -> ssl.SSLContext | bool:
         if not self.server.startswith("https://"):
@@ -64,18 +76,16 @@ class Connection:
 
 def from_kubeconfig(path: str | os.PathLike[str] | None = None,
                     context: str | None = None) -> Connection:
-    """Settings of a kubeconfig's context (default: $KUBECONFIG's first file, ~/.kube/config)."""
-    if path is None:
-        env = os.environ.get("KUBECONFIG", "")
-        path = env.split(os.pathsep)[0] if env else Path.home() / ".kube" / "config"
-    file = Path(path)
-    try:
-        doc = yaml.safe_load(file.read_text()) or {}
-    except FileNotFoundError:
-        raise PreviewError(f"kubeconfig {file} does not exist",
-                           "pass --kubeconfig or set KUBECONFIG to a kubeconfig file") from None
-    except yaml.YAMLError as e:
-        raise PreviewError(f"kubeconfig {file} is not valid YAML: {e}") from None
+    """Settings of a kubeconfig's context (default: $KUBECONFIG, merged as kubectl merges its
+    files, then ~/.kube/config)."""
+    env = os.environ.get("KUBECONFIG", "")
+    if path is not None:
+        file, doc = Path(path), merged_kubeconfig([path], must_exist=True)
+    elif split_env(env):
+        file, doc = Path(env), merged_kubeconfig(split_env(env))
+    else:
+        file = Path.home() / ".kube" / "config"
+        doc = merged_kubeconfig([file], must_exist=True)
     name = context or doc.get("current-context")
     if not name:
         raise PreviewError(f"kubeconfig {file} has no current-context",
@@ -84,14 +94,14 @@ def from_kubeconfig(path: str | os.PathLike[str] | None = None,
     cluster = _named(doc, "clusters", ctx.get("cluster", ""), file).get("cluster") or {}
     user = _named(doc, "users", ctx.get("user", ""), file).get("user") or {} \
         if ctx.get("user") else {}
-    if "exec" in user or "auth-provider" in user:
-        raise PreviewError(f"kubeconfig {file}: user {ctx.get('user')!r} uses an exec or "
-                           "auth-provider plugin, which preview-vcluster does not run",
-                           "use a ServiceAccount token or client certificate kubeconfig "
-                           "for CI (see docs)")
     base = file.parent
     if not cluster.get("server"):
         raise PreviewError(f"kubeconfig {file}: cluster of context {name!r} has no server")
+    plugin = PluginCredentials(doc, name, base, str(ctx.get("user"))) \
+        if "exec" in user or "auth-provider" in user else None
+    if plugin is not None and plugin.client_cert_file:
+        user = {**user, "client-certificate": plugin.client_cert_file,
+                "client-key": plugin.client_key_file}
     return Connection(
         server=cluster["server"].rstrip("/"),
         ca_pem=_data(cluster, "certificate-authority", base),
@@ -102,6 +112,7 @@ def from_kubeconfig(path: str | os.PathLike[str] | None = None,
         client_key_pem=_data(user, "client-key", base),
         namespace=ctx.get("namespace") or "default",
         tls_server_name=cluster.get("tls-server-name", ""),
+        plugin=plugin,
     )
 
 

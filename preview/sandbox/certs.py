@@ -18,6 +18,11 @@ class ServingCerts:
     ca_pem: bytes
     cert_pem: bytes
     key_pem: bytes
+    # The CA's own key: the host ingress controller issues its HTTPS certificates with it.
+    ca_key_pem: bytes = b""
+
+    def __repr__(self) -> str:
+        return "ServingCerts(<CA>, <certificate>, <private keys>)"
 
     def server_context(self) -> ssl.SSLContext:
         return tls.server_context(tls.KeyPair(self.cert_pem, self.key_pem), self.ca_pem)
@@ -29,4 +34,4 @@ class ServingCerts:
 def generate(hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> ServingCerts:
     ca = tls.new_ca("sandbox-ca")
     serving = tls.issue(ca, hosts, "kube-apiserver")
-    return ServingCerts(ca.cert_pem, serving.cert_pem, serving.key_pem)
+    return ServingCerts(ca.cert_pem, serving.cert_pem, serving.key_pem, ca.key_pem)

@@ -34,6 +34,11 @@ class Running:
     def kubeconfig(self, token: str, **kw: Any) -> dict[str, Any]:
         return kubeconfig.kubeconfig(self.url, token, ca_pem=self.tls.ca_pem, **kw)
 
+    @property
+    def ingress_ports(self) -> dict[str, int]:
+        """{"http": port, "https": port} of the host ingress controller ({} without one)."""
+        return dict(self.server.ingress_ports)
+
     async def stop(self) -> None:
         for task in self.tasks:
             task.cancel()
@@ -53,7 +58,7 @@ async def start(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) ->
     actual = server_sockets[0].getsockname()[1] if server_sockets else port
     url = f"https://{host}:{actual}"
     server.address = f"{host}:{actual}"
-    server.ca_pem = tls.ca_pem
+    server.ca_pem, server.ca_key_pem = tls.ca_pem, tls.ca_key_pem
     tasks = start_controllers(server, url, tls.client_context())
     return Running(server, runner, url, tls, tasks)
 
@@ -151,6 +156,18 @@ class Sandbox:
         assert self._running is not None, "sandbox not started"
         return self._running.tls.ca_pem
 
+    @property
+    def ingress_http_port(self) -> int:
+        """The loopback port the host ingress controller serves HTTP on."""
+        assert self._running is not None, "sandbox not started"
+        return self._running.ingress_ports["http"]
+
+    @property
+    def ingress_https_port(self) -> int:
+        """The loopback port it serves HTTPS on (certificates from `ca_pem`'s CA)."""
+        assert self._running is not None, "sandbox not started"
+        return self._running.ingress_ports["https"]
+
     def ssl_context(self) -> ssl.SSLContext:
         """For plain HTTP clients (urllib) that talk to the sandbox directly."""
         assert self._running is not None, "sandbox not started"
@@ -162,11 +179,18 @@ async def _wrap(coro: Awaitable[T]) -> T:
 
 
 async def serve_forever(config: ServerConfig, host: str, port: int, kubeconfig_path: Path,
-                        on_ready: Callable[[str], Any]) -> None:
-    """Serve until SIGINT/SIGTERM; the kubeconfig is written once the port accepts connections."""
+                        on_ready: Callable[[str], Any],
+                        on_running: Callable[[Running], Any] | None = None) -> None:
+    """Serve until SIGINT/SIGTERM; the kubeconfig is written once the port accepts connections.
+
+    `on_ready(url)` runs then; `on_running(running)` too, for callers that want more (the
+    ingress ports).
+    """
     running = await start(config, host, port)
     kubeconfig.write(kubeconfig_path, running.kubeconfig(config.admin_token))
     on_ready(running.url)
+    if on_running is not None:
+        on_running(running)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -77,17 +77,23 @@ class ServerConfig:
     node_max_pods: int = 110
     # The kubelet (host flavour): its pace, and runtime hooks that run matching pods for real.
     kubelet: KubeletTimings = field(default_factory=KubeletTimings)
-    # By default a host cluster runs the control-plane pod of charts/vcluster for real.
+    # By default a host cluster runs the control-plane pod of charts/vcluster and python
+    # containers (the example app) for real.
     runtimes: list[PodRuntime] = field(default_factory=lambda: _default_runtimes())
     # Extra names/IPs of the serving certificate (k3s's --tls-san), beside 127.0.0.1/localhost.
     tls_sans: tuple[str, ...] = ()
+    # The host ingress controller's loopback ports (0 = a free port; the bound ones are
+    # on `ApiServer.ingress_ports`).
+    ingress_http_port: int = 0
+    ingress_https_port: int = 0
 
 
 def _default_runtimes() -> list[PodRuntime]:
     # Imported when a config is made: the API server itself does not depend on the kubelet.
+    from preview.sandbox.python_runtime import PythonRuntime
     from preview.sandbox.vcluster_runtime import VClusterRuntime
 
-    return [VClusterRuntime()]
+    return [VClusterRuntime(), PythonRuntime()]
 
 
 class ApiServer:
@@ -108,6 +114,10 @@ class ApiServer:
         self.address = ""
         # The serving CA (PEM), published in every namespace as the kube-root-ca.crt ConfigMap.
         self.ca_pem = b""
+        self.ca_key_pem = b""  # its key: the host ingress controller's certificates
+        # Where the host ingress controller serves ({"http": port, "https": port}); set when
+        # the controller starts (host flavour only).
+        self.ingress_ports: dict[str, int] = {}
         # Pod subresources served by the kubelet (log, portforward, proxy): set by the host
         # flavour; without a kubelet the real answers for an unscheduled pod apply.
         self.pod_handlers: dict[str, PodHandler] = {}

@@ -28,14 +28,10 @@ certificate, and ignores the flags that tune a real control plane.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
-import os
 import shutil
 import ssl
-import sys
 import tempfile
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -44,7 +40,13 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from preview.sandbox import podspec, vcluster_plan
-from preview.sandbox.controllers.client import ApiClient, ApiFailure
+from preview.sandbox.controllers.client import ApiClient
+from preview.sandbox.podsetup import (
+    SERVICE_ACCOUNT_DIR,
+    PodSetup,
+    machine_env,
+    refresh_token,
+)
 from preview.sandbox.runtime import (
     Plan,
     Process,
@@ -55,13 +57,6 @@ from preview.sandbox.runtime import (
 )
 
 log = logging.getLogger(__name__)
-SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
-# What a process needs from the machine to start Python at all; a container has its image.
-_PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "PYTHONPATH",
-                "PYTHONHASHSEED", "SYSTEMROOT")
-_PASSTHROUGH_PREFIXES = ("COV_CORE_", "COVERAGE_")  # subprocess coverage in the test suite
-_TOKEN_DEFAULT_SECONDS = 3600  # projected serviceAccountToken's expirationSeconds default
-_REF_WAIT = 5.0  # how long a missing ConfigMap/Secret may take to appear before start fails
 
 
 class VClusterRuntime:
@@ -95,29 +90,24 @@ class VClusterRuntime:
         return running
 
 
-class _PodSetup:
-    """What the kubelet does for one pod before its containers start (volumes, env, argv)."""
+class _PodSetup(PodSetup):
+    """What the kubelet does for the control-plane pod before it starts, and its argv."""
 
     def __init__(self, pod: dict[str, Any], context: RuntimeContext, client: ApiClient,
                  root: Path) -> None:
-        self.pod, self.context, self.client, self.root = pod, context, client, root
-        self.namespace = str(pod["metadata"]["namespace"])
-        self.dirs = podspec.volume_dirs(pod, root)
+        super().__init__(pod, context, client, root)
         self.k3s_port = vcluster_plan.K3S_DEFAULT_PORT
         self.syncer_port = vcluster_plan.SYNCER_DEFAULT_PORT
-        self._objects: dict[tuple[str, str], dict[str, Any] | None] = {}
 
     async def plan(self) -> tuple[Plan, list[tuple[Path, dict[str, Any]]]]:
         """The two processes and their ports; and the token files to keep fresh."""
-        tokens: list[tuple[Path, dict[str, Any]]] = []
-        for volume in (self.pod.get("spec") or {}).get("volumes") or []:
-            tokens += await self._fill(volume, self.dirs[str(volume["name"])])
+        tokens = await self.fill_volumes()
         url = urlsplit(self.context.api_url)
         base = podspec.service_env(url.hostname or "127.0.0.1", url.port or 443)
 
         k3s_spec = podspec.container(self.pod, vcluster_plan.K3S)
         k3s_mounts = podspec.mounts(k3s_spec, self.dirs)
-        k3s_env = await self._env(k3s_spec, base, k3s_mounts)
+        k3s_env = await self.env(k3s_spec, base, k3s_mounts)
         k3s = vcluster_plan.parse_k3s(podspec.command_line(k3s_spec, ("/bin/k3s",), k3s_env))
         kubeconfig = self._path(vcluster_plan.K3S, k3s.write_kubeconfig, k3s_mounts)
         Path(self._path(vcluster_plan.K3S, k3s.data_dir, k3s_mounts)).mkdir(
@@ -127,7 +117,7 @@ class _PodSetup:
 
         syncer_spec = podspec.container(self.pod, vcluster_plan.SYNCER)
         syncer_mounts = podspec.mounts(syncer_spec, self.dirs)
-        syncer_env = await self._env(syncer_spec, base, syncer_mounts)
+        syncer_env = await self.env(syncer_spec, base, syncer_mounts)
         command = [podspec.map_path(a, syncer_mounts) for a in podspec.command_line(
             syncer_spec, vcluster_plan.SYNCER_ENTRYPOINT, syncer_env)]
         local_port = free_port()
@@ -141,9 +131,9 @@ class _PodSetup:
             syncer_env["PREVIEW_SERVICE_ACCOUNT_DIR"] = sa_dir
 
         processes = [
-            Process(vcluster_plan.apiserver_argv(k3s, kubeconfig, api_port), _machine(k3s_env),
+            Process(vcluster_plan.apiserver_argv(k3s, kubeconfig, api_port), machine_env(k3s_env),
                     vcluster_plan.K3S, str(self.root), inherit_env=False),
-            Process(argv, _machine(syncer_env), vcluster_plan.SYNCER, str(self.root),
+            Process(argv, machine_env(syncer_env), vcluster_plan.SYNCER, str(self.root),
                     inherit_env=False)]
         ports = {self.k3s_port: api_port, self.syncer_port: local_port}
         if dns_port:
@@ -159,102 +149,6 @@ class _PodSetup:
             mapped = str(self.root / "containers" / container / path.lstrip("/"))
         return mapped
 
-    async def _env(self, spec: dict[str, Any], base: Mapping[str, str],
-                   mounted: list[tuple[str, Path]]) -> dict[str, str]:
-        for kind, name in podspec.env_refs(spec):
-            await self._object(kind, name, optional=True)
-
-        def lookup(kind: str, name: str, key: str) -> str | None:
-            return _value(self._objects.get((kind, name)), kind, key)
-
-        env = podspec.container_env(self.pod, spec, base, lookup, self.context.pod_ip,
-                                    "127.0.0.1")
-        return {k: podspec.map_path(v, mounted) for k, v in env.items()}
-
-    # -- volumes ---------------------------------------------------------------------------------
-    async def _fill(self, volume: dict[str, Any],
-                    directory: Path) -> list[tuple[Path, dict[str, Any]]]:
-        """Create the volume's directory and write what the API holds for it."""
-        directory.mkdir(parents=True, exist_ok=True)
-        tokens = []
-        sources: list[dict[str, Any]] = []
-        if "projected" in volume:
-            sources = list(volume["projected"].get("sources") or [])
-        elif "configMap" in volume:
-            sources = [{"configMap": volume["configMap"]}]
-        elif "secret" in volume:
-            secret = dict(volume["secret"])
-            secret["name"] = secret.pop("secretName", "")
-            sources = [{"secret": secret}]
-        for source in sources:
-            if "serviceAccountToken" in source:
-                request = source["serviceAccountToken"]
-                path = directory / str(request.get("path") or "token")
-                await self.write_token(path, request)
-                tokens.append((path, request))
-            elif "downwardAPI" in source:
-                for item in source["downwardAPI"].get("items") or []:
-                    if "fieldRef" in item:
-                        _write(directory / item["path"], podspec.field_value(
-                            self.pod, item["fieldRef"]["fieldPath"], self.context.pod_ip,
-                            "127.0.0.1").encode())
-            else:
-                kind = "configMap" if "configMap" in source else "secret"
-                if kind not in source:
-                    continue
-                ref = source[kind]
-                obj = await self._object(kind, str(ref.get("name", "")),
-                                         bool(ref.get("optional")))
-                items = ref.get("items") or [{"key": k, "path": k} for k in _keys(obj, kind)]
-                for item in items:
-                    value = _raw(obj, kind, item["key"])
-                    if value is None and not ref.get("optional"):
-                        raise RuntimeError(f"MountVolume.SetUp failed for volume "
-                                           f"{volume['name']!r}: {kind} {ref.get('name')!r} "
-                                           f"has no key {item['key']!r}")
-                    if value is not None:
-                        _write(directory / item["path"], value)
-        return tokens
-
-    async def write_token(self, path: Path, request: dict[str, Any]) -> float:
-        """Ask the API for a token bound to the pod, write it; its lifetime in seconds."""
-        meta, spec = self.pod["metadata"], self.pod.get("spec") or {}
-        account = spec.get("serviceAccountName") or "default"
-        seconds = int(request.get("expirationSeconds") or _TOKEN_DEFAULT_SECONDS)
-        body: dict[str, Any] = {
-            "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-            "spec": {"expirationSeconds": seconds, "boundObjectRef": {
-                "apiVersion": "v1", "kind": "Pod", "name": meta["name"], "uid": meta["uid"]}}}
-        if request.get("audience"):
-            body["spec"]["audiences"] = [request["audience"]]
-        answer = await self.client.request(
-            "POST", f"/api/v1/namespaces/{self.namespace}/serviceaccounts/{account}/token", body)
-        _write(path, str(answer["status"]["token"]).encode())
-        return float(seconds)
-
-    async def _object(self, kind: str, name: str, optional: bool) -> dict[str, Any] | None:
-        """A ConfigMap or Secret of the pod's namespace, waiting briefly for it to appear."""
-        key = (kind, name)
-        if key in self._objects:
-            return self._objects[key]
-        resource = "configmaps" if kind == "configMap" else "secrets"
-        deadline = time.monotonic() + (0 if optional else _REF_WAIT)
-        while True:
-            try:
-                obj: dict[str, Any] | None = await self.client.request(
-                    "GET", f"/api/v1/namespaces/{self.namespace}/{resource}/{name}")
-                break
-            except ApiFailure as e:
-                if e.status != 404:
-                    raise
-                if time.monotonic() >= deadline:
-                    if optional:
-                        obj = None
-                        break
-                    raise RuntimeError(f'{kind} "{name}" not found') from None
-                await asyncio.sleep(0.2)
-        self._objects[key] = obj
-        return obj
 
 
 class VClusterPod(SubprocessPod):
@@ -274,7 +168,7 @@ class VClusterPod(SubprocessPod):
         self._tasks.append(asyncio.create_task(self._probe_both(
             f"https://{api[0]}:{api[1]}/readyz", f"http://{syncer[0]}:{syncer[1]}/readyz")))
         for path, request in tokens:
-            self._tasks.append(asyncio.create_task(_refresh(setup, path, request)))
+            self._tasks.append(asyncio.create_task(refresh_token(setup, path, request)))
 
     async def _probe_both(self, *urls: str) -> None:
         # HTTPS probes don't verify the certificate (the kubelet's httpGet probes don't);
@@ -300,63 +194,9 @@ class VClusterPod(SubprocessPod):
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-async def _refresh(setup: _PodSetup, path: Path, request: dict[str, Any]) -> None:
-    """Renew a projected token once 80% of its lifetime has passed (kubelet token manager)."""
-    seconds = float(request.get("expirationSeconds") or _TOKEN_DEFAULT_SECONDS)
-    while True:
-        await asyncio.sleep(seconds * 0.8)
-        try:
-            seconds = await setup.write_token(path, request)
-        except (ApiFailure, aiohttp.ClientError, OSError) as e:
-            log.warning("cannot renew the token at %s: %s", path, e)
-            seconds = 10 / 0.8  # try again soon
-
-
 async def _ok(session: aiohttp.ClientSession, url: str, ctx: ssl.SSLContext) -> bool:
     try:
         async with session.get(url, ssl=ctx if url.startswith("https") else False) as resp:
             return resp.status == 200
     except (aiohttp.ClientError, OSError, TimeoutError):
         return False
-
-
-def _machine(env: Mapping[str, str]) -> dict[str, str]:
-    """The container's env plus what Python needs from this machine to start."""
-    base = {k: v for k, v in os.environ.items()
-            if k in _PASSTHROUGH or k.startswith(_PASSTHROUGH_PREFIXES)}
-    base.setdefault("PATH", os.path.dirname(sys.executable))
-    return {**base, **env}
-
-
-def _keys(obj: dict[str, Any] | None, kind: str) -> list[str]:
-    if obj is None:
-        return []
-    keys = list(obj.get("data") or {})
-    return keys + list(obj.get("binaryData") or {}) if kind == "configMap" else keys
-
-
-def _raw(obj: dict[str, Any] | None, kind: str, key: str) -> bytes | None:
-    if obj is None:
-        return None
-    data = obj.get("data") or {}
-    if kind == "secret":
-        return base64.b64decode(data[key]) if key in data else None
-    if key in data:
-        return str(data[key]).encode()
-    binary = obj.get("binaryData") or {}
-    return base64.b64decode(binary[key]) if key in binary else None
-
-
-def _value(obj: dict[str, Any] | None, kind: str, key: str) -> str | None:
-    raw = _raw(obj, kind, key)
-    return raw.decode(errors="replace") if raw is not None else None
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Replace the file at once (a renewed token is never read half-written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)

@@ -12,6 +12,7 @@ import asyncio
 import base64
 import contextlib
 import logging
+import os
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -73,16 +74,23 @@ async def published_kubeconfig(host: KubeClient, name: str, namespace: str) -> d
 
 @contextlib.asynccontextmanager
 async def connect(host: KubeClient, name: str, namespace: str, expose: str = "port-forward",
-                  local_port: int = 0, directory: Path | None = None) -> AsyncIterator[Path]:
-    """Yield the path of a kubeconfig for virtual cluster `name`, usable while inside."""
+                  local_port: int = 0, directory: Path | None = None,
+                  server: str | None = None,
+                  path: Path | None = None) -> AsyncIterator[Path]:
+    """Yield the path of a kubeconfig for virtual cluster `name`, usable while inside.
+
+    `server` names the address to put in it (no tunnel is opened); otherwise `expose`
+    decides. The file is written at `path` (kept afterwards, as the user asked for it) or
+    in a private temporary directory that is removed on the way out, however that happens.
+    """
     check_name(name)
     check_namespace(namespace)
     if expose not in EXPOSE_MODES:
         raise PreviewError(f"unknown expose mode {expose!r}", f"use one of {EXPOSE_MODES}")
     published = await published_kubeconfig(host, name, namespace)
     with tempfile.TemporaryDirectory(prefix="vcluster-", dir=directory) as tmp:
-        path = Path(tmp) / "kubeconfig"
-        if expose == "port-forward":
+        target = path or Path(tmp) / "kubeconfig"
+        if server is None and expose == "port-forward":
             async def find() -> str | None:
                 pod = await host.get(PODS, namespace, f"{name}-0")
                 return pod["metadata"]["name"] if pod and (pod.get("status") or {}).get(
@@ -90,27 +98,32 @@ async def connect(host: KubeClient, name: str, namespace: str, expose: str = "po
 
             async with PortForward(host, namespace, find, API_PORT, local_port) as tunnel:
                 server = f"https://127.0.0.1:{tunnel.local_port}"
-                _write(path, kubeconfig_for(published, server, name))
+                _write(target, kubeconfig_for(published, server, name))
                 refresher = asyncio.create_task(
-                    _follow_secret(host, name, namespace, published, path, server))
+                    _follow_secret(host, name, namespace, published, target, server))
                 try:
-                    yield path
+                    yield target
                 finally:
                     refresher.cancel()
                     await asyncio.gather(refresher, return_exceptions=True)
             return
-        server = await _exposed_server(host, name, namespace, expose)
-        kubeconfig = kubeconfig_for(published, server, name)
-        if expose == "loadbalancer":
-            # The certificate names the Service, not the load balancer's address: verify
-            # against the name the syncer published (k3s's --tls-san includes it).
-            published_server = next((c.get("cluster", {}).get("server", "") for c in
-                                     published.get("clusters") or []), "")
-            host_name = urlsplit(published_server).hostname
-            if host_name:
-                kubeconfig["clusters"][0]["cluster"]["tls-server-name"] = host_name
-        _write(path, kubeconfig)
-        yield path
+        if server is None:
+            server = await _exposed_server(host, name, namespace, expose)
+        _write(target, elsewhere(published, server, name))
+        yield target
+
+
+def elsewhere(published: dict[str, Any], server: str, name: str) -> dict[str, Any]:
+    """The kubeconfig for reaching the virtual API at `server` other than through our
+    tunnel (pure). The certificate names the in-cluster Service (k3s's --tls-san), so TLS
+    verifies against that name unless `server` is the published address itself."""
+    kubeconfig = kubeconfig_for(published, server, name)
+    published_server = next((c.get("cluster", {}).get("server", "") for c in
+                             published.get("clusters") or []), "")
+    host_name = urlsplit(published_server).hostname
+    if host_name and urlsplit(server).hostname != host_name:
+        kubeconfig["clusters"][0]["cluster"]["tls-server-name"] = host_name
+    return kubeconfig
 
 
 async def _exposed_server(host: KubeClient, name: str, namespace: str, expose: str) -> str:
@@ -151,8 +164,13 @@ async def _follow_secret(host: KubeClient, name: str, namespace: str,
 
 
 def _write(path: Path, kubeconfig: dict[str, Any]) -> None:
-    """Replace the file atomically: a client reading it never sees half of it."""
-    fresh = path.with_suffix(".new")
-    fresh.write_text(yaml.safe_dump(kubeconfig))
-    fresh.chmod(0o600)
+    """Replace the file atomically: a client reading it never sees half of it. It holds
+    admin credentials: created 0600, never readable by others even for a moment."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = path.with_name(path.name + ".new")
+    with contextlib.suppress(FileNotFoundError):
+        fresh.unlink()
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(yaml.safe_dump(kubeconfig))
     fresh.replace(path)

@@ -36,6 +36,7 @@ from preview.vcluster.model import (
     check_namespace,
     kubeconfig_secret,
 )
+from preview.vcluster.values import Change, changes, kept, merge
 
 NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
 STATEFULSETS = Resource("apps", "v1", "statefulsets", "StatefulSet")
@@ -69,26 +70,84 @@ def pod_security_labels(level: str) -> dict[str, str]:
 
 async def create(host: KubeClient, name: str, namespace: str, values: dict[str, Any],
                  progress: Progress, kubeconfig: Path | None = None,
-                 context: str | None = None, timeout: float = 300.0) -> CreateResult:
-    """Install (or upgrade in place) virtual cluster `name` in `namespace`; wait until ready."""
+                 context: str | None = None, timeout: float = 300.0, upgrade: bool = False,
+                 reset_values: bool = False) -> CreateResult:
+    """Install virtual cluster `name` in `namespace` and wait until it is ready.
+
+    An existing release is refused unless `upgrade`; an upgrade keeps the installed values
+    that are not given again (unless `reset_values`) and reports every changed key. A fresh
+    install that fails is removed again, so nothing half-made stays behind.
+    """
     started = time.monotonic()
     check_name(name)
     check_namespace(namespace)
     chart = chart_path()
-    values = dict(values)
+    installed = await helm.release_values(kubeconfig, context, name, namespace)
+    if installed is not None and not upgrade:
+        raise PreviewError(
+            f"virtual cluster {name} already exists in namespace {namespace}",
+            f"change it with `preview vcluster create {name} -n {namespace} --upgrade` (its "
+            f"values are kept unless given again), or remove it with "
+            f"`preview vcluster delete {name} -n {namespace}`")
+    given = dict(values)
+    values = merge(installed, given) if installed is not None and not reset_values else given
+    if installed is not None and not values.get("serviceCIDR") and installed.get(
+            "serviceCIDR"):
+        values["serviceCIDR"] = installed["serviceCIDR"]  # detected at install: keep it
     progress(f"checking values for {name}")
     await helm.render(chart, name, namespace, values)  # schema errors stop us here
+    changed: tuple[Change, ...] = ()
+    if installed is not None:
+        changed = changes(installed, values)
+        for key in kept(installed, given) if not reset_values else ():
+            progress(f"kept from the installed release: {key}")
+        for change in changed:
+            progress(f"changing {change}")
     level = str((values.get("isolation") or {}).get("podSecurity", "baseline"))
     created_namespace = await _ensure_namespace(host, namespace, name, level, progress)
-    if not values.get("serviceCIDR"):
-        values["serviceCIDR"] = await cidr.detect(host, namespace)
-        progress(f"host Service CIDR: {values['serviceCIDR']}")
-    progress(f"installing chart into {namespace}")
-    revision = await helm.install_or_upgrade(kubeconfig, context, chart, name, namespace, values)
-    await _wait_ready(host, name, namespace, progress, timeout)
+    try:
+        if not values.get("serviceCIDR"):
+            values["serviceCIDR"] = await cidr.detect(host, namespace)
+            progress(f"host Service CIDR: {values['serviceCIDR']}")
+        progress(f"{'upgrading' if installed is not None else 'installing'} chart in "
+                 f"{namespace}")
+        revision = await helm.install_or_upgrade(kubeconfig, context, chart, name, namespace,
+                                                 values)
+    except PreviewError as e:
+        if installed is not None:
+            raise PreviewError(e.message, f"the previous revision is still installed; "
+                                          f"`helm -n {namespace} history {name}` shows it, "
+                                          f"`helm -n {namespace} rollback {name}` restores "
+                                          "it") from e
+        await _undo_install(host, name, namespace, created_namespace, e, progress,
+                            kubeconfig, context, timeout)
+        raise
+    try:
+        await _wait_ready(host, name, namespace, progress, timeout)
+    except PreviewError as e:
+        raise PreviewError(e.message, f"{e.hint}; to remove it: "
+                                      f"`preview vcluster delete {name} -n {namespace}`"
+                           ) from None
     return CreateResult(name, namespace, revision, str(values["serviceCIDR"]),
                         kubeconfig_secret(name), round(time.monotonic() - started, 1),
-                        created_namespace)
+                        created_namespace, installed is not None,
+                        tuple(str(c) for c in changed))
+
+
+async def _undo_install(host: KubeClient, name: str, namespace: str, created_namespace: bool,
+                        error: PreviewError, progress: Progress, kubeconfig: Path | None,
+                        context: str | None, timeout: float) -> None:
+    """Remove what a failed fresh install made; say what could not be removed."""
+    progress(f"install failed; removing what was made of {name}")
+    try:
+        await delete(host, name, namespace, progress, not created_namespace, kubeconfig,
+                     context, timeout)
+    except (PreviewError, ApiError) as cleanup:
+        raise PreviewError(
+            f"{error.message}\nremoving the half-made {name} failed too: {cleanup}",
+            f"remove it with `preview vcluster delete {name} -n {namespace}`") from error
+    removed = f"namespace {namespace} deleted" if created_namespace else "release removed"
+    error.hint = f"nothing was left behind ({removed}); fix the cause above and run again"
 
 
 async def _ensure_namespace(host: KubeClient, namespace: str, name: str, level: str,

@@ -1,13 +1,17 @@
-"""Every virtual cluster on a host: found by the chart's labels on its StatefulSet."""
+"""Every virtual cluster on a host: found by the chart's labels on its StatefulSet, and by
+its helm release (an install that failed may have made no StatefulSet at all)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from preview import naming
 from preview.kube.client import ApiError, KubeClient, Resource
 from preview.kube.objects import parse_time
+from preview.vcluster import find
 from preview.vcluster.model import PART_OF, VCluster
 
 STATEFULSETS = Resource("apps", "v1", "statefulsets", "StatefulSet")
@@ -15,6 +19,7 @@ NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
 SELECTOR = f"app.kubernetes.io/name=vcluster,app.kubernetes.io/part-of={PART_OF}"
 # Namespace labels worth showing: who a virtual cluster belongs to.
 OWNER_LABEL_PREFIX = naming.PREFIX
+_HELM_TIME = "%Y-%m-%d %H:%M:%S"
 
 
 def summarize(sts: dict[str, Any], namespace_labels: dict[str, str],
@@ -37,13 +42,43 @@ def summarize(sts: dict[str, Any], namespace_labels: dict[str, str],
         labels={k: v for k, v in namespace_labels.items() if k.startswith(OWNER_LABEL_PREFIX)})
 
 
-async def list_vclusters(host: KubeClient, namespace: str | None = None) -> list[VCluster]:
+def with_release(row: VCluster, release: dict[str, Any] | None) -> VCluster:
+    """A row completed by its helm release: a failed release is `Failed` (pure)."""
+    if release is None:
+        return row
+    status = "Failed" if release.get("status") == "failed" else row.status
+    return dataclasses.replace(row, status=status, release=str(release.get("status", "")),
+                               revision=int(release.get("revision") or 0),
+                               chart=str(release.get("chart", "")))
+
+
+def release_only(release: dict[str, Any], namespace_labels: dict[str, str],
+                 now: dt.datetime) -> VCluster:
+    """A row for a release of ours without a StatefulSet (pure): still being installed
+    (`pending-*`), or `Failed` (its install failed, or the StatefulSet is gone)."""
+    updated = str(release.get("updated", ""))
+    try:
+        when = dt.datetime.strptime(updated[:19], _HELM_TIME).replace(tzinfo=dt.UTC)
+        created, age = when.strftime("%Y-%m-%dT%H:%M:%SZ"), int((now - when).total_seconds())
+    except ValueError:
+        created, age = "", 0
+    pending = str(release.get("status", "")).startswith("pending")
+    row = VCluster(name=str(release["name"]), namespace=str(release["namespace"]), ready=False,
+                   status="Starting" if pending else "Failed", created=created,
+                   age_seconds=max(age, 0),
+                   labels={k: v for k, v in namespace_labels.items()
+                           if k.startswith(OWNER_LABEL_PREFIX)})
+    return dataclasses.replace(with_release(row, release), status=row.status)
+
+
+async def list_vclusters(host: KubeClient, namespace: str | None = None,
+                         kubeconfig: Path | None = None,
+                         context: str | None = None) -> list[VCluster]:
     listed = await host.list(STATEFULSETS, namespace, SELECTOR)
     now = dt.datetime.now(dt.UTC)
-    rows = []
     labels_by_ns: dict[str, dict[str, str]] = {}
-    for sts in listed.get("items") or []:
-        ns = sts["metadata"]["namespace"]
+
+    async def labels_of(ns: str) -> dict[str, str]:
         if ns not in labels_by_ns:
             try:
                 found = await host.get(NAMESPACES, None, ns)
@@ -52,5 +87,15 @@ async def list_vclusters(host: KubeClient, namespace: str | None = None) -> list
                     raise
                 found = None  # may list StatefulSets but not read namespaces: no owner labels
             labels_by_ns[ns] = ((found or {}).get("metadata") or {}).get("labels") or {}
-        rows.append(summarize(sts, labels_by_ns[ns], now))
+        return labels_by_ns[ns]
+
+    releases = {(r["namespace"], r["name"]): r
+                for r in await find.releases(kubeconfig, context, namespace)}
+    rows = []
+    for sts in listed.get("items") or []:
+        row = summarize(sts, await labels_of(sts["metadata"]["namespace"]), now)
+        rows.append(with_release(row, releases.pop((row.namespace, row.name), None)))
+    for release in releases.values():
+        if await find.is_ours(kubeconfig, context, release):
+            rows.append(release_only(release, await labels_of(release["namespace"]), now))
     return sorted(rows, key=lambda r: (r.namespace, r.name))

@@ -17,15 +17,19 @@ PART_OF = naming.MANAGED_BY_VALUE
 NAMESPACE_MANAGED_BY = naming.MANAGED_BY
 NAMESPACE_VCLUSTER = naming.VCLUSTER
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# The name is also the name of Services (NAME, NAME-headless, NAME-dns): DNS-1035 labels,
+# which must start with a letter.
+_DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 MAX_NAME = 52  # the StatefulSet's pod `NAME-0` and the Service must fit 63; helm allows 53
 
 
 def check_name(name: str, what: str = "virtual cluster name") -> str:
-    """A valid DNS label of at most 52 characters, or a PreviewError naming the fix."""
-    if not name or len(name) > MAX_NAME or not _DNS_LABEL.match(name):
-        raise PreviewError(f"{what} {name!r} is not valid",
+    """A DNS-1035 label of at most 52 characters, or a PreviewError naming the fix."""
+    if not name or len(name) > MAX_NAME or not _DNS_1035.match(name):
+        raise PreviewError(f"{what} {name!r} is not valid: it names Services, which need a "
+                           "DNS-1035 label",
                            f"use at most {MAX_NAME} lower-case letters, digits and '-', starting "
-                           "and ending with a letter or digit")
+                           "with a letter and ending with a letter or digit")
     return name
 
 
@@ -62,10 +66,13 @@ class VCluster:
     name: str
     namespace: str
     ready: bool
-    status: str  # Running | Starting | Failing: <reason>
+    status: str  # Running | Starting | Paused | Failed
     created: str  # creationTimestamp of its StatefulSet
     age_seconds: int
     labels: dict[str, str] = field(default_factory=dict)  # owner labels of its namespace
+    release: str = ""  # helm's status of its release (deployed, failed, pending-install…)
+    revision: int = 0
+    chart: str = ""  # chart-version of its release
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,8 @@ class CreateResult:
     kubeconfig_secret: str
     seconds: float
     created_namespace: bool
+    upgraded: bool = False
+    changes: tuple[str, ...] = ()  # "key: before -> after" of an upgrade
 
 
 @dataclass(frozen=True)

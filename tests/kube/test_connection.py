@@ -54,7 +54,7 @@ def test_client_certificate_files_relative_to_the_kubeconfig(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize(("doc", "fragment"), [
-    (config({"exec": {"command": "aws"}}), "exec or auth-provider"),
+    (config({"exec": {"command": "aws"}}), "credential plugin gave no credentials"),
     ({"apiVersion": "v1", "kind": "Config"}, "no current-context"),
     ({**config({}), "current-context": "other"}, "no context named 'other'"),
 ])

@@ -48,7 +48,7 @@ def test_default_classes_exist(api_client: client.ApiClient) -> None:
 
 
 def test_ingresses_of_our_class_get_an_address(api_client: client.ApiClient,
-                                               namespace: str) -> None:
+                                               namespace: str, sandbox: Sandbox) -> None:
     net = client.NetworkingV1Api(api_client)
     net.create_namespaced_ingress(namespace, ingress("explicit", "nginx"))
     net.create_namespaced_ingress(namespace, ingress("defaulted"))
@@ -57,7 +57,9 @@ def test_ingresses_of_our_class_get_an_address(api_client: client.ApiClient,
     net.create_namespaced_ingress(namespace, ingress("foreign", "traefik"))
     for name in ("explicit", "defaulted", "legacy"):
         [entry] = wait_for(lambda n=name: address(net, namespace, n), what=f"{name} address")
-        assert entry.ip == CONTROLLER_ADDRESS
+        assert entry.ip == CONTROLLER_ADDRESS == "127.0.0.1"
+        assert [p.port for p in entry.ports] == [sandbox.ingress_http_port,
+                                                 sandbox.ingress_https_port]
     assert address(net, namespace, "foreign") == []
 
 

@@ -25,6 +25,7 @@ import yaml
 from kubernetes import client
 
 from preview.kube import connection
+from preview.sandbox.python_runtime import PythonRuntime
 from preview.sandbox.runner import Sandbox
 from preview.sandbox.server import ServerConfig
 from preview.sandbox.vcluster_runtime import VClusterRuntime
@@ -49,8 +50,8 @@ def test_in_cluster_reads_the_overridden_directory(tmp_path: Path,
         "https://127.0.0.1:4443", "team-a", "tok", b"CA")
 
 
-def test_default_runtimes_run_vclusters() -> None:
-    assert [type(r) for r in ServerConfig().runtimes] == [VClusterRuntime]
+def test_default_runtimes_run_vclusters_and_python() -> None:
+    assert [type(r) for r in ServerConfig().runtimes] == [VClusterRuntime, PythonRuntime]
     assert ServerConfig(runtimes=[]).runtimes == []
 
 

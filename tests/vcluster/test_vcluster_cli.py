@@ -195,8 +195,9 @@ def test_create_is_idempotent_and_the_tunnel_survives_a_restart(
 
     preview(sandbox, "vcluster", "create", "again", "--namespace", "again")
     upgraded = json.loads(preview(sandbox, "vcluster", "create", "again", "--namespace",
-                                  "again", "-o", "json").stdout)
+                                  "again", "--upgrade", "-o", "json").stdout)
     assert upgraded["revision"] == 2 and not upgraded["created_namespace"]
+    assert upgraded["upgraded"] and upgraded["changes"] == []
     core = client.CoreV1Api(api_client)
     try:
         async def scenario() -> tuple[str, str]:
@@ -255,9 +256,17 @@ def test_expose_through_the_load_balancer(sandbox: Sandbox) -> None:
         preview(sandbox, "vcluster", "delete", "lb", "--namespace", "lb")
 
 
-def test_deleting_what_is_not_there_says_so(sandbox: Sandbox) -> None:
-    out = preview(sandbox, "vcluster", "delete", "ghost", "--namespace", "ghost-ns")
-    assert "was not installed in ghost-ns; nothing to delete" in out.stdout
+def test_deleting_what_is_not_there_fails_unless_told_to_ignore_it(sandbox: Sandbox) -> None:
+    out = preview(sandbox, "vcluster", "delete", "ghost", "--namespace", "ghost-ns",
+                  check=False)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "virtual cluster ghost not found in namespace ghost-ns" in out.stderr
+    out = preview(sandbox, "vcluster", "delete", "ghost", check=False)
+    assert out.returncode == 1
+    assert "virtual cluster ghost not found in any namespace" in out.stderr
+    ignored = preview(sandbox, "vcluster", "delete", "ghost", "-n", "ghost-ns",
+                      "--ignore-not-found")
+    assert ignored.returncode == 0 and ignored.stdout == ""
 
 
 def test_connect_to_a_missing_cluster_explains(sandbox: Sandbox) -> None:
@@ -265,4 +274,5 @@ def test_connect_to_a_missing_cluster_explains(sandbox: Sandbox) -> None:
                           "default", "--kubeconfig", sandbox.kubeconfig, "--", "true"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
-    assert "no kubeconfig Secret vc-ghost" in out.stderr and "Traceback" not in out.stderr
+    assert "virtual cluster ghost not found in namespace default" in out.stderr
+    assert "Traceback" not in out.stderr

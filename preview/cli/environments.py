@@ -1,0 +1,306 @@
+"""`preview up | down | list | kubeconfig`: preview environments, one per pull request.
+
+Exit codes: 0 ok; 1 the deploy failed (the environment is left for inspection) or the
+cluster refused; 2 bad input (preview.yaml, flags, the PR context, the chart's templates,
+a namespace that is not ours), nothing created; 3 a teardown left something behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from preview import render
+from preview.errors import BadInput, PreviewError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+UP_EXAMPLES = """
+\b
+Examples:
+  preview up --repo octo-org/app --pr 42 --sha 1a2b3c4 --domain preview.example.com
+  preview up --config deploy/preview.yaml --set image.tag=dev -o json
+  preview up        # in GitHub Actions: the pull request comes from the event
+"""
+
+
+def host_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--context", default=None, help="Context of that kubeconfig to use.")(fn)
+    return click.option(
+        "--kubeconfig", type=click.Path(path_type=Path), default=None,
+        help="Kubeconfig of the host cluster.  [default: $KUBECONFIG, ~/.kube/config]")(fn)
+
+
+def pr_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--pr", "pr_number", default=None,
+                      help="Pull request number.  [default: from $GITHUB_EVENT_PATH]")(fn)
+    return click.option("--repo", default=None, metavar="OWNER/NAME",
+                        help="Repository of the pull request.  [default: from the event]")(fn)
+
+
+def _host(kubeconfig: Path | None, context: str | None) -> Any:
+    from preview.kube.host import HostCluster
+
+    return HostCluster.from_kubeconfig(kubeconfig, context)
+
+
+def _bad_input(fn: Callable[[], Any]) -> Any:
+    """Run `fn`; its PreviewError is the user's input being wrong (exit 2)."""
+    try:
+        return fn()
+    except BadInput:
+        raise
+    except PreviewError as e:
+        raise BadInput(e.message, e.hint) from e
+    except ValueError as e:  # naming.environment_for on a name GitHub could not have
+        raise BadInput(str(e)) from e
+
+
+def _environment(repo: str | None, pr_number: str | None) -> Any:
+    """The environment named by --repo/--pr, or by the pull_request event."""
+    from preview import naming, pullrequest
+
+    def build() -> naming.Environment:
+        if repo is not None and pr_number is not None:
+            owner, name = pullrequest.split_repo(repo)
+            return naming.environment_for(owner, name, pullrequest.check_number(pr_number))
+        payload = pullrequest.read_event(os.environ)
+        if payload is None:
+            raise PreviewError("which pull request? pass --repo OWNER/NAME --pr N",
+                               "or run on a pull_request event in GitHub Actions")
+        pr = pullrequest.from_event(payload, os.environ)
+        owner, name = pullrequest.split_repo(repo) if repo else (pr.owner, pr.repo)
+        number = pullrequest.check_number(pr_number) if pr_number else pr.number
+        return naming.environment_for(owner, name, number)
+
+    return _bad_input(build)
+
+
+@click.command("up", epilog=UP_EXAMPLES)
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="The preview.yaml.  [default: ./preview.yaml when present]")
+@click.option("--chart", default=None, help="Chart directory or oci:// reference (wins).")
+@click.option("--values", "values_files", multiple=True, type=click.Path(path_type=Path),
+              help="Values file for the chart. Repeatable; after preview.yaml's.")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="Set one chart value (templated). Repeatable; wins over files.")
+@click.option("--domain", default=None, help="Domain of preview URLs.")
+@click.option("--ttl", default=None, help="Lifetime, e.g. 36h or 7d (extended by each up).")
+@click.option("--timeout", default=None, help="Timeout of every phase, e.g. 300 or 10m.")
+@pr_options
+@click.option("--sha", default=None, help="Head commit of the pull request.")
+@click.option("--branch", default=None, help="Head branch of the pull request.")
+@click.option("--author", default=None, help="Author of the pull request.")
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@host_options
+def up_command(config_path: Path | None, chart: str | None, values_files: tuple[Path, ...],
+               assignments: tuple[str, ...], domain: str | None, ttl: str | None,
+               timeout: str | None, repo: str | None, pr_number: str | None, sha: str | None,
+               branch: str | None, author: str | None, output: str, kubeconfig: Path | None,
+               context: str | None) -> None:
+    """Create or upgrade the preview environment of a pull request and check its URL.
+
+    A virtual cluster in a host namespace, the chart installed in it, workloads ready, the
+    URL answering. The same commit twice changes nothing; a new one upgrades in place.
+    Exit codes: 0 ready, 1 deploy failed (left for inspection), 2 bad input.
+    """
+    from preview import config as configuration
+    from preview import naming, pullrequest
+    from preview.operations import up
+
+    overrides = configuration.ConfigOverrides(
+        chart=chart, values_files=values_files, set_values=assignments, domain=domain,
+        ttl=ttl, timeout=timeout)
+    flags = pullrequest.PullRequestFlags(repo=repo, pr=pr_number, sha=sha, branch=branch,
+                                         author=author)
+    loaded = _bad_input(lambda: configuration.load(config_path, overrides))
+    pr = _bad_input(lambda: pullrequest.resolve(flags, os.environ))
+    env = _bad_input(lambda: naming.environment_for(pr.owner, pr.repo, pr.number))
+    rendered = _bad_input(lambda: configuration.render(loaded, pr, env))
+    host = _host(kubeconfig, context)
+    printer = render.ProgressPrinter()
+    result = asyncio.run(up.up(host, pr, rendered, env, printer))
+    printer.done()
+    if output == "json":
+        click.echo(render.dump(result, "json"))
+    else:
+        click.echo(up_text(result, pr.full_name))
+    if result.status != "ready":
+        sys.exit(EXIT_FAILED)
+
+
+def up_text(result: Any, repo: str) -> str:
+    """What `preview up` prints for people (pure)."""
+    total = sum(result.phases.values())
+    phases = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in result.phases.items())
+    if result.status == "ready":
+        head = f"environment {result.environment} of {repo} is ready ({total:.1f}s)"
+    else:
+        head = (f"environment {result.environment} of {repo} FAILED to deploy; it is left in "
+                "place for inspection")
+    lines = [head,
+             f"  url:        {result.url}",
+             f"  namespace:  {result.namespace} (virtual cluster {result.vcluster})",
+             f"  commit:     {result.head_sha}",
+             f"  expires:    {result.expires_at}",
+             f"  phases:     {phases}",
+             f"  kubectl:    {result.kubeconfig_hint}"]
+    if result.diagnostics is not None:
+        lines += ["", diagnostics_text(result.diagnostics)]
+    return "\n".join(lines)
+
+
+def diagnostics_text(diagnostics: Any) -> str:
+    """The failure summary: each failing pod, its reason, events and last log lines (pure)."""
+    lines = [diagnostics.summary.strip()]
+    for pod in diagnostics.pods:
+        container = f" container {pod.container}" if pod.container else ""
+        lines.append(f"  pod {pod.pod}{container}: {pod.reason}"
+                     + (f" — {pod.message}" if pod.message else ""))
+        lines += [f"    event: {event}" for event in pod.events[-5:]]
+        lines += [f"    log: {line}" for line in pod.logs[-10:]]
+    if diagnostics.helm_status:
+        lines.append("  helm: " + diagnostics.helm_status.strip().replace("\n", "\n        "))
+    return "\n".join(lines)
+
+
+@click.command("down")
+@pr_options
+@click.option("--timeout", type=click.IntRange(min=1), default=300, show_default=True,
+              help="Seconds to wait for the namespace to be gone.")
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@host_options
+def down_command(repo: str | None, pr_number: str | None, timeout: int, output: str,
+                 kubeconfig: Path | None, context: str | None) -> None:
+    """Tear down the preview environment of a pull request, and verify it is gone.
+
+    Success also when nothing existed. A namespace of that name without our labels is
+    refused (exit 2); something left behind is exit 3.
+
+    \b
+    Examples:
+      preview down --repo octo-org/app --pr 42
+      preview down      # in GitHub Actions, on the pull_request `closed` event
+    """
+    from preview.operations import down
+
+    env = _environment(repo, pr_number)
+    host = _host(kubeconfig, context)
+    printer = render.ProgressPrinter()
+    result = asyncio.run(down.down(host, env, printer, timeout))
+    printer.done()
+    if output == "json":
+        click.echo(render.dump(result, "json"))
+    elif result.existed:
+        click.echo(f"environment {result.environment} ({result.namespace}) is gone "
+                   f"({result.seconds:.1f}s)")
+    else:
+        click.echo(f"environment {result.environment} does not exist: nothing to tear down")
+
+
+@click.command("list")
+@click.option("--repo", default=None, metavar="OWNER/NAME", help="Only this repository's.")
+@click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@host_options
+def list_command(repo: str | None, output: str, kubeconfig: Path | None,
+                 context: str | None) -> None:
+    """Every preview environment on the host: repo, PR, commit, URL, age, expiry, status."""
+    from preview import pullrequest
+    from preview.operations import environments
+
+    owner, name = _bad_input(lambda: pullrequest.split_repo(repo)) if repo else (None, None)
+    rows = asyncio.run(environments.list_environments(_host(kubeconfig, context), owner, name))
+    if output == "json":
+        click.echo(render.dump(rows, "json"))
+        return
+    if not rows:
+        click.echo("No preview environments found.", err=True)
+        return
+    click.echo(render.table(
+        ("repo", "pr", "sha", "url", "age", "expires", "status"),
+        [(r.repo, r.pr, r.head_sha[:7] or "-", r.url or "-", render.age(r.age_seconds),
+          _expires(r.expires_in_seconds), r.status) for r in rows]))
+
+
+def _expires(seconds: int | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds <= 0:
+        return f"{render.age(-seconds)} ago"
+    return f"in {render.age(seconds)}"
+
+
+@click.command("kubeconfig")
+@pr_options
+@click.option("--output", "output_path", type=click.Path(path_type=Path), default=None,
+              help="Write it to this file (mode 0600) instead of printing it.")
+@click.option("--server", default=None,
+              help="API address to put in it (e.g. the virtual cluster's Ingress or load "
+                   "balancer).  [default: the in-cluster Service, or the tunnel's]")
+@click.option("--tunnel", is_flag=True,
+              help="Keep a port-forward to the virtual API open (Ctrl-C closes it); the "
+                   "kubeconfig points at its local end.")
+@click.option("--local-port", type=click.IntRange(0, 65535), default=0,
+              show_default="a free port", help="Local end of the --tunnel.")
+@host_options
+def kubeconfig_command(repo: str | None, pr_number: str | None, output_path: Path | None,
+                       server: str | None, tunnel: bool, local_port: int,
+                       kubeconfig: Path | None, context: str | None) -> None:
+    """A kubeconfig for the virtual cluster of a pull request's environment, for kubectl.
+
+    Without --tunnel its server is the virtual cluster's in-cluster address (reachable
+    from the host cluster's pods) or --server. With --tunnel it points at a port-forward
+    through the host API that stays open until Ctrl-C.
+
+    \b
+    Examples:
+      preview kubeconfig --repo octo-org/app --pr 42 --tunnel --output pr-42.kubeconfig
+      KUBECONFIG=pr-42.kubeconfig kubectl get pods     # in another terminal
+    """
+    import yaml
+
+    from preview.operations import kubeconfig as operation
+
+    env = _environment(repo, pr_number)
+    host = _host(kubeconfig, context)
+    if tunnel:
+        path = output_path or Path(f"{env.name}.kubeconfig")
+
+        async def hold() -> None:
+            async with operation.tunnel(host, env, path, local_port) as written:
+                click.echo(f"kubeconfig for {env.full_name} PR {env.pr}: {written}", err=True)
+                click.echo(f"  export KUBECONFIG={written.resolve()}", err=True)
+                click.echo("  (Ctrl-C closes the tunnel)", err=True)
+                await asyncio.Event().wait()
+
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(hold())
+        return
+    document = asyncio.run(operation.environment_kubeconfig(host, env, server))
+    text = yaml.safe_dump(document)
+    if output_path is None:
+        click.echo(text.rstrip())
+        return
+    write_private(output_path, text.encode())
+    click.echo(f"wrote {output_path}", err=True)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write credentials readable by the owner only (never briefly world-readable)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        file.write(data)
+    path.chmod(0o600)  # an existing file keeps its old mode through os.open
+
+
+COMMANDS = (up_command, down_command, list_command, kubeconfig_command)

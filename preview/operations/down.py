@@ -1,0 +1,83 @@
+"""`preview down`: an environment's app, virtual cluster and host namespace, gone and verified.
+
+Order: the app's releases inside the virtual cluster (best effort: the syncer then removes
+their host copies gracefully; deleting the virtual cluster removes them anyway), the virtual
+cluster (`vcluster.lifecycle.delete`: chart, the syncer's copies, the namespace with a uid
+precondition, waiting until it is gone), then a last read proving nothing is left.
+
+Nothing existing is success ("nothing to tear down"). A namespace of the environment's name
+without our labels is refused before anything is touched (`ownership.check_owned`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import aiohttp
+
+from preview import helm, naming
+from preview.errors import Incomplete, PreviewError
+from preview.kube.client import ApiError, KubeClient, Resource
+from preview.kube.host import HostCluster
+from preview.operations import ownership
+from preview.results import DownResult
+from preview.vcluster import connect, lifecycle
+from preview.vcluster.model import Progress
+
+log = logging.getLogger(__name__)
+STATEFULSETS = Resource("apps", "v1", "statefulsets", "StatefulSet")
+APP_UNINSTALL_TIMEOUT = 60.0
+
+
+async def down(host: HostCluster, env: naming.Environment, progress: Progress,
+               timeout: float = 300.0) -> DownResult:
+    """Tear down `env`; raises Incomplete when something of ours is still there afterwards."""
+    started = time.monotonic()
+    async with host.client() as kube:
+        namespace = await ownership.find(kube, env)
+        if namespace is None:
+            progress(f"namespace {env.namespace} does not exist: nothing to tear down")
+            return DownResult(env.name, env.namespace, False, _since(started))
+        if not namespace["metadata"].get("deletionTimestamp"):
+            await _uninstall_apps(kube, env, progress, min(APP_UNINSTALL_TIMEOUT, timeout))
+        result = await lifecycle.delete(kube, env.vcluster, env.namespace, progress,
+                                        kubeconfig=host.kubeconfig, context=host.context,
+                                        timeout=timeout)
+        remaining = await kube.get(ownership.NAMESPACES, None, env.namespace)
+        if remaining is not None or result.leftovers:
+            what = ", ".join(result.leftovers) or f"namespace {env.namespace}"
+            raise Incomplete(f"tearing down {env.name} left behind: {what}",
+                             f"run `preview down` again; if it stays, look at "
+                             f"`kubectl get namespace {env.namespace} -o yaml` (finalizers)")
+    progress(f"environment {env.name} is gone")
+    return DownResult(env.name, env.namespace, True, _since(started))
+
+
+async def _uninstall_apps(kube: KubeClient, env: naming.Environment, progress: Progress,
+                          timeout: float) -> None:
+    """helm uninstall every release inside the virtual cluster, when it is running."""
+    sts = await kube.get(STATEFULSETS, env.namespace, env.vcluster)
+    if not sts or ((sts.get("status") or {}).get("readyReplicas") or 0) < 1:
+        progress("virtual cluster not running: skipping the app's helm uninstall")
+        return
+    try:
+        await asyncio.wait_for(_uninstall_in(kube, env, progress), timeout)
+    except (PreviewError, ApiError, aiohttp.ClientError, OSError, TimeoutError) as e:
+        # Best effort by design: the virtual cluster's deletion removes everything anyway.
+        log.info("uninstalling the app of %s failed: %s", env.name, e)
+        progress(f"could not uninstall the app ({str(e).splitlines()[0] or 'timed out'}); "
+                 "deleting the virtual cluster removes it")
+
+
+async def _uninstall_in(kube: KubeClient, env: naming.Environment, progress: Progress) -> None:
+    async with connect.connect(kube, env.vcluster, env.namespace) as kubeconfig:
+        for release in await helm.releases(kubeconfig, None):
+            name, namespace = release["name"], release["namespace"]
+            progress(f"helm uninstall {name} (namespace {namespace} of the virtual cluster)")
+            await helm.uninstall(kubeconfig, None, name, namespace)
+
+
+def _since(started: float) -> float:
+    return round(time.monotonic() - started, 1)

@@ -1,0 +1,296 @@
+"""`preview up`: one pull request's environment, created or upgraded in place, and checked.
+
+Steps (each a timed phase of the result):
+
+0. *check* — the user's chart renders (`helm template`) and the vcluster values pass the
+   chart's schema: a mistake is `BadInput` (exit 2) before anything is created.
+1. *namespace* — the host namespace with the label contract of `preview.naming`; a namespace
+   of that name that is not this environment's is refused. `created-at` is kept from the
+   first `up`, `expires-at` moves to now + ttl on every `up`.
+2. *vcluster* — `charts/vcluster` installed or upgraded (`vcluster.lifecycle.create`), and
+   skipped when the deployed release already has these values (the same sha twice changes
+   nothing but `expires-at`).
+3. *connect* — a port-forward to the virtual API, until it answers.
+4. *deploy* — the user's chart into the virtual cluster (`preview.deploy.install`: pending
+   releases of a killed run recovered, unchanged values not upgraded).
+5. *wait* — workloads ready, then the Ingress address of the URL's host.
+6. *health* — an HTTP request to that address with the URL's Host header.
+
+A failure in 4-6 is not an exception: the result has status "failed" and `Diagnostics`
+(failing pods, reasons, events, logs, helm status); the environment stays for inspection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+import yaml
+
+from preview import deploy, helm, naming
+from preview.config import RenderedConfig, deep_merge
+from preview.errors import BadInput, PreviewError
+from preview.kube.client import ApiError, KubeClient
+from preview.kube.connection import from_kubeconfig
+from preview.kube.host import HostCluster
+from preview.operations import kubeconfig, ownership
+from preview.pullrequest import PullRequest
+from preview.results import Diagnostics, UpResult
+from preview.vcluster import connect, lifecycle
+from preview.vcluster.model import Progress, chart_path
+
+log = logging.getLogger(__name__)
+CONNECT_TIMEOUT = 60.0
+
+
+class _Phases:
+    """Seconds per phase, in order."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(time.monotonic() - started, 2)
+
+
+def rfc3339(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def reachable_url(url: str, scheme_ports: dict[str, int]) -> str:
+    """`url` with the ingress's port when it is not the scheme's default (pure).
+
+    A real ingress serves on 80/443 and the URL stays as configured; the sandbox's serves
+    on loopback ports, which a browser needs in the URL.
+    """
+    parts = urlsplit(url)
+    port = scheme_ports.get(parts.scheme)
+    if parts.port is not None or port is None or port == {"http": 80, "https": 443}.get(
+            parts.scheme):
+        return url
+    return urlunsplit(parts._replace(netloc=f"{parts.hostname}:{port}"))
+
+
+def vcluster_values(config: RenderedConfig, chart_defaults: dict[str, Any]) -> dict[str, Any]:
+    """The values for charts/vcluster: the config's, minus what this chart cannot take (pure).
+
+    `isolation.ingress.allowedHosts` (the environment's host, set by the config's defaults)
+    is dropped while charts/vcluster has no such value: its schema would refuse the install.
+    """
+    values = deep_merge({}, config.vcluster_values)
+    isolation = values.get("isolation")
+    if isinstance(isolation, dict) and "ingress" in isolation and \
+            "ingress" not in (chart_defaults.get("isolation") or {}):
+        isolation.pop("ingress")
+        if not isolation:
+            values.pop("isolation")
+    return values
+
+
+def namespace_patch(env: naming.Environment, pr: PullRequest, config: RenderedConfig,
+                    existing: dict[str, Any] | None, now: dt.datetime) -> dict[str, Any]:
+    """The labels and annotations of the environment's namespace after this `up` (pure)."""
+    notes = ((existing or {}).get("metadata") or {}).get("annotations") or {}
+    return {"metadata": {
+        "labels": naming.namespace_labels(env, config.labels),
+        "annotations": naming.namespace_annotations(
+            env, created_at=notes.get(naming.CREATED_AT) or rfc3339(now),
+            expires_at=rfc3339(now + dt.timedelta(seconds=config.ttl_seconds)),
+            head_sha=pr.head_sha,
+            # The URL with the ingress's port, once a previous `up` found it.
+            url=_same_host(notes.get(naming.URL, ""), config.host) or config.url,
+            run_url=pr.run_url)}}
+
+
+def chart_ref(config: RenderedConfig) -> deploy.ChartRef:
+    """The config's chart as preview.deploy names it (paths are already absolute)."""
+    chart = config.chart
+    return deploy.ChartRef(chart.ref, chart.repo if chart.kind == "repo" else None,
+                           chart.version)
+
+
+def _same_host(url: str, host: str) -> str:
+    return url if url and urlsplit(url).hostname == host else ""
+
+
+async def check(config: RenderedConfig, env: naming.Environment,
+                values: dict[str, Any]) -> None:
+    """Step 0: the user's chart and the vcluster values, checked without a cluster."""
+    base = config.config.source.parent if config.config.source else Path.cwd()
+    try:
+        await deploy.check_chart(chart_ref(config), config.release, config.namespace,
+                                 config.values, base)
+        await helm.render(chart_path(), env.vcluster, env.namespace, values)
+    except BadInput:
+        raise
+    except PreviewError as e:
+        raise BadInput(e.message, e.hint) from e
+
+
+async def up(host: HostCluster, pr: PullRequest, config: RenderedConfig,
+             env: naming.Environment, progress: Progress,
+             now: dt.datetime | None = None) -> UpResult:
+    """Create or upgrade the environment of `pr` and check its URL."""
+    now = now or dt.datetime.now(dt.UTC)
+    phase = _Phases()
+    chart_defaults = yaml.safe_load((chart_path() / "values.yaml").read_text()) or {}
+    values = vcluster_values(config, chart_defaults)
+    with phase("check"):
+        progress(f"checking the chart and values of {pr.full_name} PR {pr.number}")
+        await check(config, env, values)
+    async with host.client() as kube:
+        with phase("namespace"):
+            await _ensure_namespace(kube, env, pr, config, now, progress)
+        with phase("vcluster"):
+            await _ensure_vcluster(host, kube, env, values, config, progress)
+        connecting = time.monotonic()
+        async with connect.connect(kube, env.vcluster, env.namespace) as path, \
+                KubeClient(from_kubeconfig(path), "preview-up") as virtual:
+            await _wait_answers(virtual, progress)
+            phase.seconds["connect"] = round(time.monotonic() - connecting, 2)
+            diagnostics, url = await _deploy(deploy.VirtualCluster(path, virtual), config,
+                                             phase, progress)
+        if url != config.url:
+            await kube.patch(ownership.NAMESPACES, None, env.namespace,
+                             {"metadata": {"annotations": {naming.URL: url}}})
+    return UpResult(
+        environment=env.name, namespace=env.namespace, vcluster=env.vcluster, url=url,
+        head_sha=pr.head_sha, status="failed" if diagnostics else "ready",
+        phases=phase.seconds,
+        expires_at=rfc3339(now + dt.timedelta(seconds=config.ttl_seconds)),
+        diagnostics=diagnostics, kubeconfig_hint=kubeconfig.hint(env))
+
+
+async def _ensure_namespace(kube: KubeClient, env: naming.Environment, pr: PullRequest,
+                            config: RenderedConfig, now: dt.datetime,
+                            progress: Progress) -> None:
+    existing = await ownership.find(kube, env)
+    if existing is not None and existing["metadata"].get("deletionTimestamp"):
+        raise PreviewError(f"namespace {env.namespace} is being deleted (a `preview down` of "
+                           f"{env.name} is under way)",
+                           "wait until it is gone (`preview list`), then run `preview up` again")
+    patch = namespace_patch(env, pr, config, existing, now)
+    if existing is None:
+        try:
+            await kube.create(ownership.NAMESPACES, None,
+                              {"metadata": {"name": env.namespace, **patch["metadata"]}})
+            progress(f"created namespace {env.namespace}")
+            return
+        except ApiError as e:
+            if e.status != 409:
+                raise
+            existing = await ownership.find(kube, env)  # made concurrently: ours?
+    await kube.patch(ownership.NAMESPACES, None, env.namespace, patch)
+    progress(f"namespace {env.namespace}: expires {patch['metadata']['annotations'][naming.EXPIRES_AT]}")
+
+
+async def _ensure_vcluster(host: HostCluster, kube: KubeClient, env: naming.Environment,
+                           values: dict[str, Any], config: RenderedConfig,
+                           progress: Progress) -> None:
+    history = await helm.history(host.kubeconfig, host.context, env.vcluster, env.namespace)
+    status = await helm.deployed(host.kubeconfig, host.context, env.vcluster, env.namespace) \
+        if history else None
+    deployed = deployed_values(history, status, vcluster_chart_label())
+    if deployed is not None and deployed.get("serviceCIDR") and not values.get("serviceCIDR"):
+        # Detected by the first `up`; detecting again costs a request and cannot differ.
+        values = {**values, "serviceCIDR": deployed["serviceCIDR"]}
+    if deployed == values and await _control_plane_ready(kube, env):
+        progress(f"virtual cluster {env.vcluster} is running with these values")
+        return
+    # The config is the whole desired state: a key dropped from it goes back to the chart's
+    # default (reset_values); the detected serviceCIDR is kept by lifecycle.create.
+    await lifecycle.create(kube, env.vcluster, env.namespace, values, progress,
+                           kubeconfig=host.kubeconfig, context=host.context,
+                           timeout=config.timeouts.vcluster, upgrade=True, reset_values=True)
+
+
+def vcluster_chart_label() -> str:
+    """charts/vcluster as `helm history` names it: NAME-VERSION."""
+    chart = yaml.safe_load((chart_path() / "Chart.yaml").read_text()) or {}
+    return f"{chart.get('name', '')}-{chart.get('version', '')}"
+
+
+def deployed_values(history: list[helm.Revision], status: dict[str, Any] | None,
+                    chart: str) -> dict[str, Any] | None:
+    """The user values of a release whose current revision is deployed from `chart`
+    (NAME-VERSION) (pure); None when it is absent, pending, failed or another chart."""
+    if not history or not status or history[-1].status != "deployed" or \
+            history[-1].chart != chart:
+        return None
+    return dict(status.get("config") or {})
+
+
+async def _control_plane_ready(kube: KubeClient, env: naming.Environment) -> bool:
+    sts = await kube.get(lifecycle.STATEFULSETS, env.namespace, env.vcluster)
+    status = (sts or {}).get("status") or {}
+    secret = await kube.get(lifecycle.SECRETS, env.namespace, f"vc-{env.vcluster}")
+    return bool(sts) and (status.get("readyReplicas") or 0) >= 1 and secret is not None
+
+
+async def _wait_answers(virtual: KubeClient, progress: Progress) -> None:
+    """Until the virtual API answers through the tunnel (k3s may still be starting)."""
+    deadline = time.monotonic() + CONNECT_TIMEOUT
+    while True:
+        try:
+            await virtual.request("GET", "/version")
+            return
+        except (ApiError, aiohttp.ClientError, OSError, TimeoutError) as e:
+            if time.monotonic() > deadline:
+                raise PreviewError(f"the virtual API did not answer through the port-forward "
+                                   f"within {CONNECT_TIMEOUT:.0f}s: {e}",
+                                   "look at the control-plane pod's logs (k3s container)") from e
+            progress("waiting for the virtual API to answer")
+            await asyncio.sleep(0.5)
+
+
+async def _deploy(vc: deploy.VirtualCluster, config: RenderedConfig, phase: _Phases,
+                  progress: Progress) -> tuple[Diagnostics | None, str]:
+    """Steps 4-6; a failure becomes diagnostics (the environment stays for inspection)."""
+    url = config.url
+    timeouts = config.timeouts
+    try:
+        with phase("deploy"):
+            await deploy.install(vc, chart_ref(config), config.release, config.namespace,
+                                 config.values, timeouts.deploy, progress)
+        health = config.config.health_check
+        with phase("wait"):
+            await deploy.wait_ready(vc, config.namespace, config.release,
+                                    config.config.readiness_kinds, timeouts.deploy, progress)
+            if health is not None:
+                address = await deploy.wait_ingress(vc, config.namespace, config.host,
+                                                    timeouts.deploy, progress)
+                url = reachable_url(url, {"http": address.http_port,
+                                          "https": address.https_port})
+        if health is not None:
+            with phase("health"):
+                await deploy.health_check(config.url, address, health.path,
+                                          health.expect_status, timeouts.health, progress)
+    except deploy.DeployFailed as e:
+        return e.diagnostics, url
+    except PreviewError as e:
+        progress(f"failed: {e.message}")
+        return await _diagnose(vc, config, e), url
+    return None, url
+
+
+async def _diagnose(vc: deploy.VirtualCluster, config: RenderedConfig,
+                    error: PreviewError) -> Diagnostics:
+    try:
+        return await deploy.collect_diagnostics(vc, config.namespace, config.release,
+                                                headline=error.message)
+    except (PreviewError, ApiError, aiohttp.ClientError, OSError) as e:
+        log.warning("collecting diagnostics failed: %s", e)
+        return Diagnostics(summary=error.message, pods=(), helm_status="")

@@ -1,0 +1,121 @@
+"""Where a virtual cluster is: `connect NAME` and `delete NAME` without `--namespace`
+find the one virtual cluster of that name on the host, as the vcluster CLI does.
+
+A virtual cluster shows itself by its StatefulSet (the chart's labels), by the namespace
+`create` made for it (our labels), or by its helm release (an install that failed before
+the StatefulSet existed). Several of the same name is an error listing them: picking one
+would be a guess.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from preview import helm
+from preview.errors import PreviewError
+from preview.kube.client import ApiError, KubeClient, Resource
+from preview.vcluster.model import NAMESPACE_MANAGED_BY, NAMESPACE_VCLUSTER, PART_OF
+
+log = logging.getLogger(__name__)
+STATEFULSETS = Resource("apps", "v1", "statefulsets", "StatefulSet")
+NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
+CHART_NAME = "vcluster"
+# An annotation only our charts/vcluster carries: tells our releases from other charts
+# that are also called "vcluster" (loft's).
+CHART_MARK = "preview-vcluster.io/k3s-image"
+
+
+class NotFound(PreviewError):
+    """No virtual cluster of that name where we looked (`--ignore-not-found` accepts it)."""
+
+
+def default_namespace(name: str) -> str:
+    return f"vcluster-{name}"
+
+
+def choose(name: str, found: Mapping[str, Sequence[str]], namespace: str | None) -> str:
+    """The namespace of virtual cluster `name`, from where it was `found` (namespace →
+    evidence) and the `namespace` the user named, if any (pure)."""
+    if namespace is not None:
+        if namespace in found:
+            return namespace
+        elsewhere = sorted(found)
+        raise NotFound(
+            f"virtual cluster {name} not found in namespace {namespace}"
+            + (f" (it exists in namespace {', '.join(elsewhere)})" if elsewhere else
+               " (no StatefulSet, helm release or labelled namespace of that name)"),
+            f"pass -n {elsewhere[0]}" if len(elsewhere) == 1 else
+            "see `preview vcluster list -A`")
+    if len(found) == 1:
+        return next(iter(found))
+    if not found:
+        raise NotFound(f"virtual cluster {name} not found in any namespace (looked for its "
+                       "StatefulSet, helm release and labelled namespace)",
+                       "see `preview vcluster list -A`; pass -n if it lives in a namespace "
+                       "you cannot list")
+    listing = "; ".join(f"{ns} ({', '.join(how)})" for ns, how in sorted(found.items()))
+    raise PreviewError(f"virtual cluster {name} exists in {len(found)} namespaces: {listing}",
+                       "pass -n/--namespace with one of them")
+
+
+async def locate(host: KubeClient, name: str, namespace: str | None = None,
+                 kubeconfig: Path | None = None, context: str | None = None,
+                 with_helm: bool = True) -> dict[str, list[str]]:
+    """Namespaces holding virtual cluster `name` (in `namespace` only, if given), each with
+    what showed it. Without permission to look cluster-wide, falls back to the default
+    namespace `vcluster-NAME` (as `create` does)."""
+    found: dict[str, list[str]] = {}
+    selector = f"app.kubernetes.io/part-of={PART_OF},app.kubernetes.io/instance={name}"
+    try:
+        for sts in (await host.list(STATEFULSETS, namespace, selector)).get("items") or []:
+            found.setdefault(sts["metadata"]["namespace"], []).append("StatefulSet")
+        if namespace is None:
+            labelled = await host.list(NAMESPACES, None, f"{NAMESPACE_MANAGED_BY}={PART_OF},"
+                                                         f"{NAMESPACE_VCLUSTER}={name}")
+            for ns in labelled.get("items") or []:
+                found.setdefault(ns["metadata"]["name"], []).append("labelled namespace")
+        else:
+            ns_obj = await host.get(NAMESPACES, None, namespace)
+            labels = ((ns_obj or {}).get("metadata") or {}).get("labels") or {}
+            if labels.get(NAMESPACE_MANAGED_BY) == PART_OF and \
+                    labels.get(NAMESPACE_VCLUSTER) == name:
+                found.setdefault(namespace, []).append("labelled namespace")
+    except ApiError as e:
+        if e.status != 403 or namespace is not None:
+            raise
+        log.info("cannot list cluster-wide (%s); assuming namespace %s", e.message,
+                 default_namespace(name))
+        return {default_namespace(name): ["default namespace"]}
+    if with_helm:
+        for release in await releases(kubeconfig, context, namespace):
+            ns = release["namespace"]
+            if release["name"] == name and ns not in found and \
+                    await is_ours(kubeconfig, context, release):
+                found.setdefault(ns, []).append(f"helm release, {release['status']}")
+    return found
+
+
+async def releases(kubeconfig: Path | None, context: str | None,
+                    namespace: str | None) -> list[dict[str, str]]:
+    try:
+        return await helm.releases(kubeconfig, context, namespace)
+    except PreviewError as e:
+        # Listing releases needs to read Secrets everywhere; without it we still have the
+        # StatefulSets and namespaces.
+        log.info("helm releases not listed: %s", e.message)
+        return []
+
+
+async def is_ours(kubeconfig: Path | None, context: str | None,
+                  release: Mapping[str, str]) -> bool:
+    """Whether a helm release is of our charts/vcluster (chart name, then its annotation)."""
+    if not str(release.get("chart", "")).startswith(f"{CHART_NAME}-"):
+        return False
+    try:
+        metadata = await helm.chart_metadata(kubeconfig, context, release["name"],
+                                             release["namespace"])
+    except PreviewError:
+        return False
+    return CHART_MARK in (metadata.get("annotations") or {})

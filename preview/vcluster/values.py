@@ -1,0 +1,72 @@
+"""Values of a virtual cluster across `create --upgrade`: what is kept, what changes (pure).
+
+An upgrade starts from the values of the installed release (`helm get values`) and lays the
+newly given `-f`/`--set` over them, like `helm upgrade --reuse-values` but computed here, so
+the user is told exactly which keys changed and which were kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Change:
+    """One dotted key whose value differs between the installed and the new values."""
+
+    key: str
+    before: Any  # None when the key was not set
+    after: Any  # None when the key is no longer set
+
+    def __str__(self) -> str:
+        return f"{self.key}: {_show(self.before)} -> {_show(self.after)}"
+
+
+def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`extra` laid over `base`: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Dotted keys to leaf values (an empty mapping is a leaf)."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out.update(flatten(value, f"{dotted}."))
+        else:
+            out[dotted] = value
+    return out
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[Change, ...]:
+    """Every dotted key whose value differs, sorted by key."""
+    old, new = flatten(before), flatten(after)
+    return tuple(Change(key, old.get(key), new.get(key))
+                 for key in sorted(old.keys() | new.keys())
+                 if old.get(key, _MISSING) != new.get(key, _MISSING))
+
+
+def kept(installed: dict[str, Any], given: dict[str, Any]) -> tuple[str, ...]:
+    """Dotted keys of the installed values that were not given again: `key=value` each."""
+    given_keys = flatten(given)
+    return tuple(f"{key}={_show(value)}" for key, value in sorted(flatten(installed).items())
+                 if key not in given_keys and not any(
+                     key.startswith(f"{g}.") for g in given_keys))
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(unset)"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)

@@ -1,0 +1,159 @@
+"""The pure parts of the operations: namespace records, URLs, values, list rows, texts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from preview import config as configuration
+from preview import helm, naming
+from preview.cli.environments import diagnostics_text, up_text
+from preview.errors import BadInput
+from preview.operations import environments, kubeconfig, ownership, up
+from preview.pullrequest import PullRequest
+from preview.results import Diagnostics, PodProblem, UpResult
+from preview.vcluster.model import VCluster
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "app"
+NOW = dt.datetime(2026, 12, 1, 8, 0, 0, tzinfo=dt.UTC)
+PR = PullRequest(owner="example", repo="app", number=1, head_sha="a" * 40, branch="main",
+                 author="octocat", run_url="https://github.com/example/app/actions/runs/1")
+ENV = naming.environment_for("example", "app", 1)
+
+
+def rendered(pr: PullRequest = PR) -> configuration.RenderedConfig:
+    loaded = configuration.load(EXAMPLE / "preview.yaml", cwd=EXAMPLE)
+    return configuration.render(loaded, pr, ENV)
+
+
+def test_a_new_namespace_gets_the_label_contract() -> None:
+    patch = up.namespace_patch(ENV, PR, rendered(), None, NOW)["metadata"]
+    assert patch["labels"] == naming.namespace_labels(ENV)
+    notes = patch["annotations"]
+    assert notes[naming.CREATED_AT] == "2026-12-01T08:00:00Z"
+    assert notes[naming.EXPIRES_AT] == "2026-12-02T08:00:00Z"  # ttl: 1d
+    assert notes[naming.HEAD_SHA] == "a" * 40
+    assert notes[naming.URL] == "http://pr-1-app.localhost"
+    assert notes[naming.RUN_URL] == PR.run_url
+    assert notes[naming.REPO_FULL_NAME] == "example/app"
+
+
+def test_a_later_up_keeps_created_at_and_the_url_with_port_and_extends_expiry() -> None:
+    first = up.namespace_patch(ENV, PR, rendered(), None, NOW)
+    first["metadata"]["annotations"][naming.URL] = "http://pr-1-app.localhost:8080"
+    later = NOW + dt.timedelta(hours=5)
+    new_pr = PullRequest(**{**PR.__dict__, "head_sha": "b" * 40})
+    notes = up.namespace_patch(ENV, new_pr, rendered(new_pr), first, later)[
+        "metadata"]["annotations"]
+    assert notes[naming.CREATED_AT] == "2026-12-01T08:00:00Z"
+    assert notes[naming.EXPIRES_AT] == "2026-12-02T13:00:00Z"
+    assert notes[naming.HEAD_SHA] == "b" * 40
+    assert notes[naming.URL] == "http://pr-1-app.localhost:8080"
+
+
+@pytest.mark.parametrize(("url", "ports", "expected"), [
+    ("http://pr-1-app.localhost", {"http": 80, "https": 443}, "http://pr-1-app.localhost"),
+    ("http://pr-1-app.localhost", {"http": 34567, "https": 34568},
+     "http://pr-1-app.localhost:34567"),
+    ("https://pr-1.example.com/x?y=1", {"http": 1, "https": 8443},
+     "https://pr-1.example.com:8443/x?y=1"),
+    ("http://a.example.com:9000/", {"http": 1, "https": 2}, "http://a.example.com:9000/"),
+])
+def test_reachable_url_adds_a_non_default_ingress_port(url: str, ports: dict[str, int],
+                                                       expected: str) -> None:
+    assert up.reachable_url(url, ports) == expected
+
+
+def test_vcluster_values_drop_what_the_chart_cannot_take() -> None:
+    values = up.vcluster_values(rendered(), {"isolation": {"quota": {}}})
+    assert "isolation" not in values  # allowedHosts is not a value of charts/vcluster
+    supported = up.vcluster_values(rendered(), {"isolation": {"ingress": {}}})
+    assert supported["isolation"]["ingress"]["allowedHosts"] == ["pr-1-app.localhost"]
+
+
+def test_deployed_values_only_of_a_deployed_release_of_this_chart_version() -> None:
+    status = {"info": {"status": "deployed"}, "config": {"serviceCIDR": "10.96.0.0/12"}}
+    history = [helm.Revision(1, "superseded", "vcluster-0.1.0", ""),
+               helm.Revision(2, "deployed", "vcluster-0.1.0", "")]
+    assert up.deployed_values(history, status, "vcluster-0.1.0") == {
+        "serviceCIDR": "10.96.0.0/12"}
+    assert up.deployed_values(history, status, "vcluster-0.2.0") is None
+    pending = [*history, helm.Revision(3, "pending-upgrade", "vcluster-0.1.0", "")]
+    assert up.deployed_values(pending, status, "vcluster-0.1.0") is None
+    assert up.deployed_values([], None, "vcluster-0.1.0") is None
+    assert up.vcluster_chart_label().startswith("vcluster-")
+
+
+def namespace(labels: dict[str, str], deleting: bool = False) -> dict[str, object]:
+    meta: dict[str, object] = {"name": ENV.namespace, "labels": labels,
+                               "creationTimestamp": "2026-12-01T07:00:00Z",
+                               "annotations": {naming.REPO_FULL_NAME: "example/app",
+                                               naming.CREATED_AT: "2026-12-01T07:00:00Z",
+                                               naming.EXPIRES_AT: "2026-12-01T09:00:00Z",
+                                               naming.HEAD_SHA: "c" * 40}}
+    if deleting:
+        meta["deletionTimestamp"] = "2026-12-01T07:59:00Z"
+    return {"metadata": meta}
+
+
+def test_only_the_environments_own_namespace_is_touched() -> None:
+    ownership.check_owned(namespace(naming.namespace_labels(ENV)), ENV)
+    with pytest.raises(BadInput, match="not a preview environment"):
+        ownership.check_owned(namespace({"team": "payments"}), ENV)
+    other = naming.namespace_labels(naming.environment_for("example", "app", 2))
+    with pytest.raises(BadInput, match="not of example/app PR 1"):
+        ownership.check_owned(namespace(other), ENV)
+
+
+def vcluster(ready: bool) -> VCluster:
+    return VCluster(name="pr-1", namespace=ENV.namespace, ready=ready,
+                    status="Running" if ready else "Starting", created="", age_seconds=0)
+
+
+@pytest.mark.parametrize(("ns", "vc", "now", "status"), [
+    (namespace(naming.namespace_labels(ENV)), vcluster(True), NOW, "ready"),
+    (namespace(naming.namespace_labels(ENV)), vcluster(False), NOW, "starting"),
+    (namespace(naming.namespace_labels(ENV)), None, NOW, "no-vcluster"),
+    (namespace(naming.namespace_labels(ENV)), vcluster(True), NOW + dt.timedelta(hours=2),
+     "expired"),
+    (namespace(naming.namespace_labels(ENV), deleting=True), vcluster(True), NOW,
+     "terminating"),
+])
+def test_list_rows(ns: dict[str, object], vc: VCluster | None, now: dt.datetime,
+                   status: str) -> None:
+    record = naming.read_environment(ns)
+    assert record is not None
+    row = environments.row(record, vc, now)
+    assert (row.repo, row.pr, row.status) == ("example/app", 1, status)
+    assert row.age_seconds == 3600 + int((now - NOW).total_seconds())
+    assert row.expires_in_seconds == int((dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)
+                                          - now).total_seconds())
+
+
+def test_published_server_is_the_current_contexts() -> None:
+    published = {"current-context": "b",
+                 "contexts": [{"name": "a", "context": {"cluster": "x"}},
+                              {"name": "b", "context": {"cluster": "y"}}],
+                 "clusters": [{"name": "x", "cluster": {"server": "https://x"}},
+                              {"name": "y", "cluster": {"server": "https://pr-1.ns:443"}}]}
+    assert kubeconfig.published_server(published) == "https://pr-1.ns:443"
+    assert "--repo example/app --pr 1" in kubeconfig.hint(ENV)
+
+
+def test_failure_text_names_pod_reason_events_and_logs() -> None:
+    diagnostics = Diagnostics(
+        summary="1 pod is not ready", helm_status="STATUS: deployed",
+        pods=(PodProblem(pod="web-1", container="web", reason="ImagePullBackOff",
+                         message='Back-off pulling image "does-not-exist:1"',
+                         events=("Warning Failed: Failed to pull image",), logs=("boom",)),))
+    result = UpResult(environment="pr-1", namespace=ENV.namespace, vcluster="pr-1",
+                      url="http://pr-1-app.localhost", head_sha="a" * 40, status="failed",
+                      phases={"namespace": 0.1, "deploy": 1.0}, expires_at="x",
+                      diagnostics=diagnostics, kubeconfig_hint="preview kubeconfig …")
+    text = up_text(result, "example/app")
+    assert "FAILED" in text and "left in place" in text
+    assert "pod web-1 container web: ImagePullBackOff — Back-off pulling image" in text
+    assert "event: Warning Failed: Failed to pull image" in text and "log: boom" in text
+    assert diagnostics_text(diagnostics).endswith("helm: STATUS: deployed")
