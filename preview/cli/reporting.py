@@ -1,0 +1,110 @@
+"""What `preview up` and `preview down` tell GitHub, around the operations (not inside them).
+
+The operations stay free of GitHub: the CLI reports `building` before the cluster work, the
+result after it (ready, or failed with the diagnostics; an exception becomes a failed result
+too, so the comment never stays "building"), `torn down` after `down`, and re-reads the pull
+request after a deploy (closed meanwhile: tear down). Every GitHub call goes through
+`GitHubSession`, whose failures are warnings: they never fail an environment that deployed.
+
+A session exists when there is a token (`--github-token` or `GITHUB_TOKEN`) or when running in
+GitHub Actions (for the step outputs and annotations even without a token).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from preview.errors import BadInput, PreviewError
+from preview.results import Diagnostics, DownResult, UpResult
+
+if TYPE_CHECKING:
+    from preview.github import GitHubSession
+    from preview.naming import Environment
+    from preview.pullrequest import PullRequest
+
+TOKEN_HELP = ("Token for the PR comment and deployment.  [default: $GITHUB_TOKEN; none: no "
+              "GitHub reporting]")
+
+
+@dataclass
+class Reporter:
+    """The GitHub side of one `up` or `down` run; every method is a no-op without a session."""
+
+    session: GitHubSession | None
+
+    @classmethod
+    def create(cls, environ: Mapping[str, str], token: str | None, output: str) -> Reporter:
+        """A reporter for this run. Workflow commands go to stdout, except with `-o json`,
+        whose stdout is the result alone."""
+        in_actions = environ.get("GITHUB_ACTIONS") == "true"
+        if not (token or environ.get("GITHUB_TOKEN") or in_actions):
+            return cls(None)
+        from preview.github import GitHubSession
+
+        out = sys.stdout if output == "text" else sys.stderr
+        # Without a token the session prints the comment to `out`; the CLI prints its own
+        # summary, so only Actions (outputs, annotations) needs such a session.
+        return cls(GitHubSession.from_env(environ, token, out=out))
+
+    @contextlib.contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        """A folded `::group::` in the Actions log around a long phase."""
+        if self.session is None:
+            yield
+            return
+        with self.session.actions.group(title):
+            yield
+
+    def building(self, pr: PullRequest, env: Environment) -> None:
+        if self.session is not None:
+            self.session.report_building(pr, env)
+
+    def result(self, pr: PullRequest, env: Environment, result: UpResult) -> None:
+        if self.session is not None:
+            self.session.report_result(pr, env, result)
+
+    def error(self, pr: PullRequest, env: Environment, error: PreviewError) -> None:
+        """`up` raised: report it as a failed result (the comment shows the message)."""
+        if self.session is not None:
+            self.session.report_result(pr, env, failed_result(env, pr.head_sha, error))
+
+    def torn_down(self, pr: PullRequest, env: Environment, result: DownResult) -> None:
+        if self.session is not None:
+            self.session.report_torn_down(pr, env, result)
+
+    def closed_meanwhile(self, pr: PullRequest) -> bool:
+        """Whether GitHub says the pull request is closed now (False when it cannot tell)."""
+        return self.session is not None and self.session.pull_request_state(pr) == "closed"
+
+    def refuse(self, error: BadInput) -> BadInput:
+        """A run refused before touching the cluster: an error annotation (a comment may be
+        impossible: a fork's token is read-only) and `status=refused`. Returns the error."""
+        if self.session is not None:
+            self.session.actions.error(str(error), title="preview-vcluster refused this run")
+            self.session.actions.set_outputs({"status": "refused"})
+        return error
+
+
+def failed_result(env: Environment, head_sha: str, error: PreviewError) -> UpResult:
+    """An `up` that raised, as a failed result (pure)."""
+    return UpResult(environment=env.name, namespace=env.namespace, vcluster=env.vcluster,
+                    url="", head_sha=head_sha, status="failed", phases={}, expires_at="",
+                    diagnostics=Diagnostics(summary=str(error), pods=(), helm_status=""),
+                    kubeconfig_hint="")
+
+
+class ForkRefused(BadInput):
+    """A pull request from a fork, refused before anything touched the cluster (exit 2)."""
+
+
+def fork_refusal(number: int, head_repo: str) -> ForkRefused:
+    """Why a fork's pull request is not deployed (pure)."""
+    return ForkRefused(
+        f"pull request #{number} comes from the fork {head_repo}: its chart, values and "
+        f"images would run with the host cluster's credentials, so it is not deployed",
+        "a maintainer can push the branch to the base repository; or pass --allow-forks "
+        "(action input allow-forks: true) after reading docs/action.md")
