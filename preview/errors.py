@@ -20,13 +20,14 @@ class PreviewError(Exception):
 
 
 class BadInput(PreviewError):
-    """The user's input is wrong (preview.yaml, flags, the PR context, the chart's templates):
-    nothing was created. The CLI exits with code 2."""
+    """The user's input (flags, preview.yaml, the event payload, the chart's templates, a
+    namespace of the environment's name that is not ours) is wrong; nothing was created:
+    exit code 2."""
 
     exit_code = 2
 
 
 class Incomplete(PreviewError):
-    """A teardown left something behind (named in the message). The CLI exits with code 3."""
+    """A teardown left something behind (named in the message): exit code 3."""
 
     exit_code = 3

@@ -27,6 +27,13 @@ def _client(kubeconfig: Path | None, context: str | None = None) -> pyhelm3.Clie
                           kubecontext=context)
 
 
+def _command(kubeconfig: Path | None, context: str | None = None) -> pyhelm3.Command:
+    """The raw `helm` invocation, for calls that need no typed result (and no `helm version`
+    run, which constructing a `Client` does)."""
+    return pyhelm3.Command(executable=str(find_tool("helm")), kubeconfig=kubeconfig,
+                           kubecontext=context)
+
+
 def _error(action: str, release: str, e: helm_errors.Error) -> PreviewError:
     message = e.stderr.decode(errors="replace").strip().removeprefix("Error: ")
     return PreviewError(f"helm could not {action} {release}: {message}",
@@ -78,7 +85,7 @@ class Revision:
 async def history(kubeconfig: Path | None, context: str | None, release: str,
                   namespace: str) -> list[Revision]:
     """`helm history`, oldest first; [] when there is no such release."""
-    command = _client(kubeconfig, context)._command
+    command = _command(kubeconfig, context)
     try:
         rows = await command.history(release, namespace=namespace)
     except helm_errors.ReleaseNotFoundError:
@@ -92,7 +99,7 @@ async def history(kubeconfig: Path | None, context: str | None, release: str,
 async def deployed(kubeconfig: Path | None, context: str | None, release: str,
                    namespace: str) -> dict[str, Any] | None:
     """The current revision as `helm status -o json` has it (manifest, config, info), or None."""
-    command = _client(kubeconfig, context)._command
+    command = _command(kubeconfig, context)
     try:
         status: dict[str, Any] = await command.status(release, namespace=namespace)
     except helm_errors.ReleaseNotFoundError:
@@ -109,7 +116,7 @@ async def dry_run_upgrade(kubeconfig: Path | None, context: str | None, chart: P
                           ) -> dict[str, Any]:
     """`helm upgrade --install --dry-run=server`: the release an upgrade would make (manifest,
     chart), rendered exactly as the real upgrade renders it (cluster capabilities, lookups)."""
-    command = _client(kubeconfig, context)._command
+    command = _command(kubeconfig, context)
     args: list[Any] = ["upgrade", release, chart, "--install", "--dry-run=server",
                        "--output", "json", "--values", "-", "--namespace", namespace]
     if repo:
@@ -128,7 +135,7 @@ async def dry_run_upgrade(kubeconfig: Path | None, context: str | None, chart: P
 async def rollback(kubeconfig: Path | None, context: str | None, release: str,
                    namespace: str, revision: int, timeout: str = "5m") -> None:
     """`helm rollback RELEASE REVISION` (no --wait)."""
-    command = _client(kubeconfig, context)._command
+    command = _command(kubeconfig, context)
     try:
         await command.rollback(release, revision, namespace=namespace, timeout=timeout)
     except helm_errors.Error as e:

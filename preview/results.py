@@ -1,8 +1,7 @@
-"""What the operations report: plain data the CLI prints and the GitHub layer renders.
+"""What `up` and `down` report: plain data that the CLI, the GitHub layer and `gc` render.
 
-No I/O and no logic here, so `github/` and `gc` can import it without importing operations.
-Text that comes from a pull request (pod names, event messages, logs) stays plain data; the
-layer that renders it (CLI, GitHub comment) escapes it.
+No I/O and no logic here: operations fill these, services (`github/`, `gc`) read them, so a
+service never needs to import an operation.
 """
 
 from __future__ import annotations
@@ -12,19 +11,19 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class PodProblem:
-    """One failing container (or an unschedulable pod, `container` ""): what went wrong."""
+    """One container that keeps the environment from becoming ready, with the evidence."""
 
     pod: str
     container: str
-    reason: str  # ImagePullBackOff, CrashLoopBackOff, Unschedulable, …
+    reason: str  # e.g. ImagePullBackOff, CrashLoopBackOff, OOMKilled
     message: str
-    events: tuple[str, ...]  # "Warning Failed: Error: ImagePullBackOff", oldest first
-    logs: tuple[str, ...]  # the last lines of the container's log (previous run when crashing)
+    events: tuple[str, ...]  # event messages about the pod, oldest first
+    logs: tuple[str, ...]  # last log lines of the container
 
 
 @dataclass(frozen=True)
 class Diagnostics:
-    """Why a deploy failed: a short summary for people, the details as data."""
+    """Why a deploy failed: a one-line summary, the failing pods and helm's own status."""
 
     summary: str
     pods: tuple[PodProblem, ...]
@@ -33,23 +32,23 @@ class Diagnostics:
 
 @dataclass(frozen=True)
 class UpResult:
-    """The outcome of `preview up`."""
+    """The outcome of `preview up` for one environment."""
 
-    environment: str
-    namespace: str
+    environment: str  # pr-<n>
+    namespace: str  # host namespace
     vcluster: str
     url: str
     head_sha: str
     status: str  # "ready" | "failed"
-    phases: dict[str, float]  # phase name -> seconds
-    expires_at: str
+    phases: dict[str, float]  # phase name -> seconds, in execution order
+    expires_at: str  # RFC 3339
     diagnostics: Diagnostics | None
-    kubeconfig_hint: str
+    kubeconfig_hint: str  # the command that gets a kubeconfig for this environment
 
 
 @dataclass(frozen=True)
 class DownResult:
-    """The outcome of `preview down`."""
+    """The outcome of `preview down` for one environment."""
 
     environment: str
     namespace: str

@@ -38,8 +38,8 @@ for _command in ENVIRONMENT_COMMANDS:
 
 
 def run() -> None:
-    """Console entry point: a PreviewError becomes one clear line and an exit code (1; 2 for
-    bad input; 3 for an incomplete teardown)."""
+    """Console entry point: a PreviewError becomes one clear line and its exit code (1; 2 for
+    bad input; 3 for an incomplete teardown); API failures are PreviewErrors too."""
     import aiohttp
 
     try:

@@ -108,3 +108,18 @@ def fork_refusal(number: int, head_repo: str) -> ForkRefused:
         f"images would run with the host cluster's credentials, so it is not deployed",
         "a maintainer can push the branch to the base repository; or pass --allow-forks "
         "(action input allow-forks: true) after reading docs/action.md")
+
+
+def pull_request_of(env: Environment, environ: Mapping[str, str]) -> PullRequest:
+    """The pull request `down` reports on: the event's when it is this environment's (for the
+    last commit and branch shown in the comment), else just its repository and number."""
+    from preview import pullrequest
+
+    payload = pullrequest.read_event(environ)
+    if payload is not None:
+        pr = pullrequest.from_event(payload, environ)
+        if (pr.full_name.lower(), pr.number) == (env.full_name.lower(), env.pr):
+            return pr
+    return pullrequest.PullRequest(owner=env.owner, repo=env.repo, number=env.pr, head_sha="",
+                                   branch="", author="",
+                                   run_url=pullrequest.run_url(environ))

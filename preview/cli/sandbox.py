@@ -5,18 +5,29 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from preview.results import UpResult
 
-if TYPE_CHECKING:  # the sandbox is imported when a sandbox command runs, not by `preview up`
+if TYPE_CHECKING:  # the emulator loads only when a sandbox command runs, never for `preview up`
+    from preview.sandbox.runner import Running
     from preview.sandbox.server import ServerConfig
 
 DEFAULT_SANDBOX_KUBECONFIG = Path(".sandbox/kubeconfig")
 DEFAULT_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "app"
+
+
+def _ingress_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--ingress-https-port", type=click.IntRange(0, 65535), default=0,
+                     show_default="a free port",
+                     help="Loopback port of the host ingress controller's HTTPS.")(f)
+    return click.option("--ingress-http-port", type=click.IntRange(0, 65535), default=0,
+                        show_default="a free port",
+                        help="Loopback port of the host ingress controller's HTTP.")(f)
 
 
 @click.group(invoke_without_command=True)
@@ -25,19 +36,32 @@ DEFAULT_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "app"
 @click.option("--kubeconfig", "kubeconfig_path", type=click.Path(path_type=Path),
               default=DEFAULT_SANDBOX_KUBECONFIG, show_default=True,
               help="Where to write the admin kubeconfig.")
+@click.option("--serve", is_flag=True,
+              help="Only serve the host cluster (for scripts): print its kubeconfig path and "
+                   "ingress ports, then serve until Ctrl-C/SIGTERM.")
 @click.option("--example", type=click.Path(path_type=Path, file_okay=False), default=None,
               show_default="examples/app of this checkout",
               help="Directory with the preview.yaml the demo deploys.")
+@_ingress_options
 @click.pass_context
-def sandbox(ctx: click.Context, port: int, kubeconfig_path: Path, example: Path | None) -> None:
+def sandbox(ctx: click.Context, port: int, kubeconfig_path: Path, serve: bool,
+            example: Path | None, ingress_http_port: int, ingress_https_port: int) -> None:
     """Run the built-in emulated cluster (no real Kubernetes needed).
 
     Without a subcommand: the demo. Start an emulated host cluster, run `preview up` for
-    the example app as PR #1 of example/app, print its URL, serve until Ctrl-C, then run
-    `preview down` and stop.
+    the example app as PR #1 of example/app, print its URL (the host's ingress controller
+    serves on loopback ports: http://pr-1-app.localhost:PORT/), serve until Ctrl-C, then
+    run `preview down` and stop. With --serve: only the host cluster.
     """
     if ctx.invoked_subcommand is None:
-        _demo(port, kubeconfig_path, example or DEFAULT_EXAMPLE)
+        from preview.sandbox.server import ServerConfig
+
+        config = ServerConfig(ingress_http_port=ingress_http_port,
+                              ingress_https_port=ingress_https_port)
+        if serve:
+            _serve(port, kubeconfig_path, config, _print_serving)
+        else:
+            _demo(port, kubeconfig_path, config, example or DEFAULT_EXAMPLE)
 
 
 @sandbox.command("apiserver")
@@ -57,47 +81,58 @@ def sandbox(ctx: click.Context, port: int, kubeconfig_path: Path, example: Path 
 @click.option("--tls-san", "tls_sans", multiple=True, metavar="NAME|IP",
               help="Extra name or IP in the serving certificate (as k3s's --tls-san). "
                    "Repeatable.")
+@_ingress_options
 def sandbox_apiserver(port: int, kubeconfig_path: Path, service_cidr: str, flavour: str,
-                      nodes: int, tls_sans: tuple[str, ...]) -> None:
+                      nodes: int, tls_sans: tuple[str, ...], ingress_http_port: int,
+                      ingress_https_port: int) -> None:
     """Serve the Kubernetes API emulator in the foreground until SIGINT/SIGTERM.
 
-    Prints one JSON line {"url": ..., "kubeconfig": ...} once it accepts connections.
+    Prints one JSON line {"url": ..., "kubeconfig": ..., "ingress": {"http": PORT,
+    "https": PORT}} once it accepts connections ("ingress" is {} for the virtual flavour,
+    which has no ingress controller).
     """
     from preview.sandbox.server import ServerConfig
 
-    _serve(port, kubeconfig_path, ServerConfig(service_cidr=service_cidr, flavour=flavour,
-                                               nodes=nodes, tls_sans=tls_sans), demo=False)
+    _serve(port, kubeconfig_path, ServerConfig(
+        service_cidr=service_cidr, flavour=flavour, nodes=nodes, tls_sans=tls_sans,
+        ingress_http_port=ingress_http_port, ingress_https_port=ingress_https_port),
+        _print_json)
 
 
-def _serve(port: int, kubeconfig_path: Path, server_config: ServerConfig, demo: bool) -> None:
+Report = Callable[[str, Path, dict[str, int]], None]  # (API url, kubeconfig, ingress ports)
+
+
+def _print_json(url: str, kubeconfig: Path, ingress: dict[str, int]) -> None:
+    click.echo(json.dumps({"url": url, "kubeconfig": str(kubeconfig), "ingress": ingress}))
+
+
+def _print_serving(url: str, kubeconfig: Path, ingress: dict[str, int]) -> None:
+    click.echo(f"Sandbox cluster serving at {url}")
+    click.echo(f"Kubeconfig: {kubeconfig}")
+    click.echo(f"Ingress HTTP port: {ingress['http']}")
+    click.echo(f"Ingress HTTPS port: {ingress['https']}")
+
+
+def _serve(port: int, kubeconfig_path: Path, server_config: ServerConfig,
+           report: Report) -> None:
     from preview.sandbox.runner import serve_forever
 
-    def ready(url: str) -> None:
-        path = kubeconfig_path.resolve()
-        if demo:
-            click.echo(f"Sandbox cluster serving at {url}")
-            click.echo(f"Admin kubeconfig: {path}\n")
-            click.echo("Try, in another terminal:")
-            click.echo(f"  export KUBECONFIG={path}")
-            click.echo("  .tools/bin/kubectl get nodes")
-            click.echo("  .tools/bin/kubectl create deployment web --image=nginx --replicas=3")
-            click.echo("  .tools/bin/kubectl rollout status deployment/web")
-            click.echo("\nA virtual cluster in it (k3s stands in as a sandbox API, the real "
-                       "syncer runs):")
-            click.echo("  .venv/bin/preview vcluster create demo")
-            click.echo("  .venv/bin/preview vcluster connect demo -- .tools/bin/kubectl get ns")
-            click.echo("\nPress Ctrl-C to stop.")
-        else:
-            click.echo(json.dumps({"url": url, "kubeconfig": str(path)}))
+    def running(started: Running) -> None:
+        report(started.url, kubeconfig_path.resolve(), started.ingress_ports)
         sys.stdout.flush()
 
     try:
-        asyncio.run(serve_forever(server_config, "127.0.0.1", port, kubeconfig_path, ready))
+        asyncio.run(serve_forever(server_config, "127.0.0.1", port, kubeconfig_path,
+                                  lambda url: None, running))
     except OSError as e:
-        raise click.ClickException(f"cannot serve on 127.0.0.1:{port}: {e.strerror}") from e
+        ingress = [p for p in (server_config.ingress_http_port,
+                               server_config.ingress_https_port) if p]
+        also = f" (or ingress port {' or '.join(map(str, ingress))})" if ingress else ""
+        raise click.ClickException(f"cannot serve on 127.0.0.1:{port}{also}: "
+                                   f"{e.strerror}") from e
 
 
-def _demo(port: int, kubeconfig_path: Path, example: Path) -> None:
+def _demo(port: int, kubeconfig_path: Path, config: ServerConfig, example: Path) -> None:
     """The sandbox glue of the demo: start the host sandbox, run `operations.demo` on it."""
     import signal
 
@@ -105,12 +140,11 @@ def _demo(port: int, kubeconfig_path: Path, example: Path) -> None:
     from preview.kube.host import HostCluster
     from preview.operations.demo import DEMO_OWNER, DEMO_PR, DEMO_REPO, demo
     from preview.sandbox.runner import Sandbox
-    from preview.sandbox.server import ServerConfig
 
     if not (example / "preview.yaml").is_file():
         raise click.ClickException(f"no preview.yaml in {example}: pass --example DIRECTORY")
     printer = render.ProgressPrinter()
-    with Sandbox(ServerConfig(), port=port, kubeconfig_path=kubeconfig_path) as sb:
+    with Sandbox(config, port=port, kubeconfig_path=kubeconfig_path) as sb:
         path = kubeconfig_path.resolve()
         click.echo(f"Sandbox host cluster serving at {sb.url} (kubeconfig {path})")
         click.echo(f"Running `preview up` for {example} as PR #{DEMO_PR} of "

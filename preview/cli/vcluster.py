@@ -40,10 +40,11 @@ class _DashDash(click.Command):
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as e:
-            if "unexpected extra argument" in e.message:
-                e.message += "\nA command to run goes after `--`: " \
-                             "preview vcluster connect NAME -- kubectl get ns"
-            raise
+            if "unexpected extra argument" not in e.message:
+                raise
+            raise click.UsageError(f"{e.message}\nA command to run goes after `--`: "
+                                   "preview vcluster connect NAME -- kubectl get ns",
+                                   ctx) from None
 
     def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
         return [*super().collect_usage_pieces(ctx), "[-- COMMAND...]"]
@@ -229,8 +230,7 @@ def connect_command(name: str, namespace: str | None, print_: bool, kube_config:
         sys.stdout.flush()
 
     async def connect(host: KubeClient) -> int:
-        ns = find.choose(name, await find.locate(host, name, namespace, with_helm=False),
-                         namespace)
+        ns = await find.resolve(host, name, namespace, with_helm=False)
         return await session.run(host, name, ns, command, ready, hold=tunnel,
                                  expose=expose, local_port=local_port, server=server,
                                  path=kube_config)
@@ -265,7 +265,7 @@ def list_command(namespace: str | None, all_namespaces: bool, output: str,
     if not rows:
         click.echo("No virtual clusters found.", err=True)
         return
-    headers = ("name", "namespace", "status", "age", "owner")
+    headers: tuple[str, ...] = ("name", "namespace", "status", "age", "owner")
     table = [[r.name, r.namespace, r.status, render.age(r.age_seconds),
               ",".join(f"{k.split('/', 1)[1]}={v}" for k, v in sorted(r.labels.items())) or "-"]
              for r in rows]
@@ -308,8 +308,7 @@ def delete_command(name: str, namespace: str | None, ignore_not_found: bool,
 
     async def delete(host: KubeClient) -> Any:
         try:
-            ns = find.choose(name, await find.locate(host, name, namespace, kubeconfig,
-                                                     context), namespace)
+            ns = await find.resolve(host, name, namespace, kubeconfig, context)
         except find.NotFound:
             if ignore_not_found:
                 return None

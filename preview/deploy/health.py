@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from preview.deploy.diagnostics import clean
 from preview.deploy.model import IngressAddress, Progress
 from preview.errors import PreviewError
 
@@ -84,9 +85,11 @@ async def health_check(url: str, address: IngressAddress, path: str, expect: tup
                 ) as resp:
                     last_status = resp.status
                     location = resp.headers.get("Location", "")
-                line = f"GET {shown}: {last_status}" + (f" -> {location}" if location else "")
+                # the app's Location header is the pull request's text: shown, cleaned
+                line = clean(f"GET {shown}: {last_status}"
+                             + (f" -> {location}" if location else ""))
             except (TimeoutError, aiohttp.ClientError, OSError) as e:
-                line = f"GET {shown}: {_reason(e)}"
+                line = clean(f"GET {shown}: {_reason(e)}")
             if last_status is not None and low <= last_status <= high:
                 progress(line)
                 return last_status
@@ -103,7 +106,7 @@ async def health_check(url: str, address: IngressAddress, path: str, expect: tup
 
 
 def _reason(e: BaseException) -> str:
-    if isinstance(e, asyncio.TimeoutError):
+    if isinstance(e, TimeoutError):
         return "no answer (timeout)"
     if isinstance(e, aiohttp.ClientConnectorCertificateError):
         return f"TLS certificate not accepted: {e.certificate_error}"

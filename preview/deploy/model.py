@@ -15,9 +15,10 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class ChartRef:
-    """Where the user's chart comes from (the shape of `preview.config.ChartRef`).
+    """Where the user's chart comes from: what helm needs, nothing about preview.yaml.
 
-    TODO(config): replace with `from preview.config import ChartRef` once config lands.
+    `preview.config.Chart` (kind/path/name/oci) is the config's richer view; `preview up`
+    turns it into this (`ChartRef(chart.ref, chart.repo, chart.version)`).
     """
 
     ref: str  # a local path, an oci://… reference, or a chart name in `repo`

@@ -20,6 +20,7 @@ from preview.deploy.workloads import DEFAULT_KINDS, check_kinds, pods_of, releas
 
 POLL_S = 1.0
 FAIL_AFTER_S = 20.0
+HEARTBEAT_S = 30.0  # a CI log that says nothing for minutes looks hung
 HINT = ("fix the chart or the values and push again; the environment is left as it is for "
         "inspection (preview kubeconfig)")
 
@@ -27,24 +28,34 @@ HINT = ("fix the chart or the values and push again; the environment is left as 
 async def wait_ready(vc: VirtualCluster, namespace: str, release: str,
                      kinds: tuple[str, ...] = DEFAULT_KINDS, timeout_s: float = 300.0,
                      progress: Progress = lambda line: None, *,
-                     fail_after_s: float = FAIL_AFTER_S, poll_s: float = POLL_S) -> None:
+                     fail_after_s: float = FAIL_AFTER_S, poll_s: float = POLL_S,
+                     heartbeat_s: float = HEARTBEAT_S) -> None:
     """Until every Deployment/StatefulSet/DaemonSet/Job of `release` (of `kinds`) is ready.
 
-    Progress: one line per workload whenever its state changes ("deployment/web 1/2 ready").
-    Raises `DeployFailed` with `Diagnostics` on a persistent pod failure, a failed Job or
+    Progress: one line per workload whenever its state changes ("deployment/web 1/2 ready"),
+    one per pod problem when first seen, and a "still waiting" line after `heartbeat_s`
+    without one. Raises `DeployFailed` with `Diagnostics` on a persistent pod failure, a failed Job or
     the timeout.
     """
     check_kinds(kinds)
     deadline = time.monotonic() + timeout_s
     persistence = Persistence(fail_after_s)
     shown: dict[str, str] = {}
+    reported: set[tuple[str, str, str]] = set()
+    started = last_said = time.monotonic()
+
+    def say(line: str) -> None:
+        nonlocal last_said
+        progress(line)
+        last_said = time.monotonic()
+
     while True:
         workloads = await release_workloads(vc.client, namespace, release, kinds)
         states = [workload_state(w) for w in workloads]
         for state in states:
             if shown.get(state.ref) != state.text:
                 shown[state.ref] = state.text
-                progress(state.text)
+                say(state.text)
         failed = [s.failed for s in states if s.failed]
         if failed:
             raise await _failure(vc, namespace, release, "; ".join(failed))
@@ -53,6 +64,11 @@ async def wait_ready(vc: VirtualCluster, namespace: str, release: str,
                 progress(f"release {release} has no {'/'.join(kinds)} to wait for")
             return
         symptoms = await _symptoms(vc, namespace, workloads, states)
+        for symptom in symptoms:
+            key = (symptom.pod, symptom.container, symptom.fatal)
+            if symptom.fatal and key not in reported:
+                reported.add(key)
+                say(clean(f"{_where(symptom)}: {symptom.reason}: {symptom.message}"))
         lasting = persistence.observe(symptoms, time.monotonic())
         if lasting:
             raise await _failure(vc, namespace, release, _headline(lasting, fail_after_s))
@@ -60,6 +76,9 @@ async def wait_ready(vc: VirtualCluster, namespace: str, release: str,
             waiting = ", ".join(s.text for s in states if not s.ready)
             raise await _failure(vc, namespace, release,
                                  f"timed out after {timeout_s:g}s waiting for {waiting}")
+        if time.monotonic() - last_said >= heartbeat_s:
+            say(f"still waiting after {time.monotonic() - started:.0f}s: "
+                + ", ".join(s.text for s in states if not s.ready))
         await asyncio.sleep(poll_s)
 
 
@@ -73,9 +92,14 @@ async def _symptoms(vc: VirtualCluster, namespace: str, workloads: list[dict[str
     return found
 
 
+def _where(symptom: Symptom) -> str:
+    return f"pod {symptom.pod}" + (f" container {symptom.container}" if symptom.container
+                                   else "")
+
+
 def _headline(lasting: list[Symptom], fail_after_s: float) -> str:
     first = lasting[0]
-    where = f"pod {first.pod}" + (f" container {first.container}" if first.container else "")
+    where = _where(first)
     others = len({s.pod for s in lasting}) - 1
     return clean(f"{where}: {first.reason} for {fail_after_s:g}s or more"
                  + (f" (and {others} more pod{'s' if others > 1 else ''})" if others > 0 else ""))

@@ -33,7 +33,10 @@ async def check_chart(chart: ChartRef, release: str, namespace: str, values: dic
         await helm.render(chart.ref, release, namespace, values, repo=chart.repo,
                           version=chart.version)
     except PreviewError as e:
-        raise PreviewError(f"chart {chart.ref}: {e.message}",
+        # helm's advice to its own CLI users ("Use --debug flag …") does not apply here
+        message = "\n".join(line for line in e.message.splitlines()
+                            if line.strip() and not line.startswith("Use --debug")).strip()
+        raise PreviewError(f"chart {chart.ref}: {message}",
                            "fix the chart or the values in preview.yaml; nothing was "
                            "deployed") from e
 
@@ -102,7 +105,9 @@ def unchanged(current: dict[str, Any], planned: dict[str, Any], current_chart: s
     """Whether upgrading `current` (helm status JSON) to `planned` (a dry-run's JSON) would
     change nothing: same chart name-version, same user values, same rendered manifest (pure).
 
-    The manifest catches template changes of a local chart whose version did not move.
+    The manifest catches template changes of a local chart whose version did not move. A
+    chart that renders differently every time (`randAlphaNum`, `now`, `lookup` of changing
+    objects) is simply upgraded every time: a new revision, nothing lost.
     """
     metadata = (planned.get("chart") or {}).get("metadata") or {}
     planned_chart = f"{metadata.get('name', '')}-{metadata.get('version', '')}"

@@ -16,6 +16,8 @@ KINDS: dict[str, Resource] = {
 }
 DEFAULT_KINDS = tuple(KINDS)
 PODS = Resource("", "v1", "pods", "Pod")
+REPLICASETS = Resource("apps", "v1", "replicasets", "ReplicaSet")
+REVISION = "deployment.kubernetes.io/revision"
 EVENTS = Resource("", "v1", "events", "Event")
 # What helm (v3 and v4) writes on every object it manages.
 RELEASE_NAME = "meta.helm.sh/release-name"
@@ -54,13 +56,34 @@ async def release_workloads(kube: KubeClient, namespace: str, release: str,
 
 async def pods_of(kube: KubeClient, namespace: str, workload: dict[str, Any]
                   ) -> list[dict[str, Any]]:
-    """The pods a workload's selector selects ([] without a selector)."""
+    """The pods a workload's selector selects ([] without a selector); for a Deployment only
+    those of its current ReplicaSet, so a previous, broken revision's pods that are on their
+    way out are not mistaken for the new revision failing."""
     selector = selector_string((workload.get("spec") or {}).get("selector"))
     if not selector:
         return []
+    if workload.get("kind") == "Deployment":
+        current = await _current_template_hash(kube, namespace, workload, selector)
+        if current:
+            selector += f",pod-template-hash={current}"
     items: list[dict[str, Any]] = (await kube.list(PODS, namespace, label_selector=selector)
                                    ).get("items") or []
     return sorted(items, key=lambda p: p["metadata"]["name"])
+
+
+async def _current_template_hash(kube: KubeClient, namespace: str, deployment: dict[str, Any],
+                                 selector: str) -> str:
+    meta = deployment["metadata"]
+    revision = (meta.get("annotations") or {}).get(REVISION)
+    if not revision:
+        return ""
+    sets = (await kube.list(REPLICASETS, namespace, label_selector=selector)).get("items") or []
+    for rs in sets:
+        rs_meta = rs["metadata"]
+        owned = any(o.get("uid") == meta.get("uid") for o in rs_meta.get("ownerReferences") or [])
+        if owned and (rs_meta.get("annotations") or {}).get(REVISION) == revision:
+            return str((rs_meta.get("labels") or {}).get("pod-template-hash", ""))
+    return ""
 
 
 async def release_pods(kube: KubeClient, namespace: str, release: str) -> list[dict[str, Any]]:

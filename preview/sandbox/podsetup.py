@@ -18,6 +18,7 @@ import asyncio
 import base64
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Mapping
@@ -37,6 +38,8 @@ _PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "PYTHONP
 _PASSTHROUGH_PREFIXES = ("COV_CORE_", "COVERAGE_")  # subprocess coverage in the test suite
 TOKEN_DEFAULT_SECONDS = 3600  # projected serviceAccountToken's expirationSeconds default
 _REF_WAIT = 5.0  # how long a missing ConfigMap/Secret may take to appear before start fails
+# What the API server accepts as an environment variable name (validation.IsEnvVarName).
+_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 Tokens = list[tuple[Path, dict[str, Any]]]  # token files to keep fresh, with their requests
 
 
@@ -70,8 +73,7 @@ class PodSetup:
             obj = await self.object(kind, str(ref.get("name", "")), bool(ref.get("optional")))
             for key in _keys(obj, kind):
                 text = value(obj, kind, key)
-                if text is not None and key.replace("_", "a").replace(".", "a") \
-                        .replace("-", "a").isalnum() and not key[0].isdigit():
+                if text is not None and _ENV_NAME.match(key):
                     out[f"{source.get('prefix') or ''}{key}"] = text
         return out
 

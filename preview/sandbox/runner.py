@@ -188,13 +188,14 @@ async def serve_forever(config: ServerConfig, host: str, port: int, kubeconfig_p
     """
     running = await start(config, host, port)
     kubeconfig.write(kubeconfig_path, running.kubeconfig(config.admin_token))
-    on_ready(running.url)
-    if on_running is not None:
-        on_running(running)
+    # Handlers first: a script may signal as soon as it has read what on_ready printed.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    on_ready(running.url)
+    if on_running is not None:
+        on_running(running)
     try:
         await stop.wait()
     finally:

@@ -60,12 +60,27 @@ def choose(name: str, found: Mapping[str, Sequence[str]], namespace: str | None)
                        "pass -n/--namespace with one of them")
 
 
+async def resolve(host: KubeClient, name: str, namespace: str | None = None,
+                  kubeconfig: Path | None = None, context: str | None = None,
+                  with_helm: bool = True) -> str:
+    """The namespace of virtual cluster `name` (`choose` over `locate`). When it is not in
+    the `namespace` named, the error says where it is instead, if it can be seen."""
+    found = await locate(host, name, namespace, kubeconfig, context, with_helm)
+    if namespace is not None and namespace not in found:
+        try:
+            found = await locate(host, name, None, kubeconfig, context, with_helm,
+                                 fallback=False)
+        except ApiError as e:
+            log.info("cannot look for %s in other namespaces: %s", name, e.message)
+    return choose(name, found, namespace)
+
+
 async def locate(host: KubeClient, name: str, namespace: str | None = None,
                  kubeconfig: Path | None = None, context: str | None = None,
-                 with_helm: bool = True) -> dict[str, list[str]]:
+                 with_helm: bool = True, fallback: bool = True) -> dict[str, list[str]]:
     """Namespaces holding virtual cluster `name` (in `namespace` only, if given), each with
     what showed it. Without permission to look cluster-wide, falls back to the default
-    namespace `vcluster-NAME` (as `create` does)."""
+    namespace `vcluster-NAME` (as `create` does) if `fallback`, or raises."""
     found: dict[str, list[str]] = {}
     selector = f"app.kubernetes.io/part-of={PART_OF},app.kubernetes.io/instance={name}"
     try:
@@ -83,7 +98,7 @@ async def locate(host: KubeClient, name: str, namespace: str | None = None,
                     labels.get(NAMESPACE_VCLUSTER) == name:
                 found.setdefault(namespace, []).append("labelled namespace")
     except ApiError as e:
-        if e.status != 403 or namespace is not None:
+        if e.status != 403 or namespace is not None or not fallback:
             raise
         log.info("cannot list cluster-wide (%s); assuming namespace %s", e.message,
                  default_namespace(name))

@@ -132,7 +132,10 @@ def test_check_chart_reports_template_errors_without_a_cluster(tmp_path: Path) -
     with pytest.raises(PreviewError) as e:
         run(check_chart(ChartRef("broken"), "app", "default", {}, CHARTS))
     assert "values.greeting is required" in e.value.message
-    assert "broken" in e.value.message
+    assert "broken" in e.value.message and "--debug" not in e.value.message
+    with pytest.raises(PreviewError) as schema:
+        run(check_chart(ChartRef(str(APP)), "app", "default", {"replicas": "two"}, tmp_path))
+    assert "replicas" in schema.value.message
     with pytest.raises(PreviewError) as missing:
         run(check_chart(ChartRef("no-such-chart"), "app", "default", {}, tmp_path))
     assert str(tmp_path / "no-such-chart") in missing.value.message

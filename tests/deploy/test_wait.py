@@ -11,7 +11,9 @@ import pytest
 from preview.deploy import ChartRef, DeployFailed, install, wait_ready
 from preview.errors import PreviewError
 from preview.sandbox.runner import Sandbox
+from tests.conftest import KubectlRunner
 from tests.deploy.conftest import APP, Lines, run, virtual_cluster
+from tests.deploy.test_install import image_of
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.tools]
 MISSING = "registry.example.com/team/does-not-exist:1"
@@ -20,12 +22,12 @@ MISSING = "registry.example.com/team/does-not-exist:1"
 def deploy_and_wait(sandbox: Sandbox, namespace: str, values: dict[str, Any],
                     lines: Lines, timeout_s: float = 60, fail_after_s: float = 2.0,
                     kinds: tuple[str, ...] = ("Deployment", "StatefulSet", "DaemonSet", "Job"),
-                    ) -> None:
+                    heartbeat_s: float = 30) -> None:
     async def scenario() -> None:
         async with virtual_cluster(sandbox) as vc:
             await install(vc, ChartRef(str(APP)), "app", namespace, values, 60, lines)
             await wait_ready(vc, namespace, "app", kinds, timeout_s, lines,
-                             fail_after_s=fail_after_s, poll_s=0.2)
+                             fail_after_s=fail_after_s, poll_s=0.2, heartbeat_s=heartbeat_s)
     run(scenario())
 
 
@@ -55,6 +57,10 @@ def test_image_that_cannot_be_pulled_fails_fast_with_diagnostics(sandbox: Sandbo
     assert pod.pod in d.summary and MISSING in d.summary
     assert d.helm_status == "revision 1 deployed: Install complete"
     assert "deployment/app-web 0/2 ready" in lines
+    # each failing pod is named once as it is seen, before the wait gives up
+    seen = [line for line in lines if line.startswith("pod app-web-")]
+    assert len(seen) == 2 and all(": ErrImagePull: " in line or ": ImagePullBackOff: " in line
+                                  for line in seen)
 
 
 def test_crash_loop_fails_once_it_has_restarted_three_times(sandbox: Sandbox) -> None:
@@ -88,9 +94,12 @@ def test_unschedulable_pods_fail_with_the_scheduler_message(sandbox: Sandbox) ->
 
 
 def test_timeout_names_what_was_not_ready(sandbox: Sandbox) -> None:
+    lines = Lines()
     with pytest.raises(DeployFailed) as e:
-        deploy_and_wait(sandbox, "wait-f", {"image": MISSING, "replicas": 1}, Lines(),
-                        timeout_s=2, fail_after_s=100)
+        deploy_and_wait(sandbox, "wait-f", {"image": MISSING, "replicas": 1}, lines,
+                        timeout_s=2, fail_after_s=100, heartbeat_s=0.5)
+    assert any(line.startswith("still waiting after ") and
+               line.endswith("s: deployment/app-web 0/1 ready") for line in lines)
     assert "timed out after 2s waiting for deployment/app-web 0/1 ready" in e.value.message
     assert e.value.diagnostics.summary.startswith("deploy failed: timed out")
 
@@ -103,3 +112,14 @@ def test_only_the_kinds_asked_for_are_waited_for(sandbox: Sandbox) -> None:
     with pytest.raises(PreviewError) as e:
         deploy_and_wait(sandbox, "wait-g", {}, lines, kinds=("CronJob",))
     assert "readiness.kinds" in e.value.message
+
+
+def test_a_fix_after_a_broken_revision_is_not_failed_by_the_old_pods(
+        sandbox: Sandbox, kubectl: KubectlRunner) -> None:
+    with pytest.raises(DeployFailed):
+        deploy_and_wait(sandbox, "wait-h", {"image": MISSING}, Lines(), timeout_s=60)
+    # The old ReplicaSet's pods keep failing while the fixed revision rolls out.
+    lines = Lines()
+    deploy_and_wait(sandbox, "wait-h", {"image": "nginx:1.28"}, lines, fail_after_s=0)
+    assert "deployment/app-web 2/2 ready" in lines
+    assert image_of(kubectl, "wait-h", "app-web") == "nginx:1.28"

@@ -90,7 +90,7 @@ def test_a_file_that_is_not_a_mapping_is_named(tmp_path: Path) -> None:
         merged_kubeconfig([bad])
 
 
-def test_from_kubeconfig_reads_every_file_of_KUBECONFIG(  # noqa: N802
+def test_from_kubeconfig_reads_every_file_of_KUBECONFIG(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ca = tmp_path / "creds" / "ca.pem"
     ca.parent.mkdir()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -84,7 +85,11 @@ def fetch(url: str, ingress_port: int) -> tuple[int, str]:
 
 
 def virtual(sb: Sandbox, env: naming.Environment, fn: Any) -> Any:
-    """Run `fn(kube, kubeconfig_path)` against the environment's virtual cluster."""
+    """Run `fn(kube, kubeconfig_path)` against the environment's virtual cluster.
+
+    The tunnel serves on this event loop: `fn` runs blocking tools in a thread
+    (`asyncio.to_thread`), or nothing would answer them.
+    """
     async def main() -> Any:
         host = HostCluster.from_kubeconfig(sb.kubeconfig)
         output = Path(sb.kubeconfig).parent / f"{env.namespace}.kubeconfig"
@@ -98,7 +103,8 @@ def helm_revisions(sb: Sandbox, env: naming.Environment, release: str = "app") -
     """`helm history` statuses of the app's release inside the virtual cluster."""
     async def history(_: KubeClient, path: Path) -> list[str]:
         helm = tool_runner("helm", str(path), 60)
-        out = helm("history", release, "-n", "default", "-o", "json").stdout
+        out = (await asyncio.to_thread(helm, "history", release, "-n", "default", "-o",
+                                       "json")).stdout
         return [row["status"] for row in json.loads(out)]
     result: list[str] = virtual(sb, env, history)
     return result
@@ -260,7 +266,8 @@ def test_killed_helm_upgrade_is_recovered_by_the_next_up(sandbox: Sandbox) -> No
         finally:
             upgrade.send_signal(signal.SIGKILL)
             upgrade.wait()
-        out = helm("history", "app", "-n", "default", "-o", "json").stdout
+        out = (await asyncio.to_thread(helm, "history", "app", "-n", "default", "-o",
+                                       "json")).stdout
         return [row["status"] for row in json.loads(out)]
 
     assert virtual(sandbox, env, kill_mid_upgrade)[-1] == "pending-upgrade"
@@ -320,3 +327,18 @@ def test_usage_errors_exit_2(sandbox: Sandbox) -> None:
     result = preview(sandbox, "up", "--config", str(APP), "--repo", "example/app", code=2)
     assert "--pr" in result.stderr and "--sha" in result.stderr
     assert textwrap.dedent(preview(sandbox, "up", "--help").stdout).count("Examples:") == 1
+
+
+def test_down_finds_the_pull_request_in_the_closed_event(sandbox: Sandbox,
+                                                         tmp_path: Path) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"action": "closed", "pull_request": {
+        "number": 11, "state": "closed", "merged": True, "title": "t",
+        "head": {"sha": SHA1, "ref": "feature", "repo": {"full_name": "example/app"}},
+        "base": {"repo": {"full_name": "example/app"}}, "user": {"login": "octocat"}}}))
+    result = subprocess.run(
+        [sys.executable, "-m", "preview", "down", "--kubeconfig", sandbox.kubeconfig],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "GITHUB_EVENT_PATH": str(event), "GITHUB_EVENT_NAME": "pull_request"})
+    assert result.returncode == 0, result.stderr
+    assert "environment pr-11 does not exist: nothing to tear down" in result.stdout

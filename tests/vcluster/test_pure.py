@@ -8,7 +8,7 @@ import pytest
 
 from preview.errors import PreviewError
 from preview.vcluster import cidr, diagnose, listing
-from preview.vcluster.connect import kubeconfig_for
+from preview.vcluster.connect import elsewhere, kubeconfig_for
 from preview.vcluster.lifecycle import pod_security_labels
 from preview.vcluster.model import check_name
 
@@ -18,7 +18,7 @@ def test_good_names(name: str) -> None:
     assert check_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["", "Team", "-a", "a-", "a_b", "x" * 53])
+@pytest.mark.parametrize("name", ["", "Team", "-a", "a-", "a_b", "x" * 53, "1abc", "0"])
 def test_bad_names_say_how_to_fix(name: str) -> None:
     with pytest.raises(PreviewError) as e:
         check_name(name)
@@ -61,6 +61,15 @@ def test_kubeconfig_points_at_the_tunnel_and_is_named_after_the_cluster() -> Non
     assert PUBLISHED["clusters"][0]["cluster"]["server"] == "https://team-a.team-a.svc:443"
 
 
+def test_a_kubeconfig_for_another_address_verifies_the_service_name() -> None:
+    cluster = elsewhere(PUBLISHED, "https://team-a.example.com", "team-a")["clusters"][0][
+        "cluster"]
+    assert cluster["server"] == "https://team-a.example.com"
+    assert cluster["tls-server-name"] == "team-a.team-a.svc"  # what the certificate names
+    same = elsewhere(PUBLISHED, "https://team-a.team-a.svc:443", "team-a")["clusters"][0]
+    assert same["cluster"]["tls-server-name"] == "team-a"  # the published one, untouched
+
+
 def test_list_row() -> None:
     now = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
     sts = {"metadata": {"name": "team-a", "namespace": "team-a",
@@ -92,3 +101,30 @@ def test_diagnostics_name_the_failing_container() -> None:
     assert "(restarts: 3)" in text and "k3s" not in text
     assert "event Warning BackOff" in text
     assert "does not exist" in diagnose.describe_pod(None, [])
+
+
+NOW = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def test_a_failed_release_makes_a_failed_row() -> None:
+    sts = {"metadata": {"name": "a", "namespace": "a", "creationTimestamp": "2026-01-01T11:00:00Z"},
+           "spec": {"replicas": 1}, "status": {"replicas": 1}}
+    row = listing.summarize(sts, {}, NOW)
+    failed = listing.with_release(row, {"status": "failed", "revision": "2",
+                                        "chart": "vcluster-0.1.0"})
+    assert (failed.status, failed.release, failed.revision, failed.chart) == (
+        "Failed", "failed", 2, "vcluster-0.1.0")
+    assert listing.with_release(row, {"status": "deployed"}).status == "Starting"
+    assert listing.with_release(row, None) == row
+
+
+@pytest.mark.parametrize(("status", "shown"), [("failed", "Failed"), ("deployed", "Failed"),
+                                                ("pending-install", "Starting")])
+def test_a_release_without_statefulset(status: str, shown: str) -> None:
+    row = listing.release_only({"name": "b", "namespace": "ns", "status": status,
+                                "revision": "1", "chart": "vcluster-0.1.0",
+                                "updated": "2026-01-01 11:59:00.1234 +0000 UTC"},
+                               {"preview-vcluster.io/pr": "3"}, NOW)
+    assert (row.name, row.namespace, row.status, row.release, row.age_seconds) == (
+        "b", "ns", shown, status, 60)
+    assert row.labels == {"preview-vcluster.io/pr": "3"} and not row.ready

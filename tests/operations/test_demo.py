@@ -1,0 +1,48 @@
+"""`./dev sandbox`: the demo prints a URL that answers, and Ctrl-C tears everything down."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import wait_for
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.tools]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_demo_serves_the_example_until_ctrl_c(tmp_path: Path) -> None:
+    out, err = tmp_path / "out.txt", tmp_path / "err.txt"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "preview", "sandbox", "--example", str(ROOT / "examples" / "app"),
+             "--kubeconfig", str(tmp_path / "kubeconfig")], stdout=stdout, stderr=stderr,
+            cwd=tmp_path)
+        try:
+            wait_for(lambda: "Press Ctrl-C" in out.read_text() or demo.poll() is not None,
+                     timeout=240, interval=0.5, what="the demo to be ready")
+            printed = out.read_text()
+            assert demo.poll() is None, printed + err.read_text()
+            assert "environment pr-1 of example/app is ready" in printed, printed
+            url = re.search(r"^  (http://pr-1-app\.localhost:\d+)/$", printed, re.M)
+            assert url, printed
+            port = url.group(1).rsplit(":", 1)[1]
+            assert f"curl -H 'Host: pr-1-app.localhost' http://127.0.0.1:{port}/" in printed
+            assert "preview kubeconfig --repo example/app --pr 1 --tunnel" in printed
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/",
+                                             headers={"Host": "pr-1-app.localhost"})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                page = response.read().decode()
+            assert response.status == 200 and "pull request <strong>#1</strong>" in page
+        finally:
+            demo.send_signal(signal.SIGINT)
+            code = demo.wait(timeout=120)
+    assert code == 0, err.read_text()
+    assert "Environment pr-1 torn down" in out.read_text()
+    assert "Traceback" not in err.read_text(), err.read_text()
