@@ -89,7 +89,9 @@ def test_up_gets_every_input_as_a_flag() -> None:
 
 
 def test_down_ignores_deploy_inputs() -> None:
-    argv = plan({"chart": "./chart", "set": "a=b"}, "pull_request", _event("closed"), "/kc").argv
+    # `preview down` has no --config: the environment is named by the event alone.
+    argv = plan({"chart": "./chart", "set": "a=b", "config": "app/preview.yaml"}, "pull_request",
+                _event("closed"), "/kc").argv
     assert argv == ("down", "--kubeconfig", "/kc")
 
 

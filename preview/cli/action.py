@@ -95,8 +95,6 @@ def plan(inputs: Mapping[str, str], event_name: str, event: Mapping[str, object]
             argv += ["--set", assignment]
         if _flag(inputs, "allow-forks"):
             argv.append("--allow-forks")
-    elif inputs.get("config", "").strip():
-        argv += ["--config", inputs["config"].strip()]
     return Invocation(tuple(argv))
 
 

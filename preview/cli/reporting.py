@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from preview.errors import BadInput, PreviewError
+from preview.render import ProgressPrinter
 from preview.results import Diagnostics, DownResult, UpResult
 
 if TYPE_CHECKING:
@@ -50,6 +51,15 @@ class Reporter:
         # summary, so only Actions (outputs, annotations) needs such a session.
         return cls(GitHubSession.from_env(environ, token, out=out))
 
+    @property
+    def in_actions(self) -> bool:
+        return self.session is not None and self.session.actions.enabled
+
+    def progress(self, output: str) -> ProgressPrinter:
+        """The progress printer: in Actions on stdout (text output), inside the `::group::`
+        sections it folds; elsewhere on stderr."""
+        return ProgressPrinter(sys.stdout if self.in_actions and output == "text" else None)
+
     @contextlib.contextmanager
     def group(self, title: str) -> Iterator[None]:
         """A folded `::group::` in the Actions log around a long phase."""
@@ -67,7 +77,7 @@ class Reporter:
         if self.session is not None:
             self.session.report_result(pr, env, result)
 
-    def error(self, pr: PullRequest, env: Environment, error: PreviewError) -> None:
+    def error(self, pr: PullRequest, env: Environment, error: Exception) -> None:
         """`up` raised: report it as a failed result (the comment shows the message)."""
         if self.session is not None:
             self.session.report_result(pr, env, failed_result(env, pr.head_sha, error))
@@ -89,11 +99,13 @@ class Reporter:
         return error
 
 
-def failed_result(env: Environment, head_sha: str, error: PreviewError) -> UpResult:
+def failed_result(env: Environment, head_sha: str, error: Exception) -> UpResult:
     """An `up` that raised, as a failed result (pure)."""
+    summary = str(error) if isinstance(error, PreviewError) else \
+        f"{type(error).__name__}: {error}"
     return UpResult(environment=env.name, namespace=env.namespace, vcluster=env.vcluster,
                     url="", head_sha=head_sha, status="failed", phases={}, expires_at="",
-                    diagnostics=Diagnostics(summary=str(error), pods=(), helm_status=""),
+                    diagnostics=Diagnostics(summary=summary, pods=(), helm_status=""),
                     kubeconfig_hint="")
 
 
