@@ -265,3 +265,23 @@ def test_preview_up_refuses_a_fork_before_any_cluster_call(tmp_path: Path) -> No
     assert "comes from the fork mallory/shop" in result.stderr
     assert "--allow-forks" in result.stderr
     assert step.outputs()["status"] == "refused"
+
+
+def test_a_pull_request_closed_during_the_deploy_is_torn_down_by_that_deploy(
+        sandbox: Sandbox, api_client: client.ApiClient, shared: naming.Environment,
+        tmp_path: Path) -> None:
+    # The `closed` run (its own concurrency group) may finish before this deploy does; the
+    # deploy then reads the pull request again and removes what it just deployed.
+    core = client.CoreV1Api(api_client)
+    with make_fake(SHARED_REPO, SHARED_PR, SHA1) as fake:
+        fake.repos[SHARED_REPO].pulls[SHARED_PR]["state"] = "closed"
+        step = Step.create(tmp_path, pull_request_event("synchronize", SHARED_REPO, SHARED_PR,
+                                                        SHA1))
+        result = run_action(sandbox, fake, step, SHARED_REPO)
+        assert result.returncode == 0, explain(result)
+        assert "was closed meanwhile" in result.stderr
+        assert step.outputs()["status"] == "torn-down"
+        assert not namespace_exists(core, shared.namespace)
+        [comment] = fake.comments(SHARED_REPO, SHARED_PR)
+        assert "was removed" in comment["body"]
+        assert all(states(d)[-1] == "inactive" for d in fake.deployments(SHARED_REPO))
