@@ -3,8 +3,11 @@
 It reads the action's inputs from `INPUT_*` variables (action.yml passes them through `env:`
 only), writes the host kubeconfig to a private file after masking it, picks the command from
 the event (`pull_request` opened/reopened/synchronize → `up`, closed → `down`) unless the
-`command` input names one, and runs `preview <command> …` with the matching flags. Deciding
-is pure (`plan`); running is a subprocess, so the kubeconfig file is removed whatever happens.
+`command` input names one, and runs `preview <command> …` with the matching flags. A fork's
+pull request is refused first, before the kubeconfig is even looked at (a fork's run gets no
+secrets, so "empty kubeconfig" would hide the real reason), unless `allow-forks` is true.
+Deciding is pure (`plan`); running is a subprocess, so the kubeconfig file is removed
+whatever happens.
 """
 
 from __future__ import annotations
