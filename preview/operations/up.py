@@ -38,14 +38,14 @@ import yaml
 from preview import deploy, helm, naming
 from preview.config import RenderedConfig, deep_merge
 from preview.errors import BadInput, PreviewError
-from preview.kube.client import ApiError, KubeClient
+from preview.kube.client import ApiError, Conflict, KubeClient
 from preview.kube.connection import from_kubeconfig
 from preview.kube.host import HostCluster
 from preview.operations import kubeconfig, ownership
 from preview.pullrequest import PullRequest
 from preview.results import Diagnostics, UpResult
 from preview.vcluster import connect, lifecycle
-from preview.vcluster.model import Progress, chart_path
+from preview.vcluster.model import Progress, chart_path, kubeconfig_secret
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 60.0
@@ -131,9 +131,11 @@ async def check(config: RenderedConfig, env: naming.Environment,
     """Step 0: the user's chart and the vcluster values, checked without a cluster."""
     base = config.config.source.parent if config.config.source else Path.cwd()
     try:
-        await deploy.check_chart(chart_ref(config), config.release, config.namespace,
-                                 config.values, base)
-        await helm.render(chart_path(), env.vcluster, env.namespace, values)
+        # Two independent `helm template` runs: side by side.
+        await asyncio.gather(
+            deploy.check_chart(chart_ref(config), config.release, config.namespace,
+                               config.values, base),
+            helm.render(chart_path(), env.vcluster, env.namespace, values))
     except BadInput:
         raise
     except PreviewError as e:
@@ -189,20 +191,19 @@ async def _ensure_namespace(kube: KubeClient, env: naming.Environment, pr: PullR
                               {"metadata": {"name": env.namespace, **patch["metadata"]}})
             progress(f"created namespace {env.namespace}")
             return
-        except ApiError as e:
-            if e.status != 409:
-                raise
+        except Conflict:
             existing = await ownership.find(kube, env)  # made concurrently: ours?
     await kube.patch(ownership.NAMESPACES, None, env.namespace, patch)
-    progress(f"namespace {env.namespace}: expires {patch['metadata']['annotations'][naming.EXPIRES_AT]}")
+    expires = patch["metadata"]["annotations"][naming.EXPIRES_AT]
+    progress(f"namespace {env.namespace}: expires {expires}")
 
 
 async def _ensure_vcluster(host: HostCluster, kube: KubeClient, env: naming.Environment,
                            values: dict[str, Any], config: RenderedConfig,
                            progress: Progress) -> None:
-    history = await helm.history(host.kubeconfig, host.context, env.vcluster, env.namespace)
-    status = await helm.deployed(host.kubeconfig, host.context, env.vcluster, env.namespace) \
-        if history else None
+    history, status = await asyncio.gather(
+        helm.history(host.kubeconfig, host.context, env.vcluster, env.namespace),
+        helm.deployed(host.kubeconfig, host.context, env.vcluster, env.namespace))
     deployed = deployed_values(history, status, vcluster_chart_label())
     if deployed is not None and deployed.get("serviceCIDR") and not values.get("serviceCIDR"):
         # Detected by the first `up`; detecting again costs a request and cannot differ.
@@ -236,7 +237,7 @@ def deployed_values(history: list[helm.Revision], status: dict[str, Any] | None,
 async def _control_plane_ready(kube: KubeClient, env: naming.Environment) -> bool:
     sts = await kube.get(lifecycle.STATEFULSETS, env.namespace, env.vcluster)
     status = (sts or {}).get("status") or {}
-    secret = await kube.get(lifecycle.SECRETS, env.namespace, f"vc-{env.vcluster}")
+    secret = await kube.get(lifecycle.SECRETS, env.namespace, kubeconfig_secret(env.vcluster))
     return bool(sts) and (status.get("readyReplicas") or 0) >= 1 and secret is not None
 
 
