@@ -5,8 +5,8 @@ Each step's `env:` gets its `${{ inputs.X }}`, `${{ github.action_path }}` and
 an expression), the script runs with `bash --noprofile --norc -eo pipefail` (the runner's
 `shell: bash`), directories appended to `$GITHUB_PATH` are put on `PATH` for later steps, and
 every step gets its own `$GITHUB_OUTPUT`. The install step creates a fresh venv and installs
-this checkout into it with pip (from the configured index or local wheels), so this is slow:
-one test.
+this checkout into it with pip (from the configured index or local wheels), and, as helm is
+not on the PATH given, installs helm and kubectl too; so this is slow: one test.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import yaml
 
 from preview import naming
 from preview.sandbox.runner import Sandbox
-from preview.tools import find_tool
 from tests.e2e.runner import ROOT, Step, pull_request_event, read_outputs
 from tests.fakegithub import FakeGitHub
 
@@ -89,15 +88,16 @@ def test_the_composite_action_installs_itself_and_brings_a_pull_request_up(
         sandbox: Sandbox, tmp_path: Path) -> None:
     repo, number = "octo/runner", 21
     env = naming.environment_for("octo", "runner", number)
-    tools = str(Path(find_tool("helm")).parent)  # the runner image has helm and kubectl
     with FakeGitHub() as fake:
         fake.add_token(TOKEN)
         fake.add_repo(repo)
         fake.add_pull(repo, number, head_sha=SHA)
         files = Step.create(tmp_path, pull_request_event("opened", repo, number, SHA))
         environ = files.environ(fake.url, repo)
-        environ["PATH"] = os.pathsep.join([tools, "/usr/local/bin", "/usr/bin", "/bin",
+        # No helm on this PATH: the install step must fetch helm and kubectl itself.
+        environ["PATH"] = os.pathsep.join(["/usr/local/bin", "/usr/bin", "/bin",
                                            *_python_dirs()])
+        environ.pop("PREVIEW_TOOLS_DIR", None)
         context = {"github.action_path": str(ROOT), "github.token": TOKEN}
         inputs = action_inputs({"kubeconfig": Path(sandbox.kubeconfig).read_text(),
                                 "config": "examples/app/preview.yaml"}, context)
@@ -107,6 +107,8 @@ def test_the_composite_action_installs_itself_and_brings_a_pull_request_up(
             _down(sandbox, repo, number)
         venv = Path(environ["RUNNER_TEMP"]) / "preview-vcluster" / "venv"
         assert (venv / "bin" / "preview").is_file()  # a venv of its own, not the runner's
+        tools = Path(environ["RUNNER_TEMP"]) / "preview-vcluster" / "tools" / "bin"
+        assert (tools / "helm").is_file() and (tools / "kubectl").is_file()
         assert outputs["status"] == "ready"
         assert outputs["namespace"] == env.namespace and outputs["vcluster"] == env.vcluster
         assert outputs["url"] == f"http://pr-21-runner.localhost:{sandbox.ingress_http_port}"

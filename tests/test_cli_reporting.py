@@ -9,7 +9,9 @@ import pytest
 from preview import naming
 from preview.cli.reporting import Reporter, failed_result, fork_refusal, pull_request_of
 from preview.errors import PreviewError
+from preview.results import DownResult
 from tests.e2e.runner import Step, pull_request_event
+from tests.fakegithub import FakeGitHub
 
 ENV = naming.environment_for("octo", "shop", 7)
 
@@ -57,3 +59,16 @@ def test_a_refusal_is_an_annotation_and_the_refused_status(
     assert capsys.readouterr().out.startswith(
         "::error title=preview-vcluster refused this run::pull request #7 comes from the fork "
         "mallory/shop")
+
+
+def test_nothing_torn_down_writes_no_comment_only_the_outputs(tmp_path: Path) -> None:
+    step = Step.create(tmp_path, {})
+    with FakeGitHub() as fake:
+        fake.add_token("a-token")
+        fake.add_repo("octo/shop")
+        reporter = Reporter.create(step.environ(fake.url, "octo/shop"), "a-token", "text")
+        reporter.torn_down(pull_request_of(ENV, {}), ENV,
+                           DownResult(ENV.name, ENV.namespace, existed=False, seconds=0.1))
+        assert fake.log == []
+    assert step.outputs() == {"namespace": ENV.namespace, "vcluster": ENV.vcluster,
+                              "status": "torn-down"}
