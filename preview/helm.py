@@ -178,6 +178,7 @@ async def release_values(kubeconfig: Path | None, context: str | None, release: 
     """`helm get values`: the values a user gave the installed release; None if none such."""
     client = _client(kubeconfig, context)
     try:
+        # The Command layer: one `helm get values` (the Client's way costs a `helm status`).
         return dict(await client._command.get_values(release, namespace=namespace) or {})
     except helm_errors.ReleaseNotFoundError:
         return None
@@ -192,6 +193,7 @@ async def chart_metadata(kubeconfig: Path | None, context: str | None, release: 
     """The Chart.yaml metadata of the installed release (name, version, annotations…)."""
     client = _client(kubeconfig, context)
     try:
+        # The Command layer: one `helm get all --template` (the Client's way adds a status).
         return dict(await client._command.get_chart_metadata(release, namespace=namespace)
                     or {})
     except helm_errors.Error as e:

@@ -194,16 +194,20 @@ def up_text(result: Any, repo: str) -> str:
 
 
 def diagnostics_text(diagnostics: Any) -> str:
-    """The failure summary: each failing pod, its reason, events and last log lines (pure)."""
-    lines = [diagnostics.summary.strip()]
+    """The failure summary (pure). preview.deploy writes it for people: the failing pods,
+    their reasons, events and last log lines, helm's status; the same data is structured in
+    `-o json`. Without a summary, the pods are listed here."""
+    if diagnostics.summary.strip():
+        return str(diagnostics.summary).strip()
+    lines = []
     for pod in diagnostics.pods:
         container = f" container {pod.container}" if pod.container else ""
-        lines.append(f"  pod {pod.pod}{container}: {pod.reason}"
+        lines.append(f"pod {pod.pod}{container}: {pod.reason}"
                      + (f" — {pod.message}" if pod.message else ""))
-        lines += [f"    event: {event}" for event in pod.events[-5:]]
-        lines += [f"    log: {line}" for line in pod.logs[-10:]]
+        lines += [f"  event: {event}" for event in pod.events[-5:]]
+        lines += [f"  log: {line}" for line in pod.logs[-10:]]
     if diagnostics.helm_status:
-        lines.append("  helm: " + diagnostics.helm_status.strip().replace("\n", "\n        "))
+        lines.append(f"helm: {diagnostics.helm_status.strip()}")
     return "\n".join(lines)
 
 

@@ -23,7 +23,7 @@ _COMMAND = "preview.vcluster.command"
 class _Group(click.Group):
     """The `vcluster` group, with kubectl's and vcluster's short aliases (`ls`)."""
 
-    aliases = {"ls": "list", "rm": "delete"}
+    aliases = {"ls": "list"}
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))
@@ -69,21 +69,23 @@ def namespace_option(help_text: str) -> Callable[[F], F]:
     return decorate
 
 
-def _refuse(equivalent: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+def _refuse(equivalent: str,
+            origin: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
     """A callback for a vcluster-CLI flag we do not have: name ours instead."""
     def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         # `--connect=false` asks for what preview does anyway: accepted.
         if value not in (None, False, "false", "False", "0"):
             flag = param.opts[0] if param.opts else param.name
-            raise click.UsageError(f"{flag} is a flag of the vcluster CLI; "
-                                   f"with preview: {equivalent}", ctx)
+            raise click.UsageError(f"{flag} is a flag of {origin}; with preview: "
+                                   f"{equivalent}", ctx)
         return value
     return callback
 
 
-def _foreign(flag: str, equivalent: str, **kwargs: Any) -> Callable[[F], F]:
-    return click.option(flag, hidden=True, expose_value=False, callback=_refuse(equivalent),
-                        **kwargs)
+def _foreign(flag: str, equivalent: str, origin: str = "the vcluster CLI",
+             **kwargs: Any) -> Callable[[F], F]:
+    return click.option(flag, hidden=True, expose_value=False,
+                        callback=_refuse(equivalent, origin), **kwargs)
 
 
 def _run(kubeconfig: Path | None, context: str | None,
@@ -184,7 +186,9 @@ def create_command(name: str, namespace: str | None, values_files: tuple[Path, .
               help="How to reach the virtual API from here.")
 @click.option("--local-port", type=click.IntRange(0, 65535), default=0,
               show_default="a free port", help="Local end of the port-forward.")
-@click.option("--print-kubeconfig", "print_kubeconfig", is_flag=True, hidden=True)
+@_foreign("--print-kubeconfig", "--print (a tunnel's kubeconfig) or --print --server "
+          "https://NAME.NS.svc:443 (the in-cluster address)", "earlier preview versions",
+          is_flag=True, default=None)
 @_foreign("--update-current", "--kube-config PATH writes a kubeconfig; preview never edits "
           "yours", is_flag=False, flag_value="true", default=None, metavar="BOOL")
 @_foreign("--background-proxy", "run `preview vcluster connect NAME --kube-config PATH &`",
@@ -192,8 +196,7 @@ def create_command(name: str, namespace: str | None, values_files: tuple[Path, .
 @host_options
 @verbose_option
 def connect_command(name: str, namespace: str | None, print_: bool, kube_config: Path | None,
-                    server: str | None, expose: str, local_port: int, print_kubeconfig: bool,
-                    kubeconfig: Path | None, context: str | None) -> None:
+                    server: str | None, expose: str, local_port: int, kubeconfig: Path | None, context: str | None) -> None:
     """Use virtual cluster NAME: run `-- COMMAND…` against it, or keep a tunnel open.
 
     With a command: open the tunnel, run the command with KUBECONFIG pointing at the
@@ -205,7 +208,6 @@ def connect_command(name: str, namespace: str | None, print_: bool, kube_config:
     from preview.vcluster.model import check_name, check_namespace
 
     command: tuple[str, ...] = click.get_current_context().meta.get(_COMMAND, ())
-    print_ = print_ or print_kubeconfig
     if print_ and command:
         raise click.UsageError("--print prints a kubeconfig; a command after `--` uses one. "
                                "Pick one.")
@@ -235,7 +237,11 @@ def connect_command(name: str, namespace: str | None, print_: bool, kube_config:
                                  expose=expose, local_port=local_port, server=server,
                                  path=kube_config)
 
-    sys.exit(_run(kubeconfig, context, connect))
+    try:
+        code = _run(kubeconfig, context, connect)
+    except KeyboardInterrupt:  # before the session took over the signals: nothing to clean
+        code = 130
+    sys.exit(code)
 
 
 @vcluster.command("list", epilog=examples(
@@ -258,7 +264,8 @@ def list_command(namespace: str | None, all_namespaces: bool, output: str,
 
     where = None if all_namespaces else namespace
     rows = _run(kubeconfig, context,
-                lambda host: listing.list_vclusters(host, where, kubeconfig, context))
+                lambda host: listing.list_vclusters(host, where, kubeconfig, context,
+                                                   with_helm=True))
     if output in ("json", "yaml"):
         click.echo(render.dump(rows, output))
         return

@@ -234,8 +234,8 @@ class KubeClient:
         """
         try:
             return await self._retried(method, path, body, content_type, params)
-        except ApiError as e:
-            if e.status != 401 or not self.connection.refresh_credentials():
+        except Unauthorized:
+            if not self.connection.refresh_credentials():
                 raise
         log.info("401 from %s %s: refreshed the plugin's token, trying once more", method, path)
         return await self._retried(method, path, body, content_type, params)

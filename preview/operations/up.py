@@ -262,6 +262,12 @@ async def _deploy(vc: deploy.VirtualCluster, config: RenderedConfig, phase: _Pha
     """Steps 4-6; a failure becomes diagnostics (the environment stays for inspection)."""
     url = config.url
     timeouts = config.timeouts
+    # `timeouts.deploy` bounds install and readiness together, as a user reads it.
+    deadline = time.monotonic() + timeouts.deploy
+
+    def left() -> float:
+        return max(deadline - time.monotonic(), 1.0)
+
     try:
         with phase("deploy"):
             await deploy.install(vc, chart_ref(config), config.release, config.namespace,
@@ -269,10 +275,10 @@ async def _deploy(vc: deploy.VirtualCluster, config: RenderedConfig, phase: _Pha
         health = config.config.health_check
         with phase("wait"):
             await deploy.wait_ready(vc, config.namespace, config.release,
-                                    config.config.readiness_kinds, timeouts.deploy, progress)
+                                    config.config.readiness_kinds, left(), progress)
             if health is not None:
                 address = await deploy.wait_ingress(vc, config.namespace, config.host,
-                                                    timeouts.deploy, progress)
+                                                    left(), progress)
                 url = reachable_url(url, {"http": address.http_port,
                                           "https": address.https_port})
         if health is not None:

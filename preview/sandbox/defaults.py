@@ -6,6 +6,7 @@ every function returns a new dict.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from preview.sandbox.objects import clone
@@ -226,6 +227,14 @@ def _namespace(obj: dict[str, Any]) -> None:
 
 def _secret(obj: dict[str, Any]) -> None:
     obj.setdefault("type", "Opaque")
+    # As the v1 → internal conversion does: `stringData` is write-only, merged into `data`
+    # (its keys win) and never stored or read back.
+    string_data = obj.pop("stringData", None)
+    if isinstance(string_data, dict) and string_data:
+        data = obj.get("data")
+        data = data if isinstance(data, dict) else {}
+        obj["data"] = {**data, **{k: base64.b64encode(str(v).encode()).decode()
+                                  for k, v in string_data.items()}}
 
 
 def _network_policy(obj: dict[str, Any]) -> None:

@@ -73,7 +73,10 @@ def release_only(release: dict[str, Any], namespace_labels: dict[str, str],
 
 async def list_vclusters(host: KubeClient, namespace: str | None = None,
                          kubeconfig: Path | None = None,
-                         context: str | None = None) -> list[VCluster]:
+                         context: str | None = None,
+                         with_helm: bool = False) -> list[VCluster]:
+    """Rows sorted by namespace and name. `with_helm` also asks helm (with `kubeconfig` and
+    `context`, which must name the same host as `host`) for failed installs."""
     listed = await host.list(STATEFULSETS, namespace, SELECTOR)
     now = dt.datetime.now(dt.UTC)
     labels_by_ns: dict[str, dict[str, str]] = {}
@@ -89,8 +92,8 @@ async def list_vclusters(host: KubeClient, namespace: str | None = None,
             labels_by_ns[ns] = ((found or {}).get("metadata") or {}).get("labels") or {}
         return labels_by_ns[ns]
 
-    releases = {(r["namespace"], r["name"]): r
-                for r in await find.releases(kubeconfig, context, namespace)}
+    releases = {(r["namespace"], r["name"]): r for r in
+                (await find.releases(kubeconfig, context, namespace) if with_helm else [])}
     rows = []
     for sts in listed.get("items") or []:
         row = summarize(sts, await labels_of(sts["metadata"]["namespace"]), now)

@@ -142,18 +142,21 @@ def test_published_server_is_the_current_contexts() -> None:
     assert "--repo example/app --pr 1" in kubeconfig.hint(ENV)
 
 
-def test_failure_text_names_pod_reason_events_and_logs() -> None:
-    diagnostics = Diagnostics(
-        summary="1 pod is not ready", helm_status="STATUS: deployed",
-        pods=(PodProblem(pod="web-1", container="web", reason="ImagePullBackOff",
-                         message='Back-off pulling image "does-not-exist:1"',
-                         events=("Warning Failed: Failed to pull image",), logs=("boom",)),))
+def test_failure_text_is_the_summary_or_else_the_pods() -> None:
+    pod = PodProblem(pod="web-1", container="web", reason="ImagePullBackOff",
+                     message='Back-off pulling image "does-not-exist:1"',
+                     events=("Warning Failed: Failed to pull image",), logs=("boom",))
+    summary = "deploy failed: pod web-1 container web: ImagePullBackOff\nhelm: deployed"
+    diagnostics = Diagnostics(summary=summary, helm_status="STATUS: deployed", pods=(pod,))
     result = UpResult(environment="pr-1", namespace=ENV.namespace, vcluster="pr-1",
                       url="http://pr-1-app.localhost", head_sha="a" * 40, status="failed",
                       phases={"namespace": 0.1, "deploy": 1.0}, expires_at="x",
                       diagnostics=diagnostics, kubeconfig_hint="preview kubeconfig …")
     text = up_text(result, "example/app")
     assert "FAILED" in text and "left in place" in text
-    assert "pod web-1 container web: ImagePullBackOff — Back-off pulling image" in text
-    assert "event: Warning Failed: Failed to pull image" in text and "log: boom" in text
-    assert diagnostics_text(diagnostics).endswith("helm: STATUS: deployed")
+    assert text.endswith(summary) and text.count("web-1") == 1
+    bare = diagnostics_text(Diagnostics(summary="", helm_status="STATUS: deployed",
+                                        pods=(pod,)))
+    assert bare.splitlines() == [
+        'pod web-1 container web: ImagePullBackOff — Back-off pulling image "does-not-exist:1"',
+        "  event: Warning Failed: Failed to pull image", "  log: boom", "helm: STATUS: deployed"]

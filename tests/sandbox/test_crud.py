@@ -154,3 +154,15 @@ def deployment(name: str, replicas: int = 1, image: str = "nginx:1.27") -> dict:
         "replicas": replicas, "selector": {"matchLabels": labels},
         "template": {"metadata": {"labels": labels},
                      "spec": {"containers": [{"name": "web", "image": image}]}}}}
+
+
+def test_secret_string_data_is_merged_into_data(core: client.CoreV1Api, namespace: str) -> None:
+    """stringData is write-only: merged into data (its keys win), never read back."""
+    core.create_namespaced_secret(namespace, {
+        "metadata": {"name": "s"}, "data": {"a": "b2xk", "b": "Yg=="},
+        "stringData": {"a": "new", "c": "ü"}})
+    secret = core.read_namespaced_secret("s", namespace)
+    assert secret.string_data is None
+    assert secret.data == {"a": "bmV3", "b": "Yg==", "c": "w7w="}
+    core.patch_namespaced_secret("s", namespace, {"stringData": {"b": "patched"}})
+    assert core.read_namespaced_secret("s", namespace).data["b"] == "cGF0Y2hlZA=="

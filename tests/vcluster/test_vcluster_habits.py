@@ -301,13 +301,21 @@ def test_help_ends_with_examples(command: str) -> None:
     (("create", "a", "--chart-version", "0.20.0"), "PREVIEW_VCLUSTER_CHART"),
     (("create", "a", "--kubernetes-version", "1.31"), "--set k3s.image="),
     (("connect", "a", "--update-current"), "--kube-config PATH"),
+    (("connect", "a", "--print-kubeconfig"), "--print --server https://NAME.NS.svc:443"),
 ])
 def test_vcluster_cli_flags_name_the_preview_equivalent(argv: tuple[str, ...],
                                                         named: str) -> None:
     out = subprocess.run([sys.executable, "-m", "preview", "vcluster", *argv],
                          capture_output=True, text=True, timeout=30)
-    assert out.returncode == 2 and "is a flag of the vcluster CLI" in out.stderr
+    assert out.returncode == 2 and "is a flag of " in out.stderr
     assert named in out.stderr and "Traceback" not in out.stderr
+
+
+def test_connect_false_asks_for_what_create_does_anyway(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "preview", "vcluster", "create", "a",
+                          "--connect=false", "--kubeconfig", str(tmp_path / "none")],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1 and "kubeconfig" in out.stderr and "does not exist" in out.stderr
 
 
 def test_several_kubeconfig_files_are_merged_like_kubectl(sandbox: Sandbox,
@@ -324,6 +332,10 @@ def test_several_kubeconfig_files_are_merged_like_kubectl(sandbox: Sandbox,
                          capture_output=True, text=True, timeout=60, env=env)
     assert out.returncode == 0, out.stderr
     assert "helm" not in out.stderr
+    verbose = subprocess.run([sys.executable, "-m", "preview", "vcluster", "list", "-v"],
+                             capture_output=True, text=True, timeout=60, env=env)
+    assert "command succeeded: " in verbose.stderr and " list " in verbose.stderr
+    assert "--kubeconfig" not in verbose.stderr  # helm reads KUBECONFIG itself, all of it
     kubectl = subprocess.run([str(find_tool("kubectl")), "config", "current-context"],
                              capture_output=True, text=True, env=env)
     assert kubectl.returncode == 0  # kubectl agrees there is a current context

@@ -77,9 +77,9 @@ def load_balancer_status(address: str, ports: tuple[int, ...] = ()) -> dict[str,
     return {"loadBalancer": {"ingress": [entry]}}
 
 
-
-
 class IngressController:
+    """Publishes the address of the Ingresses it claims and serves them (`resolve`)."""
+
     def __init__(self, ctx: ControllerContext) -> None:
         self.client = ctx.client
         informer = ctx.informers.informer
