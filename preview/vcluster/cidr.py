@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from preview.errors import PreviewError
-from preview.kube.client import ApiError, KubeClient, Resource
+from preview.kube.client import ApiError, Invalid, KubeClient, Resource
 
 SERVICES = Resource("", "v1", "services", "Service")
 _RANGE = re.compile(r"[Tt]he range of valid IPs is ([0-9A-Fa-f:.]+/\d+)")
@@ -44,7 +44,7 @@ async def detect(kube: KubeClient, namespace: str) -> str:
             if found:
                 return found
             last = e.message
-            if e.status != 422:
+            if not isinstance(e, Invalid):
                 break
     raise PreviewError("could not detect the host cluster's Service CIDR"
                        + (f" (the API server said: {last})" if last else ""),

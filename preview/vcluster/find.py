@@ -15,7 +15,7 @@ from pathlib import Path
 
 from preview import helm
 from preview.errors import PreviewError
-from preview.kube.client import ApiError, KubeClient, Resource
+from preview.kube.client import ApiError, Forbidden, KubeClient, Resource
 from preview.vcluster.model import NAMESPACE_MANAGED_BY, NAMESPACE_VCLUSTER, PART_OF
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ async def locate(host: KubeClient, name: str, namespace: str | None = None,
                     labels.get(NAMESPACE_VCLUSTER) == name:
                 found.setdefault(namespace, []).append("labelled namespace")
     except ApiError as e:
-        if e.status != 403 or namespace is not None or not fallback:
+        if not isinstance(e, Forbidden) or namespace is not None or not fallback:
             raise
         log.info("cannot list cluster-wide (%s); assuming namespace %s", e.message,
                  default_namespace(name))

@@ -22,7 +22,7 @@ from tenacity import (
 
 from preview import helm, naming
 from preview.errors import PreviewError
-from preview.kube.client import ApiError, KubeClient, Resource
+from preview.kube.client import AlreadyExists, ApiError, Forbidden, KubeClient, NotFound, Resource
 from preview.vcluster import cidr, diagnose
 from preview.vcluster.model import (
     NAMESPACE_MANAGED_BY,
@@ -161,9 +161,7 @@ async def _ensure_namespace(host: KubeClient, namespace: str, name: str, level: 
                                                               "labels": labels}})
             progress(f"created namespace {namespace}")
             return True
-        except ApiError as e:
-            if e.status != 409:
-                raise
+        except AlreadyExists:
             existing = await host.get(NAMESPACES, None, namespace)
     if existing is not None and existing["metadata"].get("deletionTimestamp"):
         raise PreviewError(f"namespace {namespace} is being deleted",
@@ -280,10 +278,8 @@ async def _leftovers(host: KubeClient, name: str, namespace: str) -> tuple[str, 
         for selector in selectors:
             try:
                 items = (await host.list(res, namespace, selector)).get("items") or []
-            except ApiError as e:
-                if e.status in (403, 404):
-                    continue
-                raise
+            except (Forbidden, NotFound):
+                continue
             for obj in items:
                 key = f"{res.kind}/{obj['metadata']['name']}"
                 if key not in seen and not obj["metadata"].get("deletionTimestamp"):

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from preview import naming
-from preview.kube.client import ApiError, KubeClient, Resource
+from preview.kube.client import Forbidden, KubeClient, Resource
 from preview.kube.objects import parse_time
 from preview.vcluster import find
 from preview.vcluster.model import PART_OF, VCluster
@@ -85,9 +85,7 @@ async def list_vclusters(host: KubeClient, namespace: str | None = None,
         if ns not in labels_by_ns:
             try:
                 found = await host.get(NAMESPACES, None, ns)
-            except ApiError as e:
-                if e.status != 403:
-                    raise
+            except Forbidden:
                 found = None  # may list StatefulSets but not read namespaces: no owner labels
             labels_by_ns[ns] = ((found or {}).get("metadata") or {}).get("labels") or {}
         return labels_by_ns[ns]
