@@ -73,8 +73,12 @@ def apply(live: dict[str, Any] | None, applied: dict[str, Any], manager: str, fo
     for e in others:
         owned_by_others |= _paths(e)
     result = _merge(base, applied, ())
-    for path in sorted(previous - applied_paths - owned_by_others, key=len, reverse=True):
-        fieldpaths.remove(result, path)
+    kept = applied_paths | owned_by_others
+    for path in sorted(previous - kept, key=len, reverse=True):
+        # A field that is now the parent of a kept one (`data: {}` applied, then
+        # `data: {k: v}`) still exists: only the fields no one holds any more go.
+        if not any(k[:len(path)] == path for k in kept):
+            fieldpaths.remove(result, path)
 
     new_entries = []
     for e in others:

@@ -7,6 +7,7 @@ stored in the emulator, cached until one of them changes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,7 +15,7 @@ from preview.sandbox import rbac
 from preview.sandbox.rbac import Attributes, UserInfo
 from preview.sandbox.status import ApiError, forbidden
 from preview.sandbox.store import Store
-from preview.sandbox.tokens import TokenSigner
+from preview.sandbox.tokens import ISSUER, TokenSigner
 
 ANONYMOUS = UserInfo("system:anonymous", ("system:unauthenticated",))
 _RBAC = (("rbac.authorization.k8s.io", "roles"), ("rbac.authorization.k8s.io", "clusterroles"),
@@ -35,7 +36,13 @@ class Authenticator:
     def add_token(self, token: str, user: UserInfo) -> None:
         self.static[token] = user
 
-    def authenticate(self, headers: Mapping[str, str]) -> UserInfo:
+    def authenticate(self, headers: Mapping[str, str],
+                     client_cert: tuple[str, tuple[str, ...]] | None = None) -> UserInfo:
+        """The caller: a verified client certificate (CN user, O groups) first, as the real
+        server's authenticator chain orders them, then a bearer token; else anonymous."""
+        if client_cert is not None:
+            name, groups = client_cert
+            return UserInfo(name, (*groups, "system:authenticated"))
         header = headers.get("Authorization", "")
         if not header:
             return ANONYMOUS
@@ -59,6 +66,38 @@ class Authenticator:
         return UserInfo(claims.username, ("system:serviceaccounts",
                                           f"system:serviceaccounts:{claims.namespace}",
                                           "system:authenticated"), uid=claims.uid)
+
+
+    def review(self, token: str, audiences: list[str]) -> dict[str, Any]:
+        """The `status` of a TokenReview: who `token` is, for the `audiences` asked about.
+
+        Service-account tokens must be meant for one of them (the API server's own audience
+        when none is given); the sandbox's static tokens are valid for any.
+        """
+        wanted = audiences or [ISSUER]
+        failed = {"user": {}, "error": "[invalid bearer token, token lookup failed]"}
+        try:
+            user = self.authenticate({"Authorization": f"Bearer {token}"})
+        except ApiError:
+            return failed
+        claims = None if token in self.static else self.signer.verify(token)
+        matched = wanted
+        if claims is not None and claims.audiences:
+            matched = [a for a in wanted if a in claims.audiences]
+            if not matched:
+                return {"user": {}, "error": f"[invalid bearer token, token audiences "
+                        f"{json.dumps(list(claims.audiences))} is invalid for the target "
+                        f"audiences {json.dumps(wanted)}]"}
+        info: dict[str, Any] = {"username": user.name}
+        if user.uid:
+            info["uid"] = user.uid
+        info["groups"] = list(user.groups)
+        if user.extra:
+            extra: dict[str, list[str]] = {}
+            for key, value in user.extra:
+                extra.setdefault(key, []).append(value)
+            info["extra"] = extra
+        return {"authenticated": True, "user": info, "audiences": matched}
 
 
 class Authorizer:
@@ -116,59 +155,3 @@ def impersonate(authorizer: Authorizer, user: UserInfo, headers: Mapping[str, st
     if target != "system:anonymous" and "system:authenticated" not in groups:
         groups = (*groups, "system:authenticated")
     return UserInfo(target, groups)
-
-
-def bootstrap_rbac() -> list[dict[str, Any]]:
-    """The default ClusterRoles and bindings every cluster starts with (a useful subset)."""
-    def role(name: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
-        return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-                "metadata": {"name": name, "labels": {
-                    "kubernetes.io/bootstrapping": "rbac-defaults"}}, "rules": rules}
-
-    def binding(name: str, role_name: str, groups: list[str]) -> dict[str, Any]:
-        return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-                "metadata": {"name": name, "labels": {
-                    "kubernetes.io/bootstrapping": "rbac-defaults"}},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                            "name": role_name},
-                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
-                              "name": g} for g in groups]}
-
-    everything = [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
-                  {"nonResourceURLs": ["*"], "verbs": ["*"]}]
-    read = ["get", "list", "watch"]
-    write = ["create", "delete", "deletecollection", "patch", "update"]
-    workloads = [
-        {"apiGroups": [""], "resources": ["pods", "pods/log", "pods/status", "services",
-                                          "endpoints", "configmaps", "persistentvolumeclaims",
-                                          "serviceaccounts", "events", "replicationcontrollers"],
-         "verbs": read},
-        {"apiGroups": ["apps"], "resources": ["deployments", "replicasets", "statefulsets",
-                                              "daemonsets"], "verbs": read},
-        {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": read},
-        {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses", "networkpolicies"],
-         "verbs": read},
-    ]
-    edit = [dict(r, verbs=read + write) for r in workloads] + [
-        {"apiGroups": [""], "resources": ["secrets"], "verbs": read + write}]
-    return [
-        role("cluster-admin", everything),
-        role("admin", [*edit, {"apiGroups": ["rbac.authorization.k8s.io"],
-                               "resources": ["roles", "rolebindings"], "verbs": read + write}]),
-        role("edit", edit),
-        role("view", workloads),
-        role("system:discovery", [{"nonResourceURLs": [
-            "/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi",
-            "/openapi/*", "/readyz", "/version", "/version/"], "verbs": ["get"]}]),
-        role("system:basic-user", [{"apiGroups": ["authorization.k8s.io"], "resources": [
-            "selfsubjectaccessreviews", "selfsubjectrulesreviews"], "verbs": ["create"]},
-            {"apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"],
-             "verbs": ["create"]}]),
-        role("system:public-info-viewer", [{"nonResourceURLs": [
-            "/healthz", "/livez", "/readyz", "/version", "/version/"], "verbs": ["get"]}]),
-        binding("cluster-admin", "cluster-admin", ["system:masters"]),
-        binding("system:discovery", "system:discovery", ["system:authenticated"]),
-        binding("system:basic-user", "system:basic-user", ["system:authenticated"]),
-        binding("system:public-info-viewer", "system:public-info-viewer",
-                ["system:authenticated", "system:unauthenticated"]),
-    ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from preview.sandbox import platform_kinds
 from preview.sandbox.objects import clone
 
 _TEMPLATE_KINDS = {("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "StatefulSet"),
@@ -272,6 +273,7 @@ _DEFAULTERS = {
     ("networking.k8s.io", "NetworkPolicy"): _network_policy,
     ("rbac.authorization.k8s.io", "RoleBinding"): _rbac_binding,
     ("rbac.authorization.k8s.io", "ClusterRoleBinding"): _rbac_binding,
+    **platform_kinds.DEFAULTERS,
 }
 
 
@@ -309,6 +311,8 @@ def reset_status_on_create(group: str, kind: str, obj: dict[str, Any]) -> dict[s
                            ("networking.k8s.io", "Ingress"),
                            ("apiextensions.k8s.io", "CustomResourceDefinition"),
                            ("", "ResourceQuota"), ("policy", "PodDisruptionBudget"),
-                           ("autoscaling", "HorizontalPodAutoscaler")):
+                           ("autoscaling", "HorizontalPodAutoscaler"),
+                           ("certificates.k8s.io", "CertificateSigningRequest"),
+                           ("storage.k8s.io", "VolumeAttachment")):
         out.pop("status", None)
     return out

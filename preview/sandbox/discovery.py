@@ -18,6 +18,7 @@ _SUBRESOURCES: dict[str, tuple[str, str, str, list[str]]] = {
     "eviction": ("policy", "v1", "Eviction", ["create"]),
     "token": ("authentication.k8s.io", "v1", "TokenRequest", ["create"]),
     "finalize": ("", "", "", ["update"]),
+    "approval": ("", "", "", ["get", "patch", "update"]),
     "portforward": ("", "v1", "PodPortForwardOptions", ["create", "get"]),
     "proxy": ("", "v1", "", ["create", "delete", "get", "patch", "update"]),
     "exec": ("", "v1", "PodExecOptions", ["create", "get"]),

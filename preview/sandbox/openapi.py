@@ -37,6 +37,8 @@ def _group_prefix(group: str) -> str:
         return "io.k8s.api.core"
     if group.endswith(".k8s.io"):
         short = group.removesuffix(".k8s.io").replace(".", "")
+        if group == "apiregistration.k8s.io":
+            return "io.k8s.kube-aggregator.pkg.apis.apiregistration"
         if group == "apiextensions.k8s.io":
             return "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions"
         return f"io.k8s.api.{short}"

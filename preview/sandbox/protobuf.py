@@ -27,6 +27,9 @@ _META = "k8s.io.apimachinery.pkg.apis.meta.v1"
 _INLINE_TYPES = frozenset({"LocalObjectReference", "IngressRuleValue", "VolumeSource",
                            "PersistentVolumeSource", "EphemeralContainerCommon",
                            "RuleWithOperations", "Rule", "DeviceConfiguration"})
+# Go slice types (`type ExtraValue []string`): a message of one repeated `items` field in
+# the proto, a plain list in JSON (`extra: {key: [values]}` of the review and CSR kinds).
+_SLICE_TYPES = frozenset({"ExtraValue", "Verbs"})
 # Groups whose proto package is not the group's first label.
 _PACKAGES = {"internal.apiserver.k8s.io": "apiserverinternal"}
 
@@ -148,6 +151,8 @@ def decode_message(data: bytes, message: str) -> Any:
         handled, special = _special(message, {n: v for n, _, v in parsed})
         if handled:
             return special
+    if message.rsplit(".", 1)[-1] in _SLICE_TYPES:
+        return [_value(schema[n][1], v) for n, _, v in parsed if n in schema]
     out: dict[str, Any] = {}
     for number, _, wire_value in parsed:
         if number not in schema:

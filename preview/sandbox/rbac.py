@@ -3,7 +3,7 @@
 Semantics of `plugin/pkg/auth/authorizer/rbac`: a request is allowed when any rule of any
 role bound to the user (or one of their groups) covers it. ClusterRoleBindings apply
 everywhere; RoleBindings only in their namespace, even when they reference a ClusterRole.
-Aggregated ClusterRoles are not expanded (the sandbox has no aggregation controller).
+Aggregated ClusterRoles are expanded by `controllers/clusterroleaggregation.py`.
 """
 
 from __future__ import annotations

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from preview.sandbox import apply as ssa
-from preview.sandbox import conversion, defaults, patch, selectors, validation
+from preview.sandbox import (
+    conversion,
+    defaults,
+    patch,
+    platform_kinds,
+    selectors,
+    validation,
+    zerovalues,
+)
 from preview.sandbox.deletion import Deletions
 from preview.sandbox.objects import clone, now
 from preview.sandbox.pagination import decode_continue, encode_continue, item_key
@@ -142,6 +150,7 @@ class Registry(Deletions):
         # The real server fills system fields before the strategy runs (Jobs use the uid).
         obj["metadata"]["uid"] = str(uuid.uuid4())
         obj = self.strategies.prepare_create(rt, obj)
+        obj = zerovalues.fill(rt.storage[0], rt.kind, obj)
         self._validate(rt, obj, None)
         return obj
 
@@ -269,6 +278,8 @@ class Registry(Deletions):
             else:
                 merged["status"] = status
             new = merged
+        elif subresource == "approval":
+            new = platform_kinds.approval_update(old, new, now())
         elif subresource and subresource != "finalize":
             raise ApiError(405, "MethodNotAllowed", f"{subresource} cannot be updated this way")
         else:
@@ -288,6 +299,7 @@ class Registry(Deletions):
         if old_meta.get("deletionTimestamp") and not subresource:
             _refuse_new_finalizers(rt, old, new)
         new = self.strategies.prepare_update(rt, old, new, subresource)
+        new = zerovalues.fill(rt.storage[0], rt.kind, new)
         meta = new["metadata"]
         self._validate(rt, new, old)
         if "generation" in old_meta and _spec_changed(old, new):
@@ -314,7 +326,8 @@ class Registry(Deletions):
     def force_write(self, rt: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> None:
         """Store a server-computed change (bindings, finalize) without the update checks."""
         new["metadata"]["resourceVersion"] = str(self.store.next_rv())
-        self.store.put(rt.storage, conversion.to_storage(rt, new), "MODIFIED", old)
+        stored = zerovalues.fill(rt.storage[0], rt.kind, conversion.to_storage(rt, new))
+        self.store.put(rt.storage, stored, "MODIFIED", old)
 
     # -- delete --------------------------------------------------------------------------------
     # -- helpers -------------------------------------------------------------------------------

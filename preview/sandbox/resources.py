@@ -116,6 +116,25 @@ BUILTIN: tuple[ResourceType, ...] = (
     _t("coordination.k8s.io", "v1", "leases", "Lease"),
     # storage.k8s.io/v1
     _t("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, ["sc"]),
+    _t("storage.k8s.io", "v1", "csidrivers", "CSIDriver", False),
+    _t("storage.k8s.io", "v1", "csinodes", "CSINode", False),
+    _t("storage.k8s.io", "v1", "csistoragecapacities", "CSIStorageCapacity"),
+    _t("storage.k8s.io", "v1", "volumeattachments", "VolumeAttachment", False, sub=["status"]),
+    # admissionregistration.k8s.io/v1 (stored and served; webhooks and policies are not called)
+    _t("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations",
+       "MutatingWebhookConfiguration", False, cats=["api-extensions"]),
+    _t("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",
+       "ValidatingWebhookConfiguration", False, cats=["api-extensions"]),
+    _t("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies",
+       "ValidatingAdmissionPolicy", False, cats=["api-extensions"], sub=["status"]),
+    _t("admissionregistration.k8s.io", "v1", "validatingadmissionpolicybindings",
+       "ValidatingAdmissionPolicyBinding", False, cats=["api-extensions"]),
+    # certificates.k8s.io/v1
+    _t("certificates.k8s.io", "v1", "certificatesigningrequests", "CertificateSigningRequest",
+       False, ["csr"], sub=["approval", "status"]),
+    # apiregistration.k8s.io/v1 (the aggregator's)
+    _t("apiregistration.k8s.io", "v1", "apiservices", "APIService", False,
+       cats=["api-extensions"], sub=["status"]),
     # scheduling.k8s.io/v1
     _t("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", False, ["pc"]),
     # apiextensions.k8s.io/v1
@@ -143,8 +162,9 @@ REVIEW_GROUPS = frozenset({"authentication.k8s.io", "authorization.k8s.io"})
 
 # The preferred version of each group, in the order discovery lists groups.
 GROUP_ORDER = (
-    "", "apps", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io", "autoscaling",
-    "batch", "networking.k8s.io", "policy", "rbac.authorization.k8s.io", "storage.k8s.io",
+    "", "apiregistration.k8s.io", "apps", "events.k8s.io", "authentication.k8s.io",
+    "authorization.k8s.io", "autoscaling", "batch", "certificates.k8s.io", "networking.k8s.io",
+    "policy", "rbac.authorization.k8s.io", "storage.k8s.io", "admissionregistration.k8s.io",
     "apiextensions.k8s.io", "scheduling.k8s.io", "coordination.k8s.io", "discovery.k8s.io",
 )
 

@@ -39,6 +39,15 @@ class Running:
         """{"http": port, "https": port} of the host ingress controller ({} without one)."""
         return dict(self.server.ingress_ports)
 
+    def admin_kubeconfig(self) -> dict[str, Any]:
+        """A host cluster's admin kubeconfig holds kubeadm's `kubernetes-admin` client
+        certificate, as kind writes it; a virtual one (the k3s stand-in) the admin token."""
+        admin = self.tls.admin
+        if self.server.config.flavour != "host" or admin is None:
+            return self.kubeconfig(self.server.config.admin_token)
+        return self.kubeconfig("", user=certs.ADMIN_USER,
+                               client_cert=(admin.cert_pem, admin.key_pem))
+
     async def stop(self) -> None:
         for task in self.tasks:
             task.cancel()
@@ -100,8 +109,7 @@ class Sandbox:
         if self._kubeconfig_path is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="sandbox-")
             self._kubeconfig_path = Path(self._tmp.name) / "kubeconfig"
-        kubeconfig.write(self._kubeconfig_path,
-                         self._running.kubeconfig(self.config.admin_token))
+        kubeconfig.write(self._kubeconfig_path, self._running.admin_kubeconfig())
         return self
 
     def stop(self) -> None:
@@ -187,7 +195,7 @@ async def serve_forever(config: ServerConfig, host: str, port: int, kubeconfig_p
     ingress ports).
     """
     running = await start(config, host, port)
-    kubeconfig.write(kubeconfig_path, running.kubeconfig(config.admin_token))
+    kubeconfig.write(kubeconfig_path, running.admin_kubeconfig())
     # Handlers first: a script may signal as soon as it has read what on_ready printed.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -81,6 +81,11 @@ class RunningPod:
     def on_change(self, callback: Callable[[], None]) -> None:
         self._listeners.append(callback)
 
+    def exec_environment(self, container: str) -> tuple[dict[str, str], str | None] | None:
+        """The environment and working directory `kubectl exec` runs a command in, for
+        `container`; None when this runtime cannot run commands there."""
+        return None
+
     async def stop(self) -> None:
         """End the pod's processes; the default only records the exit."""
         if self.exit_code is None:
@@ -175,12 +180,17 @@ class SubprocessPod(RunningPod):
         self.stop_timeout = stop_timeout
         self.processes: list[asyncio.subprocess.Process] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._environments: dict[str, tuple[dict[str, str], str | None]] = {}
+
+    def exec_environment(self, container: str) -> tuple[dict[str, str], str | None] | None:
+        return self._environments.get(container) or self._environments.get("")
 
     async def launch(self, plan: Plan) -> None:
         for spec in plan.processes:
+            env = {**os.environ, **spec.env} if spec.inherit_env else dict(spec.env)
+            self._environments.setdefault(spec.container, (env, spec.cwd))
             proc = await asyncio.create_subprocess_exec(
-                *spec.argv, cwd=spec.cwd,
-                env={**os.environ, **spec.env} if spec.inherit_env else dict(spec.env),
+                *spec.argv, cwd=spec.cwd, env=env,
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT, start_new_session=True,
                 preexec_fn=_die_with_parent)

@@ -18,14 +18,17 @@ from aiohttp import web
 
 from preview.sandbox import (
     admission,
+    certs,
+    cluster_addons,
     discovery,
     kubelet_proxy,
     openapi,
+    platform_kinds,
     subresources,
     tables,
     watch,
 )
-from preview.sandbox.auth import Authenticator, Authorizer, bootstrap_rbac, impersonate
+from preview.sandbox.auth import Authenticator, Authorizer, impersonate
 from preview.sandbox.kubelet.timings import KubeletTimings
 from preview.sandbox.rbac import Attributes, UserInfo
 from preview.sandbox.registry import Registry, WriteOptions
@@ -54,7 +57,8 @@ _NOT_FOUND = ApiError(404, "NotFound", "the server could not find the requested 
 # Status (the clients generated from the OpenAPI spec decode it as such).
 _RETURNS_DELETED_OBJECT = frozenset({
     "Pod", "Service", "Namespace", "PersistentVolumeClaim", "PersistentVolume", "PodTemplate",
-    "ResourceQuota", "ServiceAccount", "StorageClass"})
+    "ResourceQuota", "ServiceAccount", "StorageClass", "CSIDriver", "CSINode",
+    "VolumeAttachment"})
 PodHandler = Callable[[web.Request, dict[str, Any], RequestInfo], Awaitable[web.StreamResponse]]
 
 
@@ -62,7 +66,9 @@ PodHandler = Callable[[web.Request, dict[str, Any], RequestInfo], Awaitable[web.
 class ServerConfig:
     service_cidr: str = "10.96.0.0/12"
     history: int = 20000
-    bookmark_interval: float = 1.0
+    # Watch bookmarks to clients that allow them: about once a minute, as the real server
+    # (its watch cache's bookmark frequency); tests that await one set it lower.
+    bookmark_interval: float = 60.0
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     # "host": a cluster with nodes, scheduler and kubelet; "virtual": a control plane only,
     # like k3s in our chart (no agent, no scheduler) — pods stay Pending there.
@@ -124,6 +130,8 @@ class ApiServer:
         # Without a kubelet of its own (virtual flavour), logs come from the node's kubelet
         # endpoint, as the real server fetches them (the host flavour's kubelet replaces it).
         self.pod_handlers["log"] = kubelet_proxy.log_handler(self)
+        for sub in ("exec", "attach", "portforward"):
+            self.pod_handlers[sub] = kubelet_proxy.stream_handler(self, sub)
         # services/proxy, also served by the kubelet (it knows where pods listen).
         self.service_handlers: dict[str, PodHandler] = {}
         self.app = web.Application(client_max_size=MAX_BODY + 1024 * 1024)
@@ -131,27 +139,19 @@ class ApiServer:
         self._bootstrap()
 
     def _bootstrap(self) -> None:
-        reg, cat = self.registry, self.catalog
-        ns_rt = cat.find("", "v1", "namespaces")
-        assert ns_rt is not None
-        for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
-            reg.create(ns_rt, "", {"metadata": {"name": name}}, WriteOptions())
-        for obj in bootstrap_rbac():
-            rt = cat.by_kind(obj["apiVersion"], obj["kind"])
+        """What a new cluster holds: namespaces, RBAC, APIServices, Services, add-ons."""
+        ip = str(self.strategies.cluster_ips.network.network_address + 1)
+        for obj in cluster_addons.initial_objects(self.catalog, self.config.flavour,
+                                                  self.config.service_cidr, ip):
+            rt = self.catalog.by_kind(obj["apiVersion"], obj["kind"])
             assert rt is not None
-            reg.create(rt, "", obj, WriteOptions())
-        svc_rt = cat.find("", "v1", "services")
-        assert svc_rt is not None
-        first_ip = str(self.strategies.cluster_ips.network.network_address + 1)
-        reg.create(svc_rt, "default", {"metadata": {"name": "kubernetes", "labels": {
-            "component": "apiserver", "provider": "kubernetes"}}, "spec": {
-            "clusterIP": first_ip, "ports": [{"name": "https", "port": 443,
-                                               "targetPort": 6443}]}}, WriteOptions())
+            self.registry.create(rt, obj["metadata"].get("namespace", ""), obj, WriteOptions())
 
     # -- entry ---------------------------------------------------------------------------------
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         try:
-            user = self.authn.authenticate(request.headers)
+            peer = request.transport.get_extra_info("peercert") if request.transport else None
+            user = self.authn.authenticate(request.headers, certs.peer_user(peer))
             user = impersonate(self.authz, user, request.headers)
             info = parse_path(request.method, request.path, request.query)
             if not info.is_resource:
@@ -233,6 +233,8 @@ class ApiServer:
             return await self._subresource(request, rt, info, user, query)
         if rt.group in REVIEW_GROUPS:
             body = decode_body(await request.read(), _content_type(request))
+            if rt.kind == "TokenReview":
+                return _json(subresources.token_review(body, self.authn), 201)
             out = subresources.review(rt.kind, body, user, self.authz, ns)
             return _json(out, 201)
         manager = default_field_manager(request.headers.get("User-Agent", ""))
@@ -253,6 +255,8 @@ class ApiServer:
                                      self.config.bookmark_interval, render)
         if verb == "create":
             body = decode_body(await request.read(), _content_type(request))
+            if rt.kind == "CertificateSigningRequest" and isinstance(body, dict):
+                platform_kinds.requester(body, user.name, user.groups, user.uid)
             return _json(self.registry.create(rt, ns, body, write_options(query, manager)), 201)
         if verb == "update":
             body = decode_body(await request.read(), _content_type(request))
@@ -291,7 +295,7 @@ class ApiServer:
         ns = info.namespace if rt.namespaced else ""
         sub, method = info.subresource, request.method
         manager = default_field_manager(request.headers.get("User-Agent", ""))
-        if sub in ("status", "finalize"):
+        if sub in ("status", "finalize", "approval"):
             if method == "GET":
                 return _json(self.registry.get(rt, ns, info.name))
             raw = await request.read()
@@ -299,7 +303,7 @@ class ApiServer:
                 out, _ = self.registry.update(rt, ns, info.name, decode_body(
                     raw, _content_type(request)), write_options(query, manager), sub)
                 return _json(out)
-            if method == "PATCH" and sub == "status":
+            if method == "PATCH" and sub in ("status", "approval"):
                 out, _ = self.registry.patch(rt, ns, info.name, _content_type(request), decode_body(
                     raw, _content_type(request), patch=True), write_options(query, manager), sub)
                 return _json(out)
@@ -379,7 +383,9 @@ def _json(obj: Any, status: int = 200) -> web.Response:
 
 def _status_response(e: ApiError) -> web.Response:
     headers = {"Retry-After": str(e.retry_after)} if e.retry_after is not None else None
-    return web.Response(body=json.dumps(e.status()).encode(), status=e.code,
+    # Compact, with the trailing newline of Go's json.Encoder, as the real server writes it.
+    body = json.dumps(e.status(), separators=(",", ":")) + "\n"
+    return web.Response(body=body.encode(), status=e.code,
                         content_type="application/json", headers=headers)
 
 

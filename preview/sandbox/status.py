@@ -54,6 +54,7 @@ class ApiError(Exception):
             details["causes"] = [c.to_dict() for c in self.causes]
         if self.retry_after is not None:
             details["retryAfterSeconds"] = self.retry_after
+        # The field order of `metav1.Status`, which clients comparing the text rely on.
         body: dict[str, Any] = {
             "kind": "Status",
             "apiVersion": "v1",
@@ -61,10 +62,10 @@ class ApiError(Exception):
             "status": "Failure",
             "message": self.message,
             "reason": self.reason,
-            "code": self.code,
         }
         if details:
             body["details"] = details
+        body["code"] = self.code
         return body
 
 

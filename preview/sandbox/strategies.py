@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from preview.sandbox import crds
+from preview.sandbox import crds, platform_kinds
 from preview.sandbox.ipalloc import ClusterIPAllocator, NodePortAllocator
 from preview.sandbox.objects import clone
 from preview.sandbox.resources import Catalog, ResourceType
@@ -283,4 +283,5 @@ _VALIDATORS: dict[tuple[str, str], Callable[[dict[str, Any], dict[str, Any] | No
     ("apps", "StatefulSet"): _validate_workload,
     ("apps", "DaemonSet"): _validate_workload,
     ("", "Service"): _validate_service,
+    **platform_kinds.VALIDATORS,
 }

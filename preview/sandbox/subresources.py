@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from preview.sandbox import rbac
-from preview.sandbox.auth import Authorizer
+from preview.sandbox.auth import Authenticator, Authorizer
 from preview.sandbox.deletion import DeleteOptions
 from preview.sandbox.objects import clone, dig, now
 from preview.sandbox.rbac import Attributes, UserInfo
@@ -161,8 +161,6 @@ def review(kind: str, body: dict[str, Any], user: UserInfo, authorizer: Authoriz
         out["status"] = {"userInfo": {"username": user.name, "groups": list(user.groups),
                                       **({"uid": user.uid} if user.uid else {})}}
         return out
-    if kind == "TokenReview":
-        raise bad_request("TokenReview is not supported by the sandbox")
     subject = user
     if kind in ("SubjectAccessReview", "LocalSubjectAccessReview"):
         if not spec.get("user") and not spec.get("groups"):
@@ -189,6 +187,18 @@ def review(kind: str, body: dict[str, Any], user: UserInfo, authorizer: Authoriz
     out["status"] = {"allowed": decision.allowed}
     if decision.reason:
         out["status"]["reason"] = decision.reason
+    return out
+
+
+def token_review(body: dict[str, Any], authn: Authenticator) -> dict[str, Any]:
+    """`authentication.k8s.io/v1` TokenReview: the token's user, as the API server sees it."""
+    spec = body.get("spec") or {}
+    token = str(spec.get("token") or "")
+    if not token:
+        raise bad_request("token is required for TokenReview in authentication")
+    out = clone(body)
+    out.setdefault("metadata", {})["creationTimestamp"] = None
+    out["status"] = authn.review(token, list(spec.get("audiences") or []))
     return out
 
 

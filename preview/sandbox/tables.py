@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from preview.sandbox import tables_more
 from preview.sandbox.objects import dig, parse_time
 from preview.sandbox.resources import ResourceType
 
@@ -142,7 +143,12 @@ _COLUMNS: dict[tuple[str, str], list[Column]] = {
 }
 
 
+_COLUMNS.update(tables_more.columns(_age))
+
+
 def _columns(rt: ResourceType) -> list[Column]:
+    if (rt.group, rt.kind) == ("", "Event"):
+        return tables_more.event_columns(human_age)
     return [("Name", "string", 0, _name), *_COLUMNS.get((rt.group, rt.kind),
                                                         [("Age", "string", 0, _age)])]
 
@@ -159,7 +165,7 @@ def _row(rt: ResourceType, obj: dict[str, Any], include: str) -> dict[str, Any]:
 
 def _table(rt: ResourceType, items: list[dict[str, Any]], meta: dict[str, Any],
            include: str) -> dict[str, Any]:
-    columns = [{"name": name, "type": typ, "format": "name" if name == "Name" else "",
+    columns = [{"name": name, "type": typ, "format": "name" if name == "Name" and not prio else "",
                 "description": "", "priority": prio} for name, typ, prio, _ in _columns(rt)]
     return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
             "columnDefinitions": columns, "rows": [_row(rt, o, include) for o in items]}

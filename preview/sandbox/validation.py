@@ -104,7 +104,8 @@ def name_rule_for(resource: str) -> str:
         return "dns1123-label"
     if resource in ("services",):
         return "dns1035-label"
-    if resource in ("roles", "clusterroles", "rolebindings", "clusterrolebindings"):
+    if resource in ("roles", "clusterroles", "rolebindings", "clusterrolebindings",
+                    "apiservices"):  # APIService names are checked as version.group
         return "path-segment"
     return "dns1123-subdomain"
 

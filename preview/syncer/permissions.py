@@ -14,6 +14,9 @@ HOST_RULES: list[dict[str, Any]] = [
     {"apiGroups": [""], "resources": ["pods", "services", "endpoints", "configmaps", "secrets",
                                       "persistentvolumeclaims"], "verbs": _WRITE},
     {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+    # kubectl exec/attach/port-forward in the virtual cluster, relayed by the kubelet endpoint
+    {"apiGroups": [""], "resources": ["pods/exec", "pods/attach", "pods/portforward"],
+     "verbs": ["get", "create"]},
     {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list", "watch"]},
     {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": _WRITE},
 ]

@@ -1,13 +1,15 @@
 """The syncer's own endpoints: health, readiness and Prometheus metrics over HTTP; and, over
 HTTPS as an API server expects of a kubelet, the kubelet API of its virtual nodes (container
-logs, fetched from the host pods)."""
+logs fetched from the host pods; exec, attach and port-forward WebSockets relayed to them)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
+import aiohttp
+from aiohttp import WSMsgType, web
 
 from preview import naming
 
@@ -47,7 +49,19 @@ def kubelet_app(s: Syncer) -> web.Application:
     async def container_logs(request: web.Request) -> web.StreamResponse:
         return await _proxy_logs(s, request)
 
+    async def exec_(request: web.Request) -> web.StreamResponse:
+        return await _relay_stream(s, request, "exec")
+
+    async def attach(request: web.Request) -> web.StreamResponse:
+        return await _relay_stream(s, request, "attach")
+
+    async def port_forward(request: web.Request) -> web.StreamResponse:
+        return await _relay_stream(s, request, "portforward")
+
     application.router.add_get("/containerLogs/{namespace}/{pod}/{container}", container_logs)
+    application.router.add_get("/exec/{namespace}/{pod}/{container}", exec_)
+    application.router.add_get("/attach/{namespace}/{pod}/{container}", attach)
+    application.router.add_get("/portForward/{namespace}/{pod}", port_forward)
     return application
 
 
@@ -99,3 +113,48 @@ async def _proxy_logs(s: Syncer, request: web.Request) -> web.StreamResponse:
             await response.write(chunk)
     await response.write_eof()
     return response
+
+
+async def _relay_stream(s: Syncer, request: web.Request, sub: str) -> web.StreamResponse:
+    """The host pod's `exec`/`attach`/`portforward` WebSocket, relayed to the virtual side
+    with the subprotocol the host picked from those the client offered."""
+    namespace, pod = request.match_info["namespace"], request.match_info["pod"]
+    if s.virtual_informers["pods"].get(namespace, pod) is None:
+        return web.Response(status=404, text=f"pod {namespace}/{pod} is not synced here")
+    if request.headers.get("Upgrade", "").lower() != "websocket":
+        return web.Response(status=400, text="Upgrade request required (WebSockets)")
+    host_pod = naming.host_name(pod, namespace, s.ctx.vcluster, naming.DNS_LABEL_MAX)
+    query = list(request.query.items())
+    if "container" in request.match_info:
+        query.append(("container", request.match_info["container"]))
+    offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",")
+               if p.strip()]
+    path = f"/api/v1/namespaces/{s.ctx.host_namespace}/pods/{host_pod}/{sub}"
+    try:
+        upstream = await s.host.session.ws_connect(path, params=query, protocols=offered,
+                                                   headers=s.host.auth_headers(),
+                                                   max_msg_size=0)
+    except aiohttp.WSServerHandshakeError as e:
+        return web.Response(status=e.status, text=e.message)
+    downstream = web.WebSocketResponse(
+        protocols=[upstream.protocol] if upstream.protocol else (), max_msg_size=0)
+    await downstream.prepare(request)
+
+    async def pump(source: Any, sink: Any) -> None:
+        async for msg in source:
+            if msg.type == WSMsgType.BINARY:
+                await sink.send_bytes(msg.data)
+            elif msg.type == WSMsgType.TEXT:
+                await sink.send_str(msg.data)
+
+    tasks = [asyncio.create_task(pump(downstream, upstream)),
+             asyncio.create_task(pump(upstream, downstream))]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await upstream.close()
+        await downstream.close()
+    return downstream

@@ -32,12 +32,14 @@ NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
 
 PLUGIN = textwrap.dedent("""\
     #!{python}
-    import json, os, pathlib, sys
+    import fcntl, json, os, pathlib, sys
     state = pathlib.Path(sys.argv[1])
     info = json.loads(os.environ["KUBERNETES_EXEC_INFO"])
     runs = state / "runs"
-    count = int(runs.read_text()) if runs.exists() else 0
-    runs.write_text(str(count + 1))
+    with open(state / "lock", "w") as lock:  # helm may run it twice at once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        count = int(runs.read_text()) if runs.exists() else 0
+        runs.write_text(str(count + 1))
     queue = json.loads((state / "tokens.json").read_text())
     if not queue:
         print("no more tokens: log in again", file=sys.stderr)

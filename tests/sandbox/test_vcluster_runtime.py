@@ -256,12 +256,14 @@ def check_syncer_identity(vc: VCluster, sandbox: Sandbox, kubectl: KubectlRunner
     claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
     assert claims["kubernetes.io"]["pod"]["name"] == f"{vc.name}-0"  # bound to the pod
 
-    as_syncer = ("--token", token)
-    whoami = json.loads(kubectl("auth", "whoami", "-o", "json", *as_syncer).stdout)
+    # A kubeconfig of the token alone: the admin one's client certificate would win over a
+    # --token (x509 comes first in the API server's authenticators).
+    as_syncer = sandbox.write_kubeconfig(vc.kubeconfig.with_name("as-syncer"), token)
+    whoami = json.loads(kubectl("auth", "whoami", "-o", "json", kubeconfig=as_syncer).stdout)
     assert whoami["status"]["userInfo"]["username"] == \
         f"system:serviceaccount:{vc.namespace}:vc-{vc.name}"
-    kubectl("get", "--raw", f"/api/v1/namespaces/{vc.namespace}/pods", *as_syncer)
-    refused = kubectl("get", "--raw", "/api/v1/namespaces/default/pods", *as_syncer,
+    kubectl("get", "--raw", f"/api/v1/namespaces/{vc.namespace}/pods", kubeconfig=as_syncer)
+    refused = kubectl("get", "--raw", "/api/v1/namespaces/default/pods", kubeconfig=as_syncer,
                       check=False)
     assert refused.returncode != 0 and "(Forbidden)" in refused.stderr, refused.stderr
 

@@ -58,7 +58,7 @@ WORKLOADS: list[str] = [
 SERVICES_AND_STORAGE: list[str] = [
     "endpoints:EndpointsController", "endpointslice:EndpointSliceController",
     "serviceaccount:ServiceAccountController", "volumes:PersistentVolumeBinder",
-    "resourcequota:ResourceQuotaController"]
+    "resourcequota:ResourceQuotaController", "clusterroleaggregation:ClusterRoleAggregator"]
 NODE_AGENTS: list[str] = ["nodes:NodeController", "scheduler:Scheduler", "kubelet:Kubelet"]
 # What a host cluster's platform adds: an ingress controller, a default storage class.
 HOST_ADDONS: list[str] = ["addons:DefaultClasses", "ingress:IngressController",

@@ -93,9 +93,12 @@ def job_step(job: dict[str, Any], pods: list[dict[str, Any]], at: dt.datetime) -
     active = [p for p in pods if is_active(p)]
     terminating = [p for p in pods if is_terminating(p) and
                    (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
-    failed_pods = [p for p in pods if (p.get("status") or {}).get("phase") == "Failed"]
+    # A pod deleted while running ends with a terminal phase written by the kubelet on its
+    # way out; it is no completion (the real controller counts what it saw finish first).
+    counted = [p for p in pods if not is_terminating(p)]
+    failed_pods = [p for p in counted if (p.get("status") or {}).get("phase") == "Failed"]
     succeeded = max(int(status.get("succeeded") or 0),
-                    sum(1 for p in pods if (p.get("status") or {}).get("phase") == "Succeeded"))
+                    sum(1 for p in counted if (p.get("status") or {}).get("phase") == "Succeeded"))
     failed = max(int(status.get("failed") or 0), len(failed_pods))
     suspended = bool(spec.get("suspend"))
     if not status.get("startTime") and not suspended:

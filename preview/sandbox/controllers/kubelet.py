@@ -8,8 +8,9 @@ that is no Node of this cluster are left alone, as no kubelet would claim them.
 - Simulated pods follow `kubelet/lifecycle.py` (failure injection in `kubelet/behaviour.py`).
 - Pods a runtime hook matches (`ServerConfig.runtimes`, see `preview/sandbox/runtime.py`)
   are started by it; their status follows the hook's readiness and exit.
-- A deleted pod gets its containers stopped (`Killing`), then the kubelet finishes the
-  deletion with `gracePeriodSeconds=0`, as the real kubelet's status manager does.
+- A deleted pod gets its containers stopped (`Killing`), its final status written
+  (containers terminated, `Ready=False`, phase `Succeeded`/`Failed`), then the kubelet
+  finishes the deletion with `gracePeriodSeconds=0`, as the real kubelet's status manager does.
 - The pod subresources `log`, `portforward`, `proxy` and `services/proxy` are served from
   here (`server.pod_handlers`/`service_handlers`: the one bridge to the HTTP server).
 """
@@ -35,6 +36,7 @@ from preview.sandbox.kubelet.lifecycle import (
     new_pod_state,
     next_due,
     stop,
+    stop_at,
 )
 from preview.sandbox.kubelet.status import pod_status
 from preview.sandbox.runtime import PodRuntime, RunningPod, RuntimeContext
@@ -158,6 +160,10 @@ class Kubelet:
         uid = meta["uid"]
         state = self.states.get(uid)
         if state is not None and not state.stopped:
+            grace = float(meta.get("deletionGracePeriodSeconds") or 0)
+            wait = stop_at(state, time.time(), grace) - time.time()
+            if wait > 0:
+                return wait  # preStop hooks still running; the containers serve meanwhile
             events = stop(state, time.time())
             if events:
                 self._spawn(self._record(pod, state.node, events))
@@ -168,6 +174,18 @@ class Kubelet:
         running = self.running.pop(uid, None)
         if running is not None:
             await running.stop()
+        if state is not None and state.deleted:
+            # The final status (containers terminated, Ready=False, a terminal phase) is
+            # written before the pod goes, as the real kubelet's status manager does.
+            node = self.nodes.get("", state.node)
+            status = pod_status(pod, state, _internal_ip(node) if node else "", time.time(),
+                                self.timings)
+            state.deleted = False
+            if status != self.written.get(uid):
+                if await self._write_status(pod, status) is None:
+                    return None
+                self.written[uid] = status
+                return 0.0
         await self.client.delete(self.pod_rt, meta["namespace"], meta["name"], {
             "apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0,
             "preconditions": {"uid": uid}})

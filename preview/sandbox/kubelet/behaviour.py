@@ -49,6 +49,19 @@ def behaviour(container: dict[str, Any], restart_policy: str, init: bool,
     return Behaviour(MISSING_IMAGE in container.get("image", ""), run_for, code)
 
 
+def pre_stop_seconds(container: dict[str, Any]) -> float:
+    """How long the container's preStop hook runs: a `sleep` action, or `sleep N` in an
+    exec command (the common "let the load balancer catch up" hook); 0 without one."""
+    hook = ((container.get("lifecycle") or {}).get("preStop")) or {}
+    if "sleep" in hook:
+        return float((hook.get("sleep") or {}).get("seconds") or 0)
+    words = " ".join(str(w) for w in ((hook.get("exec") or {}).get("command") or []))
+    match = _SLEEP.search(words)
+    if match is None or match.group(1) == "infinity":
+        return 0.0 if match is None else float("inf")
+    return float(match.group(1))
+
+
 def normalize_image(image: str) -> str:
     """The reference containerd reports: `nginx` is `docker.io/library/nginx:latest`."""
     name, _, digest = image.partition("@")

@@ -1,7 +1,7 @@
 """The kubelet's HTTP endpoints, plugged into the API server's pod/service subresources.
 
 `register` is the one bridge between the kubelet object and the HTTP server: it fills
-`server.pod_handlers` (`log`, `portforward`, `proxy`) and `server.service_handlers`
+`server.pod_handlers` (`log`, `portforward`, `proxy`, `exec`, `attach`) and `server.service_handlers`
 (`proxy`). Handlers only read the kubelet's state; they never write the API.
 """
 
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
-from preview.sandbox.kubelet import logs, portforward, proxy
+from preview.sandbox.kubelet import logs, portforward, proxy, remotecommand
 from preview.sandbox.kubelet.connect import KubeletView
 from preview.sandbox.kubelet.timings import KubeletTimings
 from preview.sandbox.requests import RequestInfo
@@ -51,7 +51,16 @@ def register(server: ApiServer, kubelet: Kubelet) -> None:
         pods = kubelet.pods_in(service["metadata"].get("namespace", ""))
         return await proxy.serve_service(request, service, info, kubelet, pods)
 
-    server.pod_handlers.update(log=log_handler, portforward=portforward_handler, proxy=pod_proxy)
+    async def exec_handler(request: web.Request, pod: dict[str, Any],
+                           info: RequestInfo) -> web.StreamResponse:
+        return await remotecommand.serve(request, pod, kubelet, kubelet.timings, attach=False)
+
+    async def attach_handler(request: web.Request, pod: dict[str, Any],
+                             info: RequestInfo) -> web.StreamResponse:
+        return await remotecommand.serve(request, pod, kubelet, kubelet.timings, attach=True)
+
+    server.pod_handlers.update(log=log_handler, portforward=portforward_handler, proxy=pod_proxy,
+                               exec=exec_handler, attach=attach_handler)
     server.service_handlers["proxy"] = service_proxy
 
 

@@ -22,6 +22,7 @@ from preview.sandbox.kubelet.behaviour import (
     Behaviour,
     always_pull,
     behaviour,
+    pre_stop_seconds,
     pull_error,
 )
 from preview.sandbox.kubelet.timings import KubeletTimings
@@ -97,6 +98,10 @@ class PodState:
     runtime_started: bool = False
     runtime_exit: int | None = None
     stopped: bool = False
+    # Deleted while running: the pod is terminal whatever its restartPolicy (the real
+    # kubelet's `podIsTerminal`), and its final status is written before it goes.
+    deleted: bool = False
+    stopping_at: float | None = None  # when the preStop hooks are done and SIGTERM is sent
 
     def container(self, name: str) -> Container | None:
         return next((c for c in self.containers if c.name == name), None)
@@ -150,6 +155,15 @@ def advance(pod: PodState, now: float, node_images: set[str],
     return events
 
 
+def stop_at(pod: PodState, now: float, grace: float) -> float:
+    """When to stop the containers of a deleted pod: after the running containers' preStop
+    hooks, which the grace period bounds (`pkg/kubelet/kuberuntime/kuberuntime_container.go`)."""
+    if pod.stopping_at is None:
+        hooks = [pre_stop_seconds(c.spec) for c in pod.containers if c.state == "running"]
+        pod.stopping_at = now + min(max(hooks, default=0.0), max(grace, 0.0))
+    return pod.stopping_at
+
+
 def stop(pod: PodState, now: float) -> list[Event]:
     """Kill every running container (pod deletion): `Killing` events, runs finished."""
     events = []
@@ -159,7 +173,7 @@ def stop(pod: PodState, now: float) -> list[Event]:
             events.append(Event("Normal", "Killing", f"Stopping container {c.name}"))
             run.finished, run.exit_code = now, 0
             c.state, c.due = "terminated", None
-    pod.stopped = True
+    pod.stopped = pod.deleted = True
     return events
 
 

@@ -56,7 +56,9 @@ def phase(state: PodState) -> str:
     waiting = running = stopped = succeeded = 0
     for c in state.regular:
         run = c.current
-        if c.state == "running":
+        if _lost(c, state):
+            stopped += 1  # ContainerStatusUnknown, exit code 137
+        elif c.state == "running":
             running += 1
         elif c.state == "terminated":
             stopped += 1
@@ -70,6 +72,8 @@ def phase(state: PodState) -> str:
     if running:
         return "Running"
     if stopped:
+        if state.deleted:  # podIsTerminal: no restart, whatever the policy
+            return "Succeeded" if stopped == succeeded else "Failed"
         if policy == "Always":
             return "Running"
         if stopped == succeeded:
@@ -106,6 +110,14 @@ def container_status(c: Container, state: PodState, now: float, timings: Kubelet
             out["ready"] = True  # completed init containers report ready, as the real kubelet
         if len(c.runs) > 1:
             out["lastState"] = {"terminated": _terminated(c.runs[-2])}
+    elif _lost(c, state):
+        # The status manager's TerminatePod: once a pod has initialized, a container with
+        # no terminated state is reported failed (`pkg/kubelet/status/status_manager.go`).
+        out["state"] = {"terminated": {
+            "exitCode": 137, "reason": "ContainerStatusUnknown",
+            "message": "The container could not be located when the pod was terminated"}}
+        if run is not None:
+            out["lastState"] = {"terminated": _terminated(run)}
     elif c.state == "crashloop" and run is not None:
         out["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message": (
             f"back-off {_duration(c.backoff)} restarting failed container={c.name} "
@@ -120,6 +132,12 @@ def container_status(c: Container, state: PodState, now: float, timings: Kubelet
         out["lastState"] = {}
     out.setdefault("lastState", {})
     return out
+
+
+def _lost(c: Container, state: PodState) -> bool:
+    """A regular container of a deleted, initialized pod that never reached terminated."""
+    return state.deleted and not c.init and c.state != "terminated" \
+        and all(i.done() for i in state.inits) and state.sandbox_ready
 
 
 def _waiting(c: Container, state: PodState) -> dict[str, Any]:
