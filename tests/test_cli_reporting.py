@@ -72,3 +72,19 @@ def test_nothing_torn_down_writes_no_comment_only_the_outputs(tmp_path: Path) ->
         assert fake.log == []
     assert step.outputs() == {"namespace": ENV.namespace, "vcluster": ENV.vcluster,
                               "status": "torn-down"}
+
+
+def test_each_phase_of_up_is_a_group_of_its_own_in_actions(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    step = Step.create(tmp_path, {})
+    reporter = Reporter.create(step.environ("http://127.0.0.1:9", "octo/shop"), None, "text")
+    with reporter.phases("preview up pr-7") as started:
+        started("check")
+        print("checking")
+        started("deploy")
+    assert capsys.readouterr().out == (
+        "::group::preview up pr-7: check\nchecking\n::endgroup::\n"
+        "::group::preview up pr-7: deploy\n::endgroup::\n")
+    with Reporter.create({}, None, "text").phases("outside Actions") as started:
+        started("check")
+    assert capsys.readouterr().out == ""

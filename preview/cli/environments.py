@@ -147,8 +147,9 @@ def up_command(config_path: Path | None, chart: str | None, values_files: tuple[
         loaded = _bad_input(lambda: configuration.load(config_path, overrides))
         rendered = _bad_input(lambda: configuration.render(loaded, pr, env))
         host = _host(kubeconfig, context)
-        with reporter.group(f"preview up: {env.name} of {pr.full_name} at {pr.short_sha}"):
-            result = asyncio.run(up.up(host, pr, rendered, env, printer))
+        with reporter.phases(f"preview up {env.name}") as phase_started:
+            result = asyncio.run(up.up(host, pr, rendered, env, printer,
+                                       phase_started=phase_started))
             printer.done()
     except Exception as e:
         reporter.error(pr, env, e)  # the comment must not stay "being built"

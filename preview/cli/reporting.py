@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -68,6 +68,22 @@ class Reporter:
             return
         with self.session.actions.group(title):
             yield
+
+    @contextlib.contextmanager
+    def phases(self, title: str) -> Iterator[Callable[[str], None]]:
+        """A `phase_started` callback for `up`: each phase gets a `::group::` of its own
+        (groups do not nest in the Actions log, so one ends where the next begins)."""
+        if not self.in_actions:
+            yield lambda name: None
+            return
+        assert self.session is not None
+        actions = self.session.actions
+        with contextlib.ExitStack() as current:
+            def started(name: str) -> None:
+                current.close()  # ends the previous phase's group
+                current.enter_context(actions.group(f"{title}: {name}"))
+
+            yield started
 
     def building(self, pr: PullRequest, env: Environment) -> None:
         if self.session is not None:

@@ -109,7 +109,9 @@ def test_opened_synchronize_closed(sandbox: Sandbox, api_client: client.ApiClien
         assert first["_statuses"][-1]["environment_url"] == outputs["url"]
         assert first["_statuses"][-1]["log_url"] == RUN_URL
         assert "is ready" in step.summary_path.read_text()
-        assert "::group::" in result.stdout and "::endgroup::" in result.stdout
+        for name in ("check", "vcluster", "connect", "deploy", "wait", "health"):
+            assert f"::group::preview up pr-7: {name}\n" in result.stdout
+        assert result.stdout.count("::group::") == result.stdout.count("::endgroup::")
         assert f"::add-mask::{TOKEN}" in result.stdout
 
         # synchronize with a new sha: the same comment edited, a new deployment.
