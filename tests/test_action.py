@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from preview.cli.action import plan, secret_lines
+from preview.cli.action import fork_of, plan, secret_lines
+from preview.cli.reporting import ForkRefused
 from preview.errors import BadInput
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,7 +89,9 @@ def test_up_gets_every_input_as_a_flag() -> None:
 
 
 def test_down_ignores_deploy_inputs() -> None:
-    argv = plan({"chart": "./chart", "set": "a=b"}, "pull_request", _event("closed"), "/kc").argv
+    # `preview down` has no --config: the environment is named by the event alone.
+    argv = plan({"chart": "./chart", "set": "a=b", "config": "app/preview.yaml"}, "pull_request",
+                _event("closed"), "/kc").argv
     assert argv == ("down", "--kubeconfig", "/kc")
 
 
@@ -117,3 +120,31 @@ def test_every_line_and_every_credential_of_a_kubeconfig_is_masked() -> None:
     masks = secret_lines(kubeconfig)
     assert "s3cr3t-token" in masks and "S0VZ" * 40 in masks
     assert all(line.strip() in masks for line in kubeconfig.splitlines() if line.strip())
+
+
+def _fork_event(action: str, head: dict[str, Any] | None) -> dict[str, Any]:
+    return {"action": action, "pull_request": {
+        "number": 7, "head": {"repo": head}, "base": {"repo": {"full_name": "octo/shop"}}}}
+
+
+@pytest.mark.parametrize("head", [{"full_name": "mallory/shop"}, None],
+                         ids=["fork", "deleted-fork"])
+def test_a_fork_is_refused_before_the_kubeconfig_matters(head: dict[str, Any] | None) -> None:
+    with pytest.raises(ForkRefused, match="comes from the fork") as caught:
+        plan({}, "pull_request", _fork_event("opened", head), "/kc")
+    assert "allow-forks" in (caught.value.hint or "")
+
+
+def test_a_fork_is_deployed_with_allow_forks_and_its_teardown_skipped_without() -> None:
+    event = _fork_event("opened", {"full_name": "mallory/shop"})
+    assert plan({"allow-forks": "true"}, "pull_request", event, "/kc").argv[-1] == \
+        "--allow-forks"
+    closed = plan({}, "pull_request", _fork_event("closed", {"full_name": "mallory/shop"}), "/kc")
+    assert closed.argv == () and "nothing was deployed" in closed.skip_reason
+    assert plan({"allow-forks": "true"}, "pull_request", _fork_event(
+        "closed", {"full_name": "mallory/shop"}), "/kc").argv[0] == "down"
+
+
+def test_the_same_repository_is_not_a_fork() -> None:
+    assert fork_of(_fork_event("opened", {"full_name": "Octo/Shop"})) == ""
+    assert fork_of(_fork_event("opened", {"full_name": "mallory/shop"})) == "mallory/shop"

@@ -3,8 +3,11 @@
 It reads the action's inputs from `INPUT_*` variables (action.yml passes them through `env:`
 only), writes the host kubeconfig to a private file after masking it, picks the command from
 the event (`pull_request` opened/reopened/synchronize → `up`, closed → `down`) unless the
-`command` input names one, and runs `preview <command> …` with the matching flags. Deciding
-is pure (`plan`); running is a subprocess, so the kubeconfig file is removed whatever happens.
+`command` input names one, and runs `preview <command> …` with the matching flags. A fork's
+pull request is refused first, before the kubeconfig is even looked at (a fork's run gets no
+secrets, so "empty kubeconfig" would hide the real reason), unless `allow-forks` is true.
+Deciding is pure (`plan`); running is a subprocess, so the kubeconfig file is removed
+whatever happens.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 import click
 import yaml
 
+from preview.cli.reporting import ForkRefused, Reporter, fork_refusal
 from preview.errors import BadInput
 
 COMMANDS = ("up", "down", "gc")
@@ -71,6 +75,12 @@ def plan(inputs: Mapping[str, str], event_name: str, event: Mapping[str, object]
             command = "up"
         else:
             return Invocation((), f"nothing to do for pull_request action {action!r}")
+    fork = fork_of(event) if event_name in PR_EVENTS else ""
+    if fork and command in ("up", "down") and not _flag(inputs, "allow-forks"):
+        if command == "down":
+            return Invocation((), f"pull request from the fork {fork}: nothing was deployed "
+                                  "(allow-forks is false), nothing to tear down")
+        raise fork_refusal(_number(event), fork)
     argv = [command, "--kubeconfig", kubeconfig]
     if command == "gc":
         if _flag(inputs, "dry-run"):
@@ -88,9 +98,32 @@ def plan(inputs: Mapping[str, str], event_name: str, event: Mapping[str, object]
             argv += ["--set", assignment]
         if _flag(inputs, "allow-forks"):
             argv.append("--allow-forks")
-    elif inputs.get("config", "").strip():
-        argv += ["--config", inputs["config"].strip()]
     return Invocation(tuple(argv))
+
+
+def fork_of(event: Mapping[str, object]) -> str:
+    """The head repository of a pull request event when it is not the base one (a fork),
+    else "" (pure). A deleted fork (`head.repo` null) counts as a fork."""
+    pr = event.get("pull_request")
+    if not isinstance(pr, dict):
+        return ""
+    head, base = pr.get("head"), pr.get("base")
+    if not isinstance(head, dict) or not isinstance(base, dict):
+        return ""
+    base_repo = base.get("repo") if isinstance(base.get("repo"), dict) else {}
+    base_name = str((base_repo or {}).get("full_name") or "")
+    head_repo = head.get("repo")
+    if head_repo is None and base_name:
+        return "(deleted fork)"
+    head_name = str(head_repo.get("full_name") or "") if isinstance(head_repo, dict) else ""
+    return head_name if head_name and base_name and head_name.lower() != base_name.lower() \
+        else ""
+
+
+def _number(event: Mapping[str, object]) -> int:
+    pr = event.get("pull_request")
+    number = pr.get("number") if isinstance(pr, dict) else None
+    return number if isinstance(number, int) else 0
 
 
 def secret_lines(kubeconfig: str) -> list[str]:
@@ -121,10 +154,6 @@ def action_command() -> None:
     environ = dict(os.environ)
     inputs = _inputs(environ)
     kubeconfig = inputs.pop("kubeconfig", "")
-    if not kubeconfig.strip():
-        raise BadInput("input kubeconfig is empty",
-                       "pass the host cluster's kubeconfig, e.g. "
-                       "kubeconfig: ${{ secrets.PREVIEW_KUBECONFIG }}")
     for line in secret_lines(kubeconfig):
         click.echo(f"::add-mask::{line}")
     token = inputs.pop("github-token", "")
@@ -142,13 +171,23 @@ def action_command() -> None:
     try:
         with os.fdopen(fd, "w") as handle:  # mkstemp: mode 0600
             handle.write(kubeconfig)
-        invocation = plan(inputs, environ.get("GITHUB_EVENT_NAME", ""), event, name)
+        try:
+            # Decided before the kubeconfig is looked at: a fork's run gets no secrets, and
+            # its refusal must say "fork", not "empty kubeconfig".
+            invocation = plan(inputs, environ.get("GITHUB_EVENT_NAME", ""), event, name)
+        except ForkRefused as e:
+            raise Reporter.create(environ, token, "text").refuse(e) from None
         if not invocation.argv:
             click.echo(f"::notice title=preview-vcluster::{invocation.skip_reason}")
             return
+        if not kubeconfig.strip():
+            raise BadInput("input kubeconfig is empty",
+                           "pass the host cluster's kubeconfig, e.g. "
+                           "kubeconfig: ${{ secrets.PREVIEW_KUBECONFIG }}")
         child = {k: v for k, v in environ.items() if not k.startswith("INPUT_")}
         if token:
             child["GITHUB_TOKEN"] = token
+        sys.stdout.flush()
         code = subprocess.run([sys.executable, "-m", "preview", *invocation.argv],
                               env=child).returncode
     finally:

@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from preview import render
+from preview.cli import reporting
 from preview.errors import BadInput, PreviewError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
@@ -43,6 +44,11 @@ def pr_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                       help="Pull request number.  [default: from $GITHUB_EVENT_PATH]")(fn)
     return click.option("--repo", default=None, metavar="OWNER/NAME",
                         help="Repository of the pull request.  [default: from the event]")(fn)
+
+
+def github_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--github-token", default=None, metavar="TOKEN",
+                        help=reporting.TOKEN_HELP)(fn)
 
 
 def _host(kubeconfig: Path | None, context: str | None) -> Any:
@@ -100,35 +106,65 @@ def _environment(repo: str | None, pr_number: str | None) -> Any:
 @click.option("--author", default=None, help="Author of the pull request.")
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
+@click.option("--allow-forks", is_flag=True,
+              help="Deploy a pull request whose head is in a fork (its code then runs with "
+                   "this kubeconfig; see docs/action.md).")
+@github_option
 @host_options
 def up_command(config_path: Path | None, chart: str | None, values_files: tuple[Path, ...],
                assignments: tuple[str, ...], domain: str | None, ttl: str | None,
                timeout: str | None, repo: str | None, pr_number: str | None, sha: str | None,
-               branch: str | None, author: str | None, output: str, kubeconfig: Path | None,
+               branch: str | None, author: str | None, output: str, allow_forks: bool,
+               github_token: str | None, kubeconfig: Path | None,
                context: str | None) -> None:
     """Create or upgrade the preview environment of a pull request and check its URL.
 
     A virtual cluster in a host namespace, the chart installed in it, workloads ready, the
     URL answering. The same commit twice changes nothing; a new one upgrades in place.
     Exit codes: 0 ready, 1 deploy failed (left for inspection), 2 bad input.
+
+    With a GitHub token (--github-token, $GITHUB_TOKEN) it keeps the pull request's comment
+    and deployment up to date (docs/github.md). A fork's pull request is refused before
+    anything else unless --allow-forks.
     """
     from preview import config as configuration
     from preview import naming, pullrequest
-    from preview.operations import up
+    from preview.operations import down, up
 
     overrides = configuration.ConfigOverrides(
         chart=chart, values_files=values_files, set_values=assignments, domain=domain,
         ttl=ttl, timeout=timeout)
     flags = pullrequest.PullRequestFlags(repo=repo, pr=pr_number, sha=sha, branch=branch,
                                          author=author)
-    loaded = _bad_input(lambda: configuration.load(config_path, overrides))
     pr = _bad_input(lambda: pullrequest.resolve(flags, os.environ))
     env = _bad_input(lambda: naming.environment_for(pr.owner, pr.repo, pr.number))
-    rendered = _bad_input(lambda: configuration.render(loaded, pr, env))
-    host = _host(kubeconfig, context)
-    printer = render.ProgressPrinter()
-    result = asyncio.run(up.up(host, pr, rendered, env, printer))
-    printer.done()
+    reporter = reporting.Reporter.create(os.environ, github_token, output)
+    if pr.is_fork and not allow_forks:
+        raise reporter.refuse(reporting.fork_refusal(pr.number, pr.head_repo))
+    reporter.building(pr, env)
+    printer = reporter.progress(output)
+    try:
+        loaded = _bad_input(lambda: configuration.load(config_path, overrides))
+        rendered = _bad_input(lambda: configuration.render(loaded, pr, env))
+        host = _host(kubeconfig, context)
+        with reporter.phases(f"preview up {env.name}") as phase_started:
+            result = asyncio.run(up.up(host, pr, rendered, env, printer,
+                                       phase_started=phase_started))
+            printer.done()
+    except Exception as e:
+        reporter.error(pr, env, e)  # the comment must not stay "being built"
+        raise
+    if reporter.closed_meanwhile(pr):
+        # Its teardown may have run while this deploy was still going: finish the job.
+        click.echo(f"pull request #{pr.number} was closed meanwhile: tearing {env.name} down",
+                   err=True)
+        with reporter.group(f"preview down: {env.name} (the pull request is closed)"):
+            gone = asyncio.run(down.down(host, env, printer))
+            printer.done()
+        reporter.torn_down(pr, env, gone)
+        click.echo(render.dump(gone, "json") if output == "json" else down_text(gone))
+        return
+    reporter.result(pr, env, result)
     if output == "json":
         click.echo(render.dump(result, "json"))
     else:
@@ -182,9 +218,11 @@ def diagnostics_text(diagnostics: Any) -> str:
               help="Seconds to wait for the namespace to be gone.")
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
+@github_option
 @host_options
 def down_command(repo: str | None, pr_number: str | None, timeout: int, output: str,
-                 kubeconfig: Path | None, context: str | None) -> None:
+                 github_token: str | None, kubeconfig: Path | None,
+                 context: str | None) -> None:
     """Tear down the preview environment of a pull request, and verify it is gone.
 
     Success also when nothing existed. A namespace of that name without our labels is
@@ -198,17 +236,23 @@ def down_command(repo: str | None, pr_number: str | None, timeout: int, output: 
     from preview.operations import down
 
     env = _environment(repo, pr_number)
+    reporter = reporting.Reporter.create(os.environ, github_token, output)
     host = _host(kubeconfig, context)
-    printer = render.ProgressPrinter()
-    result = asyncio.run(down.down(host, env, printer, timeout))
-    printer.done()
-    if output == "json":
-        click.echo(render.dump(result, "json"))
-    elif result.existed:
-        click.echo(f"environment {result.environment} ({result.namespace}) is gone "
-                   f"({result.seconds:.1f}s)")
-    else:
-        click.echo(f"environment {result.environment} does not exist: nothing to tear down")
+    printer = reporter.progress(output)
+    with reporter.group(f"preview down: {env.name} of {env.full_name}"):
+        result = asyncio.run(down.down(host, env, printer, timeout))
+        printer.done()
+    reporter.torn_down(_bad_input(lambda: reporting.pull_request_of(env, os.environ)), env,
+                       result)
+    click.echo(render.dump(result, "json") if output == "json" else down_text(result))
+
+
+def down_text(result: Any) -> str:
+    """What `preview down` prints for people (pure)."""
+    if result.existed:
+        return (f"environment {result.environment} ({result.namespace}) is gone "
+                f"({result.seconds:.1f}s)")
+    return f"environment {result.environment} does not exist: nothing to tear down"
 
 
 @click.command("list")

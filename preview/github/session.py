@@ -81,6 +81,20 @@ class GitHubSession:
         """`down` finished: comment "removed", every deployment of the environment inactive."""
         return self._safely(lambda: self._torn_down(pr, env, result))
 
+    def pull_request_state(self, pr: PullRequestLike) -> str | None:
+        """The pull request's state on GitHub now (`open` or `closed`): `up` asks after a
+        deploy, as the PR may have been closed meanwhile. None without a token, or when GitHub
+        fails (a warning)."""
+        if self.gh is None:
+            return None
+        gh = self.gh
+        try:
+            return str(client.call(lambda: gh.get_repo(_full_name(pr)).get_pull(pr.number).state,
+                                   f"GET /repos/{_full_name(pr)}/pulls/{pr.number}"))
+        except Exception as e:  # by contract nothing here may fail `up`/`down`
+            self._warn("pull request state", e)
+            return None
+
     # -- internals -------------------------------------------------------------------------
 
     def _building(self, pr: PullRequestLike, env: EnvironmentLike) -> list[str]:

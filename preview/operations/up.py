@@ -27,7 +27,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -52,14 +52,21 @@ CONNECT_TIMEOUT = 60.0
 
 
 class _Phases:
-    """Seconds per phase, in order."""
+    """Seconds per phase, in order; `on_start(name)` is told when each phase begins (the CLI
+    folds each phase's progress lines into a `::group::` in GitHub Actions)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_start: Callable[[str], None] | None = None) -> None:
         self.seconds: dict[str, float] = {}
+        self.on_start = on_start
+
+    def started(self, name: str) -> float:
+        if self.on_start is not None:
+            self.on_start(name)
+        return time.monotonic()
 
     @contextlib.contextmanager
     def __call__(self, name: str) -> Iterator[None]:
-        started = time.monotonic()
+        started = self.started(name)
         try:
             yield
         finally:
@@ -144,10 +151,11 @@ async def check(config: RenderedConfig, env: naming.Environment,
 
 async def up(host: HostCluster, pr: PullRequest, config: RenderedConfig,
              env: naming.Environment, progress: Progress,
-             now: dt.datetime | None = None) -> UpResult:
+             now: dt.datetime | None = None,
+             phase_started: Callable[[str], None] | None = None) -> UpResult:
     """Create or upgrade the environment of `pr` and check its URL."""
     now = now or dt.datetime.now(dt.UTC)
-    phase = _Phases()
+    phase = _Phases(phase_started)
     chart_defaults = yaml.safe_load((chart_path() / "values.yaml").read_text()) or {}
     values = vcluster_values(config, chart_defaults)
     with phase("check"):
@@ -158,7 +166,7 @@ async def up(host: HostCluster, pr: PullRequest, config: RenderedConfig,
             await _ensure_namespace(kube, env, pr, config, now, progress)
         with phase("vcluster"):
             await _ensure_vcluster(host, kube, env, values, config, progress)
-        connecting = time.monotonic()
+        connecting = phase.started("connect")
         async with connect.connect(kube, env.vcluster, env.namespace) as path, \
                 KubeClient(from_kubeconfig(path), "preview-up") as virtual:
             await _wait_answers(virtual, progress)

@@ -67,3 +67,19 @@ def test_a_failure_inside_the_layer_itself_is_a_warning(
     broken = replace(ready_result(), phases={"deploy": "not a number"})  # type: ignore[dict-item]
     warnings = make_session().report_result(PR(), Env(), broken)
     assert len(warnings) == 1 and warnings[0].startswith("could not update the GitHub report")
+
+
+def test_the_pull_request_state_is_read_again_from_github(
+        fake: FakeGitHub, make_session: Callable[..., GitHubSession]) -> None:
+    session = make_session()
+    assert session.pull_request_state(PR()) == "open"
+    fake.repos[REPO].pulls[PR_NUMBER]["state"] = "closed"
+    assert session.pull_request_state(PR()) == "closed"
+    # Unknown (no such PR, or GitHub failing) is None and a warning, never an exception.
+    assert session.pull_request_state(PR(number=404)) is None
+
+
+def test_without_a_token_the_pull_request_state_is_unknown(fake: FakeGitHub) -> None:
+    session = GitHubSession.from_env({"GITHUB_API_URL": fake.url}, None, out=io.StringIO())
+    assert session is not None and session.pull_request_state(PR()) is None
+    assert fake.log == []
