@@ -126,20 +126,36 @@ def _number(event: Mapping[str, object]) -> int:
     return number if isinstance(number, int) else 0
 
 
+_CREDENTIALS = ("token", "client-key-data", "client-certificate-data", "password", "username")
+
+
 def secret_lines(kubeconfig: str) -> list[str]:
-    """What to mask of a kubeconfig: every line, and every credential value on its own (a
-    value printed alone would not match its line's mask)."""
-    found = [line.strip() for line in kubeconfig.splitlines() if line.strip()]
+    """What to mask of a kubeconfig: every line of every credential in it (tokens, keys,
+    client certificates, passwords, exec plugins' env values), alone and as the line that
+    holds it. Masking every line of the file would turn `apiVersion: v1` into `***` all over
+    the log; an unreadable file is masked line by line, whole."""
+    every_line = [line.strip() for line in kubeconfig.splitlines() if line.strip()]
     try:
         doc = yaml.safe_load(kubeconfig)
     except yaml.YAMLError:
-        return found
-    for entry in (doc or {}).get("users") or [] if isinstance(doc, dict) else []:
-        user = (entry or {}).get("user") or {}
-        for key in ("token", "client-key-data", "client-certificate-data", "password"):
-            if isinstance(user.get(key), str) and user[key]:
-                found.append(user[key])
-    return found
+        return every_line
+    if not isinstance(doc, dict):
+        return every_line
+    values: list[str] = []
+    for entry in doc.get("users") or []:
+        user = (entry or {}).get("user") or {} if isinstance(entry, dict) else {}
+        for key in _CREDENTIALS:
+            if isinstance(user.get(key), str | int) and str(user[key]):
+                values.append(str(user[key]))
+        for env in ((user.get("exec") or {}).get("env") or []):
+            if isinstance(env, dict) and str(env.get("value") or ""):
+                values.append(str(env["value"]))
+        for value in ((user.get("auth-provider") or {}).get("config") or {}).values():
+            if isinstance(value, str) and value:
+                values.append(value)
+    found = [line for value in values for line in value.splitlines() if line.strip()]
+    found += [line for line in every_line if any(v in line for v in values)]
+    return list(dict.fromkeys(found))
 
 
 def _inputs(environ: Mapping[str, str]) -> dict[str, str]:
