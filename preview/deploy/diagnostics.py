@@ -15,9 +15,10 @@ import aiohttp
 from preview import helm
 from preview.deploy.model import VirtualCluster
 from preview.deploy.status import PULL_REASONS, Symptom, pod_symptoms
-from preview.deploy.workloads import EVENTS, PODS, release_pods
+from preview.deploy.workloads import release_pods
 from preview.errors import PreviewError
 from preview.kube.client import ApiError
+from preview.kube.resources import EVENTS, PODS
 from preview.results import Diagnostics, PodProblem
 
 MAX_PROBLEMS = 5  # containers described in full; the rest are counted

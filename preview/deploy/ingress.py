@@ -9,9 +9,8 @@ from typing import Any
 
 from preview.deploy.model import IngressAddress, Progress, VirtualCluster
 from preview.errors import PreviewError
-from preview.kube.client import Resource
+from preview.kube.resources import INGRESSES
 
-INGRESSES = Resource("networking.k8s.io", "v1", "ingresses", "Ingress")
 POLL_S = 1.0
 
 

@@ -7,18 +7,11 @@ from typing import Any
 from preview.deploy.status import selector_string
 from preview.errors import PreviewError
 from preview.kube.client import KubeClient, Resource
+from preview.kube.resources import PODS, REPLICASETS, WORKLOADS
 
-KINDS: dict[str, Resource] = {
-    "Deployment": Resource("apps", "v1", "deployments", "Deployment"),
-    "StatefulSet": Resource("apps", "v1", "statefulsets", "StatefulSet"),
-    "DaemonSet": Resource("apps", "v1", "daemonsets", "DaemonSet"),
-    "Job": Resource("batch", "v1", "jobs", "Job"),
-}
+KINDS: dict[str, Resource] = WORKLOADS
 DEFAULT_KINDS = tuple(KINDS)
-PODS = Resource("", "v1", "pods", "Pod")
-REPLICASETS = Resource("apps", "v1", "replicasets", "ReplicaSet")
 REVISION = "deployment.kubernetes.io/revision"
-EVENTS = Resource("", "v1", "events", "Event")
 # What helm (v3 and v4) writes on every object it manages.
 RELEASE_NAME = "meta.helm.sh/release-name"
 RELEASE_NAMESPACE = "meta.helm.sh/release-namespace"

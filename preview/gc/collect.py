@@ -11,11 +11,10 @@ from typing import Any
 
 from preview import naming
 from preview.gc.model import HostEnvironment
-from preview.kube.client import KubeClient, Resource
+from preview.kube.client import KubeClient
 from preview.kube.objects import dig
+from preview.kube.resources import NAMESPACES, STATEFULSETS
 
-NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
-STATEFULSETS = Resource("apps", "v1", "statefulsets", "StatefulSet")
 # The chart's StatefulSet (charts/vcluster/templates/_helpers.tpl).
 VCLUSTER_SELECTOR = ("app.kubernetes.io/name=vcluster,"
                      f"app.kubernetes.io/part-of={naming.MANAGED_BY_VALUE}")

@@ -13,20 +13,16 @@ from typing import Any
 
 from preview import naming
 from preview.errors import PreviewError
-from preview.gc.collect import NAMESPACES, STATEFULSETS
+from preview.gc.collect import NAMESPACES
 from preview.gc.model import HostEnvironment
-from preview.kube.client import KubeClient, Resource
+from preview.kube.client import KubeClient
 from preview.kube.objects import dig
+from preview.kube.resources import VCLUSTER_KINDS
 
 log = logging.getLogger(__name__)
 # Kinds an environment's namespace holds (the chart's and the syncer's copies): where a
 # blocking finalizer can sit.
-CONTENT_KINDS = (
-    Resource("", "v1", "configmaps", "ConfigMap"), Resource("", "v1", "secrets", "Secret"),
-    Resource("", "v1", "pods", "Pod"), Resource("", "v1", "services", "Service"),
-    Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim"),
-    Resource("", "v1", "serviceaccounts", "ServiceAccount"), STATEFULSETS,
-    Resource("networking.k8s.io", "v1", "ingresses", "Ingress"))
+CONTENT_KINDS = VCLUSTER_KINDS
 
 
 def is_ours(obj: dict[str, Any]) -> bool:

@@ -19,15 +19,15 @@ import aiohttp
 
 from preview import helm, naming
 from preview.errors import Incomplete, PreviewError
-from preview.kube.client import ApiError, KubeClient, Resource
+from preview.kube.client import ApiError, KubeClient
 from preview.kube.host import HostCluster
+from preview.kube.resources import STATEFULSETS
 from preview.operations import ownership
 from preview.results import DownResult
 from preview.vcluster import connect, lifecycle
 from preview.vcluster.model import Progress
 
 log = logging.getLogger(__name__)
-STATEFULSETS = Resource("apps", "v1", "statefulsets", "StatefulSet")
 APP_UNINSTALL_TIMEOUT = 60.0
 
 

@@ -11,9 +11,8 @@ from typing import Any
 
 from preview import naming
 from preview.errors import BadInput
-from preview.kube.client import KubeClient, Resource
-
-NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
+from preview.kube.client import KubeClient
+from preview.kube.resources import NAMESPACES
 
 
 def check_owned(namespace: dict[str, Any], env: naming.Environment) -> None:

@@ -13,9 +13,9 @@ import re
 from typing import Any
 
 from preview.errors import PreviewError
-from preview.kube.client import ApiError, Invalid, KubeClient, Resource
+from preview.kube.client import ApiError, Invalid, KubeClient
+from preview.kube.resources import SERVICES
 
-SERVICES = Resource("", "v1", "services", "Service")
 _RANGE = re.compile(r"[Tt]he range of valid IPs is ([0-9A-Fa-f:.]+/\d+)")
 _PROBES = ("1.1.1.1", "255.255.255.254", "0.0.0.1")  # one of them is outside any sane range
 

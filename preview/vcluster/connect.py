@@ -22,15 +22,12 @@ from urllib.parse import urlsplit
 import yaml
 
 from preview.errors import PreviewError
-from preview.kube.client import ApiError, KubeClient, Resource
+from preview.kube.client import ApiError, KubeClient
 from preview.kube.portforward import PortForward
+from preview.kube.resources import INGRESSES, PODS, SECRETS, SERVICES
 from preview.vcluster.model import check_name, check_namespace, kubeconfig_secret
 
 log = logging.getLogger(__name__)
-SECRETS = Resource("", "v1", "secrets", "Secret")
-PODS = Resource("", "v1", "pods", "Pod")
-SERVICES = Resource("", "v1", "services", "Service")
-INGRESSES = Resource("networking.k8s.io", "v1", "ingresses", "Ingress")
 API_PORT = 6443  # k3s's https port in the control-plane pod
 EXPOSE_MODES = ("port-forward", "loadbalancer", "ingress")
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from preview.kube.client import ApiError, KubeClient, Resource
-
-PODS = Resource("", "v1", "pods", "Pod")
-EVENTS = Resource("", "v1", "events", "Event")
+from preview.kube.client import ApiError, KubeClient
+from preview.kube.resources import EVENTS, PODS
 
 
 def describe_pod(pod: dict[str, Any] | None, events: list[dict[str, Any]]) -> str:

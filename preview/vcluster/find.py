@@ -15,12 +15,11 @@ from pathlib import Path
 
 from preview import helm
 from preview.errors import PreviewError
-from preview.kube.client import ApiError, Forbidden, KubeClient, Resource
+from preview.kube.client import ApiError, Forbidden, KubeClient
+from preview.kube.resources import NAMESPACES, STATEFULSETS
 from preview.vcluster.model import NAMESPACE_MANAGED_BY, NAMESPACE_VCLUSTER, PART_OF
 
 log = logging.getLogger(__name__)
-STATEFULSETS = Resource("apps", "v1", "statefulsets", "StatefulSet")
-NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
 CHART_NAME = "vcluster"
 # An annotation only our charts/vcluster carries: tells our releases from other charts
 # that are also called "vcluster" (loft's).

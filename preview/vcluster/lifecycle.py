@@ -22,7 +22,8 @@ from tenacity import (
 
 from preview import helm, naming
 from preview.errors import PreviewError
-from preview.kube.client import AlreadyExists, ApiError, Forbidden, KubeClient, NotFound, Resource
+from preview.kube.client import AlreadyExists, ApiError, Forbidden, KubeClient, NotFound
+from preview.kube.resources import NAMESPACES, SECRETS, STATEFULSETS, SYNCED, VCLUSTER_KINDS
 from preview.vcluster import cidr, diagnose
 from preview.vcluster.model import (
     NAMESPACE_MANAGED_BY,
@@ -38,21 +39,8 @@ from preview.vcluster.model import (
 )
 from preview.vcluster.values import Change, changes, kept, merge
 
-NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
-STATEFULSETS = Resource("apps", "v1", "statefulsets", "StatefulSet")
-SECRETS = Resource("", "v1", "secrets", "Secret")
 # What the syncer may have left when the namespace stays: its copies, by their labels.
-SYNCED = (Resource("", "v1", "pods", "Pod"), Resource("", "v1", "services", "Service"),
-          Resource("", "v1", "endpoints", "Endpoints"),
-          Resource("", "v1", "configmaps", "ConfigMap"), SECRETS,
-          Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim"),
-          Resource("networking.k8s.io", "v1", "ingresses", "Ingress"))
-CHART_KINDS = (*SYNCED, STATEFULSETS, Resource("", "v1", "serviceaccounts", "ServiceAccount"),
-               Resource("rbac.authorization.k8s.io", "v1", "roles", "Role"),
-               Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
-               Resource("", "v1", "resourcequotas", "ResourceQuota"),
-               Resource("", "v1", "limitranges", "LimitRange"),
-               Resource("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy"))
+CHART_KINDS = VCLUSTER_KINDS
 _PSA_LEVELS = ("privileged", "baseline", "restricted")
 
 

@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from preview import naming
-from preview.kube.client import Forbidden, KubeClient, Resource
+from preview.kube.client import Forbidden, KubeClient
 from preview.kube.objects import parse_time
+from preview.kube.resources import NAMESPACES, STATEFULSETS
 from preview.vcluster import find
 from preview.vcluster.model import PART_OF, VCluster
 
-STATEFULSETS = Resource("apps", "v1", "statefulsets", "StatefulSet")
-NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
 SELECTOR = f"app.kubernetes.io/name=vcluster,app.kubernetes.io/part-of={PART_OF}"
 # Namespace labels worth showing: who a virtual cluster belongs to.
 OWNER_LABEL_PREFIX = naming.PREFIX
