@@ -13,7 +13,7 @@ from preview.syncer.objects import clone
 from preview.syncer.resources import NODES
 
 if TYPE_CHECKING:
-    from preview.syncer.syncer import Syncer
+    from preview.syncer.engine.state import State
 
 LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 
@@ -92,7 +92,7 @@ def _node_info(name: str) -> dict[str, str]:
             "kubeletVersion": "v1.34.0", "kubeProxyVersion": ""}
 
 
-def wanted(s: Syncer, name: str) -> dict[str, Any] | None:
+def wanted(s: State, name: str) -> dict[str, Any] | None:
     """The virtual Node for host node `name`; None when a real host node is not known."""
     address, port = s.options.kubelet_address, s.options.kubelet_port
     if s.options.node_sync == "real":
@@ -101,7 +101,7 @@ def wanted(s: Syncer, name: str) -> dict[str, Any] | None:
     return fake(name, address, port)
 
 
-async def ensure(s: Syncer, name: str) -> None:
+async def ensure(s: State, name: str) -> None:
     """Make sure the virtual cluster has a Node `name` (the host node a pod runs on)."""
     if s.virtual_informers["nodes"].get("", name) is not None:
         return
@@ -115,7 +115,7 @@ async def ensure(s: Syncer, name: str) -> None:
     await _renew_lease(s, name)
 
 
-async def reconcile(s: Syncer, _namespace: str, name: str) -> float | None:
+async def reconcile(s: State, _namespace: str, name: str) -> float | None:
     """Keep a virtual node while a synced pod runs on it (current, with a fresh Lease);
     remove it after."""
     virtual = s.virtual_informers["nodes"].get("", name)
@@ -136,7 +136,7 @@ async def reconcile(s: Syncer, _namespace: str, name: str) -> float | None:
     return None
 
 
-async def _renew_lease(s: Syncer, name: str) -> None:
+async def _renew_lease(s: State, name: str) -> None:
     body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
             "metadata": {"name": name, "namespace": "kube-node-lease"},
             "spec": {"holderIdentity": name, "leaseDurationSeconds": 40,
