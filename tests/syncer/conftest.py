@@ -32,6 +32,10 @@ class Pair:
     dns_port: int
 
 
+# Ingress hosts the pair's syncer allows: `<one label>.e2e.preview.example.com`.
+ALLOWED_DOMAIN = "e2e.preview.example.com"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -56,7 +60,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
                  "--virtual-kubeconfig", virtual.kubeconfig, "--port", str(port),
                  "--kubelet-port", str(free_port()),
                  "--advertise-address", "127.0.0.1", "--node-sync", "real",
-                 "--dns-port", str(dns_port)],
+                 "--dns-port", str(dns_port), "--allowed-host", f"*.{ALLOWED_DOMAIN}"],
                 stdout=out, stderr=subprocess.STDOUT)
         try:
             def ready() -> bool:
