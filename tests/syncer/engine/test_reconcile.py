@@ -271,7 +271,7 @@ def test_service_rules(w: World) -> None:
 
 
 def test_selectorless_endpoints_must_point_at_our_own_addresses(w: World) -> None:
-    for name, ip in (("foreign", "10.1.2.3"), ("own", "")):
+    for name in ("foreign", "own"):
         w.core.create_namespaced_service(w.ns, {"metadata": {"name": name},
                                                 "spec": {"ports": [{"port": 80}]}})
     svc_ip = w.core.read_namespaced_service("own", w.ns).spec.cluster_ip
