@@ -42,6 +42,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def start_syncer(host: Sandbox, virtual: Sandbox, host_namespace: str, name: str,
+                 log: Path, *args: str) -> tuple[subprocess.Popen[bytes], int]:
+    """The real syncer as a subprocess between two sandboxes, once it is ready; its port."""
+    port = free_port()
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "preview", "-v", "syncer", "--name", name,
+             "--host-namespace", host_namespace, "--host-kubeconfig", host.kubeconfig,
+             "--virtual-kubeconfig", virtual.kubeconfig, "--port", str(port), *args],
+            stdout=out, stderr=subprocess.STDOUT)
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"syncer exited:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1):
+                return True
+        except OSError:
+            return False
+    wait_for(ready, 30, what="the syncer to be ready")
+    return proc, port
+
+
 @pytest.fixture(scope="package")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     tmp = tmp_path_factory.mktemp("pair")
