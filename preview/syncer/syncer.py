@@ -43,7 +43,8 @@ class Syncer:
     options: SyncOptions = field(default_factory=SyncOptions)
     # The overall bucket only stops a runaway loop from flooding the API servers; at 200/s a
     # 1000-pod burst (each pod: create, bind, status, events) waited on it for seconds.
-    queue: WorkQueue[Key] = field(default_factory=lambda: WorkQueue(rate=2000.0, burst=2000))
+    queue: WorkQueue[Key] = field(default_factory=lambda: WorkQueue(rate=2000.0, burst=2000,
+                                                                    max_delay=30.0))
     virtual_informers: dict[str, Informer] = field(default_factory=dict)
     host_informers: dict[str, Informer] = field(default_factory=dict)
 

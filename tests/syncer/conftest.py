@@ -42,15 +42,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_syncer(host: Sandbox, virtual: Sandbox, host_namespace: str, name: str,
-                 log: Path, *args: str) -> tuple[subprocess.Popen[bytes], int]:
-    """The real syncer as a subprocess between two sandboxes, once it is ready; its port."""
+def start_syncer(host_kubeconfig: str, virtual_kubeconfig: str, host_namespace: str,
+                 name: str, log: Path, *args: str) -> tuple[subprocess.Popen[bytes], int]:
+    """The real syncer as a subprocess between two API servers, once it is ready; its port."""
     port = free_port()
     with open(log, "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "preview", "-v", "syncer", "--name", name,
-             "--host-namespace", host_namespace, "--host-kubeconfig", host.kubeconfig,
-             "--virtual-kubeconfig", virtual.kubeconfig, "--port", str(port), *args],
+             "--host-namespace", host_namespace, "--host-kubeconfig", host_kubeconfig,
+             "--virtual-kubeconfig", virtual_kubeconfig, "--port", str(port), *args],
             stdout=out, stderr=subprocess.STDOUT)
 
     def ready() -> bool:

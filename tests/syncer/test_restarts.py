@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import yaml
 from kubernetes import client, config
 
 from preview import naming
@@ -21,6 +24,7 @@ from preview.sandbox.runner import Sandbox
 from preview.sandbox.server import ServerConfig
 from tests.conftest import wait_for
 from tests.syncer.conftest import start_syncer
+from tests.syncer.proxy import Proxy
 
 pytestmark = pytest.mark.sandbox
 NAME, HOST_NS, NS = "rs", "vc-rs", "burst"
@@ -61,7 +65,7 @@ def test_sigkill_mid_burst_then_restart_converges_exactly(clusters: Any) -> None
     args = ("--api-service", NAME, "--events", "--workers", "8")
     virtual_core.create_namespaced_config_map(NS, {"metadata": {"name": "settings"},
                                                    "data": {"a": "1"}})
-    first, port = start_syncer(host, virtual, HOST_NS, NAME, log, *args)
+    first, port = start_syncer(host.kubeconfig, virtual.kubeconfig, HOST_NS, NAME, log, *args)
     with ThreadPoolExecutor(8) as pool:
         creating = [pool.submit(virtual_core.create_namespaced_pod, NS, _pod(i))
                     for i in range(BURST)]
@@ -74,7 +78,7 @@ def test_sigkill_mid_burst_then_restart_converges_exactly(clusters: Any) -> None
     # While the syncer is down: 50 virtual pods go (their copies become orphans).
     for i in range(0, BURST, 10):
         virtual_core.delete_namespaced_pod(f"p-{i:04d}", NS, grace_period_seconds=0)
-    second, port = start_syncer(host, virtual, HOST_NS, NAME, log, *args)
+    second, port = start_syncer(host.kubeconfig, virtual.kubeconfig, HOST_NS, NAME, log, *args)
     try:
         wanted = {p.metadata.name: p.metadata.uid
                   for p in virtual_core.list_namespaced_pod(NS).items}
@@ -98,9 +102,58 @@ def test_sigkill_mid_burst_then_restart_converges_exactly(clusters: Any) -> None
         _stop(second)
 
 
+def test_host_api_outage_heals_by_itself(clusters: Any, tmp_path: Path) -> None:
+    host, virtual, host_core, virtual_core, log = clusters
+    name, host_ns, ns = "out", "vc-out", "outage"
+    host_core.create_namespace({"metadata": {"name": host_ns}})
+    virtual_core.create_namespace({"metadata": {"name": ns}})
+    kubeconfig = yaml.safe_load(Path(host.kubeconfig).read_text())
+    server = urlsplit(kubeconfig["clusters"][0]["cluster"]["server"])
+    with Proxy(int(server.port or 443)) as proxy:
+        kubeconfig["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{proxy.port}"
+        through = tmp_path / "host-through-proxy.kubeconfig"
+        through.write_text(yaml.safe_dump(kubeconfig))
+        proc, _ = start_syncer(str(through), virtual.kubeconfig, host_ns, name, log)
+        try:
+            def host_copies() -> dict[str, str]:
+                pods = host_core.list_namespaced_pod(
+                    host_ns, label_selector=f"{naming.VCLUSTER}={name}").items
+                return {p.metadata.annotations[naming.VIRTUAL_NAME_ANNOTATION]:
+                        p.metadata.annotations[naming.VIRTUAL_UID_ANNOTATION]
+                        for p in pods if not p.metadata.deletion_timestamp}
+
+            def virtual_pods() -> dict[str, str]:
+                return {p.metadata.name: p.metadata.uid
+                        for p in virtual_core.list_namespaced_pod(ns).items}
+            for i in range(10):
+                virtual_core.create_namespaced_pod(ns, _plain(f"before-{i}"))
+            wait_for(lambda: host_copies() == virtual_pods(), 60, interval=0.5,
+                     what="the pods before the outage")
+            proxy.down()
+            started = time.monotonic()
+            for i in range(10):  # while the host API is unreachable
+                virtual_core.create_namespaced_pod(ns, _plain(f"during-{i}"))
+            for i in range(0, 10, 2):
+                virtual_core.delete_namespaced_pod(f"before-{i}", ns, grace_period_seconds=0)
+            time.sleep(max(0.0, 30 - (time.monotonic() - started)))  # the outage lasts 30 s
+            assert proc.poll() is None, "the syncer must ride out the outage"
+            proxy.up()
+            wanted = virtual_pods()
+            assert len(wanted) == 15
+            wait_for(lambda: host_copies() == wanted, 90, interval=0.5,
+                     what="the host to catch up after the outage, nothing lost or doubled")
+        finally:
+            _stop(proc)
+
+
+def _plain(name: str) -> dict[str, Any]:
+    return {"metadata": {"name": name}, "spec": {
+        "automountServiceAccountToken": False, "containers": [{"name": "c", "image": "nginx"}]}}
+
+
 def test_uninstall_with_the_syncer_stopped_leaves_nothing(clusters: Any) -> None:
     host, virtual, host_core, virtual_core, log = clusters
-    proc, _ = start_syncer(host, virtual, HOST_NS, NAME, log, "--api-service", NAME)
+    proc, _ = start_syncer(host.kubeconfig, virtual.kubeconfig, HOST_NS, NAME, log, "--api-service", NAME)
     virtual_core.create_namespace({"metadata": {"name": "gc"}})
     virtual_core.create_namespaced_config_map("gc", {"metadata": {"name": "settings"},
                                                      "data": {"a": "1"}})

@@ -41,3 +41,5 @@ class State:
     metrics: Metrics = field(default_factory=Metrics)
     host_nodes: Cache | None = None
     host_events: Cache | None = None
+    # When each virtual node's Lease was last renewed (monotonic seconds).
+    node_heartbeats: dict[str, float] = field(default_factory=dict)

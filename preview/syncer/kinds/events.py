@@ -14,7 +14,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from preview import naming
-from preview.kube.client import NotFound
+from preview.kube.client import AlreadyExists, NotFound
 from preview.kube.objects import parse_time
 from preview.syncer.resources import EVENTS
 
@@ -105,11 +105,14 @@ async def reconcile(s: State, _namespace: str, name: str) -> float | None:
         return 1.0 if _fresh(host_event) and _maybe_ours(s, host_event) else None
     wanted = translate(host_event, virtual_obj, s.ctx.host_namespace)
     ns, event_name = wanted["metadata"]["namespace"], wanted["metadata"]["name"]
-    current = await s.virtual.get(EVENTS, ns, event_name)
     try:
-        if current is None:
+        try:  # most events are new: one call, and a second only when it already exists
             await s.virtual.create(EVENTS, ns, wanted)
-        elif any(current.get(k) != wanted.get(k) for k in _COPIED):
+            return None
+        except AlreadyExists:
+            pass
+        current = await s.virtual.get(EVENTS, ns, event_name)
+        if current is not None and any(current.get(k) != wanted.get(k) for k in _COPIED):
             await s.virtual.replace(EVENTS, ns, event_name, {
                 **wanted, "metadata": {**wanted["metadata"],
                                        "resourceVersion": current["metadata"]["resourceVersion"]}})

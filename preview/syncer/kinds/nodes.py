@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,11 @@ def translate(host_node: dict[str, Any], kubelet_address: str = "",
 def status_changed(virtual_node: dict[str, Any], wanted: dict[str, Any]) -> bool:
     current = virtual_node.get("status") or {}
     return any(current.get(k) != v for k, v in (wanted.get("status") or {}).items())
+
+
+def in_use(host_pods: list[dict[str, Any]], name: str) -> bool:
+    """Whether a synced pod runs on host node `name` (stops at the first one)."""
+    return any((p.get("spec") or {}).get("nodeName") == name for p in host_pods)
 
 
 def needed(host_pods: list[dict[str, Any]]) -> set[str]:
@@ -119,10 +125,15 @@ async def reconcile(s: State, _namespace: str, name: str) -> float | None:
     """Keep a virtual node while a synced pod runs on it (current, with a fresh Lease);
     remove it after."""
     virtual = s.virtual_informers["nodes"].get("", name)
-    if name in needed(s.host_informers["pods"].list()):
+    if in_use(s.host_informers["pods"].list(), name):
         if virtual is None:
             await ensure(s, name)
             return HEARTBEAT_SECONDS
+        # Every event of a pod on the node brings the node here: renew the Lease at the
+        # heartbeat's pace, not once per pod event (a burst would renew it thousands of times).
+        since = time.monotonic() - s.node_heartbeats.get(name, 0.0)
+        if since < HEARTBEAT_SECONDS / 2:
+            return HEARTBEAT_SECONDS - since
         node = wanted(s, name)
         if node is not None and s.options.node_sync == "real" and status_changed(virtual, node):
             await s.virtual.patch(NODES, None, name, {"metadata": {
@@ -137,6 +148,7 @@ async def reconcile(s: State, _namespace: str, name: str) -> float | None:
 
 
 async def _renew_lease(s: State, name: str) -> None:
+    s.node_heartbeats[name] = time.monotonic()
     body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
             "metadata": {"name": name, "namespace": "kube-node-lease"},
             "spec": {"holderIdentity": name, "leaseDurationSeconds": 40,

@@ -71,7 +71,12 @@ async def refresh(s: State, virtual: dict[str, Any]) -> float | None:
     if (virtual.get("spec") or {}).get("automountServiceAccountToken") is False:
         return None
 
-    secret = await s.host.get(SECRETS, s.ctx.host_namespace, secret_name(virtual, s.ctx))
+    # From the (owned) host cache when Secrets are synced: no API call per pod event.
+    cached = s.host_informers.get("secrets")
+    name = secret_name(virtual, s.ctx)
+    secret = cached.get(s.ctx.host_namespace, name) if cached is not None else None
+    if secret is None:  # not synced, or the cache has not seen the new Secret yet
+        secret = await s.host.get(SECRETS, s.ctx.host_namespace, name)
     expiry = ((secret or {}).get("metadata", {}).get("annotations") or {}).get(_TOKEN_EXPIRY)
     if not expiry:
         await ensure(s, virtual)
