@@ -113,7 +113,7 @@ def test_host_api_outage_heals_by_itself(clusters: Any, tmp_path: Path) -> None:
         kubeconfig["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{proxy.port}"
         through = tmp_path / "host-through-proxy.kubeconfig"
         through.write_text(yaml.safe_dump(kubeconfig))
-        proc, _ = start_syncer(str(through), virtual.kubeconfig, host_ns, name, log)
+        proc, port = start_syncer(str(through), virtual.kubeconfig, host_ns, name, log)
         try:
             def host_copies() -> dict[str, str]:
                 pods = host_core.list_namespaced_pod(
@@ -142,6 +142,11 @@ def test_host_api_outage_heals_by_itself(clusters: Any, tmp_path: Path) -> None:
             assert len(wanted) == 15
             wait_for(lambda: host_copies() == wanted, 90, interval=0.5,
                      what="the host to catch up after the outage, nothing lost or doubled")
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+                metrics = resp.read().decode()
+            restarts = [line for line in metrics.splitlines() if line.startswith(
+                'preview_syncer_watch_restarts_total{resource="pods",side="host"}')]
+            assert restarts and float(restarts[0].split()[-1]) >= 1
         finally:
             _stop(proc)
 
@@ -153,7 +158,17 @@ def _plain(name: str) -> dict[str, Any]:
 
 def test_uninstall_with_the_syncer_stopped_leaves_nothing(clusters: Any) -> None:
     host, virtual, host_core, virtual_core, log = clusters
-    proc, _ = start_syncer(host.kubeconfig, virtual.kubeconfig, HOST_NS, NAME, log, "--api-service", NAME)
+    proc, _ = start_syncer(host.kubeconfig, virtual.kubeconfig, HOST_NS, NAME, log,
+                           "--api-service", NAME)
+    try:
+        _fill_and_uninstall(host_core, virtual_core, proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _fill_and_uninstall(host_core: client.CoreV1Api, virtual_core: client.CoreV1Api,
+                        proc: subprocess.Popen[bytes]) -> None:
     virtual_core.create_namespace({"metadata": {"name": "gc"}})
     virtual_core.create_namespaced_config_map("gc", {"metadata": {"name": "settings"},
                                                      "data": {"a": "1"}})
