@@ -93,7 +93,7 @@ class Syncer:
             if never_synced(kind, namespace, meta["name"]):
                 return
             key = (kind, namespace, meta["name"])
-            self.queue.add(key)
+            self.queue.add(key, urgent=event == "ADDED")
             targets = set() if event == "DELETED" else references(kind, obj)
             for target in self.references.update(key, targets):
                 self.queue.add(target)
