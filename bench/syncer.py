@@ -203,11 +203,17 @@ def main() -> None:
             host.delete_collection_namespaced_pod("floor", grace_period_seconds=0)
             virtual.create_namespace({"metadata": {"name": "burst"}})
             names = [f"b-{i}" for i in range(args.burst)]
+            _, cpu_start = proc_stats(syncer.pid)
             started = time.monotonic()
             list(pool.map(lambda n: virtual.create_namespaced_pod("burst", pod(n)), names))
             until(lambda: all(n in watcher.added for n in names))
             burst = max(watcher.added[n] for n in names) - started
+            _, cpu_burst = proc_stats(syncer.pid)
+            load = os.getloadavg()[0]
             result.update(burst_pods=args.burst, burst_s=round(burst, 2),
+                          burst_syncer_cpu_ms_per_pod=round((cpu_burst - cpu_start) * 1000
+                                                            / args.burst, 1),
+                          load_average=round(load, 1),
                           floor_s=round(floor, 2), burst_ratio=round(burst / floor, 2))
             print(f"burst: {burst:.2f}s vs floor {floor:.2f}s", file=sys.stderr)
 

@@ -110,7 +110,9 @@ class SyncOptions:
     workers: int = 8
     # "referenced": only ConfigMaps/Secrets that synced pods and Ingresses use; "all".
     configs: str = "referenced"
-    resync_seconds: float = 300.0
+    # Every cached object is reconciled again this often: a repair for a missed event, not
+    # a poll (at 5 min, 5000 objects cost ~17 CPU-seconds a minute at idle; see BENCHMARKS).
+    resync_seconds: float = 3600.0
     # Copy host Events about synced objects onto their virtual objects.
     events: bool = True
     # "fake": synthetic virtual nodes (no cluster-wide permission needed); "real": mirror

@@ -127,7 +127,7 @@ def test_host_api_outage_heals_by_itself(clusters: Any, tmp_path: Path) -> None:
                         for p in virtual_core.list_namespaced_pod(ns).items}
             for i in range(10):
                 virtual_core.create_namespaced_pod(ns, _plain(f"before-{i}"))
-            wait_for(lambda: host_copies() == virtual_pods(), 60, interval=0.5,
+            wait_for(lambda: host_copies() == virtual_pods(), 180, interval=0.5,
                      what="the pods before the outage")
             proxy.down()
             started = time.monotonic()
@@ -140,7 +140,7 @@ def test_host_api_outage_heals_by_itself(clusters: Any, tmp_path: Path) -> None:
             proxy.up()
             wanted = virtual_pods()
             assert len(wanted) == 15
-            wait_for(lambda: host_copies() == wanted, 90, interval=0.5,
+            wait_for(lambda: host_copies() == wanted, 180, interval=0.5,
                      what="the host to catch up after the outage, nothing lost or doubled")
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
                 metrics = resp.read().decode()
