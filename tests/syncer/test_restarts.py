@@ -102,8 +102,19 @@ def test_sigkill_mid_burst_then_restart_converges_exactly(clusters: Any) -> None
         _stop(second)
 
 
-def test_host_api_outage_heals_by_itself(clusters: Any, tmp_path: Path) -> None:
-    host, virtual, host_core, virtual_core, log = clusters
+@pytest.fixture
+def fresh_virtual() -> Iterator[tuple[Sandbox, client.CoreV1Api]]:
+    """A virtual cluster of its own: a syncer syncs every virtual namespace, so a test
+    sharing one with the 500-pod burst would first have to copy all of those."""
+    with Sandbox(ServerConfig(flavour="virtual")) as virtual, \
+            config.new_client_from_config(virtual.kubeconfig) as api:
+        yield virtual, client.CoreV1Api(api)
+
+
+def test_host_api_outage_heals_by_itself(clusters: Any, fresh_virtual: Any,
+                                         tmp_path: Path) -> None:
+    host, _, host_core, _, log = clusters
+    virtual, virtual_core = fresh_virtual
     name, host_ns, ns = "out", "vc-out", "outage"
     host_core.create_namespace({"metadata": {"name": host_ns}})
     virtual_core.create_namespace({"metadata": {"name": ns}})
@@ -156,8 +167,10 @@ def _plain(name: str) -> dict[str, Any]:
         "automountServiceAccountToken": False, "containers": [{"name": "c", "image": "nginx"}]}}
 
 
-def test_uninstall_with_the_syncer_stopped_leaves_nothing(clusters: Any) -> None:
-    host, virtual, host_core, virtual_core, log = clusters
+def test_uninstall_with_the_syncer_stopped_leaves_nothing(clusters: Any,
+                                                         fresh_virtual: Any) -> None:
+    host, _, host_core, _, log = clusters
+    virtual, virtual_core = fresh_virtual
     proc, _ = start_syncer(host.kubeconfig, virtual.kubeconfig, HOST_NS, NAME, log,
                            "--api-service", NAME)
     try:
