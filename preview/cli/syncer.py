@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from preview import logs
+from preview import logs, naming
+from preview.syncer.context import DEFAULT_DENIED_ANNOTATIONS, RULES
 
 DEFAULT_SYNC = ("pods", "services", "endpoints", "configmaps", "secrets",
                 "persistentvolumeclaims", "ingresses")
@@ -60,10 +61,19 @@ DEFAULT_SYNC = ("pods", "services", "endpoints", "configmaps", "secrets",
 @click.option("--kubeconfig-server", envvar="PREVIEW_KUBECONFIG_SERVER", default="",
               help="Server URL written into the published kubeconfig "
                    "(e.g. https://NAME.NAMESPACE.svc:443).")
-@click.option("--allow", "allowed", multiple=True,
-              type=click.Choice(["privileged", "host-path", "host-namespaces", "host-ports",
-                                 "node-pinning"]),
-              help="Relax an isolation rule (all are enforced by default). Repeatable.")
+@click.option("--allow", "allowed", multiple=True, type=click.Choice(sorted(RULES)),
+              help="Relax an isolation rule (all are enforced by default; docs/syncer.md "
+                   "lists them). Repeatable.")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="PATTERN",
+              help="Ingress host the tenant may use (`*.example.com` matches one label). "
+                   "Repeatable; none: any concrete host, never a wildcard.")
+@click.option("--denied-annotation", "denied_annotations", multiple=True, metavar="PATTERN",
+              help="Ingress annotation keys (fnmatch patterns) stripped from host copies. "
+                   f"Repeatable.  [default: {', '.join(DEFAULT_DENIED_ANNOTATIONS)}]")
+@click.option("--allowed-priority-class", "priority_classes", multiple=True, metavar="NAME",
+              help="Host priority class synced pods may keep. Repeatable.")
+@click.option("--extra-label", "extra_labels", multiple=True, metavar="KEY=VALUE",
+              help="Label put on every synced host pod (cost attribution). Repeatable.")
 @click.option("--node-sync", type=click.Choice(["fake", "real"]), default="fake",
               show_default=True,
               help="Virtual nodes: synthetic (fake), or mirrors of the host nodes (real; "
@@ -91,7 +101,10 @@ def syncer_command(name: str, host_namespace: str, virtual_kubeconfig: Path,
                    dns_service: str, dns_port: int, cluster_domain: str,
                    storage_classes: tuple[str, ...], node_selector: tuple[str, ...],
                    tolerations: tuple[str, ...], api_service: str, kubeconfig_secret: str,
-                   kubeconfig_server: str, allowed: tuple[str, ...], node_sync: str, events: bool, workers: int, port: int,
+                   kubeconfig_server: str, allowed: tuple[str, ...],
+                   allowed_hosts: tuple[str, ...], denied_annotations: tuple[str, ...],
+                   priority_classes: tuple[str, ...], extra_labels: tuple[str, ...],
+                   node_sync: str, events: bool, workers: int, port: int,
                    kubelet_port: int, kubelet_ca_dir: Path | None, advertise_address: str,
                    log_format: str) -> None:
     """Run the syncer of one virtual cluster (the chart's syncer container runs this).
@@ -101,8 +114,7 @@ def syncer_command(name: str, host_namespace: str, virtual_kubeconfig: Path,
     """
     from preview.kube.connection import service_account_dir
     from preview.syncer import main as syncer_main
-    from preview.syncer.context import Isolation, SyncContext
-    from preview.syncer.syncer import SyncOptions
+    from preview.syncer.context import Isolation, SyncContext, SyncOptions
 
     # A long-running component: at least INFO, so its actions can be followed.
     logs.configure(min(logging.getLogger().level, logging.INFO),
@@ -123,7 +135,10 @@ def syncer_command(name: str, host_namespace: str, virtual_kubeconfig: Path,
         vcluster=name, host_namespace=host_namespace,
         host_service_account=workload_service_account, api_host=api_host, api_port=api_port,
         dns_ip=dns_ip, cluster_domain=cluster_domain,
-        isolation=Isolation(**{f"allow_{a.replace('-', '_')}": True for a in allowed}),
+        isolation=Isolation(relaxed=frozenset(allowed), allowed_hosts=allowed_hosts,
+                            denied_annotations=denied_annotations or DEFAULT_DENIED_ANNOTATIONS,
+                            allowed_priority_classes=priority_classes),
+        extra_labels=tuple(_extra_labels(extra_labels)),
         node_selector=tuple(_pairs(node_selector, "--node-selector")),
         tolerations=tuple(_toleration(t) for t in tolerations),
         storage_classes=tuple(_pairs(storage_classes, "--storage-class")))
@@ -150,6 +165,15 @@ def _pairs(values: tuple[str, ...], flag: str) -> list[tuple[str, str]]:
             raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint=flag)
         out.append((key, val))
     return out
+
+
+def _extra_labels(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    pairs = _pairs(values, "--extra-label")
+    for key, _ in pairs:
+        if key.startswith(naming.PREFIX):
+            raise click.BadParameter(f"{key!r}: labels under {naming.PREFIX} are the syncer's "
+                                     "own", param_hint="--extra-label")
+    return pairs
 
 
 def _toleration(text: str) -> tuple[tuple[str, str], ...]:

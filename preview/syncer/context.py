@@ -4,16 +4,76 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Every isolation rule, by the name used in `--allow`, the chart's `sync.allow`, Events and
+# metrics. All are enforced unless relaxed. policy.py says what each one refuses or strips.
+RULES: dict[str, str] = {
+    # pods
+    "privileged": "privileged containers",
+    "capabilities": "capabilities beyond the baseline Pod Security Standard",
+    "host-path": "hostPath volumes",
+    "host-namespaces": "hostNetwork, hostPID, hostIPC",
+    "host-ports": "container hostPorts",
+    "proc-mount": "procMount: Unmasked",
+    "sysctls": "sysctls outside the baseline safe set",
+    "unconfined-profiles": "seccomp or AppArmor profile Unconfined",
+    "volume-types": "volume types that name host objects (secretRef, nodePublishSecretRef…)",
+    "node-pinning": "spec.nodeName (refused); the tenant's nodeSelector, affinity and "
+                    "tolerations (stripped)",
+    "priority-class": "priority classes outside the allowed set (stripped)",
+    # services
+    "external-ips": "Service externalIPs (CVE-2020-8554; stripped)",
+    "node-ports": "fixed Service nodePorts (stripped: the host allocates its own)",
+    "external-name": "ExternalName Services pointing into the host cluster's domain",
+    "load-balancer": "Services of type LoadBalancer",
+    # endpoints
+    "foreign-endpoints": "Endpoints addresses outside the virtual cluster's pods and Services "
+                         "(CVE-2021-25740)",
+    # ingresses
+    "ingress-hosts": "Ingress hosts outside the allowed host patterns; wildcard hosts",
+    "ingress-annotations": "Ingress annotations injecting ingress-controller configuration "
+                           "(CVE-2021-25742; stripped)",
+    "ingress-backends": "Ingress resource backends (they name host objects)",
+    # persistent volume claims
+    "volume-name": "PersistentVolumeClaim volumeName/selector/cross-namespace data sources "
+                   "(stripped: they bind or copy host volumes)",
+}
+# Rules that cannot be relaxed: the reserved prefix is the ownership contract itself.
+RESERVED_PREFIX_RULE = "reserved-prefix"
+
+# ingress-nginx's `*-snippet` annotations (CVE-2021-25742) and NGINX Inc's `*-snippets`.
+DEFAULT_DENIED_ANNOTATIONS = ("nginx.ingress.kubernetes.io/*-snippet",
+                              "nginx.org/*-snippets")
+
 
 @dataclass(frozen=True)
 class Isolation:
-    """What a tenant's pods may ask of the host; everything off by default."""
+    """What a tenant may ask of the host: every rule of RULES enforced unless relaxed."""
 
-    allow_privileged: bool = False
-    allow_host_path: bool = False
-    allow_host_namespaces: bool = False  # hostNetwork, hostPID, hostIPC
-    allow_host_ports: bool = False
-    allow_node_pinning: bool = False  # nodeName, nodeSelector, node affinity from the tenant
+    relaxed: frozenset[str] = frozenset()
+    # Ingress host patterns (`*.example.com` matches one label); empty: any concrete host.
+    allowed_hosts: tuple[str, ...] = ()
+    # Ingress annotation key patterns (fnmatch) stripped by `ingress-annotations`.
+    denied_annotations: tuple[str, ...] = DEFAULT_DENIED_ANNOTATIONS
+    # Priority classes synced pods may keep (`priority-class`).
+    allowed_priority_classes: tuple[str, ...] = ()
+
+    def enforced(self, rule: str) -> bool:
+        return rule not in self.relaxed
+
+
+@dataclass(frozen=True)
+class OwnerRef:
+    """The host object every synced host object is owned by (the virtual cluster's Service),
+    so that uninstalling the chart lets the host's garbage collector remove them."""
+
+    api_version: str
+    kind: str
+    name: str
+    uid: str
+
+    def reference(self) -> dict[str, str]:
+        return {"apiVersion": self.api_version, "kind": self.kind, "name": self.name,
+                "uid": self.uid}
 
 
 @dataclass(frozen=True)
@@ -36,3 +96,28 @@ class SyncContext:
     tolerations: tuple[tuple[tuple[str, str], ...], ...] = ()  # each toleration as sorted items
     # Virtual StorageClass name -> host StorageClass name ("" key: claims without a class).
     storage_classes: tuple[tuple[str, str], ...] = ()
+    # Labels put on every synced host pod (cost attribution); never our reserved prefix.
+    extra_labels: tuple[tuple[str, str], ...] = ()
+    owner: OwnerRef | None = None
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """What to sync and how hard to work."""
+
+    kinds: tuple[str, ...] = ("pods", "services", "endpoints", "configmaps", "secrets",
+                              "persistentvolumeclaims", "ingresses")
+    workers: int = 8
+    # "referenced": only ConfigMaps/Secrets that synced pods and Ingresses use; "all".
+    configs: str = "referenced"
+    # Every cached object is reconciled again this often: a repair for a missed event, not
+    # a poll (at 5 min, 5000 objects cost ~17 CPU-seconds a minute at idle; see BENCHMARKS).
+    resync_seconds: float = 3600.0
+    # Copy host Events about synced objects onto their virtual objects.
+    events: bool = True
+    # "fake": synthetic virtual nodes (no cluster-wide permission needed); "real": mirror
+    # the host nodes (needs get/list/watch on nodes cluster-wide).
+    node_sync: str = "fake"
+    # Where the syncer serves the kubelet API for virtual nodes (logs): address and port.
+    kubelet_address: str = ""
+    kubelet_port: int = 0

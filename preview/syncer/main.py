@@ -19,7 +19,7 @@ from preview.kube import tls
 from preview.kube.client import KubeClient
 from preview.kube.connection import Connection, from_kubeconfig, in_cluster
 from preview.syncer import dns, kubeconfig
-from preview.syncer.context import SyncContext
+from preview.syncer.context import OwnerRef, SyncContext
 from preview.syncer.resources import SERVICES
 from preview.syncer.server import app, kubelet_app
 from preview.syncer.syncer import Syncer, SyncOptions
@@ -87,6 +87,9 @@ async def run(config: SyncerConfig, stop: asyncio.Event | None = None) -> None:
         if config.dns_service and not context.dns_ip:
             context = dataclasses.replace(context, dns_ip=await _service_ip(
                 host, context.host_namespace, config.dns_service))
+        if config.api_service and context.owner is None:
+            context = dataclasses.replace(context, owner=await _owner(
+                host, context.host_namespace, config.api_service))
         syncer = Syncer(context, virtual, host, config.options)
         background = []
         closers: list[Any] = []
@@ -119,6 +122,9 @@ async def run(config: SyncerConfig, stop: asyncio.Event | None = None) -> None:
             done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
             if task in done:
                 task.result()  # surfaces a crash
+            log.info("syncer %s: stopping; letting reconciles in flight finish",
+                     config.context.vcluster)
+            await syncer.workers.drain()
         finally:
             for pending in (task, stopper, *background):
                 pending.cancel()
@@ -156,6 +162,15 @@ async def _service_ip(host: KubeClient, namespace: str, name: str) -> str:
         raise PreviewError(f"host Service {namespace}/{name} has no cluster IP",
                            "check the chart's Services (--api-service, --dns-service)")
     return str(ip)
+
+
+async def _owner(host: KubeClient, namespace: str, name: str) -> OwnerRef:
+    """The host Service every synced host object is owned by (see context.OwnerRef)."""
+    service = await host.get(SERVICES, namespace, name)
+    if service is None:
+        raise PreviewError(f"host Service {namespace}/{name} does not exist",
+                           "check the chart's Service and --api-service")
+    return OwnerRef("v1", "Service", name, service["metadata"]["uid"])
 
 
 def _stop_on_signals() -> asyncio.Event:

@@ -12,6 +12,7 @@ import aiohttp
 from aiohttp import WSMsgType, web
 
 from preview import naming
+from preview.syncer.engine.metrics import CONTENT_TYPE
 
 if TYPE_CHECKING:
     from preview.syncer.syncer import Syncer
@@ -34,7 +35,8 @@ def app(s: Syncer) -> web.Application:
         return web.Response(status=503, text="informers not synced yet")
 
     async def metrics(_: web.Request) -> web.Response:
-        return web.Response(text=render_metrics(s), content_type="text/plain")
+        return web.Response(body=s.metrics.render(),
+                            headers={"Content-Type": CONTENT_TYPE})
 
     application.router.add_get("/healthz", healthz)
     application.router.add_get("/readyz", readyz)
@@ -66,34 +68,8 @@ def kubelet_app(s: Syncer) -> web.Application:
 
 
 def render_metrics(s: Syncer) -> str:
-    """Prometheus text exposition of the syncer's counters and gauges."""
-    stats = s.workers.stats
-    lines = [
-        "# HELP preview_syncer_reconciles_total Reconciles run, by kind.",
-        "# TYPE preview_syncer_reconciles_total counter",
-        *(f'preview_syncer_reconciles_total{{kind="{k}"}} {v}'
-          for k, v in sorted(stats.reconciles.items())),
-        "# HELP preview_syncer_errors_total Reconciles that failed, by kind.",
-        "# TYPE preview_syncer_errors_total counter",
-        *(f'preview_syncer_errors_total{{kind="{k}"}} {v}' for k, v in sorted(stats.errors.items())),
-        "# HELP preview_syncer_conflicts_total Reconciles retried after a 409, by kind.",
-        "# TYPE preview_syncer_conflicts_total counter",
-        *(f'preview_syncer_conflicts_total{{kind="{k}"}} {v}'
-          for k, v in sorted(stats.conflicts.items())),
-        "# HELP preview_syncer_queue_depth Keys waiting in the work queue.",
-        "# TYPE preview_syncer_queue_depth gauge",
-        f"preview_syncer_queue_depth {len(s.queue)}",
-        "# HELP preview_syncer_cached_objects Objects in the informer caches.",
-        "# TYPE preview_syncer_cached_objects gauge",
-        *(f'preview_syncer_cached_objects{{side="virtual",kind="{k}"}} {len(i.cache)}'
-          for k, i in sorted(s.virtual_informers.items())),
-        *(f'preview_syncer_cached_objects{{side="host",kind="{k}"}} {len(i.cache)}'
-          for k, i in sorted(s.host_informers.items())),
-        "# HELP preview_syncer_ready Whether every informer has synced.",
-        "# TYPE preview_syncer_ready gauge",
-        f"preview_syncer_ready {int(s.ready)}",
-    ]
-    return "\n".join(lines) + "\n"
+    """Prometheus text exposition of the syncer's metrics (engine/metrics.py)."""
+    return s.metrics.render().decode()
 
 
 async def _proxy_logs(s: Syncer, request: web.Request) -> web.StreamResponse:

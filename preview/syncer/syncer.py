@@ -17,34 +17,20 @@ from preview import naming
 from preview.kube.client import KubeClient
 from preview.kube.events import EventRecorder
 from preview.syncer import dns
-from preview.syncer.context import SyncContext
+from preview.syncer.context import SyncContext, SyncOptions
 from preview.syncer.engine.informer import Informer
+from preview.syncer.engine.metrics import Metrics
 from preview.syncer.engine.queue import WorkQueue
-from preview.syncer.engine.workers import Key, Reconcile, Workers
+from preview.syncer.engine.references import References
+from preview.syncer.engine.state import State
+from preview.syncer.engine.workers import Key, Workers
+from preview.syncer.kinds import DECLARED, configs, reconcilers
 from preview.syncer.resources import EVENTS, KINDS, NODES
 
 log = logging.getLogger(__name__)
 
 DEFAULT_KINDS = tuple(KINDS)
-
-
-@dataclass(frozen=True)
-class SyncOptions:
-    """What to sync and how hard to work."""
-
-    kinds: tuple[str, ...] = DEFAULT_KINDS
-    workers: int = 8
-    # "referenced": only ConfigMaps/Secrets that synced pods use; "all": every one.
-    configs: str = "referenced"
-    resync_seconds: float = 300.0
-    # Copy host Events about synced objects onto their virtual objects.
-    events: bool = True
-    # "fake": synthetic virtual nodes (no cluster-wide permission needed); "real": mirror
-    # the host nodes (needs get/list/watch on nodes cluster-wide).
-    node_sync: str = "fake"
-    # Where the syncer serves the kubelet API for virtual nodes (logs): address and port.
-    kubelet_address: str = ""
-    kubelet_port: int = 0
+__all__ = ["DEFAULT_KINDS", "SyncOptions", "Syncer", "never_synced", "virtual_key"]
 
 
 @dataclass
@@ -55,14 +41,17 @@ class Syncer:
     virtual: KubeClient
     host: KubeClient
     options: SyncOptions = field(default_factory=SyncOptions)
-    queue: WorkQueue[Key] = field(default_factory=WorkQueue)
+    # The overall bucket only stops a runaway loop from flooding the API servers; at 200/s a
+    # 1000-pod burst (each pod: create, bind, status, events) waited on it for seconds.
+    queue: WorkQueue[Key] = field(default_factory=lambda: WorkQueue(rate=2000.0, burst=2000,
+                                                                    max_delay=30.0))
     virtual_informers: dict[str, Informer] = field(default_factory=dict)
     host_informers: dict[str, Informer] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from preview.syncer.kinds import reconcilers  # the kinds depend on this module
-
         self.recorder = EventRecorder(self.virtual, "preview-vcluster-syncer")
+        self.references = References()
+        self.metrics = Metrics()
         owned = f"{naming.MANAGED_BY}=syncer,{naming.VCLUSTER}={naming.label_value(self.ctx.vcluster)}"
         for kind in self.options.kinds:
             if kind not in KINDS:
@@ -89,18 +78,28 @@ class Syncer:
                                         resync_seconds=self.options.resync_seconds)
             self.host_events.add_handler(
                 lambda _event, ev: self.queue.add(("events", "", ev["metadata"]["name"])))
-        self.reconcilers: dict[str, Reconcile] = reconcilers(self)
-        self.workers = Workers(self.queue, self.reconcilers, self.options.workers)
+        self.state = State(self.ctx, self.options, self.virtual, self.host, self.recorder,
+                           self.virtual_informers, self.host_informers, self.references,
+                           self.metrics, self.host_nodes, self.host_events)
+        self.workers = Workers(self.queue, reconcilers(self.state), self.options.workers,
+                               self.metrics)
+        self.metrics.observe_state(self._metrics_state)
 
     # -- event routing ---------------------------------------------------------------------------
     def _on_virtual(self, kind: str) -> Any:
         def handle(event: str, obj: dict[str, Any]) -> None:
             meta = obj["metadata"]
-            if never_synced(kind, meta.get("namespace", ""), meta["name"]):
+            namespace = meta.get("namespace", "")
+            if never_synced(kind, namespace, meta["name"]):
                 return
-            self.queue.add((kind, meta.get("namespace", ""), meta["name"]))
-            if kind == "pods":
-                self._pod_changed(obj)
+            key = (kind, namespace, meta["name"])
+            self.queue.add(key, urgent=event == "ADDED")
+            targets = set() if event == "DELETED" else references(kind, obj)
+            for target in self.references.update(key, targets):
+                self.queue.add(target)
+            node = (obj.get("spec") or {}).get("nodeName") if kind == "pods" else None
+            if node:
+                self.queue.add(("nodes", "", node))
         return handle
 
     def _on_host(self, kind: str) -> Any:
@@ -110,23 +109,13 @@ class Syncer:
                 self.queue.add(key)
         return handle
 
-    def _pod_changed(self, pod: dict[str, Any]) -> None:
-        """What a pod references may need syncing (or no longer), and its node."""
-        from preview.syncer.kinds import configs
-
-        namespace = pod["metadata"]["namespace"]
-        config_maps, secrets = configs.referenced(pod.get("spec") or {})
-        for name in config_maps:
-            self.queue.add(("configmaps", namespace, name))
-        for name in secrets:
-            self.queue.add(("secrets", namespace, name))
-        for volume in (pod.get("spec") or {}).get("volumes") or []:
-            claim = volume.get("persistentVolumeClaim")
-            if claim:
-                self.queue.add(("persistentvolumeclaims", namespace, claim["claimName"]))
-        node = (pod.get("spec") or {}).get("nodeName")
-        if node:
-            self.queue.add(("nodes", "", node))
+    def _metrics_state(self) -> dict[str, Any]:
+        relists = {("virtual", k): max(0, i.relists - 1)
+                   for k, i in self.virtual_informers.items()}
+        relists.update({("host", k): max(0, i.relists - 1)
+                        for k, i in self.host_informers.items()})
+        return {"synced": {k: len(i.cache) for k, i in self.host_informers.items()},
+                "queue": len(self.queue), "relists": relists, "ready": self.ready}
 
     def dns_records(self) -> dns.Records:
         """Lookups for the DNS server, over this syncer's caches."""
@@ -185,6 +174,23 @@ class Syncer:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def references(kind: str, obj: dict[str, Any]) -> set[Key]:
+    """The virtual objects (same namespace) this one references."""
+    namespace = obj["metadata"].get("namespace", "")
+    if kind == "pods":
+        spec = obj.get("spec") or {}
+        config_maps, secrets = configs.referenced(spec)
+        claims = {v["persistentVolumeClaim"]["claimName"] for v in spec.get("volumes") or []
+                  if (v.get("persistentVolumeClaim") or {}).get("claimName")}
+        return {*(("configmaps", namespace, n) for n in config_maps),
+                *(("secrets", namespace, n) for n in secrets),
+                *(("persistentvolumeclaims", namespace, n) for n in claims)}
+    declared = DECLARED.get(kind)
+    if declared is None or declared.references is None:
+        return set()
+    return {(k, namespace, n) for k, n in declared.references(obj)}
 
 
 def never_synced(kind: str, namespace: str, name: str) -> bool:

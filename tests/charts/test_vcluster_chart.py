@@ -112,6 +112,11 @@ def test_kubernetes_schema_validation_rejects_a_broken_object() -> None:
     (["--set", "sync.kinds.deployments=true"], "additional properties 'deployments' not allowed"),
     (["--set", "isolation.quota.requests.memory=lots"], "'lots' does not match pattern"),
     (["--set", "sync.nodes=some"], "at '/sync/nodes'"),
+    (["--set", "sync.allow={hostPath}"], "at '/sync/allow/0'"),
+    (["--set", "isolation.ingress.allowedHost={a.example.com}"],
+     "additional properties 'allowedHost' not allowed"),
+    (["--set", "isolation.ingress.allowedHosts={a.*.example.com}"],
+     "at '/isolation/ingress/allowedHosts/0'"),
     (["--set", "isolation.podSecurity=strict"], "at '/isolation/podSecurity'"),
     (["--set", "k3s.image=rancher/k3s"], "at '/k3s/image'"),
     (["--set", "oidc.enabled=true"], "at '/oidc/issuerURL'"),
@@ -308,7 +313,12 @@ def test_sync_and_oidc_options_become_flags() -> None:
     docs = all_options()
     args = container(docs, "syncer")["args"]
     for flag in ["--sync=pods,services,configmaps,secrets", "--configs=all", "--node-sync=real",
-                 "--allow=privileged", "--allow=node-pinning",
+                 "--allow=privileged", "--allow=node-pinning", "--allow=load-balancer",
+                 "--allowed-host=*.team-a.preview.example.com",
+                 "--allowed-host=team-a.preview.example.com",
+                 "--denied-annotation=example.com/inject-*",
+                 "--allowed-priority-class=preview-high",
+                 "--extra-label=team=shop", "--extra-label=cost-center=4711",
                  "--node-selector=node-pool.example.com/name=tenants",
                  "--toleration=dedicated=tenants:NoSchedule", "--toleration=spot",
                  "--storage-class=standard=fast-ssd", "--storage-class==standard",
@@ -322,6 +332,23 @@ def test_sync_and_oidc_options_become_flags() -> None:
         assert f"--kube-apiserver-arg={flag}" in k3s
     assert "--tls-san=team-a.vc.example.com" in k3s  # the ingress host
     assert "--disable=coredns" not in k3s and "--kube-apiserver-arg=audit-log-maxage=7" in k3s
+
+
+def test_isolation_defaults_become_flags() -> None:
+    args = container(default(), "syncer")["args"]
+    assert not [a for a in args if a.startswith(("--allow=", "--allowed-host="))]
+    assert "--denied-annotation=nginx.ingress.kubernetes.io/*-snippet" in args
+    emptied = container(render("--set", "isolation.ingress.deniedAnnotations=null"),
+                        "syncer")["args"]
+    assert "--allow=ingress-annotations" in emptied  # an empty deny list denies nothing
+    assert not [a for a in emptied if a.startswith("--denied-annotation=")]
+
+
+def test_extra_labels_cannot_forge_ownership() -> None:
+    result = helm("template", NAME, str(CHART), "--namespace", NAMESPACE, "--set-string",
+                  "sync.extraLabels.preview-vcluster\\.io/vcluster=other")
+    assert result.returncode != 0
+    assert "sync.extraLabels" in result.stderr and "preview-vcluster.io/" in result.stderr
 
 
 def test_pod_placement_and_persistence_options() -> None:

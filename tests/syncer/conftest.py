@@ -32,10 +32,37 @@ class Pair:
     dns_port: int
 
 
+# Ingress hosts the pair's syncer allows: `<one label>.e2e.preview.example.com`.
+ALLOWED_DOMAIN = "e2e.preview.example.com"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def start_syncer(host_kubeconfig: str, virtual_kubeconfig: str, host_namespace: str,
+                 name: str, log: Path, *args: str) -> tuple[subprocess.Popen[bytes], int]:
+    """The real syncer as a subprocess between two API servers, once it is ready; its port."""
+    port = free_port()
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "preview", "-v", "syncer", "--name", name,
+             "--host-namespace", host_namespace, "--host-kubeconfig", host_kubeconfig,
+             "--virtual-kubeconfig", virtual_kubeconfig, "--port", str(port), *args],
+            stdout=out, stderr=subprocess.STDOUT)
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"syncer exited:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1):
+                return True
+        except OSError:
+            return False
+    wait_for(ready, 30, what="the syncer to be ready")
+    return proc, port
 
 
 @pytest.fixture(scope="package")
@@ -56,7 +83,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
                  "--virtual-kubeconfig", virtual.kubeconfig, "--port", str(port),
                  "--kubelet-port", str(free_port()),
                  "--advertise-address", "127.0.0.1", "--node-sync", "real",
-                 "--dns-port", str(dns_port)],
+                 "--dns-port", str(dns_port), "--allowed-host", f"*.{ALLOWED_DOMAIN}"],
                 stdout=out, stderr=subprocess.STDOUT)
         try:
             def ready() -> bool:

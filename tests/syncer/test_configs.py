@@ -18,7 +18,7 @@ def test_copy_keeps_data_and_type() -> None:
     secret = {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
               "metadata": {"name": "tls", "namespace": "shop", "uid": "u"},
               "data": {"tls.crt": "Y3J0", "tls.key": "a2V5"}}
-    out = configs.translate(secret, CTX)
+    out = configs.translate(secret, CTX).obj
     assert out["metadata"]["name"] == naming.host_name("tls", "shop", "pr-7")
     assert out["type"] == "kubernetes.io/tls" and out["data"] == secret["data"]
     assert naming.is_owned(out, "pr-7")
@@ -28,15 +28,6 @@ def test_referenced_names() -> None:
     config_maps, secrets = configs.referenced(POD["spec"])
     assert config_maps == {"settings"}  # kube-root-ca.crt is never synced
     assert secrets == {"db-credentials", "tls", "registry"}
-
-
-def test_data_changes_remove_deleted_keys() -> None:
-    cm = {"apiVersion": "v1", "kind": "ConfigMap",
-          "metadata": {"name": "settings", "namespace": "shop"}, "data": {"a": "1", "b": "2"}}
-    host = configs.translate(cm, CTX)
-    assert configs.data_changes(cm, host, CTX) is None
-    cm["data"] = {"a": "3"}
-    assert configs.data_changes(cm, host, CTX) == {"data": {"b": None, "a": "3"}}
 
 
 def test_never_synced() -> None:

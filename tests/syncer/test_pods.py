@@ -29,7 +29,7 @@ def host(name: str) -> str:
 
 @pytest.fixture
 def translated() -> dict[str, Any]:
-    return pods.translate(load("pod-web.yaml"), CTX)
+    return pods.translate(load("pod-web.yaml"), CTX).obj
 
 
 def container(pod: dict[str, Any], name: str) -> dict[str, Any]:
@@ -116,7 +116,7 @@ def test_dns_points_at_the_virtual_cluster(translated: dict[str, Any]) -> None:
 def test_no_token_when_automount_is_off() -> None:
     pod = load("pod-web.yaml")
     pod["spec"]["automountServiceAccountToken"] = False
-    out = pods.translate(pod, CTX)
+    out = pods.translate(pod, CTX).obj
     assert pods.TOKEN_VOLUME not in {v["name"] for v in out["spec"]["volumes"]}
 
 
@@ -126,27 +126,96 @@ def test_virtual_pod_is_not_modified() -> None:
     assert pod == load("pod-web.yaml")
 
 
-@pytest.mark.parametrize(("patch", "reason"), [
-    ({"hostNetwork": True}, "HostNamespaceForbidden"),
-    ({"hostPID": True}, "HostNamespaceForbidden"),
-    ({"volumes": [{"name": "h", "hostPath": {"path": "/"}}]}, "HostPathForbidden"),
-    ({"nodeName": "node-1"}, "NodePinningForbidden"),
-    ({"containers": [{"name": "c", "image": "x", "securityContext": {"privileged": True}}]},
-     "PrivilegedForbidden"),
-    ({"containers": [{"name": "c", "image": "x",
-                      "securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}]},
-     "PrivilegedForbidden"),
+def _c(**security: Any) -> dict[str, Any]:
+    return {"containers": [{"name": "c", "image": "x", "securityContext": security}]}
+
+
+@pytest.mark.parametrize(("patch", "rule"), [
+    ({"hostNetwork": True}, "host-namespaces"),
+    ({"hostPID": True}, "host-namespaces"),
+    ({"hostIPC": True}, "host-namespaces"),
+    ({"volumes": [{"name": "h", "hostPath": {"path": "/"}}]}, "host-path"),
+    ({"nodeName": "node-1"}, "node-pinning"),
+    (_c(privileged=True), "privileged"),
+    (_c(capabilities={"add": ["SYS_ADMIN"]}), "capabilities"),
+    (_c(capabilities={"add": ["NET_ADMIN"]}), "capabilities"),
+    (_c(procMount="Unmasked"), "proc-mount"),
+    (_c(seccompProfile={"type": "Unconfined"}), "unconfined-profiles"),
+    (_c(appArmorProfile={"type": "Unconfined"}), "unconfined-profiles"),
+    ({"securityContext": {"seccompProfile": {"type": "Unconfined"}}}, "unconfined-profiles"),
+    ({"securityContext": {"sysctls": [{"name": "kernel.msgmax", "value": "1"}]}}, "sysctls"),
     ({"containers": [{"name": "c", "image": "x", "ports": [{"containerPort": 80,
                                                             "hostPort": 80}]}]},
-     "HostPortForbidden"),
+     "host-ports"),
+    ({"volumes": [{"name": "r", "rbd": {"monitors": ["m"], "image": "i",
+                                        "secretRef": {"name": "vc-pr-7"}}}]}, "volume-types"),
+    ({"volumes": [{"name": "c", "csi": {"driver": "d", "nodePublishSecretRef":
+                                        {"name": "vc-pr-7"}}}]}, "volume-types"),
 ])
-def test_isolation_refuses_host_access(patch: dict[str, Any], reason: str) -> None:
+def test_isolation_refuses_host_access(patch: dict[str, Any], rule: str) -> None:
     pod = load("pod-web.yaml")
     pod["spec"].update(patch)
     with pytest.raises(Refused) as e:
         pods.translate(pod, CTX)
-    assert e.value.reason == reason
-    assert "spec." in e.value.message
+    assert e.value.rule == rule
+    assert e.value.reason == "SyncRefused"
+    assert "spec." in e.value.message and rule in e.value.message
+    relaxed = SyncContext(vcluster="pr-7", host_namespace="preview-pr-7",
+                          isolation=Isolation(relaxed=frozenset({rule})))
+    pods.translate(pod, relaxed)  # switched off: synced
+
+
+def test_baseline_capabilities_and_safe_sysctls_pass() -> None:
+    pod = load("pod-web.yaml")
+    pod["spec"].update(_c(capabilities={"add": ["NET_BIND_SERVICE", "CHOWN"]}))
+    pod["spec"]["securityContext"] = {"sysctls": [{"name": "net.ipv4.tcp_syncookies",
+                                                   "value": "1"}]}
+    out = pods.translate(pod, CTX).obj  # not refused
+    assert out["spec"]["containers"][0]["securityContext"]["capabilities"]["add"] == \
+        ["NET_BIND_SERVICE", "CHOWN"]
+
+
+def test_apparmor_unconfined_annotation_is_refused() -> None:
+    pod = load("pod-web.yaml")
+    pod["metadata"].setdefault("annotations", {})[
+        "container.apparmor.security.beta.kubernetes.io/web"] = "unconfined"
+    with pytest.raises(Refused) as e:
+        pods.translate(pod, CTX)
+    assert e.value.rule == "unconfined-profiles"
+
+
+def test_node_constraints_and_priority_are_stripped_with_the_rule_named() -> None:
+    pod = load("pod-web.yaml")
+    pod["spec"].update({"nodeSelector": {"disk": "ssd"}, "tolerations": [{"key": "k",
+                                                                          "operator": "Exists"}],
+                        "affinity": {"nodeAffinity": {}}, "priorityClassName": "system-critical"})
+    out = pods.translate(pod, CTX)
+    for key in ("nodeSelector", "tolerations", "affinity", "priorityClassName", "priority"):
+        assert key not in out.obj["spec"]
+    rules = {v.rule for v in out.stripped}
+    assert {"node-pinning", "priority-class"} <= rules
+    allowed = SyncContext(vcluster="pr-7", host_namespace="preview-pr-7", isolation=Isolation(
+        allowed_priority_classes=("system-critical",)))
+    assert pods.translate(pod, allowed).obj["spec"]["priorityClassName"] == "system-critical"
+
+
+def test_reserved_prefix_never_reaches_the_host_and_extra_labels_do() -> None:
+    pod = load("pod-web.yaml")
+    pod["metadata"]["labels"][naming.MANAGED_BY] = "preview-vcluster"
+    pod["metadata"]["labels"][f"{naming.PREFIX}owner"] = "someone"
+    pod["metadata"].setdefault("annotations", {})[naming.VIRTUAL_UID_ANNOTATION] = "forged"
+    pod["metadata"]["annotations"][f"{naming.PREFIX}bound"] = "node-1"  # the syncer's own
+    ctx = SyncContext(vcluster="pr-7", host_namespace="preview-pr-7",
+                      extra_labels=(("team", "shop"), (naming.VCLUSTER, "forged")))
+    out = pods.translate(pod, ctx)
+    labels, notes = out.obj["metadata"]["labels"], out.obj["metadata"]["annotations"]
+    assert f"{naming.PREFIX}owner" not in labels
+    assert labels[naming.MANAGED_BY] == "syncer" and labels[naming.VCLUSTER] == "pr-7"
+    assert notes[naming.VIRTUAL_UID_ANNOTATION] == pod["metadata"].get("uid", "")
+    assert f"{naming.PREFIX}bound" not in notes
+    assert labels["team"] == "shop"
+    reserved = {v.message for v in out.stripped if v.rule == "reserved-prefix"}
+    assert len(reserved) == 3  # the forged ones, not the syncer's own `bound`
 
 
 def test_isolation_can_be_relaxed() -> None:
@@ -154,8 +223,8 @@ def test_isolation_can_be_relaxed() -> None:
     pod["spec"].update({"hostNetwork": True, "nodeName": "node-1",
                         "nodeSelector": {"disk": "ssd"}})
     relaxed = SyncContext(vcluster="pr-7", host_namespace="preview-pr-7", isolation=Isolation(
-        allow_host_namespaces=True, allow_node_pinning=True))
-    out = pods.translate(pod, relaxed)
+        relaxed=frozenset({"host-namespaces", "node-pinning"})))
+    out = pods.translate(pod, relaxed).obj
     assert out["spec"]["hostNetwork"] is True
     assert out["spec"]["nodeSelector"] == {"disk": "ssd"}
     assert out["spec"]["nodeName"] == "node-1"
@@ -166,7 +235,7 @@ def test_node_pool_is_added() -> None:
                        node_selector=(("pool", "previews"),),
                        tolerations=((("effect", "NoSchedule"), ("key", "previews"),
                                      ("operator", "Exists")),))
-    out = pods.translate(load("pod-web.yaml"), pool)
+    out = pods.translate(load("pod-web.yaml"), pool).obj
     assert out["spec"]["nodeSelector"] == {"pool": "previews"}
     assert out["spec"]["tolerations"] == [{"effect": "NoSchedule", "key": "previews",
                                            "operator": "Exists"}]

@@ -156,7 +156,8 @@ def test_refused_pod_is_explained(pair: Pair) -> None:
         "spec": {"hostNetwork": True, "containers": [{"name": "c", "image": "nginx"}]}})
 
     def refused() -> bool:
-        return any(e.reason == "HostNamespaceForbidden"
+        return any(e.reason == "SyncRefused" and "host-namespaces" in e.message
+                   and "spec.hostNetwork" in e.message
                    for e in pair.virtual_core.list_namespaced_event(ns).items)
     wait_for(refused, 20, what="the refusal event")
     assert host_objects(pair, "pod", ns) == []

@@ -118,6 +118,25 @@ vc-workload-{{ include "vcluster.name" . }}
 {{- range .Values.sync.allow -}}
 {{- $args = append $args (printf "--allow=%s" .) -}}
 {{- end -}}
+{{- range .Values.isolation.ingress.allowedHosts -}}
+{{- $args = append $args (printf "--allowed-host=%s" .) -}}
+{{- end -}}
+{{- range .Values.isolation.ingress.deniedAnnotations -}}
+{{- $args = append $args (printf "--denied-annotation=%s" .) -}}
+{{- end -}}
+{{- if and (not .Values.isolation.ingress.deniedAnnotations) (not (has "ingress-annotations" .Values.sync.allow)) -}}
+{{- /* an empty deny list denies nothing (the syncer's default list would otherwise apply) */ -}}
+{{- $args = append $args "--allow=ingress-annotations" -}}
+{{- end -}}
+{{- range .Values.isolation.pods.allowedPriorityClasses -}}
+{{- $args = append $args (printf "--allowed-priority-class=%s" .) -}}
+{{- end -}}
+{{- range $key, $value := .Values.sync.extraLabels -}}
+{{- if hasPrefix "preview-vcluster.io/" $key -}}
+{{- fail (printf "sync.extraLabels: %q is under preview-vcluster.io/, the syncer's own labels; use another key" $key) -}}
+{{- end -}}
+{{- $args = append $args (printf "--extra-label=%s=%s" $key $value) -}}
+{{- end -}}
 {{- range $key, $value := .Values.sync.nodeSelector -}}
 {{- $args = append $args (printf "--node-selector=%s=%s" $key $value) -}}
 {{- end -}}

@@ -89,6 +89,7 @@ class Informer:
         for key in [k for k in self.cache if k not in fresh]:
             self._emit("DELETED", self.cache.pop(key))
         for key, obj in fresh.items():
+            _slim(obj)
             obj.setdefault("apiVersion", self.resource.api_version)
             obj.setdefault("kind", self.resource.kind)
             old = self.cache.get(key)
@@ -106,6 +107,7 @@ class Informer:
             rv = obj["metadata"].get("resourceVersion", rv)
             if event == "BOOKMARK":
                 continue
+            _slim(obj)
             obj.setdefault("apiVersion", self.resource.api_version)
             obj.setdefault("kind", self.resource.kind)
             key = key_of(obj)
@@ -121,3 +123,9 @@ class Informer:
             await asyncio.sleep(self.resync_seconds)
             for obj in list(self.cache.values()):
                 self._emit("RESYNC", obj)
+
+
+def _slim(obj: dict[str, Any]) -> None:
+    """Drop what no reconcile reads before caching: managedFields are often the largest part
+    of an object, and the caches hold every object of both sides."""
+    (obj.get("metadata") or {}).pop("managedFields", None)

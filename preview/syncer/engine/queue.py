@@ -3,11 +3,16 @@
 Like client-go's workqueue: a key is queued at most once; a key being processed that
 changes again is processed once more after; failures are retried with per-key back-off
 (`fail`), successes reset it (`forget`); an overall token bucket caps the rate.
+
+Keys added `urgent` (an object that has no copy yet) are taken before the others: in a
+burst of a thousand new pods, creating the host pods does not wait behind the status and
+Event updates of the pods created a moment earlier.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from collections.abc import Hashable
 from typing import Generic, TypeVar
@@ -18,7 +23,9 @@ K = TypeVar("K", bound=Hashable)
 class WorkQueue(Generic[K]):
     def __init__(self, rate: float = 200.0, burst: int = 500, base_delay: float = 0.05,
                  max_delay: float = 60.0) -> None:
-        self._queue: asyncio.Queue[K] = asyncio.Queue()
+        self._urgent: collections.deque[K] = collections.deque()
+        self._normal: collections.deque[K] = collections.deque()
+        self._items = asyncio.Semaphore(0)
         self._queued: set[K] = set()
         self._active: set[K] = set()
         self._dirty: set[K] = set()
@@ -31,12 +38,13 @@ class WorkQueue(Generic[K]):
     def __len__(self) -> int:
         return len(self._queued)
 
-    def add(self, key: K) -> None:
+    def add(self, key: K, urgent: bool = False) -> None:
         if key in self._active:
             self._dirty.add(key)
         elif key not in self._queued:
             self._queued.add(key)
-            self._queue.put_nowait(key)
+            (self._urgent if urgent else self._normal).append(key)
+            self._items.release()
 
     def add_after(self, key: K, delay: float) -> None:
         if delay <= 0:
@@ -68,7 +76,8 @@ class WorkQueue(Generic[K]):
 
     async def get(self) -> K:
         await self._take_token()
-        key = await self._queue.get()
+        await self._items.acquire()
+        key = self._urgent.popleft() if self._urgent else self._normal.popleft()
         self._queued.discard(key)
         self._active.add(key)
         return key

@@ -1,8 +1,9 @@
 """ConfigMaps and Secrets: copied as they are, under their host names.
 
-Only those that synced pods reference are copied by default (`sync.configs: referenced`);
-the `kube-root-ca.crt` ConfigMap and ServiceAccount token Secrets of the virtual cluster are
-never copied (the host has its own, and pods get their virtual token another way).
+Only those that synced pods or Ingresses reference are copied by default (`sync.configs:
+referenced`; an Ingress's TLS Secret counts); the `kube-root-ca.crt` ConfigMap and
+ServiceAccount token and Helm release Secrets of the virtual cluster are never copied (the
+host has its own, and pods get their virtual token another way).
 """
 
 from __future__ import annotations
@@ -12,56 +13,35 @@ from typing import TYPE_CHECKING, Any
 
 from preview import naming
 from preview.syncer.context import SyncContext
-from preview.syncer.kinds import copies
-from preview.syncer.objects import clone, host_metadata
-from preview.syncer.resources import KINDS
+from preview.syncer.engine.kind import Kind, Obj, Translation
+from preview.syncer.objects import clone, host_metadata, reserved_violations
+from preview.syncer.resources import CONFIGMAPS, SECRETS
 
 if TYPE_CHECKING:
-    from preview.syncer.syncer import Syncer
+    from preview.syncer.engine.state import State
 
-_DATA_FIELDS = ("data", "binaryData", "stringData", "type", "immutable")
+_DATA_FIELDS = ("data", "binaryData", "type", "immutable")
 NEVER_SYNCED_CONFIGMAPS = frozenset({"kube-root-ca.crt"})
 NEVER_SYNCED_SECRET_TYPES = frozenset({"kubernetes.io/service-account-token",
                                        "helm.sh/release.v1"})
 
 
-def translate(virtual: dict[str, Any], ctx: SyncContext) -> dict[str, Any]:
+def translate(virtual: Obj, ctx: SyncContext, _facts: Any = None) -> Translation:
     """The host ConfigMap or Secret for a virtual one."""
-    out: dict[str, Any] = {"apiVersion": "v1", "kind": virtual["kind"],
-                           "metadata": host_metadata(virtual, ctx)}
+    out: Obj = {"apiVersion": "v1", "kind": virtual["kind"],
+                "metadata": host_metadata(virtual, ctx)}
     for key in _DATA_FIELDS:
         if key in virtual:
             out[key] = clone(virtual[key])
-    return out
+    return Translation(out, tuple(reserved_violations(virtual)))
 
 
-def syncable(virtual: dict[str, Any]) -> bool:
+def syncable(virtual: Obj) -> bool:
     """Whether this ConfigMap/Secret may ever be copied to the host."""
     name = virtual["metadata"]["name"]
     if virtual.get("kind") == "ConfigMap":
         return name not in NEVER_SYNCED_CONFIGMAPS
     return virtual.get("type") not in NEVER_SYNCED_SECRET_TYPES
-
-
-def data_changes(virtual: dict[str, Any], host: dict[str, Any],
-                 ctx: SyncContext) -> dict[str, Any] | None:
-    """A merge patch making the host copy's data and labels equal the virtual one's."""
-    wanted = translate(virtual, ctx)
-    patch: dict[str, Any] = {}
-    for key in ("data", "binaryData"):
-        if (host.get(key) or {}) != (wanted.get(key) or {}):
-            patch[key] = _replace_map(host.get(key) or {}, wanted.get(key) or {})
-    for key in ("labels", "annotations"):
-        current = host["metadata"].get(key) or {}
-        target = wanted["metadata"].get(key) or {}
-        if current != target:
-            patch.setdefault("metadata", {})[key] = _replace_map(current, target)
-    return patch or None
-
-
-def _replace_map(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
-    """A merge-patch value turning `current` into `wanted` (absent keys set to null)."""
-    return {**{k: None for k in current if k not in wanted}, **wanted}
 
 
 def referenced(pod_spec: dict[str, Any]) -> tuple[set[str], set[str]]:
@@ -101,42 +81,24 @@ def _containers(spec: dict[str, Any]) -> Iterable[dict[str, Any]]:
         yield from spec.get(key) or []
 
 
-# -- reconcile (I/O) -----------------------------------------------------------------------------
-async def reconcile(s: Syncer, kind: str, namespace: str, name: str) -> float | None:
-    """Keep the host copy of one ConfigMap/Secret equal to the virtual one while needed."""
-
-    res = KINDS[kind]
-    virtual = s.virtual_informers[kind].get(namespace, name)
-    host_name = naming.host_name(name, namespace, s.ctx.vcluster)
-    host = copies.host_copy(s, kind, host_name)
-    wanted = (virtual is not None and syncable(virtual)
-              and not virtual["metadata"].get("deletionTimestamp")
-              and (s.options.configs == "all" or _referenced(s, kind, namespace, name)))
-    if not wanted:
-        if host is not None and await copies.virtual_gone_or_unwanted(s, res, namespace, name,
-                                                                      virtual):
-            await copies.delete_owned(s, res, host)
-        return None
-    assert virtual is not None
-    if host is None:
-        await copies.create(s, res, virtual, translate(virtual, s.ctx))
-        return None
-    patch = data_changes(virtual, host, s.ctx)
-    if patch is None:
-        return None
-    if host.get("immutable") and ("data" in patch or "binaryData" in patch):
-        await copies.delete_owned(s, res, host)  # immutable: replaced on the next pass
-        return 0.0
-    await s.host.patch(res, s.ctx.host_namespace, host_name, patch)
-    return None
-
-
-def _referenced(s: Syncer, kind: str, namespace: str, name: str) -> bool:
-    pods = s.virtual_informers.get("pods")
-    if pods is None:
+def _wanted(st: State, virtual: Obj) -> bool:
+    if not syncable(virtual):
         return False
-    for pod in pods.list(namespace):
-        config_maps, secrets = referenced(pod.get("spec") or {})
-        if name in (config_maps if kind == "configmaps" else secrets):
-            return True
-    return False
+    if st.options.configs == "all":
+        return True
+    meta = virtual["metadata"]
+    kind = "configmaps" if virtual.get("kind") == "ConfigMap" else "secrets"
+    return st.references.referenced((kind, meta["namespace"], meta["name"]))
+
+
+def _recreate_when(host: Obj, patch: Obj) -> bool:
+    """Immutable data (or a Secret's type) cannot change in place."""
+    return "type" in patch or (bool(host.get("immutable")) and
+                               ("data" in patch or "binaryData" in patch))
+
+
+_SYNCED = (("data",), ("binaryData",), ("type",), ("immutable",))
+CONFIGMAP_KIND = Kind("configmaps", CONFIGMAPS, naming.DNS_SUBDOMAIN_MAX, translate, _SYNCED,
+                      wanted=_wanted, recreate_when=_recreate_when)
+SECRET_KIND = Kind("secrets", SECRETS, naming.DNS_SUBDOMAIN_MAX, translate, _SYNCED,
+                   wanted=_wanted, recreate_when=_recreate_when)

@@ -1,49 +1,64 @@
 """Endpoints of selector-less virtual Services: copied to the host as the user wrote them.
 
 Services with a selector get their host Endpoints from the host's own endpoints controller
-(the translated selector matches the translated pods); those are never touched here.
+(the translated selector matches the translated pods); those are never touched here. A
+selector-less Service's addresses must be this virtual cluster's own pods or Services: else
+a tenant could front any host address with a Service (CVE-2021-25740).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from preview import naming
+from preview.syncer import policy
 from preview.syncer.context import SyncContext
-from preview.syncer.kinds import copies
-from preview.syncer.objects import clone, host_metadata
+from preview.syncer.engine.kind import Kind, Obj, Translation
+from preview.syncer.objects import clone, host_metadata, reserved_violations
 from preview.syncer.resources import ENDPOINTS
 
 if TYPE_CHECKING:
-    from preview.syncer.syncer import Syncer
+    from preview.syncer.engine.state import State
 
 
-def translate(virtual_ep: dict[str, Any], ctx: SyncContext) -> dict[str, Any]:
+def translate(virtual_ep: Obj, ctx: SyncContext,
+              own_ips: frozenset[str] | None = None) -> Translation:
     subsets = clone(virtual_ep.get("subsets") or [])
+    if own_ips is not None:
+        policy.endpoints(subsets, own_ips, ctx.isolation)
     for subset in subsets:
         for key in ("addresses", "notReadyAddresses"):
             for address in subset.get(key) or []:
                 address.pop("targetRef", None)  # names a virtual object
+                address.pop("nodeName", None)
     meta = host_metadata(virtual_ep, ctx, naming.DNS_LABEL_MAX)
-    return {"apiVersion": "v1", "kind": "Endpoints", "metadata": meta, "subsets": subsets}
+    return Translation({"apiVersion": "v1", "kind": "Endpoints", "metadata": meta,
+                        "subsets": subsets}, tuple(reserved_violations(virtual_ep)))
 
 
-async def reconcile(s: Syncer, namespace: str, name: str) -> float | None:
-    virtual = s.virtual_informers["endpoints"].get(namespace, name)
-    service = s.virtual_informers["services"].get(namespace, name) \
-        if "services" in s.virtual_informers else None
-    host_name = naming.host_name(name, namespace, s.ctx.vcluster, naming.DNS_LABEL_MAX)
-    host = copies.host_copy(s, "endpoints", host_name)
-    selectorless = service is not None and not (service.get("spec") or {}).get("selector")
-    if virtual is None or not selectorless:
-        if host is not None and await copies.virtual_gone_or_unwanted(s, ENDPOINTS, namespace,
-                                                                      name, virtual):
-            await copies.delete_owned(s, ENDPOINTS, host)
-        return None
-    wanted = translate(virtual, s.ctx)
-    if host is None:
-        await copies.create(s, ENDPOINTS, virtual, wanted)
-    elif host.get("subsets") != wanted["subsets"]:
-        await s.host.replace(ENDPOINTS, s.ctx.host_namespace, host_name,
-                             {**host, "subsets": wanted["subsets"]})
-    return None
+def own_ips(st: State, _virtual: Obj) -> frozenset[str]:
+    """Addresses this virtual cluster owns: its pods' IPs and its Services' cluster IPs."""
+    ips: list[str] = []
+    pods = st.virtual_informers.get("pods")
+    for pod in pods.list() if pods is not None else []:
+        status = pod.get("status") or {}
+        ips += [status.get("podIP") or "", *(p.get("ip", "") for p in status.get("podIPs") or [])]
+    for side in (st.virtual_informers, st.host_informers):
+        services = side.get("services")
+        for svc in services.list() if services is not None else []:
+            spec = svc.get("spec") or {}
+            ips += [spec.get("clusterIP") or "", *(spec.get("clusterIPs") or [])]
+    return policy.normal_ips(ips)
+
+
+def _wanted(st: State, virtual: Obj) -> bool:
+    services = st.virtual_informers.get("services")
+    meta = virtual["metadata"]
+    service = services.get(meta["namespace"], meta["name"]) if services is not None else None
+    return service is not None and not (service.get("spec") or {}).get("selector")
+
+
+ENDPOINTS_KIND = Kind("endpoints", ENDPOINTS, naming.DNS_LABEL_MAX, translate, (("subsets",),),
+                      wanted=_wanted, facts=own_ips)
+
+

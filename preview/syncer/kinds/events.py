@@ -14,12 +14,12 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from preview import naming
-from preview.kube.client import NotFound
+from preview.kube.client import AlreadyExists, NotFound
 from preview.kube.objects import parse_time
 from preview.syncer.resources import EVENTS
 
 if TYPE_CHECKING:
-    from preview.syncer.syncer import Syncer
+    from preview.syncer.engine.state import State
 
 # Host kinds whose events are copied -> the informer (synced kind) that holds their copies.
 _KINDS = {"Pod": "pods", "Service": "services", "PersistentVolumeClaim": "persistentvolumeclaims",
@@ -63,7 +63,7 @@ def translate(host_event: dict[str, Any], virtual_obj: dict[str, Any],
     return out
 
 
-def virtual_object(s: Syncer, host_event: dict[str, Any]) -> dict[str, Any] | None:
+def virtual_object(s: State, host_event: dict[str, Any]) -> dict[str, Any] | None:
     """The virtual object whose host copy the event is about, if this cluster owns it."""
     involved = host_event.get("involvedObject") or {}
     kind = _KINDS.get(involved.get("kind", ""))
@@ -86,7 +86,7 @@ def _fresh(host_event: dict[str, Any], seconds: float = 30.0) -> bool:
     return age < seconds
 
 
-def _maybe_ours(s: Syncer, host_event: dict[str, Any]) -> bool:
+def _maybe_ours(s: State, host_event: dict[str, Any]) -> bool:
     """Not known to be someone else's: its object is not (yet) in our caches."""
     involved = host_event.get("involvedObject") or {}
     kind = _KINDS.get(involved.get("kind", ""))
@@ -94,7 +94,7 @@ def _maybe_ours(s: Syncer, host_event: dict[str, Any]) -> bool:
         s.host_informers[kind].get(s.ctx.host_namespace, involved.get("name", "")) is None
 
 
-async def reconcile(s: Syncer, _namespace: str, name: str) -> float | None:
+async def reconcile(s: State, _namespace: str, name: str) -> float | None:
     host_event = s.host_events.get(s.ctx.host_namespace, name) if s.host_events else None
     if host_event is None:
         return None  # gone on the host: the virtual copy expires with the event TTL
@@ -105,11 +105,14 @@ async def reconcile(s: Syncer, _namespace: str, name: str) -> float | None:
         return 1.0 if _fresh(host_event) and _maybe_ours(s, host_event) else None
     wanted = translate(host_event, virtual_obj, s.ctx.host_namespace)
     ns, event_name = wanted["metadata"]["namespace"], wanted["metadata"]["name"]
-    current = await s.virtual.get(EVENTS, ns, event_name)
     try:
-        if current is None:
+        try:  # most events are new: one call, and a second only when it already exists
             await s.virtual.create(EVENTS, ns, wanted)
-        elif any(current.get(k) != wanted.get(k) for k in _COPIED):
+            return None
+        except AlreadyExists:
+            pass
+        current = await s.virtual.get(EVENTS, ns, event_name)
+        if current is not None and any(current.get(k) != wanted.get(k) for k in _COPIED):
             await s.virtual.replace(EVENTS, ns, event_name, {
                 **wanted, "metadata": {**wanted["metadata"],
                                        "resourceVersion": current["metadata"]["resourceVersion"]}})

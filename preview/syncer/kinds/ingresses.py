@@ -1,62 +1,58 @@
-"""Ingresses: the preview URL. Backends and TLS secrets point at the host copies."""
+"""Ingresses: the preview URL. Backends and TLS Secrets point at the host copies.
+
+An Ingress references its TLS Secrets (copied even with `sync.configs: referenced`) and its
+backend Services. The isolation policy keeps each virtual cluster to its own hosts and keeps
+configuration snippets out of the shared ingress controller (policy.ingress).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import Any
 
 from preview import naming
+from preview.syncer import policy
 from preview.syncer.context import SyncContext
-from preview.syncer.kinds import copies
-from preview.syncer.objects import clone, host_metadata
+from preview.syncer.engine.kind import Kind, Obj, Translation
+from preview.syncer.engine.reconcile import host_status
+from preview.syncer.objects import clone, host_metadata, reserved_violations
 from preview.syncer.resources import INGRESSES
 
-if TYPE_CHECKING:
-    from preview.syncer.syncer import Syncer
 
-
-def translate(virtual_ing: dict[str, Any], ctx: SyncContext) -> dict[str, Any]:
+def translate(virtual_ing: Obj, ctx: SyncContext, _facts: Any = None) -> Translation:
     namespace = virtual_ing["metadata"]["namespace"]
     spec = clone(virtual_ing.get("spec") or {})
-
-    def backend(b: dict[str, Any] | None) -> None:
-        if b and b.get("service", {}).get("name"):
-            b["service"]["name"] = naming.host_name(b["service"]["name"], namespace,
-                                                   ctx.vcluster, naming.DNS_LABEL_MAX)
-
-    backend(spec.get("defaultBackend"))
-    for rule in spec.get("rules") or []:
-        for path in (rule.get("http") or {}).get("paths") or []:
-            backend(path.get("backend"))
+    meta = host_metadata(virtual_ing, ctx)
+    stripped = [*reserved_violations(virtual_ing),
+                *policy.ingress(meta["annotations"], spec, ctx.isolation)]
+    for backend in _backends(spec):
+        if backend.get("service", {}).get("name"):
+            backend["service"]["name"] = naming.host_name(
+                backend["service"]["name"], namespace, ctx.vcluster, naming.DNS_LABEL_MAX)
     for tls in spec.get("tls") or []:
         if tls.get("secretName"):
             tls["secretName"] = naming.host_name(tls["secretName"], namespace, ctx.vcluster)
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-            "metadata": host_metadata(virtual_ing, ctx), "spec": spec}
+    return Translation({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                        "metadata": meta, "spec": spec}, tuple(stripped))
 
 
-def tls_secrets(virtual_ing: dict[str, Any]) -> set[str]:
-    return {t["secretName"] for t in (virtual_ing.get("spec") or {}).get("tls") or []
-            if t.get("secretName")}
+def _backends(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    if spec.get("defaultBackend"):
+        yield spec["defaultBackend"]
+    for rule in spec.get("rules") or []:
+        for path in (rule.get("http") or {}).get("paths") or []:
+            if path.get("backend"):
+                yield path["backend"]
 
 
-async def reconcile(s: Syncer, namespace: str, name: str) -> float | None:
-    virtual = s.virtual_informers["ingresses"].get(namespace, name)
-    host_name = naming.host_name(name, namespace, s.ctx.vcluster)
-    host = copies.host_copy(s, "ingresses", host_name)
-    if virtual is None or virtual["metadata"].get("deletionTimestamp"):
-        if host is not None and await copies.virtual_gone_or_unwanted(s, INGRESSES, namespace,
-                                                                      name, virtual):
-            await copies.delete_owned(s, INGRESSES, host)
-        return None
-    wanted = translate(virtual, s.ctx)
-    if host is None:
-        await copies.create(s, INGRESSES, virtual, wanted)
-        return None
-    if host.get("spec") != wanted["spec"]:
-        await s.host.replace(INGRESSES, s.ctx.host_namespace, host_name,
-                             {**host, "spec": wanted["spec"]})
-    status = clone(host.get("status") or {})
-    if status and (virtual.get("status") or {}) != status:
-        await s.virtual.replace(INGRESSES, namespace, name, {**virtual, "status": status},
-                                "status")
-    return None
+def references(virtual_ing: Obj) -> set[tuple[str, str]]:
+    """The TLS Secrets and backend Services an Ingress uses."""
+    spec = virtual_ing.get("spec") or {}
+    refs = {("secrets", t["secretName"]) for t in spec.get("tls") or [] if t.get("secretName")}
+    refs |= {("services", b["service"]["name"]) for b in _backends(spec)
+             if (b.get("service") or {}).get("name")}
+    return refs
+
+
+INGRESS_KIND = Kind("ingresses", INGRESSES, naming.DNS_SUBDOMAIN_MAX, translate, (("spec",),),
+                    references=references, status=host_status(("loadBalancer",)))

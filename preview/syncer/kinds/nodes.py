@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,7 @@ from preview.syncer.objects import clone
 from preview.syncer.resources import NODES
 
 if TYPE_CHECKING:
-    from preview.syncer.syncer import Syncer
+    from preview.syncer.engine.state import State
 
 LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 
@@ -50,6 +51,11 @@ def translate(host_node: dict[str, Any], kubelet_address: str = "",
 def status_changed(virtual_node: dict[str, Any], wanted: dict[str, Any]) -> bool:
     current = virtual_node.get("status") or {}
     return any(current.get(k) != v for k, v in (wanted.get("status") or {}).items())
+
+
+def in_use(host_pods: list[dict[str, Any]], name: str) -> bool:
+    """Whether a synced pod runs on host node `name` (stops at the first one)."""
+    return any((p.get("spec") or {}).get("nodeName") == name for p in host_pods)
 
 
 def needed(host_pods: list[dict[str, Any]]) -> set[str]:
@@ -92,7 +98,7 @@ def _node_info(name: str) -> dict[str, str]:
             "kubeletVersion": "v1.34.0", "kubeProxyVersion": ""}
 
 
-def wanted(s: Syncer, name: str) -> dict[str, Any] | None:
+def wanted(s: State, name: str) -> dict[str, Any] | None:
     """The virtual Node for host node `name`; None when a real host node is not known."""
     address, port = s.options.kubelet_address, s.options.kubelet_port
     if s.options.node_sync == "real":
@@ -101,7 +107,7 @@ def wanted(s: Syncer, name: str) -> dict[str, Any] | None:
     return fake(name, address, port)
 
 
-async def ensure(s: Syncer, name: str) -> None:
+async def ensure(s: State, name: str) -> None:
     """Make sure the virtual cluster has a Node `name` (the host node a pod runs on)."""
     if s.virtual_informers["nodes"].get("", name) is not None:
         return
@@ -115,14 +121,19 @@ async def ensure(s: Syncer, name: str) -> None:
     await _renew_lease(s, name)
 
 
-async def reconcile(s: Syncer, _namespace: str, name: str) -> float | None:
+async def reconcile(s: State, _namespace: str, name: str) -> float | None:
     """Keep a virtual node while a synced pod runs on it (current, with a fresh Lease);
     remove it after."""
     virtual = s.virtual_informers["nodes"].get("", name)
-    if name in needed(s.host_informers["pods"].list()):
+    if in_use(s.host_informers["pods"].list(), name):
         if virtual is None:
             await ensure(s, name)
             return HEARTBEAT_SECONDS
+        # Every event of a pod on the node brings the node here: renew the Lease at the
+        # heartbeat's pace, not once per pod event (a burst would renew it thousands of times).
+        since = time.monotonic() - s.node_heartbeats.get(name, 0.0)
+        if since < HEARTBEAT_SECONDS / 2:
+            return HEARTBEAT_SECONDS - since
         node = wanted(s, name)
         if node is not None and s.options.node_sync == "real" and status_changed(virtual, node):
             await s.virtual.patch(NODES, None, name, {"metadata": {
@@ -136,7 +147,8 @@ async def reconcile(s: Syncer, _namespace: str, name: str) -> float | None:
     return None
 
 
-async def _renew_lease(s: Syncer, name: str) -> None:
+async def _renew_lease(s: State, name: str) -> None:
+    s.node_heartbeats[name] = time.monotonic()
     body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
             "metadata": {"name": name, "namespace": "kube-node-lease"},
             "spec": {"holderIdentity": name, "leaseDurationSeconds": 40,

@@ -1,7 +1,9 @@
 """Pods: a virtual pod becomes a host pod that runs the same containers, isolated.
 
 `translate` is pure: the virtual pod and the `SyncContext` in, the host pod out (or
-`Refused` when the isolation rules forbid what it asks). What changes on the way:
+`Refused` when the isolation policy forbids what it asks; policy.pod). Pods keep their own
+reconcile: the syncer is their kubelet (binding, termination, tokens), which no declaration
+of fields says. What changes on the way:
 
 - names of everything it references (ConfigMaps, Secrets, PVCs, pull secrets) are the host
   names of the synced copies;
@@ -20,14 +22,23 @@ import contextlib
 from typing import TYPE_CHECKING, Any
 
 from preview import naming
-from preview.kube.client import Conflict, Forbidden, Invalid
+from preview.kube.client import Conflict
+from preview.syncer import policy
 from preview.syncer.context import SyncContext
-from preview.syncer.kinds import copies, nodes, tokens
-from preview.syncer.objects import Refused, clone, host_metadata
+from preview.syncer.engine.kind import Translation
+from preview.syncer.engine.reconcile import (
+    confirmed_unwanted,
+    create_or_adopt,
+    delete_owned,
+    tell,
+    who,
+)
+from preview.syncer.kinds import nodes, tokens
+from preview.syncer.objects import Refused, clone, host_metadata, reserved_violations
 from preview.syncer.resources import PODS, SECRETS
 
 if TYPE_CHECKING:
-    from preview.syncer.syncer import Syncer
+    from preview.syncer.engine.state import State
 
 SERVICE_ACCOUNT_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 TOKEN_VOLUME = "preview-vcluster-token"
@@ -36,9 +47,6 @@ _NAME_FIELD = f"metadata.annotations['{naming.VIRTUAL_NAME_ANNOTATION}']"
 _NAMESPACE_FIELD = f"metadata.annotations['{naming.VIRTUAL_NAMESPACE_ANNOTATION}']"
 _SA_ANNOTATION = f"{naming.PREFIX}service-account"
 _CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
-# Capabilities that reach beyond the container (the "privileged" ones of Pod Security).
-_HOST_CAPABILITIES = frozenset({"ALL", "SYS_ADMIN", "NET_ADMIN", "SYS_MODULE", "SYS_PTRACE",
-                                "SYS_RAWIO", "SYS_TIME", "BPF", "PERFMON"})
 
 
 def token_secret_name(virtual_pod: dict[str, Any], ctx: SyncContext) -> str:
@@ -46,7 +54,7 @@ def token_secret_name(virtual_pod: dict[str, Any], ctx: SyncContext) -> str:
     return tokens.secret_name(virtual_pod, ctx)
 
 
-def translate(virtual_pod: dict[str, Any], ctx: SyncContext) -> dict[str, Any]:
+def translate(virtual_pod: dict[str, Any], ctx: SyncContext) -> Translation:
     """The host pod to create for a virtual pod that has none yet.
 
     Only called before the syncer binds the virtual pod to the host pod's node, so a
@@ -55,7 +63,8 @@ def translate(virtual_pod: dict[str, Any], ctx: SyncContext) -> dict[str, Any]:
     meta = virtual_pod["metadata"]
     namespace = meta["namespace"]
     spec = clone(virtual_pod.get("spec") or {})
-    _check_isolation(spec, ctx)
+    stripped = [*reserved_violations(virtual_pod),
+                *policy.pod(spec, meta.get("annotations") or {}, ctx.isolation)]
 
     def host(name: str) -> str:
         return naming.host_name(name, namespace, ctx.vcluster)
@@ -66,13 +75,6 @@ def translate(virtual_pod: dict[str, Any], ctx: SyncContext) -> dict[str, Any]:
     automount = spec.get("automountServiceAccountToken", True) is not False
     spec["serviceAccountName"] = ctx.host_service_account
     spec["automountServiceAccountToken"] = False
-    spec.pop("priorityClassName", None)  # virtual priority classes don't exist on the host
-    spec.pop("priority", None)
-    spec.pop("preemptionPolicy", None)
-    if not ctx.isolation.allow_node_pinning:
-        # The host scheduler places the pod; the tenant's node constraints are ignored.
-        spec.pop("nodeSelector", None)
-        spec.pop("affinity", None)
     _apply_node_pool(spec, ctx)
 
     volumes = [v for v in spec.get("volumes") or [] if not _is_api_access_volume(v)]
@@ -104,46 +106,10 @@ def translate(virtual_pod: dict[str, Any], ctx: SyncContext) -> dict[str, Any]:
 
     host_meta = host_metadata(virtual_pod, ctx, naming.DNS_LABEL_MAX)
     host_meta["annotations"][_SA_ANNOTATION] = virtual_sa
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": host_meta, "spec": spec}
-
-
-def _check_isolation(spec: dict[str, Any], ctx: SyncContext) -> None:
-    rules = ctx.isolation
-    if not rules.allow_host_namespaces:
-        for key in ("hostNetwork", "hostPID", "hostIPC"):
-            if spec.get(key):
-                raise Refused("HostNamespaceForbidden",
-                              f"spec.{key} is not allowed in this virtual cluster")
-    if not rules.allow_host_path:
-        for i, volume in enumerate(spec.get("volumes") or []):
-            if "hostPath" in volume:
-                raise Refused("HostPathForbidden",
-                              f"spec.volumes[{i}].hostPath is not allowed in this virtual "
-                              "cluster")
-    for list_name in _CONTAINER_LISTS:
-        for i, container in enumerate(spec.get(list_name) or []):
-            security = container.get("securityContext") or {}
-            where = f"spec.{list_name}[{i}]"
-            if not rules.allow_privileged:
-                if security.get("privileged"):
-                    raise Refused("PrivilegedForbidden",
-                                  f"{where}.securityContext.privileged is not allowed in this "
-                                  "virtual cluster")
-                added = set((security.get("capabilities") or {}).get("add") or [])
-                if added & _HOST_CAPABILITIES:
-                    raise Refused("PrivilegedForbidden",
-                                  f"{where}.securityContext.capabilities.add "
-                                  f"{sorted(added & _HOST_CAPABILITIES)} is not allowed in this "
-                                  "virtual cluster")
-            if not rules.allow_host_ports:
-                for j, port in enumerate(container.get("ports") or []):
-                    if port.get("hostPort"):
-                        raise Refused("HostPortForbidden",
-                                      f"{where}.ports[{j}].hostPort is not allowed in this "
-                                      "virtual cluster")
-    if not rules.allow_node_pinning and spec.get("nodeName"):
-        raise Refused("NodePinningForbidden",
-                      "spec.nodeName is not allowed in this virtual cluster")
+    # Cost attribution: the operator's labels, under the ownership labels (never over them).
+    host_meta["labels"] = {**dict(ctx.extra_labels), **host_meta["labels"]}
+    return Translation({"apiVersion": "v1", "kind": "Pod", "metadata": host_meta, "spec": spec},
+                       tuple(stripped))
 
 
 def _apply_node_pool(spec: dict[str, Any], ctx: SyncContext) -> None:
@@ -263,7 +229,8 @@ def mutable_changes(virtual_pod: dict[str, Any], host_pod: dict[str, Any],
             patch.setdefault("spec", {})[list_name] = [
                 {"name": c["name"], "image": wanted.get(c["name"], c.get("image"))}
                 for c in current]
-    wanted_labels = host_metadata(virtual_pod, ctx, naming.DNS_LABEL_MAX)["labels"]
+    wanted_labels = {**dict(ctx.extra_labels),
+                     **host_metadata(virtual_pod, ctx, naming.DNS_LABEL_MAX)["labels"]}
     if (host_pod["metadata"].get("labels") or {}) != wanted_labels:
         current_labels = host_pod["metadata"].get("labels") or {}
         patch["metadata"] = {"labels": {**{k: None for k in current_labels
@@ -272,102 +239,100 @@ def mutable_changes(virtual_pod: dict[str, Any], host_pod: dict[str, Any],
 
 
 # -- reconcile (I/O) -----------------------------------------------------------------------------
-async def reconcile(s: Syncer, namespace: str, name: str) -> float | None:
+async def reconcile(st: State, namespace: str, name: str) -> float | None:
     """One virtual pod and its host pod: create, bind, mirror status, delete together."""
 
-    virtual = s.virtual_informers["pods"].get(namespace, name)
-    host_name = naming.host_name(name, namespace, s.ctx.vcluster, naming.DNS_LABEL_MAX)
-    host = copies.host_copy(s, "pods", host_name)
+    virtual = st.virtual_informers["pods"].get(namespace, name)
+    host_name = naming.host_name(name, namespace, st.ctx.vcluster, naming.DNS_LABEL_MAX)
+    host = st.host_informers["pods"].get(st.ctx.host_namespace, host_name)
+    label = who("pods", namespace, name, host_name)
 
     if virtual is None:
-        if await copies.virtual_gone_or_unwanted(s, PODS, namespace, name, None):
-            await copies.delete_owned(s, PODS, host, grace_period=0)
-            secrets = s.host_informers.get("secrets")
+        if await confirmed_unwanted(st, PODS, namespace, name, None):
+            await delete_owned(st, PODS, host, label, grace_period=0)
+            secrets = st.host_informers.get("secrets")
             if secrets is not None:
-                token = secrets.get(s.ctx.host_namespace, naming.host_name(
-                    f"{name}-token", namespace, s.ctx.vcluster))
-                await copies.delete_owned(s, SECRETS, token)
+                token = secrets.get(st.ctx.host_namespace, naming.host_name(
+                    f"{name}-token", namespace, st.ctx.vcluster))
+                await delete_owned(st, SECRETS, token, label)
         return None
     if virtual["metadata"].get("deletionTimestamp"):
-        return await _terminate(s, virtual, host)
+        return await _terminate(st, virtual, host, label)
     if host is None:
         if (virtual.get("spec") or {}).get("nodeName") and \
                 virtual["metadata"].get("annotations", {}).get(_BOUND_BY_SYNCER):
             # Its host pod was deleted by someone else: let the virtual controller replace it.
-            await s.virtual.delete(PODS, namespace, name, uid=virtual["metadata"].get("uid"),
-                                   grace_period=0)
+            await st.virtual.delete(PODS, namespace, name, uid=virtual["metadata"].get("uid"),
+                                    grace_period=0)
             return None
         if (virtual.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
             return None  # finished before; nothing to run again
-        return await _create(s, virtual)
+        return await _create(st, virtual, label)
     if host["metadata"].get("annotations", {}).get(naming.VIRTUAL_UID_ANNOTATION) != \
             virtual["metadata"].get("uid"):
         # A previous pod of the same name (StatefulSets reuse names): replace it.
-        await copies.delete_owned(s, PODS, host, grace_period=0)
+        await delete_owned(st, PODS, host, label, grace_period=0)
         return None
-    await _bind(s, virtual, host)
-    patch = mutable_changes(virtual, host, s.ctx)
+    await _bind(st, virtual, host)
+    patch = mutable_changes(virtual, host, st.ctx)
     if patch is not None:
-        await s.host.patch(PODS, s.ctx.host_namespace, host_name, patch,
-                           "application/strategic-merge-patch+json")
+        await st.host.patch(PODS, st.ctx.host_namespace, host_name, patch,
+                            "application/strategic-merge-patch+json")
     if status_changed(virtual, host):
-        await s.virtual.replace(PODS, namespace, name,
-                                {**virtual, "status": virtual_status(host)}, "status")
-    return await tokens.refresh(s, virtual)
+        await st.virtual.replace(PODS, namespace, name,
+                                 {**virtual, "status": virtual_status(host)}, "status")
+    return await tokens.refresh(st, virtual)
 
 
 _BOUND_BY_SYNCER = f"{naming.PREFIX}bound"
 
 
-async def _create(s: Syncer, virtual: dict[str, Any]) -> float | None:
-
+async def _create(st: State, virtual: dict[str, Any], label: str) -> float | None:
     try:
-        host_pod = translate(virtual, s.ctx)
+        translation = translate(virtual, st.ctx)
     except Refused as e:
-        await s.recorder.record(virtual, "Warning", e.reason, e.message)
+        await tell(st, virtual, e.violation, label)
         return None
     spec = virtual.get("spec") or {}
     if spec.get("automountServiceAccountToken", True) is not False:
-        await tokens.ensure(s, virtual)
-    try:
-        await copies.create(s, PODS, virtual, host_pod)
-    except (Forbidden, Invalid) as e:
-        # Refused by the host (quota, limit ranges, validation): say why, in the
-        # virtual cluster, and retry later (quota may free up).
-        await s.recorder.record(virtual, "Warning", "SyncFailed",
-                                f"the host cluster refused this pod: {e.message}")
-        return 10.0
+        await tokens.ensure(st, virtual)
+    # Refused by the host (quota, limit ranges, validation): create_or_adopt says why in
+    # the virtual cluster; quota is retried by the queue with back-off, invalid is terminal.
+    _, created = await create_or_adopt(st, PODS, virtual, translation.obj, label)
+    if created:
+        for violation in translation.stripped:
+            await tell(st, virtual, violation, label)
     return None
 
 
-async def _bind(s: Syncer, virtual: dict[str, Any], host: dict[str, Any]) -> None:
+async def _bind(st: State, virtual: dict[str, Any], host: dict[str, Any]) -> None:
     """Mirror the host scheduler's decision: bind the virtual pod to the same node."""
     node = (host.get("spec") or {}).get("nodeName")
     if not node or (virtual.get("spec") or {}).get("nodeName"):
         return
-    await nodes.ensure(s, node)
+    await nodes.ensure(st, node)
     meta = virtual["metadata"]
     # Mark first: a bound pod whose host pod disappears is deleted, not re-created.
-    await s.virtual.patch(PODS, meta["namespace"], meta["name"],
-                          {"metadata": {"annotations": {_BOUND_BY_SYNCER: node}}})
+    await st.virtual.patch(PODS, meta["namespace"], meta["name"],
+                           {"metadata": {"annotations": {_BOUND_BY_SYNCER: node}}})
     with contextlib.suppress(Conflict):  # already bound
-        await s.virtual.request(
+        await st.virtual.request(
             "POST", f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}/binding",
             {"apiVersion": "v1", "kind": "Binding",
              "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
              "target": {"apiVersion": "v1", "kind": "Node", "name": node}})
 
 
-async def _terminate(s: Syncer, virtual: dict[str, Any],
-                     host: dict[str, Any] | None) -> float | None:
+async def _terminate(st: State, virtual: dict[str, Any], host: dict[str, Any] | None,
+                     label: str) -> float | None:
     """The syncer is the virtual pod's kubelet: stop the host pod, then finish the delete."""
 
     meta = virtual["metadata"]
     if host is not None:
         if not host["metadata"].get("deletionTimestamp"):
             grace = meta.get("deletionGracePeriodSeconds")
-            await copies.delete_owned(s, PODS, host, grace_period=grace)
+            await delete_owned(st, PODS, host, label, grace_period=grace)
         return None  # the host pod's deletion brings us back
-    await s.virtual.delete(PODS, meta["namespace"], meta["name"], uid=meta.get("uid"),
-                           grace_period=0)
+    await st.virtual.delete(PODS, meta["namespace"], meta["name"], uid=meta.get("uid"),
+                            grace_period=0)
     return None

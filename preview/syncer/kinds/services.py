@@ -8,21 +8,24 @@ allocates the cluster IP first; the syncer then gives that IP to the virtual Ser
 
 from __future__ import annotations
 
-import contextlib
 from typing import TYPE_CHECKING, Any
 
 from preview import naming
-from preview.kube.client import ApiError, NotFound
+from preview.kube.client import ApiError
+from preview.syncer import policy
 from preview.syncer.context import SyncContext
-from preview.syncer.kinds import copies
-from preview.syncer.objects import clone, host_metadata
+from preview.syncer.engine.kind import Kind, Obj, Translation
+from preview.syncer.engine.reconcile import host_status
+from preview.syncer.objects import clone, host_metadata, reserved_violations
 from preview.syncer.resources import SERVICES
 
 if TYPE_CHECKING:
-    from preview.syncer.syncer import Syncer
+    from preview.syncer.engine.state import State
 
 # Allocated by each API server on its own: never copied across.
 _ALLOCATED = ("clusterIP", "clusterIPs", "healthCheckNodePort")
+# What the host allocated or defaulted that the translation does not say: kept as it is.
+_HOST_KEEPS = ("clusterIP", "clusterIPs", "healthCheckNodePort", "ipFamilies", "ipFamilyPolicy")
 
 
 def host_selector(selector: dict[str, str], namespace: str, ctx: SyncContext) -> dict[str, str]:
@@ -32,8 +35,8 @@ def host_selector(selector: dict[str, str], namespace: str, ctx: SyncContext) ->
             naming.VIRTUAL_NAMESPACE: ownership[naming.VIRTUAL_NAMESPACE]}
 
 
-def translate(virtual_svc: dict[str, Any], ctx: SyncContext) -> dict[str, Any]:
-    """The host Service for a virtual Service."""
+def translate(virtual_svc: Obj, ctx: SyncContext, _facts: Any = None) -> Translation:
+    """The host Service for a virtual Service (policy.service may refuse or strip)."""
     namespace = virtual_svc["metadata"]["namespace"]
     spec = clone(virtual_svc.get("spec") or {})
     headless = spec.get("clusterIP") == "None"
@@ -41,41 +44,29 @@ def translate(virtual_svc: dict[str, Any], ctx: SyncContext) -> dict[str, Any]:
         spec.pop(key, None)
     if headless:
         spec["clusterIP"] = "None"
-    for port in spec.get("ports") or []:
-        port.pop("nodePort", None)  # the host allocates its own node ports
+    stripped = [*reserved_violations(virtual_svc),
+                *policy.service(spec, ctx.isolation, ctx.cluster_domain)]
     if spec.get("selector"):
         spec["selector"] = host_selector(spec["selector"], namespace, ctx)
-    return {"apiVersion": "v1", "kind": "Service",
-            "metadata": host_metadata(virtual_svc, ctx, naming.DNS_LABEL_MAX), "spec": spec}
+    return Translation({"apiVersion": "v1", "kind": "Service",
+                        "metadata": host_metadata(virtual_svc, ctx, naming.DNS_LABEL_MAX),
+                        "spec": spec}, tuple(stripped))
 
 
-def spec_changes(virtual_svc: dict[str, Any], host_svc: dict[str, Any],
-                 ctx: SyncContext) -> dict[str, Any] | None:
-    """A merge patch bringing the host Service in line with the virtual one, or None."""
-    wanted = translate(virtual_svc, ctx)["spec"]
-    current = host_svc.get("spec") or {}
-    patch: dict[str, Any] = {}
-    for key, value in wanted.items():
-        if key == "ports":
-            value = _with_host_node_ports(value, current.get("ports") or [])
-        if current.get(key) != value:
-            patch[key] = value
-    for key in current:
-        if key not in wanted and key not in (*_ALLOCATED, "ports", "sessionAffinity", "type",
-                                             "ipFamilies", "ipFamilyPolicy",
-                                             "internalTrafficPolicy"):
-            patch[key] = None
-    return {"spec": patch} if patch else None
-
-
-def _with_host_node_ports(wanted: list[dict[str, Any]],
-                          current: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    by_name = {(p.get("name"), p.get("port")): p.get("nodePort") for p in current}
-    out = []
-    for port in wanted:
-        node_port = by_name.get((port.get("name"), port.get("port")))
-        out.append({**port, "nodePort": node_port} if node_port else port)
-    return out
+def keep_allocated(wanted: Obj, host: Obj) -> None:
+    """The host's cluster IPs and node ports stay: they are the host's to allocate."""
+    spec, current = wanted.setdefault("spec", {}), host.get("spec") or {}
+    for key in _HOST_KEEPS:
+        if key in current and key not in spec:
+            spec[key] = clone(current[key])
+    # Ports are told apart by name (required when there are several), else by number.
+    node_ports = {p.get("name") or p.get("port"): p.get("nodePort")
+                  for p in current.get("ports") or []}
+    for port in spec.get("ports") or []:
+        allocated = node_ports.get(port.get("name") or port.get("port"))
+        if allocated and "nodePort" not in port and spec.get("type") in ("NodePort",
+                                                                           "LoadBalancer"):
+            port["nodePort"] = allocated
 
 
 def needs_cluster_ip(virtual_svc: dict[str, Any], host_svc: dict[str, Any]) -> bool:
@@ -99,42 +90,15 @@ def with_cluster_ip(virtual_svc: dict[str, Any], host_svc: dict[str, Any]) -> di
     return out
 
 
-def virtual_status(host_svc: dict[str, Any]) -> dict[str, Any]:
-    """Status to copy back: the load balancer's address(es)."""
-    return clone(host_svc.get("status") or {})
+async def take_host_ip(st: State, virtual: Obj, host: Obj) -> bool:
+    """Give the virtual Service the host's cluster IP when it has another one."""
+    if not needs_cluster_ip(virtual, host):
+        return False
+    await _take_host_ip(st, virtual, host)
+    return True
 
 
-# -- reconcile (I/O) -----------------------------------------------------------------------------
-async def reconcile(s: Syncer, namespace: str, name: str) -> float | None:
-
-    virtual = s.virtual_informers["services"].get(namespace, name)
-    host_name = naming.host_name(name, namespace, s.ctx.vcluster, naming.DNS_LABEL_MAX)
-    host = copies.host_copy(s, "services", host_name)
-    if virtual is None or virtual["metadata"].get("deletionTimestamp"):
-        if host is not None and await copies.virtual_gone_or_unwanted(s, SERVICES, namespace,
-                                                                      name, virtual):
-            await copies.delete_owned(s, SERVICES, host)
-        return None
-    if host is None:
-        host = await copies.create(s, SERVICES, virtual, translate(virtual, s.ctx))
-        if host is None:
-            return None
-    else:
-        patch = spec_changes(virtual, host, s.ctx)
-        if patch is not None:
-            host = await s.host.patch(SERVICES, s.ctx.host_namespace, host_name, patch)
-    if needs_cluster_ip(virtual, host):
-        await _take_host_ip(s, virtual, host)
-        return None
-    status = virtual_status(host)
-    if (virtual.get("status") or {}) != status:
-        with contextlib.suppress(NotFound):
-            await s.virtual.replace(SERVICES, namespace, name, {**virtual, "status": status},
-                                    "status")
-    return None
-
-
-async def _take_host_ip(s: Syncer, virtual: dict[str, Any], host: dict[str, Any]) -> None:
+async def _take_host_ip(s: State, virtual: dict[str, Any], host: dict[str, Any]) -> None:
     """Recreate the virtual Service with the host's cluster IP (clusterIP is immutable).
 
     If the virtual API server refuses the IP, the original Service is recreated as it was
@@ -156,3 +120,8 @@ async def _take_host_ip(s: Syncer, virtual: dict[str, Any], host: dict[str, Any]
         await s.recorder.record(restored, "Warning", "ClusterIPNotSynced",
                                 f"could not give this Service the host's cluster IP "
                                 f"{host['spec']['clusterIP']}: {e.message}")
+
+
+SERVICE_KIND = Kind("services", SERVICES, naming.DNS_LABEL_MAX, translate, (("spec",),),
+                    keep=keep_allocated, status=host_status(("loadBalancer", "conditions")),
+                    after=take_host_ip, replace_on_new_uid=False)

@@ -17,7 +17,7 @@ from preview.syncer.context import SyncContext
 from preview.syncer.resources import SECRETS
 
 if TYPE_CHECKING:
-    from preview.syncer.syncer import Syncer
+    from preview.syncer.engine.state import State
 
 TOKEN_SECONDS = 3600  # lifetime asked for the virtual ServiceAccount token
 _TOKEN_EXPIRY = f"{naming.PREFIX}token-expires"
@@ -29,7 +29,7 @@ def secret_name(virtual_pod: dict[str, Any], ctx: SyncContext) -> str:
     return naming.host_name(f"{meta['name']}-token", meta["namespace"], ctx.vcluster)
 
 
-async def ensure(s: Syncer, virtual: dict[str, Any]) -> None:
+async def ensure(s: State, virtual: dict[str, Any]) -> None:
     """The host Secret with the virtual ServiceAccount's token for this pod."""
 
     meta = virtual["metadata"]
@@ -53,6 +53,8 @@ async def ensure(s: Syncer, virtual: dict[str, Any]) -> None:
                                              meta["namespace"]}},
             "stringData": {"token": status.get("token", ""), "ca.crt": ca.decode(),
                            "namespace": meta["namespace"]}}
+    if s.ctx.owner is not None:
+        body["metadata"]["ownerReferences"] = [s.ctx.owner.reference()]
     try:
         await s.host.create(SECRETS, s.ctx.host_namespace, body)
     except Conflict:
@@ -64,12 +66,17 @@ async def ensure(s: Syncer, virtual: dict[str, Any]) -> None:
                             "stringData": body["stringData"]})
 
 
-async def refresh(s: Syncer, virtual: dict[str, Any]) -> float | None:
+async def refresh(s: State, virtual: dict[str, Any]) -> float | None:
     """Renew the mounted token at 80 % of its lifetime; returns when to look again."""
     if (virtual.get("spec") or {}).get("automountServiceAccountToken") is False:
         return None
 
-    secret = await s.host.get(SECRETS, s.ctx.host_namespace, secret_name(virtual, s.ctx))
+    # From the (owned) host cache when Secrets are synced: no API call per pod event.
+    cached = s.host_informers.get("secrets")
+    name = secret_name(virtual, s.ctx)
+    secret = cached.get(s.ctx.host_namespace, name) if cached is not None else None
+    if secret is None:  # not synced, or the cache has not seen the new Secret yet
+        secret = await s.host.get(SECRETS, s.ctx.host_namespace, name)
     expiry = ((secret or {}).get("metadata", {}).get("annotations") or {}).get(_TOKEN_EXPIRY)
     if not expiry:
         await ensure(s, virtual)

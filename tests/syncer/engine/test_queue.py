@@ -47,3 +47,15 @@ def test_rate_limit_caps_throughput() -> None:
         return time.monotonic() - start
 
     assert asyncio.run(scenario()) >= 0.09  # 10 tokens at 100/s after a burst of 1
+
+
+def test_urgent_keys_go_first() -> None:
+    async def scenario() -> list[str]:
+        q: WorkQueue[str] = WorkQueue()
+        for key in ("status-1", "status-2"):
+            q.add(key)
+        q.add("new-pod", urgent=True)
+        q.add("status-1", urgent=True)  # already queued: stays where it is
+        return [await q.get() for _ in range(3)]
+
+    assert asyncio.run(scenario()) == ["new-pod", "status-1", "status-2"]
