@@ -267,15 +267,21 @@ def render(config: PreviewConfig, pr: PullRequest, env: EnvironmentLike) -> Rend
             if assignment.flag == flags:
                 _apply(values, assignment, context)
     vcluster = templating.render_tree(config.vcluster, context, config.where("vcluster"))
-    vcluster = deep_merge(default_vcluster_values(host), vcluster)
+    vcluster = deep_merge(default_vcluster_values(host, config.labels), vcluster)
     return RenderedConfig(config=config, url=url, host=host, values=values,
                           vcluster_values=vcluster, labels=dict(config.labels),
                           ttl_seconds=config.ttl_seconds)
 
 
-def default_vcluster_values(host: str) -> dict[str, Any]:
-    """What we pass to charts/vcluster unless `vcluster:` says otherwise."""
-    return {"isolation": {"ingress": {"allowedHosts": [host]}}}
+def default_vcluster_values(host: str, labels: Mapping[str, str] | None = None
+                            ) -> dict[str, Any]:
+    """What we pass to charts/vcluster unless `vcluster:` says otherwise: only the
+    environment's own host may be claimed by an Ingress, and the cost-attribution `labels`
+    go on every synced pod."""
+    values: dict[str, Any] = {"isolation": {"ingress": {"allowedHosts": [host]}}}
+    if labels:
+        values["sync"] = {"extraLabels": dict(labels)}
+    return values
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

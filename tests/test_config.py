@@ -304,9 +304,10 @@ def test_render(repo: Path) -> None:
         "branch": "{{ 7*7 }}\nevil: true",
         "extra": {"url": "https://pr-42-shop.preview.example.com"},
     }
-    assert rendered.vcluster_values == {"isolation": {
-        "ingress": {"allowedHosts": ["pr-42-shop.preview.example.com"]},
-        "quota": {"pods": 10}}}
+    assert rendered.vcluster_values == {
+        "isolation": {"ingress": {"allowedHosts": ["pr-42-shop.preview.example.com"]},
+                      "quota": {"pods": 10}},
+        "sync": {"extraLabels": {"team": "payments"}}}  # cost attribution on every synced pod
     assert rendered.labels == {"team": "payments"}
     assert rendered.ttl_seconds == 7 * 86400
     assert (rendered.release, rendered.namespace) == ("app", "default")
