@@ -45,7 +45,9 @@ def test_image_pull_failure_names_pod_reason_and_event(sandbox: Sandbox,
     deploy(sandbox, "diag-a", {"image": MISSING, "replicas": 1})
     wait_for(lambda: waiting_reasons(kubectl, "diag-a") == {"ImagePullBackOff"}, timeout=30,
              what="ImagePullBackOff")
-    d = diagnose(sandbox, "diag-a", "deploy failed: something")
+    # The kubelet alternates ErrImagePull and ImagePullBackOff: look until a snapshot has it.
+    d = wait_for(lambda: (found := diagnose(sandbox, "diag-a", "deploy failed: something")
+                          ).pods and found, timeout=30, what="the failing pod in the diagnostics")
     [problem] = d.pods
     pod = kubectl("get", "pods", "-n", "diag-a", "-o", "jsonpath={.items[0].metadata.name}"
                   ).stdout

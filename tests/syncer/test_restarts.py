@@ -153,11 +153,16 @@ def test_host_api_outage_heals_by_itself(clusters: Any, fresh_virtual: Any,
             assert len(wanted) == 15
             wait_for(lambda: host_copies() == wanted, 180, interval=0.5,
                      what="the host to catch up after the outage, nothing lost or doubled")
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
-                metrics = resp.read().decode()
-            restarts = [line for line in metrics.splitlines() if line.startswith(
-                'preview_syncer_watch_restarts_total{resource="pods",side="host"}')]
-            assert restarts and float(restarts[0].split()[-1]) >= 1
+            def watch_restarts() -> float:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics",
+                                            timeout=5) as resp:
+                    metrics = resp.read().decode()
+                restarts = [line for line in metrics.splitlines() if line.startswith(
+                    'preview_syncer_watch_restarts_total{resource="pods",side="host"}')]
+                return float(restarts[0].split()[-1]) if restarts else 0.0
+
+            wait_for(lambda: watch_restarts() >= 1, 60, interval=0.5,
+                     what="the host pod watch to count its restart")
         finally:
             _stop(proc)
 

@@ -151,7 +151,8 @@ def test_ingress_status_comes_back(w: World) -> None:
 
     def host_addresses() -> list[str]:  # the host's ingress controller publishes them
         status = w.host_ingress("shop").status
-        return [i.ip for i in (status.load_balancer.ingress or [])] if status else []
+        return [i.ip for i in (status.load_balancer.ingress or [])] \
+            if status and status.load_balancer else []
     addresses = wait_for(host_addresses, 10, what="the host ingress controller's address")
     w.once("ingresses", "shop")
     status = w.net.read_namespaced_ingress("shop", w.ns).status
