@@ -12,12 +12,12 @@ without `--kubelet-certificate-authority`, it speaks HTTPS without verifying the
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
+from preview.kube.websocket import relay
 from preview.sandbox.status import ApiError, bad_request
 
 if TYPE_CHECKING:
@@ -133,24 +133,3 @@ def stream_handler(server: ApiServer, sub: str) -> Any:
             return downstream
 
     return handle
-
-
-async def relay(a: web.WebSocketResponse, b: aiohttp.ClientWebSocketResponse) -> None:
-    """Copy messages both ways until either side closes, then close the other."""
-    async def pump(source: Any, sink: Any) -> None:
-        async for msg in source:
-            if msg.type == WSMsgType.BINARY:
-                await sink.send_bytes(msg.data)
-            elif msg.type == WSMsgType.TEXT:
-                await sink.send_str(msg.data)
-        await sink.close()
-
-    tasks = [asyncio.create_task(pump(a, b)), asyncio.create_task(pump(b, a))]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await b.close()
-        await a.close()

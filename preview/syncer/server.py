@@ -4,14 +4,14 @@ logs fetched from the host pods; exec, attach and port-forward WebSockets relaye
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import aiohttp
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from preview import naming
+from preview.kube.websocket import relay
 from preview.syncer.engine.metrics import CONTENT_TYPE
 
 if TYPE_CHECKING:
@@ -116,21 +116,5 @@ async def _relay_stream(s: Syncer, request: web.Request, sub: str) -> web.Stream
         protocols=[upstream.protocol] if upstream.protocol else (), max_msg_size=0)
     await downstream.prepare(request)
 
-    async def pump(source: Any, sink: Any) -> None:
-        async for msg in source:
-            if msg.type == WSMsgType.BINARY:
-                await sink.send_bytes(msg.data)
-            elif msg.type == WSMsgType.TEXT:
-                await sink.send_str(msg.data)
-
-    tasks = [asyncio.create_task(pump(downstream, upstream)),
-             asyncio.create_task(pump(upstream, downstream))]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await upstream.close()
-        await downstream.close()
+    await relay(downstream, upstream)
     return downstream
