@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from preview import naming
+from preview.control import Informer, WorkQueue
 from preview.kube.client import KubeClient
 from preview.kube.events import EventRecorder
 from preview.syncer import dns
 from preview.syncer.context import SyncContext, SyncOptions
-from preview.syncer.engine.informer import Informer
+from preview.syncer.engine.listwatch import informer
 from preview.syncer.engine.metrics import Metrics
-from preview.syncer.engine.queue import WorkQueue
 from preview.syncer.engine.references import References
 from preview.syncer.engine.state import State
 from preview.syncer.engine.workers import Key, Workers
@@ -43,8 +43,8 @@ class Syncer:
     options: SyncOptions = field(default_factory=SyncOptions)
     # The overall bucket only stops a runaway loop from flooding the API servers; at 200/s a
     # 1000-pod burst (each pod: create, bind, status, events) waited on it for seconds.
-    queue: WorkQueue[Key] = field(default_factory=lambda: WorkQueue(rate=2000.0, burst=2000,
-                                                                    max_delay=30.0))
+    queue: WorkQueue[Key] = field(default_factory=lambda: WorkQueue(
+        rate=2000.0, burst=2000, base_delay=0.05, max_delay=30.0))
     virtual_informers: dict[str, Informer] = field(default_factory=dict)
     host_informers: dict[str, Informer] = field(default_factory=dict)
 
@@ -57,27 +57,27 @@ class Syncer:
             if kind not in KINDS:
                 raise ValueError(f"unknown kind to sync: {kind!r}; known: {sorted(KINDS)}")
             res = KINDS[kind]
-            self.virtual_informers[kind] = Informer(self.virtual, res,
+            self.virtual_informers[kind] = informer(self.virtual, res,
                                                     resync_seconds=self.options.resync_seconds)
-            self.host_informers[kind] = Informer(self.host, res, self.ctx.host_namespace,
+            self.host_informers[kind] = informer(self.host, res, self.ctx.host_namespace,
                                                  label_selector=owned,
                                                  resync_seconds=self.options.resync_seconds)
             self.virtual_informers[kind].add_handler(self._on_virtual(kind))
             self.host_informers[kind].add_handler(self._on_host(kind))
-        self.virtual_informers["nodes"] = Informer(self.virtual, NODES,
+        self.virtual_informers["nodes"] = informer(self.virtual, NODES,
                                                    resync_seconds=self.options.resync_seconds)
         self.host_nodes: Informer | None = None
         if self.options.node_sync == "real":
-            self.host_nodes = Informer(self.host, NODES,
+            self.host_nodes = informer(self.host, NODES,
                                        resync_seconds=self.options.resync_seconds)
             self.host_nodes.add_handler(
-                lambda _event, node: self.queue.add(("nodes", "", node["metadata"]["name"])))
+                lambda _event, node, _old: self.queue.add(("nodes", "", node["metadata"]["name"])))
         self.host_events: Informer | None = None
         if self.options.events:
-            self.host_events = Informer(self.host, EVENTS, self.ctx.host_namespace,
+            self.host_events = informer(self.host, EVENTS, self.ctx.host_namespace,
                                         resync_seconds=self.options.resync_seconds)
             self.host_events.add_handler(
-                lambda _event, ev: self.queue.add(("events", "", ev["metadata"]["name"])))
+                lambda _event, ev, _old: self.queue.add(("events", "", ev["metadata"]["name"])))
         self.state = State(self.ctx, self.options, self.virtual, self.host, self.recorder,
                            self.virtual_informers, self.host_informers, self.references,
                            self.metrics, self.host_nodes, self.host_events)
@@ -87,7 +87,7 @@ class Syncer:
 
     # -- event routing ---------------------------------------------------------------------------
     def _on_virtual(self, kind: str) -> Any:
-        def handle(event: str, obj: dict[str, Any]) -> None:
+        def handle(event: str, obj: dict[str, Any], _old: dict[str, Any] | None) -> None:
             meta = obj["metadata"]
             namespace = meta.get("namespace", "")
             if never_synced(kind, namespace, meta["name"]):
@@ -103,7 +103,7 @@ class Syncer:
         return handle
 
     def _on_host(self, kind: str) -> Any:
-        def handle(event: str, obj: dict[str, Any]) -> None:
+        def handle(_event: str, obj: dict[str, Any], _old: dict[str, Any] | None) -> None:
             key = virtual_key(kind, obj)
             if key is not None:
                 self.queue.add(key)
@@ -119,27 +119,24 @@ class Syncer:
 
     def dns_records(self) -> dns.Records:
         """Lookups for the DNS server, over this syncer's caches."""
-        def informer(side: dict[str, Informer], kind: str) -> Informer | None:
-            return side.get(kind)
-
         def service(namespace: str, name: str) -> dict[str, Any] | None:
-            found = informer(self.virtual_informers, "services")
-            return found.get(namespace, name) if found else None
+            found = self.virtual_informers.get("services")
+            return found.get(namespace, name) if found is not None else None
 
         def host_ip(namespace: str, name: str) -> str | None:
-            found = informer(self.host_informers, "services")
+            found = self.host_informers.get("services")
             copy = found.get(self.ctx.host_namespace, naming.host_name(
-                name, namespace, self.ctx.vcluster, naming.DNS_LABEL_MAX)) if found else None
+                name, namespace, self.ctx.vcluster, naming.DNS_LABEL_MAX)) if found is not None else None
             ip = ((copy or {}).get("spec") or {}).get("clusterIP")
             return ip if ip and ip != "None" else None
 
         def endpoints(namespace: str, name: str) -> dict[str, Any] | None:
-            found = informer(self.virtual_informers, "endpoints")
-            return found.get(namespace, name) if found else None
+            found = self.virtual_informers.get("endpoints")
+            return found.get(namespace, name) if found is not None else None
 
         def pods(namespace: str) -> list[dict[str, Any]]:
-            found = informer(self.virtual_informers, "pods")
-            return found.list(namespace) if found else []
+            found = self.virtual_informers.get("pods")
+            return found.list(namespace) if found is not None else []
 
         return dns.Records(service, host_ip, endpoints, pods)
 
@@ -149,11 +146,11 @@ class Syncer:
         return [*self.virtual_informers.values(), *self.host_informers.values(), *extra]
 
     async def wait_synced(self) -> None:
-        await asyncio.gather(*(i.synced.wait() for i in self.informers()))
+        await asyncio.gather(*(i.wait_synced() for i in self.informers()))
 
     @property
     def ready(self) -> bool:
-        return all(i.synced.is_set() for i in self.informers())
+        return all(i.has_synced() for i in self.informers())
 
     async def run(self) -> None:
         """Sync until cancelled. On start every owned host object is looked at, so orphans
@@ -164,8 +161,8 @@ class Syncer:
             log.info("informers synced; %d virtual and %d host objects",
                      sum(len(i.cache) for i in self.virtual_informers.values()),
                      sum(len(i.cache) for i in self.host_informers.values()))
-            for kind, informer in self.host_informers.items():
-                for obj in informer.list():
+            for kind, side in self.host_informers.items():
+                for obj in side.list():
                     key = virtual_key(kind, obj)
                     if key is not None:
                         self.queue.add(key)

@@ -8,7 +8,8 @@ Which controllers run depends on the cluster flavour (`ServerConfig.flavour`):
   and a virtual control plane (k3s in our chart, with no agent and no scheduler) lacks.
 
 Each controller is a class built from a `ControllerContext` with an async `run()`; they
-read through shared informers (`informers.py`) and write through the API like any client.
+read through shared informers (`preview.control`'s, over `listwatch.py`) and write through
+the API like any client.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from preview.sandbox.controllers.client import ApiClient
 from preview.sandbox.controllers.garbage_collector import GarbageCollector
-from preview.sandbox.controllers.informers import InformerFactory
+from preview.sandbox.controllers.listwatch import InformerFactory
 from preview.sandbox.controllers.namespace import NamespaceController
 from preview.sandbox.rbac import UserInfo
 
@@ -88,18 +89,17 @@ def start_controllers(server: ApiServer, url: str,
     if flavour not in FLAVOURS:
         raise ValueError(f"unknown sandbox flavour {flavour!r}; use one of {sorted(FLAVOURS)}")
     client = controller_client(server, url, "kube-controller-manager", ssl_context)
-    namespaces = NamespaceController(client, server.catalog)
-    gc = GarbageCollector(client, server.catalog)
-    ns_rt = namespaces.ns_rt
     informers = InformerFactory(client, server.catalog)
+    namespaces = NamespaceController(client, server.catalog)
+    informers.for_type(namespaces.ns_rt).add_handler(namespaces.on_event)
+    gc = GarbageCollector(client, server.catalog, informers)
     context = ControllerContext(client, informers, server)
     controllers: list[Controller] = [_load(spec)(context) for spec in FLAVOURS[flavour]]
 
     tasks = [
-        asyncio.create_task(client.informer(ns_rt, namespaces.on_event)),
         asyncio.create_task(namespaces.queue.run(namespaces.sync)),
         asyncio.create_task(gc.run()),
-        *informers.start(),
+        asyncio.create_task(informers.run()),
         *(asyncio.create_task(c.run()) for c in controllers),
     ]
     tasks.append(asyncio.create_task(_close_on_cancel(client)))

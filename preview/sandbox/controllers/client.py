@@ -1,32 +1,25 @@
 """The client the emulator's controllers use: the project's one Kubernetes client, plus
-conveniences over the emulator's `ResourceType`s and the informer loop its controllers share.
+conveniences over the emulator's `ResourceType`s (their informers are in `listwatch.py`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import ssl
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiohttp
-
-from preview.kube.client import MERGE_PATCH, ApiError, Gone, KubeClient, Resource
+from preview.kube.client import MERGE_PATCH, ApiError, KubeClient, Resource
 from preview.kube.connection import Connection
 from preview.sandbox.resources import ResourceType
 
-log = logging.getLogger(__name__)
-EventHandler = Callable[[str, dict[str, Any]], Awaitable[None] | None]
 ApiFailure = ApiError  # the name the controllers use for an API error answer
 
 
 def path_for(rt: ResourceType, namespace: str | None = None, name: str = "",
              subresource: str = "") -> str:
-    return _resource(rt).path(namespace, name, subresource)
+    return kube_resource(rt).path(namespace, name, subresource)
 
 
-def _resource(rt: ResourceType) -> Resource:
+def kube_resource(rt: ResourceType) -> Resource:
     return Resource(rt.group, rt.version, rt.resource, rt.kind, rt.namespaced)
 
 
@@ -49,7 +42,7 @@ class ApiClient:
         return await self.kube.request(method, path, body, content_type, params)
 
     async def get(self, rt: ResourceType, namespace: str, name: str) -> dict[str, Any] | None:
-        return await self.kube.get(_resource(rt), namespace, name)
+        return await self.kube.get(kube_resource(rt), namespace, name)
 
     async def list(self, rt: ResourceType, namespace: str | None = None,
                    params: dict[str, str] | None = None) -> dict[str, Any]:
@@ -77,43 +70,3 @@ class ApiClient:
             if e.status == 404:
                 return None
             raise
-
-    async def informer(self, rt: ResourceType, handler: EventHandler,
-                       synced: asyncio.Event | None = None,
-                       on_listed: Callable[[], None] | None = None) -> None:
-        """List, then watch from the list's resourceVersion; relist on 410 or a broken stream.
-
-        The handler sees `SYNC` once per object on each (re)list, then watch events;
-        `on_listed` runs after each (re)list's last `SYNC`.
-        """
-        backoff = 0.05
-        while True:
-            try:
-                listed = await self.list(rt)
-                for obj in listed.get("items") or []:
-                    await _call(handler, "SYNC", obj)
-                if on_listed is not None:
-                    on_listed()
-                if synced is not None:
-                    synced.set()
-                rv = str(listed["metadata"]["resourceVersion"])
-                backoff = 0.05
-                while True:
-                    async for kind, obj in self.kube.watch(_resource(rt), None, rv, 600):
-                        rv = obj["metadata"].get("resourceVersion", rv)
-                        if kind != "BOOKMARK":
-                            await _call(handler, kind, obj)
-            except asyncio.CancelledError:
-                raise
-            except Gone:
-                continue  # history moved on: relist at once
-            except (aiohttp.ClientError, ApiError, ValueError, TimeoutError) as e:
-                log.debug("informer %s: %r; relisting", rt.resource, e)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
-
-
-async def _call(handler: EventHandler, kind: str, obj: dict[str, Any]) -> None:
-    result = handler(kind, obj)
-    if result is not None:
-        await result

@@ -14,14 +14,13 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
+from preview.control import Key, WorkQueue, key_of
 from preview.kube.events import EventRecorder
 from preview.sandbox import selectors
 from preview.sandbox.controllers import revisions
 from preview.sandbox.controllers.client import ApiFailure, path_for
 from preview.sandbox.controllers.expectations import Expectations
-from preview.sandbox.controllers.informers import Key, key_of
 from preview.sandbox.controllers.podutil import controller_of, is_ready, is_terminating
-from preview.sandbox.controllers.queue import WorkQueue
 from preview.sandbox.controllers.rollout import scaled_value
 from preview.sandbox.controllers.workload import (
     is_available,

@@ -14,13 +14,12 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
+from preview.control import Key, WorkQueue, key_of
 from preview.kube.events import EventRecorder
 from preview.sandbox.controllers import deployment_status as ds
 from preview.sandbox.controllers import rollout
 from preview.sandbox.controllers.client import ApiFailure, path_for
-from preview.sandbox.controllers.informers import Key, key_of
 from preview.sandbox.controllers.podutil import controller_of, owner_reference
-from preview.sandbox.controllers.queue import WorkQueue
 from preview.sandbox.controllers.rollout import RS, replicas
 from preview.sandbox.controllers.workload import claim, compute_hash, matches, status_patch
 from preview.sandbox.objects import clone

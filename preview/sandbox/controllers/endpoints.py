@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from preview.control import Key, WorkQueue, key_of
 from preview.sandbox.controllers import ControllerContext
 from preview.sandbox.controllers.client import ApiFailure, path_for
 from preview.sandbox.controllers.endpointutil import (
@@ -19,8 +20,6 @@ from preview.sandbox.controllers.endpointutil import (
     selects,
     service_labels,
 )
-from preview.sandbox.controllers.informers import Key, key_of
-from preview.sandbox.controllers.queue import WorkQueue
 
 log = logging.getLogger(__name__)
 TRIGGER_TIME = "endpoints.kubernetes.io/last-change-trigger-time"

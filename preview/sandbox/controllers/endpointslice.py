@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from preview.control import Key, WorkQueue, key_of
 from preview.sandbox.controllers import ControllerContext
 from preview.sandbox.controllers.client import ApiFailure, path_for
 from preview.sandbox.controllers.endpointutil import (
@@ -26,9 +27,7 @@ from preview.sandbox.controllers.endpointutil import (
     slice_port,
     target_ref,
 )
-from preview.sandbox.controllers.informers import Key, key_of
 from preview.sandbox.controllers.podutil import owner_reference
-from preview.sandbox.controllers.queue import WorkQueue
 
 log = logging.getLogger(__name__)
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"

@@ -14,8 +14,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from preview.control import WorkQueue
 from preview.sandbox.controllers.client import ApiClient, ApiFailure
-from preview.sandbox.controllers.queue import WorkQueue
+from preview.sandbox.controllers.listwatch import InformerFactory
 from preview.sandbox.resources import REVIEW_GROUPS, Catalog, ResourceType
 
 log = logging.getLogger(__name__)
@@ -33,15 +34,15 @@ class Node:
 
 
 class GarbageCollector:
-    def __init__(self, client: ApiClient, catalog: Catalog) -> None:
+    def __init__(self, client: ApiClient, catalog: Catalog, informers: InformerFactory) -> None:
         self.client = client
         self.catalog = catalog
+        self.informers = informers
         self.nodes: dict[str, Node] = {}
         self.dependents: dict[str, set[str]] = {}
         self.queue: WorkQueue[str] = WorkQueue()
         self.synced = asyncio.Event()
         self._watching: set[tuple[str, str]] = set()
-        self._tasks: list[asyncio.Task[None]] = []
 
     def storages(self) -> list[ResourceType]:
         seen: set[tuple[str, str]] = set()
@@ -54,31 +55,28 @@ class GarbageCollector:
         return out
 
     async def run(self) -> None:
-        try:
-            await self._watch_new()
-            await self.queue.run(self.process)
-        finally:
-            for task in self._tasks:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._watch_new()
+        await self.queue.run(self.process)
 
     async def _watch_new(self) -> None:
-        """Start informers for storages not yet watched (new CRDs bring new ones)."""
-        events = []
+        """Follow the shared informers of storages not yet watched (new CRDs bring new ones)."""
+        added = []
         for rt in self.storages():
             if rt.storage in self._watching:
                 continue
             self._watching.add(rt.storage)
-            synced = asyncio.Event()
-            events.append(synced)
-            self._tasks.append(asyncio.create_task(
-                self.client.informer(rt, self._handler(rt), synced)))
-        if events:
-            await asyncio.gather(*(e.wait() for e in events))
+            informer = self.informers.for_type(rt)
+            informer.add_handler(self._handler(rt))
+            added.append(informer)
+        if added:
+            await asyncio.gather(*(i.wait_synced() for i in added))
         self.synced.set()
 
     def _handler(self, rt: ResourceType) -> Any:
-        def handle(kind: str, obj: dict[str, Any]) -> None:
+        def handle(kind: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+            if kind == "MODIFIED" and old is not None and \
+                    old["metadata"].get("uid") != obj["metadata"].get("uid"):
+                self.observe(rt, "DELETED", old)  # replaced while a relist was due
             self.observe(rt, kind, obj)
             if rt.kind == "CustomResourceDefinition":
                 asyncio.get_running_loop().create_task(self._watch_new())

@@ -23,12 +23,11 @@ import logging
 import ssl
 from typing import Any
 
+from preview.control import Key, WorkQueue, key_of
 from preview.kube import tls
 from preview.sandbox.controllers import ControllerContext
 from preview.sandbox.controllers.addons import DEFAULT_INGRESS_CLASS_ANNOTATION, INGRESS_CONTROLLER
 from preview.sandbox.controllers.client import ApiFailure
-from preview.sandbox.controllers.informers import Key, key_of
-from preview.sandbox.controllers.queue import WorkQueue
 from preview.sandbox.ingress_proxy import Answer, IngressServer, Redirect, Refusal, Upstream
 from preview.sandbox.ingress_routes import (
     SERVICE_NAME_LABEL,

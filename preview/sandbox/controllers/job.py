@@ -15,13 +15,12 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
+from preview.control import Key, WorkQueue, key_of
 from preview.kube.events import EventRecorder
 from preview.sandbox.controllers.client import ApiFailure, path_for
 from preview.sandbox.controllers.expectations import Expectations
-from preview.sandbox.controllers.informers import Key, key_of
 from preview.sandbox.controllers.job_step import finished, job_step, ttl_left
 from preview.sandbox.controllers.podutil import controller_of
-from preview.sandbox.controllers.queue import WorkQueue
 from preview.sandbox.controllers.workload import pod_from_template, status_patch
 
 if TYPE_CHECKING:

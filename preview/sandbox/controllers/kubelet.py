@@ -22,11 +22,10 @@ import logging
 import time
 from typing import Any
 
+from preview.control import Key, WorkQueue, key_of
 from preview.kube.events import EventRecorder
 from preview.sandbox.controllers import ControllerContext
 from preview.sandbox.controllers.client import ApiFailure
-from preview.sandbox.controllers.informers import Key, key_of
-from preview.sandbox.controllers.queue import WorkQueue
 from preview.sandbox.kubelet import handlers
 from preview.sandbox.kubelet.ipam import PodAddresses, fallback_cidr
 from preview.sandbox.kubelet.lifecycle import (

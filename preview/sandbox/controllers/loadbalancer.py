@@ -12,10 +12,9 @@ import ipaddress
 import logging
 from typing import Any
 
+from preview.control import Key, WorkQueue, key_of
 from preview.sandbox.controllers import ControllerContext
 from preview.sandbox.controllers.client import ApiFailure
-from preview.sandbox.controllers.informers import Key, key_of
-from preview.sandbox.controllers.queue import WorkQueue
 
 log = logging.getLogger(__name__)
 # .200 is the ingress controller's own address (ingress.CONTROLLER_ADDRESS).

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from preview.control import WorkQueue
 from preview.sandbox.controllers.client import ApiClient, ApiFailure, path_for
-from preview.sandbox.controllers.queue import WorkQueue
 from preview.sandbox.objects import now
 from preview.sandbox.resources import Catalog, ResourceType
 
@@ -27,7 +27,7 @@ class NamespaceController:
         assert ns_rt is not None
         self.ns_rt = ns_rt
 
-    def on_event(self, kind: str, obj: dict[str, Any]) -> None:
+    def on_event(self, kind: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         if kind != "DELETED" and obj["metadata"].get("deletionTimestamp"):
             self.queue.add(obj["metadata"]["name"])
 

@@ -13,17 +13,16 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
+from preview.control import Key, WorkQueue, key_of
 from preview.kube.events import EventRecorder
 from preview.sandbox.controllers.client import ApiFailure
 from preview.sandbox.controllers.expectations import Expectations
-from preview.sandbox.controllers.informers import Key, key_of
 from preview.sandbox.controllers.podutil import (
     controller_of,
     is_active,
     is_ready,
     owner_reference,
 )
-from preview.sandbox.controllers.queue import WorkQueue
 from preview.sandbox.controllers.workload import (
     claim,
     is_available,

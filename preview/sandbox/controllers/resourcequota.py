@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from preview.control import Key, WorkQueue, key_of
 from preview.sandbox import quota
 from preview.sandbox.controllers import ControllerContext
 from preview.sandbox.controllers.client import ApiFailure
-from preview.sandbox.controllers.informers import Informer, Key, key_of
-from preview.sandbox.controllers.queue import WorkQueue
+from preview.sandbox.controllers.listwatch import ResourceInformer
 from preview.sandbox.resources import Catalog
 
 log = logging.getLogger(__name__)
@@ -35,12 +35,12 @@ class ResourceQuotaController:
         self.catalog: Catalog = ctx.server.catalog
         self.quotas = ctx.informers.informer("", "v1", "resourcequotas")
         self.queue: WorkQueue[Key] = WorkQueue()
-        self.tracked: dict[tuple[str, str], Informer] = {}
+        self.tracked: dict[tuple[str, str], ResourceInformer] = {}
         self.quotas.add_handler(self._on_quota)
         for resource in ("pods", "services", "persistentvolumeclaims", "configmaps", "secrets"):
             self._track("", resource)
 
-    def _track(self, group: str, resource: str) -> Informer | None:
+    def _track(self, group: str, resource: str) -> ResourceInformer | None:
         if (group, resource) in self.tracked:
             return self.tracked[(group, resource)]
         rt = next((t for t in self.catalog.types if t.group == group and t.resource == resource

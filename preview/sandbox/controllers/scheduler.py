@@ -16,11 +16,10 @@ import logging
 import time
 from typing import Any
 
+from preview.control import Key, WorkQueue, key_of
 from preview.kube.events import EventRecorder
 from preview.sandbox.controllers import ControllerContext
 from preview.sandbox.controllers.client import ApiFailure
-from preview.sandbox.controllers.informers import Key, key_of
-from preview.sandbox.controllers.queue import WorkQueue
 from preview.sandbox.controllers.scheduling import NodeInfo, PodUsage, schedule, usage_of
 from preview.sandbox.controllers.taints import ready_status
 from preview.sandbox.controllers.volumebinding import prefilter_error, volume_prefilter

@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from preview.control import WorkQueue
 from preview.sandbox.controllers import ControllerContext
 from preview.sandbox.controllers.client import ApiFailure, path_for
-from preview.sandbox.controllers.queue import WorkQueue
 from preview.sandbox.resources import ResourceType
 
 log = logging.getLogger(__name__)

@@ -13,13 +13,12 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
+from preview.control import Key, WorkQueue, key_of
 from preview.kube.events import EventRecorder
 from preview.sandbox.controllers import revisions
 from preview.sandbox.controllers import statefulset_plan as sp
 from preview.sandbox.controllers.client import ApiFailure, path_for
-from preview.sandbox.controllers.informers import Key, key_of
 from preview.sandbox.controllers.podutil import controller_of, is_terminating, owner_reference
-from preview.sandbox.controllers.queue import WorkQueue
 from preview.sandbox.controllers.workload import (
     claim,
     matches,

@@ -12,11 +12,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from preview.control import WorkQueue, key_of
 from preview.kube.events import EventRecorder
 from preview.sandbox.controllers import ControllerContext
 from preview.sandbox.controllers.client import ApiFailure, path_for
-from preview.sandbox.controllers.informers import key_of
-from preview.sandbox.controllers.queue import WorkQueue
 from preview.sandbox.controllers.volumeutil import (
     ANN_BETA_STORAGE_PROVISIONER,
     ANN_BOUND_BY_CONTROLLER,

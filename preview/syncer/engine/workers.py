@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 
+from preview.control import WorkQueue
 from preview.kube.client import ApiError, Conflict, ServerError, TooManyRequests
 from preview.syncer.engine.errors import TerminalError
 from preview.syncer.engine.metrics import Metrics
-from preview.syncer.engine.queue import WorkQueue
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str, str]  # (kind, namespace, name) in the virtual cluster

@@ -1,4 +1,5 @@
-"""The informer against the sandbox: cache, events, relist after 410 Gone."""
+"""The syncer's informers (`preview.control` over `KubeClient`) against the sandbox: cache,
+events, relist after 410 Gone, objects slimmed and typed."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from preview.kube.client import KubeClient, Resource
 from preview.kube.connection import from_kubeconfig
 from preview.sandbox.runner import Sandbox
 from preview.sandbox.server import ServerConfig
-from preview.syncer.engine.informer import Informer
+from preview.syncer.engine.listwatch import informer as make_informer
 
 pytestmark = pytest.mark.sandbox
 CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
@@ -30,12 +31,15 @@ def test_cache_follows_changes_and_catches_up_after_a_gap() -> None:
         async def scenario() -> None:
             async with KubeClient(from_kubeconfig(sb.kubeconfig)) as kube:
                 await kube.create(CONFIGMAPS, "default", {"metadata": {"name": "before"}})
-                informer = Informer(kube, CONFIGMAPS, "default", watch_timeout=2)
+                informer = make_informer(kube, CONFIGMAPS, "default", watch_timeout=2)
                 events: list[tuple[str, str]] = []
-                informer.add_handler(lambda e, o: events.append((e, o["metadata"]["name"])))
+                informer.add_handler(lambda e, o, _: events.append((e, o["metadata"]["name"])))
                 task = asyncio.create_task(informer.run())
                 await asyncio.wait_for(informer.synced.wait(), 5)
                 assert ("ADDED", "before") in events
+                cached = informer.get("default", "before")
+                assert cached is not None and cached["kind"] == "ConfigMap"
+                assert "managedFields" not in cached["metadata"]
                 await kube.create(CONFIGMAPS, "default", {"metadata": {"name": "after"}})
                 await until(lambda: informer.get("default", "after") is not None)
                 await kube.delete(CONFIGMAPS, "default", "before")
