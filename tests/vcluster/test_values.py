@@ -57,7 +57,7 @@ def test_given_lays_sets_over_files_and_expose_last(tmp_path: Path) -> None:
 def test_given_names_the_bad_input(tmp_path: Path) -> None:
     listed = tmp_path / "list.yaml"
     listed.write_text("- a\n")
-    with pytest.raises(PreviewError, match="list.yaml must hold a mapping"):
+    with pytest.raises(PreviewError, match=r"list\.yaml must hold a mapping"):
         given([listed])
     with pytest.raises(PreviewError, match="is not KEY=VALUE"):
         given(assignments=["isolation"])
