@@ -10,29 +10,13 @@ creates/s, gets/s, lists/s (of a namespace of N objects) and watch events/s.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+from _common import apiserver, header, report
 from kubernetes import client, config, watch
-
-
-def start_server(tmp: Path) -> tuple[subprocess.Popen[str], str]:
-    kubeconfig = tmp / "kubeconfig"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "preview", "sandbox", "apiserver", "--kubeconfig", str(kubeconfig)],
-        stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()  # printed once serving
-    if not line:
-        raise SystemExit("sandbox apiserver did not start")
-    return proc, str(kubeconfig)
 
 
 def rate(n: int, seconds: float) -> float:
@@ -48,9 +32,9 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        proc, kubeconfig = start_server(Path(tmp))
-        try:
-            api = client.CoreV1Api(config.new_client_from_config(kubeconfig))
+        kubeconfig = Path(tmp) / "kubeconfig"
+        with apiserver(kubeconfig):
+            api = client.CoreV1Api(config.new_client_from_config(str(kubeconfig)))
             api.create_namespace({"metadata": {"name": "bench"}})
             # Watch in a second thread from the namespace's current version.
             rv = api.list_namespaced_config_map("bench").metadata.resource_version
@@ -91,13 +75,9 @@ def main() -> None:
             for _ in range(args.lists):
                 api.list_namespaced_config_map("bench", _preload_content=False).read()
             list_s = time.perf_counter() - t0
-        finally:
-            proc.terminate()
-            proc.wait(10)
 
     result = {
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python "
-                   f"{platform.python_version()}",
+        **header(),
         "objects": args.objects,
         "creates_per_s": rate(args.objects, create_s),
         "gets_per_s": rate(args.gets, get_s),
@@ -106,11 +86,7 @@ def main() -> None:
         "watch_events_per_s": rate(received, watch_s) if watch_end else 0.0,
         "watch_events_received": received,
     }
-    if args.output == "json":
-        print(json.dumps(result))
-    else:
-        for k, v in result.items():
-            print(f"{k:>24}: {v}")
+    report(result, args.output)
 
 
 if __name__ == "__main__":

@@ -14,28 +14,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import json
-import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
+from _common import ROOT, apiserver, header, report
 from kubernetes import client, config
 
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from preview.gc.model import GcResult  # noqa: E402
-from preview.github.pulls import GitHubApi  # noqa: E402
-from preview.kube.client import KubeClient  # noqa: E402
-from preview.kube.connection import from_kubeconfig  # noqa: E402
-from preview.operations.gc import GcOptions, gc  # noqa: E402
-from tests.fakegithub import FakeGitHub  # noqa: E402
-from tests.gc.hostenvs import Spec, make, ready  # noqa: E402
+from preview.gc.model import GcResult
+from preview.github.pulls import GitHubApi
+from preview.kube.client import KubeClient
+from preview.kube.connection import from_kubeconfig
+from preview.operations.gc import GcOptions, gc
+from tests.fakegithub import FakeGitHub
+from tests.gc.hostenvs import Spec, make, ready
 
 REPOS = 10
 TOKEN = "bench-token"
@@ -81,12 +77,7 @@ def main() -> None:
             for n in sorted(numbers):
                 github.add_pull(repo, n)
         kubeconfig = Path(tmp) / "kubeconfig"
-        server = subprocess.Popen([sys.executable, "-m", "preview", "sandbox", "apiserver",
-                                   "--flavour", "host", "--nodes", "10",
-                                   "--kubeconfig", str(kubeconfig)],
-                                  stdout=subprocess.PIPE, text=True)
-        try:
-            assert server.stdout is not None and server.stdout.readline()
+        with apiserver(kubeconfig, nodes=10, stop_timeout=30):
             started = time.monotonic()
             with config.new_client_from_config(str(kubeconfig)) as api:
                 core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
@@ -108,27 +99,12 @@ def main() -> None:
                     return result, time.monotonic() - t0
 
             result, seconds = asyncio.run(run())
-        finally:
-            server.terminate()
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:  # a thousand pods take a while to stop
-                server.kill()
-                server.wait()
         routes = Counter(f"{e.method} {e.route}" for e in github.log)
     rules = Counter(o.decision.rule for o in result.outcomes)
-    report = {"date": time.strftime("%Y-%m-%d"),
-              "machine": f"{platform.machine()} {os.cpu_count()} cores, "
-                         f"Python {platform.python_version()}",
-              "environments": len(result.outcomes), "repositories": REPOS,
-              "plan_seconds": round(seconds, 2), "setup_seconds": round(setup_s, 1),
-              "github_requests": result.github_requests,
-              "github_requests_by_route": dict(routes), "decisions": dict(rules)}
-    if args.output == "json":
-        print(json.dumps(report))
-    else:
-        for key, value in report.items():
-            print(f"{key:>26}: {value}")
+    report({**header(), "environments": len(result.outcomes), "repositories": REPOS,
+            "plan_seconds": round(seconds, 2), "setup_seconds": round(setup_s, 1),
+            "github_requests": result.github_requests,
+            "github_requests_by_route": dict(routes), "decisions": dict(rules)}, args.output)
 
 
 if __name__ == "__main__":

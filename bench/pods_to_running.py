@@ -11,29 +11,13 @@ ReplicaSet controller, scheduler and kubelet all had their turn).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from _common import apiserver, header, report
 from kubernetes import client, config, watch
-
-
-def start_server(tmp: Path, nodes: int) -> tuple[subprocess.Popen[str], str]:
-    kubeconfig = tmp / "kubeconfig"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "preview", "sandbox", "apiserver", "--flavour", "host",
-         "--nodes", str(nodes), "--kubeconfig", str(kubeconfig)],
-        stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    if not proc.stdout.readline():  # one JSON line once serving
-        raise SystemExit("sandbox apiserver did not start")
-    return proc, str(kubeconfig)
 
 
 def wait_available(apps: client.AppsV1Api, name: str, replicas: int, timeout: float) -> None:
@@ -57,38 +41,29 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        proc, kubeconfig = start_server(Path(tmp), args.nodes)
-        try:
-            with config.new_client_from_config(kubeconfig) as api:
-                apps = client.AppsV1Api(api)
-                apps.create_namespaced_deployment("default", {
-                    "metadata": {"name": "bench"},
-                    "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "bench"}},
-                             "template": {"metadata": {"labels": {"app": "bench"}},
-                                          "spec": {"containers": [{"name": "c",
-                                                                   "image": "nginx"}]}}}})
-                wait_available(apps, "bench", 1, args.timeout)
-                started = time.monotonic()
-                apps.patch_namespaced_deployment_scale("bench", "default",
-                                                       {"spec": {"replicas": args.pods}})
-                wait_available(apps, "bench", args.pods, args.timeout)
-                elapsed = time.monotonic() - started
-        finally:
-            proc.terminate()
-            proc.wait(10)
+        kubeconfig = Path(tmp) / "kubeconfig"
+        with apiserver(kubeconfig, nodes=args.nodes), \
+                config.new_client_from_config(str(kubeconfig)) as api:
+            apps = client.AppsV1Api(api)
+            apps.create_namespaced_deployment("default", {
+                "metadata": {"name": "bench"},
+                "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "bench"}},
+                         "template": {"metadata": {"labels": {"app": "bench"}},
+                                      "spec": {"containers": [{"name": "c",
+                                                               "image": "nginx"}]}}}})
+            wait_available(apps, "bench", 1, args.timeout)
+            started = time.monotonic()
+            apps.patch_namespaced_deployment_scale("bench", "default",
+                                                   {"spec": {"replicas": args.pods}})
+            wait_available(apps, "bench", args.pods, args.timeout)
+            elapsed = time.monotonic() - started
 
     result: dict[str, Any] = {
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, "
-                   f"Python {platform.python_version()}",
+        **header(),
         "pods": args.pods, "nodes": args.nodes, "seconds": round(elapsed, 1),
         "pods_per_s": round((args.pods - 1) / elapsed, 1),
     }
-    if args.output == "json":
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>10}: {value}")
+    report(result, args.output)
 
 
 if __name__ == "__main__":

@@ -23,48 +23,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from _common import apiserver, header, report, syncer, until
 from kubernetes import client, config
 
 HOST_NS = "vc-bench"
 NAME = "bench"
 THREADS = 8
-
-
-def apiserver(tmp: Path, name: str, flavour: str, nodes: int) -> tuple[subprocess.Popen[str], str]:
-    kubeconfig = tmp / f"{name}.kubeconfig"
-    proc = subprocess.Popen([sys.executable, "-m", "preview", "sandbox", "apiserver",
-                             "--flavour", flavour, "--nodes", str(nodes), "--kubeconfig",
-                             str(kubeconfig)], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    if not proc.stdout.readline():
-        raise SystemExit(f"{name} sandbox did not start")
-    return proc, str(kubeconfig)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def until(predicate: Any, timeout: float = 600, interval: float = 0.01) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise SystemExit("timed out")
-        time.sleep(interval)
 
 
 def pod(name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
@@ -154,19 +127,14 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=60.0)
     parser.add_argument("--nodes", type=int, default=26)
     args = parser.parse_args()
-    procs: list[subprocess.Popen[Any]] = []
-    result: dict[str, Any] = {
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, "
-                   f"Python {platform.python_version()}"}
+    result = header()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        try:
-            host_proc, host_kc = apiserver(tmp, "host", "host", args.nodes)
-            virtual_proc, virtual_kc = apiserver(tmp, "virtual", "virtual", 0)
-            procs += [host_proc, virtual_proc]
-            host_api = config.new_client_from_config(host_kc)
-            virtual_api = config.new_client_from_config(virtual_kc)
+        host_kc, virtual_kc = tmp / "host.kubeconfig", tmp / "virtual.kubeconfig"
+        with apiserver(host_kc, "host", args.nodes, stop_timeout=15), \
+                apiserver(virtual_kc, "virtual", 0, stop_timeout=15):
+            host_api = config.new_client_from_config(str(host_kc))
+            virtual_api = config.new_client_from_config(str(virtual_kc))
             host_api.rest_client.pool_manager.connection_pool_kw["maxsize"] = THREADS
             virtual_api.rest_client.pool_manager.connection_pool_kw["maxsize"] = THREADS
             host, virtual = client.CoreV1Api(host_api), client.CoreV1Api(virtual_api)
@@ -174,113 +142,99 @@ def main() -> None:
                 host.create_namespace({"metadata": {"name": ns}})
             host.create_namespaced_service(HOST_NS, {"metadata": {"name": NAME},
                                                      "spec": {"ports": [{"port": 443}]}})
-            port = free_port()
-            log = open(tmp / "syncer.log", "wb")  # noqa: SIM115 - lives as long as the syncer
-            syncer = subprocess.Popen(
-                [sys.executable, "-m", "preview", "syncer", "--name", NAME,
-                 "--host-namespace", HOST_NS, "--host-kubeconfig", host_kc,
-                 "--virtual-kubeconfig", virtual_kc, "--port", str(port),
-                 "--api-service", NAME, "--configs", "all", "--log-format", "json"],
-                stdout=log, stderr=subprocess.STDOUT)
-            procs.append(syncer)
+            with open(tmp / "syncer.log", "wb") as log, \
+                    syncer(NAME, HOST_NS, host_kc, virtual_kc, "--api-service", NAME,
+                           "--configs", "all", "--log-format", "json", stdout=log,
+                           stderr=subprocess.STDOUT) as proc:
+                measure(args, host, virtual, proc.pid, result)
+    report(result)
 
-            def ready() -> bool:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1):
-                        return True
-                except OSError:
-                    return False
-            until(ready, 60, 0.1)
-            stop = threading.Event()
-            watcher = PodTimes(host, HOST_NS, stop)
-            pool = ThreadPoolExecutor(THREADS)
 
-            # 1. burst ---------------------------------------------------------------------
-            started = time.monotonic()
-            list(pool.map(lambda i: host.create_namespaced_pod("floor", pod(f"f-{i}")),
-                          range(args.burst)))
-            floor = time.monotonic() - started
-            host.delete_collection_namespaced_pod("floor", grace_period_seconds=0)
-            virtual.create_namespace({"metadata": {"name": "burst"}})
-            names = [f"b-{i}" for i in range(args.burst)]
-            _, cpu_start = proc_stats(syncer.pid)
-            started = time.monotonic()
-            list(pool.map(lambda n: virtual.create_namespaced_pod("burst", pod(n)), names))
-            until(lambda: all(n in watcher.added for n in names))
-            burst = max(watcher.added[n] for n in names) - started
-            _, cpu_burst = proc_stats(syncer.pid)
-            load = os.getloadavg()[0]
-            result.update(burst_pods=args.burst, burst_s=round(burst, 2),
-                          burst_syncer_cpu_ms_per_pod=round((cpu_burst - cpu_start) * 1000
-                                                            / args.burst, 1),
-                          load_average=round(load, 1),
-                          floor_s=round(floor, 2), burst_ratio=round(burst / floor, 2))
-            print(f"burst: {burst:.2f}s vs floor {floor:.2f}s", file=sys.stderr)
+def measure(args: argparse.Namespace, host: client.CoreV1Api, virtual: client.CoreV1Api,
+            pid: int, result: dict[str, Any]) -> None:
+    """The three measures, with the syncer (process `pid`) running: into `result`."""
+    stop = threading.Event()
+    watcher = PodTimes(host, HOST_NS, stop)
+    pool = ThreadPoolExecutor(THREADS)
 
-            # 2. latency -------------------------------------------------------------------
-            virtual.create_namespace({"metadata": {"name": "latency"}})
-            v_running = PodTimes(virtual, "latency", stop).running
-            sent: dict[str, float] = {}
-            count = int(args.rate * args.seconds)
-            begin = time.monotonic()
-            for i in range(count):
-                time.sleep(max(0.0, begin + i / args.rate - time.monotonic()))
-                name = f"l-{i}"
-                sent[name] = time.monotonic()
-                virtual.create_namespaced_pod("latency", pod(name))
-            deadline = time.monotonic() + 300
-            while not all(n in v_running for n in sent) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            to_host = [watcher.added[n] - sent[n] for n in sent if n in watcher.added]
-            to_virtual = [v_running[n] - watcher.running[n] for n in sent
-                          if n in v_running and n in watcher.running]
-            result.update(
-                latency_pods=count, latency_not_running_after_300s=count - len(to_virtual),
-                p50_to_host_ms=round(percentile(to_host, 0.5) * 1000, 1),
-                p99_to_host_ms=round(percentile(to_host, 0.99) * 1000, 1),
-                p50_to_virtual_ms=round(percentile(to_virtual, 0.5) * 1000, 1),
-                p99_to_virtual_ms=round(percentile(to_virtual, 0.99) * 1000, 1))
-            print(f"latency: {result}", file=sys.stderr)
+    # 1. burst ---------------------------------------------------------------------
+    started = time.monotonic()
+    list(pool.map(lambda i: host.create_namespaced_pod("floor", pod(f"f-{i}")),
+                  range(args.burst)))
+    floor = time.monotonic() - started
+    host.delete_collection_namespaced_pod("floor", grace_period_seconds=0)
+    virtual.create_namespace({"metadata": {"name": "burst"}})
+    names = [f"b-{i}" for i in range(args.burst)]
+    _, cpu_start = proc_stats(pid)
+    started = time.monotonic()
+    list(pool.map(lambda n: virtual.create_namespaced_pod("burst", pod(n)), names))
+    until(lambda: all(n in watcher.added for n in names), 600, 0.01)
+    burst = max(watcher.added[n] for n in names) - started
+    _, cpu_burst = proc_stats(pid)
+    load = os.getloadavg()[0]
+    result.update(burst_pods=args.burst, burst_s=round(burst, 2),
+                  burst_syncer_cpu_ms_per_pod=round((cpu_burst - cpu_start) * 1000
+                                                    / args.burst, 1),
+                  load_average=round(load, 1),
+                  floor_s=round(floor, 2), burst_ratio=round(burst / floor, 2))
+    print(f"burst: {burst:.2f}s vs floor {floor:.2f}s", file=sys.stderr)
 
-            # 3. scale ---------------------------------------------------------------------
-            virtual.create_namespace({"metadata": {"name": "scale"}})
-            synced = args.burst + count
-            more = max(0, args.scale - synced)
-            pods = more // 3
-            services = more // 3
-            configmaps = more - pods - services
-            list(pool.map(lambda i: virtual.create_namespaced_pod("scale", pod(f"s-{i}")),
-                          range(pods)))
-            list(pool.map(lambda i: virtual.create_namespaced_service("scale", {
-                "metadata": {"name": f"svc-{i}"},
-                "spec": {"selector": {"app": f"a{i}"}, "ports": [{"port": 80}]}}),
-                range(services)))
-            list(pool.map(lambda i: virtual.create_namespaced_config_map("scale", {
-                "metadata": {"name": f"cm-{i}"}, "data": {"k": "v" * 64}}), range(configmaps)))
-            selector = f"preview-vcluster.io/vcluster={NAME}"
+    # 2. latency -------------------------------------------------------------------
+    virtual.create_namespace({"metadata": {"name": "latency"}})
+    v_running = PodTimes(virtual, "latency", stop).running
+    sent: dict[str, float] = {}
+    count = int(args.rate * args.seconds)
+    begin = time.monotonic()
+    for i in range(count):
+        time.sleep(max(0.0, begin + i / args.rate - time.monotonic()))
+        name = f"l-{i}"
+        sent[name] = time.monotonic()
+        virtual.create_namespaced_pod("latency", pod(name))
+    deadline = time.monotonic() + 300
+    while not all(n in v_running for n in sent) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    to_host = [watcher.added[n] - sent[n] for n in sent if n in watcher.added]
+    to_virtual = [v_running[n] - watcher.running[n] for n in sent
+                  if n in v_running and n in watcher.running]
+    result.update(
+        latency_pods=count, latency_not_running_after_300s=count - len(to_virtual),
+        p50_to_host_ms=round(percentile(to_host, 0.5) * 1000, 1),
+        p99_to_host_ms=round(percentile(to_host, 0.99) * 1000, 1),
+        p50_to_virtual_ms=round(percentile(to_virtual, 0.5) * 1000, 1),
+        p99_to_virtual_ms=round(percentile(to_virtual, 0.99) * 1000, 1))
+    print(f"latency: {result}", file=sys.stderr)
 
-            def host_total() -> int:
-                return sum(len(lister(HOST_NS, label_selector=selector).items) for lister in (
-                    host.list_namespaced_pod, host.list_namespaced_service,
-                    host.list_namespaced_config_map))
-            until(lambda: host_total() >= args.scale, 900, 2.0)
-            time.sleep(10)  # let status and cluster-IP hand-backs settle before "idle"
-            rss, cpu_before = proc_stats(syncer.pid)
-            time.sleep(args.idle)
-            rss_after, cpu_after = proc_stats(syncer.pid)
-            result.update(scale_objects=host_total(), rss_mib_5000=round(max(rss, rss_after), 1),
-                          idle_cpu_s_per_min=round((cpu_after - cpu_before) * 60 / args.idle,
-                                                   2))
-            stop.set()
-            pool.shutdown(wait=False)
-        finally:
-            for proc in reversed(procs):
-                proc.terminate()
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-    print(json.dumps(result))
+    # 3. scale ---------------------------------------------------------------------
+    virtual.create_namespace({"metadata": {"name": "scale"}})
+    synced = args.burst + count
+    more = max(0, args.scale - synced)
+    pods = more // 3
+    services = more // 3
+    configmaps = more - pods - services
+    list(pool.map(lambda i: virtual.create_namespaced_pod("scale", pod(f"s-{i}")),
+                  range(pods)))
+    list(pool.map(lambda i: virtual.create_namespaced_service("scale", {
+        "metadata": {"name": f"svc-{i}"},
+        "spec": {"selector": {"app": f"a{i}"}, "ports": [{"port": 80}]}}),
+        range(services)))
+    list(pool.map(lambda i: virtual.create_namespaced_config_map("scale", {
+        "metadata": {"name": f"cm-{i}"}, "data": {"k": "v" * 64}}), range(configmaps)))
+    selector = f"preview-vcluster.io/vcluster={NAME}"
+
+    def host_total() -> int:
+        return sum(len(lister(HOST_NS, label_selector=selector).items) for lister in (
+            host.list_namespaced_pod, host.list_namespaced_service,
+            host.list_namespaced_config_map))
+    until(lambda: host_total() >= args.scale, 900, 2.0)
+    time.sleep(10)  # let status and cluster-IP hand-backs settle before "idle"
+    rss, cpu_before = proc_stats(pid)
+    time.sleep(args.idle)
+    rss_after, cpu_after = proc_stats(pid)
+    result.update(scale_objects=host_total(), rss_mib_5000=round(max(rss, rss_after), 1),
+                  idle_cpu_s_per_min=round((cpu_after - cpu_before) * 60 / args.idle,
+                                           2))
+    stop.set()
+    pool.shutdown(wait=False)
 
 
 if __name__ == "__main__":

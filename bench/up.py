@@ -14,24 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import ROOT, apiserver, header, report, timed
+
 CONFIG = ROOT / "examples" / "app" / "preview.yaml"
-
-
-def preview(*args: str) -> tuple[float, str]:
-    started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "preview", *args], check=True,
-                          capture_output=True, text=True)
-    return time.monotonic() - started, done.stdout
 
 
 def main() -> None:
@@ -45,29 +34,20 @@ def main() -> None:
     phases: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         kubeconfig = Path(tmp) / "kubeconfig"
-        server = subprocess.Popen([sys.executable, "-m", "preview", "sandbox", "apiserver",
-                                   "--flavour", "host", "--kubeconfig", str(kubeconfig)],
-                                  stdout=subprocess.PIPE, text=True)
-        try:
-            assert server.stdout is not None and server.stdout.readline()
+        with apiserver(kubeconfig):
             for run in range(1, args.runs + 1):
                 pr = ("--repo", "bench/app", "--pr", str(run), "--kubeconfig", str(kubeconfig))
-                wall, out = preview("up", "--config", str(CONFIG), "--sha", f"{run:040x}",
-                                    "-o", "json", *pr)
+                wall, out = timed("up", "--config", str(CONFIG), "--sha", f"{run:040x}",
+                                  "-o", "json", *pr)
                 result = json.loads(out)
                 assert result["status"] == "ready", result
                 walls.append(wall)
                 for name, seconds in result["phases"].items():
                     phases.setdefault(name, []).append(seconds)
-                again.append(preview("up", "--config", str(CONFIG), "--sha", f"{run:040x}",
-                                     "-o", "json", *pr)[0])
-                downs.append(preview("down", *pr)[0])
-        finally:
-            server.terminate()
-            server.wait(10)
-    result = {"date": time.strftime("%Y-%m-%d"),
-              "machine": f"{platform.machine()} {os.cpu_count()} cores, "
-                         f"Python {platform.python_version()}",
+                again.append(timed("up", "--config", str(CONFIG), "--sha", f"{run:040x}",
+                                   "-o", "json", *pr)[0])
+                downs.append(timed("down", *pr)[0])
+    result = {**header(),
               "runs": args.runs,
               "up_median_s": round(statistics.median(walls), 1),
               "up_max_s": round(max(walls), 1),
@@ -75,11 +55,7 @@ def main() -> None:
                                   for name, values in phases.items()},
               "up_unchanged_median_s": round(statistics.median(again), 1),
               "down_median_s": round(statistics.median(downs), 1)}
-    if args.output == "json":
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>22}: {value}")
+    report(result, args.output)
 
 
 if __name__ == "__main__":

@@ -11,22 +11,11 @@ kubeconfig, and on delete helm uninstall plus namespace termination.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-
-def timed(*args: str) -> float:
-    started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "preview", *args], check=True,
-                   stdout=subprocess.DEVNULL)
-    return time.monotonic() - started
+from _common import apiserver, header, report, timed
 
 
 def main() -> None:
@@ -37,32 +26,19 @@ def main() -> None:
     creates, deletes = [], []
     with tempfile.TemporaryDirectory() as tmp:
         kubeconfig = Path(tmp) / "kubeconfig"
-        server = subprocess.Popen([sys.executable, "-m", "preview", "sandbox", "apiserver",
-                                   "--flavour", "host", "--kubeconfig", str(kubeconfig)],
-                                  stdout=subprocess.PIPE, text=True)
-        try:
-            assert server.stdout is not None and server.stdout.readline()
+        with apiserver(kubeconfig):
             for i in range(args.runs):
                 name = f"bench-{i}"
                 creates.append(timed("vcluster", "create", name, "-n", name, "--kubeconfig",
-                                     str(kubeconfig)))
+                                     str(kubeconfig))[0])
                 deletes.append(timed("vcluster", "delete", name, "-n", name, "--kubeconfig",
-                                     str(kubeconfig)))
-        finally:
-            server.terminate()
-            server.wait(10)
-    result = {"date": time.strftime("%Y-%m-%d"),
-              "machine": f"{platform.machine()} {os.cpu_count()} cores, "
-                         f"Python {platform.python_version()}",
+                                     str(kubeconfig))[0])
+    result = {**header(),
               "runs": args.runs,
               "create_median_s": round(statistics.median(creates), 1),
               "create_max_s": round(max(creates), 1),
               "delete_median_s": round(statistics.median(deletes), 1)}
-    if args.output == "json":
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>16}: {value}")
+    report(result, args.output)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -171,21 +172,15 @@ class FileModel(_Model):
     health_check: Annotated[HealthCheckModel, BeforeValidator(_health_check)] = \
         Field(HealthCheckModel.model_validate({}), alias="healthCheck")
 
-    @field_validator("release")
+    @field_validator("release", "namespace")
     @classmethod
-    def _release(cls, value: str) -> str:
-        # helm: release names are DNS-1123 labels of at most 53 characters
-        if len(value) > 53 or not _DNS_LABEL.fullmatch(value):
-            raise problem(f"{value!r} is not a helm release name",
-                          "lower-case letters, digits and '-', at most 53 characters")
-        return value
-
-    @field_validator("namespace")
-    @classmethod
-    def _namespace(cls, value: str) -> str:
-        if len(value) > 63 or not _DNS_LABEL.fullmatch(value):
-            raise problem(f"{value!r} is not a namespace name",
-                          "lower-case letters, digits and '-', at most 63 characters")
+    def _dns_label(cls, value: str, info: ValidationInfo) -> str:
+        # Both are DNS-1123 labels; helm allows release names of at most 53 characters.
+        what, limit = {"release": ("a helm release name", 53),
+                       "namespace": ("a namespace name", 63)}[str(info.field_name)]
+        if len(value) > limit or not _DNS_LABEL.fullmatch(value):
+            raise problem(f"{value!r} is not {what}",
+                          f"lower-case letters, digits and '-', at most {limit} characters")
         return value
 
     @field_validator("domain")

@@ -40,6 +40,13 @@ def _error(action: str, release: str, e: helm_errors.Error) -> PreviewError:
                         "fix the values or chart named in the message and run again")
 
 
+def _not_found(e: helm_errors.Error) -> bool:
+    """No such release: pyhelm3 raises ReleaseNotFoundError only for the messages it knows;
+    other commands (`helm get values`, `helm uninstall`) just say "not found"."""
+    return isinstance(e, helm_errors.ReleaseNotFoundError) or \
+        "not found" in e.stderr.decode(errors="replace").lower()
+
+
 async def render(chart: Path | str, release: str, namespace: str, values: dict[str, Any],
                  repo: str | None = None, version: str | None = None) -> list[dict[str, Any]]:
     """`helm template`: the manifests the chart makes from `values` (validated by its schema).
@@ -150,10 +157,8 @@ async def uninstall(kubeconfig: Path | None, context: str | None, release: str,
         # pyhelm3's uninstall treats a missing release as success: ask first.
         await client.get_current_revision(release, namespace=namespace)
         await client.uninstall_release(release, namespace=namespace, wait=True, timeout=timeout)
-    except helm_errors.ReleaseNotFoundError:
-        return False
     except helm_errors.Error as e:
-        if "not found" in e.stderr.decode(errors="replace").lower():
+        if _not_found(e):
             return False
         raise _error("uninstall", release, e) from e
     return True
@@ -176,14 +181,12 @@ async def releases(kubeconfig: Path | None, context: str | None,
 async def release_values(kubeconfig: Path | None, context: str | None, release: str,
                          namespace: str) -> dict[str, Any] | None:
     """`helm get values`: the values a user gave the installed release; None if none such."""
-    client = _client(kubeconfig, context)
+    # The Command layer: one `helm get values` (the Client's way costs a `helm status`).
+    command = _command(kubeconfig, context)
     try:
-        # The Command layer: one `helm get values` (the Client's way costs a `helm status`).
-        return dict(await client._command.get_values(release, namespace=namespace) or {})
-    except helm_errors.ReleaseNotFoundError:
-        return None
+        return dict(await command.get_values(release, namespace=namespace) or {})
     except helm_errors.Error as e:
-        if "not found" in e.stderr.decode(errors="replace").lower():
+        if _not_found(e):
             return None
         raise _error("read the values of", release, e) from e
 
@@ -191,11 +194,10 @@ async def release_values(kubeconfig: Path | None, context: str | None, release: 
 async def chart_metadata(kubeconfig: Path | None, context: str | None, release: str,
                          namespace: str) -> dict[str, Any]:
     """The Chart.yaml metadata of the installed release (name, version, annotations…)."""
-    client = _client(kubeconfig, context)
+    # The Command layer: one `helm get all --template` (the Client's way adds a status).
+    command = _command(kubeconfig, context)
     try:
-        # The Command layer: one `helm get all --template` (the Client's way adds a status).
-        return dict(await client._command.get_chart_metadata(release, namespace=namespace)
-                    or {})
+        return dict(await command.get_chart_metadata(release, namespace=namespace) or {})
     except helm_errors.Error as e:
         raise _error("read the chart of", release, e) from e
 

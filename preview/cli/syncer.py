@@ -1,18 +1,19 @@
-"""`preview syncer`: the syncer of one virtual cluster (the chart's syncer container)."""
+"""`preview syncer`: the syncer of one virtual cluster (the chart's syncer container).
+
+Declares the flags; preview/syncer/settings.py turns them into the syncer's configuration.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from pathlib import Path
+from typing import Any
 
 import click
 
-from preview import logs, naming
-from preview.syncer.context import DEFAULT_DENIED_ANNOTATIONS, RULES
-
-DEFAULT_SYNC = ("pods", "services", "endpoints", "configmaps", "secrets",
-                "persistentvolumeclaims", "ingresses")
+from preview import logs
+from preview.syncer.context import DEFAULT_DENIED_ANNOTATIONS, KINDS, RULES
 
 
 @click.command("syncer")
@@ -26,7 +27,7 @@ DEFAULT_SYNC = ("pods", "services", "endpoints", "configmaps", "secrets",
 @click.option("--host-kubeconfig", envvar="PREVIEW_HOST_KUBECONFIG", default=None,
               type=click.Path(path_type=Path),
               help="Kubeconfig of the host cluster.  [default: in-cluster ServiceAccount]")
-@click.option("--sync", "kinds", envvar="PREVIEW_SYNC", default=",".join(DEFAULT_SYNC),
+@click.option("--sync", "kinds", envvar="PREVIEW_SYNC", default=",".join(KINDS),
               show_default=True, help="Comma-separated kinds to sync.")
 @click.option("--configs", type=click.Choice(["referenced", "all"]), default="referenced",
               show_default=True, help="Which ConfigMaps/Secrets to copy to the host.")
@@ -95,101 +96,18 @@ DEFAULT_SYNC = ("pods", "services", "endpoints", "configmaps", "secrets",
               help="Address the virtual API server reaches this syncer at (its pod IP).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
-def syncer_command(name: str, host_namespace: str, virtual_kubeconfig: Path,
-                   host_kubeconfig: Path | None, kinds: str, configs: str,
-                   workload_service_account: str, api_host: str, api_port: int, dns_ip: str,
-                   dns_service: str, dns_port: int, cluster_domain: str,
-                   storage_classes: tuple[str, ...], node_selector: tuple[str, ...],
-                   tolerations: tuple[str, ...], api_service: str, kubeconfig_secret: str,
-                   kubeconfig_server: str, allowed: tuple[str, ...],
-                   allowed_hosts: tuple[str, ...], denied_annotations: tuple[str, ...],
-                   priority_classes: tuple[str, ...], extra_labels: tuple[str, ...],
-                   node_sync: str, events: bool, workers: int, port: int,
-                   kubelet_port: int, kubelet_ca_dir: Path | None, advertise_address: str,
-                   log_format: str) -> None:
+def syncer_command(log_format: str, **flags: Any) -> None:
     """Run the syncer of one virtual cluster (the chart's syncer container runs this).
 
     Makes the host namespace run what is created in the virtual cluster and reports back
     what happened there, until SIGTERM/SIGINT.
     """
-    from preview.kube.connection import service_account_dir
     from preview.syncer import main as syncer_main
-    from preview.syncer.context import Isolation, SyncContext, SyncOptions
+    from preview.syncer import settings
 
     # A long-running component: at least INFO, so its actions can be followed.
     logs.configure(min(logging.getLogger().level, logging.INFO),
                    json_lines=log_format == "json")
-    if not host_namespace:
-        if host_kubeconfig is not None:
-            raise click.UsageError("--host-namespace is required with --host-kubeconfig")
-        ns_file = service_account_dir() / "namespace"
-        if not ns_file.exists():
-            raise click.UsageError("--host-namespace is required outside a pod")
-        host_namespace = ns_file.read_text().strip()
-    sync = tuple(k.strip() for k in kinds.split(",") if k.strip())
-    unknown = sorted(set(sync) - set(DEFAULT_SYNC))
-    if unknown:
-        raise click.BadParameter(f"unknown kinds {unknown}; choose from {list(DEFAULT_SYNC)}",
-                                 param_hint="--sync")
-    context = SyncContext(
-        vcluster=name, host_namespace=host_namespace,
-        host_service_account=workload_service_account, api_host=api_host, api_port=api_port,
-        dns_ip=dns_ip, cluster_domain=cluster_domain,
-        isolation=Isolation(relaxed=frozenset(allowed), allowed_hosts=allowed_hosts,
-                            denied_annotations=denied_annotations or DEFAULT_DENIED_ANNOTATIONS,
-                            allowed_priority_classes=priority_classes),
-        extra_labels=tuple(_extra_labels(extra_labels)),
-        node_selector=tuple(_pairs(node_selector, "--node-selector")),
-        tolerations=tuple(_toleration(t) for t in tolerations),
-        storage_classes=tuple(_pairs(storage_classes, "--storage-class")))
-    options = SyncOptions(kinds=sync, workers=workers, configs=configs, node_sync=node_sync,
-                          events=events,
-                          kubelet_address=advertise_address, kubelet_port=kubelet_port)
-    if kubeconfig_secret and not kubeconfig_server:
-        raise click.UsageError("--kubeconfig-secret needs --kubeconfig-server")
-    config = syncer_main.SyncerConfig(context=context, virtual_kubeconfig=virtual_kubeconfig,
-                                      host_kubeconfig=host_kubeconfig, options=options,
-                                      port=port, kubeconfig_secret=kubeconfig_secret,
-                                      kubeconfig_server=kubeconfig_server,
-                                      api_service=api_service, dns_port=dns_port,
-                                      dns_service=dns_service, kubelet_port=kubelet_port,
-                                      kubelet_ca_dir=kubelet_ca_dir)
-    asyncio.run(syncer_main.run(config))
-
-
-def _pairs(values: tuple[str, ...], flag: str) -> list[tuple[str, str]]:
-    out = []
-    for value in values:
-        key, sep, val = value.partition("=")
-        if not sep:
-            raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint=flag)
-        out.append((key, val))
-    return out
-
-
-def _extra_labels(values: tuple[str, ...]) -> list[tuple[str, str]]:
-    pairs = _pairs(values, "--extra-label")
-    for key, _ in pairs:
-        if key.startswith(naming.PREFIX):
-            raise click.BadParameter(f"{key!r}: labels under {naming.PREFIX} are the syncer's "
-                                     "own", param_hint="--extra-label")
-    return pairs
-
-
-def _toleration(text: str) -> tuple[tuple[str, str], ...]:
-    """`key[=value][:effect]` as the sorted items of a toleration."""
-    key_value, _, effect = text.partition(":")
-    key, sep, value = key_value.partition("=")
-    if not key:
-        raise click.BadParameter(f"{text!r}: a toleration needs a key", param_hint="--toleration")
-    if effect and effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
-        raise click.BadParameter(f"{text!r}: effect must be NoSchedule, PreferNoSchedule or "
-                                 "NoExecute", param_hint="--toleration")
-    toleration = {"key": key, "operator": "Equal" if sep else "Exists"}
-    if sep:
-        toleration["value"] = value
-    if effect:
-        toleration["effect"] = effect
-    return tuple(sorted(toleration.items()))
-
-
+    if not flags["host_namespace"]:
+        flags["host_namespace"] = settings.pod_namespace(flags["host_kubeconfig"])
+    asyncio.run(syncer_main.run(settings.syncer_config(**flags)))

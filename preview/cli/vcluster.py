@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from preview import helm, render
+from preview import render
 from preview.cli.options import examples, host_options, output_option, verbose_option
 from preview.kube.client import KubeClient
 from preview.kube.connection import from_kubeconfig
@@ -136,19 +136,13 @@ def create_command(name: str, namespace: str | None, values_files: tuple[Path, .
     from preview.vcluster import lifecycle
     from preview.vcluster.find import default_namespace
     from preview.vcluster.model import check_name, check_namespace
-    from preview.vcluster.values import merge
+    from preview.vcluster.values import given
 
     if reset_values and not upgrade:
         raise click.UsageError("--reset-values goes with --upgrade")
     check_name(name)
     ns = check_namespace(namespace or default_namespace(name))
-    values: dict[str, Any] = {}
-    for path in values_files:
-        values = merge(values, helm.load_values_file(path))
-    for assignment in assignments:
-        helm.set_value(values, assignment)
-    if expose:
-        values = merge(values, {"service": {"type": "LoadBalancer"}})
+    values = given(values_files, assignments, expose)
     printer = render.ProgressPrinter()
     result = _run(kubeconfig, context, lambda host: lifecycle.create(
         host, name, ns, values, printer, kubeconfig, context, timeout, upgrade, reset_values))

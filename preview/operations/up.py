@@ -36,7 +36,7 @@ import aiohttp
 import yaml
 
 from preview import deploy, helm, naming
-from preview.config import RenderedConfig, deep_merge
+from preview.config import RenderedConfig
 from preview.errors import BadInput, PreviewError
 from preview.kube.client import ApiError, Conflict, KubeClient
 from preview.kube.connection import from_kubeconfig
@@ -91,22 +91,6 @@ def reachable_url(url: str, scheme_ports: dict[str, int]) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.hostname}:{port}"))
 
 
-def vcluster_values(config: RenderedConfig, chart_defaults: dict[str, Any]) -> dict[str, Any]:
-    """The values for charts/vcluster: the config's, minus what this chart cannot take (pure).
-
-    `isolation.ingress.allowedHosts` (the environment's host, set by the config's defaults)
-    is dropped while charts/vcluster has no such value: its schema would refuse the install.
-    """
-    values = deep_merge({}, config.vcluster_values)
-    isolation = values.get("isolation")
-    if isinstance(isolation, dict) and "ingress" in isolation and \
-            "ingress" not in (chart_defaults.get("isolation") or {}):
-        isolation.pop("ingress")
-        if not isolation:
-            values.pop("isolation")
-    return values
-
-
 def namespace_patch(env: naming.Environment, pr: PullRequest, config: RenderedConfig,
                     existing: dict[str, Any] | None, now: dt.datetime) -> dict[str, Any]:
     """The labels and annotations of the environment's namespace after this `up` (pure)."""
@@ -156,8 +140,7 @@ async def up(host: HostCluster, pr: PullRequest, config: RenderedConfig,
     """Create or upgrade the environment of `pr` and check its URL."""
     now = now or dt.datetime.now(dt.UTC)
     phase = _Phases(phase_started)
-    chart_defaults = yaml.safe_load((chart_path() / "values.yaml").read_text()) or {}
-    values = vcluster_values(config, chart_defaults)
+    values = config.vcluster_values
     with phase("check"):
         progress(f"checking the chart and values of {pr.full_name} PR {pr.number}")
         await check(config, env, values)

@@ -40,6 +40,10 @@ RULES: dict[str, str] = {
 # Rules that cannot be relaxed: the reserved prefix is the ownership contract itself.
 RESERVED_PREFIX_RULE = "reserved-prefix"
 
+# Every kind the syncer can sync to the host, by the name used in `--sync` (all by default).
+KINDS = ("pods", "services", "endpoints", "configmaps", "secrets", "persistentvolumeclaims",
+         "ingresses")
+
 # ingress-nginx's `*-snippet` annotations (CVE-2021-25742) and NGINX Inc's `*-snippets`.
 DEFAULT_DENIED_ANNOTATIONS = ("nginx.ingress.kubernetes.io/*-snippet",
                               "nginx.org/*-snippets")
@@ -105,8 +109,7 @@ class SyncContext:
 class SyncOptions:
     """What to sync and how hard to work."""
 
-    kinds: tuple[str, ...] = ("pods", "services", "endpoints", "configmaps", "secrets",
-                              "persistentvolumeclaims", "ingresses")
+    kinds: tuple[str, ...] = KINDS
     workers: int = 8
     # "referenced": only ConfigMaps/Secrets that synced pods and Ingresses use; "all".
     configs: str = "referenced"

@@ -1,4 +1,5 @@
-"""Values of a virtual cluster across `create --upgrade`: what is kept, what changes (pure).
+"""Values of a virtual cluster: what `create` is given, and across `create --upgrade` what is
+kept and what changes (pure, but for reading the `-f` files).
 
 An upgrade starts from the values of the installed release (`helm get values`) and lays the
 newly given `-f`/`--set` over them, like `helm upgrade --reuse-values` but computed here, so
@@ -7,8 +8,12 @@ the user is told exactly which keys changed and which were kept.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from preview import helm
 
 _MISSING = object()
 
@@ -23,6 +28,20 @@ class Change:
 
     def __str__(self) -> str:
         return f"{self.key}: {_show(self.before)} -> {_show(self.after)}"
+
+
+def given(values_files: Sequence[Path] = (), assignments: Sequence[str] = (),
+          expose: bool = False) -> dict[str, Any]:
+    """The values `create -f FILE… --set KEY=VALUE… [--expose]` asks for, as helm lays them:
+    later files over earlier ones, each `--set` over the files, `--expose` last."""
+    values: dict[str, Any] = {}
+    for path in values_files:
+        values = merge(values, helm.load_values_file(path))
+    for assignment in assignments:
+        helm.set_value(values, assignment)
+    if expose:
+        values = merge(values, {"service": {"type": "LoadBalancer"}})
+    return values
 
 
 def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

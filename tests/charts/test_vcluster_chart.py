@@ -334,6 +334,21 @@ def test_sync_and_oidc_options_become_flags() -> None:
     assert "--disable=coredns" not in k3s and "--kube-apiserver-arg=audit-log-maxage=7" in k3s
 
 
+def test_the_syncer_accepts_the_flags_the_chart_gives_it() -> None:
+    """The chart's syncer args parse (click) and assemble (settings) into one config."""
+    from preview.cli.syncer import syncer_command
+    from preview.syncer import settings
+
+    args = container(all_options(), "syncer")["args"]
+    flags = syncer_command.make_context("syncer", list(args)).params
+    flags.pop("log_format")
+    flags["host_namespace"] = flags["host_namespace"] or NAMESPACE
+    config = settings.syncer_config(**flags)
+    assert config.context.tolerations[1] == (("key", "spot"), ("operator", "Exists"))
+    assert ("", "standard") in config.context.storage_classes
+    assert "privileged" in config.context.isolation.relaxed
+
+
 def test_isolation_defaults_become_flags() -> None:
     args = container(default(), "syncer")["args"]
     assert not [a for a in args if a.startswith(("--allow=", "--allowed-host="))]

@@ -66,13 +66,6 @@ def test_reachable_url_adds_a_non_default_ingress_port(url: str, ports: dict[str
     assert up.reachable_url(url, ports) == expected
 
 
-def test_vcluster_values_drop_what_the_chart_cannot_take() -> None:
-    values = up.vcluster_values(rendered(), {"isolation": {"quota": {}}})
-    assert "isolation" not in values  # allowedHosts is not a value of charts/vcluster
-    supported = up.vcluster_values(rendered(), {"isolation": {"ingress": {}}})
-    assert supported["isolation"]["ingress"]["allowedHosts"] == ["pr-1-app.localhost"]
-
-
 def test_deployed_values_only_of_a_deployed_release_of_this_chart_version() -> None:
     status = {"info": {"status": "deployed"}, "config": {"serviceCIDR": "10.96.0.0/12"}}
     history = [helm.Revision(1, "superseded", "vcluster-0.1.0", ""),

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from preview.vcluster.values import Change, changes, flatten, kept, merge
+from pathlib import Path
+
+import pytest
+
+from preview.errors import PreviewError
+from preview.vcluster.values import Change, changes, flatten, given, kept, merge
 
 INSTALLED = {"serviceCIDR": "10.96.0.0/12",
              "isolation": {"podSecurity": "restricted", "quota": {"pods": 20}}}
@@ -37,3 +42,22 @@ def test_kept_lists_what_was_not_given_again() -> None:
 
 def test_flatten_keeps_empty_mappings_as_leaves() -> None:
     assert flatten({"a": {"b": {}, "c": [1]}}) == {"a.b": {}, "a.c": [1]}
+
+
+def test_given_lays_sets_over_files_and_expose_last(tmp_path: Path) -> None:
+    base, override = tmp_path / "base.yaml", tmp_path / "override.yaml"
+    base.write_text("isolation:\n  podSecurity: restricted\n  quota:\n    pods: 20\n")
+    override.write_text("isolation:\n  quota:\n    pods: 30\nservice:\n  type: ClusterIP\n")
+    assert given([base, override], ["isolation.quota.pods=50"], expose=True) == {
+        "isolation": {"podSecurity": "restricted", "quota": {"pods": 50}},
+        "service": {"type": "LoadBalancer"}}
+    assert given() == {}
+
+
+def test_given_names_the_bad_input(tmp_path: Path) -> None:
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- a\n")
+    with pytest.raises(PreviewError, match=r"list\.yaml must hold a mapping"):
+        given([listed])
+    with pytest.raises(PreviewError, match="is not KEY=VALUE"):
+        given(assignments=["isolation"])

@@ -1,0 +1,115 @@
+"""What the benchmarks share: sandbox API servers and the syncer as processes of their own
+(started, waited for, always stopped), `preview` commands timed, and the report.
+
+Each process is `python -m preview …`, as a user runs it, so a benchmark measures the real
+processes and never imports the sandbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def process(*args: str, stop_timeout: float = 10, **popen: Any) -> Iterator[subprocess.Popen[Any]]:
+    """`preview ARGS…` running for the duration of the block; SIGTERM (then SIGKILL) after."""
+    proc = subprocess.Popen([sys.executable, "-m", "preview", *args], **popen)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(stop_timeout)
+        except subprocess.TimeoutExpired:  # thousands of pods take a while to stop
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def apiserver(kubeconfig: Path, flavour: str = "host", nodes: int | None = None,
+              stop_timeout: float = 10) -> Iterator[subprocess.Popen[str]]:
+    """`preview sandbox apiserver`, once it serves (it prints one line then), writing its
+    admin kubeconfig to `kubeconfig`."""
+    args = ["sandbox", "apiserver", "--flavour", flavour, "--kubeconfig", str(kubeconfig)]
+    if nodes is not None:
+        args += ["--nodes", str(nodes)]
+    with process(*args, stop_timeout=stop_timeout, stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        if not proc.stdout.readline():
+            raise SystemExit(f"the {flavour} sandbox did not start")
+        yield proc
+
+
+@contextlib.contextmanager
+def syncer(name: str, host_namespace: str, host_kubeconfig: Path, virtual_kubeconfig: Path,
+           *flags: str, **popen: Any) -> Iterator[subprocess.Popen[Any]]:
+    """`preview syncer` between two sandboxes, once it reports ready."""
+    port = free_port()
+    with process("syncer", "--name", name, "--host-namespace", host_namespace,
+                 "--host-kubeconfig", str(host_kubeconfig),
+                 "--virtual-kubeconfig", str(virtual_kubeconfig), "--port", str(port),
+                 *flags, stop_timeout=15, **popen) as proc:
+        until(lambda: _answers(f"http://127.0.0.1:{port}/readyz"), 60, 0.1)
+        yield proc
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def until(predicate: Callable[[], Any], timeout: float = 300,
+          interval: float = 0.005) -> None:
+    """Poll `predicate` until it holds; a benchmark that times out stops."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit("timed out")
+        time.sleep(interval)
+
+
+def timed(*args: str) -> tuple[float, str]:
+    """Run `preview ARGS…` to completion: (seconds, its stdout)."""
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "preview", *args], check=True,
+                          capture_output=True, text=True)
+    return time.monotonic() - started, done.stdout
+
+
+def header() -> dict[str, Any]:
+    """The first fields of every result: when and on what it was measured."""
+    return {"date": time.strftime("%Y-%m-%d"),
+            "machine": f"{platform.machine()} {os.cpu_count()} cores, "
+                       f"Python {platform.python_version()}"}
+
+
+def report(result: dict[str, Any], output: str = "json") -> None:
+    """One JSON line (`-o json`, what BENCHMARKS.md records) or a right-aligned table."""
+    if output == "json":
+        print(json.dumps(result))
+        return
+    width = max(map(len, result))
+    for key, value in result.items():
+        print(f"{key:>{width}}: {value}")
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1):
+            return True
+    except OSError:
+        return False
