@@ -17,9 +17,10 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from preview.sandbox import certs, kubeconfig
+from preview.sandbox.apiserver.auth import certs
+from preview.sandbox.apiserver.endpoints.server import ApiServer, ServerConfig
+from preview.sandbox.cluster import kubeconfig
 from preview.sandbox.controllers import start_controllers
-from preview.sandbox.server import ApiServer, ServerConfig
 
 T = TypeVar("T")
 

@@ -19,7 +19,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from preview.sandbox import vcluster_plan
+from preview.sandbox.vcluster import plan as vcluster_plan
 from preview.syncer.permissions import HOST_RULES
 from preview.tools import find_tool
 from tests.charts import k8s_schema

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from preview.sandbox import protobuf, protobuf_schema
+from preview.sandbox.apiserver.encoding import protobuf, protobuf_schema
 
 
 def varint(n: int) -> bytes:

@@ -11,10 +11,16 @@ import pytest
 from kubernetes import client, config
 from kubernetes.stream import stream
 
+from preview.sandbox.apiserver.endpoints.server import ServerConfig
+from preview.sandbox.kubelet.runtime import (
+    Plan,
+    Process,
+    RuntimeContext,
+    SubprocessRuntime,
+    free_port,
+)
 from preview.sandbox.kubelet.timings import KubeletTimings
 from preview.sandbox.runner import Sandbox
-from preview.sandbox.runtime import Plan, Process, RuntimeContext, SubprocessRuntime, free_port
-from preview.sandbox.server import ServerConfig
 from preview.tools import find_tool
 from tests.conftest import wait_for
 

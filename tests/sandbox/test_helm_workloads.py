@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from preview.sandbox.apiserver.endpoints.server import ServerConfig
 from preview.sandbox.runner import Sandbox
-from preview.sandbox.server import ServerConfig
 from tests.conftest import KubectlRunner
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.tools]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from preview.sandbox.ingress_routes import (
+from preview.sandbox.ingress.routes import (
     Backend,
     Endpoint,
     decide,

@@ -12,7 +12,7 @@ from preview.sandbox.kubelet.behaviour import behaviour, image_id, normalize_ima
 from preview.sandbox.kubelet.lifecycle import PodState, advance, new_pod_state, next_due, stop
 from preview.sandbox.kubelet.status import phase, pod_status, qos_class
 from preview.sandbox.kubelet.timings import KubeletTimings
-from preview.sandbox.status import ApiError
+from preview.sandbox.machinery.status import ApiError
 
 T = KubeletTimings()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from preview.sandbox.kubelet_proxy import kubelet_address
+from preview.sandbox.apiserver.endpoints.kubelet_proxy import kubelet_address
 
 
 def test_internal_ip_and_kubelet_port() -> None:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from preview.sandbox.admission.limitranger import pod_violations
-from preview.sandbox.defaults import limit_range_item
+from preview.sandbox.apiserver.admission.limitranger import pod_violations
+from preview.sandbox.apiserver.registry.defaults import limit_range_item
 
 
 def pod(name: str, resources: dict[str, Any] | None = None) -> dict[str, Any]:

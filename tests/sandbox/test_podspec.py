@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from preview.sandbox import podspec
+from preview.sandbox.kubelet import podspec
 
 
 def test_map_path_rewrites_paths_under_mounts_only(tmp_path: Path) -> None:

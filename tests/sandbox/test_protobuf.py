@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from preview.sandbox import protobuf
-from preview.sandbox.status import ApiError
+from preview.sandbox.apiserver.encoding import protobuf
+from preview.sandbox.machinery.status import ApiError
 
 
 def varint(n: int) -> bytes:
@@ -80,7 +80,7 @@ def test_bad_bodies_are_client_errors(body: bytes, code: int) -> None:
 def test_every_map_of_messages_decodes_to_its_json_shape() -> None:
     """Map values that are messages: Go slices (`ExtraValue`) become lists, the rest objects
     or their special JSON forms; a new kind of map value must be looked at."""
-    from preview.sandbox import protobuf_schema
+    from preview.sandbox.apiserver.encoding import protobuf_schema
 
     values = {t.split(":", 2)[2] for fields in protobuf_schema.load().values()
               for _, t, _ in fields.values()

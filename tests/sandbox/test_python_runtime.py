@@ -9,7 +9,7 @@ import pytest
 import yaml
 from kubernetes import client
 
-from preview.sandbox.python_runtime import (
+from preview.sandbox.kubelet.python_runtime import (
     Probe,
     is_python_image,
     port_env,

@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import pytest
 
-from preview.sandbox.quantity import QuantityError, canonical, parse
+from preview.sandbox.machinery.quantity import QuantityError, canonical, parse
 
 
 @pytest.mark.parametrize(("text", "value"), [

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from preview.sandbox import quota
-from preview.sandbox.quantity import parse
+from preview.sandbox.apiserver.admission import quota
+from preview.sandbox.machinery.quantity import parse
 from tests.conftest import wait_for
 
 

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from preview.sandbox.requests import MAX_BODY, decode_body, delete_options, parse_path
-from preview.sandbox.status import ApiError
+from preview.sandbox.apiserver.endpoints.requests import (
+    MAX_BODY,
+    decode_body,
+    delete_options,
+    parse_path,
+)
+from preview.sandbox.machinery.status import ApiError
 
 
 @pytest.mark.parametrize(("method", "path", "query", "expected"), [

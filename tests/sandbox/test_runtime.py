@@ -16,8 +16,8 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 from kubernetes.stream import portforward
 
-from preview.sandbox.runner import Sandbox
-from preview.sandbox.runtime import (
+from preview.sandbox.apiserver.endpoints.server import ServerConfig
+from preview.sandbox.kubelet.runtime import (
     Plan,
     Process,
     RunningPod,
@@ -25,7 +25,7 @@ from preview.sandbox.runtime import (
     SubprocessRuntime,
     free_port,
 )
-from preview.sandbox.server import ServerConfig
+from preview.sandbox.runner import Sandbox
 from preview.tools import find_tool
 from tests.conftest import raw_request, wait_for
 

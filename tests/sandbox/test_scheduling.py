@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from preview.sandbox.controllers.nodes import node_object
-from preview.sandbox.controllers.scheduling import (
+from preview.sandbox.kubelet.nodes import node_object
+from preview.sandbox.scheduler.scheduling import (
     DEFAULT_MEMORY,
     NO_NODES,
     NodeInfo,
@@ -217,7 +217,7 @@ def test_no_nodes() -> None:
 
 
 def test_claims_gate_scheduling_until_bound_unless_the_class_waits_for_a_consumer() -> None:
-    from preview.sandbox.controllers.volumebinding import UNBOUND_IMMEDIATE, volume_prefilter
+    from preview.sandbox.scheduler.volumebinding import UNBOUND_IMMEDIATE, volume_prefilter
 
     claims = {"bound": {"metadata": {"name": "bound"}, "spec": {"volumeName": "pv-1"}},
               "pending": {"metadata": {"name": "pending"}, "spec": {"storageClassName": "std"}},

@@ -7,7 +7,7 @@ import json
 import pytest
 from kubernetes import client
 
-from preview.sandbox.admission.serviceaccount import MOUNT_PATH, admit_pod
+from preview.sandbox.apiserver.admission.serviceaccount import MOUNT_PATH, admit_pod
 from preview.sandbox.runner import Sandbox
 from tests.conftest import wait_for
 

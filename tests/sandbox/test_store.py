@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from preview.sandbox.store import Compacted, Store
+from preview.sandbox.apiserver.storage.store import Compacted, Store
 
 CM = ("", "configmaps")
 

@@ -17,10 +17,16 @@ from typing import Any
 
 import pytest
 
+from preview.sandbox.apiserver.endpoints.server import ServerConfig
+from preview.sandbox.kubelet.runtime import (
+    Plan,
+    Process,
+    RuntimeContext,
+    SubprocessRuntime,
+    free_port,
+)
 from preview.sandbox.runner import Sandbox
-from preview.sandbox.runtime import Plan, Process, RuntimeContext, SubprocessRuntime, free_port
-from preview.sandbox.server import ServerConfig
-from preview.sandbox.vcluster_runtime import VClusterRuntime
+from preview.sandbox.vcluster.runtime import VClusterRuntime
 from preview.tools import find_tool
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.tools]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from preview.sandbox import vcluster_plan
+from preview.sandbox.vcluster import plan as vcluster_plan
 
 
 def test_parse_k3s_reads_what_the_stand_in_needs() -> None:
@@ -58,7 +58,7 @@ def test_is_control_plane_needs_labels_and_both_containers() -> None:
 
 
 def test_move_port_rewrites_a_flag_and_reports_what_was_asked() -> None:
-    from preview.sandbox.vcluster_plan import move_port
+    from preview.sandbox.vcluster.plan import move_port
 
     assert move_port(["x", "--dns-port=1053", "y"], "--dns-port", 40000) == (
         ["x", "y", "--dns-port=40000"], 1053)

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
-from preview.sandbox.objects import now
+from preview.sandbox.apiserver.endpoints.server import ServerConfig
+from preview.sandbox.machinery.objects import now
 from preview.sandbox.runner import Sandbox
-from preview.sandbox.server import ServerConfig
 from tests.conftest import wait_for
 
 

@@ -21,14 +21,14 @@ import ssl
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from preview.sandbox.apiserver.auth.rbac import UserInfo
 from preview.sandbox.controllers.client import ApiClient
 from preview.sandbox.controllers.garbage_collector import GarbageCollector
 from preview.sandbox.controllers.listwatch import InformerFactory
 from preview.sandbox.controllers.namespace import NamespaceController
-from preview.sandbox.rbac import UserInfo
 
 if TYPE_CHECKING:
-    from preview.sandbox.server import ApiServer, ServerConfig
+    from preview.sandbox.apiserver.endpoints.server import ApiServer, ServerConfig
 
 
 @dataclass
@@ -48,7 +48,9 @@ class Controller(Protocol):
     async def run(self) -> None: ...
 
 
-# "module:Class" under preview.sandbox.controllers, started in this order.
+# "module:Class", started in this order: a bare module name is under
+# preview.sandbox.controllers, a dotted one under preview.sandbox (the node agents and the
+# ingress controller live in their own subpackages).
 WORKLOADS: list[str] = [
     "replicaset:ReplicaSetController",
     "deployment:DeploymentController",
@@ -60,9 +62,10 @@ SERVICES_AND_STORAGE: list[str] = [
     "endpoints:EndpointsController", "endpointslice:EndpointSliceController",
     "serviceaccount:ServiceAccountController", "volumes:PersistentVolumeBinder",
     "resourcequota:ResourceQuotaController", "clusterroleaggregation:ClusterRoleAggregator"]
-NODE_AGENTS: list[str] = ["nodes:NodeController", "scheduler:Scheduler", "kubelet:Kubelet"]
+NODE_AGENTS: list[str] = ["kubelet.nodes:NodeController", "scheduler.scheduler:Scheduler",
+                          "kubelet.kubelet:Kubelet"]
 # What a host cluster's platform adds: an ingress controller, a default storage class.
-HOST_ADDONS: list[str] = ["addons:DefaultClasses", "ingress:IngressController",
+HOST_ADDONS: list[str] = ["addons:DefaultClasses", "ingress.controller:IngressController",
                           "loadbalancer:LoadBalancerController"]
 CONTROL_PLANE = WORKLOADS + SERVICES_AND_STORAGE
 FLAVOURS = {"host": CONTROL_PLANE + NODE_AGENTS + HOST_ADDONS, "virtual": CONTROL_PLANE}
@@ -79,7 +82,8 @@ def controller_client(server: ApiServer, url: str, name: str,
 
 def _load(spec: str) -> type:
     module, cls = spec.split(":")
-    loaded: type = getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+    package = "preview.sandbox" if "." in module else __name__
+    loaded: type = getattr(importlib.import_module(f"{package}.{module}"), cls)
     return loaded
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from preview.kube.client import MERGE_PATCH, ApiError, KubeClient, Resource
 from preview.kube.connection import Connection
-from preview.sandbox.resources import ResourceType
+from preview.sandbox.machinery.resources import ResourceType
 
 ApiFailure = ApiError  # the name the controllers use for an API error answer
 

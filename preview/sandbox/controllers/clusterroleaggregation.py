@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from preview.control import WorkQueue
-from preview.sandbox.bootstrap_policy import aggregated_rules
+from preview.sandbox.apiserver.auth.bootstrap_policy import aggregated_rules
 from preview.sandbox.controllers import ControllerContext
 
 

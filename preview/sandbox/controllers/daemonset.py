@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from preview.control import Key, WorkQueue, key_of
 from preview.kube.events import EventRecorder
-from preview.sandbox import selectors
 from preview.sandbox.controllers import revisions
 from preview.sandbox.controllers.client import ApiFailure, path_for
 from preview.sandbox.controllers.expectations import Expectations
@@ -29,7 +28,8 @@ from preview.sandbox.controllers.workload import (
     pod_from_template,
     status_patch,
 )
-from preview.sandbox.objects import clone
+from preview.sandbox.machinery import selectors
+from preview.sandbox.machinery.objects import clone
 
 if TYPE_CHECKING:
     from preview.sandbox.controllers import ControllerContext

@@ -22,7 +22,7 @@ from preview.sandbox.controllers.client import ApiFailure, path_for
 from preview.sandbox.controllers.podutil import controller_of, owner_reference
 from preview.sandbox.controllers.rollout import RS, replicas
 from preview.sandbox.controllers.workload import claim, compute_hash, matches, status_patch
-from preview.sandbox.objects import clone
+from preview.sandbox.machinery.objects import clone
 
 if TYPE_CHECKING:
     from preview.sandbox.controllers import ControllerContext

@@ -14,7 +14,7 @@ from typing import Any
 
 from preview.sandbox.controllers.rollout import RS, max_unavailable, replicas, status_of
 from preview.sandbox.controllers.workload import omit_zero
-from preview.sandbox.objects import parse_time
+from preview.sandbox.machinery.objects import parse_time
 
 AVAILABLE, PROGRESSING = "Available", "Progressing"
 NEW_RS_CREATED, FOUND_NEW_RS = "NewReplicaSetCreated", "FoundNewReplicaSet"

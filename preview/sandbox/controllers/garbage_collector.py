@@ -17,7 +17,7 @@ from typing import Any
 from preview.control import WorkQueue
 from preview.sandbox.controllers.client import ApiClient, ApiFailure
 from preview.sandbox.controllers.listwatch import InformerFactory
-from preview.sandbox.resources import REVIEW_GROUPS, Catalog, ResourceType
+from preview.sandbox.machinery.resources import REVIEW_GROUPS, Catalog, ResourceType
 
 log = logging.getLogger(__name__)
 

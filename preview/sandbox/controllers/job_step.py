@@ -15,7 +15,7 @@ from typing import Any
 
 from preview.sandbox.controllers.podutil import condition, is_active, is_ready, is_terminating
 from preview.sandbox.controllers.workload import pods_to_delete
-from preview.sandbox.objects import clone, parse_time
+from preview.sandbox.machinery.objects import clone, parse_time
 
 BACKOFF_BASE, BACKOFF_MAX = 10.0, 360.0
 REASONS = {

@@ -16,7 +16,7 @@ from typing import Any
 from preview.control import Expired, Informer
 from preview.kube.client import Gone
 from preview.sandbox.controllers.client import ApiClient, kube_resource
-from preview.sandbox.resources import Catalog, ResourceType
+from preview.sandbox.machinery.resources import Catalog, ResourceType
 
 
 class ResourceListWatch:

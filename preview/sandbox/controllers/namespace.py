@@ -12,8 +12,8 @@ from typing import Any
 
 from preview.control import WorkQueue
 from preview.sandbox.controllers.client import ApiClient, ApiFailure, path_for
-from preview.sandbox.objects import now
-from preview.sandbox.resources import Catalog, ResourceType
+from preview.sandbox.machinery.objects import now
+from preview.sandbox.machinery.resources import Catalog, ResourceType
 
 log = logging.getLogger(__name__)
 

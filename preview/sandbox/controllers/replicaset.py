@@ -33,7 +33,7 @@ from preview.sandbox.controllers.workload import (
     pods_to_delete,
     status_patch,
 )
-from preview.sandbox.objects import now
+from preview.sandbox.machinery.objects import now
 
 if TYPE_CHECKING:
     from preview.sandbox.controllers import ControllerContext

@@ -2,7 +2,7 @@
 
 As `pkg/controller/resourcequota`: usage is recomputed from the namespace's objects whenever
 a quota or a tracked object changes. Enforcement is the admission plugin's
-(`preview.sandbox.admission.resourcequota`); both count with `preview.sandbox.quota`.
+(`preview.sandbox.apiserver.admission.resourcequota`); both count with `preview.sandbox.apiserver.admission.quota`.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import logging
 from typing import Any
 
 from preview.control import Key, WorkQueue, key_of
-from preview.sandbox import quota
+from preview.sandbox.apiserver.admission import quota
 from preview.sandbox.controllers import ControllerContext
 from preview.sandbox.controllers.client import ApiFailure
 from preview.sandbox.controllers.listwatch import ResourceInformer
-from preview.sandbox.resources import Catalog
+from preview.sandbox.machinery.resources import Catalog
 
 log = logging.getLogger(__name__)
 

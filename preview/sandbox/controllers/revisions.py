@@ -12,7 +12,7 @@ from typing import Any
 
 from preview.sandbox.controllers.podutil import controller_of, owner_reference
 from preview.sandbox.controllers.workload import compute_hash
-from preview.sandbox.objects import clone
+from preview.sandbox.machinery.objects import clone
 
 HASH_LABEL = "controller.kubernetes.io/hash"
 

@@ -15,7 +15,7 @@ from typing import Any
 from preview.control import WorkQueue
 from preview.sandbox.controllers import ControllerContext
 from preview.sandbox.controllers.client import ApiFailure, path_for
-from preview.sandbox.resources import ResourceType
+from preview.sandbox.machinery.resources import ResourceType
 
 log = logging.getLogger(__name__)
 DEFAULT_ACCOUNT = "default"

@@ -21,7 +21,7 @@ from preview.sandbox.controllers.workload import (
     omit_zero,
     pod_from_template,
 )
-from preview.sandbox.objects import clone
+from preview.sandbox.machinery.objects import clone
 
 REVISION_LABEL = "controller-revision-hash"
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"

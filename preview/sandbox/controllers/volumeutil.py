@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from preview.sandbox.quantity import QuantityError, parse
+from preview.sandbox.machinery.quantity import QuantityError, parse
 
 PROVISIONER = "sandbox.preview-vcluster.io/hostpath"
 ANN_PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"

@@ -13,7 +13,6 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from preview.sandbox import selectors
 from preview.sandbox.controllers.podutil import (
     condition,
     controller_of,
@@ -21,7 +20,8 @@ from preview.sandbox.controllers.podutil import (
     is_terminating,
     owner_reference,
 )
-from preview.sandbox.objects import clone, parse_time
+from preview.sandbox.machinery import selectors
+from preview.sandbox.machinery.objects import clone, parse_time
 
 # `k8s.io/apimachinery/pkg/util/rand`: no vowels, no look-alike digits, so hashes never spell words.
 _SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"

@@ -1,6 +1,6 @@
 """Reaching a pod's port from the API server: a runtime hook's loopback port, or a stand-in.
 
-Pods run by a runtime hook (`preview/sandbox/runtime.py`) listen on real loopback ports.
+Pods run by a runtime hook (`preview/sandbox/kubelet/runtime.py`) listen on real loopback ports.
 Simulated pods have nothing listening, so a port-forward or proxy to them reaches a tiny
 built-in HTTP responder instead (200, one line naming the pod and port) — enough for demos
 and `curl` through `kubectl port-forward`, and documented as a sandbox difference.
@@ -13,7 +13,7 @@ import contextlib
 from typing import Any, Protocol
 
 from preview.sandbox.kubelet.lifecycle import PodState
-from preview.sandbox.runtime import RunningPod
+from preview.sandbox.kubelet.runtime import RunningPod
 
 
 class KubeletView(Protocol):

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
+from preview.sandbox.apiserver.endpoints.requests import RequestInfo
 from preview.sandbox.kubelet import logs, portforward, proxy, remotecommand
 from preview.sandbox.kubelet.connect import KubeletView
 from preview.sandbox.kubelet.timings import KubeletTimings
-from preview.sandbox.requests import RequestInfo
-from preview.sandbox.status import bad_request
+from preview.sandbox.machinery.status import bad_request
 
 if TYPE_CHECKING:
-    from preview.sandbox.server import ApiServer
+    from preview.sandbox.apiserver.endpoints.server import ApiServer
 
 _FOLLOW_POLL = 0.1
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from preview.sandbox.kubelet.lifecycle import Container, PodState, Run
 from preview.sandbox.kubelet.timings import KubeletTimings
-from preview.sandbox.objects import parse_time
-from preview.sandbox.status import ApiError, bad_request
+from preview.sandbox.machinery.objects import parse_time
+from preview.sandbox.machinery.status import ApiError, bad_request
 
 LogLine = tuple[float, str]
 _PULL_STATES = ("pulling", "pull-failed", "pull-backoff")

@@ -24,7 +24,7 @@ from aiohttp import WSMsgType, web
 
 from preview.sandbox.kubelet import spdy
 from preview.sandbox.kubelet.connect import Conn, KubeletView, PortClosed, connect
-from preview.sandbox.status import bad_request
+from preview.sandbox.machinery.status import bad_request
 
 log = logging.getLogger(__name__)
 SPDY_TUNNEL = "SPDY/3.1+portforward.k8s.io"

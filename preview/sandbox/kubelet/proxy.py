@@ -14,11 +14,11 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from preview.sandbox.apiserver.endpoints.requests import RequestInfo
+from preview.sandbox.apiserver.endpoints.server import proxy_target
 from preview.sandbox.controllers.podutil import is_ready, is_terminating
 from preview.sandbox.kubelet.connect import KubeletView, banner
-from preview.sandbox.requests import RequestInfo
-from preview.sandbox.server import proxy_target
-from preview.sandbox.status import ApiError
+from preview.sandbox.machinery.status import ApiError
 
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                "trailers", "transfer-encoding", "upgrade", "authorization", "host",

@@ -26,7 +26,7 @@ from aiohttp import WSMsgType, web
 from preview.sandbox.kubelet import logs
 from preview.sandbox.kubelet.connect import KubeletView
 from preview.sandbox.kubelet.timings import KubeletTimings
-from preview.sandbox.status import bad_request
+from preview.sandbox.machinery.status import bad_request
 
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255

@@ -1,0 +1,1 @@
+"""PATCH and server-side apply: the patch formats and field ownership (managedFields)."""

@@ -1,0 +1,1 @@
+"""Wire formats besides JSON: the Kubernetes protobuf bodies kubectl and helm send."""

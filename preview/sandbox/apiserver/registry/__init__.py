@@ -1,0 +1,2 @@
+"""The verbs over storage: what create, update, patch and delete mean, per kind (strategies,
+defaulting, validation, deletion)."""

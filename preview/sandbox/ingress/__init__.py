@@ -1,0 +1,1 @@
+"""The host cluster's ingress controller: routing as ingress-nginx decides, served on loopback."""

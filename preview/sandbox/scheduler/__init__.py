@@ -1,0 +1,1 @@
+"""kube-scheduler for the host sandbox: binds pending pods to nodes, through the API."""
