@@ -18,7 +18,7 @@ import hashlib
 import operator
 import unicodedata
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import jinja2
 from jinja2 import StrictUndefined, nodes
@@ -26,9 +26,6 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 
 from preview.errors import BadInput, PreviewError
-
-if TYPE_CHECKING:
-    from preview.pullrequest import PullRequest
 
 # The documented context (docs/config.md), in the order the hint lists it.
 VARIABLES = (
@@ -39,6 +36,41 @@ VARIABLES = (
 # A rendered string longer than this is a mistake or an attack (`{{ 'x' * 10**9 }}`).
 MAX_OUTPUT = 64 * 1024
 _MARKERS = ("{{", "{%", "{#")
+
+
+class PullRequestLike(Protocol):
+    """What templates read of `preview.pullrequest.PullRequest` (which imports `slug` from
+    here, so this module names the shape rather than the class)."""
+
+    @property
+    def owner(self) -> str: ...
+
+    @property
+    def repo(self) -> str: ...
+
+    @property
+    def number(self) -> int: ...
+
+    @property
+    def head_sha(self) -> str: ...
+
+    @property
+    def short_sha(self) -> str: ...
+
+    @property
+    def branch(self) -> str: ...
+
+    @property
+    def branch_slug(self) -> str: ...
+
+    @property
+    def author(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def full_name(self) -> str: ...
 
 
 class EnvironmentLike(Protocol):
@@ -184,7 +216,7 @@ def join(where: str, key: object) -> str:
     return f"{where}{key}" if where.endswith(": ") else f"{where}.{key}"
 
 
-def context_for(pr: PullRequest, env: EnvironmentLike, *, domain: str | None = None,
+def context_for(pr: PullRequestLike, env: EnvironmentLike, *, domain: str | None = None,
                 host: str | None = None, url: str | None = None) -> dict[str, Any]:
     """The template context of one environment (VARIABLES; `env.host`/`env.url` once known)."""
     environment: dict[str, Any] = {"name": env.name, "namespace": env.namespace}

@@ -22,7 +22,8 @@ from preview.sandbox.machinery.status import ApiError, bad_request
 
 if TYPE_CHECKING:
     from preview.sandbox.apiserver.endpoints.requests import RequestInfo
-    from preview.sandbox.apiserver.endpoints.server import ApiServer
+    from preview.sandbox.apiserver.storage.store import Store
+    from preview.sandbox.machinery.resources import Catalog
 
 _FORWARDED = ("follow", "previous", "sinceSeconds", "sinceTime", "tailLines", "limitBytes",
               "timestamps")
@@ -39,13 +40,13 @@ def kubelet_address(node: dict[str, Any]) -> tuple[str, int] | None:
     return host, int(port)
 
 
-def _kubelet_of(server: ApiServer, pod: dict[str, Any]) -> tuple[str, int]:
+def _kubelet_of(catalog: Catalog, store: Store, pod: dict[str, Any]) -> tuple[str, int]:
     meta, spec = pod["metadata"], pod.get("spec") or {}
     node_name = spec.get("nodeName")
     if not node_name:
         raise ApiError(400, "BadRequest", f'pod {meta["name"]} does not have a host assigned')
-    nodes = server.catalog.find("", "v1", "nodes")
-    node = server.store.get(nodes.storage, "", node_name) if nodes else None
+    nodes = catalog.find("", "v1", "nodes")
+    node = store.get(nodes.storage, "", node_name) if nodes else None
     address = kubelet_address(node) if node else None
     if address is None:
         raise ApiError(503, "ServiceUnavailable",
@@ -64,11 +65,11 @@ def _container(request: web.Request, pod: dict[str, Any]) -> str:
     return container
 
 
-def log_handler(server: ApiServer) -> Any:
+def log_handler(catalog: Catalog, store: Store) -> Any:
     async def handle(request: web.Request, pod: dict[str, Any],
                      info: RequestInfo) -> web.StreamResponse:
         meta = pod["metadata"]
-        address = _kubelet_of(server, pod)
+        address = _kubelet_of(catalog, store, pod)
         container = _container(request, pod)
         url = (f"https://{address[0]}:{address[1]}/containerLogs/{meta['namespace']}/"
                f"{meta['name']}/{container}")
@@ -98,7 +99,7 @@ def log_handler(server: ApiServer) -> Any:
 _KUBELET_PATHS = {"exec": "exec", "attach": "attach", "portforward": "portForward"}
 
 
-def stream_handler(server: ApiServer, sub: str) -> Any:
+def stream_handler(catalog: Catalog, store: Store, sub: str) -> Any:
     """`pods/exec`, `pods/attach` or `pods/portforward`, relayed to the node's kubelet."""
     async def handle(request: web.Request, pod: dict[str, Any],
                      info: RequestInfo) -> web.StreamResponse:
@@ -106,7 +107,7 @@ def stream_handler(server: ApiServer, sub: str) -> Any:
             raise bad_request("Upgrade request required: this sandbox serves exec, attach and "
                               "port-forward over WebSockets only (kubectl 1.31+)")
         meta = pod["metadata"]
-        host, port = _kubelet_of(server, pod)
+        host, port = _kubelet_of(catalog, store, pod)
         path = f"/{_KUBELET_PATHS[sub]}/{meta['namespace']}/{meta['name']}"
         query = list(request.query.items())
         if sub != "portforward":

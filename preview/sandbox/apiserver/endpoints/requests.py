@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 
 from preview.sandbox.apiserver.encoding import protobuf
-from preview.sandbox.apiserver.registry.deletion import DeleteOptions
-from preview.sandbox.apiserver.registry.registry import PATCH_TYPES, ListOptions, WriteOptions
+from preview.sandbox.apiserver.registry.options import DeleteOptions, ListOptions, WriteOptions
+from preview.sandbox.apiserver.registry.registry import PATCH_TYPES
 from preview.sandbox.machinery.status import ApiError, bad_request, field_not_supported, invalid
 
 MAX_BODY = 3 * 1024 * 1024  # --max-request-bytes default of kube-apiserver

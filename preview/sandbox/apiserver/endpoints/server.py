@@ -40,7 +40,8 @@ from preview.sandbox.apiserver.endpoints.requests import (
     write_options,
 )
 from preview.sandbox.apiserver.registry import cluster_addons, platform_kinds
-from preview.sandbox.apiserver.registry.registry import Registry, WriteOptions
+from preview.sandbox.apiserver.registry.options import WriteOptions
+from preview.sandbox.apiserver.registry.registry import Registry
 from preview.sandbox.apiserver.registry.strategies import Strategies
 from preview.sandbox.apiserver.storage.store import Store
 from preview.sandbox.kubelet.timings import KubeletTimings
@@ -128,9 +129,9 @@ class ApiServer:
         self.pod_handlers: dict[str, PodHandler] = {}
         # Without a kubelet of its own (virtual flavour), logs come from the node's kubelet
         # endpoint, as the real server fetches them (the host flavour's kubelet replaces it).
-        self.pod_handlers["log"] = kubelet_proxy.log_handler(self)
+        self.pod_handlers["log"] = kubelet_proxy.log_handler(self.catalog, self.store)
         for sub in ("exec", "attach", "portforward"):
-            self.pod_handlers[sub] = kubelet_proxy.stream_handler(self, sub)
+            self.pod_handlers[sub] = kubelet_proxy.stream_handler(self.catalog, self.store, sub)
         # services/proxy, also served by the kubelet (it knows where pods listen).
         self.service_handlers: dict[str, PodHandler] = {}
         self.app = web.Application(client_max_size=MAX_BODY + 1024 * 1024)

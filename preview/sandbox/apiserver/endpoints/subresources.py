@@ -9,8 +9,8 @@ from preview.sandbox.apiserver.auth import rbac
 from preview.sandbox.apiserver.auth.auth import Authenticator, Authorizer
 from preview.sandbox.apiserver.auth.rbac import Attributes, UserInfo
 from preview.sandbox.apiserver.auth.tokens import TokenSigner
-from preview.sandbox.apiserver.registry.deletion import DeleteOptions
-from preview.sandbox.apiserver.registry.registry import Registry, WriteOptions
+from preview.sandbox.apiserver.registry.options import DeleteOptions, WriteOptions
+from preview.sandbox.apiserver.registry.registry import Registry
 from preview.sandbox.machinery.objects import clone, dig, now
 from preview.sandbox.machinery.resources import ResourceType
 from preview.sandbox.machinery.status import ApiError, bad_request, conflict, not_found

@@ -7,29 +7,19 @@ period, gets a `deletionTimestamp` and stays until they are done; otherwise it g
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from preview.sandbox.apiserver.registry import conversion
+from preview.sandbox.apiserver.registry.options import DeleteOptions, ListOptions
 from preview.sandbox.machinery.objects import clone, now
 from preview.sandbox.machinery.resources import ResourceType
 from preview.sandbox.machinery.status import ApiError, conflict, forbidden, not_found
 
 if TYPE_CHECKING:
-    from preview.sandbox.apiserver.registry.registry import ListOptions
     from preview.sandbox.apiserver.registry.strategies import Strategies
     from preview.sandbox.apiserver.storage.store import Store
 
 _IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
-
-
-@dataclass(frozen=True)
-class DeleteOptions:
-    propagation: str | None = None  # Foreground | Background | Orphan
-    grace_period: int | None = None
-    uid: str | None = None
-    resource_version: str | None = None
-    dry_run: bool = False
 
 
 class Deletions:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from preview.sandbox.apiserver.apply import apply as ssa
@@ -23,6 +22,7 @@ from preview.sandbox.apiserver.registry import (
     zerovalues,
 )
 from preview.sandbox.apiserver.registry.deletion import Deletions
+from preview.sandbox.apiserver.registry.options import ListOptions, WriteOptions
 from preview.sandbox.apiserver.registry.strategies import Strategies
 from preview.sandbox.apiserver.storage.pagination import decode_continue, encode_continue, item_key
 from preview.sandbox.apiserver.storage.store import Event, Store
@@ -51,22 +51,6 @@ _GENERATE_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apiserver/pkg/storage/
 _NO_GENERATION = frozenset({"Namespace", "Node", "Service", "PersistentVolumeClaim",
                             "PersistentVolume", "ResourceQuota", "CustomResourceDefinition"})
 _CONFLICT = "the object has been modified; please apply your changes to the latest version and try again"
-
-
-
-@dataclass(frozen=True)
-class WriteOptions:
-    dry_run: bool = False
-    field_manager: str = ""
-    force: bool = False
-
-
-@dataclass(frozen=True)
-class ListOptions:
-    label_selector: str = ""
-    field_selector: str = ""
-    limit: int = 0
-    continue_token: str = ""
 
 
 class Registry(Deletions):
