@@ -14,8 +14,7 @@ import click
 from preview.results import UpResult
 
 if TYPE_CHECKING:  # the emulator loads only when a sandbox command runs, never for `preview up`
-    from preview.sandbox.apiserver.endpoints.server import ServerConfig
-    from preview.sandbox.runner import Running
+    from preview.sandbox.runner import Running, ServerConfig
 
 DEFAULT_SANDBOX_KUBECONFIG = Path(".sandbox/kubeconfig")
 DEFAULT_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "app"
@@ -54,7 +53,7 @@ def sandbox(ctx: click.Context, port: int, kubeconfig_path: Path, serve: bool,
     run `preview down` and stop. With --serve: only the host cluster.
     """
     if ctx.invoked_subcommand is None:
-        from preview.sandbox.apiserver.endpoints.server import ServerConfig
+        from preview.sandbox.runner import ServerConfig
 
         config = ServerConfig(ingress_http_port=ingress_http_port,
                               ingress_https_port=ingress_https_port)
@@ -91,7 +90,7 @@ def sandbox_apiserver(port: int, kubeconfig_path: Path, service_cidr: str, flavo
     "https": PORT}} once it accepts connections ("ingress" is {} for the virtual flavour,
     which has no ingress controller).
     """
-    from preview.sandbox.apiserver.endpoints.server import ServerConfig
+    from preview.sandbox.runner import ServerConfig
 
     _serve(port, kubeconfig_path, ServerConfig(
         service_cidr=service_cidr, flavour=flavour, nodes=nodes, tls_sans=tls_sans,

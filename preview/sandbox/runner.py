@@ -18,8 +18,9 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from preview.sandbox.apiserver.auth import certs
-from preview.sandbox.apiserver.endpoints.server import ApiServer, ServerConfig
+from preview.sandbox.apiserver.endpoints.server import ApiServer
 from preview.sandbox.cluster import kubeconfig
+from preview.sandbox.cluster.config import ServerConfig
 from preview.sandbox.controllers import start_controllers
 
 T = TypeVar("T")

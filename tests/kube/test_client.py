@@ -21,8 +21,7 @@ from preview.kube.client import (
     api_error,
 )
 from preview.kube.connection import from_kubeconfig
-from preview.sandbox.apiserver.endpoints.server import ServerConfig
-from preview.sandbox.runner import Sandbox
+from preview.sandbox.runner import Sandbox, ServerConfig
 
 pytestmark = pytest.mark.sandbox
 CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")

@@ -11,7 +11,6 @@ import pytest
 from kubernetes import client, config
 from kubernetes.stream import stream
 
-from preview.sandbox.apiserver.endpoints.server import ServerConfig
 from preview.sandbox.kubelet.runtime import (
     Plan,
     Process,
@@ -20,7 +19,7 @@ from preview.sandbox.kubelet.runtime import (
     free_port,
 )
 from preview.sandbox.kubelet.timings import KubeletTimings
-from preview.sandbox.runner import Sandbox
+from preview.sandbox.runner import Sandbox, ServerConfig
 from preview.tools import find_tool
 from tests.conftest import wait_for
 

@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 
-from preview.sandbox.apiserver.endpoints.server import ServerConfig
-from preview.sandbox.runner import Sandbox
+from preview.sandbox.runner import Sandbox, ServerConfig
 from tests.conftest import KubectlRunner
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.tools]

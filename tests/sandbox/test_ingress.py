@@ -8,11 +8,10 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
-from preview.sandbox.apiserver.endpoints.server import ServerConfig
 from preview.sandbox.controllers.loadbalancer import pick
 from preview.sandbox.controllers.volumeutil import PROVISIONER
 from preview.sandbox.ingress.controller import CONTROLLER_ADDRESS, class_of
-from preview.sandbox.runner import Sandbox
+from preview.sandbox.runner import Sandbox, ServerConfig
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.sandbox

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
-from preview.sandbox.apiserver.endpoints.server import ServerConfig
-from preview.sandbox.runner import Sandbox
+from preview.sandbox.runner import Sandbox, ServerConfig
 from preview.tools import find_tool
 from tests.conftest import raw_request, wait_for
 

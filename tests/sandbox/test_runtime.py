@@ -16,7 +16,6 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 from kubernetes.stream import portforward
 
-from preview.sandbox.apiserver.endpoints.server import ServerConfig
 from preview.sandbox.kubelet.runtime import (
     Plan,
     Process,
@@ -25,7 +24,7 @@ from preview.sandbox.kubelet.runtime import (
     SubprocessRuntime,
     free_port,
 )
-from preview.sandbox.runner import Sandbox
+from preview.sandbox.runner import Sandbox, ServerConfig
 from preview.tools import find_tool
 from tests.conftest import raw_request, wait_for
 

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from preview.sandbox.apiserver.endpoints.server import ServerConfig
 from preview.sandbox.kubelet.runtime import (
     Plan,
     Process,
@@ -25,7 +24,7 @@ from preview.sandbox.kubelet.runtime import (
     SubprocessRuntime,
     free_port,
 )
-from preview.sandbox.runner import Sandbox
+from preview.sandbox.runner import Sandbox, ServerConfig
 from preview.sandbox.vcluster.runtime import VClusterRuntime
 from preview.tools import find_tool
 

@@ -25,9 +25,8 @@ import yaml
 from kubernetes import client
 
 from preview.kube import connection
-from preview.sandbox.apiserver.endpoints.server import ServerConfig
 from preview.sandbox.kubelet.python_runtime import PythonRuntime
-from preview.sandbox.runner import Sandbox
+from preview.sandbox.runner import Sandbox, ServerConfig
 from preview.sandbox.vcluster.runtime import VClusterRuntime
 from preview.syncer.permissions import HOST_RULES
 from preview.tools import find_tool

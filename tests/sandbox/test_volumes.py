@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
-from preview.sandbox.apiserver.endpoints.server import ServerConfig
 from preview.sandbox.controllers.volumeutil import PROVISIONER, find_match
-from preview.sandbox.runner import Sandbox
+from preview.sandbox.runner import Sandbox, ServerConfig
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.sandbox

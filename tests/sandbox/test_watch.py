@@ -9,8 +9,7 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client, watch
 
-from preview.sandbox.apiserver.endpoints.server import ServerConfig
-from preview.sandbox.runner import Sandbox
+from preview.sandbox.runner import Sandbox, ServerConfig
 
 pytestmark = pytest.mark.sandbox
 

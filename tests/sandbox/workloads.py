@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
-from preview.sandbox.apiserver.endpoints.server import ServerConfig
 from preview.sandbox.machinery.objects import now
-from preview.sandbox.runner import Sandbox
+from preview.sandbox.runner import Sandbox, ServerConfig
 from tests.conftest import wait_for
 
 

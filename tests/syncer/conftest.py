@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
-from preview.sandbox.apiserver.endpoints.server import ServerConfig
-from preview.sandbox.runner import Sandbox
+from preview.sandbox.runner import Sandbox, ServerConfig
 from tests.conftest import wait_for
 
 

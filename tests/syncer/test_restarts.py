@@ -20,8 +20,7 @@ import yaml
 from kubernetes import client, config
 
 from preview import naming
-from preview.sandbox.apiserver.endpoints.server import ServerConfig
-from preview.sandbox.runner import Sandbox
+from preview.sandbox.runner import Sandbox, ServerConfig
 from tests.conftest import wait_for
 from tests.syncer.conftest import start_syncer
 from tests.syncer.proxy import Proxy

@@ -12,8 +12,7 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from preview import naming
-from preview.sandbox.apiserver.endpoints.server import ServerConfig
-from preview.sandbox.runner import Sandbox
+from preview.sandbox.runner import Sandbox, ServerConfig
 from preview.syncer.permissions import HOST_RULES
 from tests.conftest import wait_for
 from tests.syncer.conftest import free_port

@@ -28,7 +28,8 @@ from preview.sandbox.controllers.listwatch import InformerFactory
 from preview.sandbox.controllers.namespace import NamespaceController
 
 if TYPE_CHECKING:
-    from preview.sandbox.apiserver.endpoints.server import ApiServer, ServerConfig
+    from preview.sandbox.apiserver.endpoints.server import ApiServer
+    from preview.sandbox.cluster.config import ServerConfig
 
 
 @dataclass

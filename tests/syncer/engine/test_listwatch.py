@@ -10,8 +10,7 @@ import pytest
 
 from preview.kube.client import KubeClient, Resource
 from preview.kube.connection import from_kubeconfig
-from preview.sandbox.apiserver.endpoints.server import ServerConfig
-from preview.sandbox.runner import Sandbox
+from preview.sandbox.runner import Sandbox, ServerConfig
 from preview.syncer.engine.listwatch import informer as make_informer
 
 pytestmark = pytest.mark.sandbox

@@ -17,8 +17,7 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from preview import naming
-from preview.sandbox.apiserver.endpoints.server import ServerConfig
-from preview.sandbox.runner import Sandbox
+from preview.sandbox.runner import Sandbox, ServerConfig
 from preview.syncer.context import Isolation, OwnerRef, SyncContext
 from preview.syncer.engine import fields
 from tests.conftest import wait_for

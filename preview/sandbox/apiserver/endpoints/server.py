@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -44,13 +42,12 @@ from preview.sandbox.apiserver.registry.options import WriteOptions
 from preview.sandbox.apiserver.registry.registry import Registry
 from preview.sandbox.apiserver.registry.strategies import Strategies
 from preview.sandbox.apiserver.storage.store import Store
-from preview.sandbox.kubelet.timings import KubeletTimings
 from preview.sandbox.machinery.resources import REVIEW_GROUPS, Catalog, ResourceType
 from preview.sandbox.machinery.status import ApiError, method_not_allowed, not_found, success
 
 log = logging.getLogger(__name__)
 if TYPE_CHECKING:
-    from preview.sandbox.kubelet.runtime import PodRuntime
+    from preview.sandbox.cluster.config import ServerConfig
 
 _NOT_FOUND = ApiError(404, "NotFound", "the server could not find the requested resource")
 # Kinds whose registry sets ReturnDeletedObject: a DELETE answers with the object, not a
@@ -62,51 +59,11 @@ _RETURNS_DELETED_OBJECT = frozenset({
 PodHandler = Callable[[web.Request, dict[str, Any], RequestInfo], Awaitable[web.StreamResponse]]
 
 
-@dataclass
-class ServerConfig:
-    service_cidr: str = "10.96.0.0/12"
-    history: int = 20000
-    # Watch bookmarks to clients that allow them: about once a minute, as the real server
-    # (its watch cache's bookmark frequency); tests that await one set it lower.
-    bookmark_interval: float = 60.0
-    admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    # "host": a cluster with nodes, scheduler and kubelet; "virtual": a control plane only,
-    # like k3s in our chart (no agent, no scheduler) — pods stay Pending there.
-    flavour: str = "host"
-    nodes: int = 3
-    # Node heartbeats (host flavour): Lease renewals, and the slower full status report
-    # (the kubelet's nodeLeaseDuration/4 and nodeStatusReportFrequency defaults).
-    node_lease_seconds: float = 10.0
-    node_status_seconds: float = 300.0
-    # Pods per node (the kubelet's --max-pods): 3 nodes of 110 hold 330 pods, as on a real
-    # cluster; more pods need more nodes or a larger value.
-    node_max_pods: int = 110
-    # The kubelet (host flavour): its pace, and runtime hooks that run matching pods for real.
-    kubelet: KubeletTimings = field(default_factory=KubeletTimings)
-    # By default a host cluster runs the control-plane pod of charts/vcluster and python
-    # containers (the example app) for real.
-    runtimes: list[PodRuntime] = field(default_factory=lambda: _default_runtimes())
-    # Extra names/IPs of the serving certificate (k3s's --tls-san), beside 127.0.0.1/localhost.
-    tls_sans: tuple[str, ...] = ()
-    # The host ingress controller's loopback ports (0 = a free port; the bound ones are
-    # on `ApiServer.ingress_ports`).
-    ingress_http_port: int = 0
-    ingress_https_port: int = 0
-
-
-def _default_runtimes() -> list[PodRuntime]:
-    # Imported when a config is made: the API server itself does not depend on the kubelet.
-    from preview.sandbox.kubelet.python_runtime import PythonRuntime
-    from preview.sandbox.vcluster.runtime import VClusterRuntime
-
-    return [VClusterRuntime(), PythonRuntime()]
-
-
 class ApiServer:
     """Holds the cluster state and answers the Kubernetes REST API over aiohttp."""
 
-    def __init__(self, config: ServerConfig | None = None) -> None:
-        self.config = config or ServerConfig()
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
         self.store = Store(self.config.history)
         self.catalog = Catalog()
         self.strategies = Strategies(self.store, self.catalog, self.config.service_cidr)
@@ -397,5 +354,5 @@ def _content_type(request: web.Request) -> str:
     return request.headers.get("Content-Type", "")
 
 
-__all__ = ["ApiServer", "ServerConfig", "not_found"]
+__all__ = ["ApiServer", "not_found"]
 
