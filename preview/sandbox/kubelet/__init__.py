@@ -1,6 +1,8 @@
-"""The sandbox kubelet's parts: what a container "does", its state machine, pod status,
-logs, and the streaming endpoints (port-forward, proxy) that reach a pod.
+"""The sandbox kubelet: the agent of every host node, what a container "does", its state
+machine, pod status, logs, the streaming endpoints (port-forward, exec, proxy) that reach a
+pod, and the runtime hooks that run selected pods for real.
 
-The controller that drives them is `preview.sandbox.kubelet.kubelet`; everything here
-but the streaming handlers is pure and tested without a server.
+`kubelet.py` drives the pods and `nodes.py` the nodes, both through the API like any
+client; the state machine, status, behaviour and log parts are pure and tested without a
+server.
 """
