@@ -6,8 +6,8 @@ IngressClass) is an IngressClass with controller `k8s.io/ingress-nginx`. For tho
 
 - serves HTTP and HTTPS on two 127.0.0.1 ports (`ServerConfig.ingress_http_port` /
   `ingress_https_port`, 0 = a free port; the bound ones are on `ApiServer.ingress_ports`),
-  routing by host and path (`ingress_routes.py`) to the backend Service's ready endpoints
-  and on to the pod through the API's `pods/proxy` (`ingress_proxy.py`);
+  routing by host and path (`routes.py`) to the backend Service's ready endpoints
+  and on to the pod through the API's `pods/proxy` (`proxy.py`);
 - publishes that address in `status.loadBalancer.ingress` as
   `{ip: 127.0.0.1, ports: [{port: HTTP, protocol: TCP}, {port: HTTPS, protocol: TCP}]}`,
   as ingress-nginx publishes its Service's address with `--publish-service`, so a client

@@ -1,7 +1,7 @@
 """Which backend an HTTP request reaches through the host's Ingresses, as ingress-nginx decides.
 
 Pure functions over Ingress, Service and EndpointSlice/Endpoints dicts; the serving side is
-`ingress_proxy.py`. The rules follow ingress-nginx (its nginx.tmpl servers and locations)
+`proxy.py`. The rules follow ingress-nginx (its nginx.tmpl servers and locations)
 and the Ingress API's path semantics (networking/v1 `HTTPIngressPath`):
 
 - host: the request's Host (port and case dropped) picks a server: a rule's exact host

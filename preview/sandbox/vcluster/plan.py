@@ -2,7 +2,7 @@
 
 The pod of `charts/vcluster` (labels `app.kubernetes.io/name=vcluster`,
 `app.kubernetes.io/component=control-plane`, containers `k3s` and `syncer`) runs as two
-local processes (`vcluster_runtime.py` starts them):
+local processes (`runtime.py` starts them):
 
 - `k3s`: a virtual-flavour sandbox API server, `python -m preview sandbox apiserver`, told
   what k3s was told: `--service-cidr`, `--tls-san` (its serving certificate names them),

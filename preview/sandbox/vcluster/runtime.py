@@ -1,10 +1,10 @@
 """The runtime hook that runs a vcluster control-plane pod for real on a host sandbox.
 
-The host kubelet hands it the pod of `charts/vcluster` (`vcluster_plan.is_control_plane`);
+The host kubelet hands it the pod of `charts/vcluster` (`plan.is_control_plane`);
 it starts the `k3s` stand-in and the real `preview syncer` as local processes from the
-pod's spec (`vcluster_plan.py` says how), after doing what a kubelet does first:
+pod's spec (`plan.py` says how), after doing what a kubelet does first:
 
-- every volume becomes a directory of the pod's own temp dir (`podspec.py`: paths under a
+- every volume becomes a directory of the pod's own temp dir (`kubelet/podspec.py`: paths under a
   mountPath in args and env are rewritten to it); projected, ConfigMap and Secret volumes
   are filled through the host API with the kubelet's client, so the `kube-api-access-*`
   volume holds a token from a TokenRequest bound to the pod (refreshed at 80% of its
