@@ -162,6 +162,44 @@ def generate(binary: Path) -> dict[str, dict[str, list[Any]]]:
     return schema
 
 
+def embedded_messages(binary: Path, proto_file: str) -> Schema:
+    """The messages of one `.proto` file a Go binary registers uncompressed (as
+    google.golang.org/protobuf does, e.g. gnostic's `openapiv2/OpenAPIv2.proto`), in the
+    shipped schema's format, map fields aside. Dev- and test-time: it reads the binary."""
+    data = binary.read_bytes()
+    name = proto_file.encode()
+    start = data.find(b"\x0a" + bytes([len(name)]) + name)
+    if start < 0:
+        raise ValueError(f"{proto_file} is not embedded in {binary}")
+    # The descriptor's length is not recorded next to it: read fields while they are ones a
+    # FileDescriptorProto has (name 1 … syntax 12, all length-delimited).
+    parts: list[tuple[int, bytes]] = []
+    pos = start
+    while True:
+        key, size_at = data[pos], pos + 1
+        number, wire = key >> 3, key & 7
+        if wire != 2 or not 1 <= number <= 12:
+            break
+        size, shift = 0, 0
+        while True:
+            b = data[size_at]
+            size_at += 1
+            size |= (b & 0x7F) << shift
+            if not b & 0x80:
+                break
+            shift += 7
+        parts.append((number, data[size_at:size_at + size]))
+        pos = size_at + size
+    package = next(_text(v) for n, v in parts if n == 2)
+    raw: dict[str, list[dict[str, Any]]] = {}
+    for number, value in parts:
+        if number == 4:
+            _messages(package, value, raw, set())
+    return {message: {f["number"]: (f["name"], f["type_name"].lstrip(".") or
+                                    _SCALARS[f["type"]], f["label"] == _REPEATED)
+                      for f in fields} for message, fields in raw.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m preview.sandbox.apiserver.encoding.protobuf_schema",
                                      description="Regenerate the shipped protobuf schema from "

@@ -26,6 +26,7 @@ _PRIMITIVES: dict[str, dict[str, Any]] = {
     "bool": {"type": "boolean"},
     "datetime": {"type": "string", "format": "date-time"},
     "date": {"type": "string", "format": "date"},
+    "bytes": {"type": "string", "format": "byte"},
     "object": {"x-kubernetes-preserve-unknown-fields": True},
 }
 _CLASS_OVERRIDES = {("", "v1", "Event"): "CoreV1Event", ("events.k8s.io", "v1", "Event"):
@@ -81,12 +82,14 @@ def _class_schemas() -> dict[str, dict[str, Any]]:
 def _type_schema(typ: str) -> dict[str, Any]:
     if typ in _PRIMITIVES:
         return dict(_PRIMITIVES[typ])
-    m = re.fullmatch(r"list\[(.+)\]", typ)
+    # Older releases of the client spell containers `list[T]`/`dict(str, T)`, newer ones
+    # `List[T]`/`Dict[str, T]`.
+    m = re.fullmatch(r"[lL]ist\[(.+)\]", typ)
     if m:
         return {"type": "array", "items": _type_schema(m.group(1))}
-    m = re.fullmatch(r"dict\(str, (.+)\)", typ)
+    m = re.fullmatch(r"dict\(str, (.+)\)|Dict\[str, (.+)\]", typ)
     if m:
-        return {"type": "object", "additionalProperties": _type_schema(m.group(1))}
+        return {"type": "object", "additionalProperties": _type_schema(m.group(1) or m.group(2))}
     return {"$ref": f"#/definitions/{typ}"}
 
 

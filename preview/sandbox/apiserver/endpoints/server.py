@@ -19,6 +19,7 @@ from preview.sandbox.apiserver.auth import certs
 from preview.sandbox.apiserver.auth.auth import Authenticator, Authorizer, impersonate
 from preview.sandbox.apiserver.auth.rbac import Attributes, UserInfo
 from preview.sandbox.apiserver.auth.tokens import TokenSigner
+from preview.sandbox.apiserver.encoding import openapi_protobuf
 from preview.sandbox.apiserver.endpoints import (
     discovery,
     kubelet_proxy,
@@ -147,7 +148,7 @@ class ApiServer:
             doc = discovery.resource_list(self.catalog, parts[1], parts[2])
             return _json(doc) if doc else _status_response(_NOT_FOUND)
         if path == "/openapi/v2":
-            return _json(openapi.openapi_v2(self.catalog))
+            return self._openapi_v2(request)
         if path == "/openapi/v3":
             return _json(openapi.openapi_v3_index(self.catalog))
         if path.startswith("/openapi/v3/"):
@@ -162,6 +163,15 @@ class ApiServer:
                 return web.Response(status=404, text="404 page not found\n")
             return _json(openapi.openapi_v3_group_version(self.catalog, group, version))
         return web.Response(status=404, text="404 page not found\n", content_type="text/plain")
+
+    def _openapi_v2(self, request: web.Request) -> web.Response:
+        media = openapi_protobuf.negotiate(request.headers.get("Accept", ""))
+        if media is None:
+            return web.Response(status=406, headers={"Vary": "Accept"})
+        doc = openapi.openapi_v2(self.catalog)
+        body = (openapi_protobuf.encode_document(doc) if media == openapi_protobuf.MEDIA_TYPE
+                else json.dumps(doc, separators=(",", ":")).encode())
+        return web.Response(body=body, content_type=media, headers={"Vary": "Accept"})
 
     # -- resources -----------------------------------------------------------------------------
     async def _resource(self, request: web.Request, info: RequestInfo,
