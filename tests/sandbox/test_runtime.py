@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import subprocess
 import sys
@@ -51,10 +52,15 @@ class HttpRuntime:
         self.started: dict[str, HttpPod] = {}
 
     def matches(self, pod: dict[str, Any]) -> bool:
-        return (pod["metadata"].get("labels") or {}).get(LABEL) == "http"
+        return (pod["metadata"].get("labels") or {}).get(LABEL) in ("http", "broken", "buggy")
 
     async def start(self, pod: dict[str, Any], context: RuntimeContext) -> RunningPod:
         name = pod["metadata"]["name"]
+        kind = pod["metadata"]["labels"][LABEL]
+        if kind == "broken":  # what a pod can get wrong, as the real hooks report it
+            raise RuntimeError('configmap "settings" not found')
+        if kind == "buggy":
+            raise KeyError("a bug in the hook")
 
         async def hello(request: web.Request) -> web.Response:
             running.log(f"GET {request.path}", "app")
@@ -267,3 +273,26 @@ def test_subprocess_runtime(hooked: Sandbox, hooked_core: client.CoreV1Api, ns: 
     with socket.socket() as s:  # the process is gone with its pod
         assert s.connect_ex(("127.0.0.1", int(
             logs.split("port ")[1].split()[0]))) != 0
+
+
+@pytest.mark.parametrize(("runtime", "traceback"), [("broken", False), ("buggy", True)])
+def test_a_pod_that_cannot_start_gets_an_event_and_a_traceback_only_for_a_bug(
+        hooked: Sandbox, hooked_core: client.CoreV1Api, runtime: str, traceback: bool,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="preview.sandbox.kubelet")
+    ns = f"start-failure-{runtime}"
+    hooked_core.create_namespace({"metadata": {"name": ns}})
+    hooked_core.create_namespaced_pod(ns, {"metadata": {"name": "web", "labels": {
+        LABEL: runtime}}, "spec": {"containers": [{"name": "app", "image": "example/web:1"}]}})
+
+    def failed_event() -> Any:
+        events = hooked_core.list_namespaced_event(ns, field_selector="reason=Failed").items
+        return [e for e in events if "runtime hook failed to start the pod" in e.message]
+    event = wait_for(failed_event, 10, what="Failed event")[0]
+    assert event.type == "Warning"
+    records = wait_for(lambda: [r for r in caplog.records
+                                if "runtime hook failed to start pod" in r.getMessage()
+                                and f"{ns}/web" in r.getMessage()], 5, what="log record")
+    assert (records[0].exc_info is not None) is traceback
+    if not traceback:
+        assert 'configmap "settings" not found' in records[0].getMessage()

@@ -217,7 +217,12 @@ class Kubelet:
                 state.node, state.ip, self.client.url, getattr(self.ctx.server, "ca_pem", b""),
                 self.client))
         except Exception as e:
-            log.exception("runtime hook failed to start pod %s/%s", *key)
+            # What a pod gets wrong (a missing ConfigMap, a bad probe, a command that does not
+            # exist) is its Event and one line; anything else is our bug, with its traceback.
+            if isinstance(e, (RuntimeError, ValueError, OSError)):
+                log.warning("runtime hook failed to start pod %s/%s: %s", *key, e)
+            else:
+                log.exception("runtime hook failed to start pod %s/%s", *key)
             state.runtime_started, state.runtime_exit = True, 128
             self._spawn(self._record(pod, state.node, [Event(
                 "Warning", "Failed", f"Error: runtime hook failed to start the pod: {e}")]))
