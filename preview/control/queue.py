@@ -15,6 +15,8 @@ that safe and cheap:
   runaway loop cannot flood an API server;
 - keys added `urgent` are taken before the others: in a burst of a thousand new objects,
   creating copies does not wait behind the status updates of those created a moment earlier.
+  A key already waiting as normal is moved ahead when it is added urgent; one being
+  processed comes back urgent.
 
 Workers either drive the queue themselves (`get`, then `done` and `fail`/`forget`) or hand
 it a function with `run`, which does that loop for them.
@@ -72,10 +74,14 @@ class WorkQueue(Generic[K]):
                  clock: Clock = time.monotonic) -> None:
         self._urgent: collections.deque[K] = collections.deque()
         self._normal: collections.deque[K] = collections.deque()
-        self._items = asyncio.Semaphore(0)  # one permit per key in the deques
-        self._queued: set[K] = set()
+        # A key added urgent while waiting as normal is appended to the urgent lane and its
+        # entry in the normal lane left behind, counted here and skipped when reached (a
+        # deque.remove would be linear in the queue's length).
+        self._stale: collections.Counter[K] = collections.Counter()
+        self._items = asyncio.Semaphore(0)  # one permit per queued key
+        self._queued: dict[K, bool] = {}  # queued key -> whether it waits in the urgent lane
         self._active: set[K] = set()
-        self._dirty: set[K] = set()
+        self._dirty: dict[K, bool] = {}  # changed while active -> whether to requeue urgent
         self._failures: dict[K, int] = {}
         self._timers: dict[K, tuple[float, asyncio.TimerHandle]] = {}
         self.base_delay, self.max_delay = base_delay, max_delay
@@ -88,12 +94,17 @@ class WorkQueue(Generic[K]):
 
     # -- adding ----------------------------------------------------------------------------------
     def add(self, key: K, urgent: bool = False) -> None:
+        """Queue `key` unless it is queued already; `urgent` keys are taken first."""
         if key in self._active:
-            self._dirty.add(key)
+            self._dirty[key] = self._dirty.get(key, False) or urgent
         elif key not in self._queued:
-            self._queued.add(key)
+            self._queued[key] = urgent
             (self._urgent if urgent else self._normal).append(key)
             self._items.release()
+        elif urgent and not self._queued[key]:  # waiting as normal: move it ahead
+            self._queued[key] = True
+            self._urgent.append(key)
+            self._stale[key] += 1
 
     def add_after(self, key: K, delay: float) -> None:
         """Queue `key` in `delay` seconds, unless a timer already queues it sooner."""
@@ -143,17 +154,31 @@ class WorkQueue(Generic[K]):
                 self._items.release()  # the key we were promised stays for another worker
                 raise
         # Popped only now, so a key added urgent while we waited for a token goes first.
-        key = self._urgent.popleft() if self._urgent else self._normal.popleft()
-        self._queued.discard(key)
+        key = self._urgent.popleft() if self._urgent else self._pop_normal()
+        del self._queued[key]
+        if not self._queued and self._stale:  # what is left in the normal lane is stale
+            self._normal.clear()
+            self._stale.clear()
         self._active.add(key)
         return key
+
+    def _pop_normal(self) -> K:
+        while True:
+            key = self._normal.popleft()
+            # A promoted key's entry here is older than any later one of the same key, so
+            # the first entries reached are the stale ones.
+            if not self._stale[key]:
+                del self._stale[key]
+                return key
+            self._stale[key] -= 1
+            if not self._stale[key]:
+                del self._stale[key]
 
     def done(self, key: K) -> None:
         """Processing of `key` ended; if it changed meanwhile, it is queued again now."""
         self._active.discard(key)
         if key in self._dirty:
-            self._dirty.discard(key)
-            self.add(key)
+            self.add(key, urgent=self._dirty.pop(key))
 
     async def run(self, work: Callable[[K], Awaitable[float | None]]) -> None:
         """Process keys forever with `work`, which returns a delay to look at the key again,

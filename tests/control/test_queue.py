@@ -91,13 +91,64 @@ def test_rate_limit_holds_keys_back_until_a_token_is_due() -> None:
 def test_urgent_keys_go_first() -> None:
     async def scenario() -> list[str]:
         q: WorkQueue[str] = WorkQueue()
-        for key in ("status-1", "status-2"):
+        for key in ("status-1", "status-2", "status-3"):
             q.add(key)
         q.add("new-pod", urgent=True)
-        q.add("status-1", urgent=True)  # already queued: stays where it is
+        q.add("status-3", urgent=True)  # waiting as normal: moved to the urgent lane
+        q.add("status-3", urgent=True)  # already urgent: stays where it is
+        q.add("new-pod")  # a normal add never demotes
+        assert len(q) == 4
+        return [await q.get() for _ in range(4)]
+
+    assert asyncio.run(scenario()) == ["new-pod", "status-3", "status-1", "status-2"]
+
+
+def test_a_promoted_key_is_taken_once_and_can_be_queued_as_normal_again() -> None:
+    async def scenario() -> list[str]:
+        q: WorkQueue[str] = WorkQueue()
+        for key in ("a", "b", "c"):
+            q.add(key)
+        q.add("b", urgent=True)
+        taken = [await q.get()]  # b, from the urgent lane; its normal entry is stale
+        q.done("b")
+        q.add("b")  # queued as normal again, behind c: the stale entry must not count
+        taken += [await q.get() for _ in range(3)]
+        assert len(q) == 0
+        q.add("d")
+        taken.append(await asyncio.wait_for(q.get(), 1))
+        return taken
+
+    assert asyncio.run(scenario()) == ["b", "a", "c", "b", "d"]
+
+
+def test_a_key_re_added_urgent_while_processed_comes_back_urgent() -> None:
+    async def scenario() -> list[str]:
+        q: WorkQueue[str] = WorkQueue()
+        q.add("busy")
+        busy = await q.get()
+        q.add("other-1")
+        q.add("other-2")
+        q.add(busy)
+        q.add(busy, urgent=True)  # any urgent re-add while active wins
+        q.add(busy)
+        q.done(busy)
         return [await q.get() for _ in range(3)]
 
-    assert asyncio.run(scenario()) == ["new-pod", "status-1", "status-2"]
+    assert asyncio.run(scenario()) == ["busy", "other-1", "other-2"]
+
+
+def test_promotions_leave_nothing_stale_behind() -> None:
+    async def scenario() -> None:
+        q: WorkQueue[int] = WorkQueue()
+        for i in range(20000):
+            q.add(i)
+        for i in range(19999, 9999, -1):  # promote the second half, last first
+            q.add(i, urgent=True)
+        taken = [await q.get() for _ in range(20000)]
+        assert taken == list(range(19999, 9999, -1)) + list(range(10000))
+        assert not q._stale and not q._normal and not q._urgent
+
+    asyncio.run(scenario())
 
 
 def test_add_after_keeps_the_earliest_time() -> None:
