@@ -6,8 +6,11 @@ Controllers read the cache (never the API) and write through the API; the handle
 queue keys. When the watch's history has moved on (410 Gone, raised here as `Expired`) it
 lists again and turns the difference into events — deletes for what vanished meanwhile,
 updates for what changed — so a handler never misses a change for long. A broken stream
-is relisted after a growing back-off; an optional periodic resync hands every cached
-object to the handlers again (`RESYNC`), so a reconcile that failed quietly is repaired.
+is relisted after a growing back-off, and so is a watch the server ends at once with no
+events (client-go's reflector treats a watch under a second with no events as an error:
+otherwise a server or proxy that closes every watch makes the informer spin); an optional
+periodic resync hands every cached object to the handlers again (`RESYNC`), so a
+reconcile that failed quietly is repaired.
 
 The informer does not know any client: it reads through a `ListWatcher`, which each user
 adapts its own client to (the syncer's `KubeClient`, the emulator controllers' client).
@@ -17,7 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Protocol
 
@@ -30,6 +34,8 @@ Handler = Callable[[str, Obj, Obj | None], None]
 # An index maps an object to the values it is found under (client-go's IndexFunc).
 IndexFunc = Callable[[Obj], Iterable[str]]
 NAMESPACE_INDEX = "namespace"
+# A watch that ends sooner than this with no events is a failure (client-go's reflector).
+SHORT_WATCH_SECONDS = 1.0
 
 
 class Expired(Exception):
@@ -63,21 +69,34 @@ class Informer:
 
     `name` only labels logs. `transform` rewrites each object before it is cached (client-go's
     SetTransform: drop what no reader needs). `backoff` is the first and the longest wait
-    before relisting after a failure.
+    before relisting after a failure. `transient` are the failures expected of the source
+    (a network or an API server that fails), logged as one line; any other exception is a
+    bug (in `transform`, in the source) and is logged with its traceback — both are relisted
+    after the back-off. `clock` and `sleep` time the back-off; tests pass fakes.
+
+    Readers wait for the first list with `wait_synced()` or ask `has_synced()`.
     """
 
     def __init__(self, source: ListWatcher, name: str = "", *,
                  resync_seconds: float | None = None,
                  transform: Callable[[Obj], Obj] | None = None,
-                 backoff: tuple[float, float] = (0.05, 2.0)) -> None:
+                 backoff: tuple[float, float] = (0.05, 2.0),
+                 transient: tuple[type[BaseException], ...] = (OSError, TimeoutError),
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
         self.source = source
         self.name = name or type(source).__name__
         self.resync_seconds = resync_seconds
         self.transform = transform
         self.backoff = backoff
+        self.transient = transient
+        self.clock = clock
+        self.sleep = sleep
         self.handlers: list[Handler] = []
-        self.synced = asyncio.Event()
-        self.relists = 0  # lists run, the first one included
+        self._synced = asyncio.Event()
+        self.relists = 0  # lists after the first: the watch expired, broke or was restarted
+        self._watch_started: float | None = None  # when the current watch began, if one did
+        self._watch_events = 0  # events the current watch has delivered
         self._items: dict[Key, Obj] = {}
         self._indexers: dict[str, IndexFunc] = {NAMESPACE_INDEX: _namespace}
         # index name -> value -> keys, in the order the cache holds them (a dict as ordered set)
@@ -106,10 +125,17 @@ class Informer:
 
     def has_synced(self) -> bool:
         """Whether the first list has been cached (reads before that see an empty cache)."""
-        return self.synced.is_set()
+        return self._synced.is_set()
 
     async def wait_synced(self) -> None:
-        await self.synced.wait()
+        """Return once the first list has been cached."""
+        await self._synced.wait()
+
+    @property
+    def synced(self) -> asyncio.Event:
+        """The event `wait_synced` waits on; older callers await `synced.wait()` directly.
+        Use `wait_synced()`/`has_synced()`; never set or clear it."""
+        return self._synced
 
     def get(self, namespace: str, name: str) -> Obj | None:
         return self._items.get((namespace, name))
@@ -127,38 +153,63 @@ class Informer:
         """List and watch until cancelled."""
         first, longest = self.backoff
         delay = first
+        rv: str | None = None  # None: list before watching
         resync = asyncio.create_task(self._resync_loop()) if self.resync_seconds else None
         try:
             while True:
+                self._watch_started = None
                 try:
-                    rv = await self._list()
-                    delay = first
-                    while True:
-                        rv = await self._watch(rv)
+                    if rv is None:
+                        rv = await self._list()
+                    rv = await self._watch(rv)
+                    if self._watch_healthy():
+                        delay = first  # the server ended the watch (its timeout): resume
+                        continue
+                    log.warning("%s: the watch ended at once with no events; watching again "
+                                "in %.2fs", self.name, delay)
                 except Expired:
                     log.info("%s: resourceVersion expired; relisting", self.name)
-                except Exception as e:  # a broken stream, a refused list: relist later
+                    rv = None
+                    continue
+                except self.transient as e:  # a broken stream, a refused list
+                    rv = None
+                    delay = first if self._watch_healthy() else delay
                     log.warning("%s: list/watch failed (%s); relisting in %.2fs",
                                 self.name, e or type(e).__name__, delay)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, longest)
+                except Exception:  # a bug: the same failure is likely to come back
+                    rv = None
+                    delay = first if self._watch_healthy() else delay
+                    log.exception("%s: list/watch failed; relisting in %.2fs",
+                                  self.name, delay)
+                await self.sleep(delay)
+                delay = min(delay * 2, longest)
         finally:
             if resync is not None:
                 resync.cancel()
 
+    def _watch_healthy(self) -> bool:
+        """Whether the watch just ended worked for a while: it delivered events or lasted
+        long enough (a failure after that starts the back-off afresh)."""
+        return self._watch_started is not None and (
+            self._watch_events > 0
+            or self.clock() - self._watch_started >= SHORT_WATCH_SECONDS)
+
     async def _list(self) -> str:
         listed = await self.source.list()
-        self.relists += 1
+        if self._synced.is_set():
+            self.relists += 1
         self.replace(listed.get("items") or [])
-        self.synced.set()
+        self._synced.set()
         return str(listed["metadata"]["resourceVersion"])
 
     async def _watch(self, rv: str) -> str:
+        self._watch_started, self._watch_events = self.clock(), 0
         async for event, obj in self.source.watch(rv):
             rv = obj["metadata"].get("resourceVersion", rv)
             if event != "BOOKMARK":
                 self.apply(event, obj)
-        return rv  # the server ended the watch (its timeout): resume from here
+            self._watch_events += 1  # once applied: an event that fails is no sign of health
+        return rv
 
     async def _resync_loop(self) -> None:
         assert self.resync_seconds

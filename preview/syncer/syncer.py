@@ -110,10 +110,8 @@ class Syncer:
         return handle
 
     def _metrics_state(self) -> dict[str, Any]:
-        relists = {("virtual", k): max(0, i.relists - 1)
-                   for k, i in self.virtual_informers.items()}
-        relists.update({("host", k): max(0, i.relists - 1)
-                        for k, i in self.host_informers.items()})
+        relists = {("virtual", k): i.relists for k, i in self.virtual_informers.items()}
+        relists.update({("host", k): i.relists for k, i in self.host_informers.items()})
         return {"synced": {k: len(i.cache) for k, i in self.host_informers.items()},
                 "queue": len(self.queue), "relists": relists, "ready": self.ready}
 

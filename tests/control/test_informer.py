@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+
+import pytest
 
 from preview.control import Expired, Informer, Key
 
@@ -108,7 +111,7 @@ def test_initial_list_fills_the_cache_and_fires_adds() -> None:
         assert informer.get("default", "a") == source.objects[("default", "a")]
         assert [o["metadata"]["name"] for o in informer.list("other")] == ["b"]
         assert len(informer.list()) == 2
-        assert informer.relists == 1
+        assert informer.relists == 0  # the first list is no relist
 
     run(scenario)
 
@@ -141,7 +144,7 @@ def test_a_410_relists_and_turns_the_difference_into_events() -> None:
         source.quiet_put("d")
         source.quiet_delete("d")  # came and went: never seen at all
         source.stream.put_nowait(EXPIRE)
-        await until(lambda: informer.relists == 2)
+        await until(lambda: informer.relists == 1)
         assert events[2:] == [("DELETED", "b", "2"), ("MODIFIED", "a", "1"),
                               ("ADDED", "c", None)]
         assert informer.list("other") == []
@@ -159,7 +162,7 @@ def test_a_relist_that_finds_nothing_new_fires_nothing() -> None:
     async def scenario(source: FakeSource, informer: Informer, events: Events) -> None:
         await informer.wait_synced()
         source.stream.put_nowait(EXPIRE)
-        await until(lambda: informer.relists == 2)
+        await until(lambda: informer.relists == 1)
         assert len(events) == 2
 
     run(scenario)
@@ -260,3 +263,68 @@ def test_an_index_finds_objects_by_a_value_and_follows_changes() -> None:
         assert informer.by_index("labels", "x") == []
 
     run(scenario)
+
+
+def test_a_watch_the_server_ends_at_once_with_no_events_is_retried_after_a_back_off() -> None:
+    slept: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        slept.append(delay)
+        await asyncio.sleep(0)
+
+    async def scenario(source: FakeSource, informer: Informer, events: Events) -> None:
+        await informer.wait_synced()
+        for _ in range(3):  # the server (or a proxy) closes each watch at once
+            source.stream.put_nowait(END)
+        await until(lambda: len(source.watched_from) == 4)
+        assert slept == [0.001, 0.002, 0.004]
+        assert source.watched_from == ["2"] * 4  # watched again from where it was: no relist
+        assert source.lists == 1 and informer.relists == 0
+        source.put("c")
+        source.stream.put_nowait(END)  # a watch that delivered events ended: resumed at once
+        source.stream.put_nowait(END)  # a short one again: the back-off starts afresh
+        await until(lambda: len(source.watched_from) == 6)
+        assert slept == [0.001, 0.002, 0.004, 0.001]
+        assert source.watched_from[4:] == ["3", "3"]
+
+    run(scenario, clock=lambda: 0.0, sleep=sleep)
+
+
+def test_a_watch_that_lasted_ends_without_a_back_off() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        slept.append(delay)
+        await asyncio.sleep(0)
+
+    async def scenario(source: FakeSource, informer: Informer, events: Events) -> None:
+        await informer.wait_synced()
+        now[0] += 300  # the server's watch timeout, with nothing to report meanwhile
+        source.stream.put_nowait(END)
+        await until(lambda: len(source.watched_from) == 2)
+        assert slept == []
+
+    run(scenario, clock=lambda: now[0], sleep=sleep)
+
+
+def test_a_bug_is_logged_with_its_traceback_a_broken_stream_in_one_line(
+        caplog: pytest.LogCaptureFixture) -> None:
+    def picky(obj: Obj) -> Obj:
+        if obj["metadata"]["name"] == "bad":
+            raise KeyError("spec")
+        return obj
+
+    async def scenario(source: FakeSource, informer: Informer, events: Events) -> None:
+        await informer.wait_synced()
+        source.stream.put_nowait(BREAK)
+        await until(lambda: source.lists == 2)
+        source.put("bad")
+        await until(lambda: source.lists == 3)
+
+    caplog.set_level(logging.WARNING, logger="preview.control.informer")
+    run(scenario, transform=picky)
+    failures = [r for r in caplog.records if "list/watch failed" in r.getMessage()]
+    assert "stream broke" in failures[0].getMessage() and failures[0].exc_info is None
+    bug = failures[1].exc_info
+    assert bug is not None and isinstance(bug[1], KeyError)

@@ -1,54 +1,37 @@
 """Shared informers for the emulator's controllers: `preview.control` over their client.
 
-`ResourceListWatch` adapts the controllers' `ApiClient` to `preview.control.ListWatcher`
-for one of the emulator's resources; `InformerFactory` hands out one informer per stored
-resource, shared by every controller that asks for it, so 500 pods cost one watch stream,
-not one per controller (client-go's SharedInformerFactory). `run` runs them all, those
-asked for later (new CRDs, quota on a new resource) included, and stops them all.
+Each informer reads through `preview.kube`'s `KubeListWatch` (the syncer's too), over the
+controllers' `KubeClient`; `InformerFactory` hands out one informer per stored resource,
+shared by every controller that asks for it, so 500 pods cost one watch stream, not one per
+controller (client-go's SharedInformerFactory). Its `run` runs them all, those asked for
+later (new CRDs, quota on a new resource) included, and stops them all.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
 
-from preview.control import Expired, Informer
-from preview.kube.client import Gone
+from preview.control import Informer
+from preview.kube.listwatch import TRANSIENT, KubeListWatch
 from preview.sandbox.controllers.client import ApiClient, kube_resource
 from preview.sandbox.machinery.resources import Catalog, ResourceType
 
-
-class ResourceListWatch:
-    """`preview.control.ListWatcher` over the controllers' client, for one resource."""
-
-    def __init__(self, client: ApiClient, rt: ResourceType, watch_timeout: int = 600) -> None:
-        self.client = client
-        self.rt = rt
-        self.watch_timeout = watch_timeout
-
-    async def list(self) -> dict[str, Any]:
-        return await self.client.list(self.rt)
-
-    async def watch(self, resource_version: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        try:
-            async for event in self.client.kube.watch(kube_resource(self.rt), None,
-                                                      resource_version, self.watch_timeout):
-                yield event
-        except Gone as e:
-            raise Expired(str(e)) from e
+# Longer than the syncer's: the emulator's watches are local and cheap to hold.
+WATCH_TIMEOUT = 600
 
 
 class ResourceInformer(Informer):
     """An informer on one of the emulator's resources; `rt` is what controllers write with."""
 
     def __init__(self, client: ApiClient, rt: ResourceType) -> None:
-        super().__init__(ResourceListWatch(client, rt), rt.resource)
+        super().__init__(KubeListWatch(client.kube, kube_resource(rt),
+                                       watch_timeout=WATCH_TIMEOUT),
+                         rt.resource, transient=TRANSIENT)
         self.rt = rt
 
 
 class InformerFactory:
-    """Hands out one shared informer per stored resource; `start` runs them all."""
+    """Hands out one shared informer per stored resource; `run` runs them all."""
 
     def __init__(self, client: ApiClient, catalog: Catalog) -> None:
         self.client = client
@@ -83,4 +66,11 @@ class InformerFactory:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def wait_synced(self) -> None:
-        await asyncio.gather(*(i.wait_synced() for i in self._informers.values()))
+        """Return once every informer handed out so far, and any handed out while waiting,
+        has synced. One asked for after this returns is waited on with its own
+        `wait_synced()`."""
+        while True:
+            informers = list(self._informers.values())
+            await asyncio.gather(*(i.wait_synced() for i in informers))
+            if len(self._informers) == len(informers):
+                return

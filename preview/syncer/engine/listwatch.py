@@ -1,42 +1,16 @@
-"""The syncer's informers: `preview.control`'s informer over the project's `KubeClient`.
+"""The syncer's informers: `preview.control`'s informer over `preview.kube`'s list-watch.
 
-`KubeListWatch` adapts the client to `ListWatcher` (one resource, optionally one namespace
-and label selector; 410 Gone becomes `Expired`); `informer` builds an informer with the
-syncer's settings: a periodic resync, a relist back-off suited to a production API server,
-and objects slimmed before caching.
+`informer` builds one with the syncer's settings: a periodic resync, a relist back-off
+suited to a production API server, and objects slimmed before caching.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-from preview.control import Expired, Informer
-from preview.kube.client import Gone, KubeClient, Resource
-
-
-class KubeListWatch:
-    """`preview.control.ListWatcher` over a `KubeClient`."""
-
-    def __init__(self, client: KubeClient, resource: Resource, namespace: str | None = None,
-                 label_selector: str = "", watch_timeout: int = 300) -> None:
-        self.client = client
-        self.resource = resource
-        self.namespace = namespace
-        self.label_selector = label_selector
-        self.watch_timeout = watch_timeout
-
-    async def list(self) -> dict[str, Any]:
-        return await self.client.list(self.resource, self.namespace, self.label_selector)
-
-    async def watch(self, resource_version: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        try:
-            async for event in self.client.watch(self.resource, self.namespace,
-                                                 resource_version, self.watch_timeout,
-                                                 self.label_selector):
-                yield event
-        except Gone as e:
-            raise Expired(str(e)) from e
+from preview.control import Informer
+from preview.kube.client import KubeClient, Resource
+from preview.kube.listwatch import TRANSIENT, KubeListWatch
 
 
 def informer(client: KubeClient, resource: Resource, namespace: str | None = None,
@@ -53,4 +27,4 @@ def informer(client: KubeClient, resource: Resource, namespace: str | None = Non
 
     return Informer(KubeListWatch(client, resource, namespace, label_selector, watch_timeout),
                     resource.plural, resync_seconds=resync_seconds, transform=slim,
-                    backoff=(0.2, 30.0))
+                    backoff=(0.2, 30.0), transient=TRANSIENT)

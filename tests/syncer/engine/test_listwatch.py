@@ -34,7 +34,8 @@ def test_cache_follows_changes_and_catches_up_after_a_gap() -> None:
                 events: list[tuple[str, str]] = []
                 informer.add_handler(lambda e, o, _: events.append((e, o["metadata"]["name"])))
                 task = asyncio.create_task(informer.run())
-                await asyncio.wait_for(informer.synced.wait(), 5)
+                await asyncio.wait_for(informer.wait_synced(), 5)
+                assert informer.relists == 0
                 assert ("ADDED", "before") in events
                 cached = informer.get("default", "before")
                 assert cached is not None and cached["kind"] == "ConfigMap"
