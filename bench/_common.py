@@ -14,6 +14,7 @@ import platform
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -56,13 +57,27 @@ def apiserver(kubeconfig: Path, flavour: str = "host", nodes: int | None = None,
 @contextlib.contextmanager
 def syncer(name: str, host_namespace: str, host_kubeconfig: Path, virtual_kubeconfig: Path,
            *flags: str, **popen: Any) -> Iterator[subprocess.Popen[Any]]:
-    """`preview syncer` between two sandboxes, once it reports ready."""
+    """`preview syncer` between two sandboxes, once it reports ready; if it exits before,
+    the benchmark stops with its output. Without a `stdout` of the caller's, its output goes
+    to a temporary file (kept for that message)."""
     port = free_port()
-    with process("syncer", "--name", name, "--host-namespace", host_namespace,
-                 "--host-kubeconfig", str(host_kubeconfig),
-                 "--virtual-kubeconfig", str(virtual_kubeconfig), "--port", str(port),
-                 *flags, stop_timeout=15, **popen) as proc:
-        until(lambda: _answers(f"http://127.0.0.1:{port}/readyz"), 60, 0.1)
+    with contextlib.ExitStack() as stack:
+        if "stdout" not in popen:
+            popen.update(stdout=stack.enter_context(tempfile.TemporaryFile()),
+                         stderr=subprocess.STDOUT)
+        proc = stack.enter_context(process(
+            "syncer", "--name", name, "--host-namespace", host_namespace,
+            "--host-kubeconfig", str(host_kubeconfig),
+            "--virtual-kubeconfig", str(virtual_kubeconfig), "--port", str(port),
+            *flags, stop_timeout=15, **popen))
+
+        def ready() -> bool:
+            if proc.poll() is not None:
+                raise SystemExit(f"the syncer exited ({proc.returncode}) before it was ready"
+                                 f"{_tail(popen.get('stdout'))}")
+            return _answers(f"http://127.0.0.1:{port}/readyz")
+
+        until(ready, 60, 0.1)
         yield proc
 
 
@@ -83,10 +98,14 @@ def until(predicate: Callable[[], Any], timeout: float = 300,
 
 
 def timed(*args: str) -> tuple[float, str]:
-    """Run `preview ARGS…` to completion: (seconds, its stdout)."""
+    """Run `preview ARGS…` to completion: (seconds, its stdout); if it fails, the benchmark
+    stops with its stderr."""
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "preview", *args], check=True,
+    done = subprocess.run([sys.executable, "-m", "preview", *args],
                           capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"`preview {' '.join(args)}` failed ({done.returncode}):\n"
+                         f"{done.stderr.strip() or done.stdout.strip()}")
     return time.monotonic() - started, done.stdout
 
 
@@ -105,6 +124,25 @@ def report(result: dict[str, Any], output: str = "json") -> None:
     width = max(map(len, result))
     for key, value in result.items():
         print(f"{key:>{width}}: {value}")
+
+
+def _tail(out: Any, lines: int = 40) -> str:
+    """The last lines a process wrote to `out` (a file it was given), for an error message."""
+    try:
+        if hasattr(out, "seek") and out.readable():
+            out.flush()
+            out.seek(0)
+            text = out.read()
+        elif isinstance(getattr(out, "name", None), str):
+            out.flush()
+            text = Path(out.name).read_bytes()
+        else:
+            return " (its output was not kept)"
+    except OSError:
+        return ""
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    return ":\n" + "\n".join(text.rstrip().splitlines()[-lines:])
 
 
 def _answers(url: str) -> bool:
