@@ -12,8 +12,8 @@ otherwise a server or proxy that closes every watch makes the informer spin); an
 periodic resync hands every cached object to the handlers again (`RESYNC`), so a
 reconcile that failed quietly is repaired.
 
-The informer does not know any client: it reads through a `ListWatcher`, which each user
-adapts its own client to (the syncer's `KubeClient`, the emulator controllers' client).
+The informer does not know any client: it reads through a `ListWatcher`
+(`preview/kube/listwatch.py` adapts the project's `KubeClient`; tests adapt a dict).
 """
 
 from __future__ import annotations
