@@ -188,7 +188,8 @@ def create_command(name: str, namespace: str | None, values_files: tuple[Path, .
 @host_options
 @verbose_option
 def connect_command(name: str, namespace: str | None, print_: bool, kube_config: Path | None,
-                    server: str | None, expose: str, local_port: int, kubeconfig: Path | None, context: str | None) -> None:
+                    server: str | None, expose: str, local_port: int, kubeconfig: Path | None,
+                    context: str | None) -> None:
     """Use virtual cluster NAME: run `-- COMMAND…` against it, or keep a tunnel open.
 
     With a command: open the tunnel, run the command with KUBECONFIG pointing at the
