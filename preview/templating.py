@@ -25,7 +25,7 @@ from jinja2 import StrictUndefined, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 
-from preview.errors import BadInput, PreviewError
+from preview.errors import BadInput
 
 # The documented context (docs/config.md), in the order the hint lists it.
 VARIABLES = (
@@ -140,7 +140,7 @@ def is_template(text: str) -> bool:
 
 
 def check_syntax(text: str, where: str) -> None:
-    """Raise PreviewError naming `where` when `text` is not a valid template."""
+    """Raise BadInput naming `where` when `text` is not a valid template."""
     if not is_template(text):
         return
     try:
@@ -161,7 +161,7 @@ def variables_used(text: str) -> set[str]:
 
 
 def render_text(text: str, context: Mapping[str, Any], where: str) -> str:
-    """`text` rendered in the sandbox; PreviewError naming `where` (file: field) on failure."""
+    """`text` rendered in the sandbox; BadInput naming `where` (file: field) on failure."""
     if not is_template(text):
         return text
     try:
@@ -266,7 +266,6 @@ def _available(context: Mapping[str, Any]) -> list[str]:
     return names
 
 
-def _syntax_error(where: str, e: jinja2.TemplateSyntaxError) -> PreviewError:
-    return PreviewError(f"{where}: template syntax error: {e.message}",
-                        "jinja2 syntax is {{ pr.number }}; for a literal '{{' write "
-                        "{{ '{{' }}")
+def _syntax_error(where: str, e: jinja2.TemplateSyntaxError) -> BadInput:
+    return BadInput(f"{where}: template syntax error: {e.message}",
+                    "jinja2 syntax is {{ pr.number }}; for a literal '{{' write {{ '{{' }}")

@@ -19,7 +19,7 @@ import click
 
 from preview import render
 from preview.cli import reporting
-from preview.errors import BadInput, PreviewError
+from preview.errors import BadInput
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -58,14 +58,12 @@ def _host(kubeconfig: Path | None, context: str | None) -> Any:
 
 
 def _bad_input(fn: Callable[[], Any]) -> Any:
-    """Run `fn`; its PreviewError is the user's input being wrong (exit 2)."""
+    """Run `fn`; a ValueError (naming.environment_for on a name GitHub could not have) is the
+    user's input being wrong (exit 2). The config and PR-context layers raise BadInput
+    themselves; any other PreviewError keeps its own exit code."""
     try:
         return fn()
-    except BadInput:
-        raise
-    except PreviewError as e:
-        raise BadInput(e.message, e.hint) from e
-    except ValueError as e:  # naming.environment_for on a name GitHub could not have
+    except ValueError as e:
         raise BadInput(str(e)) from e
 
 
@@ -79,8 +77,8 @@ def _environment(repo: str | None, pr_number: str | None) -> Any:
             return naming.environment_for(owner, name, pullrequest.check_number(pr_number))
         payload = pullrequest.read_event(os.environ)
         if payload is None:
-            raise PreviewError("which pull request? pass --repo OWNER/NAME --pr N",
-                               "or run on a pull_request event in GitHub Actions")
+            raise BadInput("which pull request? pass --repo OWNER/NAME --pr N",
+                           "or run on a pull_request event in GitHub Actions")
         pr = pullrequest.from_event(payload, os.environ)
         owner, name = pullrequest.split_repo(repo) if repo else (pr.owner, pr.repo)
         number = pullrequest.check_number(pr_number) if pr_number else pr.number

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -12,8 +12,7 @@ import click
 
 from preview import render
 from preview.cli.options import examples, host_options, output_option, verbose_option
-from preview.kube.client import KubeClient
-from preview.kube.connection import from_kubeconfig
+from preview.kube.host import HostCluster
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -89,11 +88,10 @@ def _foreign(flag: str, equivalent: str, origin: str = "the vcluster CLI",
 
 
 def _run(kubeconfig: Path | None, context: str | None,
-         operation: Callable[[KubeClient], Awaitable[T]]) -> T:
-    async def main() -> T:
-        async with KubeClient(from_kubeconfig(kubeconfig, context), "preview-cli") as host:
-            return await operation(host)
-    return asyncio.run(main())
+         operation: Callable[[HostCluster], Coroutine[Any, Any, T]]) -> T:
+    """Run `operation` on the host of --kubeconfig/--context: one value for the API client
+    and helm, so both talk to the same cluster."""
+    return asyncio.run(operation(HostCluster.from_kubeconfig(kubeconfig, context)))
 
 
 @vcluster.command("create", epilog=examples(
@@ -145,7 +143,7 @@ def create_command(name: str, namespace: str | None, values_files: tuple[Path, .
     values = given(values_files, assignments, expose)
     printer = render.ProgressPrinter()
     result = _run(kubeconfig, context, lambda host: lifecycle.create(
-        host, name, ns, values, printer, kubeconfig, context, timeout, upgrade, reset_values))
+        host, name, ns, values, printer, timeout, upgrade, reset_values))
     printer.done()
     if output != "text":
         click.echo(render.dump(result, output))
@@ -190,7 +188,8 @@ def create_command(name: str, namespace: str | None, values_files: tuple[Path, .
 @host_options
 @verbose_option
 def connect_command(name: str, namespace: str | None, print_: bool, kube_config: Path | None,
-                    server: str | None, expose: str, local_port: int, kubeconfig: Path | None, context: str | None) -> None:
+                    server: str | None, expose: str, local_port: int, kubeconfig: Path | None,
+                    context: str | None) -> None:
     """Use virtual cluster NAME: run `-- COMMAND…` against it, or keep a tunnel open.
 
     With a command: open the tunnel, run the command with KUBECONFIG pointing at the
@@ -225,11 +224,12 @@ def connect_command(name: str, namespace: str | None, print_: bool, kube_config:
         sys.stderr.flush()
         sys.stdout.flush()
 
-    async def connect(host: KubeClient) -> int:
+    async def connect(host: HostCluster) -> int:
         ns = await find.resolve(host, name, namespace, with_helm=False)
-        return await session.run(host, name, ns, command, ready, hold=tunnel,
-                                 expose=expose, local_port=local_port, server=server,
-                                 path=kube_config)
+        async with host.client() as kube:
+            return await session.run(kube, name, ns, command, ready, hold=tunnel,
+                                     expose=expose, local_port=local_port, server=server,
+                                     path=kube_config)
 
     try:
         code = _run(kubeconfig, context, connect)
@@ -258,8 +258,7 @@ def list_command(namespace: str | None, all_namespaces: bool, output: str,
 
     where = None if all_namespaces else namespace
     rows = _run(kubeconfig, context,
-                lambda host: listing.list_vclusters(host, where, kubeconfig, context,
-                                                   with_helm=True))
+                lambda host: listing.list_vclusters(host, where, with_helm=True))
     if output in ("json", "yaml"):
         click.echo(render.dump(rows, output))
         return
@@ -307,15 +306,14 @@ def delete_command(name: str, namespace: str | None, ignore_not_found: bool,
         check_namespace(namespace)
     printer = render.ProgressPrinter()
 
-    async def delete(host: KubeClient) -> Any:
+    async def delete(host: HostCluster) -> Any:
         try:
-            ns = await find.resolve(host, name, namespace, kubeconfig, context)
-        except find.NotFound:
+            ns = await find.resolve(host, name, namespace)
+        except find.NoSuchVcluster:
             if ignore_not_found:
                 return None
             raise
-        return await lifecycle.delete(host, name, ns, printer, keep_namespace, kubeconfig,
-                                      context, timeout)
+        return await lifecycle.delete(host, name, ns, printer, keep_namespace, timeout)
 
     result = _run(kubeconfig, context, delete)
     printer.done()

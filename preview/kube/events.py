@@ -68,8 +68,10 @@ class EventRecorder:
             if len(self._seen) > 10000:
                 self._seen.clear()
             self._seen[key] = (name, 1)
+        except NotFound as e:
+            self._seen.pop(key, None)  # the event (or its namespace) is gone
+            log.debug("could not record event %s on %s/%s: %s", reason, namespace,
+                      meta["name"], e)
         except ApiError as e:
-            if isinstance(e, NotFound):
-                self._seen.pop(key, None)  # the event (or its namespace) is gone
             log.debug("could not record event %s on %s/%s: %s", reason, namespace,
                       meta["name"], e)

@@ -42,8 +42,7 @@ async def down(host: HostCluster, env: naming.Environment, progress: Progress,
             return DownResult(env.name, env.namespace, False, _since(started))
         if not namespace["metadata"].get("deletionTimestamp"):
             await _uninstall_apps(kube, env, progress, min(APP_UNINSTALL_TIMEOUT, timeout))
-        result = await lifecycle.delete(kube, env.vcluster, env.namespace, progress,
-                                        kubeconfig=host.kubeconfig, context=host.context,
+        result = await lifecycle.delete(host, env.vcluster, env.namespace, progress,
                                         timeout=timeout)
         remaining = await kube.get(ownership.NAMESPACES, None, env.namespace)
         if remaining is not None or result.leftovers:

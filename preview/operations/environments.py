@@ -69,7 +69,7 @@ async def list_environments(host: HostCluster, owner: str | None = None,
     async with host.client() as kube:
         listed = await kube.list(NAMESPACES, None, naming.environment_selector(owner, repo))
         records = [r for r in map(naming.read_environment, listed.get("items") or []) if r]
-        found = await listing.list_vclusters(kube, None, host.kubeconfig, host.context)
-        vclusters = {(v.namespace, v.name): v for v in found}
+    found = await listing.list_vclusters(host, None)
+    vclusters = {(v.namespace, v.name): v for v in found}
     rows = [row(r, vclusters.get((r.namespace, r.vcluster)), now) for r in records]
     return tuple(sorted(rows, key=lambda r: (r.created_at, r.namespace)))

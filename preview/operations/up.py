@@ -204,8 +204,7 @@ async def _ensure_vcluster(host: HostCluster, kube: KubeClient, env: naming.Envi
         return
     # The config is the whole desired state: a key dropped from it goes back to the chart's
     # default (reset_values); the detected serviceCIDR is kept by lifecycle.create.
-    await lifecycle.create(kube, env.vcluster, env.namespace, values, progress,
-                           kubeconfig=host.kubeconfig, context=host.context,
+    await lifecycle.create(host, env.vcluster, env.namespace, values, progress,
                            timeout=config.timeouts.vcluster, upgrade=True, reset_values=True)
 
 

@@ -8,8 +8,6 @@ import logging
 import signal
 import ssl
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -19,38 +17,13 @@ from preview.kube import tls
 from preview.kube.client import KubeClient
 from preview.kube.connection import Connection, from_kubeconfig, in_cluster
 from preview.syncer import dns, kubeconfig
-from preview.syncer.context import OwnerRef, SyncContext
+from preview.syncer.context import OwnerRef
 from preview.syncer.resources import SERVICES
 from preview.syncer.server import app, kubelet_app
-from preview.syncer.syncer import Syncer, SyncOptions
+from preview.syncer.settings import SyncerConfig
+from preview.syncer.syncer import Syncer
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SyncerConfig:
-    """Everything `preview syncer` is told (flags / environment)."""
-
-    context: SyncContext
-    virtual_kubeconfig: Path
-    host_kubeconfig: Path | None = None  # None: in-cluster
-    options: SyncOptions = field(default_factory=SyncOptions)
-    listen_host: str = "0.0.0.0"
-    port: int = 8443
-    wait_for_virtual: float = 300.0  # k3s writes its kubeconfig once it is up
-    # Publish the virtual cluster's kubeconfig as this host Secret, naming this server.
-    kubeconfig_secret: str = ""
-    kubeconfig_server: str = ""
-    # The host Service in front of the virtual API: pods reach it at its cluster IP.
-    api_service: str = ""
-    # The virtual nodes' kubelet API (HTTPS): its port (0: off), and where k3s keeps its
-    # server CA (server-ca.crt/.key) and client CA (client-ca.crt): with them the serving
-    # certificate is one k3s trusts, and only clients k3s certified are served.
-    kubelet_port: int = 0
-    kubelet_ca_dir: Path | None = None
-    # DNS for synced pods: served on this port (0: off), reached through this host Service.
-    dns_port: int = 0
-    dns_service: str = ""
 
 
 def _host_connection(config: SyncerConfig) -> Connection:

@@ -1,13 +1,18 @@
 """`preview syncer`'s flags as the syncer's configuration: plain values in, a SyncerConfig out.
 
-Pure but for `pod_namespace` (which reads the pod's ServiceAccount mount), so every flag's
-parsing and every combination the syncer refuses is tested without a server. Bad input
+`syncer_config` is the whole assembly: every flag's parsing, its default (the CLI shows
+`DEFAULTS`, taken from its signature: one source), and every combination the syncer refuses,
+so it is tested without a server and without click. Pure but for `pod_namespace` (the host
+namespace when none is given: the pod's own, read from its ServiceAccount mount). Bad input
 raises BadInput naming the flag and the fix.
 """
 
 from __future__ import annotations
 
+import inspect
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from preview import naming
 from preview.errors import BadInput
@@ -20,30 +25,70 @@ from preview.syncer.context import (
     SyncContext,
     SyncOptions,
 )
-from preview.syncer.main import SyncerConfig
 
 TOLERATION_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+CONFIGS = ("referenced", "all")  # --configs: which ConfigMaps/Secrets go to the host
+NODE_SYNC = ("fake", "real")  # --node-sync: synthetic virtual nodes, or the host's mirrored
 
 
-def syncer_config(*, name: str, host_namespace: str, virtual_kubeconfig: Path,
+@dataclass(frozen=True)
+class SyncerConfig:
+    """Everything `preview syncer` is told (flags / environment)."""
+
+    context: SyncContext
+    virtual_kubeconfig: Path
+    host_kubeconfig: Path | None = None  # None: in-cluster
+    options: SyncOptions = field(default_factory=SyncOptions)
+    listen_host: str = "0.0.0.0"
+    port: int = 8443
+    wait_for_virtual: float = 300.0  # k3s writes its kubeconfig once it is up
+    # Publish the virtual cluster's kubeconfig as this host Secret, naming this server.
+    kubeconfig_secret: str = ""
+    kubeconfig_server: str = ""
+    # The host Service in front of the virtual API: pods reach it at its cluster IP.
+    api_service: str = ""
+    # The virtual nodes' kubelet API (HTTPS): its port (0: off), and where k3s keeps its
+    # server CA (server-ca.crt/.key) and client CA (client-ca.crt): with them the serving
+    # certificate is one k3s trusts, and only clients k3s certified are served.
+    kubelet_port: int = 0
+    kubelet_ca_dir: Path | None = None
+    # DNS for synced pods: served on this port (0: off), reached through this host Service.
+    dns_port: int = 0
+    dns_service: str = ""
+
+
+
+def syncer_config(*, name: str, virtual_kubeconfig: Path, host_namespace: str = "",
                   host_kubeconfig: Path | None = None, kinds: str = ",".join(KINDS),
-                  configs: str = "referenced", workload_service_account: str = "default",
-                  api_host: str = "", api_port: int = 443, dns_ip: str = "",
-                  dns_service: str = "", dns_port: int = 0,
-                  cluster_domain: str = "cluster.local",
+                  configs: str = SyncOptions.configs,
+                  workload_service_account: str = SyncContext.host_service_account,
+                  api_host: str = "", api_port: int = SyncContext.api_port, dns_ip: str = "",
+                  dns_service: str = "", dns_port: int = SyncerConfig.dns_port,
+                  cluster_domain: str = SyncContext.cluster_domain,
                   storage_classes: tuple[str, ...] = (), node_selector: tuple[str, ...] = (),
                   tolerations: tuple[str, ...] = (), api_service: str = "",
                   kubeconfig_secret: str = "", kubeconfig_server: str = "",
                   allowed: tuple[str, ...] = (), allowed_hosts: tuple[str, ...] = (),
                   denied_annotations: tuple[str, ...] = (),
                   priority_classes: tuple[str, ...] = (), extra_labels: tuple[str, ...] = (),
-                  node_sync: str = "fake", events: bool = True, workers: int = 8,
-                  port: int = 8443, kubelet_port: int = 0, kubelet_ca_dir: Path | None = None,
-                  advertise_address: str = "") -> SyncerConfig:
-    """The syncer's configuration from its flags (each argument is the flag of that name)."""
-    if not host_namespace:
-        raise BadInput("--host-namespace is empty",
-                       "name the host namespace synced objects live in")
+                  node_sync: str = SyncOptions.node_sync, events: bool = SyncOptions.events,
+                  workers: int = SyncOptions.workers, port: int = SyncerConfig.port,
+                  kubelet_port: int = SyncerConfig.kubelet_port,
+                  kubelet_ca_dir: Path | None = None, advertise_address: str = "",
+                  namespace_file: Path | None = None) -> SyncerConfig:
+    """The syncer's configuration from its flags (each argument but the last is the flag of
+    that name). Without `host_namespace`, the pod's own (`pod_namespace`, reading
+    `namespace_file`: default, the ServiceAccount mount's)."""
+    _choice(configs, CONFIGS, "--configs")
+    _choice(node_sync, NODE_SYNC, "--node-sync")
+    if workers < 1:
+        raise BadInput(f"--workers {workers}: at least 1 is needed", "e.g. --workers 8")
+    for flag, number, lowest in (("--port", port, 1), ("--api-port", api_port, 1),
+                                 ("--dns-port", dns_port, 0),
+                                 ("--kubelet-port", kubelet_port, 0)):
+        if not lowest <= number <= 65535:
+            raise BadInput(f"{flag} {number} is not a port",
+                           f"give {lowest}-65535" + (" (0: off)" if lowest == 0 else ""))
     if kubeconfig_secret and not kubeconfig_server:
         raise BadInput("--kubeconfig-secret needs --kubeconfig-server",
                        "give the server URL the published kubeconfig names, e.g. "
@@ -52,6 +97,8 @@ def syncer_config(*, name: str, host_namespace: str, virtual_kubeconfig: Path,
     if unknown_rules:
         raise BadInput(f"--allow: unknown isolation rules {unknown_rules}",
                        f"choose from {sorted(RULES)} (docs/syncer.md says what each does)")
+    if not host_namespace:
+        host_namespace = pod_namespace(host_kubeconfig, namespace_file)
     context = SyncContext(
         vcluster=name, host_namespace=host_namespace,
         host_service_account=workload_service_account, api_host=api_host, api_port=api_port,
@@ -74,16 +121,35 @@ def syncer_config(*, name: str, host_namespace: str, virtual_kubeconfig: Path,
                         kubelet_ca_dir=kubelet_ca_dir)
 
 
-def pod_namespace(host_kubeconfig: Path | None) -> str:
-    """The namespace of the pod the syncer runs in: its host namespace when none is given."""
+# Each flag's default, as `preview syncer` declares and shows it.
+DEFAULTS: dict[str, Any] = {
+    name: parameter.default
+    for name, parameter in inspect.signature(syncer_config).parameters.items()
+    if parameter.default is not inspect.Parameter.empty}
+
+
+def _choice(value: str, choices: tuple[str, ...], flag: str) -> None:
+    if value not in choices:
+        raise BadInput(f"{flag} {value!r} is not one of {', '.join(choices)}",
+                       f"e.g. {flag} {choices[0]} (the default)")
+
+
+def pod_namespace(host_kubeconfig: Path | None, namespace_file: Path | None = None) -> str:
+    """The namespace of the pod the syncer runs in (`namespace_file`: default, its
+    ServiceAccount mount's): its host namespace when none is given."""
     if host_kubeconfig is not None:
         raise BadInput("--host-namespace is required with --host-kubeconfig",
                        "name the host namespace synced objects live in")
-    ns_file = service_account_dir() / "namespace"
-    if not ns_file.exists():
+    ns_file = namespace_file or service_account_dir() / "namespace"
+    try:
+        namespace = ns_file.read_text().strip()
+    except FileNotFoundError:
         raise BadInput("--host-namespace is required outside a pod",
-                       f"name the host namespace ({ns_file} does not exist)")
-    return ns_file.read_text().strip()
+                       f"name the host namespace ({ns_file} does not exist)") from None
+    if not namespace:
+        raise BadInput(f"--host-namespace is empty and {ns_file} names no namespace",
+                       "name the host namespace synced objects live in")
+    return namespace
 
 
 def sync_kinds(text: str) -> tuple[str, ...]:

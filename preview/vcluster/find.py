@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from preview import helm
 from preview.errors import PreviewError
 from preview.kube.client import ApiError, Forbidden, KubeClient
+from preview.kube.host import HostCluster
 from preview.kube.resources import NAMESPACES, STATEFULSETS
 from preview.vcluster.model import NAMESPACE_MANAGED_BY, NAMESPACE_VCLUSTER, PART_OF
 
@@ -26,7 +26,7 @@ CHART_NAME = "vcluster"
 CHART_MARK = "preview-vcluster.io/k3s-image"
 
 
-class NotFound(PreviewError):
+class NoSuchVcluster(PreviewError):
     """No virtual cluster of that name where we looked (`--ignore-not-found` accepts it)."""
 
 
@@ -41,7 +41,7 @@ def choose(name: str, found: Mapping[str, Sequence[str]], namespace: str | None)
         if namespace in found:
             return namespace
         elsewhere = sorted(found)
-        raise NotFound(
+        raise NoSuchVcluster(
             f"virtual cluster {name} not found in namespace {namespace}"
             + (f" (it exists in namespace {', '.join(elsewhere)})" if elsewhere else
                " (no StatefulSet, helm release or labelled namespace of that name)"),
@@ -50,7 +50,7 @@ def choose(name: str, found: Mapping[str, Sequence[str]], namespace: str | None)
     if len(found) == 1:
         return next(iter(found))
     if not found:
-        raise NotFound(f"virtual cluster {name} not found in any namespace (looked for its "
+        raise NoSuchVcluster(f"virtual cluster {name} not found in any namespace (looked for its "
                        "StatefulSet, helm release and labelled namespace)",
                        "see `preview vcluster list -A`; pass -n if it lives in a namespace "
                        "you cannot list")
@@ -59,62 +59,64 @@ def choose(name: str, found: Mapping[str, Sequence[str]], namespace: str | None)
                        "pass -n/--namespace with one of them")
 
 
-async def resolve(host: KubeClient, name: str, namespace: str | None = None,
-                  kubeconfig: Path | None = None, context: str | None = None,
+async def resolve(host: HostCluster, name: str, namespace: str | None = None,
                   with_helm: bool = True) -> str:
     """The namespace of virtual cluster `name` (`choose` over `locate`). When it is not in
     the `namespace` named, the error says where it is instead, if it can be seen."""
-    found = await locate(host, name, namespace, kubeconfig, context, with_helm)
-    if namespace is not None and namespace not in found:
-        try:
-            found = await locate(host, name, None, kubeconfig, context, with_helm,
-                                 fallback=False)
-        except ApiError as e:
-            log.info("cannot look for %s in other namespaces: %s", name, e.message)
+    async with host.client() as kube:
+        found = await _locate(host, kube, name, namespace, with_helm)
+        if namespace is not None and namespace not in found:
+            try:
+                found = await _locate(host, kube, name, None, with_helm, fallback=False)
+            except ApiError as e:
+                log.info("cannot look for %s in other namespaces: %s", name, e.message)
     return choose(name, found, namespace)
 
 
-async def locate(host: KubeClient, name: str, namespace: str | None = None,
-                 kubeconfig: Path | None = None, context: str | None = None,
+async def locate(host: HostCluster, name: str, namespace: str | None = None,
                  with_helm: bool = True, fallback: bool = True) -> dict[str, list[str]]:
     """Namespaces holding virtual cluster `name` (in `namespace` only, if given), each with
     what showed it. Without permission to look cluster-wide, falls back to the default
     namespace `vcluster-NAME` (as `create` does) if `fallback`, or raises."""
+    async with host.client() as kube:
+        return await _locate(host, kube, name, namespace, with_helm, fallback)
+
+
+async def _locate(host: HostCluster, kube: KubeClient, name: str, namespace: str | None,
+                  with_helm: bool, fallback: bool = True) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     selector = f"app.kubernetes.io/part-of={PART_OF},app.kubernetes.io/instance={name}"
     try:
-        for sts in (await host.list(STATEFULSETS, namespace, selector)).get("items") or []:
+        for sts in (await kube.list(STATEFULSETS, namespace, selector)).get("items") or []:
             found.setdefault(sts["metadata"]["namespace"], []).append("StatefulSet")
         if namespace is None:
-            labelled = await host.list(NAMESPACES, None, f"{NAMESPACE_MANAGED_BY}={PART_OF},"
+            labelled = await kube.list(NAMESPACES, None, f"{NAMESPACE_MANAGED_BY}={PART_OF},"
                                                          f"{NAMESPACE_VCLUSTER}={name}")
             for ns in labelled.get("items") or []:
                 found.setdefault(ns["metadata"]["name"], []).append("labelled namespace")
         else:
-            ns_obj = await host.get(NAMESPACES, None, namespace)
+            ns_obj = await kube.get(NAMESPACES, None, namespace)
             labels = ((ns_obj or {}).get("metadata") or {}).get("labels") or {}
             if labels.get(NAMESPACE_MANAGED_BY) == PART_OF and \
                     labels.get(NAMESPACE_VCLUSTER) == name:
                 found.setdefault(namespace, []).append("labelled namespace")
-    except ApiError as e:
-        if not isinstance(e, Forbidden) or namespace is not None or not fallback:
+    except Forbidden as e:
+        if namespace is not None or not fallback:
             raise
         log.info("cannot list cluster-wide (%s); assuming namespace %s", e.message,
                  default_namespace(name))
         return {default_namespace(name): ["default namespace"]}
     if with_helm:
-        for release in await releases(kubeconfig, context, namespace):
+        for release in await releases(host, namespace):
             ns = release["namespace"]
-            if release["name"] == name and ns not in found and \
-                    await is_ours(kubeconfig, context, release):
+            if release["name"] == name and ns not in found and await is_ours(host, release):
                 found.setdefault(ns, []).append(f"helm release, {release['status']}")
     return found
 
 
-async def releases(kubeconfig: Path | None, context: str | None,
-                    namespace: str | None) -> list[dict[str, str]]:
+async def releases(host: HostCluster, namespace: str | None) -> list[dict[str, str]]:
     try:
-        return await helm.releases(kubeconfig, context, namespace)
+        return await helm.releases(host.kubeconfig, host.context, namespace)
     except PreviewError as e:
         # Listing releases needs to read Secrets everywhere; without it we still have the
         # StatefulSets and namespaces.
@@ -122,13 +124,12 @@ async def releases(kubeconfig: Path | None, context: str | None,
         return []
 
 
-async def is_ours(kubeconfig: Path | None, context: str | None,
-                  release: Mapping[str, str]) -> bool:
+async def is_ours(host: HostCluster, release: Mapping[str, str]) -> bool:
     """Whether a helm release is of our charts/vcluster (chart name, then its annotation)."""
     if not str(release.get("chart", "")).startswith(f"{CHART_NAME}-"):
         return False
     try:
-        metadata = await helm.chart_metadata(kubeconfig, context, release["name"],
+        metadata = await helm.chart_metadata(host.kubeconfig, host.context, release["name"],
                                              release["namespace"])
     except PreviewError:
         return False

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 from typing import Any
 
 from tenacity import (
@@ -23,6 +22,7 @@ from tenacity import (
 from preview import helm, naming
 from preview.errors import PreviewError
 from preview.kube.client import AlreadyExists, ApiError, Forbidden, KubeClient, NotFound
+from preview.kube.host import HostCluster
 from preview.kube.resources import NAMESPACES, SECRETS, STATEFULSETS, SYNCED, VCLUSTER_KINDS
 from preview.vcluster import cidr, diagnose
 from preview.vcluster.model import (
@@ -56,9 +56,8 @@ def pod_security_labels(level: str) -> dict[str, str]:
     return {f"pod-security.kubernetes.io/{mode}": level for mode in ("enforce", "audit", "warn")}
 
 
-async def create(host: KubeClient, name: str, namespace: str, values: dict[str, Any],
-                 progress: Progress, kubeconfig: Path | None = None,
-                 context: str | None = None, timeout: float = 300.0, upgrade: bool = False,
+async def create(host: HostCluster, name: str, namespace: str, values: dict[str, Any],
+                 progress: Progress, timeout: float = 300.0, upgrade: bool = False,
                  reset_values: bool = False) -> CreateResult:
     """Install virtual cluster `name` in `namespace` and wait until it is ready.
 
@@ -66,11 +65,19 @@ async def create(host: KubeClient, name: str, namespace: str, values: dict[str, 
     that are not given again (unless `reset_values`) and reports every changed key. A fresh
     install that fails is removed again, so nothing half-made stays behind.
     """
+    async with host.client() as kube:
+        return await _create(host, kube, name, namespace, values, progress, timeout, upgrade,
+                             reset_values)
+
+
+async def _create(host: HostCluster, kube: KubeClient, name: str, namespace: str,
+                  values: dict[str, Any], progress: Progress, timeout: float, upgrade: bool,
+                  reset_values: bool) -> CreateResult:
     started = time.monotonic()
     check_name(name)
     check_namespace(namespace)
     chart = chart_path()
-    installed = await helm.release_values(kubeconfig, context, name, namespace)
+    installed = await helm.release_values(host.kubeconfig, host.context, name, namespace)
     if installed is not None and not upgrade:
         raise PreviewError(
             f"virtual cluster {name} already exists in namespace {namespace}",
@@ -92,26 +99,26 @@ async def create(host: KubeClient, name: str, namespace: str, values: dict[str, 
         for change in changed:
             progress(f"changing {change}")
     level = str((values.get("isolation") or {}).get("podSecurity", "baseline"))
-    created_namespace = await _ensure_namespace(host, namespace, name, level, progress)
+    created_namespace = await _ensure_namespace(kube, namespace, name, level, progress)
     try:
         if not values.get("serviceCIDR"):
-            values["serviceCIDR"] = await cidr.detect(host, namespace)
+            values["serviceCIDR"] = await cidr.detect(kube, namespace)
             progress(f"host Service CIDR: {values['serviceCIDR']}")
         progress(f"{'upgrading' if installed is not None else 'installing'} chart in "
                  f"{namespace}")
-        revision = await helm.install_or_upgrade(kubeconfig, context, chart, name, namespace,
-                                                 values)
+        revision = await helm.install_or_upgrade(host.kubeconfig, host.context, chart, name,
+                                                 namespace, values)
     except PreviewError as e:
         if installed is not None:
             raise PreviewError(e.message, f"the previous revision is still installed; "
                                           f"`helm -n {namespace} history {name}` shows it, "
                                           f"`helm -n {namespace} rollback {name}` restores "
                                           "it") from e
-        await _undo_install(host, name, namespace, created_namespace, e, progress,
-                            kubeconfig, context, timeout)
+        await _undo_install(host, kube, name, namespace, created_namespace, e, progress,
+                            timeout)
         raise
     try:
-        await _wait_ready(host, name, namespace, progress, timeout)
+        await _wait_ready(kube, name, namespace, progress, timeout)
     except PreviewError as e:
         raise PreviewError(e.message, f"{e.hint}; to remove it: "
                                       f"`preview vcluster delete {name} -n {namespace}`"
@@ -122,14 +129,13 @@ async def create(host: KubeClient, name: str, namespace: str, values: dict[str, 
                         tuple(str(c) for c in changed))
 
 
-async def _undo_install(host: KubeClient, name: str, namespace: str, created_namespace: bool,
-                        error: PreviewError, progress: Progress, kubeconfig: Path | None,
-                        context: str | None, timeout: float) -> None:
+async def _undo_install(host: HostCluster, kube: KubeClient, name: str, namespace: str,
+                        created_namespace: bool, error: PreviewError, progress: Progress,
+                        timeout: float) -> None:
     """Remove what a failed fresh install made; say what could not be removed."""
     progress(f"install failed; removing what was made of {name}")
     try:
-        await delete(host, name, namespace, progress, not created_namespace, kubeconfig,
-                     context, timeout)
+        await _delete(host, kube, name, namespace, progress, not created_namespace, timeout)
     except (PreviewError, ApiError) as cleanup:
         raise PreviewError(
             f"{error.message}\nremoving the half-made {name} failed too: {cleanup}",
@@ -138,19 +144,19 @@ async def _undo_install(host: KubeClient, name: str, namespace: str, created_nam
     error.hint = f"nothing was left behind ({removed}); fix the cause above and run again"
 
 
-async def _ensure_namespace(host: KubeClient, namespace: str, name: str, level: str,
+async def _ensure_namespace(kube: KubeClient, namespace: str, name: str, level: str,
                             progress: Progress) -> bool:
     labels = {NAMESPACE_MANAGED_BY: PART_OF, NAMESPACE_VCLUSTER: name,
               **pod_security_labels(level)}
-    existing = await host.get(NAMESPACES, None, namespace)
+    existing = await kube.get(NAMESPACES, None, namespace)
     if existing is None:
         try:
-            await host.create(NAMESPACES, None, {"metadata": {"name": namespace,
+            await kube.create(NAMESPACES, None, {"metadata": {"name": namespace,
                                                               "labels": labels}})
             progress(f"created namespace {namespace}")
             return True
         except AlreadyExists:
-            existing = await host.get(NAMESPACES, None, namespace)
+            existing = await kube.get(NAMESPACES, None, namespace)
     if existing is not None and existing["metadata"].get("deletionTimestamp"):
         raise PreviewError(f"namespace {namespace} is being deleted",
                            "wait until it is gone, or pick another --namespace")
@@ -161,25 +167,25 @@ async def _ensure_namespace(host: KubeClient, namespace: str, name: str, level: 
                                f"{current[NAMESPACE_VCLUSTER]}",
                                "one virtual cluster per namespace: pick another --namespace")
         if any(current.get(k) != v for k, v in labels.items()):
-            await host.patch(NAMESPACES, None, namespace, {"metadata": {"labels": labels}})
+            await kube.patch(NAMESPACES, None, namespace, {"metadata": {"labels": labels}})
         return False
     progress(f"namespace {namespace} exists and is not ours: using it as it is "
              "(no Pod Security labels set)")
     return False
 
 
-async def _wait_ready(host: KubeClient, name: str, namespace: str, progress: Progress,
+async def _wait_ready(kube: KubeClient, name: str, namespace: str, progress: Progress,
                       timeout: float) -> None:
     said = ""
 
     async def check() -> None:
         nonlocal said
-        sts = await host.get(STATEFULSETS, namespace, name)
+        sts = await kube.get(STATEFULSETS, namespace, name)
         status = (sts or {}).get("status") or {}
         if not sts or status.get("readyReplicas", 0) < 1 or \
                 status.get("observedGeneration", 0) < sts["metadata"].get("generation", 1):
             message = f"waiting for the control plane ({status.get('readyReplicas', 0)}/1 ready)"
-        elif await host.get(SECRETS, namespace, kubeconfig_secret(name)) is None:
+        elif await kube.get(SECRETS, namespace, kubeconfig_secret(name)) is None:
             message = f"waiting for the kubeconfig Secret {kubeconfig_secret(name)}"
         else:
             return
@@ -194,54 +200,59 @@ async def _wait_ready(host: KubeClient, name: str, namespace: str, progress: Pro
             with attempt:
                 await check()
     except RetryError as e:
-        details = await diagnose.control_plane(host, name, namespace)
+        details = await diagnose.control_plane(kube, name, namespace)
         raise PreviewError(f"virtual cluster {name} was not ready after {timeout:.0f}s: "
                            f"{e.last_attempt.exception()}\n{details}",
                            f"look at `kubectl -n {namespace} describe pod {name}-0` and its "
                            "containers' logs (k3s, syncer)") from None
 
 
-async def delete(host: KubeClient, name: str, namespace: str, progress: Progress,
-                 keep_namespace: bool = False, kubeconfig: Path | None = None,
-                 context: str | None = None, timeout: float = 300.0) -> DeleteResult:
+async def delete(host: HostCluster, name: str, namespace: str, progress: Progress,
+                 keep_namespace: bool = False, timeout: float = 300.0) -> DeleteResult:
     """Uninstall, remove what the syncer made, delete the namespace if we made it, report
     leftovers. Objects without our labels are never touched."""
+    async with host.client() as kube:
+        return await _delete(host, kube, name, namespace, progress, keep_namespace, timeout)
+
+
+async def _delete(host: HostCluster, kube: KubeClient, name: str, namespace: str,
+                  progress: Progress, keep_namespace: bool, timeout: float) -> DeleteResult:
     started = time.monotonic()
     check_name(name)
     check_namespace(namespace)
     progress(f"uninstalling {name} from {namespace}")
-    uninstalled = await helm.uninstall(kubeconfig, context, name, namespace)
+    uninstalled = await helm.uninstall(host.kubeconfig, host.context, name, namespace)
     # The syncer is gone now: nothing recreates its copies while they are removed.
     owned = f"{naming.MANAGED_BY}={naming.SYNCER_VALUE},{naming.VCLUSTER}={naming.label_value(name)}"
     for res in SYNCED:
-        for obj in (await host.list(res, namespace, owned)).get("items") or []:
-            await host.delete(res, namespace, obj["metadata"]["name"],
+        for obj in (await kube.list(res, namespace, owned)).get("items") or []:
+            await kube.delete(res, namespace, obj["metadata"]["name"],
                               uid=obj["metadata"]["uid"], grace_period=0)
-    secret = await host.get(SECRETS, namespace, kubeconfig_secret(name))
+    secret = await kube.get(SECRETS, namespace, kubeconfig_secret(name))
     if secret is not None and (secret["metadata"].get("labels") or {}).get(
             "app.kubernetes.io/instance") == name:
-        await host.delete(SECRETS, namespace, kubeconfig_secret(name))
-    ns = await host.get(NAMESPACES, None, namespace)
+        await kube.delete(SECRETS, namespace, kubeconfig_secret(name))
+    ns = await kube.get(NAMESPACES, None, namespace)
     ns_labels = (ns or {}).get("metadata", {}).get("labels") or {}
     ours = ns_labels.get(NAMESPACE_MANAGED_BY) == PART_OF and \
         ns_labels.get(NAMESPACE_VCLUSTER) == name
     namespace_deleted = False
     if ns is not None and ours and not keep_namespace:
         progress(f"deleting namespace {namespace}")
-        await host.delete(NAMESPACES, None, namespace, uid=ns["metadata"]["uid"])
-        await _wait_gone(host, namespace, progress, timeout)
+        await kube.delete(NAMESPACES, None, namespace, uid=ns["metadata"]["uid"])
+        await _wait_gone(kube, namespace, progress, timeout)
         namespace_deleted = True
-    leftovers = () if namespace_deleted else await _leftovers(host, name, namespace)
+    leftovers = () if namespace_deleted else await _leftovers(kube, name, namespace)
     return DeleteResult(name, namespace, uninstalled, namespace_deleted, leftovers,
                         round(time.monotonic() - started, 1))
 
 
-async def _wait_gone(host: KubeClient, namespace: str, progress: Progress,
+async def _wait_gone(kube: KubeClient, namespace: str, progress: Progress,
                      timeout: float) -> None:
     deadline = time.monotonic() + timeout
     said = ""
     while True:
-        ns = await host.get(NAMESPACES, None, namespace)
+        ns = await kube.get(NAMESPACES, None, namespace)
         if ns is None:
             return
         conditions = {c.get("type"): c.get("message") for c in
@@ -257,7 +268,7 @@ async def _wait_gone(host: KubeClient, namespace: str, progress: Progress,
         await asyncio.sleep(0.5)
 
 
-async def _leftovers(host: KubeClient, name: str, namespace: str) -> tuple[str, ...]:
+async def _leftovers(kube: KubeClient, name: str, namespace: str) -> tuple[str, ...]:
     found = []
     selectors = (f"{naming.VCLUSTER}={naming.label_value(name)}",
                  f"app.kubernetes.io/instance={name},app.kubernetes.io/part-of={PART_OF}")
@@ -265,7 +276,7 @@ async def _leftovers(host: KubeClient, name: str, namespace: str) -> tuple[str, 
         seen: set[str] = set()
         for selector in selectors:
             try:
-                items = (await host.list(res, namespace, selector)).get("items") or []
+                items = (await kube.list(res, namespace, selector)).get("items") or []
             except (Forbidden, NotFound):
                 continue
             for obj in items:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 from preview import naming
 from preview.kube.client import Forbidden, KubeClient
+from preview.kube.host import HostCluster
 from preview.kube.objects import parse_time
 from preview.kube.resources import NAMESPACES, STATEFULSETS
 from preview.vcluster import find
@@ -70,32 +70,36 @@ def release_only(release: dict[str, Any], namespace_labels: dict[str, str],
     return dataclasses.replace(with_release(row, release), status=row.status)
 
 
-async def list_vclusters(host: KubeClient, namespace: str | None = None,
-                         kubeconfig: Path | None = None,
-                         context: str | None = None,
+async def list_vclusters(host: HostCluster, namespace: str | None = None,
                          with_helm: bool = False) -> list[VCluster]:
-    """Rows sorted by namespace and name. `with_helm` also asks helm (with `kubeconfig` and
-    `context`, which must name the same host as `host`) for failed installs."""
-    listed = await host.list(STATEFULSETS, namespace, SELECTOR)
+    """Rows sorted by namespace and name. `with_helm` also asks helm (of the same host) for
+    failed installs."""
+    async with host.client() as kube:
+        return await _list(host, kube, namespace, with_helm)
+
+
+async def _list(host: HostCluster, kube: KubeClient, namespace: str | None,
+                with_helm: bool) -> list[VCluster]:
+    listed = await kube.list(STATEFULSETS, namespace, SELECTOR)
     now = dt.datetime.now(dt.UTC)
     labels_by_ns: dict[str, dict[str, str]] = {}
 
     async def labels_of(ns: str) -> dict[str, str]:
         if ns not in labels_by_ns:
             try:
-                found = await host.get(NAMESPACES, None, ns)
+                found = await kube.get(NAMESPACES, None, ns)
             except Forbidden:
                 found = None  # may list StatefulSets but not read namespaces: no owner labels
             labels_by_ns[ns] = ((found or {}).get("metadata") or {}).get("labels") or {}
         return labels_by_ns[ns]
 
     releases = {(r["namespace"], r["name"]): r for r in
-                (await find.releases(kubeconfig, context, namespace) if with_helm else [])}
+                (await find.releases(host, namespace) if with_helm else [])}
     rows = []
     for sts in listed.get("items") or []:
         row = summarize(sts, await labels_of(sts["metadata"]["namespace"]), now)
         rows.append(with_release(row, releases.pop((row.namespace, row.name), None)))
     for release in releases.values():
-        if await find.is_ours(kubeconfig, context, release):
+        if await find.is_ours(host, release):
             rows.append(release_only(release, await labels_of(release["namespace"]), now))
     return sorted(rows, key=lambda r: (r.namespace, r.name))

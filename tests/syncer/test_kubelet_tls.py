@@ -8,7 +8,8 @@ from pathlib import Path
 
 from preview.kube import tls
 from preview.syncer.context import SyncContext
-from preview.syncer.main import SyncerConfig, kubelet_tls
+from preview.syncer.main import kubelet_tls
+from preview.syncer.settings import SyncerConfig
 from preview.syncer.syncer import SyncOptions
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 
 from preview.errors import BadInput
 from preview.syncer import settings
 from preview.syncer.context import DEFAULT_DENIED_ANNOTATIONS, KINDS
-from preview.syncer.main import SyncerConfig
+from preview.syncer.settings import SyncerConfig
 
 
 def config(**flags: Any) -> SyncerConfig:
@@ -66,7 +67,15 @@ def test_every_flag_lands_in_its_field() -> None:
     ({"tolerations": ("k:Sometimes",)}, "--toleration", "KEY[=VALUE][:EFFECT]"),
     ({"kubeconfig_secret": "s"}, "--kubeconfig-secret", "--kubeconfig-server"),
     ({"allowed": ("everything",)}, "--allow", "choose from"),
-    ({"host_namespace": ""}, "--host-namespace", "host namespace"),
+    ({"host_namespace": "", "namespace_file": Path("/nonexistent/namespace")},
+     "--host-namespace", "host namespace"),
+    ({"host_namespace": "", "host_kubeconfig": Path("host.yaml")}, "--host-namespace",
+     "host namespace"),
+    ({"configs": "some"}, "--configs", "--configs referenced"),
+    ({"node_sync": "virtual"}, "--node-sync", "--node-sync fake"),
+    ({"workers": 0}, "--workers", "--workers 8"),
+    ({"port": 0}, "--port", "1-65535"),
+    ({"kubelet_port": 70000}, "--kubelet-port", "0-65535 (0: off)"),
 ])
 def test_bad_flags_name_the_flag_and_the_fix(flags: dict[str, Any], flag: str,
                                              fix: str) -> None:
@@ -74,6 +83,32 @@ def test_bad_flags_name_the_flag_and_the_fix(flags: dict[str, Any], flag: str,
         config(**flags)
     assert flag in e.value.message
     assert e.value.hint and fix in e.value.hint
+
+
+def test_without_host_namespace_the_pods_own(tmp_path: Path) -> None:
+    (tmp_path / "namespace").write_text("vcluster-a\n")
+    c = config(host_namespace="", namespace_file=tmp_path / "namespace")
+    assert c.context.host_namespace == "vcluster-a"
+    (tmp_path / "namespace").write_text("")
+    with pytest.raises(BadInput, match="names no namespace"):
+        config(host_namespace="", namespace_file=tmp_path / "namespace")
+
+
+def test_the_cli_declares_the_settings_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One source: every flag `preview syncer` leaves out takes syncer_config's default."""
+    from preview.cli.syncer import syncer_command
+
+    for param in syncer_command.params:
+        if isinstance(param, click.Option) and param.envvar:
+            monkeypatch.delenv(str(param.envvar), raising=False)
+    flags = syncer_command.make_context(
+        "syncer", ["--name", "a", "--virtual-kubeconfig", "/k3s/admin.yaml"]).params
+    flags.pop("log_format")
+    assert set(flags) - {"name", "virtual_kubeconfig"} == set(settings.DEFAULTS) - {
+        "namespace_file"}
+    for name, default in settings.DEFAULTS.items():
+        if name != "namespace_file":
+            assert flags[name] == default, name
 
 
 def test_pod_namespace_needs_a_pod(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
