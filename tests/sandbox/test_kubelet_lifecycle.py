@@ -12,7 +12,7 @@ from preview.sandbox.kubelet.behaviour import behaviour, image_id, normalize_ima
 from preview.sandbox.kubelet.lifecycle import PodState, advance, new_pod_state, next_due, stop
 from preview.sandbox.kubelet.status import phase, pod_status, qos_class
 from preview.sandbox.kubelet.timings import KubeletTimings
-from preview.sandbox.machinery.status import ApiError
+from preview.sandbox.machinery.status import StatusError
 
 T = KubeletTimings()
 
@@ -204,10 +204,10 @@ def test_log_options_and_errors() -> None:
     opts = logs.parse_options({"tailLines": "2", "timestamps": "true", "follow": "1"}, 100.0)
     assert (opts.tail_lines, opts.timestamps, opts.follow) == (2, True, True)
     assert logs.parse_options({"sinceSeconds": "10"}, 100.0).since == 90.0
-    with pytest.raises(ApiError) as e:
+    with pytest.raises(StatusError) as e:
         logs.choose_container(pod({"name": "a", "image": "x"}, {"name": "b", "image": "x"}), "")
     assert e.value.message == "a container name must be specified for pod web, choose one of: [a b]"
-    with pytest.raises(ApiError) as e:
+    with pytest.raises(StatusError) as e:
         logs.choose_container(pod({"name": "a", "image": "x"}), "zzz")
     assert e.value.message == "container zzz is not valid for pod web"
 
@@ -230,7 +230,7 @@ def test_logs_of_a_waiting_container_are_refused() -> None:
     p = pod({"name": "app", "image": "does-not-exist"})
     state = new_pod_state(p, 1000.0, T)
     run_until(state, 1000.5)
-    with pytest.raises(ApiError) as e:
+    with pytest.raises(StatusError) as e:
         logs.choose_run(state, state.containers[0], previous=False)
     assert e.value.message == ('container "app" in pod "web" is waiting to start: trying and '
                                "failing to pull image")

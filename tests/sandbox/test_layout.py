@@ -7,6 +7,7 @@ keep the shape they rely on.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -87,3 +88,136 @@ def strongly_connected(nodes: Iterable[str],
                 if len(component) > 1:
                     found.append(sorted(component))
     return sorted(found)
+
+
+def test_no_status_code_comparisons_on_api_errors() -> None:
+    """The client's API errors are caught by type (`except NotFound:`), never by comparing
+    `e.status` with a number (DESIGN.md, "Clients"; STYLE.md 4)."""
+    package = SANDBOX.parent
+    sources = {module_name(path, package): path.read_text()
+               for path in sorted(package.rglob("*.py"))}
+    found = status_comparisons(sources, exempt={"preview.kube.client"})
+    assert found == []
+
+
+def test_status_comparisons_finds_them_through_aliases() -> None:
+    """The checker itself: a comparison on a caught `ApiError` (under any name it is
+    re-exported as) is found; catching the type, or comparing another library's status, is
+    not."""
+    sources = {
+        "preview.kube.client": "class ApiError(Exception): ...\n"
+                               "class NotFound(ApiError): ...\n",
+        "pkg.client": "from preview.kube.client import ApiError\nApiFailure = ApiError\n",
+        "pkg.old": (
+            "from pkg.client import ApiFailure\n"
+            "from preview.kube import client\n"
+            "from github import GithubException\n"
+            "async def f():\n"
+            "    try: pass\n"
+            "    except ApiFailure as e:\n"
+            "        if e.status == 409: pass\n"
+            "    try: pass\n"
+            "    except (OSError, client.NotFound) as err:\n"
+            "        if err.status not in (403, 404): raise\n"
+            "    try: pass\n"
+            "    except GithubException as e:\n"
+            "        if e.status == 404: pass\n"
+            "    try: pass\n"
+            "    except client.NotFound:\n"
+            "        pass\n"),
+    }
+    assert status_comparisons(sources, exempt=set()) == ["pkg.old:7", "pkg.old:10"]
+
+
+def module_name(path: Path, package: Path) -> str:
+    parts = path.relative_to(package.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+API_ERROR = ("preview.kube.client", "ApiError")
+Binding = tuple[str, str] | ast.expr  # (module, name) imported, or the value of `Alias = …`
+
+
+def status_comparisons(sources: dict[str, str], exempt: set[str]) -> list[str]:
+    """`module:line` of every `e.status == 404` / `e.status in (403, 404)` (or `!=`, `not in`)
+    where `e` is bound by an `except` clause catching the kube client's `ApiError` family.
+
+    Names are followed through imports and module-level `Alias = Name` to the class they
+    denote, so a re-exported alias is caught too.
+    """
+    trees = {name: ast.parse(text) for name, text in sources.items()}
+    bindings = {name: _bindings(tree) for name, tree in trees.items()}
+    bases = {(name, node.name): node.bases for name, tree in trees.items()
+             for node in tree.body if isinstance(node, ast.ClassDef)}
+
+    def resolve(module: str, expr: ast.expr, depth: int = 0) -> tuple[str, str] | None:
+        """The (module, name) that a name or a `module.Name` expression denotes."""
+        if depth > 20:
+            return None
+        if isinstance(expr, ast.Attribute):
+            base = resolve(module, expr.value, depth + 1)
+            return (".".join(p for p in base if p), expr.attr) if base else None
+        if not isinstance(expr, ast.Name):
+            return None
+        target = bindings.get(module, {}).get(expr.id)
+        if target is None:
+            return (module, expr.id)  # defined here (or a builtin)
+        if isinstance(target, ast.expr):
+            return resolve(module, target, depth + 1)
+        return resolve(target[0], ast.Name(target[1]), depth + 1)
+
+    def is_api_error(module: str, expr: ast.expr, depth: int = 0) -> bool:
+        where = resolve(module, expr)
+        if where is None or depth > 20:
+            return False
+        return where == API_ERROR or any(is_api_error(where[0], base, depth + 1)
+                                         for base in bases.get(where, []))
+
+    found = []
+    for module, tree in trees.items():
+        if module in exempt:
+            continue
+        for handler in ast.walk(tree):
+            if not (isinstance(handler, ast.ExceptHandler) and handler.name and handler.type):
+                continue
+            caught = handler.type.elts if isinstance(handler.type, ast.Tuple) else \
+                [handler.type]
+            if not any(is_api_error(module, c) for c in caught):
+                continue
+            found += [f"{module}:{node.lineno}" for stmt in handler.body
+                      for node in ast.walk(stmt) if isinstance(node, ast.Compare)
+                      and _compares_status(node, handler.name)]
+    return found
+
+
+def _bindings(tree: ast.Module) -> dict[str, Binding]:
+    """A module's top-level names that come from elsewhere: `from m import a as b` and
+    `import m.a as b` → ("m", "a"); `B = A` → the expression `A`. (preview has no relative
+    imports.)"""
+    out: dict[str, Binding] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and not node.level:
+            for alias in node.names:
+                out[alias.asname or alias.name] = (node.module or "", alias.name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    module, _, name = alias.name.rpartition(".")
+                    out[alias.asname] = (module, name)
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Name | ast.Attribute):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    out[target.id] = node.value
+    return out
+
+
+def _compares_status(node: ast.Compare, name: str) -> bool:
+    """`name.status` against an int, or (not) in a tuple/list/set of ints."""
+    if len(node.ops) != 1 or not isinstance(node.ops[0], ast.Eq | ast.NotEq | ast.In | ast.NotIn):
+        return False
+    left, right = node.left, node.comparators[0]
+    if not (isinstance(left, ast.Attribute) and left.attr == "status"
+            and isinstance(left.value, ast.Name) and left.value.id == name):
+        return False
+    values = right.elts if isinstance(right, ast.Tuple | ast.List | ast.Set) else [right]
+    return all(isinstance(v, ast.Constant) and isinstance(v.value, int) for v in values)

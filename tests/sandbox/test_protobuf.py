@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from preview.sandbox.apiserver.encoding import protobuf
-from preview.sandbox.machinery.status import ApiError
+from preview.sandbox.machinery.status import StatusError
 
 
 def varint(n: int) -> bytes:
@@ -72,7 +72,7 @@ def test_time_is_rfc3339() -> None:
     (unknown("example.com/v1", "Widget", b""), 415),
 ])
 def test_bad_bodies_are_client_errors(body: bytes, code: int) -> None:
-    with pytest.raises(ApiError) as e:
+    with pytest.raises(StatusError) as e:
         protobuf.decode(body)
     assert e.value.code == code
 

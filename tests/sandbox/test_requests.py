@@ -10,7 +10,7 @@ from preview.sandbox.apiserver.endpoints.requests import (
     delete_options,
     parse_path,
 )
-from preview.sandbox.machinery.status import ApiError
+from preview.sandbox.machinery.status import StatusError
 
 
 @pytest.mark.parametrize(("method", "path", "query", "expected"), [
@@ -49,34 +49,34 @@ def test_non_resource_paths(path: str) -> None:
 
 
 def test_malformed_json_is_400_naming_the_position() -> None:
-    with pytest.raises(ApiError) as e:
+    with pytest.raises(StatusError) as e:
         decode_body(b'{"kind": ', "application/json")
     assert e.value.code == 400
     assert "json parse error" in e.value.message
 
 
 def test_malformed_yaml_is_400() -> None:
-    with pytest.raises(ApiError) as e:
+    with pytest.raises(StatusError) as e:
         decode_body(b"a: [1, 2\nb: c", "application/yaml")
     assert e.value.code == 400
     assert e.value.message.startswith("error converting YAML to JSON")
 
 
 def test_oversized_body_is_413() -> None:
-    with pytest.raises(ApiError) as e:
+    with pytest.raises(StatusError) as e:
         decode_body(b" " * (MAX_BODY + 1), "application/json")
     assert e.value.code == 413
     assert e.value.reason == "RequestEntityTooLarge"
 
 
 def test_unknown_media_type_is_415() -> None:
-    with pytest.raises(ApiError) as e:
+    with pytest.raises(StatusError) as e:
         decode_body(b"x", "text/plain")
     assert e.value.code == 415
 
 
 def test_unknown_patch_type_is_415() -> None:
-    with pytest.raises(ApiError) as e:
+    with pytest.raises(StatusError) as e:
         decode_body(b"{}", "application/json", patch=True)
     assert e.value.code == 415
 
@@ -87,6 +87,6 @@ def test_delete_options_from_body_and_query() -> None:
         "preconditions": {"uid": "u1"}})
     assert (opts.propagation, opts.grace_period, opts.uid) == ("Foreground", 0, "u1")
     assert delete_options({}, {"orphanDependents": True}).propagation == "Orphan"
-    with pytest.raises(ApiError) as e:
+    with pytest.raises(StatusError) as e:
         delete_options({"propagationPolicy": "Sometimes"}, None)
     assert e.value.code == 422

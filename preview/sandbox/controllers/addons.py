@@ -13,8 +13,9 @@ from typing import Any
 
 import aiohttp
 
+from preview.kube.client import ApiError, Conflict
 from preview.sandbox.controllers import ControllerContext
-from preview.sandbox.controllers.client import ApiFailure, path_for
+from preview.sandbox.controllers.client import path_for
 from preview.sandbox.controllers.volumeutil import PROVISIONER
 
 log = logging.getLogger(__name__)
@@ -61,9 +62,9 @@ class DefaultClasses:
                 try:
                     await self.client.request("POST", path_for(rt), body)
                     break
-                except ApiFailure as e:
-                    if e.status == 409:
-                        break  # already there (a restart, or the user made one)
+                except Conflict:
+                    break  # already there (a restart, or the user made one)
+                except ApiError as e:
                     log.warning("could not create %s %s: %s", rt.kind,
                                 body["metadata"]["name"], e)
                 except (OSError, aiohttp.ClientError) as e:

@@ -7,11 +7,9 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
-from preview.kube.client import MERGE_PATCH, ApiError, KubeClient, Resource
+from preview.kube.client import MERGE_PATCH, Conflict, KubeClient, NotFound, Resource
 from preview.kube.connection import Connection
 from preview.sandbox.machinery.resources import ResourceType
-
-ApiFailure = ApiError  # the name the controllers use for an API error answer
 
 
 def path_for(rt: ResourceType, namespace: str | None = None, name: str = "",
@@ -55,10 +53,8 @@ class ApiClient:
         try:
             await self.request("DELETE", path_for(rt, namespace, name), options)
             return True
-        except ApiError as e:
-            if e.status in (404, 409):
-                return False
-            raise
+        except (NotFound, Conflict):
+            return False
 
     async def merge_patch(self, rt: ResourceType, namespace: str, name: str,
                           patch: dict[str, Any], subresource: str = "") -> dict[str, Any] | None:
@@ -66,7 +62,5 @@ class ApiClient:
             result: dict[str, Any] = await self.request(
                 "PATCH", path_for(rt, namespace, name, subresource), patch, MERGE_PATCH)
             return result
-        except ApiError as e:
-            if e.status == 404:
-                return None
-            raise
+        except NotFound:
+            return None

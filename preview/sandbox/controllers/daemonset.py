@@ -10,14 +10,16 @@ old-template pods at most `maxUnavailable` at a time; the status is what kstatus
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
 from preview.control import Key, WorkQueue, key_of
+from preview.kube.client import ApiError, Conflict
 from preview.kube.events import EventRecorder
 from preview.sandbox.controllers import revisions
-from preview.sandbox.controllers.client import ApiFailure, path_for
+from preview.sandbox.controllers.client import path_for
 from preview.sandbox.controllers.expectations import Expectations
 from preview.sandbox.controllers.podutil import controller_of, is_ready, is_terminating
 from preview.sandbox.controllers.rollout import scaled_value
@@ -170,13 +172,10 @@ class DaemonSetController:
         history = revisions.owned(ds, self.revisions.list(key[0]))
         pod_hash = revisions.template_hash(ds)
         if not any(r["metadata"]["name"] == f"{key[1]}-{pod_hash}" for r in history):
-            try:
+            with contextlib.suppress(Conflict):
                 await self.client.request("POST", path_for(self.revisions.rt, key[0]),
                                           revisions.new_revision(ds,
                                                                  revisions.next_number(history)))
-            except ApiFailure as e:
-                if e.status != 409:
-                    raise
         by_node: dict[str, list[dict[str, Any]]] = {}
         for pod in pods:
             by_node.setdefault(target_node(pod), []).append(pod)
@@ -238,7 +237,7 @@ class DaemonSetController:
             pod = daemon_pod(ds, node, pod_hash)
             try:
                 created = await self.client.request("POST", path_for(self.pods.rt, ns), pod)
-            except ApiFailure as e:
+            except ApiError as e:
                 self.expectations.creation_observed(key)
                 await self.events.record(ds, "Warning", "FailedCreate", f"Error creating: {e}")
                 continue

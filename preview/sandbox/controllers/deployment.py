@@ -15,10 +15,11 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from preview.control import Key, WorkQueue, key_of
+from preview.kube.client import Conflict
 from preview.kube.events import EventRecorder
 from preview.sandbox.controllers import deployment_status as ds
 from preview.sandbox.controllers import rollout
-from preview.sandbox.controllers.client import ApiFailure, path_for
+from preview.sandbox.controllers.client import path_for
 from preview.sandbox.controllers.podutil import controller_of, owner_reference
 from preview.sandbox.controllers.rollout import RS, replicas
 from preview.sandbox.controllers.workload import claim, compute_hash, matches, status_patch
@@ -230,9 +231,7 @@ class DeploymentController:
         try:
             created: RS = await self.client.request(
                 "POST", path_for(self.sets.rt, d["metadata"]["namespace"]), body)
-        except ApiFailure as e:
-            if e.status != 409:
-                raise
+        except Conflict:
             existing = await self.client.get(self.sets.rt, d["metadata"]["namespace"], name)
             if existing is not None and (controller_of(existing) or {}).get("uid") == \
                     d["metadata"]["uid"] and rollout.equal_ignore_hash(
@@ -290,10 +289,8 @@ class DeploymentController:
         try:
             updated = await self.client.merge_patch(
                 self.sets.rt, rs["metadata"]["namespace"], rs["metadata"]["name"], body)
-        except ApiFailure as e:
-            if e.status == 409:
-                return None
-            raise
+        except Conflict:
+            return None
         if updated is not None:
             self._fresh[rs["metadata"]["name"]] = updated
         return updated

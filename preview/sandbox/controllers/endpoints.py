@@ -12,8 +12,9 @@ import logging
 from typing import Any
 
 from preview.control import Key, WorkQueue, key_of
+from preview.kube.client import Conflict, Forbidden, NotFound
 from preview.sandbox.controllers import ControllerContext
-from preview.sandbox.controllers.client import ApiFailure, path_for
+from preview.sandbox.controllers.client import path_for
 from preview.sandbox.controllers.endpointutil import (
     endpoints_subsets,
     selector_of,
@@ -91,10 +92,8 @@ class EndpointsController:
         try:
             await self.client.request("PUT", path_for(self.endpoints.rt, namespace, name),
                                       desired)
-        except ApiFailure as e:
-            if e.status in (409, 404):
-                return 0.05  # the cache is behind; retry once it caught up
-            if e.status == 403:
-                return None  # the namespace is terminating
-            raise
+        except (Conflict, NotFound):
+            return 0.05  # the cache is behind; retry once it caught up
+        except Forbidden:
+            return None  # the namespace is terminating
         return None

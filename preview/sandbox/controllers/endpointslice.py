@@ -14,8 +14,9 @@ import logging
 from typing import Any
 
 from preview.control import Key, WorkQueue, key_of
+from preview.kube.client import Conflict, Forbidden, NotFound
 from preview.sandbox.controllers import ControllerContext
-from preview.sandbox.controllers.client import ApiFailure, path_for
+from preview.sandbox.controllers.client import path_for
 from preview.sandbox.controllers.endpointutil import (
     Backend,
     PortSet,
@@ -196,12 +197,10 @@ class EndpointSliceController:
             for s in deletes:
                 await self.client.delete(self.slices.rt, namespace, s["metadata"]["name"])
                 self._written.pop(key_of(s), None)
-        except ApiFailure as e:
-            if e.status in (404, 409):
-                return 0.05  # the cache is behind; retry once it caught up
-            if e.status == 403:
-                return None  # the namespace is terminating
-            raise
+        except (NotFound, Conflict):
+            return 0.05  # the cache is behind; retry once it caught up
+        except Forbidden:
+            return None  # the namespace is terminating
         return None
 
     def _remember(self, written: dict[str, Any]) -> None:

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from preview.control import WorkQueue
-from preview.sandbox.controllers.client import ApiClient, ApiFailure
+from preview.kube.client import ApiError, Conflict
+from preview.sandbox.controllers.client import ApiClient
 from preview.sandbox.controllers.listwatch import InformerFactory
 from preview.sandbox.machinery.resources import REVIEW_GROUPS, Catalog, ResourceType
 
@@ -131,9 +132,9 @@ class GarbageCollector:
                 return await self._foreground(node)
             if node.owners:
                 return await self._collect(node)
-        except ApiFailure as e:
-            if e.status == 409:
-                return 0.0
+        except Conflict:
+            return 0.0
+        except ApiError as e:
             log.warning("garbage collector: %s %s/%s: %s", node.rt.kind, node.namespace,
                         node.name, e)
             return 0.5

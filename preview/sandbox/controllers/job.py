@@ -16,8 +16,9 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from preview.control import Key, WorkQueue, key_of
+from preview.kube.client import ApiError
 from preview.kube.events import EventRecorder
-from preview.sandbox.controllers.client import ApiFailure, path_for
+from preview.sandbox.controllers.client import path_for
 from preview.sandbox.controllers.expectations import Expectations
 from preview.sandbox.controllers.job_step import finished, job_step, ttl_left
 from preview.sandbox.controllers.podutil import controller_of
@@ -108,7 +109,7 @@ class JobController:
         pod = pod_from_template(template, job, job_labels(job))
         try:
             created = await self.client.request("POST", path_for(self.pods.rt, key[0]), pod)
-        except ApiFailure as e:
+        except ApiError as e:
             self.expectations.creation_observed(key)
             await self.events.record(job, "Warning", "FailedCreate", f"Error creating: {e}")
             return False

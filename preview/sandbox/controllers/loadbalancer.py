@@ -8,13 +8,14 @@ implementation and are left alone; a Service that stops being a LoadBalancer los
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 from typing import Any
 
 from preview.control import Key, WorkQueue, key_of
+from preview.kube.client import Forbidden, NotFound
 from preview.sandbox.controllers import ControllerContext
-from preview.sandbox.controllers.client import ApiFailure
 
 log = logging.getLogger(__name__)
 # .200 is the ingress controller's own address (ingress.CONTROLLER_ADDRESS).
@@ -100,8 +101,5 @@ class LoadBalancerController:
         return None
 
     async def _publish(self, key: Key, status: dict[str, Any]) -> None:
-        try:
+        with contextlib.suppress(Forbidden, NotFound):
             await self.client.merge_patch(self.services.rt, *key, {"status": status}, "status")
-        except ApiFailure as e:
-            if e.status not in (403, 404):
-                raise

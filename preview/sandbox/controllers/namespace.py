@@ -11,7 +11,8 @@ import logging
 from typing import Any
 
 from preview.control import WorkQueue
-from preview.sandbox.controllers.client import ApiClient, ApiFailure, path_for
+from preview.kube.client import Conflict, NotFound
+from preview.sandbox.controllers.client import ApiClient, path_for
 from preview.sandbox.machinery.objects import now
 from preview.sandbox.machinery.resources import Catalog, ResourceType
 
@@ -54,12 +55,10 @@ class NamespaceController:
                 "spec": spec}
         try:
             await self.client.request("PUT", path_for(self.ns_rt, "", name, "finalize"), body)
-        except ApiFailure as e:
-            if e.status == 404:
-                return None
-            if e.status == 409:
-                return 0.0
-            raise
+        except NotFound:
+            return None
+        except Conflict:
+            return 0.0
         return None
 
     async def _empty(self, rt: ResourceType, namespace: str) -> list[dict[str, Any]]:

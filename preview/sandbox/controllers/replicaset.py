@@ -14,8 +14,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from preview.control import Key, WorkQueue, key_of
+from preview.kube.client import ApiError, Conflict
 from preview.kube.events import EventRecorder
-from preview.sandbox.controllers.client import ApiFailure
 from preview.sandbox.controllers.expectations import Expectations
 from preview.sandbox.controllers.podutil import (
     controller_of,
@@ -163,7 +163,7 @@ class ReplicaSetController:
         try:
             created = await self.client.request(
                 "POST", f"/api/v1/namespaces/{key[0]}/pods", pod)
-        except ApiFailure as e:
+        except ApiError as e:
             self.expectations.creation_observed(key)
             message = str(e.body.get("message") if isinstance(e.body, dict) else e.body)
             self.failures[key] = message
@@ -179,7 +179,7 @@ class ReplicaSetController:
         try:
             deleted = await self.client.delete(self.pods.rt, key[0], name, {
                 "preconditions": {"uid": pod["metadata"]["uid"]}})
-        except ApiFailure as e:
+        except ApiError as e:
             self.expectations.deletion_observed(key, name)
             await self.events.record(rs, "Warning", "FailedDelete",
                                      f"Error deleting: {e}")
@@ -200,8 +200,6 @@ class ReplicaSetController:
             result = await self.client.merge_patch(self.pods.rt, meta["namespace"], meta["name"], {
                 "metadata": {"ownerReferences": refs or None,
                              "resourceVersion": meta["resourceVersion"]}})
-        except ApiFailure as e:
-            if e.status == 409:
-                return False
-            raise
+        except Conflict:
+            return False
         return result is not None

@@ -11,9 +11,9 @@ import logging
 from typing import Any
 
 from preview.control import Key, WorkQueue, key_of
+from preview.kube.client import Forbidden, NotFound
 from preview.sandbox.apiserver.admission import quota
 from preview.sandbox.controllers import ControllerContext
-from preview.sandbox.controllers.client import ApiFailure
 from preview.sandbox.controllers.listwatch import ResourceInformer
 from preview.sandbox.machinery.resources import Catalog
 
@@ -93,8 +93,6 @@ class ResourceQuotaController:
         try:
             await self.client.merge_patch(self.quotas.rt, namespace, name,
                                           {"status": patch}, "status")
-        except ApiFailure as e:
-            if e.status in (403, 404):
-                return None
-            raise
+        except (Forbidden, NotFound):
+            return None
         return None

@@ -9,12 +9,14 @@ holding the API server's CA, in every namespace, for the token volume pods mount
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
 from preview.control import WorkQueue
+from preview.kube.client import Conflict, Forbidden, NotFound
 from preview.sandbox.controllers import ControllerContext
-from preview.sandbox.controllers.client import ApiFailure, path_for
+from preview.sandbox.controllers.client import path_for
 from preview.sandbox.machinery.resources import ResourceType
 
 log = logging.getLogger(__name__)
@@ -78,10 +80,8 @@ class ServiceAccountController:
             ca_pem = self.server.ca_pem.decode()
             if ca_pem:
                 await self._publish_ca(namespace, ca_pem)
-        except ApiFailure as e:
-            if e.status in (403, 404):
-                return None  # the namespace went away or is terminating
-            raise
+        except (Forbidden, NotFound):
+            return None  # the namespace went away or is terminating
         return None
 
     async def _publish_ca(self, namespace: str, ca_pem: str) -> None:
@@ -94,8 +94,5 @@ class ServiceAccountController:
                                           {"data": desired["data"]})
 
     async def _create(self, rt: ResourceType, namespace: str, body: dict[str, Any]) -> None:
-        try:
+        with contextlib.suppress(Conflict):  # already there: the cache is behind
             await self.client.request("POST", path_for(rt, namespace), body)
-        except ApiFailure as e:
-            if e.status != 409:  # already there: the cache is behind
-                raise

@@ -9,15 +9,17 @@ and writes the status kstatus and `kubectl rollout status` read.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
 from preview.control import Key, WorkQueue, key_of
+from preview.kube.client import ApiError, Conflict
 from preview.kube.events import EventRecorder
 from preview.sandbox.controllers import revisions
 from preview.sandbox.controllers import statefulset_plan as sp
-from preview.sandbox.controllers.client import ApiFailure, path_for
+from preview.sandbox.controllers.client import path_for
 from preview.sandbox.controllers.podutil import controller_of, is_terminating, owner_reference
 from preview.sandbox.controllers.workload import (
     claim,
@@ -105,11 +107,8 @@ class StatefulSetController:
         existing = next((r for r in history if r["metadata"]["name"] == name), None)
         ns = sts["metadata"]["namespace"]
         if existing is None:
-            try:
+            with contextlib.suppress(Conflict):
                 await self.client.request("POST", path_for(self.revisions.rt, ns), wanted)
-            except ApiFailure as e:
-                if e.status != 409:
-                    raise
         elif history and history[-1] is not existing:
             await self.client.merge_patch(self.revisions.rt, ns, name,
                                           {"revision": wanted["revision"]})
@@ -131,9 +130,9 @@ class StatefulSetController:
                 continue
             try:
                 await self.client.request("POST", path_for(self.pvc_rt, ns), pvc)
-            except ApiFailure as e:
-                if e.status == 409:
-                    continue
+            except Conflict:
+                continue
+            except ApiError as e:
                 await self.events.record(sts, "Warning", "FailedCreate",
                                          f"create Claim {pvc['metadata']['name']} for Pod "
                                          f"{pod['metadata']['name']} in StatefulSet {set_name} "
@@ -145,9 +144,9 @@ class StatefulSetController:
                                      "success")
         try:
             await self.client.request("POST", path_for(self.pods.rt, ns), pod)
-        except ApiFailure as e:
-            if e.status == 409:
-                return
+        except Conflict:
+            return
+        except ApiError as e:
             await self.events.record(sts, "Warning", "FailedCreate",
                                      f"create Pod {pod['metadata']['name']} in StatefulSet "
                                      f"{set_name} failed error: {e}")
@@ -166,10 +165,7 @@ class StatefulSetController:
 
     async def _set_owner(self, pod: dict[str, Any], refs: list[dict[str, Any]]) -> None:
         meta = pod["metadata"]
-        try:
+        with contextlib.suppress(Conflict):
             await self.client.merge_patch(self.pods.rt, meta["namespace"], meta["name"], {
                 "metadata": {"ownerReferences": refs or None,
                              "resourceVersion": meta["resourceVersion"]}})
-        except ApiFailure as e:
-            if e.status != 409:
-                raise

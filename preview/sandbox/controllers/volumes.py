@@ -13,9 +13,10 @@ import logging
 from typing import Any
 
 from preview.control import WorkQueue, key_of
+from preview.kube.client import Conflict, Forbidden, NotFound
 from preview.kube.events import EventRecorder
 from preview.sandbox.controllers import ControllerContext
-from preview.sandbox.controllers.client import ApiFailure, path_for
+from preview.sandbox.controllers.client import path_for
 from preview.sandbox.controllers.volumeutil import (
     ANN_BETA_STORAGE_PROVISIONER,
     ANN_BOUND_BY_CONTROLLER,
@@ -88,12 +89,10 @@ class PersistentVolumeBinder:
             if what == "pv":
                 return await self._sync_volume(name)
             return await self._sync_claim(namespace, name)
-        except ApiFailure as e:
-            if e.status in (404, 409):
-                return 0.05  # the cache is behind; retry once it caught up
-            if e.status == 403:
-                return None  # namespace terminating
-            raise
+        except (NotFound, Conflict):
+            return 0.05  # the cache is behind; retry once it caught up
+        except Forbidden:
+            return None  # namespace terminating
 
     # -- claims --------------------------------------------------------------------------------
     async def _sync_claim(self, namespace: str, name: str) -> float | None:
@@ -161,9 +160,7 @@ class PersistentVolumeBinder:
         body = provisioned_volume(pvc, sc, node)
         try:
             pv = await self.client.request("POST", path_for(self.volumes.rt), body)
-        except ApiFailure as e:
-            if e.status != 409:
-                raise
+        except Conflict:
             pv = await self.client.get(self.volumes.rt, "", body["metadata"]["name"])
             if pv is None:
                 return 0.05

@@ -25,9 +25,9 @@ from typing import Any
 
 from preview.control import Key, WorkQueue, key_of
 from preview.kube import tls
+from preview.kube.client import Forbidden, NotFound
 from preview.sandbox.controllers import ControllerContext
 from preview.sandbox.controllers.addons import DEFAULT_INGRESS_CLASS_ANNOTATION, INGRESS_CONTROLLER
-from preview.sandbox.controllers.client import ApiFailure
 from preview.sandbox.ingress.proxy import Answer, IngressServer, Redirect, Refusal, Upstream
 from preview.sandbox.ingress.routes import (
     SERVICE_NAME_LABEL,
@@ -130,10 +130,8 @@ class IngressController:
             return None
         try:
             await self.client.merge_patch(self.ingresses.rt, *key, {"status": status}, "status")
-        except ApiFailure as e:
-            if e.status in (403, 404):
-                return None
-            raise
+        except (Forbidden, NotFound):
+            return None
         return None
 
     # -- the data plane's questions ----------------------------------------------------------------

@@ -23,9 +23,9 @@ import time
 from typing import Any
 
 from preview.control import Key, WorkQueue, key_of
+from preview.kube.client import Conflict
 from preview.kube.events import EventRecorder
 from preview.sandbox.controllers import ControllerContext
-from preview.sandbox.controllers.client import ApiFailure
 from preview.sandbox.kubelet import handlers
 from preview.sandbox.kubelet.ipam import PodAddresses, fallback_cidr
 from preview.sandbox.kubelet.lifecycle import (
@@ -148,10 +148,8 @@ class Kubelet:
         try:
             return await self.client.merge_patch(self.pod_rt, meta["namespace"], meta["name"],
                                                  {"status": status}, "status")
-        except ApiFailure as e:
-            if e.status == 409:
-                return None
-            raise
+        except Conflict:
+            return None
 
     async def _terminate(self, pod: dict[str, Any]) -> float | None:
         """Stop the containers, then remove the pod for good (grace period 0, uid-checked)."""

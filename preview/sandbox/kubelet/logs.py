@@ -15,7 +15,7 @@ from typing import Any
 from preview.sandbox.kubelet.lifecycle import Container, PodState, Run
 from preview.sandbox.kubelet.timings import KubeletTimings
 from preview.sandbox.machinery.objects import parse_time
-from preview.sandbox.machinery.status import ApiError, bad_request
+from preview.sandbox.machinery.status import StatusError, bad_request
 
 LogLine = tuple[float, str]
 _PULL_STATES = ("pulling", "pull-failed", "pull-backoff")
@@ -45,7 +45,7 @@ def parse_options(query: Mapping[str, str], now: float) -> LogOptions:
         except ValueError:
             raise bad_request(f"{name}: Invalid value: \"{raw}\": must be an integer") from None
         if value < (0 if name == "tailLines" else 1):
-            raise ApiError(422, "Invalid", f'PodLogOptions "" is invalid: {name}: Invalid '
+            raise StatusError(422, "Invalid", f'PodLogOptions "" is invalid: {name}: Invalid '
                            f"value: {value}: must be greater than "
                            f"{'or equal to 0' if name == 'tailLines' else '0'}")
         return value
@@ -54,7 +54,7 @@ def parse_options(query: Mapping[str, str], now: float) -> LogOptions:
     since: float | None = now - since_seconds if since_seconds is not None else None
     if query.get("sinceTime"):
         if since is not None:
-            raise ApiError(422, "Invalid", 'PodLogOptions "" is invalid: sinceSeconds: '
+            raise StatusError(422, "Invalid", 'PodLogOptions "" is invalid: sinceSeconds: '
                            "Forbidden: at most one of `sinceTime` or `sinceSeconds` may be "
                            "specified")
         try:

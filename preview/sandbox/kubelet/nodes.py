@@ -16,10 +16,10 @@ import logging
 import uuid
 from typing import Any
 
+from preview.kube.client import ApiError, Conflict, NotFound
 from preview.kube.events import EventRecorder
 from preview.sandbox.apiserver.endpoints.discovery import version_info
 from preview.sandbox.controllers import ControllerContext
-from preview.sandbox.controllers.client import ApiFailure
 from preview.sandbox.machinery.objects import micro_now, now
 
 log = logging.getLogger(__name__)
@@ -153,7 +153,7 @@ class NodeController:
                     await self.renew_lease(name)
                     if since_status >= self.status_interval:
                         await self.report_status(name)
-                except ApiFailure as e:
+                except ApiError as e:
                     log.debug("heartbeat of node %s failed: %s", name, e)
             if since_status >= self.status_interval:
                 since_status = 0.0
@@ -168,9 +168,7 @@ class NodeController:
             if node is None:
                 try:
                     node = await self.client.request("POST", "/api/v1/nodes", wanted)
-                except ApiFailure as e:
-                    if e.status != 409:
-                        raise
+                except Conflict:
                     node = await self.client.get(self.node_rt, "", name)
             if node is None:
                 continue
@@ -197,9 +195,7 @@ class NodeController:
         patch = {"spec": {"renewTime": micro_now()}}
         try:
             await self.client.request("PATCH", path, patch, "application/merge-patch+json")
-        except ApiFailure as e:
-            if e.status != 404:
-                raise
+        except NotFound:
             node = await self.client.get(self.node_rt, "", name)
             if node is None:
                 # Deleted by someone: a kubelet does not re-register until it restarts.

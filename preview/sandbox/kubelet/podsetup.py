@@ -27,7 +27,8 @@ from typing import Any
 
 import aiohttp
 
-from preview.sandbox.controllers.client import ApiClient, ApiFailure
+from preview.kube.client import ApiError, NotFound
+from preview.sandbox.controllers.client import ApiClient
 from preview.sandbox.kubelet import podspec
 from preview.sandbox.kubelet.runtime import RuntimeContext
 
@@ -162,9 +163,7 @@ class PodSetup:
                 obj: dict[str, Any] | None = await self.client.request(
                     "GET", f"/api/v1/namespaces/{self.namespace}/{resource}/{name}")
                 break
-            except ApiFailure as e:
-                if e.status != 404:
-                    raise
+            except NotFound:
                 if time.monotonic() >= deadline:
                     if optional:
                         obj = None
@@ -182,7 +181,7 @@ async def refresh_token(setup: PodSetup, path: Path, request: dict[str, Any]) ->
         await asyncio.sleep(seconds * 0.8)
         try:
             seconds = await setup.write_token(path, request)
-        except (ApiFailure, aiohttp.ClientError, OSError) as e:
+        except (ApiError, aiohttp.ClientError, OSError) as e:
             log.warning("cannot renew the token at %s: %s", path, e)
             seconds = 10 / 0.8  # try again soon
 

@@ -18,15 +18,15 @@ from preview.sandbox.apiserver.endpoints.requests import RequestInfo
 from preview.sandbox.apiserver.endpoints.server import proxy_target
 from preview.sandbox.controllers.podutil import is_ready, is_terminating
 from preview.sandbox.kubelet.connect import KubeletView, banner
-from preview.sandbox.machinery.status import ApiError
+from preview.sandbox.machinery.status import StatusError
 
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                "trailers", "transfer-encoding", "upgrade", "authorization", "host",
                "content-length"}
 
 
-def service_unavailable(message: str) -> ApiError:
-    return ApiError(503, "ServiceUnavailable", message)
+def service_unavailable(message: str) -> StatusError:
+    return StatusError(503, "ServiceUnavailable", message)
 
 
 def resolve_service_port(service: dict[str, Any], port: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Kubernetes `Status` objects and the one exception the emulator raises to produce them.
 
-Every failure a handler can meet is an `ApiError`; the HTTP layer turns it into the same
+Every failure a handler can meet is a `StatusError`; the HTTP layer turns it into the same
 JSON body and status code the real kube-apiserver would send (see the `metav1.Status`
 type and `k8s.io/apimachinery/pkg/api/errors`).
 """
@@ -27,8 +27,12 @@ class Cause:
 
 
 @dataclass
-class ApiError(Exception):
-    """A failed request, rendered as a `Status` with the real server's code and reason."""
+class StatusError(Exception):
+    """A failed request, rendered as a `Status` with the real server's code and reason.
+
+    apimachinery's `errors.StatusError`: what the emulator raises. Its clients (controllers,
+    kubelet) receive `preview.kube.client`'s `ApiError` family instead; the two never mix.
+    """
 
     code: int
     reason: str
@@ -74,28 +78,28 @@ def qualified(resource: str, group: str) -> str:
     return f"{resource}.{group}" if group else resource
 
 
-def not_found(resource: str, group: str, name: str) -> ApiError:
-    return ApiError(404, "NotFound", f'{qualified(resource, group)} "{name}" not found',
+def not_found(resource: str, group: str, name: str) -> StatusError:
+    return StatusError(404, "NotFound", f'{qualified(resource, group)} "{name}" not found',
                     kind=resource, name=name, group=group)
 
 
-def already_exists(resource: str, group: str, name: str) -> ApiError:
-    return ApiError(409, "AlreadyExists", f'{qualified(resource, group)} "{name}" already exists',
+def already_exists(resource: str, group: str, name: str) -> StatusError:
+    return StatusError(409, "AlreadyExists", f'{qualified(resource, group)} "{name}" already exists',
                     kind=resource, name=name, group=group)
 
 
-def conflict(resource: str, group: str, name: str, why: str) -> ApiError:
-    return ApiError(409, "Conflict",
+def conflict(resource: str, group: str, name: str, why: str) -> StatusError:
+    return StatusError(409, "Conflict",
                     f'Operation cannot be fulfilled on {qualified(resource, group)} "{name}": {why}',
                     kind=resource, name=name, group=group)
 
 
-def invalid(kind: str, group: str, name: str, causes: list[Cause]) -> ApiError:
+def invalid(kind: str, group: str, name: str, causes: list[Cause]) -> StatusError:
     """422 Invalid, with the message format of `errors.NewInvalid`."""
     parts = [f"{c.field}: {c.message}" if c.field else c.message for c in causes]
     summary = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
     qualified_kind = f"{kind}.{group}" if group else kind
-    return ApiError(422, "Invalid", f'{qualified_kind} "{name}" is invalid: {summary}',
+    return StatusError(422, "Invalid", f'{qualified_kind} "{name}" is invalid: {summary}',
                     kind=kind, name=name, group=group, causes=causes)
 
 
@@ -119,24 +123,24 @@ def field_not_supported(path: str, value: Any, supported: list[str]) -> Cause:
                  f'Unsupported value: "{value}": supported values: {values}', path)
 
 
-def bad_request(message: str) -> ApiError:
-    return ApiError(400, "BadRequest", message)
+def bad_request(message: str) -> StatusError:
+    return StatusError(400, "BadRequest", message)
 
 
-def forbidden(message: str, resource: str = "", group: str = "", name: str = "") -> ApiError:
-    return ApiError(403, "Forbidden", message, kind=resource, name=name, group=group)
+def forbidden(message: str, resource: str = "", group: str = "", name: str = "") -> StatusError:
+    return StatusError(403, "Forbidden", message, kind=resource, name=name, group=group)
 
 
-def method_not_allowed(message: str = "the server does not allow this method on the requested resource") -> ApiError:
-    return ApiError(405, "MethodNotAllowed", message)
+def method_not_allowed(message: str = "the server does not allow this method on the requested resource") -> StatusError:
+    return StatusError(405, "MethodNotAllowed", message)
 
 
-def gone(message: str) -> ApiError:
-    return ApiError(410, "Expired", message)
+def gone(message: str) -> StatusError:
+    return StatusError(410, "Expired", message)
 
 
-def unsupported_media_type(message: str) -> ApiError:
-    return ApiError(415, "UnsupportedMediaType", message)
+def unsupported_media_type(message: str) -> StatusError:
+    return StatusError(415, "UnsupportedMediaType", message)
 
 
 def _go_repr(value: Any) -> str:

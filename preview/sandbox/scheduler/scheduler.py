@@ -12,14 +12,15 @@ nodeName and pods being deleted are not its business.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
 
 from preview.control import Key, WorkQueue, key_of
+from preview.kube.client import ApiError, Conflict, NotFound
 from preview.kube.events import EventRecorder
 from preview.sandbox.controllers import ControllerContext
-from preview.sandbox.controllers.client import ApiFailure
 from preview.sandbox.machinery.objects import now
 from preview.sandbox.scheduler.scheduling import NodeInfo, PodUsage, schedule, usage_of
 from preview.sandbox.scheduler.taints import ready_status
@@ -226,11 +227,11 @@ class Scheduler:
                 {"apiVersion": "v1", "kind": "Binding",
                  "metadata": {"name": key[1], "namespace": key[0], "uid": uid},
                  "target": {"apiVersion": "v1", "kind": "Node", "name": decision.node}})
-        except ApiFailure as e:
+        except ApiError as e:
             current = self.pods.get(*key)
             if not (current and occupies_node(current)):
                 self._unplace(key, uid)
-            if e.status in (404, 409):
+            if isinstance(e, NotFound | Conflict):
                 return None  # gone, replaced, or bound by someone else: the informer knows
             log.warning("binding %s/%s to %s failed: %s", *key, decision.node, e)
             return INITIAL_BACKOFF
@@ -249,14 +250,11 @@ class Scheduler:
                 and previous.get("reason") == "Unschedulable"
                 and previous.get("message") == message):
             meta = pod["metadata"]
-            try:
+            with contextlib.suppress(NotFound, Conflict):
                 await self.client.request(
                     "PATCH", f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}/status",
                     {"status": {"conditions": [unschedulable_condition(message, previous)]}},
                     "application/strategic-merge-patch+json")
-            except ApiFailure as e:
-                if e.status not in (404, 409):
-                    raise
         self._in_background(self.recorder.record(pod, "Warning", "FailedScheduling", message))
 
     def _in_background(self, coro: Any) -> None:

@@ -15,7 +15,7 @@ from preview.sandbox.apiserver.auth import rbac
 from preview.sandbox.apiserver.auth.rbac import Attributes, UserInfo
 from preview.sandbox.apiserver.auth.tokens import ISSUER, TokenSigner
 from preview.sandbox.apiserver.storage.store import Store
-from preview.sandbox.machinery.status import ApiError, forbidden
+from preview.sandbox.machinery.status import StatusError, forbidden
 
 ANONYMOUS = UserInfo("system:anonymous", ("system:unauthenticated",))
 _RBAC = (("rbac.authorization.k8s.io", "roles"), ("rbac.authorization.k8s.io", "clusterroles"),
@@ -23,8 +23,8 @@ _RBAC = (("rbac.authorization.k8s.io", "roles"), ("rbac.authorization.k8s.io", "
          ("rbac.authorization.k8s.io", "clusterrolebindings"))
 
 
-def unauthorized() -> ApiError:
-    return ApiError(401, "Unauthorized", "Unauthorized")
+def unauthorized() -> StatusError:
+    return StatusError(401, "Unauthorized", "Unauthorized")
 
 
 class Authenticator:
@@ -78,7 +78,7 @@ class Authenticator:
         failed = {"user": {}, "error": "[invalid bearer token, token lookup failed]"}
         try:
             user = self.authenticate({"Authorization": f"Bearer {token}"})
-        except ApiError:
+        except StatusError:
             return failed
         claims = None if token in self.static else self.signer.verify(token)
         matched = wanted

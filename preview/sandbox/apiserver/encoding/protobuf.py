@@ -17,7 +17,7 @@ import struct
 from typing import Any
 
 from preview.sandbox.apiserver.encoding import protobuf_schema
-from preview.sandbox.machinery.status import ApiError
+from preview.sandbox.machinery.status import StatusError
 
 MEDIA_TYPE = "application/vnd.kubernetes.protobuf"
 MAGIC = b"k8s\x00"
@@ -198,7 +198,7 @@ def message_for(api_version: str, kind: str) -> str:
     for candidate in (f"k8s.io.api.{package}.{version}.{kind}", f"{_META}.{kind}"):
         if candidate in schema:
             return candidate
-    raise ApiError(415, "UnsupportedMediaType",
+    raise StatusError(415, "UnsupportedMediaType",
                    f"the sandbox has no protobuf schema for {api_version} {kind}; send it as "
                    "application/json")
 
@@ -206,20 +206,20 @@ def message_for(api_version: str, kind: str) -> str:
 def decode(body: bytes) -> dict[str, Any]:
     """A protobuf request body as the JSON-shaped object it encodes."""
     if not body.startswith(MAGIC):
-        raise ApiError(400, "BadRequest", "protobuf body does not start with the k8s magic")
+        raise StatusError(400, "BadRequest", "protobuf body does not start with the k8s magic")
     try:
         fields = {n: v for n, _, v in _Reader(body[len(MAGIC):]).fields()}
         type_meta = {n: bytes(v).decode() for n, _, v in _Reader(bytes(fields.get(1, b"")))
                      .fields()}
     except (ValueError, UnicodeDecodeError) as e:
-        raise ApiError(400, "BadRequest", f"invalid protobuf body: {e}") from e
+        raise StatusError(400, "BadRequest", f"invalid protobuf body: {e}") from e
     api_version, kind = type_meta.get(1, ""), type_meta.get(2, "")
     if not kind:
-        raise ApiError(400, "BadRequest", "protobuf body names no kind")
+        raise StatusError(400, "BadRequest", "protobuf body names no kind")
     message = message_for(api_version, kind)
     try:
         obj = decode_message(bytes(fields.get(2, b"")), message)
     except (ValueError, UnicodeDecodeError, IndexError, struct.error) as e:
-        raise ApiError(400, "BadRequest", f"invalid protobuf {kind}: {e}") from e
+        raise StatusError(400, "BadRequest", f"invalid protobuf {kind}: {e}") from e
     obj["apiVersion"], obj["kind"] = api_version, kind
     return obj

@@ -18,7 +18,7 @@ import aiohttp
 from aiohttp import web
 
 from preview.kube.websocket import relay
-from preview.sandbox.machinery.status import ApiError, bad_request
+from preview.sandbox.machinery.status import StatusError, bad_request
 
 if TYPE_CHECKING:
     from preview.sandbox.apiserver.endpoints.requests import RequestInfo
@@ -44,12 +44,12 @@ def _kubelet_of(catalog: Catalog, store: Store, pod: dict[str, Any]) -> tuple[st
     meta, spec = pod["metadata"], pod.get("spec") or {}
     node_name = spec.get("nodeName")
     if not node_name:
-        raise ApiError(400, "BadRequest", f'pod {meta["name"]} does not have a host assigned')
+        raise StatusError(400, "BadRequest", f'pod {meta["name"]} does not have a host assigned')
     nodes = catalog.find("", "v1", "nodes")
     node = store.get(nodes.storage, "", node_name) if nodes else None
     address = kubelet_address(node) if node else None
     if address is None:
-        raise ApiError(503, "ServiceUnavailable",
+        raise StatusError(503, "ServiceUnavailable",
                        f"no kubelet address known for node {node_name!r}")
     return address
 
@@ -81,14 +81,14 @@ def log_handler(catalog: Catalog, store: Store) -> Any:
                     connector=aiohttp.TCPConnector(ssl=False)) as session, \
                     session.get(url, params=params) as upstream:
                 if upstream.status >= 400:
-                    raise ApiError(upstream.status if upstream.status < 500 else 502,
+                    raise StatusError(upstream.status if upstream.status < 500 else 502,
                                    "InternalError" if upstream.status >= 500 else "BadRequest",
                                    (await upstream.text()).strip())
                 await response.prepare(request)
                 async for chunk in upstream.content.iter_any():
                     await response.write(chunk)
         except aiohttp.ClientError as e:
-            raise ApiError(502, "InternalError",
+            raise StatusError(502, "InternalError",
                            f"Get \"{url}\": {e}") from e
         await response.write_eof()
         return response
@@ -122,11 +122,11 @@ def stream_handler(catalog: Catalog, store: Store, sub: str) -> Any:
                 upstream = await session.ws_connect(url, params=query, protocols=offered,
                                                     max_msg_size=0)
             except aiohttp.WSServerHandshakeError as e:
-                raise ApiError(e.status if e.status < 500 else 502, "BadRequest"
+                raise StatusError(e.status if e.status < 500 else 502, "BadRequest"
                                if e.status < 500 else "InternalError",
                                f"error dialing the kubelet: {e.message}") from e
             except aiohttp.ClientError as e:
-                raise ApiError(502, "InternalError", f'error dialing "{url}": {e}') from e
+                raise StatusError(502, "InternalError", f'error dialing "{url}": {e}') from e
             downstream = web.WebSocketResponse(
                 protocols=[upstream.protocol] if upstream.protocol else (), max_msg_size=0)
             await downstream.prepare(request)

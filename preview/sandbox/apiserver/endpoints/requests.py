@@ -17,7 +17,7 @@ import yaml
 from preview.sandbox.apiserver.encoding import protobuf
 from preview.sandbox.apiserver.registry.options import DeleteOptions, ListOptions, WriteOptions
 from preview.sandbox.apiserver.registry.registry import PATCH_TYPES
-from preview.sandbox.machinery.status import ApiError, bad_request, field_not_supported, invalid
+from preview.sandbox.machinery.status import StatusError, bad_request, field_not_supported, invalid
 
 MAX_BODY = 3 * 1024 * 1024  # --max-request-bytes default of kube-apiserver
 _NAMESPACE_SUBRESOURCES = ("status", "finalize")
@@ -84,11 +84,11 @@ def decode_body(raw: bytes, content_type: str, *, patch: bool = False) -> Any:
     """Parse a request body as the real server's negotiated decoder would, or raise 400/415."""
     media = content_type.split(";")[0].strip().lower()
     if len(raw) > MAX_BODY:
-        raise ApiError(413, "RequestEntityTooLarge",
+        raise StatusError(413, "RequestEntityTooLarge",
                        f"Request entity too large: limit is {MAX_BODY}")
     if patch:
         if media not in PATCH_TYPES:
-            raise ApiError(415, "UnsupportedMediaType",
+            raise StatusError(415, "UnsupportedMediaType",
                            f"the body of the request was in an unknown format - accepted media "
                            f"types include: {', '.join(PATCH_TYPES)}")
         yaml_body = media.endswith("+yaml")
@@ -99,7 +99,7 @@ def decode_body(raw: bytes, content_type: str, *, patch: bool = False) -> Any:
     elif media == protobuf.MEDIA_TYPE:
         return protobuf.decode(raw)
     else:
-        raise ApiError(415, "UnsupportedMediaType",
+        raise StatusError(415, "UnsupportedMediaType",
                        "the body of the request was in an unknown format - accepted media types "
                        "include: application/json, application/yaml")
     if not raw.strip():

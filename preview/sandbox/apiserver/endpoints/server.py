@@ -44,13 +44,13 @@ from preview.sandbox.apiserver.registry.registry import Registry
 from preview.sandbox.apiserver.registry.strategies import Strategies
 from preview.sandbox.apiserver.storage.store import Store
 from preview.sandbox.machinery.resources import REVIEW_GROUPS, Catalog, ResourceType
-from preview.sandbox.machinery.status import ApiError, method_not_allowed, not_found, success
+from preview.sandbox.machinery.status import StatusError, method_not_allowed, not_found, success
 
 log = logging.getLogger(__name__)
 if TYPE_CHECKING:
     from preview.sandbox.cluster.config import ServerConfig
 
-_NOT_FOUND = ApiError(404, "NotFound", "the server could not find the requested resource")
+_NOT_FOUND = StatusError(404, "NotFound", "the server could not find the requested resource")
 # Kinds whose registry sets ReturnDeletedObject: a DELETE answers with the object, not a
 # Status (the clients generated from the OpenAPI spec decode it as such).
 _RETURNS_DELETED_OBJECT = frozenset({
@@ -117,14 +117,14 @@ class ApiServer:
                                                   path=request.path))
                 return await self._non_resource(request)
             return await self._resource(request, info, user)
-        except ApiError as e:
+        except StatusError as e:
             return _status_response(e)
         except web.HTTPRequestEntityTooLarge:
-            return _status_response(ApiError(413, "RequestEntityTooLarge",
+            return _status_response(StatusError(413, "RequestEntityTooLarge",
                                              f"Request entity too large: limit is {MAX_BODY}"))
         except Exception as e:
             log.exception("internal error serving %s %s", request.method, request.path)
-            return _status_response(ApiError(500, "InternalError",
+            return _status_response(StatusError(500, "InternalError",
                                              f"Internal error occurred: {e}"))
 
     async def _non_resource(self, request: web.Request) -> web.StreamResponse:
@@ -313,7 +313,7 @@ class ApiServer:
             if handler is None and rt.kind == "Pod":
                 if not (pod.get("spec") or {}).get("nodeName"):
                     raise subresources.not_scheduled(info.name)
-                raise ApiError(503, "ServiceUnavailable",
+                raise StatusError(503, "ServiceUnavailable",
                                f"no kubelet serves node {pod['spec']['nodeName']!r} in this "
                                "sandbox")
             if handler is None:
@@ -348,7 +348,7 @@ def _json(obj: Any, status: int = 200) -> web.Response:
                         content_type="application/json")
 
 
-def _status_response(e: ApiError) -> web.Response:
+def _status_response(e: StatusError) -> web.Response:
     headers = {"Retry-After": str(e.retry_after)} if e.retry_after is not None else None
     # Compact, with the trailing newline of Go's json.Encoder, as the real server writes it.
     body = json.dumps(e.status(), separators=(",", ":")) + "\n"

@@ -13,7 +13,7 @@ from preview.sandbox.apiserver.registry.options import DeleteOptions, WriteOptio
 from preview.sandbox.apiserver.registry.registry import Registry
 from preview.sandbox.machinery.objects import clone, dig, now
 from preview.sandbox.machinery.resources import ResourceType
-from preview.sandbox.machinery.status import ApiError, bad_request, conflict, not_found
+from preview.sandbox.machinery.status import StatusError, bad_request, conflict, not_found
 
 
 # -- scale ---------------------------------------------------------------------------------------
@@ -44,7 +44,7 @@ def to_scale(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
 def apply_scale(rt: ResourceType, obj: dict[str, Any], scale: dict[str, Any]) -> dict[str, Any]:
     replicas = dig(scale, "spec", "replicas")
     if not isinstance(replicas, int) or replicas < 0:
-        raise ApiError(422, "Invalid", f'Scale.autoscaling "{obj["metadata"]["name"]}" is '
+        raise StatusError(422, "Invalid", f'Scale.autoscaling "{obj["metadata"]["name"]}" is '
                        f"invalid: spec.replicas: Invalid value: {replicas}: must be greater than "
                        "or equal to 0")
     out = clone(obj)
@@ -75,7 +75,7 @@ def bind(registry: Registry, pod_rt: ResourceType, namespace: str, name: str,
     target = binding.get("target") or {}
     node = target.get("name")
     if not node:
-        raise ApiError(422, "Invalid", f'Binding "{name}" is invalid: target.name: Required value')
+        raise StatusError(422, "Invalid", f'Binding "{name}" is invalid: target.name: Required value')
     pod = registry.get(pod_rt, namespace, name)
     pod_meta = pod["metadata"]
     # The Binding's uid and resourceVersion are storage preconditions (the scheduler sends
@@ -119,7 +119,7 @@ def request_token(registry: Registry, signer: TokenSigner, sa_rt: ResourceType, 
     spec = request.get("spec") or {}
     expiration = int(spec.get("expirationSeconds") or 3600)
     if expiration < 600:
-        raise ApiError(422, "Invalid", 'TokenRequest.authentication.k8s.io "" is invalid: '
+        raise StatusError(422, "Invalid", 'TokenRequest.authentication.k8s.io "" is invalid: '
                        "spec.expirationSeconds: Invalid value: "
                        f"{expiration}: may not specify a duration less than 10 minutes")
     audiences = list(spec.get("audiences") or ["https://kubernetes.default.svc.cluster.local"])
@@ -164,7 +164,7 @@ def review(kind: str, body: dict[str, Any], user: UserInfo, authorizer: Authoriz
     subject = user
     if kind in ("SubjectAccessReview", "LocalSubjectAccessReview"):
         if not spec.get("user") and not spec.get("groups"):
-            raise ApiError(422, "Invalid", f'{kind}.authorization.k8s.io "" is invalid: '
+            raise StatusError(422, "Invalid", f'{kind}.authorization.k8s.io "" is invalid: '
                            "spec.user: Invalid value: \"\": at least one of user or group must "
                            "be specified")
         subject = UserInfo(spec.get("user", ""), tuple(spec.get("groups") or ()),
@@ -180,7 +180,7 @@ def review(kind: str, body: dict[str, Any], user: UserInfo, authorizer: Authoriz
         attrs = Attributes(verb=nra.get("verb", ""), resource_request=False,
                            path=nra.get("path", ""))
     else:
-        raise ApiError(422, "Invalid", f'{kind}.authorization.k8s.io "" is invalid: '
+        raise StatusError(422, "Invalid", f'{kind}.authorization.k8s.io "" is invalid: '
                        "spec.resourceAttributes: Required value: exactly one of "
                        "nonResourceAttributes or resourceAttributes must be specified")
     decision = authorizer.decide(subject, attrs)
@@ -202,7 +202,7 @@ def token_review(body: dict[str, Any], authn: Authenticator) -> dict[str, Any]:
     return out
 
 
-def not_scheduled(name: str) -> ApiError:
+def not_scheduled(name: str) -> StatusError:
     return bad_request(f"pod {name} does not have a host assigned")
 
 

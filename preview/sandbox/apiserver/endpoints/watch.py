@@ -13,7 +13,7 @@ from aiohttp import web
 from preview.sandbox.apiserver.registry import conversion
 from preview.sandbox.apiserver.storage.store import Compacted, Event, Store
 from preview.sandbox.machinery.resources import ResourceType
-from preview.sandbox.machinery.status import ApiError, gone
+from preview.sandbox.machinery.status import StatusError, gone
 
 Matcher = Callable[[dict[str, Any]], bool]
 DEFAULT_TIMEOUT = 1800  # kube-apiserver --min-request-timeout
@@ -58,16 +58,16 @@ async def serve(request: web.Request, store: Store, rt: ResourceType, namespace:
     try:
         timeout = float(query.get("timeoutSeconds") or DEFAULT_TIMEOUT)
     except ValueError:
-        raise ApiError(400, "BadRequest", "timeoutSeconds: must be an integer") from None
+        raise StatusError(400, "BadRequest", "timeoutSeconds: must be an integer") from None
     if send_initial and query.get("resourceVersionMatch") != "NotOlderThan":
-        raise ApiError(422, "Invalid", "ListOptions.meta.k8s.io \"\" is invalid: "
+        raise StatusError(422, "Invalid", "ListOptions.meta.k8s.io \"\" is invalid: "
                        "resourceVersionMatch: Forbidden: sendInitialEvents requires setting "
                        "resourceVersionMatch to NotOlderThan")
     # No await between subscribing and taking the snapshot/replay: nothing can slip between.
     queue = store.subscribe(rt.storage)
     try:
         initial: list[bytes] = []
-        error: ApiError | None = None
+        error: StatusError | None = None
         if rv_param in ("", "0") or send_initial:
             for obj in store.list(rt.storage, namespace):
                 if matcher(obj):
@@ -76,7 +76,7 @@ async def serve(request: web.Request, store: Store, rt: ResourceType, namespace:
             try:
                 since = int(rv_param)
             except ValueError:
-                raise ApiError(400, "BadRequest",
+                raise StatusError(400, "BadRequest",
                                f"resourceVersion: Invalid value: \"{rv_param}\": must be an "
                                "integer") from None
             try:

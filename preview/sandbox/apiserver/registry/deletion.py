@@ -13,7 +13,7 @@ from preview.sandbox.apiserver.registry import conversion
 from preview.sandbox.apiserver.registry.options import DeleteOptions, ListOptions
 from preview.sandbox.machinery.objects import clone, now
 from preview.sandbox.machinery.resources import ResourceType
-from preview.sandbox.machinery.status import ApiError, conflict, forbidden, not_found
+from preview.sandbox.machinery.status import StatusError, conflict, forbidden, not_found
 
 if TYPE_CHECKING:
     from preview.sandbox.apiserver.registry.strategies import Strategies
@@ -100,7 +100,7 @@ class Deletions:
             meta = obj["metadata"]
             try:
                 out, _ = self.delete(rt, meta.get("namespace", ""), meta["name"], opts)
-            except ApiError:
+            except StatusError:
                 continue
             deleted.append(out)
         return {"kind": rt.list_kind, "apiVersion": rt.api_version,

@@ -6,7 +6,7 @@ import contextlib
 import ipaddress
 import random
 
-from preview.sandbox.machinery.status import ApiError, field_invalid, invalid
+from preview.sandbox.machinery.status import StatusError, field_invalid, invalid
 
 
 class ClusterIPAllocator:
@@ -101,5 +101,5 @@ class NodePortAllocator:
         self._used.discard(port)
 
 
-def _service_invalid(name: str, path: str, value: object, detail: str) -> ApiError:
+def _service_invalid(name: str, path: str, value: object, detail: str) -> StatusError:
     return invalid("Service", "", name, [field_invalid(path, value, detail)])

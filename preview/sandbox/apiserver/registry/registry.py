@@ -30,7 +30,7 @@ from preview.sandbox.machinery import selectors
 from preview.sandbox.machinery.objects import clone, now
 from preview.sandbox.machinery.resources import Catalog, ResourceType
 from preview.sandbox.machinery.status import (
-    ApiError,
+    StatusError,
     already_exists,
     bad_request,
     conflict,
@@ -207,7 +207,7 @@ class Registry(Deletions):
             else:
                 patched = patch.strategic_merge_patch(current, _require_object(body))
         except patch.PatchError as e:
-            raise ApiError(422, "Invalid", str(e)) from e
+            raise StatusError(422, "Invalid", str(e)) from e
         if not isinstance(patched, dict):
             raise bad_request("the patch produced a value that is not an object")
         new = conversion.to_storage(rt, self._decode(rt, namespace, patched))
@@ -234,7 +234,7 @@ class Registry(Deletions):
         try:
             result = ssa.apply(live, applied, opts.field_manager, opts.force, now())
         except ssa.ApplyConflict as e:
-            raise ApiError(409, "Conflict", e.message(rt.kind, name), kind=rt.resource,
+            raise StatusError(409, "Conflict", e.message(rt.kind, name), kind=rt.resource,
                            name=name, group=rt.group) from e
         result = conversion.to_storage(rt, result)
         if stored is None:
@@ -265,7 +265,7 @@ class Registry(Deletions):
         elif subresource == "approval":
             new = platform_kinds.approval_update(old, new, now())
         elif subresource and subresource != "finalize":
-            raise ApiError(405, "MethodNotAllowed", f"{subresource} cannot be updated this way")
+            raise StatusError(405, "MethodNotAllowed", f"{subresource} cannot be updated this way")
         else:
             if rt.has_status:
                 if "status" in old:
