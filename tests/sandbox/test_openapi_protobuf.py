@@ -9,6 +9,7 @@ import struct
 import textwrap
 import urllib.error
 import urllib.request
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ import pytest
 
 from preview.sandbox.apiserver.encoding import openapi_protobuf
 from preview.sandbox.apiserver.encoding.protobuf_schema import Schema, embedded_messages
+from preview.sandbox.apiserver.endpoints import openapi
+from preview.sandbox.machinery.resources import Catalog, ResourceType
 from preview.sandbox.runner import Sandbox
 from tests.conftest import KubectlRunner
 
@@ -25,13 +28,19 @@ REQUESTED = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
 
 
 def _get(sb: Sandbox, path: str, accept: str) -> tuple[int, str, bytes]:
+    status, headers, body = _request(sb, path, {"Accept": accept})
+    return status, headers.get("Content-Type", ""), body
+
+
+def _request(sb: Sandbox, path: str,
+             headers: dict[str, str]) -> tuple[int, Message, bytes]:
     req = urllib.request.Request(sb.url + path, headers={
-        "Authorization": f"Bearer {sb.admin_token}", "Accept": accept})
+        "Authorization": f"Bearer {sb.admin_token}", **headers})
     try:
         with urllib.request.urlopen(req, timeout=30, context=sb.ssl_context()) as resp:
-            return resp.status, resp.headers.get("Content-Type", ""), resp.read()
+            return resp.status, resp.headers, resp.read()
     except urllib.error.HTTPError as e:
-        return e.code, e.headers.get("Content-Type", ""), e.read()
+        return e.code, e.headers, e.read()
 
 
 def _decode(data: bytes, message: str, schema: Schema) -> dict[str, Any]:
@@ -174,3 +183,43 @@ def test_encoding_keeps_a_false_additional_properties() -> None:
         {"swagger": "2.0", "definitions": {"x": {"type": "object",
                                                    "additionalProperties": False}}})
     assert b"\xaa\x01\x02\x10\x00" in encoded  # field 21 {field 2: false}
+
+
+@pytest.mark.parametrize("accept", ["application/json", REQUESTED])
+def test_a_client_that_has_the_document_gets_304(sandbox: Sandbox, accept: str) -> None:
+    """kube-openapi tags each encoding with an ETag and answers If-None-Match with 304,
+    so a client with a cached copy does not download the document again."""
+    status, headers, body = _request(sandbox, "/openapi/v2", {"Accept": accept})
+    assert status == 200 and body
+    etag = headers["Etag"]
+    assert etag.startswith('"') and etag.endswith('"')
+
+    again, headers, body = _request(sandbox, "/openapi/v2",
+                                    {"Accept": accept, "If-None-Match": f'"other", {etag}'})
+    assert (again, body, headers["Etag"]) == (304, b"", etag)
+    stale, _, body = _request(sandbox, "/openapi/v2",
+                              {"Accept": accept, "If-None-Match": '"other"'})
+    assert stale == 200 and body
+
+
+def test_each_encoding_has_its_own_etag(sandbox: Sandbox) -> None:
+    _, as_json, _ = _request(sandbox, "/openapi/v2", {"Accept": "application/json"})
+    _, as_protobuf, _ = _request(sandbox, "/openapi/v2", {"Accept": REQUESTED})
+    assert as_json["Etag"] != as_protobuf["Etag"]
+
+
+def test_the_document_is_built_again_when_a_crd_changes_the_served_types() -> None:
+    catalog = Catalog()
+    documents = openapi.V2Documents(catalog)
+    first = documents.get("application/json")
+    assert documents.get("application/json") is first
+    catalog.add_custom([ResourceType("example.com", "v1", "gadgets", "Gadget", True, custom=True)])
+    assert documents.get("application/json") is not first
+
+
+@pytest.mark.parametrize(("header", "matches"), [
+    ('"abc"', True), ('W/"abc"', True), ('"x", "abc"', True), ("*", True),
+    ('"abcd"', False), ("", False), ("abc", False),
+])
+def test_if_none_match(header: str, matches: bool) -> None:
+    assert openapi.none_match(header, '"abc"') is matches

@@ -171,7 +171,11 @@ GROUP_ORDER = (
 
 @dataclass
 class Catalog:
-    """All served resource types, indexed for the router; custom ones come and go with CRDs."""
+    """All served resource types, indexed for the router; custom ones come and go with CRDs.
+
+    A change replaces `types` with a new list, never edits it in place: a reader may cache
+    what it derives from the list for as long as the list is the same object.
+    """
 
     types: list[ResourceType] = field(default_factory=lambda: list(BUILTIN))
 

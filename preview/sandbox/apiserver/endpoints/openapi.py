@@ -17,6 +17,7 @@ from typing import Any
 from kubernetes.client import models
 
 from preview.sandbox.apiserver.apply.patch import merge_key_for
+from preview.sandbox.apiserver.encoding import openapi_protobuf
 from preview.sandbox.machinery.resources import Catalog, ResourceType
 
 _PRIMITIVES: dict[str, dict[str, Any]] = {
@@ -233,6 +234,40 @@ def openapi_v2(catalog: Catalog,
             paths.update(_operations(rt, f"#/definitions/{definition_name(rt)}", v3=False))
     return {"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1.34.2"},
             "paths": paths, "definitions": defs}
+
+
+class V2Documents:
+    """`/openapi/v2` as served: each media type's bytes and ETag, built once per served types.
+
+    kube-openapi keeps the encoded document and its ETag until the spec changes and answers a
+    matching If-None-Match with 304. The catalog replaces its `types` list whenever a CRD
+    comes or goes, so the list's identity says when to build again.
+    """
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        self._types: list[ResourceType] | None = None
+        self._served: dict[str, tuple[bytes, str]] = {}
+
+    def get(self, media: str) -> tuple[bytes, str]:
+        """The body in `media` (JSON or gnostic protobuf) and its quoted ETag."""
+        if self._catalog.types is not self._types:
+            self._types, self._served = self._catalog.types, {}
+        if media not in self._served:
+            doc = openapi_v2(self._catalog)
+            body = (openapi_protobuf.encode_document(doc) if media == openapi_protobuf.MEDIA_TYPE
+                    else json.dumps(doc, separators=(",", ":")).encode())
+            self._served[media] = body, f'"{hashlib.sha512(body).hexdigest().upper()}"'
+        return self._served[media]
+
+
+def none_match(if_none_match: str, etag: str) -> bool:
+    """True when an If-None-Match header names `etag` (weakly) or is `*` (RFC 9110 13.1.2)."""
+    for tag in if_none_match.split(","):
+        tag = tag.strip()
+        if tag == "*" or tag.removeprefix("W/") == etag:
+            return True
+    return False
 
 
 def _gv_key(group: str, version: str) -> str:

@@ -67,6 +67,7 @@ class ApiServer:
         self.config = config
         self.store = Store(self.config.history)
         self.catalog = Catalog()
+        self.openapi_v2 = openapi.V2Documents(self.catalog)
         self.strategies = Strategies(self.store, self.catalog, self.config.service_cidr)
         self.registry = Registry(self.store, self.catalog, self.strategies)
         self.strategies.admission.extend(admission.plugins(self.store))
@@ -168,10 +169,11 @@ class ApiServer:
         media = openapi_protobuf.negotiate(request.headers.get("Accept", ""))
         if media is None:
             return web.Response(status=406, headers={"Vary": "Accept"})
-        doc = openapi.openapi_v2(self.catalog)
-        body = (openapi_protobuf.encode_document(doc) if media == openapi_protobuf.MEDIA_TYPE
-                else json.dumps(doc, separators=(",", ":")).encode())
-        return web.Response(body=body, content_type=media, headers={"Vary": "Accept"})
+        body, etag = self.openapi_v2.get(media)
+        headers = {"Vary": "Accept", "Etag": etag}
+        if openapi.none_match(request.headers.get("If-None-Match", ""), etag):
+            return web.Response(status=304, headers=headers)
+        return web.Response(body=body, content_type=media, headers=headers)
 
     # -- resources -----------------------------------------------------------------------------
     async def _resource(self, request: web.Request, info: RequestInfo,
