@@ -10,29 +10,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from preview.sandbox.apiserver.encoding import protobuf, protobuf_schema
-
-
-def varint(n: int) -> bytes:
-    n &= (1 << 64) - 1
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
+from preview.sandbox.apiserver.encoding import protobuf, protobuf_schema, wire
 
 
 def _len_field(number: int, data: bytes) -> bytes:
-    return varint(number << 3 | 2) + varint(len(data)) + data
+    return wire.encode_varint(number << 3 | 2) + wire.encode_varint(len(data)) + data
 
 
 def _scalar(number: int, typ: str, value: Any) -> bytes:
     if typ == "string":
         return _len_field(number, str(value).encode())
     if typ in ("bool", "int32", "int64", "uint32", "uint64"):
-        return varint(number << 3) + varint(int(value))
+        return wire.encode_varint(number << 3) + wire.encode_varint(int(value))
     if "." in typ:
         return _len_field(number, encode_message(typ, value))
     raise ValueError(f"the test encoder has no {typ}")
@@ -43,7 +32,7 @@ def encode_message(message: str, value: Any) -> bytes:
     if short == "Time":
         seconds = int(dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
                       .replace(tzinfo=dt.UTC).timestamp())
-        return varint(1 << 3) + varint(seconds)
+        return wire.encode_varint(1 << 3) + wire.encode_varint(seconds)
     if short == "Quantity":
         return _len_field(1, str(value).encode())
     if short in ("ExtraValue", "Verbs"):

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from preview.sandbox.apiserver.encoding import openapi_protobuf
+from preview.sandbox.apiserver.encoding import openapi_protobuf, wire
 from preview.sandbox.apiserver.encoding.protobuf_schema import Schema, embedded_messages
 from preview.sandbox.apiserver.endpoints import openapi
 from preview.sandbox.machinery.resources import Catalog, ResourceType
@@ -46,34 +46,15 @@ def _request(sb: Sandbox, path: str,
 def _decode(data: bytes, message: str, schema: Schema) -> dict[str, Any]:
     """A protobuf message into {field name: value} by the descriptor (lists for repeated)."""
     out: dict[str, Any] = {}
-    pos = 0
-
-    def varint() -> int:
-        nonlocal pos
-        result = shift = 0
-        while True:
-            b = data[pos]
-            pos += 1
-            result |= (b & 0x7F) << shift
-            if not b & 0x80:
-                return result
-            shift += 7
-
-    while pos < len(data):
-        key = varint()
-        number, wire = key >> 3, key & 7
+    for number, kind, raw in wire.fields(data):
         name, typ, repeated = schema[message][number]
         value: Any
-        if wire == 0:
-            value = varint()
-            value = bool(value) if typ == "bool" else value
-        elif wire == 1:
-            value = struct.unpack("<d", data[pos:pos + 8])[0]
-            pos += 8
+        if kind == wire.VARINT:
+            value = bool(raw) if typ == "bool" else raw
+        elif kind == wire.FIXED64:
+            value = struct.unpack("<d", bytes(raw))[0]
         else:
-            size = varint()
-            raw = data[pos:pos + size]
-            pos += size
+            assert isinstance(raw, bytes)
             value = raw.decode() if typ == "string" else _decode(raw, typ, schema)
         if repeated:
             out.setdefault(name, []).append(value)

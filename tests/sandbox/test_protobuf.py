@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from preview.sandbox.apiserver.encoding import protobuf
+from preview.sandbox.apiserver.encoding import protobuf, wire
 from preview.sandbox.machinery.status import StatusError
-
-
-def varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 def field(number: int, value: int | bytes | str) -> bytes:
     if isinstance(value, int):
-        return varint(number << 3) + varint(value)
+        return wire.encode_varint(number << 3) + wire.encode_varint(value)
     data = value.encode() if isinstance(value, str) else value
-    return varint(number << 3 | 2) + varint(len(data)) + data
+    return wire.encode_varint(number << 3 | 2) + wire.encode_varint(len(data)) + data
 
 
 def unknown(api_version: str, kind: str, raw: bytes) -> bytes:

@@ -17,25 +17,13 @@ import struct
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from preview.sandbox.apiserver.encoding import wire
+
 # What kubectl asks for; `@` is no token character, so the server answers with the second
 # spelling (which clients may ask for too): Go's mime parser rejects the first.
 _REQUESTED = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
 MEDIA_TYPE = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 
-_VARINT, _FIXED64, _BYTES = 0, 1, 2
-
-
-def _varint(value: int) -> bytes:
-    value &= (1 << 64) - 1  # negative int64s are ten-byte two's complement
-    out = bytearray()
-    while True:
-        low = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(low | 0x80)
-        else:
-            out.append(low)
-            return bytes(out)
 
 
 class _Message:
@@ -45,12 +33,12 @@ class _Message:
     def __init__(self) -> None:
         self._parts: list[bytes | tuple[int, _Message]] = []
 
-    def _key(self, number: int, wire: int) -> None:
-        self._parts.append(_varint(number << 3 | wire))
+    def _key(self, number: int, kind: int) -> None:
+        self._parts.append(wire.encode_varint(number << 3 | kind))
 
     def bytes_(self, number: int, data: bytes) -> None:
-        self._key(number, _BYTES)
-        self._parts += [_varint(len(data)), data]
+        self._key(number, wire.LENGTH_DELIMITED)
+        self._parts += [wire.encode_varint(len(data)), data]
 
     def string(self, number: int, value: Any) -> None:
         if isinstance(value, str) and value:
@@ -64,17 +52,17 @@ class _Message:
     def boolean(self, number: int, value: Any, *, always: bool = False) -> None:
         """A bool; `always` writes false too (a member of a oneof is present when set)."""
         if value is True or (always and value is False):
-            self._key(number, _VARINT)
+            self._key(number, wire.VARINT)
             self._parts.append(b"\x01" if value else b"\x00")
 
     def int64(self, number: int, value: Any) -> None:
         if isinstance(value, int) and not isinstance(value, bool) and value:
-            self._key(number, _VARINT)
-            self._parts.append(_varint(value))
+            self._key(number, wire.VARINT)
+            self._parts.append(wire.encode_varint(value))
 
     def double(self, number: int, value: Any) -> None:
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value:
-            self._key(number, _FIXED64)
+            self._key(number, wire.FIXED64)
             self._parts.append(struct.pack("<d", float(value)))
 
     def message(self, number: int) -> _Message:
@@ -88,7 +76,8 @@ class _Message:
             if isinstance(part, tuple):
                 number, sub = part
                 data = sub.encode()
-                out += _varint(number << 3 | _BYTES) + _varint(len(data)) + data
+                out += wire.encode_varint(number << 3 | wire.LENGTH_DELIMITED)
+                out += wire.encode_varint(len(data)) + data
             else:
                 out += part
         return bytes(out)

@@ -16,7 +16,7 @@ import json
 import struct
 from typing import Any
 
-from preview.sandbox.apiserver.encoding import protobuf_schema
+from preview.sandbox.apiserver.encoding import protobuf_schema, wire
 from preview.sandbox.machinery.status import StatusError
 
 MEDIA_TYPE = "application/vnd.kubernetes.protobuf"
@@ -32,47 +32,6 @@ _INLINE_TYPES = frozenset({"LocalObjectReference", "IngressRuleValue", "VolumeSo
 _SLICE_TYPES = frozenset({"ExtraValue", "Verbs"})
 # Groups whose proto package is not the group's first label.
 _PACKAGES = {"internal.apiserver.k8s.io": "apiserverinternal"}
-
-
-class _Reader:
-    def __init__(self, data: bytes) -> None:
-        self.data, self.pos = data, 0
-
-    def varint(self) -> int:
-        shift = result = 0
-        while True:
-            if self.pos >= len(self.data):
-                raise ValueError("truncated varint")
-            b = self.data[self.pos]
-            self.pos += 1
-            result |= (b & 0x7F) << shift
-            if not b & 0x80:
-                return result
-            shift += 7
-
-    def fields(self) -> list[tuple[int, int, Any]]:
-        out = []
-        while self.pos < len(self.data):
-            key = self.varint()
-            number, wire = key >> 3, key & 7
-            if wire == 0:
-                value: Any = self.varint()
-            elif wire == 2:
-                n = self.varint()
-                value = self.data[self.pos:self.pos + n]
-                if len(value) != n:
-                    raise ValueError("truncated field")
-                self.pos += n
-            elif wire == 1:
-                value = self.data[self.pos:self.pos + 8]
-                self.pos += 8
-            elif wire == 5:
-                value = self.data[self.pos:self.pos + 4]
-                self.pos += 4
-            else:
-                raise ValueError(f"unsupported wire type {wire}")
-            out.append((number, wire, value))
-        return out
 
 
 def _signed(value: int, bits: int) -> int:
@@ -146,7 +105,7 @@ def decode_message(data: bytes, message: str) -> Any:
     schema = protobuf_schema.load().get(message)
     if schema is None:
         raise ValueError(f"no schema for protobuf message {message}")
-    parsed = _Reader(data).fields()
+    parsed = wire.fields(data)
     if message.startswith("k8s.io.apimachinery.pkg."):
         handled, special = _special(message, {n: v for n, _, v in parsed})
         if handled:
@@ -160,7 +119,7 @@ def decode_message(data: bytes, message: str) -> Any:
         name, typ, repeated = schema[number]
         if typ.startswith("map:"):
             _, key_type, value_type = typ.split(":", 2)
-            entry = {n: v for n, _, v in _Reader(bytes(wire_value)).fields()}
+            entry = {n: v for n, _, v in wire.fields(bytes(wire_value))}
             key = _value(key_type, entry.get(1, b"" if key_type == "string" else 0))
             value = _value(value_type, entry.get(2, b"" if value_type in (
                 "string", "bytes") or "." in value_type else 0))
@@ -169,9 +128,8 @@ def decode_message(data: bytes, message: str) -> Any:
             if typ not in ("string", "bytes") and "." not in typ and isinstance(wire_value,
                                                                                 bytes):
                 # A packed repeated scalar field: consecutive varints in one blob.
-                reader = _Reader(bytes(wire_value))
-                while reader.pos < len(reader.data):
-                    out.setdefault(name, []).append(_value(typ, reader.varint()))
+                out.setdefault(name, []).extend(
+                    _value(typ, v) for v in wire.packed_varints(bytes(wire_value)))
             else:
                 out.setdefault(name, []).append(_value(typ, wire_value))
         else:
@@ -208,9 +166,8 @@ def decode(body: bytes) -> dict[str, Any]:
     if not body.startswith(MAGIC):
         raise StatusError(400, "BadRequest", "protobuf body does not start with the k8s magic")
     try:
-        fields = {n: v for n, _, v in _Reader(body[len(MAGIC):]).fields()}
-        type_meta = {n: bytes(v).decode() for n, _, v in _Reader(bytes(fields.get(1, b"")))
-                     .fields()}
+        fields = {n: v for n, _, v in wire.fields(body[len(MAGIC):])}
+        type_meta = {n: bytes(v).decode() for n, _, v in wire.fields(bytes(fields.get(1, b"")))}
     except (ValueError, UnicodeDecodeError) as e:
         raise StatusError(400, "BadRequest", f"invalid protobuf body: {e}") from e
     api_version, kind = type_meta.get(1, ""), type_meta.get(2, "")

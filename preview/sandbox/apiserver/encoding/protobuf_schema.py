@@ -29,6 +29,8 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from preview.sandbox.apiserver.encoding import wire
+
 SCHEMA_FILE = Path(__file__).with_name("protobuf_schema.json.gz")
 Schema = dict[str, dict[int, tuple[str, str, bool]]]
 
@@ -49,35 +51,9 @@ def load() -> Schema:
 
 # -- generation (dev-time) ---------------------------------------------------------------------
 def _fields(data: bytes) -> list[tuple[int, int | bytes]]:
-    """Top-level (number, value) pairs of a protobuf message; enough for descriptors."""
-    out: list[tuple[int, int | bytes]] = []
-    pos = 0
-
-    def varint() -> int:
-        nonlocal pos
-        shift = result = 0
-        while True:
-            b = data[pos]
-            pos += 1
-            result |= (b & 0x7F) << shift
-            if not b & 0x80:
-                return result
-            shift += 7
-
-    while pos < len(data):
-        key = varint()
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            out.append((number, varint()))
-        elif wire == 2:
-            n = varint()
-            out.append((number, data[pos:pos + n]))
-            pos += n
-        elif wire in (1, 5):
-            pos += 8 if wire == 1 else 4
-        else:
-            raise ValueError(f"unexpected wire type {wire} in a descriptor")
-    return out
+    """Top-level (number, value) pairs of a descriptor (it has no fixed-size fields we read)."""
+    return [(number, value) for number, kind, value in wire.fields(data)
+            if kind in (wire.VARINT, wire.LENGTH_DELIMITED)]
 
 
 def _text(value: int | bytes) -> str:
@@ -174,22 +150,14 @@ def embedded_messages(binary: Path, proto_file: str) -> Schema:
     # The descriptor's length is not recorded next to it: read fields while they are ones a
     # FileDescriptorProto has (name 1 … syntax 12, all length-delimited).
     parts: list[tuple[int, bytes]] = []
-    pos = start
-    while True:
-        key, size_at = data[pos], pos + 1
-        number, wire = key >> 3, key & 7
-        if wire != 2 or not 1 <= number <= 12:
+    reader = wire.Reader(data)
+    reader.pos = start
+    while not reader.done:
+        key = data[reader.pos]  # one byte: field numbers 1 … 12
+        if key & 7 != wire.LENGTH_DELIMITED or not 1 <= key >> 3 <= 12:
             break
-        size, shift = 0, 0
-        while True:
-            b = data[size_at]
-            size_at += 1
-            size |= (b & 0x7F) << shift
-            if not b & 0x80:
-                break
-            shift += 7
-        parts.append((number, data[size_at:size_at + size]))
-        pos = size_at + size
+        reader.pos += 1
+        parts.append((key >> 3, reader.take(reader.varint())))
     package = next(_text(v) for n, v in parts if n == 2)
     raw: dict[str, list[dict[str, Any]]] = {}
     for number, value in parts:
