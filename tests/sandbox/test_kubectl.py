@@ -169,6 +169,14 @@ def test_explain_uses_the_openapi_schema(kubectl: KubectlRunner) -> None:
     assert "replicas" in out.lower()
 
 
+def test_explain_names_field_types_as_upstream_does(kubectl: KubectlRunner) -> None:
+    """A field's type is shown by its definition's name: `Container`, not the Python
+    client's `V1Container`."""
+    out = kubectl("explain", "deployment.spec.template.spec").stdout
+    assert "containers\t<[]Container>" in out
+    assert "V1" not in out
+
+
 def test_api_resources_lists_builtin_and_custom(kubectl: KubectlRunner) -> None:
     out = kubectl("api-resources", "-o", "name").stdout.split()
     for name in ("pods", "deployments.apps", "ingresses.networking.k8s.io", "leases.coordination.k8s.io",

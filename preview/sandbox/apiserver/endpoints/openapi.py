@@ -12,12 +12,13 @@ import functools
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from kubernetes.client import models
 
 from preview.sandbox.apiserver.apply.patch import merge_key_for
-from preview.sandbox.apiserver.encoding import openapi_protobuf
+from preview.sandbox.apiserver.encoding import openapi_protobuf, protobuf_schema
 from preview.sandbox.machinery.resources import Catalog, ResourceType
 
 _PRIMITIVES: dict[str, dict[str, Any]] = {
@@ -35,16 +36,17 @@ _CLASS_OVERRIDES = {("", "v1", "Event"): "CoreV1Event", ("events.k8s.io", "v1", 
 
 
 def _group_prefix(group: str) -> str:
+    """Where upstream's definitions of `group` live: named by the Go package, which is the
+    group's first label for the built-in groups (`rbac.authorization.k8s.io` -> `rbac`)."""
     if not group:
         return "io.k8s.api.core"
-    if group.endswith(".k8s.io"):
-        short = group.removesuffix(".k8s.io").replace(".", "")
-        if group == "apiregistration.k8s.io":
-            return "io.k8s.kube-aggregator.pkg.apis.apiregistration"
-        if group == "apiextensions.k8s.io":
-            return "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions"
-        return f"io.k8s.api.{short}"
-    return "io.k8s.api." + group
+    if group == "apiregistration.k8s.io":
+        return "io.k8s.kube-aggregator.pkg.apis.apiregistration"
+    if group == "apiextensions.k8s.io":
+        return "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions"
+    if group == "internal.apiserver.k8s.io":
+        return "io.k8s.api.apiserverinternal"
+    return "io.k8s.api." + group.split(".")[0]
 
 
 def definition_name(rt: ResourceType) -> str:
@@ -138,22 +140,118 @@ def _gvk(rt: ResourceType) -> dict[str, str]:
 def definitions(types: list[ResourceType],
                 custom_schemas: dict[tuple[str, str, str], dict[str, Any]] | None = None
                 ) -> dict[str, Any]:
-    """Definitions for `types`: the kinds under their canonical names, helpers by class."""
+    """Definitions for `types` and every schema they reach, under upstream's names
+    (`io.k8s.api.core.v1.Container`, not the client's `V1Container`: `kubectl explain` shows
+    a field's type by that name)."""
     schemas = _class_schemas()
-    out: dict[str, Any] = {}
+    by_class: dict[str, Any] = {}
     seen: set[str] = set()
+    kinds: dict[str, ResourceType] = {}  # class -> the kind it is
+    reached_from: dict[str, ResourceType] = {}  # class -> the first kind that reaches it
+    custom: dict[str, Any] = {}
     for rt in types:
         cls = model_class(rt)
         if rt.custom:
-            schema = dict((custom_schemas or {}).get((rt.group, rt.version, rt.kind))
-                          or {"type": "object", "x-kubernetes-preserve-unknown-fields": True})
+            custom[definition_name(rt)] = dict(
+                (custom_schemas or {}).get((rt.group, rt.version, rt.kind))
+                or {"type": "object", "x-kubernetes-preserve-unknown-fields": True})
+            custom[definition_name(rt)]["x-kubernetes-group-version-kind"] = [_gvk(rt)]
         elif cls is not None:
-            _with_merge_keys({"$ref": f"#/definitions/{cls}"}, (), schemas, seen, out)
-            schema = dict(out[cls])
+            before = set(by_class)
+            _with_merge_keys({"$ref": f"#/definitions/{cls}"}, (), schemas, seen, by_class)
+            kinds[cls] = rt
+            for name in set(by_class) - before:
+                reached_from[name] = rt
+    names = _upstream_names(by_class, kinds, reached_from)
+    out: dict[str, Any] = {}
+    for cls, schema in by_class.items():
+        schema = _renamed_refs(schema, names)
+        if cls in kinds:
+            schema["x-kubernetes-group-version-kind"] = [_gvk(kinds[cls])]
+        out[names[cls]] = schema
+    out.update(custom)
+    return out
+
+
+def _upstream_names(classes: Iterable[str], kinds: dict[str, ResourceType],
+                    reached_from: dict[str, ResourceType]) -> dict[str, str]:
+    """Each client class's upstream definition name: a kind's from its type; others from
+    Kubernetes' protobuf messages (one per definition); a class newer than those is named
+    in the group of the kind that reaches it. A class whose name is taken keeps its own."""
+    upstream = _upstream_by_class()
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for cls in sorted(classes, key=lambda c: c not in kinds):  # kinds claim their names first
+        if cls in kinds:
+            name = definition_name(kinds[cls])
+        elif cls in upstream:
+            name = upstream[cls]
         else:
+            name = _named_in_group_of(cls, reached_from[cls])
+        if name in taken:
+            name = cls
+        names[cls] = name
+        taken.add(name)
+    return names
+
+
+_VERSION = re.compile(r"v\d+(?:(?:alpha|beta)\d+)?")
+
+
+@functools.cache
+def _upstream_by_class() -> dict[str, str]:
+    """Client class name -> upstream definition name, for every versioned protobuf message.
+
+    The client names a definition `<Version><Kind>` (`V1Container`), or
+    `<Group><Version><Kind>` where two groups share the kind (`CoreV1Event`); upstream names it
+    by its Go package (`io.k8s.api.core.v1.Container`), as the message is named in
+    `k8s.io.api.core.v1`. Where `<Version><Kind>` alone is ambiguous, apimachinery's wins
+    (`V1Preconditions` is meta/v1's: core/v1's is a leftover no API uses).
+    """
+    short: dict[str, list[str]] = {}
+    grouped: dict[str, list[str]] = {}
+    for message in protobuf_schema.load():
+        *package, group, version, kind = message.split(".")
+        if not _VERSION.fullmatch(version) or package[:2] != ["k8s", "io"]:
             continue
-        schema["x-kubernetes-group-version-kind"] = [_gvk(rt)]
-        out[definition_name(rt)] = schema
+        name = ".".join(["io", "k8s", *(p.replace("_", "-") for p in package[2:]),
+                         group, version, kind])
+        short.setdefault(version.capitalize() + kind, []).append(name)
+        grouped.setdefault(group.capitalize() + version.capitalize() + kind, []).append(name)
+    out = {cls: ns[0] for cls, ns in short.items() if len(ns) == 1}
+    for cls, ns in short.items():
+        if len(ns) > 1:
+            meta = [n for n in ns if n.startswith("io.k8s.apimachinery.")]
+            if len(meta) == 1:
+                out[cls] = meta[0]
+    out.update({cls: ns[0] for cls, ns in grouped.items() if len(ns) == 1})
+    return out
+
+
+_CLASS = re.compile(r"([A-Z][a-z]*)?(V\d+(?:(?:alpha|beta)\d+)?)([A-Z].*)")
+
+
+def _named_in_group_of(cls: str, rt: ResourceType) -> str:
+    """A class no protobuf message names (newer than kubectl) is upstream's definition in the
+    group of the kind reaching it, if it has that kind's version (`V1JSONSchemaProps` from a
+    CRD is apiextensions' `JSONSchemaProps`); otherwise its group is unknown and it keeps the
+    client's name."""
+    m = _CLASS.fullmatch(cls)
+    if m is None or m.group(2) != rt.version.capitalize():
+        return cls
+    return f"{_group_prefix(rt.group)}.{rt.version}.{m.group(3)}"
+
+
+def _renamed_refs(schema: Any, names: dict[str, str]) -> Any:
+    if isinstance(schema, list):
+        return [_renamed_refs(s, names) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _renamed_refs(v, names) for k, v in schema.items()}
+    ref = out.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/definitions/"):
+        cls = ref.removeprefix("#/definitions/")
+        out["$ref"] = "#/definitions/" + names.get(cls, cls)
     return out
 
 
