@@ -65,8 +65,9 @@ class StatusError(Exception):
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
         }
+        if self.reason:  # omitempty: a plain error becomes a 500 with none
+            body["reason"] = self.reason
         if details:
             body["details"] = details
         body["code"] = self.code

@@ -15,24 +15,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from kubernetes.client import models
-
 from preview.sandbox.apiserver.apply.patch import merge_key_for
 from preview.sandbox.apiserver.encoding import openapi_protobuf, protobuf_schema
 from preview.sandbox.machinery.resources import Catalog, ResourceType
-
-_PRIMITIVES: dict[str, dict[str, Any]] = {
-    "str": {"type": "string"},
-    "int": {"type": "integer", "format": "int64"},
-    "float": {"type": "number", "format": "double"},
-    "bool": {"type": "boolean"},
-    "datetime": {"type": "string", "format": "date-time"},
-    "date": {"type": "string", "format": "date"},
-    "bytes": {"type": "string", "format": "byte"},
-    "object": {"x-kubernetes-preserve-unknown-fields": True},
-}
-_CLASS_OVERRIDES = {("", "v1", "Event"): "CoreV1Event", ("events.k8s.io", "v1", "Event"):
-                    "EventsV1Event"}
+from preview.sandbox.machinery.schemas import class_schemas, model_class
 
 
 def _group_prefix(group: str) -> str:
@@ -53,47 +39,6 @@ def definition_name(rt: ResourceType) -> str:
     if rt.custom:
         return ".".join(reversed(rt.group.split("."))) + f".{rt.version}.{rt.kind}"
     return f"{_group_prefix(rt.group)}.{rt.version}.{rt.kind}"
-
-
-def model_class(rt: ResourceType) -> str | None:
-    name = _CLASS_OVERRIDES.get((rt.group, rt.version, rt.kind),
-                                f"{rt.version.capitalize()}{rt.kind}")
-    return name if hasattr(models, name) else None
-
-
-def _snake_to_attr(cls: Any) -> dict[str, str]:
-    return dict(cls.attribute_map)
-
-
-@functools.cache
-def _class_schemas() -> dict[str, dict[str, Any]]:
-    """Schema of every model class by class name, with `$ref`s to `#/definitions/<name>`."""
-    out: dict[str, dict[str, Any]] = {}
-    for name in dir(models):
-        cls = getattr(models, name)
-        if not isinstance(cls, type) or not hasattr(cls, "openapi_types"):
-            continue
-        props: dict[str, Any] = {}
-        attribute_map: dict[str, str] = getattr(cls, "attribute_map", {})
-        for attr, typ in cls.openapi_types.items():
-            json_name = attribute_map.get(attr, attr)
-            props[json_name] = _type_schema(typ)
-        out[name] = {"type": "object", "properties": props}
-    return out
-
-
-def _type_schema(typ: str) -> dict[str, Any]:
-    if typ in _PRIMITIVES:
-        return dict(_PRIMITIVES[typ])
-    # Older releases of the client spell containers `list[T]`/`dict(str, T)`, newer ones
-    # `List[T]`/`Dict[str, T]`.
-    m = re.fullmatch(r"[lL]ist\[(.+)\]", typ)
-    if m:
-        return {"type": "array", "items": _type_schema(m.group(1))}
-    m = re.fullmatch(r"dict\(str, (.+)\)|Dict\[str, (.+)\]", typ)
-    if m:
-        return {"type": "object", "additionalProperties": _type_schema(m.group(1) or m.group(2))}
-    return {"$ref": f"#/definitions/{typ}"}
 
 
 def _with_merge_keys(schema: Any, path: tuple[str, ...], schemas: dict[str, Any],
@@ -143,7 +88,7 @@ def definitions(types: list[ResourceType],
     """Definitions for `types` and every schema they reach, under upstream's names
     (`io.k8s.api.core.v1.Container`, not the client's `V1Container`: `kubectl explain` shows
     a field's type by that name)."""
-    schemas = _class_schemas()
+    schemas = class_schemas()
     by_class: dict[str, Any] = {}
     seen: set[str] = set()
     kinds: dict[str, ResourceType] = {}  # class -> the kind it is

@@ -128,7 +128,19 @@ def write_options(query: Mapping[str, str], default_manager: str) -> WriteOption
     dry_run = _dry_run(query)
     force = query.get("force", "") in ("true", "1")
     return WriteOptions(dry_run=dry_run, field_manager=query.get("fieldManager") or default_manager,
-                        force=force)
+                        force=force, field_validation=_field_validation(query))
+
+
+_FIELD_VALIDATION = ["Ignore", "Warn", "Strict"]
+
+
+def _field_validation(query: Mapping[str, str]) -> str:
+    """The `fieldValidation` directive; Warn when absent, as the real server defaults."""
+    value = query.get("fieldValidation") or "Warn"
+    if value not in _FIELD_VALIDATION:
+        raise invalid("CreateOptions", "meta.k8s.io", "", [field_not_supported(
+            "fieldValidation", value, _FIELD_VALIDATION)])
+    return value
 
 
 def _dry_run(query: Mapping[str, str]) -> bool:

@@ -43,6 +43,7 @@ from preview.sandbox.apiserver.registry.options import WriteOptions
 from preview.sandbox.apiserver.registry.registry import Registry
 from preview.sandbox.apiserver.registry.strategies import Strategies
 from preview.sandbox.apiserver.storage.store import Store
+from preview.sandbox.machinery import warnings
 from preview.sandbox.machinery.resources import REVIEW_GROUPS, Catalog, ResourceType
 from preview.sandbox.machinery.status import StatusError, method_not_allowed, not_found, success
 
@@ -108,6 +109,14 @@ class ApiServer:
 
     # -- entry ---------------------------------------------------------------------------------
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        with warnings.recording() as found:
+            response = await self._serve(request)
+        if found and not response.prepared:
+            for text in found:
+                response.headers.add("Warning", warnings.header(text))
+        return response
+
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
         try:
             peer = request.transport.get_extra_info("peercert") if request.transport else None
             user = self.authn.authenticate(request.headers, certs.peer_user(peer))

@@ -14,6 +14,7 @@ class WriteOptions:
     dry_run: bool = False
     field_manager: str = ""
     force: bool = False
+    field_validation: str = "Warn"  # Ignore | Warn | Strict: what unknown fields cost
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,10 @@ from preview.sandbox.apiserver.apply import apply as ssa
 from preview.sandbox.apiserver.apply import patch
 from preview.sandbox.apiserver.registry import (
     conversion,
+    crds,
     defaults,
     platform_kinds,
+    unknownfields,
     validation,
     zerovalues,
 )
@@ -26,7 +28,7 @@ from preview.sandbox.apiserver.registry.options import ListOptions, WriteOptions
 from preview.sandbox.apiserver.registry.strategies import Strategies
 from preview.sandbox.apiserver.storage.pagination import decode_continue, encode_continue, item_key
 from preview.sandbox.apiserver.storage.store import Event, Store
-from preview.sandbox.machinery import selectors
+from preview.sandbox.machinery import schemas, selectors, warnings
 from preview.sandbox.machinery.objects import clone, now
 from preview.sandbox.machinery.resources import Catalog, ResourceType
 from preview.sandbox.machinery.status import (
@@ -50,6 +52,7 @@ PATCH_TYPES = {
 _GENERATE_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apiserver/pkg/storage/names
 _NO_GENERATION = frozenset({"Namespace", "Node", "Service", "PersistentVolumeClaim",
                             "PersistentVolume", "ResourceQuota", "CustomResourceDefinition"})
+_CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")  # their storage
 _CONFLICT = "the object has been modified; please apply your changes to the latest version and try again"
 
 
@@ -111,7 +114,7 @@ class Registry(Deletions):
     # -- create --------------------------------------------------------------------------------
     def create(self, rt: ResourceType, namespace: str, body: dict[str, Any],
                opts: WriteOptions) -> dict[str, Any]:
-        obj = self._decode(rt, namespace, body)
+        obj = self._decode(rt, namespace, body, opts)
         meta = obj["metadata"]
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + "".join(
@@ -160,7 +163,7 @@ class Registry(Deletions):
     def update(self, rt: ResourceType, namespace: str, name: str, body: dict[str, Any],
                opts: WriteOptions, subresource: str = "") -> tuple[dict[str, Any], bool]:
         """PUT: replace the object (or its status). Returns (object, created)."""
-        new = self._decode(rt, namespace, body)
+        new = self._decode(rt, namespace, body, opts)
         if new["metadata"].get("name", name) != name:
             raise bad_request(f"the name of the object ({new['metadata'].get('name')}) does not "
                               f"match the name on the URL ({name})")
@@ -210,7 +213,7 @@ class Registry(Deletions):
             raise StatusError(422, "Invalid", str(e)) from e
         if not isinstance(patched, dict):
             raise bad_request("the patch produced a value that is not an object")
-        new = conversion.to_storage(rt, self._decode(rt, namespace, patched))
+        new = conversion.to_storage(rt, self._decode(rt, namespace, patched, opts))
         if new["metadata"].get("name") != name:
             raise bad_request("metadata.name: Invalid value: the name of a patched object cannot "
                               "change")
@@ -223,7 +226,7 @@ class Registry(Deletions):
                body: Any, opts: WriteOptions, subresource: str) -> tuple[dict[str, Any], bool]:
         if not opts.field_manager:
             raise bad_request("PATCH, field manager is required for apply requests")
-        applied = self._decode(rt, namespace, _require_object(body))
+        applied = self._decode(rt, namespace, _require_object(body), opts, applying=True)
         if applied["metadata"].get("name", name) != name:
             raise bad_request(f"the name of the object ({applied['metadata'].get('name')}) does "
                               f"not match the name on the URL ({name})")
@@ -315,8 +318,10 @@ class Registry(Deletions):
 
     # -- delete --------------------------------------------------------------------------------
     # -- helpers -------------------------------------------------------------------------------
-    def _decode(self, rt: ResourceType, namespace: str, body: Any) -> dict[str, Any]:
-        """Check a request body's identity against the URL, as the real decoder does."""
+    def _decode(self, rt: ResourceType, namespace: str, body: Any, opts: WriteOptions,
+                applying: bool = False) -> dict[str, Any]:
+        """Check a request body's identity against the URL and drop the fields its kind does
+        not declare, as the real decoder does (see `_unknown_fields`)."""
         obj = clone(_require_object(body))
         api_version = obj.get("apiVersion") or rt.api_version
         kind = obj.get("kind") or rt.kind
@@ -341,7 +346,52 @@ class Registry(Deletions):
             meta["namespace"] = body_ns or namespace
         else:
             meta.pop("namespace", None)
+        self._unknown_fields(rt, obj, opts, applying)
         return obj
+
+    def _unknown_fields(self, rt: ResourceType, obj: dict[str, Any], opts: WriteOptions,
+                        applying: bool) -> None:
+        """Drop what the kind's schema does not declare; tell the client as it asked
+        (`fieldValidation`). Server-side apply cannot type such a patch: a 500 without a
+        reason, as the real server (1.34) answers it."""
+        schema = self._schema(rt)
+        if schema is None:
+            return
+        unknown = unknownfields.prune(obj, schema, _resolve)
+        if not unknown:
+            return
+        if applying:
+            group_version = f"{rt.group}/{rt.version}"
+            where = "/".join(p for p in (obj["metadata"].get("namespace"),
+                                         obj["metadata"].get("name", "")) if p is not None)
+            errors = [f"{unknownfields.typed_path(p)}: field not declared in schema"
+                      for p in unknown]
+            text = errors[0] if len(errors) == 1 else "\n  ".join(["errors:", *errors])
+            raise StatusError(500, "", f"failed to create typed patch object ({where}; "
+                                       f"{group_version}, Kind={rt.kind}): {text}")
+        named = [f'unknown field "{unknownfields.decoder_path(p)}"' for p in unknown]
+        if opts.field_validation == "Strict":
+            raise bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled as a '
+                              f"{rt.kind}: strict decoding error: {', '.join(named)}")
+        if opts.field_validation == "Warn":
+            for text in named:
+                warnings.add(text)
+
+    def _schema(self, rt: ResourceType) -> dict[str, Any] | None:
+        """The schema fields are checked against: the client's model of a built-in kind,
+        the CRD's structural schema of a custom resource (whose apiVersion, kind and
+        metadata are always the server's to check); None where neither is known."""
+        if not rt.custom:
+            cls = schemas.model_class(rt)
+            return None if cls is None else {"$ref": schemas.REF_PREFIX + cls}
+        crd = self.store.get(_CRDS, "", f"{rt.resource}.{rt.group}")
+        schema = crds.schema_of(crd, rt.version) if crd is not None else None
+        if schema is None:
+            return None
+        return {**schema, "properties": {
+            **(schema.get("properties") or {}),
+            "apiVersion": {"type": "string"}, "kind": {"type": "string"},
+            "metadata": {"$ref": schemas.REF_PREFIX + "V1ObjectMeta"}}}
 
     def _check_namespace(self, rt: ResourceType, namespace: str, name: str) -> None:
         if not rt.namespaced:
@@ -363,6 +413,10 @@ class Registry(Deletions):
 
     def events_for(self, rt: ResourceType, event: Event) -> dict[str, Any]:
         return conversion.from_storage(rt, event.obj)
+
+
+def _resolve(ref: str) -> dict[str, Any] | None:
+    return schemas.class_schemas().get(ref.removeprefix(schemas.REF_PREFIX))
 
 
 def _require_object(body: Any) -> dict[str, Any]:

@@ -1,0 +1,70 @@
+"""The schemas of the built-in kinds, read from the official Python client's models.
+
+Each model class (`V1Deployment`, `V1Container`…) knows its fields' JSON names and types;
+that is the sandbox's source for the OpenAPI documents it serves and for telling a field the
+real server would not know (unknown fields are dropped, or refused under
+`fieldValidation=Strict`). A schema refers to another class as `#/definitions/<class>`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+from kubernetes.client import models
+
+from preview.sandbox.machinery.resources import ResourceType
+
+REF_PREFIX = "#/definitions/"
+
+_PRIMITIVES: dict[str, dict[str, Any]] = {
+    "str": {"type": "string"},
+    "int": {"type": "integer", "format": "int64"},
+    "float": {"type": "number", "format": "double"},
+    "bool": {"type": "boolean"},
+    "datetime": {"type": "string", "format": "date-time"},
+    "date": {"type": "string", "format": "date"},
+    "bytes": {"type": "string", "format": "byte"},
+    "object": {"x-kubernetes-preserve-unknown-fields": True},
+}
+_CLASS_OVERRIDES = {("", "v1", "Event"): "CoreV1Event", ("events.k8s.io", "v1", "Event"):
+                    "EventsV1Event"}
+
+
+def model_class(rt: ResourceType) -> str | None:
+    """The client's model class of a built-in kind (None for a kind it has no model of)."""
+    name = _CLASS_OVERRIDES.get((rt.group, rt.version, rt.kind),
+                                f"{rt.version.capitalize()}{rt.kind}")
+    return name if hasattr(models, name) else None
+
+
+@functools.cache
+def class_schemas() -> dict[str, dict[str, Any]]:
+    """Schema of every model class by class name, with `$ref`s to `#/definitions/<name>`."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in dir(models):
+        cls = getattr(models, name)
+        if not isinstance(cls, type) or not hasattr(cls, "openapi_types"):
+            continue
+        props: dict[str, Any] = {}
+        attribute_map: dict[str, str] = getattr(cls, "attribute_map", {})
+        for attr, typ in cls.openapi_types.items():
+            json_name = attribute_map.get(attr, attr)
+            props[json_name] = _type_schema(typ)
+        out[name] = {"type": "object", "properties": props}
+    return out
+
+
+def _type_schema(typ: str) -> dict[str, Any]:
+    if typ in _PRIMITIVES:
+        return dict(_PRIMITIVES[typ])
+    # Older releases of the client spell containers `list[T]`/`dict(str, T)`, newer ones
+    # `List[T]`/`Dict[str, T]`.
+    m = re.fullmatch(r"[lL]ist\[(.+)\]", typ)
+    if m:
+        return {"type": "array", "items": _type_schema(m.group(1))}
+    m = re.fullmatch(r"dict\(str, (.+)\)|Dict\[str, (.+)\]", typ)
+    if m:
+        return {"type": "object", "additionalProperties": _type_schema(m.group(1) or m.group(2))}
+    return {"$ref": REF_PREFIX + typ}
