@@ -17,6 +17,8 @@ from typing import Any
 
 from preview.sandbox.apiserver.apply.patch import merge_key_for
 from preview.sandbox.apiserver.encoding import openapi_protobuf, protobuf_schema
+from preview.sandbox.apiserver.registry.crds import resource_types as crd_types
+from preview.sandbox.apiserver.registry.crds import schema_of
 from preview.sandbox.machinery.resources import Catalog, ResourceType
 from preview.sandbox.machinery.schemas import class_schemas, model_class
 
@@ -97,14 +99,22 @@ def definitions(types: list[ResourceType],
     for rt in types:
         cls = model_class(rt)
         if rt.custom:
-            custom[definition_name(rt)] = dict(
-                (custom_schemas or {}).get((rt.group, rt.version, rt.kind))
-                or {"type": "object", "x-kubernetes-preserve-unknown-fields": True})
+            schema = (custom_schemas or {}).get((rt.group, rt.version, rt.kind))
+            if schema is None:
+                custom[definition_name(rt)] = {"type": "object",
+                                               "x-kubernetes-preserve-unknown-fields": True}
+            else:  # as the real server publishes a CRD's schema: with the object's envelope
+                custom[definition_name(rt)] = {**schema, "properties": {
+                    "apiVersion": {"type": "string"}, "kind": {"type": "string"},
+                    "metadata": {"$ref": "#/definitions/V1ObjectMeta"},
+                    **(schema.get("properties") or {})}}
+                cls = "V1ObjectMeta"
             custom[definition_name(rt)]["x-kubernetes-group-version-kind"] = [_gvk(rt)]
-        elif cls is not None:
+        if cls is not None:
             before = set(by_class)
             _with_merge_keys({"$ref": f"#/definitions/{cls}"}, (), schemas, seen, by_class)
-            kinds[cls] = rt
+            if not rt.custom:
+                kinds[cls] = rt
             for name in set(by_class) - before:
                 reached_from[name] = rt
     names = _upstream_names(by_class, kinds, reached_from)
@@ -114,7 +124,7 @@ def definitions(types: list[ResourceType],
         if cls in kinds:
             schema["x-kubernetes-group-version-kind"] = [_gvk(kinds[cls])]
         out[names[cls]] = schema
-    out.update(custom)
+    out.update(_renamed_refs(custom, names))
     return out
 
 
@@ -313,6 +323,17 @@ def none_match(if_none_match: str, etag: str) -> bool:
     return False
 
 
+def custom_schemas(crds: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The `openAPIV3Schema` of every served version of `crds`, by (group, version, kind)."""
+    out: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for crd in crds:
+        for rt in crd_types(crd):
+            schema = schema_of(crd, rt.version)
+            if schema is not None:
+                out[(rt.group, rt.version, rt.kind)] = schema
+    return out
+
+
 def _gv_key(group: str, version: str) -> str:
     return f"api/{version}" if not group else f"apis/{group}/{version}"
 
@@ -331,13 +352,20 @@ def openapi_v3_group_version(catalog: Catalog, group: str, version: str,
             "paths": paths, "components": {"schemas": json.loads(text)}}
 
 
-def openapi_v3_index(catalog: Catalog) -> dict[str, Any]:
+def openapi_v3_index(catalog: Catalog,
+                     custom_schemas: dict[tuple[str, str, str], dict[str, Any]] | None = None
+                     ) -> dict[str, Any]:
+    """Each group-version's document, named with a hash of what it holds (kubectl caches a
+    document by that URL: a CRD's new schema must change it)."""
     paths = {}
     for group, versions in catalog.group_versions().items():
         for version in versions:
-            names = sorted(f"{t.resource}:{t.kind}" for t in catalog.in_group_version(group,
-                                                                                        version))
-            digest = hashlib.sha512("|".join(names).encode()).hexdigest()[:64].upper()
+            types = catalog.in_group_version(group, version)
+            names = sorted(f"{t.resource}:{t.kind}" for t in types)
+            held = "|".join(names) + json.dumps(
+                [(custom_schemas or {}).get((t.group, t.version, t.kind)) for t in types
+                 if t.custom], sort_keys=True)
+            digest = hashlib.sha512(held.encode()).hexdigest()[:64].upper()
             key = _gv_key(group, version)
             paths[key] = {"serverRelativeURL": f"/openapi/v3/{key}?hash={digest}"}
     return {"paths": paths}

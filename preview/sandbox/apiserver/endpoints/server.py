@@ -58,6 +58,7 @@ _RETURNS_DELETED_OBJECT = frozenset({
     "Pod", "Service", "Namespace", "PersistentVolumeClaim", "PersistentVolume", "PodTemplate",
     "ResourceQuota", "ServiceAccount", "StorageClass", "CSIDriver", "CSINode",
     "VolumeAttachment"})
+_CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")  # their storage
 PodHandler = Callable[[web.Request, dict[str, Any], RequestInfo], Awaitable[web.StreamResponse]]
 
 
@@ -160,7 +161,7 @@ class ApiServer:
         if path == "/openapi/v2":
             return self._openapi_v2(request)
         if path == "/openapi/v3":
-            return _json(openapi.openapi_v3_index(self.catalog))
+            return _json(openapi.openapi_v3_index(self.catalog, self._custom_schemas()))
         if path.startswith("/openapi/v3/"):
             gv = path.removeprefix("/openapi/v3/").split("/")
             if gv[0] == "api" and len(gv) == 2:
@@ -171,8 +172,12 @@ class ApiServer:
                 return web.Response(status=404, text="404 page not found\n")
             if not self.catalog.in_group_version(group, version):
                 return web.Response(status=404, text="404 page not found\n")
-            return _json(openapi.openapi_v3_group_version(self.catalog, group, version))
+            return _json(openapi.openapi_v3_group_version(self.catalog, group, version,
+                                                          self._custom_schemas()))
         return web.Response(status=404, text="404 page not found\n", content_type="text/plain")
+
+    def _custom_schemas(self) -> dict[tuple[str, str, str], dict[str, Any]]:
+        return openapi.custom_schemas(self.store.list(_CRDS))
 
     def _openapi_v2(self, request: web.Request) -> web.Response:
         media = openapi_protobuf.negotiate(request.headers.get("Accept", ""))
