@@ -2,7 +2,8 @@
 
 Plain dicts in and out (what the API speaks). Transient failures — connection errors, 429,
 500/502/503/504 — are retried here with exponential back-off (honouring Retry-After);
-everything else surfaces as one `ApiError` carrying the server's `Status`.
+everything else surfaces as one `ApiError` carrying the server's `Status`. The server's
+warnings are logged, each once (`preview/kube/warnings.py`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tenacity import (
 
 from preview.errors import PreviewError
 from preview.kube.connection import Connection
+from preview.kube.warnings import WarningLog
 
 log = logging.getLogger(__name__)
 TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -182,6 +184,7 @@ class KubeClient:
         self._ssl = ssl_context  # overrides what the connection's CA would give
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
+        self.warnings = WarningLog(connection.server)
 
     async def __aenter__(self) -> KubeClient:
         return self
@@ -258,6 +261,7 @@ class KubeClient:
                 headers=self._headers(content_type if data is not None else None),
                 timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
             payload = await resp.read()
+            self.warnings.log(resp.headers.getall("Warning", ()), method, path)
             try:
                 decoded = json.loads(payload) if payload else None
             except ValueError:
