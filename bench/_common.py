@@ -18,6 +18,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +55,25 @@ def apiserver(kubeconfig: Path, flavour: str = "host", nodes: int | None = None,
         yield proc
 
 
+@dataclass(frozen=True)
+class RunningSyncer:
+    """A started `preview syncer`: its process and where it serves its metrics."""
+
+    proc: subprocess.Popen[Any]
+    port: int
+
+    def metric(self, name: str) -> float:
+        """One unlabelled metric's current value, from its Prometheus exposition."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith(name + " "):
+                    return float(line.split()[1])
+        raise KeyError(name)
+
+
 @contextlib.contextmanager
 def syncer(name: str, host_namespace: str, host_kubeconfig: Path, virtual_kubeconfig: Path,
-           *flags: str, **popen: Any) -> Iterator[subprocess.Popen[Any]]:
+           *flags: str, **popen: Any) -> Iterator[RunningSyncer]:
     """`preview syncer` between two sandboxes, once it reports ready; if it exits before,
     the benchmark stops with its output. Without a `stdout` of the caller's, its output goes
     to a temporary file (kept for that message)."""
@@ -78,7 +95,7 @@ def syncer(name: str, host_namespace: str, host_kubeconfig: Path, virtual_kubeco
             return _answers(f"http://127.0.0.1:{port}/readyz")
 
         until(ready, 60, 0.1)
-        yield proc
+        yield RunningSyncer(proc, port)
 
 
 def free_port() -> int:

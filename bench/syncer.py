@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from _common import apiserver, header, report, syncer, until
+from _common import RunningSyncer, apiserver, header, report, syncer, until
 from kubernetes import client, config
 
 HOST_NS = "vc-bench"
@@ -145,14 +145,15 @@ def main() -> None:
             with open(tmp / "syncer.log", "wb") as log, \
                     syncer(NAME, HOST_NS, host_kc, virtual_kc, "--api-service", NAME,
                            "--configs", "all", "--log-format", "json", stdout=log,
-                           stderr=subprocess.STDOUT) as proc:
-                measure(args, host, virtual, proc.pid, result)
+                           stderr=subprocess.STDOUT) as running:
+                measure(args, host, virtual, running, result)
     report(result)
 
 
 def measure(args: argparse.Namespace, host: client.CoreV1Api, virtual: client.CoreV1Api,
-            pid: int, result: dict[str, Any]) -> None:
-    """The three measures, with the syncer (process `pid`) running: into `result`."""
+            running: RunningSyncer, result: dict[str, Any]) -> None:
+    """The three measures, with the syncer running: into `result`."""
+    pid = running.proc.pid
     stop = threading.Event()
     watcher = PodTimes(host, HOST_NS, stop)
     pool = ThreadPoolExecutor(THREADS)
@@ -226,8 +227,18 @@ def measure(args: argparse.Namespace, host: client.CoreV1Api, virtual: client.Co
             host.list_namespaced_pod, host.list_namespaced_service,
             host.list_namespaced_config_map))
     until(lambda: host_total() >= args.scale, 900, 2.0)
-    time.sleep(10)  # let status and cluster-IP hand-backs settle before "idle"
+    # Idle starts once the syncer has worked off what the scale phase caused (status and
+    # cluster-IP hand-backs, Events copied in): its queue stays empty for 5 s.
+    quiet_since = [time.monotonic()]
+
+    def quiet() -> bool:
+        if running.metric("preview_syncer_queue_depth") > 0:
+            quiet_since[0] = time.monotonic()
+        return time.monotonic() - quiet_since[0] >= 5.0
+    until(quiet, 900, 0.5)
     rss, cpu_before = proc_stats(pid)
+    print(f"idle: {args.scale} objects synced; measuring the syncer for {args.idle:.0f}s",
+          file=sys.stderr)
     time.sleep(args.idle)
     rss_after, cpu_after = proc_stats(pid)
     result.update(scale_objects=host_total(), rss_mib_5000=round(max(rss, rss_after), 1),
