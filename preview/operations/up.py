@@ -121,16 +121,22 @@ async def check(config: RenderedConfig, env: naming.Environment,
                 values: dict[str, Any]) -> None:
     """Step 0: the user's chart and the vcluster values, checked without a cluster."""
     base = config.config.source.parent if config.config.source else Path.cwd()
-    try:
-        # Two independent `helm template` runs: side by side.
-        await asyncio.gather(
-            deploy.check_chart(chart_ref(config), config.release, config.namespace,
-                               config.values, base),
-            helm.render(chart_path(), env.vcluster, env.namespace, values))
-    except BadInput:
-        raise
-    except PreviewError as e:
-        raise BadInput(e.message, e.hint) from e
+    # Two independent `helm template` runs, side by side and both to the end: a failure of
+    # one must not leave the other's helm to be cancelled when the command exits (a helm
+    # cancelled half-way through its stdin has kept the event loop from closing).
+    outcomes = await asyncio.gather(
+        deploy.check_chart(chart_ref(config), config.release, config.namespace,
+                           config.values, base),
+        helm.render(chart_path(), env.vcluster, env.namespace, values),
+        return_exceptions=True)
+    failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
+    if failure is None or isinstance(failure, BadInput):
+        if failure is not None:
+            raise failure
+        return
+    if isinstance(failure, PreviewError):
+        raise BadInput(failure.message, failure.hint) from failure
+    raise failure
 
 
 async def up(host: HostCluster, pr: PullRequest, config: RenderedConfig,
