@@ -70,6 +70,11 @@ def test_a_custom_resource_is_named_by_its_group() -> None:
     catalog.add_custom([widget])
     schema = {"type": "object", "properties": {"spec": {"type": "object"}}}
     defs = openapi.definitions(catalog.types, {("example.com", "v1", "Widget"): schema})
-    assert defs["com.example.v1.Widget"]["properties"] == schema["properties"]
+    widget_props = defs["com.example.v1.Widget"]["properties"]
+    assert widget_props["spec"] == schema["properties"]["spec"]
+    # The object's envelope, as the real server publishes a CRD's schema.
+    assert widget_props["metadata"] == {
+        "$ref": "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
+    assert widget_props["apiVersion"] == widget_props["kind"] == {"type": "string"}
     assert defs["com.example.v1.Widget"]["x-kubernetes-group-version-kind"] == [
         {"group": "example.com", "version": "v1", "kind": "Widget"}]
