@@ -155,3 +155,91 @@ def test_a_crd_schema_prunes_its_custom_resources(kubectl: KubectlRunner, sandbo
     assert status == 400
     assert answer["message"] == ('Gadget in version "v1" cannot be handled as a Gadget: strict '
                                  'decoding error: unknown field "spec.colour"')
+
+
+def _deployment(namespace: str, replicas: str) -> str:
+    return textwrap.dedent(f"""\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {{name: typed, namespace: {namespace}}}
+        spec:
+          replicas: {replicas}
+          selector: {{matchLabels: {{app: typed}}}}
+          template:
+            metadata: {{labels: {{app: typed}}}}
+            spec:
+              containers:
+              - {{name: web, image: nginx:1.27}}
+        """)
+
+
+def test_a_value_of_the_wrong_type_is_refused_whatever_the_directive(
+        kubectl: KubectlRunner, namespace: str) -> None:
+    for validate in ("--validate=strict", "--validate=ignore"):
+        result = kubectl("apply", validate, "-f", "-", input=_deployment(namespace, '"3"'),
+                         check=False)
+        assert result.returncode != 0
+        assert ('Deployment in version "v1" cannot be handled as a Deployment: json: cannot '
+                'unmarshal string into Go struct field DeploymentSpec.spec.replicas of type '
+                'int32') in result.stderr
+    kubectl("apply", "-f", "-", input=_deployment(namespace, "3"))  # the number is fine
+
+
+def test_server_side_apply_names_a_wrong_type_its_own_way(kubectl: KubectlRunner,
+                                                          namespace: str) -> None:
+    result = kubectl("apply", "--server-side", "-f", "-", input=textwrap.dedent(f"""\
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {{name: typed, namespace: {namespace}}}
+        data: {{port: 8080}}
+        """), check=False)
+    assert result.returncode != 0
+    assert (f"failed to create typed patch object ({namespace}/typed; /v1, Kind=ConfigMap): "
+            ".data.port: expected string, got &value.valueUnstructured{Value:8080}"
+            ) in result.stderr
+
+
+def test_a_crd_schema_validates_its_custom_resources(kubectl: KubectlRunner,
+                                                     namespace: str) -> None:
+    kubectl("apply", "-f", "-", input=textwrap.dedent("""\
+        apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata: {name: dials.valid.example.com}
+        spec:
+          group: valid.example.com
+          scope: Namespaced
+          names: {plural: dials, singular: dial, kind: Dial}
+          versions:
+          - name: v1
+            served: true
+            storage: true
+            schema:
+              openAPIV3Schema:
+                type: object
+                properties:
+                  spec:
+                    type: object
+                    required: [level]
+                    properties:
+                      level: {type: integer, minimum: 1, maximum: 11}
+                      mode: {type: string, enum: [quiet, loud]}
+        """))
+    dial = textwrap.dedent(f"""\
+        apiVersion: valid.example.com/v1
+        kind: Dial
+        metadata: {{name: amp, namespace: {namespace}}}
+        spec: {{level: LEVEL, mode: MODE}}
+        """)
+    result = kubectl("apply", "-f", "-", input=dial.replace("LEVEL", '"11"')
+                     .replace("MODE", "loud"), check=False)
+    assert result.returncode != 0
+    assert ('The Dial "amp" is invalid: spec.level: Invalid value: "string": spec.level in body'
+            ' must be of type integer: "string"') in result.stderr
+    result = kubectl("apply", "-f", "-", input=dial.replace("LEVEL", "12")
+                     .replace("MODE", "deafening"), check=False)
+    assert result.returncode != 0
+    assert "spec.level: Invalid value: 12: spec.level in body should be less than or equal " \
+           "to 11" in result.stderr
+    assert 'spec.mode: Unsupported value: "deafening": supported values: "quiet", "loud"' \
+        in result.stderr
+    kubectl("apply", "-f", "-", input=dial.replace("LEVEL", "11").replace("MODE", "loud"))

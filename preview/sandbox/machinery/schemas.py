@@ -68,3 +68,32 @@ def _type_schema(typ: str) -> dict[str, Any]:
     if m:
         return {"type": "object", "additionalProperties": _type_schema(m.group(1) or m.group(2))}
     return {"$ref": REF_PREFIX + typ}
+
+
+def group_prefix(group: str) -> str:
+    """Where upstream's definitions of `group` live: named by the Go package, which is the
+    group's first label for the built-in groups (`rbac.authorization.k8s.io` -> `rbac`)."""
+    if not group:
+        return "io.k8s.api.core"
+    if group == "apiregistration.k8s.io":
+        return "io.k8s.kube-aggregator.pkg.apis.apiregistration"
+    if group == "apiextensions.k8s.io":
+        return "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions"
+    if group == "internal.apiserver.k8s.io":
+        return "io.k8s.api.apiserverinternal"
+    return "io.k8s.api." + group.split(".")[0]
+
+
+def definition_name(rt: ResourceType) -> str:
+    """Upstream's OpenAPI name of a kind: `io.k8s.api.apps.v1.Deployment`; a custom
+    resource's is its group reversed (`com.example.v1.Widget`)."""
+    if rt.custom:
+        return ".".join(reversed(rt.group.split("."))) + f".{rt.version}.{rt.kind}"
+    return f"{group_prefix(rt.group)}.{rt.version}.{rt.kind}"
+
+
+def message_name(rt: ResourceType) -> str:
+    """The protobuf message of a built-in kind (`k8s.io.api.apps.v1.Deployment`): its
+    definition's name the other way round, as Go packages are named."""
+    prefix, _, rest = definition_name(rt).removeprefix("io.k8s.").partition(".")
+    return "k8s.io." + prefix.replace("-", "_") + "." + rest

@@ -20,27 +20,12 @@ from preview.sandbox.apiserver.encoding import openapi_protobuf, protobuf_schema
 from preview.sandbox.apiserver.registry.crds import resource_types as crd_types
 from preview.sandbox.apiserver.registry.crds import schema_of
 from preview.sandbox.machinery.resources import Catalog, ResourceType
-from preview.sandbox.machinery.schemas import class_schemas, model_class
-
-
-def _group_prefix(group: str) -> str:
-    """Where upstream's definitions of `group` live: named by the Go package, which is the
-    group's first label for the built-in groups (`rbac.authorization.k8s.io` -> `rbac`)."""
-    if not group:
-        return "io.k8s.api.core"
-    if group == "apiregistration.k8s.io":
-        return "io.k8s.kube-aggregator.pkg.apis.apiregistration"
-    if group == "apiextensions.k8s.io":
-        return "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions"
-    if group == "internal.apiserver.k8s.io":
-        return "io.k8s.api.apiserverinternal"
-    return "io.k8s.api." + group.split(".")[0]
-
-
-def definition_name(rt: ResourceType) -> str:
-    if rt.custom:
-        return ".".join(reversed(rt.group.split("."))) + f".{rt.version}.{rt.kind}"
-    return f"{_group_prefix(rt.group)}.{rt.version}.{rt.kind}"
+from preview.sandbox.machinery.schemas import (
+    class_schemas,
+    definition_name,
+    group_prefix,
+    model_class,
+)
 
 
 def _with_merge_keys(schema: Any, path: tuple[str, ...], schemas: dict[str, Any],
@@ -194,7 +179,7 @@ def _named_in_group_of(cls: str, rt: ResourceType) -> str:
     m = _CLASS.fullmatch(cls)
     if m is None or m.group(2) != rt.version.capitalize():
         return cls
-    return f"{_group_prefix(rt.group)}.{rt.version}.{m.group(3)}"
+    return f"{group_prefix(rt.group)}.{rt.version}.{m.group(3)}"
 
 
 def _renamed_refs(schema: Any, names: dict[str, str]) -> Any:

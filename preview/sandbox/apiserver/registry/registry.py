@@ -14,10 +14,13 @@ from typing import Any
 
 from preview.sandbox.apiserver.apply import apply as ssa
 from preview.sandbox.apiserver.apply import patch
+from preview.sandbox.apiserver.encoding import protobuf_schema
 from preview.sandbox.apiserver.registry import (
     conversion,
     crds,
+    crdvalidation,
     defaults,
+    jsontypes,
     platform_kinds,
     unknownfields,
     validation,
@@ -354,21 +357,31 @@ class Registry(Deletions):
         """Drop what the kind's schema does not declare; tell the client as it asked
         (`fieldValidation`). Server-side apply cannot type such a patch: a 500 without a
         reason, as the real server (1.34) answers it."""
+        mismatch = None
+        if not rt.custom and schemas.message_name(rt) in protobuf_schema.load():
+            mismatch = jsontypes.first_mismatch(obj, schemas.message_name(rt),
+                                                protobuf_schema.load())
+        if mismatch is not None and not applying:  # a decoding error, whatever the directive
+            raise bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled as a '
+                              f"{rt.kind}: {mismatch.decoder_message()}")
         schema = self._schema(rt)
-        if schema is None:
-            return
-        unknown = unknownfields.prune(obj, schema, _resolve)
-        if not unknown:
-            return
+        unknown = unknownfields.prune(obj, schema, _resolve) if schema is not None else []
         if applying:
+            errors = [f"{unknownfields.typed_path(p)}: field not declared in schema"
+                      for p in unknown]
+            typed = None if mismatch is None else jsontypes.apply_message(
+                mismatch, unknownfields.typed_path(_steps(obj, mismatch.steps)))
+            errors = ([typed] if typed else []) + errors
+            if not errors:
+                return
             group_version = f"{rt.group}/{rt.version}"
             where = "/".join(p for p in (obj["metadata"].get("namespace"),
                                          obj["metadata"].get("name", "")) if p is not None)
-            errors = [f"{unknownfields.typed_path(p)}: field not declared in schema"
-                      for p in unknown]
             text = errors[0] if len(errors) == 1 else "\n  ".join(["errors:", *errors])
             raise StatusError(500, "", f"failed to create typed patch object ({where}; "
                                        f"{group_version}, Kind={rt.kind}): {text}")
+        if not unknown:
+            return
         named = [f'unknown field "{unknownfields.decoder_path(p)}"' for p in unknown]
         if opts.field_validation == "Strict":
             raise bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled as a '
@@ -377,6 +390,11 @@ class Registry(Deletions):
             for text in named:
                 warnings.add(text)
 
+    def _crd_schema(self, rt: ResourceType) -> dict[str, Any] | None:
+        """The `openAPIV3Schema` a custom resource's CRD gives its version, if any."""
+        crd = self.store.get(_CRDS, "", f"{rt.resource}.{rt.group}")
+        return crds.schema_of(crd, rt.version) if crd is not None else None
+
     def _schema(self, rt: ResourceType) -> dict[str, Any] | None:
         """The schema fields are checked against: the client's model of a built-in kind,
         the CRD's structural schema of a custom resource (whose apiVersion, kind and
@@ -384,8 +402,7 @@ class Registry(Deletions):
         if not rt.custom:
             cls = schemas.model_class(rt)
             return None if cls is None else {"$ref": schemas.REF_PREFIX + cls}
-        crd = self.store.get(_CRDS, "", f"{rt.resource}.{rt.group}")
-        schema = crds.schema_of(crd, rt.version) if crd is not None else None
+        schema = self._crd_schema(rt)
         if schema is None:
             return None
         return {**schema, "properties": {
@@ -408,11 +425,29 @@ class Registry(Deletions):
         causes = validation.validate_object_meta(rt.kind, rt.group, obj, rt.namespaced,
                                                  validation.name_rule_for(rt.resource))
         causes += self.strategies.validate(rt, obj, old)
+        if rt.custom:
+            schema = self._crd_schema(rt)
+            if schema is not None:
+                causes += crdvalidation.causes(obj, schema)
         if causes:
             raise invalid(rt.kind, rt.group, obj["metadata"].get("name", ""), causes)
 
     def events_for(self, rt: ResourceType, event: Event) -> dict[str, Any]:
         return conversion.from_storage(rt, event.obj)
+
+
+def _steps(obj: Any, steps: tuple[Any, ...]) -> unknownfields.Path:
+    """A mismatch's steps (names and list indices) as a path naming each element."""
+    out: list[unknownfields.Step] = []
+    node = obj
+    for step in steps:
+        if isinstance(step, int):
+            node = node[step]
+            out.append((step, node))
+        else:
+            node = node[step]
+            out.append(step)
+    return tuple(out)
 
 
 def _resolve(ref: str) -> dict[str, Any] | None:
