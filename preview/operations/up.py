@@ -27,7 +27,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -121,22 +121,29 @@ async def check(config: RenderedConfig, env: naming.Environment,
                 values: dict[str, Any]) -> None:
     """Step 0: the user's chart and the vcluster values, checked without a cluster."""
     base = config.config.source.parent if config.config.source else Path.cwd()
-    # Two independent `helm template` runs, side by side and both to the end: a failure of
-    # one must not leave the other's helm to be cancelled when the command exits (a helm
-    # cancelled half-way through its stdin has kept the event loop from closing).
-    outcomes = await asyncio.gather(
-        deploy.check_chart(chart_ref(config), config.release, config.namespace,
-                           config.values, base),
-        helm.render(chart_path(), env.vcluster, env.namespace, values),
-        return_exceptions=True)
-    failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
-    if failure is None or isinstance(failure, BadInput):
-        if failure is not None:
-            raise failure
-        return
-    if isinstance(failure, PreviewError):
-        raise BadInput(failure.message, failure.hint) from failure
-    raise failure
+    try:
+        # Two independent `helm template` runs: side by side.
+        await _side_by_side(
+            deploy.check_chart(chart_ref(config), config.release, config.namespace,
+                               config.values, base),
+            helm.render(chart_path(), env.vcluster, env.namespace, values))
+    except BadInput:
+        raise
+    except PreviewError as e:
+        raise BadInput(e.message, e.hint) from e
+
+
+async def _side_by_side(*steps: Awaitable[Any]) -> list[Any]:
+    """Run `steps` concurrently, each to its end; then raise the first failure, if any.
+
+    A failure must not leave a sibling running to be cancelled when the command exits: a
+    helm cancelled half-way has kept the event loop from closing (`up` hung 240 s once).
+    """
+    outcomes = await asyncio.gather(*steps, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return outcomes
 
 
 async def up(host: HostCluster, pr: PullRequest, config: RenderedConfig,
@@ -198,7 +205,7 @@ async def _ensure_namespace(kube: KubeClient, env: naming.Environment, pr: PullR
 async def _ensure_vcluster(host: HostCluster, kube: KubeClient, env: naming.Environment,
                            values: dict[str, Any], config: RenderedConfig,
                            progress: Progress) -> None:
-    history, status = await asyncio.gather(
+    history, status = await _side_by_side(
         helm.history(host.kubeconfig, host.context, env.vcluster, env.namespace),
         helm.deployed(host.kubeconfig, host.context, env.vcluster, env.namespace))
     deployed = deployed_values(history, status, vcluster_chart_label())

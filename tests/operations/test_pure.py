@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from pathlib import Path
 
@@ -153,3 +154,25 @@ def test_failure_text_is_the_summary_or_else_the_pods() -> None:
     assert bare.splitlines() == [
         'pod web-1 container web: ImagePullBackOff — Back-off pulling image "does-not-exist:1"',
         "  event: Warning Failed: Failed to pull image", "  log: boom", "helm: STATUS: deployed"]
+
+
+def test_side_by_side_lets_every_step_finish_before_it_fails() -> None:
+    finished: list[str] = []
+
+    async def fails_at_once() -> None:
+        finished.append("fast")
+        raise BadInput("the chart does not render")
+
+    async def takes_a_while() -> str:
+        await asyncio.sleep(0.05)
+        finished.append("slow")
+        return "rendered"
+
+    async def scenario() -> None:
+        with pytest.raises(BadInput, match="does not render"):
+            await up._side_by_side(fails_at_once(), takes_a_while())
+        assert finished == ["fast", "slow"]  # the sibling ran to its end, not cancelled
+        assert await up._side_by_side(takes_a_while(), takes_a_while()) == [
+            "rendered", "rendered"]
+
+    asyncio.run(scenario())
