@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import textwrap
+from typing import Any
 
 import pytest
 
 from preview.sandbox.runner import Sandbox
 from preview.tools import find_tool
 from tests.conftest import KubectlRunner
+from tests.sandbox.crds import crd_manifest
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.tools]
 
@@ -262,28 +264,9 @@ def test_server_side_apply_keeps_a_port_open_for_udp_and_tcp(kubectl: KubectlRun
 
 
 def test_explain_shows_a_custom_resource_by_its_crd_schema(kubectl: KubectlRunner) -> None:
-    crd = textwrap.dedent("""\
-        apiVersion: apiextensions.k8s.io/v1
-        kind: CustomResourceDefinition
-        metadata: {name: lamps.explain.example.com}
-        spec:
-          group: explain.example.com
-          scope: Namespaced
-          names: {plural: lamps, singular: lamp, kind: Lamp}
-          versions:
-          - name: v1
-            served: true
-            storage: true
-            schema:
-              openAPIV3Schema:
-                type: object
-                properties:
-                  spec:
-                    type: object
-                    description: How the lamp shines.
-                    properties:
-                      brightness: {type: integer, description: Lumens.}
-        """)
+    spec: dict[str, Any] = {"description": "How the lamp shines.", "properties": {
+        "brightness": {"type": "integer", "description": "Lumens."}}}
+    crd = crd_manifest("explain.example.com", "Lamp", spec)
     kubectl("apply", "-f", "-", input=crd)
     out = kubectl("explain", "lamps.spec").stdout
     assert "How the lamp shines." in out
@@ -291,7 +274,6 @@ def test_explain_shows_a_custom_resource_by_its_crd_schema(kubectl: KubectlRunne
     assert "metadata\t<ObjectMeta>" in kubectl("explain", "lamps").stdout
 
     # A new schema is a new document: kubectl's cache (keyed by the index's hash) sees it.
-    line = next(ln for ln in crd.splitlines() if "brightness" in ln)
-    indent = line[:len(line) - len(line.lstrip())]
-    kubectl("apply", "-f", "-", input=crd.replace(line, f"{line}\n{indent}color: {{type: string}}"))
+    spec["properties"]["color"] = {"type": "string"}
+    kubectl("apply", "-f", "-", input=crd_manifest("explain.example.com", "Lamp", spec))
     assert "color\t<string>" in kubectl("explain", "lamps.spec").stdout

@@ -15,6 +15,7 @@ import pytest
 
 from preview.sandbox.runner import Sandbox
 from tests.conftest import KubectlRunner
+from tests.sandbox.crds import crd_manifest
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.tools]
 
@@ -119,28 +120,9 @@ def test_a_merge_patch_with_an_unknown_field(sandbox: Sandbox, namespace: str) -
 
 def test_a_crd_schema_prunes_its_custom_resources(kubectl: KubectlRunner, sandbox: Sandbox,
                                                   namespace: str) -> None:
-    kubectl("apply", "-f", "-", input=textwrap.dedent("""\
-        apiVersion: apiextensions.k8s.io/v1
-        kind: CustomResourceDefinition
-        metadata: {name: gadgets.prune.example.com}
-        spec:
-          group: prune.example.com
-          scope: Namespaced
-          names: {plural: gadgets, singular: gadget, kind: Gadget}
-          versions:
-          - name: v1
-            served: true
-            storage: true
-            schema:
-              openAPIV3Schema:
-                type: object
-                properties:
-                  spec:
-                    type: object
-                    properties:
-                      size: {type: integer}
-                      extra: {type: object, x-kubernetes-preserve-unknown-fields: true}
-        """))
+    kubectl("apply", "-f", "-", input=crd_manifest("prune.example.com", "Gadget", {
+        "properties": {"size": {"type": "integer"}, "extra": {
+            "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}))
     path = f"/apis/prune.example.com/v1/namespaces/{namespace}/gadgets"
     body = {"apiVersion": "prune.example.com/v1", "kind": "Gadget",
             "metadata": {"name": "g"},
@@ -201,29 +183,10 @@ def test_server_side_apply_names_a_wrong_type_its_own_way(kubectl: KubectlRunner
 
 def test_a_crd_schema_validates_its_custom_resources(kubectl: KubectlRunner,
                                                      namespace: str) -> None:
-    kubectl("apply", "-f", "-", input=textwrap.dedent("""\
-        apiVersion: apiextensions.k8s.io/v1
-        kind: CustomResourceDefinition
-        metadata: {name: dials.valid.example.com}
-        spec:
-          group: valid.example.com
-          scope: Namespaced
-          names: {plural: dials, singular: dial, kind: Dial}
-          versions:
-          - name: v1
-            served: true
-            storage: true
-            schema:
-              openAPIV3Schema:
-                type: object
-                properties:
-                  spec:
-                    type: object
-                    required: [level]
-                    properties:
-                      level: {type: integer, minimum: 1, maximum: 11}
-                      mode: {type: string, enum: [quiet, loud]}
-        """))
+    kubectl("apply", "-f", "-", input=crd_manifest("valid.example.com", "Dial", {
+        "required": ["level"], "properties": {
+            "level": {"type": "integer", "minimum": 1, "maximum": 11},
+            "mode": {"type": "string", "enum": ["quiet", "loud"]}}}))
     dial = textwrap.dedent(f"""\
         apiVersion: valid.example.com/v1
         kind: Dial
