@@ -9,7 +9,7 @@ from preview.sandbox.machinery import schemas
 
 
 def _resolve(ref: str) -> dict[str, Any] | None:
-    return schemas.class_schemas().get(ref.removeprefix(schemas.REF_PREFIX))
+    return schemas.class_schema(ref.removeprefix(schemas.REF_PREFIX))
 
 
 def test_unknown_fields_of_a_builtin_kind_are_dropped_and_named() -> None:

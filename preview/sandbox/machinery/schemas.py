@@ -44,16 +44,23 @@ def class_schemas() -> dict[str, dict[str, Any]]:
     """Schema of every model class by class name, with `$ref`s to `#/definitions/<name>`."""
     out: dict[str, dict[str, Any]] = {}
     for name in dir(models):
-        cls = getattr(models, name)
-        if not isinstance(cls, type) or not hasattr(cls, "openapi_types"):
-            continue
-        props: dict[str, Any] = {}
-        attribute_map: dict[str, str] = getattr(cls, "attribute_map", {})
-        for attr, typ in cls.openapi_types.items():
-            json_name = attribute_map.get(attr, attr)
-            props[json_name] = _type_schema(typ)
-        out[name] = {"type": "object", "properties": props}
+        schema = class_schema(name)
+        if schema is not None:
+            out[name] = schema
     return out
+
+
+@functools.cache
+def class_schema(name: str) -> dict[str, Any] | None:
+    """One model class's schema (None if there is no such class): built when first asked,
+    so a write checks its kind without the server building all 800 at start."""
+    cls = getattr(models, name, None)
+    if not isinstance(cls, type) or not hasattr(cls, "openapi_types"):
+        return None
+    attribute_map: dict[str, str] = getattr(cls, "attribute_map", {})
+    props = {attribute_map.get(attr, attr): _type_schema(typ)
+             for attr, typ in cls.openapi_types.items()}
+    return {"type": "object", "properties": props}
 
 
 def _type_schema(typ: str) -> dict[str, Any]:

@@ -451,7 +451,7 @@ def _steps(obj: Any, steps: tuple[Any, ...]) -> unknownfields.Path:
 
 
 def _resolve(ref: str) -> dict[str, Any] | None:
-    return schemas.class_schemas().get(ref.removeprefix(schemas.REF_PREFIX))
+    return schemas.class_schema(ref.removeprefix(schemas.REF_PREFIX))
 
 
 def _require_object(body: Any) -> dict[str, Any]:
