@@ -155,9 +155,15 @@ def api_error(status: int, body: Any, method: str = "", path: str = "") -> ApiEr
     return error_type(status, body, method, path)
 
 
+# A server-side apply whose patch does not fit the schema is answered 500 by the real server
+# (kubernetes/kubernetes#122480): the request's own fault, the same at every try.
+_UNTYPABLE_APPLY = "failed to create typed patch object"
+
+
 def _transient(error: BaseException) -> bool:
     if isinstance(error, ApiError):
-        return error.status in TRANSIENT_STATUS
+        return error.status in TRANSIENT_STATUS and \
+            not error.message.startswith(_UNTYPABLE_APPLY)
     return isinstance(error, aiohttp.ClientConnectionError | TimeoutError)
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from preview.errors import PreviewError
 from preview.kube.client import (
+    APPLY_PATCH,
     AlreadyExists,
     ApiError,
     Conflict,
@@ -18,6 +19,7 @@ from preview.kube.client import (
     NotFound,
     Resource,
     ServerError,
+    _transient,
     api_error,
 )
 from preview.kube.connection import from_kubeconfig
@@ -91,3 +93,21 @@ def test_each_status_has_its_type(status: int, reason: str, expected: type[ApiEr
     assert type(error) is expected
     assert error.message == "the server's words"
     assert str(error).startswith(f"the Kubernetes API answered GET /x: {status}")
+
+
+def test_a_server_side_apply_the_schema_refuses_is_not_retried(sandbox: Sandbox,
+                                                                namespace: str) -> None:
+    assert _transient(api_error(500, {"message": "etcdserver: request timed out"}))
+    untypable = api_error(500, {"message": "failed to create typed patch object (a/b; /v1, "
+                                           "Kind=ConfigMap): .colour: field not declared in "
+                                           "schema"})
+    assert isinstance(untypable, ServerError) and not _transient(untypable)
+
+    async def scenario() -> None:
+        async with KubeClient(from_kubeconfig(sandbox.kubeconfig)) as kube:
+            with pytest.raises(ServerError) as e:
+                await kube.patch(CONFIGMAPS, namespace, "applied", {
+                    "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "applied"},
+                    "colour": "red"}, APPLY_PATCH, params={"fieldManager": "test"})
+            assert ".colour: field not declared in schema" in e.value.message
+    run(scenario())

@@ -323,8 +323,8 @@ class Registry(Deletions):
     # -- helpers -------------------------------------------------------------------------------
     def _decode(self, rt: ResourceType, namespace: str, body: Any, opts: WriteOptions,
                 applying: bool = False) -> dict[str, Any]:
-        """Check a request body's identity against the URL and drop the fields its kind does
-        not declare, as the real decoder does (see `_unknown_fields`)."""
+        """Check a request body's identity against the URL and its fields against its kind,
+        as the real decoder does (see `_check_fields`)."""
         obj = clone(_require_object(body))
         api_version = obj.get("apiVersion") or rt.api_version
         kind = obj.get("kind") or rt.kind
@@ -349,14 +349,15 @@ class Registry(Deletions):
             meta["namespace"] = body_ns or namespace
         else:
             meta.pop("namespace", None)
-        self._unknown_fields(rt, obj, opts, applying)
+        self._check_fields(rt, obj, opts, applying)
         return obj
 
-    def _unknown_fields(self, rt: ResourceType, obj: dict[str, Any], opts: WriteOptions,
-                        applying: bool) -> None:
-        """Drop what the kind's schema does not declare; tell the client as it asked
-        (`fieldValidation`). Server-side apply cannot type such a patch: a 500 without a
-        reason, as the real server (1.34) answers it."""
+    def _check_fields(self, rt: ResourceType, obj: dict[str, Any], opts: WriteOptions,
+                      applying: bool) -> None:
+        """What the real decoder makes of a body: a value of the wrong type fails it
+        (`jsontypes.py`); a field the kind's schema does not declare is dropped and the
+        client told as it asked (`fieldValidation`, `unknownfields.py`). Server-side apply
+        cannot type either: a 500 without a reason, as the real server (1.34) answers it."""
         mismatch = None
         if not rt.custom and schemas.message_name(rt) in protobuf_schema.load():
             mismatch = jsontypes.first_mismatch(obj, schemas.message_name(rt),
