@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from preview.sandbox.apiserver.registry import unknownfields
 from preview.sandbox.machinery import schemas
-
-
-def _resolve(ref: str) -> dict[str, Any] | None:
-    return schemas.class_schema(ref.removeprefix(schemas.REF_PREFIX))
 
 
 def test_unknown_fields_of_a_builtin_kind_are_dropped_and_named() -> None:
@@ -21,7 +15,7 @@ def test_unknown_fields_of_a_builtin_kind_are_dropped_and_named() -> None:
             {"name": "b", "image": "y", "imagePullPolice": "Always",
              "ports": [{"containerPort": 80, "hostPortt": 1}]}]}}},
     }
-    found = unknownfields.prune(deployment, {"$ref": "#/definitions/V1Deployment"}, _resolve)
+    found = unknownfields.prune(deployment, {"$ref": "#/definitions/V1Deployment"}, schemas.resolve)
     assert [unknownfields.decoder_path(p) for p in found] == [
         "metadata.lables", "spec.replicaz",
         "spec.template.spec.containers[1].imagePullPolice",
@@ -40,11 +34,11 @@ def test_maps_and_free_form_values_keep_their_keys() -> None:
     config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
                   "data": {"anything": "goes"}}
     assert unknownfields.prune(config_map, {"$ref": "#/definitions/V1ConfigMap"},
-                               _resolve) == []
+                               schemas.resolve) == []
     revision = {"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": {"name": "r"},
                 "revision": 1, "data": {"spec": {"whatever": True}}}
     assert unknownfields.prune(revision, {"$ref": "#/definitions/V1ControllerRevision"},
-                               _resolve) == []
+                               schemas.resolve) == []
     assert revision["data"] == {"spec": {"whatever": True}}
 
 
@@ -64,7 +58,7 @@ def test_a_structural_schema_prunes_as_the_crd_says() -> None:
                                                           "spec": {"x": 1}, "bogus": 1},
                        "items": [{"name": "a", "nmae": "b"}]},
               "status": {"ready": True}}
-    found = unknownfields.prune(widget, schema, _resolve)
+    found = unknownfields.prune(widget, schema, schemas.resolve)
     assert [unknownfields.decoder_path(p) for p in found] == [
         "spec.colour", "spec.template.spec.x", "spec.template.bogus", "spec.items[0].nmae",
         "status.ready"]
@@ -77,4 +71,4 @@ def test_a_structural_schema_prunes_as_the_crd_says() -> None:
 def test_a_value_of_another_type_is_not_pruned() -> None:
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
            "spec": {"containers": "not a list", "nodeName": {"odd": 1}}}
-    assert unknownfields.prune(pod, {"$ref": "#/definitions/V1Pod"}, _resolve) == []
+    assert unknownfields.prune(pod, {"$ref": "#/definitions/V1Pod"}, schemas.resolve) == []

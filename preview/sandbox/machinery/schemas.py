@@ -63,6 +63,11 @@ def class_schema(name: str) -> dict[str, Any] | None:
     return {"type": "object", "properties": props}
 
 
+def resolve(ref: str) -> dict[str, Any] | None:
+    """The class schema a `#/definitions/<class>` reference names."""
+    return class_schema(ref.removeprefix(REF_PREFIX))
+
+
 def _type_schema(typ: str) -> dict[str, Any]:
     if typ in _PRIMITIVES:
         return dict(_PRIMITIVES[typ])

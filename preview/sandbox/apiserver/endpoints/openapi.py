@@ -17,8 +17,7 @@ from typing import Any
 
 from preview.sandbox.apiserver.apply.patch import merge_key_for
 from preview.sandbox.apiserver.encoding import openapi_protobuf, protobuf_schema
-from preview.sandbox.apiserver.registry.crds import resource_types as crd_types
-from preview.sandbox.apiserver.registry.crds import schema_of
+from preview.sandbox.apiserver.registry import crds
 from preview.sandbox.machinery.resources import Catalog, ResourceType
 from preview.sandbox.machinery.schemas import (
     class_schemas,
@@ -89,10 +88,7 @@ def definitions(types: list[ResourceType],
                 custom[definition_name(rt)] = {"type": "object",
                                                "x-kubernetes-preserve-unknown-fields": True}
             else:  # as the real server publishes a CRD's schema: with the object's envelope
-                custom[definition_name(rt)] = {**schema, "properties": {
-                    "apiVersion": {"type": "string"}, "kind": {"type": "string"},
-                    "metadata": {"$ref": "#/definitions/V1ObjectMeta"},
-                    **(schema.get("properties") or {})}}
+                custom[definition_name(rt)] = crds.with_envelope(schema)
                 cls = "V1ObjectMeta"
             custom[definition_name(rt)]["x-kubernetes-group-version-kind"] = [_gvk(rt)]
         if cls is not None:
@@ -306,17 +302,6 @@ def none_match(if_none_match: str, etag: str) -> bool:
         if tag == "*" or tag.removeprefix("W/") == etag:
             return True
     return False
-
-
-def custom_schemas(crds: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], dict[str, Any]]:
-    """The `openAPIV3Schema` of every served version of `crds`, by (group, version, kind)."""
-    out: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for crd in crds:
-        for rt in crd_types(crd):
-            schema = schema_of(crd, rt.version)
-            if schema is not None:
-                out[(rt.group, rt.version, rt.kind)] = schema
-    return out
 
 
 def _gv_key(group: str, version: str) -> str:

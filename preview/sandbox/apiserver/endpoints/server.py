@@ -38,7 +38,7 @@ from preview.sandbox.apiserver.endpoints.requests import (
     parse_path,
     write_options,
 )
-from preview.sandbox.apiserver.registry import cluster_addons, platform_kinds
+from preview.sandbox.apiserver.registry import cluster_addons, crds, platform_kinds
 from preview.sandbox.apiserver.registry.options import WriteOptions
 from preview.sandbox.apiserver.registry.registry import Registry
 from preview.sandbox.apiserver.registry.strategies import Strategies
@@ -58,7 +58,6 @@ _RETURNS_DELETED_OBJECT = frozenset({
     "Pod", "Service", "Namespace", "PersistentVolumeClaim", "PersistentVolume", "PodTemplate",
     "ResourceQuota", "ServiceAccount", "StorageClass", "CSIDriver", "CSINode",
     "VolumeAttachment"})
-_CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")  # their storage
 PodHandler = Callable[[web.Request, dict[str, Any], RequestInfo], Awaitable[web.StreamResponse]]
 
 
@@ -177,7 +176,7 @@ class ApiServer:
         return web.Response(status=404, text="404 page not found\n", content_type="text/plain")
 
     def _custom_schemas(self) -> dict[tuple[str, str, str], dict[str, Any]]:
-        return openapi.custom_schemas(self.store.list(_CRDS))
+        return crds.schemas_by_kind(self.store.list(crds.STORAGE))
 
     def _openapi_v2(self, request: web.Request) -> web.Response:
         media = openapi_protobuf.negotiate(request.headers.get("Accept", ""))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from preview.sandbox.machinery.objects import now
 from preview.sandbox.machinery.resources import ALL_VERBS, ResourceType
+from preview.sandbox.machinery.schemas import REF_PREFIX
+
+STORAGE = ("apiextensions.k8s.io", "customresourcedefinitions")  # where CRDs are stored
 
 
 def resource_types(crd: dict[str, Any]) -> list[ResourceType]:
@@ -63,3 +67,23 @@ def schema_of(crd: dict[str, Any], version: str) -> dict[str, Any] | None:
             schema = (v.get("schema") or {}).get("openAPIV3Schema")
             return schema if isinstance(schema, dict) else None
     return None
+
+
+def schemas_by_kind(crds: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The `openAPIV3Schema` of every served version of `crds`, by (group, version, kind)."""
+    out: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for crd in crds:
+        for rt in resource_types(crd):
+            schema = schema_of(crd, rt.version)
+            if schema is not None:
+                out[(rt.group, rt.version, rt.kind)] = schema
+    return out
+
+
+def with_envelope(schema: dict[str, Any]) -> dict[str, Any]:
+    """A custom resource's whole schema: the CRD's, with the object's envelope the server
+    owns (apiVersion, kind, ObjectMeta), as it checks objects and publishes the schema."""
+    return {**schema, "properties": {
+        **(schema.get("properties") or {}),
+        "apiVersion": {"type": "string"}, "kind": {"type": "string"},
+        "metadata": {"$ref": REF_PREFIX + "V1ObjectMeta"}}}

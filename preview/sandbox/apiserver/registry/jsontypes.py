@@ -35,7 +35,8 @@ _RANGES = {"int32": (-2**31, 2**31 - 1), "sint32": (-2**31, 2**31 - 1),
 class TypeMismatch(Exception):
     """One value of the wrong type: `value` is Go's word for what was sent ("string",
     "number 1.5"), `go_type` the field's Go type, `struct` the Go struct holding it, `path`
-    the field names from the root (no list indices) and `steps` with them."""
+    the field names from the root (no list indices) and `steps` the same with each list
+    element as `(index, element)` (`unknownfields.Path`, which names it either way)."""
 
     def __init__(self, value: str, go_type: str, struct: str, path: tuple[str, ...],
                  steps: tuple[Any, ...], sent: Any) -> None:
@@ -59,7 +60,7 @@ def first_mismatch(obj: dict[str, Any], message: str, schema: Schema) -> TypeMis
 
 def _struct(value: dict[str, Any], message: str, schema: Schema, path: tuple[str, ...],
             steps: tuple[Any, ...]) -> None:
-    fields = {name: (typ, repeated) for name, typ, repeated in schema.get(message, {}).values()}
+    fields = _fields(schema, message)
     struct = message.rsplit(".", 1)[-1]
     for key, item in value.items():
         if key not in fields or item is None:
@@ -71,9 +72,21 @@ def _struct(value: dict[str, Any], message: str, schema: Schema, path: tuple[str
                 raise TypeMismatch(_kind(item), "[]" + _go_type(typ), struct, here, where, item)
             for i, element in enumerate(item):
                 if element is not None:
-                    _value(element, typ, schema, struct, here, (*where, i))
+                    _value(element, typ, schema, struct, here, (*where, (i, element)))
         else:
             _value(item, typ, schema, struct, here, where)
+
+
+_FIELDS: dict[tuple[int, str], dict[str, tuple[str, bool]]] = {}
+
+
+def _fields(schema: Schema, message: str) -> dict[str, tuple[str, bool]]:
+    """A message's fields by JSON name, indexed once per schema (every write walks them)."""
+    key = (id(schema), message)
+    if key not in _FIELDS:
+        _FIELDS[key] = {name: (typ, repeated)
+                        for name, typ, repeated in schema.get(message, {}).values()}
+    return _FIELDS[key]
 
 
 def _value(value: Any, typ: str, schema: Schema, struct: str, path: tuple[str, ...],

@@ -55,7 +55,6 @@ PATCH_TYPES = {
 _GENERATE_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apiserver/pkg/storage/names
 _NO_GENERATION = frozenset({"Namespace", "Node", "Service", "PersistentVolumeClaim",
                             "PersistentVolume", "ResourceQuota", "CustomResourceDefinition"})
-_CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")  # their storage
 _CONFLICT = "the object has been modified; please apply your changes to the latest version and try again"
 
 
@@ -359,19 +358,19 @@ class Registry(Deletions):
         client told as it asked (`fieldValidation`, `unknownfields.py`). Server-side apply
         cannot type either: a 500 without a reason, as the real server (1.34) answers it."""
         mismatch = None
-        if not rt.custom and schemas.message_name(rt) in protobuf_schema.load():
+        if not rt.custom:
             mismatch = jsontypes.first_mismatch(obj, schemas.message_name(rt),
                                                 protobuf_schema.load())
         if mismatch is not None and not applying:  # a decoding error, whatever the directive
             raise bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled as a '
                               f"{rt.kind}: {mismatch.decoder_message()}")
         schema = self._schema(rt)
-        unknown = unknownfields.prune(obj, schema, _resolve) if schema is not None else []
+        unknown = unknownfields.prune(obj, schema, schemas.resolve) if schema is not None else []
         if applying:
             errors = [f"{unknownfields.typed_path(p)}: field not declared in schema"
                       for p in unknown]
             typed = None if mismatch is None else jsontypes.apply_message(
-                mismatch, unknownfields.typed_path(_steps(obj, mismatch.steps)))
+                mismatch, unknownfields.typed_path(mismatch.steps))
             errors = ([typed] if typed else []) + errors
             if not errors:
                 return
@@ -393,7 +392,7 @@ class Registry(Deletions):
 
     def _crd_schema(self, rt: ResourceType) -> dict[str, Any] | None:
         """The `openAPIV3Schema` a custom resource's CRD gives its version, if any."""
-        crd = self.store.get(_CRDS, "", f"{rt.resource}.{rt.group}")
+        crd = self.store.get(crds.STORAGE, "", f"{rt.resource}.{rt.group}")
         return crds.schema_of(crd, rt.version) if crd is not None else None
 
     def _schema(self, rt: ResourceType) -> dict[str, Any] | None:
@@ -404,12 +403,7 @@ class Registry(Deletions):
             cls = schemas.model_class(rt)
             return None if cls is None else {"$ref": schemas.REF_PREFIX + cls}
         schema = self._crd_schema(rt)
-        if schema is None:
-            return None
-        return {**schema, "properties": {
-            **(schema.get("properties") or {}),
-            "apiVersion": {"type": "string"}, "kind": {"type": "string"},
-            "metadata": {"$ref": schemas.REF_PREFIX + "V1ObjectMeta"}}}
+        return None if schema is None else crds.with_envelope(schema)
 
     def _check_namespace(self, rt: ResourceType, namespace: str, name: str) -> None:
         if not rt.namespaced:
@@ -435,24 +429,6 @@ class Registry(Deletions):
 
     def events_for(self, rt: ResourceType, event: Event) -> dict[str, Any]:
         return conversion.from_storage(rt, event.obj)
-
-
-def _steps(obj: Any, steps: tuple[Any, ...]) -> unknownfields.Path:
-    """A mismatch's steps (names and list indices) as a path naming each element."""
-    out: list[unknownfields.Step] = []
-    node = obj
-    for step in steps:
-        if isinstance(step, int):
-            node = node[step]
-            out.append((step, node))
-        else:
-            node = node[step]
-            out.append(step)
-    return tuple(out)
-
-
-def _resolve(ref: str) -> dict[str, Any] | None:
-    return schemas.class_schema(ref.removeprefix(schemas.REF_PREFIX))
 
 
 def _require_object(body: Any) -> dict[str, Any]:
