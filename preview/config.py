@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from preview import config_files, durations, helm, templating
+from preview import config_files, durations, helm, policy, templating
 from preview.config_files import DOCS_HINT
 from preview.config_schema import DEFAULT_URL, ChartModel, FileModel, explain, is_dns_name
 from preview.errors import BadInput, PreviewError
@@ -165,6 +165,7 @@ class RenderedConfig:
     vcluster_values: dict[str, Any]  # our defaults < vcluster:
     labels: dict[str, str]
     ttl_seconds: int
+    policy: policy.Policy = policy.DEFAULT  # what it was checked against
 
     @property
     def chart(self) -> Chart:
@@ -207,6 +208,8 @@ def load(path: Path | None, overrides: ConfigOverrides = ConfigOverrides(), *,
     origins.update(values=label, vcluster=label)
     if overrides.chart is not None:
         origins["chart"] = "--chart"
+    if overrides.timeout is not None:
+        origins["timeouts"] = "--timeout"
 
     chart: Chart | None
     if overrides.chart is not None:  # replaces the file's chart, which need not exist then
@@ -244,12 +247,16 @@ def load(path: Path | None, overrides: ConfigOverrides = ConfigOverrides(), *,
         health_check=HealthCheck(health.path, health.expect_status) if health.enabled else None,
         origins=origins)
     _check_templates(config)
-    render(config, _SAMPLE_PR, _SampleEnvironment())  # undefined attributes, before any cluster
+    # Undefined attributes, before any cluster; the policy judges the real render only.
+    render(config, _SAMPLE_PR, _SampleEnvironment(), None)
     return config
 
 
-def render(config: PreviewConfig, pr: PullRequest, env: EnvironmentLike) -> RenderedConfig:
-    """The config's templates filled for one pull request and environment (pure)."""
+def render(config: PreviewConfig, pr: PullRequest, env: EnvironmentLike,
+           rules: policy.Policy | None = policy.DEFAULT) -> RenderedConfig:
+    """The config's templates filled for one pull request and environment, judged by the
+    platform policy `rules` (pure). Everything the policy refuses is one line of one
+    ConfigError, raised before anything is created; None skips the policy (a trial render)."""
     first = templating.context_for(pr, env, domain=config.domain)
     url = templating.render_text(config.url, first, config.where("url")).strip()
     host = _url_host(url, config.where("url"))
@@ -266,22 +273,31 @@ def render(config: PreviewConfig, pr: PullRequest, env: EnvironmentLike) -> Rend
         for assignment in config.set_values:
             if assignment.flag == flags:
                 _apply(values, assignment, context)
-    vcluster = templating.render_tree(config.vcluster, context, config.where("vcluster"))
-    vcluster = deep_merge(default_vcluster_values(host, config.labels), vcluster)
+    requested = templating.render_tree(config.vcluster, context, config.where("vcluster"))
+    rules = rules or policy.DEFAULT
+    problems = _policy_problems(config, rules, pr, requested, host)
+    if problems:
+        raise ConfigError(problems, policy.model.HINT)
     return RenderedConfig(config=config, url=url, host=host, values=values,
-                          vcluster_values=vcluster, labels=dict(config.labels),
-                          ttl_seconds=config.ttl_seconds)
+                          vcluster_values=policy.vcluster_values(rules, requested, host,
+                                                                 config.labels),
+                          labels=dict(config.labels), ttl_seconds=config.ttl_seconds,
+                          policy=rules)
 
 
-def default_vcluster_values(host: str, labels: Mapping[str, str] | None = None
-                            ) -> dict[str, Any]:
-    """What we pass to charts/vcluster unless `vcluster:` says otherwise: only the
-    environment's own host may be claimed by an Ingress, and the cost-attribution `labels`
-    go on every synced pod."""
-    values: dict[str, Any] = {"isolation": {"ingress": {"allowedHosts": [host]}}}
-    if labels:
-        values["sync"] = {"extraLabels": dict(labels)}
-    return values
+def _policy_problems(config: PreviewConfig, rules: policy.Policy, pr: PullRequest,
+                     requested: dict[str, Any], host: str) -> list[str]:
+    chart = config.chart
+    source = ("", "") if chart is None else \
+        (chart.kind, str(chart.path) if chart.kind == "path" else chart.repo or chart.oci or "")
+    timeouts = config.timeouts
+    return policy.check_vcluster(rules, requested, config.origins.get("vcluster", DEFAULT_FILE)) \
+        + policy.check_request(
+            rules, repo=pr.full_name, chart=source, ttl_seconds=config.ttl_seconds,
+            ttl_where=config.where("ttl"),
+            timeouts={"vcluster": timeouts.vcluster, "deploy": timeouts.deploy,
+                      "health": timeouts.health},
+            timeout_where=config.where("timeouts"), host=host, url_where=config.where("url"))
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -72,11 +72,13 @@ def label_problem(key: str, value: str) -> str | None:
     return None
 
 
-class _Model(BaseModel):
+class StrictModel(BaseModel):
+    """A frozen model that refuses unknown keys (so a typo gets a suggestion)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
 
 
-class ChartModel(_Model):
+class ChartModel(StrictModel):
     """`chart:` one of path | repo + name (+ version) | oci (+ version)."""
 
     path: str | None = None
@@ -108,13 +110,13 @@ class ChartModel(_Model):
         return self
 
 
-class TimeoutsModel(_Model):
+class TimeoutsModel(StrictModel):
     vcluster: Duration = 300
     deploy: Duration = 300
     health: Duration = 60
 
 
-class ReadinessModel(_Model):
+class ReadinessModel(StrictModel):
     kinds: tuple[ReadinessKind, ...] = READINESS_KINDS
 
 
@@ -130,7 +132,7 @@ def _status_range(value: object) -> object:
     return [value, value] if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-class HealthCheckModel(_Model):
+class HealthCheckModel(StrictModel):
     enabled: bool = True
     path: str = "/"
     expect_status: Annotated[tuple[int, int], BeforeValidator(_status_range)] = \
@@ -153,7 +155,7 @@ class HealthCheckModel(_Model):
         return value
 
 
-class FileModel(_Model):
+class FileModel(StrictModel):
     """The whole `preview.yaml`."""
 
     chart: ChartModel | None = None
@@ -212,9 +214,11 @@ class FileModel(_Model):
         return value
 
 
-def explain(e: ValidationError) -> list[str]:
-    """One line per problem: `field: what is wrong — how to fix it`."""
-    return [_line(error) for error in e.errors()]
+def explain(e: ValidationError, root: type[BaseModel] | None = None,
+            docs: str = "docs/config.md") -> list[str]:
+    """One line per problem: `field: what is wrong — how to fix it`; unknown keys get the
+    closest valid key of `root`'s model at that place (default: the whole preview.yaml)."""
+    return [_line(error, root or FileModel, docs) for error in e.errors()]
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:
@@ -225,7 +229,7 @@ def field_path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _line(error: Any) -> str:
+def _line(error: Any, root: type[BaseModel], docs: str) -> str:
     loc = tuple(error["loc"])
     kind = error["type"]
     value = error.get("input")
@@ -235,7 +239,7 @@ def _line(error: Any) -> str:
         message, fix = ctx["problem"], ctx["fix"]
     elif kind == "extra_forbidden":
         key = str(loc[-1])
-        valid = _keys_at(loc[:-1])
+        valid = _keys_at(loc[:-1], root)
         close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
         message = f"unknown key {key!r}"
         fix = (f"did you mean {close[0]!r}? " if close else "") + \
@@ -253,9 +257,9 @@ def _line(error: Any) -> str:
     elif kind == "literal_error":
         message, fix = f"{shown} is not allowed", f"use one of: {ctx.get('expected', '')}"
     elif kind == "model_type":
-        message, fix = f"{shown} is not a mapping", "see docs/config.md for its keys"
+        message, fix = f"{shown} is not a mapping", f"see {docs} for its keys"
     else:
-        message, fix = error["msg"], "see docs/config.md"
+        message, fix = error["msg"], f"see {docs}"
     return f"{field_path(loc) or '(top level)'}: {message} — {fix}"
 
 
@@ -264,9 +268,9 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _keys_at(loc: tuple[int | str, ...]) -> list[str]:
+def _keys_at(loc: tuple[int | str, ...], root: type[BaseModel]) -> list[str]:
     """The valid keys of the model at `loc` (e.g. ("chart",) -> path, repo, name…)."""
-    model: Any = FileModel
+    model: Any = root
     for part in loc:
         if isinstance(part, int):
             continue

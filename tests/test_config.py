@@ -306,7 +306,7 @@ def test_render(repo: Path) -> None:
     }
     assert rendered.vcluster_values == {
         "isolation": {"ingress": {"allowedHosts": ["pr-42-shop.preview.example.com"]},
-                      "quota": {"pods": 10}},
+                      "quota": {"pods": 10}, "podSecurity": "baseline"},
         "sync": {"extraLabels": {"team": "payments"}}}  # cost attribution on every synced pod
     assert rendered.labels == {"team": "payments"}
     assert rendered.ttl_seconds == 7 * 86400

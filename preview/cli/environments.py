@@ -46,6 +46,14 @@ def pr_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                         help="Repository of the pull request.  [default: from the event]")(fn)
 
 
+def policy_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--policy", "policy_path", type=click.Path(path_type=Path), default=None,
+        envvar="PREVIEW_POLICY", show_envvar=True,
+        help="The platform policy file: what no pull request may relax (docs/policy.md). "
+             "[default: the built-in defaults]")(fn)
+
+
 def github_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--github-token", default=None, metavar="TOKEN",
                         help=reporting.TOKEN_HELP)(fn)
@@ -107,13 +115,14 @@ def _environment(repo: str | None, pr_number: str | None) -> Any:
 @click.option("--allow-forks", is_flag=True,
               help="Deploy a pull request whose head is in a fork (its code then runs with "
                    "this kubeconfig; see docs/action.md).")
+@policy_option
 @github_option
 @host_options
 def up_command(config_path: Path | None, chart: str | None, values_files: tuple[Path, ...],
                assignments: tuple[str, ...], domain: str | None, ttl: str | None,
                timeout: str | None, repo: str | None, pr_number: str | None, sha: str | None,
                branch: str | None, author: str | None, output: str, allow_forks: bool,
-               github_token: str | None, kubeconfig: Path | None,
+               policy_path: Path | None, github_token: str | None, kubeconfig: Path | None,
                context: str | None) -> None:
     """Create or upgrade the preview environment of a pull request and check its URL.
 
@@ -126,7 +135,7 @@ def up_command(config_path: Path | None, chart: str | None, values_files: tuple[
     anything else unless --allow-forks.
     """
     from preview import config as configuration
-    from preview import naming, pullrequest
+    from preview import naming, policy, pullrequest
     from preview.operations import down, up
 
     overrides = configuration.ConfigOverrides(
@@ -142,8 +151,9 @@ def up_command(config_path: Path | None, chart: str | None, values_files: tuple[
     reporter.building(pr, env)
     printer = reporter.progress(output)
     try:
+        rules = policy.load(policy_path)
         loaded = _bad_input(lambda: configuration.load(config_path, overrides))
-        rendered = _bad_input(lambda: configuration.render(loaded, pr, env))
+        rendered = _bad_input(lambda: configuration.render(loaded, pr, env, rules))
         host = _host(kubeconfig, context)
         with reporter.phases(f"preview up {env.name}") as phase_started:
             result = asyncio.run(up.up(host, pr, rendered, env, printer,

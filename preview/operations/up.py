@@ -35,7 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 import yaml
 
-from preview import deploy, helm, naming
+from preview import deploy, helm, naming, policy
 from preview.config import RenderedConfig
 from preview.errors import BadInput, PreviewError
 from preview.kube.client import ApiError, Conflict, KubeClient
@@ -159,6 +159,7 @@ async def up(host: HostCluster, pr: PullRequest, config: RenderedConfig,
         await check(config, env, values)
     async with host.client() as kube:
         with phase("namespace"):
+            await _check_capacity(kube, env, config.policy)
             await _ensure_namespace(kube, env, pr, config, now, progress)
         with phase("vcluster"):
             await _ensure_vcluster(host, kube, env, values, config, progress)
@@ -178,6 +179,26 @@ async def up(host: HostCluster, pr: PullRequest, config: RenderedConfig,
         phases=phase.seconds,
         expires_at=rfc3339(now + dt.timedelta(seconds=config.ttl_seconds)),
         diagnostics=diagnostics, kubeconfig_hint=kubeconfig.hint(env))
+
+
+async def _check_capacity(kube: KubeClient, env: naming.Environment,
+                          rules: policy.Policy) -> None:
+    """A new environment within the policy's counts (per repository, in total), counted
+    on the host before anything is created. Two runs racing for the last place may both
+    pass: the count is a cap on growth, not a lock."""
+    caps = rules.caps.environments
+    if caps.per_repository is None and caps.total is None:
+        return
+    listed = await kube.list(ownership.NAMESPACES, None,
+                             f"{naming.MANAGED_BY}={naming.MANAGED_BY_VALUE}")
+    existing = {item["metadata"]["name"]: (item["metadata"].get("labels") or {}).get(
+        naming.REPO, "") for item in listed.get("items") or []}
+    problem = policy.environment_count_problem(
+        rules, env.repo_label, env.namespace, existing)
+    if problem:
+        raise BadInput(f"{env.name} of {env.full_name}: {problem}",
+                       "close another pull request's environment (`preview down`), or ask "
+                       "the platform team to raise the cap")
 
 
 async def _ensure_namespace(kube: KubeClient, env: naming.Environment, pr: PullRequest,
