@@ -274,10 +274,10 @@ def render(config: PreviewConfig, pr: PullRequest, env: EnvironmentLike,
             if assignment.flag == flags:
                 _apply(values, assignment, context)
     requested = templating.render_tree(config.vcluster, context, config.where("vcluster"))
-    rules = rules or policy.DEFAULT
-    problems = _policy_problems(config, rules, pr, requested, host)
+    problems = [] if rules is None else _policy_problems(config, rules, pr, requested, host)
     if problems:
         raise ConfigError(problems, policy.model.HINT)
+    rules = rules or policy.DEFAULT
     return RenderedConfig(config=config, url=url, host=host, values=values,
                           vcluster_values=policy.vcluster_values(rules, requested, host,
                                                                  config.labels),

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from preview.cli.action import fork_of, plan, secret_lines
+from preview.cli.action import fork_of, is_policy_content, plan, policy_warning, secret_lines
 from preview.cli.reporting import ForkRefused
 from preview.errors import BadInput
 
@@ -157,3 +157,32 @@ def test_a_fork_is_deployed_with_allow_forks_and_its_teardown_skipped_without() 
 def test_the_same_repository_is_not_a_fork() -> None:
     assert fork_of(_fork_event("opened", {"full_name": "Octo/Shop"})) == ""
     assert fork_of(_fork_event("opened", {"full_name": "mallory/shop"})) == "mallory/shop"
+
+
+def test_the_policy_goes_to_up_and_gc_only() -> None:
+    inputs = {"policy": "/etc/preview/policy.yaml"}
+    assert plan(inputs, "pull_request", _event("opened"), "/kc").argv == (
+        "up", "--kubeconfig", "/kc", "--policy", "/etc/preview/policy.yaml")
+    assert plan({**inputs, "command": "gc"}, "schedule", {}, "/kc").argv == (
+        "gc", "--kubeconfig", "/kc", "--policy", "/etc/preview/policy.yaml")
+    assert plan(inputs, "pull_request", _event("closed"), "/kc").argv == (
+        "down", "--kubeconfig", "/kc")
+
+
+@pytest.mark.parametrize(("value", "content"), [
+    ("policy.yaml", False), (".github/preview-policy.yaml", False),
+    ("sync:\n  relaxable: [host-path]\n", True), ("{caps: {ttl: 3d}}", True),
+    ("caps: {ttl: 3d}", True),
+])
+def test_the_policy_input_is_a_path_or_the_policy_itself(value: str, content: bool) -> None:
+    assert is_policy_content(value) is content
+
+
+def test_a_policy_path_in_the_pull_requests_checkout_is_warned_about(tmp_path: Path) -> None:
+    workspace = str(tmp_path)
+    assert "the pull request can edit" in policy_warning("policy.yaml", workspace,
+                                                         "pull_request")
+    assert "the pull request can edit" in policy_warning("../" + tmp_path.name + "/p.yaml",
+                                                         workspace, "pull_request")
+    assert policy_warning("/etc/preview/policy.yaml", workspace, "pull_request") == ""
+    assert policy_warning("policy.yaml", workspace, "schedule") == ""  # the default branch

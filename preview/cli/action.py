@@ -82,6 +82,8 @@ def plan(inputs: Mapping[str, str], event_name: str, event: Mapping[str, object]
                                   "(allow-forks is false), nothing to tear down")
         raise fork_refusal(_number(event), fork)
     argv = [command, "--kubeconfig", kubeconfig]
+    if command in ("up", "gc") and inputs.get("policy", "").strip():
+        argv += ["--policy", inputs["policy"].strip()]
     if command == "gc":
         if _flag(inputs, "dry-run"):
             argv.append("--dry-run")
@@ -158,6 +160,24 @@ def secret_lines(kubeconfig: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def is_policy_content(value: str) -> bool:
+    """Whether the `policy` input is the policy itself (YAML) rather than a file's path."""
+    return "\n" in value.strip() or ":" in value or value.lstrip().startswith("{")
+
+
+def policy_warning(path: str, workspace: str, event_name: str) -> str:
+    """Why a policy path read from the pull request's own checkout protects nothing (pure);
+    "" when it is elsewhere or the event is not a pull request."""
+    if event_name not in PR_EVENTS or not workspace:
+        return ""
+    resolved = Path(workspace, path).resolve()
+    if not resolved.is_relative_to(Path(workspace).resolve()):
+        return ""
+    return (f"input policy: {path} is read from the pull request's own checkout, which the "
+            "pull request can edit; pass the policy's content instead, e.g. "
+            "policy: ${{ vars.PREVIEW_POLICY }} (docs/policy.md)")
+
+
 def _inputs(environ: Mapping[str, str]) -> dict[str, str]:
     """INPUT_FOO_BAR → foo-bar, as the runner names a JavaScript action's inputs."""
     return {key[6:].lower().replace("_", "-"): value for key, value in environ.items()
@@ -184,9 +204,22 @@ def action_command() -> None:
                            "run the action from a workflow") from e
     directory = Path(environ.get("RUNNER_TEMP") or tempfile.gettempdir())
     fd, name = tempfile.mkstemp(prefix="preview-kubeconfig-", dir=directory)
+    policy_file = ""
     try:
         with os.fdopen(fd, "w") as handle:  # mkstemp: mode 0600
             handle.write(kubeconfig)
+        policy = inputs.get("policy", "")
+        if policy.strip() and is_policy_content(policy):
+            fd, policy_file = tempfile.mkstemp(prefix="preview-policy-", suffix=".yaml",
+                                               dir=directory)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(policy)
+            inputs["policy"] = policy_file
+        elif policy.strip():
+            warning = policy_warning(policy.strip(), environ.get("GITHUB_WORKSPACE", ""),
+                                     environ.get("GITHUB_EVENT_NAME", ""))
+            if warning:
+                click.echo(f"::warning title=preview-vcluster::{warning}")
         try:
             # Decided before the kubeconfig is looked at: a fork's run gets no secrets, and
             # its refusal must say "fork", not "empty kubeconfig".
@@ -208,4 +241,6 @@ def action_command() -> None:
                               env=child).returncode
     finally:
         Path(name).unlink(missing_ok=True)
+        if policy_file:
+            Path(policy_file).unlink(missing_ok=True)
     sys.exit(code)

@@ -55,12 +55,16 @@ def _repos(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
               show_envvar=True, help="Token to read pull requests (and to update deployments "
               "and comments). Without one, PR states are unknown and only TTL and "
               "broken-environment rules apply.")
+@click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None,
+              envvar="PREVIEW_POLICY", show_envvar=True,
+              help="The platform policy file: its longest TTL and environments per "
+                   "repository are enforced on what is found (docs/policy.md).")
 @click.option("--kubeconfig", type=click.Path(path_type=Path), default=None,
               help="Kubeconfig of the host cluster.  [default: $KUBECONFIG, ~/.kube/config]")
 @click.option("--context", default=None, help="Context of that kubeconfig to use.")
 def gc_command(repos: tuple[str, ...], dry_run: bool, max_deletions: int, force: bool,
                grace: int, keep_labels: tuple[str, ...], output: str, github_token: str,
-               kubeconfig: Path | None, context: str | None) -> None:
+               policy_path: Path | None, kubeconfig: Path | None, context: str | None) -> None:
     """Find every managed environment on the host, decide, delete, report.
 
     Deletes an environment when its PR is closed or merged, its TTL expired, its repository
@@ -68,6 +72,7 @@ def gc_command(repos: tuple[str, ...], dry_run: bool, max_deletions: int, force:
     on any doubt: a GitHub error never deletes. Exits 1 when a deletion failed or the run was
     refused by --max-deletions. Rules and token choice: docs/gc.md.
     """
+    from preview import policy
     from preview.gc import report
     from preview.gc.model import Settings
     from preview.github import GitHubSession
@@ -80,8 +85,11 @@ def gc_command(repos: tuple[str, ...], dry_run: bool, max_deletions: int, force:
     token = github_token or os.environ.get("GH_TOKEN", "")
     github = GitHubApi(token, os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL) \
         if token else None
+    rules = policy.load(policy_path)
     options = GcOptions(repos=repos, dry_run=dry_run, max_deletions=max_deletions, force=force,
-                        settings=Settings(grace_seconds=grace, keep_labels=keep_labels))
+                        settings=Settings(grace_seconds=grace, keep_labels=keep_labels,
+                                          max_ttl_seconds=rules.caps.ttl if policy_path else None,
+                                          per_repository=rules.caps.environments.per_repository))
 
     # The step summary gets the GC's report, not one comment per deleted environment.
     session = GitHubSession.from_env(

@@ -31,6 +31,9 @@ class Settings:
     grace_seconds: int = 3600  # younger environments are kept unless their TTL expired
     keep_labels: tuple[str, ...] = ("preview:keep",)
     github: str = ""  # "" when GitHub was asked; else why not ("no GitHub token")
+    # The platform policy's caps (None: none): the longest TTL, environments per repository.
+    max_ttl_seconds: int | None = None
+    per_repository: int | None = None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,11 @@ Pure. The rules, first match wins:
 9. PR open → keep (`pr-open`).
 10. GitHub not asked (no token, or the namespace does not name its PR) → keep (`unknown`):
     only rules 1, 4 and 8 can delete then.
+
+With a platform policy two caps follow the rules: an `expires-at` further ahead than the
+policy's longest TTL (written before the policy, or by an `up` without it) counts as
+`created-at` + that TTL in rule 4; and a repository keeping more environments than the
+policy allows loses its oldest ones (`over-limit`), those with a keep label last.
 """
 
 from __future__ import annotations
@@ -34,7 +39,31 @@ def plan(environments: Iterable[HostEnvironment], pulls: Mapping[str, RepoPulls]
     """A decision for every environment, sorted by repository, PR and namespace."""
     decisions = [decide(env, _state(env, pulls, settings), now, settings)
                  for env in environments]
+    if settings.per_repository is not None:
+        decisions = over_limit(decisions, settings.per_repository)
     return tuple(sorted(decisions, key=lambda d: (d.repo, d.pr, d.namespace)))
+
+
+def over_limit(decisions: list[Decision], limit: int) -> list[Decision]:
+    """Beyond `limit` kept environments of one repository, the oldest become deletions
+    (those kept by a label last)."""
+    kept: dict[str, list[Decision]] = {}
+    for decision in decisions:
+        if decision.action == KEEP and decision.rule != "terminating":
+            kept.setdefault(decision.repo, []).append(decision)
+    extra: dict[int, Decision] = {}
+    for repo, group in kept.items():
+        if len(group) <= limit:
+            continue
+        oldest_first = sorted(group, key=lambda d: (d.rule == "keep-label", -d.age_seconds,
+                                                    d.namespace))
+        for decision in oldest_first[:len(group) - limit]:
+            extra[id(decision)] = Decision(
+                decision.environment, DELETE, "over-limit",
+                f"{repo} keeps {len(group)} environments; the platform policy allows {limit} "
+                f"(caps.environments.perRepository): the oldest go first",
+                decision.age_seconds)
+    return [extra.get(id(d), d) for d in decisions]
 
 
 def _state(env: HostEnvironment, pulls: Mapping[str, RepoPulls],
@@ -74,15 +103,21 @@ def decide(env: HostEnvironment, state: RepoPulls, now: dt.datetime,
         if kept_by:
             return result(KEEP, "keep-label", f"PR #{record.pr} carries label {kept_by[0]}")
     expires = _time(record.expires_at)
+    cap = settings.max_ttl_seconds
+    if expires is not None and created is not None and cap is not None and \
+            expires > now + dt.timedelta(seconds=cap):
+        expires = created + dt.timedelta(seconds=cap)  # beyond what the policy allows
     expired = expires is not None and expires <= now
     if state.status == "unknown":
         past = " (TTL expired, but a keep label cannot be checked)" if expired else ""
         return result(KEEP, "unknown", f"PR state unknown: {state.detail}{past}")
     if expired:
         assert expires is not None
+        shown = record.expires_at if _time(record.expires_at) == expires else \
+            f"{expires:%Y-%m-%dT%H:%M:%SZ}, the policy's longest TTL after creation"
         return result(DELETE, "ttl-expired",
                       f"TTL expired {duration(int((now - expires).total_seconds()))} ago "
-                      f"({record.expires_at})")
+                      f"({shown})")
     if created is None:
         return result(KEEP, "grace", "creation time unknown: treated as just created")
     if age < grace:

@@ -287,3 +287,19 @@ def test_a_pull_request_closed_during_the_deploy_is_torn_down_by_that_deploy(
         [comment] = fake.comments(SHARED_REPO, SHARED_PR)
         assert "was removed" in comment["body"]
         assert all(states(d)[-1] == "inactive" for d in fake.deployments(SHARED_REPO))
+
+
+def test_the_policy_input_reaches_up_and_refuses_before_any_cluster_change(
+        sandbox: Sandbox, api_client: client.ApiClient, tmp_path: Path) -> None:
+    # The policy's YAML itself, as `policy: ${{ vars.PREVIEW_POLICY }}` hands it over.
+    repo, number = "octo/shop", 12
+    env = naming.environment_for("octo", "shop", number)
+    with make_fake(repo, number, SHA1) as fake:
+        step = Step.create(tmp_path, pull_request_event("opened", repo, number, SHA1))
+        result = run_action(sandbox, fake, step, repo,
+                            policy="ingress:\n  domains: [preview.example.com]\n")
+        assert result.returncode == 2, explain(result)
+        assert "host 'pr-12-shop.localhost' is outside the platform policy's domains " \
+               "(preview.example.com; ingress.domains)" in result.stderr, explain(result)
+        assert not namespace_exists(client.CoreV1Api(api_client), env.namespace)
+        assert list((step.directory / "runner-temp").iterdir()) == []  # no policy file left

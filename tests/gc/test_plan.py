@@ -140,3 +140,28 @@ def test_bad_durations(text: str) -> None:
 
 def test_duration_text() -> None:
     assert [duration(s) for s in (5, 120, 7200, 200000)] == ["5s", "2m", "2h", "2d"]
+
+
+def test_the_policys_longest_ttl_caps_an_expiry_written_without_it() -> None:
+    capped = Settings(grace_seconds=3600, max_ttl_seconds=7 * 86400)
+    # Created 10 days ago with a 1-year TTL (an `up` without the policy): 3 days past the cap.
+    old = decide(env(age_h=240, expires_in_h=365 * 24), OPEN, NOW, capped)
+    assert (old.action, old.rule) == (DELETE, "ttl-expired")
+    assert "3d ago" in old.reason and "the policy's longest TTL after creation" in old.reason
+    # Created 2 days ago with the same TTL: kept until 7 days after its creation.
+    assert decide(env(age_h=48, expires_in_h=365 * 24), OPEN, NOW, capped).action == KEEP
+    # An expiry within the cap is the environment's own.
+    assert decide(env(age_h=240, expires_in_h=24), OPEN, NOW, capped).action == KEEP
+
+
+def test_beyond_the_policys_environments_per_repository_the_oldest_go() -> None:
+    capped = Settings(grace_seconds=3600, per_repository=2)
+    pulls = {REPO: RepoPulls(REPO, "ok", open={1: ("preview:keep",), 2: (), 3: (), 4: ()})}
+    envs = [env(1, age_h=100), env(2, age_h=90), env(3, age_h=10), env(4, age_h=20)]
+    decisions = {d.pr: d for d in plan(envs, pulls, NOW, capped)}
+    assert {pr: d.rule for pr, d in decisions.items()} == {
+        1: "keep-label", 2: "over-limit", 3: "pr-open", 4: "over-limit"}
+    assert decisions[2].action == DELETE
+    assert "acme/shop keeps 4 environments; the platform policy allows 2" in decisions[2].reason
+    # Without the cap nothing changes.
+    assert all(d.action == KEEP for d in plan(envs, pulls, NOW, SETTINGS))

@@ -119,3 +119,18 @@ def test_pod_namespace_needs_a_pod(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         settings.pod_namespace(None)
     (tmp_path / "namespace").write_text("vcluster-a\n")
     assert settings.pod_namespace(None) == "vcluster-a"
+
+
+def test_isolation_is_relaxed_by_the_syncers_own_flags_only() -> None:
+    # The chart writes these flags from policy-approved values; no environment variable
+    # (a container's `env`, which only the platform policy may set) can relax a rule.
+    from preview.cli.syncer import syncer_command
+
+    isolation = {"allowed", "allowed_hosts", "denied_annotations", "priority_classes"}
+    params = {p.name: p for p in syncer_command.params if isinstance(p, click.Option)}
+    assert isolation <= params.keys()
+    assert {name: params[name].envvar for name in isolation} == dict.fromkeys(isolation)
+    context = syncer_command.context_settings or {}
+    assert not context.get("auto_envvar_prefix")
+    with click.Context(syncer_command) as ctx:
+        assert ctx.auto_envvar_prefix is None
