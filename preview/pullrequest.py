@@ -62,7 +62,35 @@ class PullRequest:
 
     @property
     def is_fork(self) -> bool:
-        return self.head_repo not in ("", self.full_name)
+        return is_fork(self.head_repo, self.full_name)
+
+
+DELETED_FORK = "(deleted fork)"  # head_repo of an event whose head repository is null
+TARGET_EVENT = "pull_request_target"
+
+
+def is_fork(head_repo: str, base_repo: str) -> bool:
+    """The one fork rule (pure): a head repository other than the base, or one GitHub no
+    longer names (a deleted fork), is a fork; "" means no event said (flags only)."""
+    return bool(head_repo) and head_repo.lower() != base_repo.lower()
+
+
+def head_repository(pr: Mapping[str, Any]) -> str:
+    """`pull_request.head.repo.full_name` of an event payload's pull request; DELETED_FORK
+    when GitHub sends it null or leaves it out (pure)."""
+    head = pr.get("head")
+    repo = head.get("repo") if isinstance(head, Mapping) else None
+    if isinstance(repo, Mapping) and isinstance(repo.get("full_name"), str) and \
+            repo["full_name"]:
+        return str(repo["full_name"])
+    return DELETED_FORK
+
+
+def refuses_fork(fork: bool, event_name: str, allow_forks: bool) -> bool:
+    """Whether a pull request is refused for coming from a fork (pure): always on
+    `pull_request_target`, which hands the fork's code the base repository's secrets; on
+    other events unless the workflow allows forks."""
+    return fork and (event_name == TARGET_EVENT or not allow_forks)
 
 
 @dataclass(frozen=True)
@@ -135,10 +163,7 @@ def from_event(payload: Mapping[str, Any], env: Mapping[str, str],
     base_repo = _field(base, "repo", dict, source, "pull_request.base.")
     full_name = _field(base_repo, "full_name", str, source, "pull_request.base.repo.")
     owner, name = split_repo(full_name, f"{source}: pull_request.base.repo.full_name")
-    head_repo = head.get("repo")  # null when the fork was deleted
-    head_full_name = ""
-    if isinstance(head_repo, dict) and isinstance(head_repo.get("full_name"), str):
-        head_full_name = head_repo["full_name"]
+    head_full_name = head_repository(pr)  # null when the fork was deleted
     user = _field(pr, "user", dict, source, "pull_request.")
     state = pr.get("state", "open")
     if state not in ("open", "closed"):

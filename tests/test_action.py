@@ -154,6 +154,17 @@ def test_a_fork_is_deployed_with_allow_forks_and_its_teardown_skipped_without() 
         "closed", {"full_name": "mallory/shop"}), "/kc").argv[0] == "down"
 
 
+def test_pull_request_target_never_deploys_a_fork() -> None:
+    for head in ({"full_name": "mallory/shop"}, None):
+        with pytest.raises(ForkRefused, match="pull_request_target") as caught:
+            plan({"allow-forks": "true"}, "pull_request_target", _fork_event("opened", head),
+                 "/kc")
+        assert "run the preview workflow on pull_request" in (caught.value.hint or "")
+    # The base repository's own branch is not a fork on either event.
+    same = _fork_event("opened", {"full_name": "octo/shop"})
+    assert plan({}, "pull_request_target", same, "/kc").argv[0] == "up"
+
+
 def test_the_same_repository_is_not_a_fork() -> None:
     assert fork_of(_fork_event("opened", {"full_name": "Octo/Shop"})) == ""
     assert fork_of(_fork_event("opened", {"full_name": "mallory/shop"})) == "mallory/shop"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from preview.errors import PreviewError
-from preview.pullrequest import PullRequest, PullRequestFlags, from_event, resolve
+from preview.pullrequest import PullRequest, PullRequestFlags, from_event, refuses_fork, resolve
 
 FIXTURE = Path(__file__).parent / "fixtures" / "pull_request_event.json"
 SHA = "8a4f2c9b1d3e5f7a9b1c3d5e7f9a1b3c5d7e9f1a"
@@ -44,8 +44,39 @@ def test_closed_merged_event_and_deleted_fork() -> None:
     data["pull_request"].update(state="closed", merged=True)
     data["pull_request"]["head"]["repo"] = None  # GitHub sends null once the fork is deleted
     pr = from_event(data, {})
-    assert (pr.state, pr.merged, pr.head_repo, pr.is_fork) == ("closed", True, "", False)
+    # A head repository GitHub no longer names is a fork, never the base's own branch.
+    assert (pr.state, pr.merged, pr.head_repo, pr.is_fork) == (
+        "closed", True, "(deleted fork)", True)
     assert pr.run_url == ""
+
+
+@pytest.mark.parametrize(("head", "fork"), [
+    ({"repo": {"full_name": "octo-org/shop"}}, False),
+    ({"repo": {"full_name": "Octo-Org/Shop"}}, False),  # GitHub's names ignore case
+    ({"repo": {"full_name": "mallory/shop"}}, True),
+    ({"repo": None}, True),  # deleted
+    ({}, True),  # left out
+    ({"repo": {"full_name": ""}}, True),
+    ({"repo": "octo-org/shop"}, True),  # not what GitHub sends: not trusted as the base
+])
+def test_the_one_fork_rule(head: dict[str, object], fork: bool) -> None:
+    data = payload()
+    data["pull_request"]["head"] = {**data["pull_request"]["head"], "repo": None, **head}
+    if "repo" not in head:
+        del data["pull_request"]["head"]["repo"]
+    assert from_event(data, {}).is_fork is fork
+
+
+@pytest.mark.parametrize(("fork", "event", "allow", "refused"), [
+    (False, "pull_request", False, False),
+    (True, "pull_request", False, True),
+    (True, "pull_request", True, False),
+    (True, "pull_request_target", False, True),
+    (True, "pull_request_target", True, True),  # the fork's code would get the secrets
+    (False, "pull_request_target", False, False),
+])
+def test_which_forks_are_refused(fork: bool, event: str, allow: bool, refused: bool) -> None:
+    assert refuses_fork(fork, event, allow) is refused
 
 
 @pytest.mark.parametrize(("mutate", "field"), [

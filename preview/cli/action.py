@@ -26,6 +26,7 @@ import yaml
 
 from preview.cli.reporting import ForkRefused, Reporter, fork_refusal
 from preview.errors import BadInput
+from preview.pullrequest import head_repository, is_fork, refuses_fork
 
 COMMANDS = ("up", "down", "gc")
 PR_EVENTS = ("pull_request", "pull_request_target")
@@ -76,11 +77,12 @@ def plan(inputs: Mapping[str, str], event_name: str, event: Mapping[str, object]
         else:
             return Invocation((), f"nothing to do for pull_request action {action!r}")
     fork = fork_of(event) if event_name in PR_EVENTS else ""
-    if fork and command in ("up", "down") and not _flag(inputs, "allow-forks"):
+    if command in ("up", "down") and refuses_fork(bool(fork), event_name,
+                                                  _flag(inputs, "allow-forks")):
         if command == "down":
             return Invocation((), f"pull request from the fork {fork}: nothing was deployed "
-                                  "(allow-forks is false), nothing to tear down")
-        raise fork_refusal(_number(event), fork)
+                                  "(it is refused), nothing to tear down")
+        raise fork_refusal(_number(event), fork, event_name)
     argv = [command, "--kubeconfig", kubeconfig]
     if command in ("up", "gc") and inputs.get("policy", "").strip():
         argv += ["--policy", inputs["policy"].strip()]
@@ -104,22 +106,17 @@ def plan(inputs: Mapping[str, str], event_name: str, event: Mapping[str, object]
 
 
 def fork_of(event: Mapping[str, object]) -> str:
-    """The head repository of a pull request event when it is not the base one (a fork),
-    else "" (pure). A deleted fork (`head.repo` null) counts as a fork."""
+    """The head repository of a pull request event when it is a fork (pullrequest.is_fork:
+    another repository, or a deleted one), else "" (pure)."""
     pr = event.get("pull_request")
-    if not isinstance(pr, dict):
+    base = pr.get("base") if isinstance(pr, dict) else None
+    base_repo = base.get("repo") if isinstance(base, dict) else None
+    base_name = str((base_repo or {}).get("full_name") or "") \
+        if isinstance(base_repo, dict) else ""
+    if not isinstance(pr, dict) or not base_name:
         return ""
-    head, base = pr.get("head"), pr.get("base")
-    if not isinstance(head, dict) or not isinstance(base, dict):
-        return ""
-    base_repo = base.get("repo") if isinstance(base.get("repo"), dict) else {}
-    base_name = str((base_repo or {}).get("full_name") or "")
-    head_repo = head.get("repo")
-    if head_repo is None and base_name:
-        return "(deleted fork)"
-    head_name = str(head_repo.get("full_name") or "") if isinstance(head_repo, dict) else ""
-    return head_name if head_name and base_name and head_name.lower() != base_name.lower() \
-        else ""
+    head = head_repository(pr)
+    return head if is_fork(head, base_name) else ""
 
 
 def _number(event: Mapping[str, object]) -> int:

@@ -146,8 +146,9 @@ def up_command(config_path: Path | None, chart: str | None, values_files: tuple[
     pr = _bad_input(lambda: pullrequest.resolve(flags, os.environ))
     env = _bad_input(lambda: naming.environment_for(pr.owner, pr.repo, pr.number))
     reporter = reporting.Reporter.create(os.environ, github_token, output)
-    if pr.is_fork and not allow_forks:
-        raise reporter.refuse(reporting.fork_refusal(pr.number, pr.head_repo))
+    event_name = os.environ.get("GITHUB_EVENT_NAME", "")
+    if pullrequest.refuses_fork(pr.is_fork, event_name, allow_forks):
+        raise reporter.refuse(reporting.fork_refusal(pr.number, pr.head_repo, event_name))
     reporter.building(pr, env)
     printer = reporter.progress(output)
     try:

@@ -137,8 +137,15 @@ class ForkRefused(BadInput):
     """A pull request from a fork, refused before anything touched the cluster (exit 2)."""
 
 
-def fork_refusal(number: int, head_repo: str) -> ForkRefused:
+def fork_refusal(number: int, head_repo: str, event_name: str = "") -> ForkRefused:
     """Why a fork's pull request is not deployed (pure)."""
+    if event_name == "pull_request_target":
+        return ForkRefused(
+            f"pull request #{number} comes from the fork {head_repo} and this run is a "
+            "pull_request_target event, which hands the base repository's secrets to the "
+            "fork's chart, values and images: it is never deployed, even with allow-forks",
+            "run the preview workflow on pull_request (docs/action.md, 'Forks and "
+            "pull_request_target')")
     return ForkRefused(
         f"pull request #{number} comes from the fork {head_repo}: its chart, values and "
         f"images would run with the host cluster's credentials, so it is not deployed",

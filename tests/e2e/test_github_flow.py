@@ -254,18 +254,29 @@ def test_a_fork_is_refused_before_any_cluster_call(sandbox: Sandbox, tmp_path: P
         assert fake.comments(repo, 11) == []
 
 
-def test_preview_up_refuses_a_fork_before_any_cluster_call(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("event_name", "head_repo", "flags", "words"), [
+    ("pull_request", "mallory/shop", (), "comes from the fork mallory/shop"),
+    ("pull_request", None, (), "comes from the fork (deleted fork)"),
+    ("pull_request_target", "mallory/shop", ("--allow-forks",), "pull_request_target event"),
+    ("pull_request_target", None, ("--allow-forks",), "pull_request_target event"),
+], ids=["fork", "deleted-fork", "target-fork", "target-deleted-fork"])
+def test_preview_up_refuses_a_fork_before_any_cluster_call(
+        tmp_path: Path, event_name: str, head_repo: str | None, flags: tuple[str, ...],
+        words: str) -> None:
+    # The kubeconfig points at a closed port: a connection error would show a cluster call.
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(CLOSED_PORT_KUBECONFIG)
-    step = Step.create(tmp_path, pull_request_event("opened", "octo/shop", 11, SHA1,
-                                                    head_repo="mallory/shop"))
-    environ = step.environ("http://127.0.0.1:9/api/v3", "octo/shop")
+    event = pull_request_event("opened", "octo/shop", 11, SHA1, head_repo="mallory/shop")
+    if head_repo is None:
+        event["pull_request"]["head"]["repo"] = None  # GitHub's payload once it is deleted
+    step = Step.create(tmp_path, event)
+    environ = step.environ("http://127.0.0.1:9/api/v3", "octo/shop", event_name=event_name)
     result = subprocess.run([sys.executable, "-m", "preview", "up", "--config",
-                             str(ROOT / CONFIG), "--kubeconfig", str(kubeconfig)],
+                             str(ROOT / CONFIG), "--kubeconfig", str(kubeconfig), *flags],
                             env=environ, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2, explain(result)
-    assert "comes from the fork mallory/shop" in result.stderr
-    assert "--allow-forks" in result.stderr
+    assert words in result.stderr, explain(result)
+    assert "cannot reach" not in result.stderr and "127.0.0.1:9" not in result.stderr
     assert step.outputs()["status"] == "refused"
 
 
