@@ -17,6 +17,7 @@ from kubernetes import client, config
 
 from preview.sandbox.runner import Sandbox
 from preview.tools import find_tool
+from tests import processes
 
 
 def raw_request(sb: Sandbox, method: str, path: str, body: bytes | None = None,
@@ -45,6 +46,35 @@ def wait_for(predicate: Callable[[], T], timeout: float = 10.0, interval: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_left_behind() -> Iterator[None]:
+    """Fail the run when a test leaves a process running (a tunnel, a syncer, a helm).
+
+    Set up first and so torn down last, after every sandbox has stopped its own."""
+    if not processes.become_subreaper():
+        yield
+        return
+    before = set(processes.descendants())
+    yield
+    leftovers: dict[int, str] = {}
+
+    def settled() -> bool:
+        nonlocal leftovers
+        processes.reap()
+        leftovers = {pid: cmd for pid, cmd in processes.descendants().items()
+                     if pid not in before}
+        return not leftovers
+
+    try:
+        wait_for(settled, timeout=15, interval=0.2, what="the tests' processes to exit")
+    except AssertionError:
+        processes.kill(leftovers)
+        processes.reap()
+        raise AssertionError("processes left running after the tests (killed now):\n" +
+                             "\n".join(f"  {pid}: {cmd}" for pid, cmd in leftovers.items())
+                             ) from None
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -334,11 +335,18 @@ def kubeconfig_command(repo: str | None, pr_number: str | None, output_path: Pat
         path = output_path or Path(f"{env.name}.kubeconfig")
 
         async def hold() -> None:
+            # Our own handlers: a shell starts a background job with SIGINT ignored, and
+            # Python then never raises KeyboardInterrupt; SIGTERM is how tools stop us.
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)
             async with operation.tunnel(host, env, path, local_port) as written:
                 click.echo(f"kubeconfig for {env.full_name} PR {env.pr}: {written}", err=True)
                 click.echo(f"  export KUBECONFIG={written.resolve()}", err=True)
                 click.echo("  (Ctrl-C closes the tunnel)", err=True)
-                await asyncio.Event().wait()
+                await stop.wait()
+            click.echo("tunnel closed", err=True)
 
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(hold())

@@ -299,21 +299,29 @@ def test_exec_plugin_kubeconfig_for_up_list_down(sandbox: Sandbox, tmp_path: Pat
 def test_kubeconfig_tunnel_gives_kubectl_the_virtual_cluster(sandbox: Sandbox,
                                                              tmp_path: Path) -> None:
     up(sandbox, APP, "example/app", 9, SHA1)
-    output = tmp_path / "pr-9.kubeconfig"
-    tunnel = subprocess.Popen(
-        [sys.executable, "-m", "preview", "kubeconfig", "--repo", "example/app", "--pr", "9",
-         "--tunnel", "--output", str(output), "--kubeconfig", sandbox.kubeconfig],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_for(output.exists, timeout=30, what="the kubeconfig file")
-        assert output.stat().st_mode & 0o077 == 0
-        kubectl = tool_runner("kubectl", str(output), 60)
-        pods = kubectl("get", "pods", "-n", "default", "-o", "name").stdout.split()
-        assert any(name.startswith("pod/app-") for name in pods)
-    finally:
-        tunnel.send_signal(signal.SIGINT)
-        _, err = tunnel.communicate(timeout=30)
-    assert tunnel.returncode == 0 and "Traceback" not in err, err
+    # SIGINT as Ctrl-C sends it to a job a shell started in the background (which starts
+    # with SIGINT ignored, so Python raises no KeyboardInterrupt), then SIGTERM.
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        output = tmp_path / f"pr-9-{stop.name}.kubeconfig"
+        tunnel = subprocess.Popen(
+            [sys.executable, "-m", "preview", "kubeconfig", "--repo", "example/app", "--pr",
+             "9", "--tunnel", "--output", str(output), "--kubeconfig", sandbox.kubeconfig],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        try:
+            wait_for(output.exists, timeout=30, what="the kubeconfig file")
+            assert output.stat().st_mode & 0o077 == 0
+            kubectl = tool_runner("kubectl", str(output), 60)
+            pods = kubectl("get", "pods", "-n", "default", "-o", "name").stdout.split()
+            assert any(name.startswith("pod/app-") for name in pods)
+        finally:
+            tunnel.send_signal(stop)
+            try:
+                _, err = tunnel.communicate(timeout=30)
+            finally:
+                tunnel.kill()
+        assert tunnel.returncode == 0 and "Traceback" not in err, err
+        assert "tunnel closed" in err
     printed = preview(sandbox, "kubeconfig", "--repo", "example/app", "--pr", "9",
                       "--server", "https://vc.example.com").stdout
     assert "server: https://vc.example.com" in printed
