@@ -195,6 +195,7 @@ def load(path: Path | None, overrides: ConfigOverrides = ConfigOverrides(), *,
         source, label = (path if path.is_absolute() else cwd / path), str(path)
         if not source.is_file():
             raise BadInput(f"{label}: no such file", "pass --config PATH of your preview.yaml")
+        source = config_files.confined(source, label, str(path))
     raw = config_files.read_yaml(source, label) if source else {}
     try:
         model = FileModel.model_validate(raw)
@@ -346,6 +347,7 @@ def _file_chart(model: ChartModel | None, base: Path, root: Path, label: str) ->
         if not path.exists():
             raise BadInput(f"{label}: chart.path: {model.path!r} does not exist "
                                f"(relative to {base})", "paths are relative to preview.yaml")
+        config_files.check_chart_tree(path, root, f"{label}: chart.path")
         return Chart("path", path=path)
     if model.repo is not None:
         return Chart("repo", repo=model.repo, name=model.name, version=model.version)
@@ -364,13 +366,17 @@ def _flag_chart(value: str, version: str | None, cwd: Path) -> Chart:
     path = Path(value) if Path(value).is_absolute() else cwd / value
     if not path.exists():
         raise BadInput(f"--chart: {value!r} does not exist", "pass the chart's directory")
+    path = config_files.confined(path, "--chart", value)
+    root = config_files.repository_root(path)
+    if (root / ".git").exists():  # the chart's files are the pull request's
+        config_files.check_chart_tree(path, root, "--chart")
     return Chart("path", path=path)
 
 
 def _values_file(path: Path, label: str, name: str | Path, root: Path | None, *,
                  flag: bool = False) -> ValuesFile:
-    if root is not None:
-        path = config_files.inside_repository(path, root, label, str(name))
+    path = config_files.inside_repository(path, root, label, str(name)) if root is not None \
+        else config_files.confined(path, label, str(name))
     if not path.is_file():
         raise BadInput(f"{label}: {str(name)!r} does not exist ({path})",
                            "paths in preview.yaml are relative to it; --values to the "

@@ -7,6 +7,8 @@ names must resolve, symlinks included, inside the repository that holds it.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
@@ -77,3 +79,56 @@ def inside_repository(path: Path, root: Path, where: str, shown: str) -> Path:
                            "preview.yaml comes from the pull request, so it may only name "
                            "files of the repository; pass others as flags")
     return resolved
+
+
+def confined(path: Path, where: str, shown: str) -> Path:
+    """A path the workflow named (a flag): anywhere it likes, but when it lies inside a
+    repository, what it resolves to must too — the file at that place is the pull
+    request's, and a link there could point at the runner's credentials."""
+    lexical = Path(os.path.abspath(path))
+    root = repository_root(lexical.parent)
+    if (root / ".git").exists() and lexical.is_relative_to(root):
+        return inside_repository(path, root, where, shown)
+    return path
+
+
+def check_chart_tree(chart: Path, root: Path, where: str) -> None:
+    """Every file helm would read from a local chart directory — its templates, files and
+    `charts/` — resolves inside `root`: a link leaving it, or a special file (a FIFO would
+    hang helm, a device would be read), is refused naming it, before helm runs.
+
+    helm follows symbolic links when it loads a chart directory, so a chart holding
+    `files/k -> ~/.kube/config` would otherwise put the runner's kubeconfig into a
+    ConfigMap the pull request can read back. An archive (.tgz) is read member by member
+    and is not walked here.
+    """
+    if not chart.is_dir():
+        return
+    seen: set[Path] = set()
+    pending = [(chart.resolve(), Path("."))]
+    while pending:
+        directory, shown_dir = pending.pop()
+        if directory in seen:
+            continue  # a link loop back into the chart: helm refuses it itself
+        seen.add(directory)
+        for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+            shown = shown_dir / entry.name
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if stat.S_ISLNK(mode):
+                target = Path(entry.path).resolve()
+                if not target.is_relative_to(root):
+                    raise BadInput(
+                        f"{where}: {shown} is a link to {target}, outside the repository "
+                        f"({root})",
+                        "a chart from a pull request may only hold files of its "
+                        "repository: replace the link with the file itself")
+                if target.is_dir():
+                    pending.append((target, shown))
+                    continue
+                mode = target.stat().st_mode if target.exists() else stat.S_IFREG
+            if stat.S_ISDIR(mode):
+                pending.append((Path(entry.path), shown))
+            elif not stat.S_ISREG(mode):
+                raise BadInput(f"{where}: {shown} is not a regular file or directory",
+                               "a chart holds only files and directories (no FIFOs, sockets "
+                               "or devices)")

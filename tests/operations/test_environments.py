@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -209,6 +210,24 @@ def test_template_error_is_bad_input_before_anything_exists(
                      "--pr", "4", "--sha", SHA1, code=2)
     assert "name is required" in result.stderr
     env = naming.environment_for("example", "broken", 4)
+    assert namespace_of(client.CoreV1Api(api_client), env.namespace) is None
+
+
+def test_a_chart_linking_outside_the_repository_is_refused_before_anything_exists(
+        sandbox: Sandbox, api_client: client.ApiClient, tmp_path: Path) -> None:
+    # A pull request's chart whose files/k points at the runner's kubeconfig: helm would
+    # put it into a ConfigMap of the pull request's own virtual cluster.
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "examples" / "app", repo)
+    (repo / ".git").mkdir()
+    (repo / "chart" / "files").mkdir(exist_ok=True)
+    (repo / "chart" / "files" / "k").symlink_to(Path(sandbox.kubeconfig))
+    result = preview(sandbox, "up", "--config", str(repo / "preview.yaml"), "--repo",
+                     "example/linked", "--pr", "31", "--sha", SHA1, code=2)
+    assert f"chart.path: files/k is a link to {Path(sandbox.kubeconfig).resolve()}, outside " \
+        "the repository" in result.stderr, result.stderr
+    assert "client-key-data" not in result.stderr + result.stdout
+    env = naming.environment_for("example", "linked", 31)
     assert namespace_of(client.CoreV1Api(api_client), env.namespace) is None
 
 
