@@ -119,6 +119,8 @@ class Timeouts:
 class HealthCheck:
     path: str = "/"
     expect_status: tuple[int, int] = (200, 399)
+    ca_file: Path | None = None  # trusted besides the system's CAs
+    verify_tls: bool = True
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ class PreviewConfig:
     values_files: tuple[ValuesFile, ...] = ()
     set_values: tuple[Assignment, ...] = ()
     url: str = DEFAULT_URL
+    url_scheme_auto: bool = True  # no url given: http(s) follows the Ingress's TLS section
     domain: str | None = None
     ttl_seconds: int = 7 * 86400
     labels: dict[str, str] = field(default_factory=dict)
@@ -239,13 +242,19 @@ def load(path: Path | None, overrides: ConfigOverrides = ConfigOverrides(), *,
     pick = {name: getattr(flags if name in flags.model_fields_set else model, name)
             for name in ("release", "namespace", "url", "domain", "ttl")}
     health = model.health_check
+    ca_file = None
+    if health.ca_file is not None:
+        ca_file = _values_file_path(base / health.ca_file, f"{label}: healthCheck.caFile",
+                                    health.ca_file, root)
     config = PreviewConfig(
         source=source, chart=chart, release=pick["release"], namespace=pick["namespace"],
         values=dict(model.values), values_files=values_files, set_values=assignments,
-        url=pick["url"], domain=pick["domain"], ttl_seconds=pick["ttl"],
+        url=pick["url"], url_scheme_auto="url" not in model.model_fields_set | flags.model_fields_set,
+        domain=pick["domain"], ttl_seconds=pick["ttl"],
         labels=dict(model.labels), vcluster=dict(model.vcluster), timeouts=timeouts,
         readiness_kinds=tuple(model.readiness.kinds),
-        health_check=HealthCheck(health.path, health.expect_status) if health.enabled else None,
+        health_check=HealthCheck(health.path, health.expect_status, ca_file,
+                                 health.tls == "verify") if health.enabled else None,
         origins=origins)
     _check_templates(config)
     # Undefined attributes, before any cluster; the policy judges the real render only.
@@ -371,6 +380,15 @@ def _flag_chart(value: str, version: str | None, cwd: Path) -> Chart:
     if (root / ".git").exists():  # the chart's files are the pull request's
         config_files.check_chart_tree(path, root, "--chart")
     return Chart("path", path=path)
+
+
+def _values_file_path(path: Path, label: str, name: str, root: Path) -> Path:
+    """A file preview.yaml names (a CA bundle): inside the repository, and there."""
+    path = config_files.inside_repository(path, root, label, name)
+    if not path.is_file():
+        raise BadInput(f"{label}: {name!r} does not exist ({path})",
+                       "paths in preview.yaml are relative to it")
+    return path
 
 
 def _values_file(path: Path, label: str, name: str | Path, root: Path | None, *,

@@ -137,6 +137,8 @@ class HealthCheckModel(StrictModel):
     path: str = "/"
     expect_status: Annotated[tuple[int, int], BeforeValidator(_status_range)] = \
         Field((200, 399), alias="expectStatus")
+    ca_file: str | None = Field(None, alias="caFile")  # PEM bundle, relative to preview.yaml
+    tls: Literal["verify", "skip"] = "verify"
 
     @field_validator("path")
     @classmethod

@@ -6,9 +6,10 @@
 and leaves the environment for inspection.
 """
 
+from preview.deploy.backend import describe as describe_backend
 from preview.deploy.diagnostics import collect_diagnostics
 from preview.deploy.health import HealthCheckFailed, health_check
-from preview.deploy.ingress import wait_ingress
+from preview.deploy.ingress import has_tls, wait_ingress
 from preview.deploy.model import ChartRef, DeployFailed, IngressAddress, Progress, VirtualCluster
 from preview.deploy.readiness import wait_ready
 from preview.deploy.release import check_chart, install
@@ -22,6 +23,8 @@ __all__ = [
     "VirtualCluster",
     "check_chart",
     "collect_diagnostics",
+    "describe_backend",
+    "has_tls",
     "health_check",
     "install",
     "wait_ingress",

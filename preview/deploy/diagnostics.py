@@ -59,7 +59,8 @@ def ordered(symptoms: list[Symptom]) -> list[Symptom]:
     return sorted(symptoms, key=lambda s: not s.fatal)
 
 
-def summarize(headline: str, problems: list[PodProblem], more: int, helm_status: str) -> str:
+def summarize(headline: str, problems: list[PodProblem], more: int, helm_status: str,
+              workloads_ready: bool = False) -> str:
     """A few readable lines: each distinct problem once, with its latest events and logs."""
     lines = [headline]
     groups: dict[tuple[str, str], list[PodProblem]] = {}
@@ -78,13 +79,14 @@ def summarize(headline: str, problems: list[PodProblem], more: int, helm_status:
     if more:
         lines.append(f"… and {more} more failing container{'s' if more > 1 else ''}")
     if not problems:
-        lines.append("no failing pods found (the workloads may still be starting)")
+        lines.append("the workloads are ready: the failure is the one above" if workloads_ready
+                     else "no failing pods found (the workloads may still be starting)")
     lines.append(f"helm: {helm_status}")
     return "\n".join(lines)
 
 
 async def collect_diagnostics(vc: VirtualCluster, namespace: str, release: str, *,
-                              headline: str = "") -> Diagnostics:
+                              headline: str = "", workloads_ready: bool = False) -> Diagnostics:
     """Failing pods of the release (reason, message, events, last log lines) and helm's
     status, with a short summary starting with `headline`."""
     headline = headline or f"release {release} in namespace {namespace} is not ready"
@@ -95,7 +97,8 @@ async def collect_diagnostics(vc: VirtualCluster, namespace: str, release: str, 
     symptoms = ordered([s for pod in pods for s in pod_symptoms(pod)])
     problems = [await _describe(vc, namespace, s) for s in symptoms[:MAX_PROBLEMS]]
     status = await helm_status(vc, release, namespace)
-    summary = summarize(headline, problems, len(symptoms) - len(problems), status)
+    summary = summarize(headline, problems, len(symptoms) - len(problems), status,
+                        workloads_ready)
     return Diagnostics(summary, tuple(problems), status)
 
 

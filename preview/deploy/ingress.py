@@ -4,6 +4,7 @@ the host Ingress by the syncer, which the host's ingress controller fills in).""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from typing import Any
 
@@ -25,6 +26,17 @@ def host_matches(pattern: str, host: str) -> bool:
 def serves(ingress: dict[str, Any], host: str) -> bool:
     rules = (ingress.get("spec") or {}).get("rules") or []
     return any(host_matches(str(r.get("host") or ""), host) for r in rules)
+
+
+def tls_hosts(ingress: dict[str, Any]) -> tuple[str, ...]:
+    """The hosts an Ingress provides a certificate for (`spec.tls[].hosts`) (pure)."""
+    return tuple(str(host) for entry in (ingress.get("spec") or {}).get("tls") or []
+                 for host in entry.get("hosts") or [] if host)
+
+
+def has_tls(address: IngressAddress, host: str) -> bool:
+    """Whether the Ingress serving `host` names it in its TLS section (pure)."""
+    return any(host_matches(pattern, host) for pattern in address.tls_hosts)
 
 
 def address_of(ingress: dict[str, Any]) -> IngressAddress | None:
@@ -61,6 +73,8 @@ async def wait_ingress(vc: VirtualCluster, namespace: str, host: str, timeout_s:
         for ingress in matching:
             found = address_of(ingress)
             if found:
+                found = dataclasses.replace(found, ingress=ingress["metadata"]["name"],
+                                            tls_hosts=tls_hosts(ingress))
                 progress(f"ingress/{ingress['metadata']['name']} has address "
                          f"{found.ip_or_hostname} (http {found.http_port}, "
                          f"https {found.https_port})")

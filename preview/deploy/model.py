@@ -41,6 +41,8 @@ class IngressAddress:
     ip_or_hostname: str
     http_port: int = 80
     https_port: int = 443
+    ingress: str = ""  # the virtual Ingress that serves the host
+    tls_hosts: tuple[str, ...] = ()  # its spec.tls hosts: a certificate is provided for them
 
 
 class DeployFailed(PreviewError):

@@ -91,6 +91,12 @@ def reachable_url(url: str, scheme_ports: dict[str, int]) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.hostname}:{port}"))
 
 
+def url_scheme(url: str, tls: bool) -> str:
+    """`url` with https when the Ingress provides a certificate for its host, else http
+    (pure): what a default URL becomes once the Ingress is known."""
+    return urlunsplit(urlsplit(url)._replace(scheme="https" if tls else "http"))
+
+
 def namespace_patch(env: naming.Environment, pr: PullRequest, config: RenderedConfig,
                     existing: dict[str, Any] | None, now: dt.datetime) -> dict[str, Any]:
     """The labels and annotations of the environment's namespace after this `up` (pure)."""
@@ -284,7 +290,7 @@ async def _wait_answers(virtual: KubeClient, progress: Progress) -> None:
 async def _deploy(vc: deploy.VirtualCluster, config: RenderedConfig, phase: _Phases,
                   progress: Progress) -> tuple[Diagnostics | None, str]:
     """Steps 4-6; a failure becomes diagnostics (the environment stays for inspection)."""
-    url = config.url
+    url = check_url = config.url
     timeouts = config.timeouts
     # `timeouts.deploy` bounds install and readiness together, as a user reads it.
     deadline = time.monotonic() + timeouts.deploy
@@ -303,12 +309,20 @@ async def _deploy(vc: deploy.VirtualCluster, config: RenderedConfig, phase: _Pha
             if health is not None:
                 address = await deploy.wait_ingress(vc, config.namespace, config.host,
                                                     left(), progress)
+                if config.config.url_scheme_auto:
+                    check_url = url = url_scheme(url, deploy.has_tls(address, config.host))
                 url = reachable_url(url, {"http": address.http_port,
                                           "https": address.https_port})
         if health is not None:
             with phase("health"):
-                await deploy.health_check(config.url, address, health.path,
-                                          health.expect_status, timeouts.health, progress)
+                path = health.path
+
+                async def backend() -> str:
+                    return await deploy.describe_backend(vc, config.namespace, address.ingress,
+                                                         config.host, path)
+                await deploy.health_check(check_url, address, path, health.expect_status,
+                                          timeouts.health, progress, ca_file=health.ca_file,
+                                          insecure=not health.verify_tls, backend=backend)
     except deploy.DeployFailed as e:
         return e.diagnostics, url
     except PreviewError as e:
@@ -320,8 +334,10 @@ async def _deploy(vc: deploy.VirtualCluster, config: RenderedConfig, phase: _Pha
 async def _diagnose(vc: deploy.VirtualCluster, config: RenderedConfig,
                     error: PreviewError) -> Diagnostics:
     try:
-        return await deploy.collect_diagnostics(vc, config.namespace, config.release,
-                                                headline=error.message)
+        headline = error.message + (f"\nhint: {error.hint}" if error.hint else "")
+        return await deploy.collect_diagnostics(
+            vc, config.namespace, config.release, headline=headline,
+            workloads_ready=isinstance(error, deploy.HealthCheckFailed))
     except (PreviewError, ApiError, aiohttp.ClientError, OSError) as e:
         log.warning("collecting diagnostics failed: %s", e)
         return Diagnostics(summary=error.message, pods=(), helm_status="")

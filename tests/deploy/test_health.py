@@ -3,7 +3,9 @@ and SNI are the URL's host, the certificate is verified for it, redirects are an
 
 from __future__ import annotations
 
+import dataclasses
 import ssl
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from preview.deploy import HealthCheckFailed, IngressAddress, health_check
+from preview.deploy import HealthCheckFailed, IngressAddress, health, health_check
 from preview.deploy.health import target
 from preview.errors import PreviewError
 from preview.kube import tls
@@ -42,12 +44,14 @@ class App:
 
 
 @asynccontextmanager
-async def serving(app_state: App, ca: tls.KeyPair) -> AsyncIterator[IngressAddress]:
+async def serving(app_state: App, ca: tls.KeyPair, names: list[str] | None = None
+                  ) -> AsyncIterator[IngressAddress]:
     app = web.Application()
     app.router.add_get("/{tail:.*}", app_state.handle)
     runner = web.AppRunner(app)
     await runner.setup()
-    context = tls.server_context(tls.issue(ca, [HOST], HOST))
+    names = names or [HOST]
+    context = tls.server_context(tls.issue(ca, names, names[0]))
 
     def remember(sock: ssl.SSLObject, name: str | None, ctx: ssl.SSLContext) -> None:
         app_state.server_names.append(name)
@@ -145,3 +149,65 @@ def test_target_connects_to_the_address_with_the_url_host() -> None:
         "http://[fd00::1]:80/"
     with pytest.raises(PreviewError):
         target("ftp://a.example.com", address, "/")
+
+
+def test_a_lasting_gateway_error_names_the_backend(ca: tuple[tls.KeyPair, Path],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(health, "GATEWAY_GRACE_S", 1.0)
+    app = App(unready=1000)  # 503 for ever
+    asked: list[str] = []
+
+    async def backend() -> str:
+        asked.append("backend")
+        return "ingress/app sends it to service/app port 80, which has no ready endpoints"
+
+    async def scenario() -> None:
+        async with serving(app, ca[0]) as address:
+            with pytest.raises(HealthCheckFailed) as e:
+                await health_check(f"http://{HOST}", address, "/", (200, 399), 30, Lines(),
+                                   backend=backend)
+            assert e.value.status == 503
+            assert e.value.message == (
+                f"GET http://{HOST}/: 503 for 1s: no backend answered the ingress; "
+                "ingress/app sends it to service/app port 80, which has no ready endpoints")
+
+    started = time.monotonic()
+    run(scenario())
+    assert time.monotonic() - started < 10 and asked == ["backend"]
+
+
+def test_an_untrusted_certificate_for_the_host_fails_at_once_naming_it(
+        ca: tuple[tls.KeyPair, Path]) -> None:
+    async def scenario() -> None:
+        async with serving(App(), ca[0]) as address:
+            with pytest.raises(HealthCheckFailed) as e:
+                await health_check(f"https://{HOST}/", address, "/", (200, 299), 30, Lines())
+            assert e.value.message.startswith(
+                f"GET https://{HOST}/: the ingress served a certificate for {HOST} issued by "
+                "test ingress CA, which is not trusted")
+            assert e.value.hint and "healthCheck.caFile" in e.value.hint
+
+    started = time.monotonic()
+    run(scenario())
+    assert time.monotonic() - started < 5
+
+
+def test_a_placeholder_certificate_is_waited_for_when_the_ingress_promises_one(
+        ca: tuple[tls.KeyPair, Path]) -> None:
+    # An ingress serving its own certificate for another name (ingress-nginx's "fake
+    # certificate") while the Ingress's TLS secret may still be being issued.
+    other = tls.new_ca("Kubernetes Ingress Controller Fake Certificate")
+
+    async def scenario() -> None:
+        async with serving(App(), other, names=["ingress.local"]) as address:
+            promised = dataclasses.replace(address, tls_hosts=(HOST,))
+            started = time.monotonic()
+            with pytest.raises(HealthCheckFailed) as e:
+                await health_check(f"https://{HOST}/", promised, "/", (200, 299), 3, Lines())
+            assert time.monotonic() - started >= 1.5  # waited for the real certificate
+            assert "a certificate for ingress.local issued by Kubernetes Ingress Controller " \
+                   "Fake Certificate" in e.value.message
+            with pytest.raises(HealthCheckFailed):  # nothing promised: no reason to wait
+                await health_check(f"https://{HOST}/", address, "/", (200, 299), 30, Lines())
+
+    run(scenario())

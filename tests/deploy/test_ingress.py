@@ -31,7 +31,7 @@ def test_the_ingress_for_the_host_gets_the_controllers_address(
     status = kubectl("get", "ingress", "app-web", "-n", "ing-a", "-o",
                      "jsonpath={.status.loadBalancer.ingress[0].ip} "
                      "{.status.loadBalancer.ingress[0].ports[*].port}").stdout.split()
-    assert found == IngressAddress(status[0], int(status[1]), int(status[2]))
+    assert found == IngressAddress(status[0], int(status[1]), int(status[2]), "app-web")
     assert lines[-1] == (f"ingress/app-web has address {status[0]} "
                          f"(http {status[1]}, https {status[2]})")
 
