@@ -204,6 +204,16 @@ class TemplateBudget(StrictModel):
     seconds_per_file: Annotated[float, Field(gt=0, le=60)] = Field(2.0, alias="secondsPerFile")
 
 
+class BundleLimits(StrictModel):
+    """`bundles:` what one upload to `preview serve` may hold."""
+
+    max_bytes: Annotated[int, Field(ge=1)] = Field(10 * 1024 * 1024, alias="maxBytes")
+    max_expanded_bytes: Annotated[int, Field(ge=1)] = Field(100 * 1024 * 1024,
+                                                            alias="maxExpandedBytes")
+    max_files: Annotated[int, Field(ge=1)] = Field(5000, alias="maxFiles")
+    max_ratio: Annotated[int, Field(ge=1)] = Field(100, alias="maxExpansionRatio")
+
+
 class Policy(StrictModel):
     """The whole platform policy."""
 
@@ -218,6 +228,7 @@ class Policy(StrictModel):
     pull_request: PullRequestPolicy = Field(PullRequestPolicy.model_validate({}),
                                             alias="pullRequest")
     templates: TemplateBudget = TemplateBudget.model_validate({})
+    bundles: BundleLimits = BundleLimits.model_validate({})
     vcluster: dict[str, Any] = {}  # charts/vcluster values every environment gets (they win)
 
     @model_validator(mode="after")
