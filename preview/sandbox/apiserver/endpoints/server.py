@@ -283,7 +283,7 @@ class ApiServer:
         ns = info.namespace if rt.namespaced else ""
         sub, method = info.subresource, request.method
         manager = default_field_manager(request.headers.get("User-Agent", ""))
-        if sub in ("status", "finalize", "approval"):
+        if sub in ("status", "finalize", "approval", "ephemeralcontainers"):
             if method == "GET":
                 return _json(self.registry.get(rt, ns, info.name))
             raw = await request.read()
@@ -291,7 +291,7 @@ class ApiServer:
                 out, _ = self.registry.update(rt, ns, info.name, decode_body(
                     raw, _content_type(request)), write_options(query, manager), sub)
                 return _json(out)
-            if method == "PATCH" and sub in ("status", "approval"):
+            if method == "PATCH" and sub in ("status", "approval", "ephemeralcontainers"):
                 out, _ = self.registry.patch(rt, ns, info.name, _content_type(request), decode_body(
                     raw, _content_type(request), patch=True), write_options(query, manager), sub)
                 return _json(out)
