@@ -80,10 +80,14 @@ def sandbox(ctx: click.Context, port: int, kubeconfig_path: Path, serve: bool,
 @click.option("--tls-san", "tls_sans", multiple=True, metavar="NAME|IP",
               help="Extra name or IP in the serving certificate (as k3s's --tls-san). "
                    "Repeatable.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="As k3s's --data-dir: keep the CAs and certificates in DIR/server/tls, "
+                   "k3s's layout (a syncer's --kubelet-ca-dir reads it), and dial kubelets "
+                   "with its kubelet client certificate.")
 @_ingress_options
 def sandbox_apiserver(port: int, kubeconfig_path: Path, service_cidr: str, flavour: str,
-                      nodes: int, tls_sans: tuple[str, ...], ingress_http_port: int,
-                      ingress_https_port: int) -> None:
+                      nodes: int, tls_sans: tuple[str, ...], data_dir: Path | None,
+                      ingress_http_port: int, ingress_https_port: int) -> None:
     """Serve the Kubernetes API emulator in the foreground until SIGINT/SIGTERM.
 
     Prints one JSON line {"url": ..., "kubeconfig": ..., "ingress": {"http": PORT,
@@ -94,6 +98,7 @@ def sandbox_apiserver(port: int, kubeconfig_path: Path, service_cidr: str, flavo
 
     _serve(port, kubeconfig_path, ServerConfig(
         service_cidr=service_cidr, flavour=flavour, nodes=nodes, tls_sans=tls_sans,
+        data_dir=data_dir,
         ingress_http_port=ingress_http_port, ingress_https_port=ingress_https_port),
         _print_json)
 

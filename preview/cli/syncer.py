@@ -97,8 +97,10 @@ D = settings.DEFAULTS
               help="HTTPS port of the virtual nodes' kubelet API, through which `kubectl "
                    "logs` in the virtual cluster works (the chart uses 10250); 0: off.")
 @click.option("--kubelet-ca-dir", type=click.Path(path_type=Path), default=D["kubelet_ca_dir"],
-              help="k3s's TLS directory (server-ca.crt/.key, client-ca.crt): the kubelet API's "
-                   "certificate is then issued by k3s's CA and clients must be k3s's.")
+              help="k3s's TLS directory (server-ca.crt/.key, client-ca.crt); required with "
+                   "--kubelet-port. The kubelet API's certificate is issued by k3s's server "
+                   "CA and clients must present one from its client CA; until both appear "
+                   "it does not serve and /readyz is 503 (after 300 s the syncer exits).")
 @click.option("--advertise-address", envvar="POD_IP", default=D["advertise_address"],
               help="Address the virtual API server reaches this syncer at (its pod IP).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text",

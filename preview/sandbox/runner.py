@@ -59,7 +59,12 @@ class Running:
 
 async def start(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -> Running:
     server = ApiServer(config)
-    tls = certs.generate(tuple(dict.fromkeys((host, "localhost", *config.tls_sans))))
+    hosts = tuple(dict.fromkeys((host, "localhost", *config.tls_sans)))
+    if config.data_dir is not None:
+        tls, kubelet = certs.k3s_tls(config.data_dir / "server" / "tls", hosts)
+        server.kubelet_tls = kubelet.context()
+    else:
+        tls = certs.generate(hosts)
     runner = web.AppRunner(server.app, access_log=None, handle_signals=False,
                            shutdown_timeout=1.0)
     await runner.setup()

@@ -76,25 +76,25 @@ async def run(config: SyncerConfig, stop: asyncio.Event | None = None) -> None:
                 config.virtual_kubeconfig, config.kubeconfig_server,
                 {"app.kubernetes.io/managed-by": "preview-vcluster-syncer",
                  "app.kubernetes.io/instance": context.vcluster})))
-        runner = web.AppRunner(app(syncer), access_log=None)
+        # Reasons /readyz answers 503 beside the informers (the kubelet API's wait).
+        waiting: dict[str, str] = {}
+        runner = web.AppRunner(app(syncer, waiting), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, config.listen_host, config.port)
         await site.start()
-        runners = [runner]
+        watched = set()  # tasks whose end ends the syncer
         if config.kubelet_port:
-            kubelet = web.AppRunner(kubelet_app(syncer), access_log=None)
-            await kubelet.setup()
-            await web.TCPSite(kubelet, config.listen_host, config.kubelet_port,
-                              ssl_context=kubelet_tls(config)).start()
-            runners.append(kubelet)
+            watched.add(asyncio.create_task(serve_kubelet(config, syncer, waiting)))
+            background.extend(watched)
         log.info("syncer %s: host namespace %s, serving on %s:%d", config.context.vcluster,
                  config.context.host_namespace, config.listen_host, config.port)
         task = asyncio.create_task(syncer.run())
         stopper = asyncio.create_task(stop.wait())
         try:
-            done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            if task in done:
-                task.result()  # surfaces a crash
+            done, _ = await asyncio.wait({task, stopper, *watched},
+                                         return_when=asyncio.FIRST_COMPLETED)
+            for crashed in done - {stopper}:
+                crashed.result()  # surfaces a crash (or the kubelet API's CA never appearing)
             log.info("syncer %s: stopping; letting reconciles in flight finish",
                      config.context.vcluster)
             await syncer.workers.drain()
@@ -104,28 +104,73 @@ async def run(config: SyncerConfig, stop: asyncio.Event | None = None) -> None:
             await asyncio.gather(task, stopper, *background, return_exceptions=True)
             for closer in closers:
                 closer.close()
-            for started in runners:
-                await started.cleanup()
+            await runner.cleanup()
     log.info("syncer %s stopped", config.context.vcluster)
 
 
-def kubelet_tls(config: SyncerConfig) -> ssl.SSLContext:
-    """TLS for the kubelet API: issued by k3s's server CA (and requiring a client certificate
-    from its client CA) when the directory has them; else a certificate of our own."""
-    hosts = [config.options.kubelet_address or "127.0.0.1", "127.0.0.1", "localhost"]
+# What the kubelet API needs from k3s's TLS directory (k3s pkg/daemons/control/deps): its
+# server CA issues our serving certificate (k3s's API server verifies kubelets against it:
+# --kubelet-certificate-authority), its client CA is what clients must be certified by.
+KUBELET_CA_FILES = ("server-ca.crt", "server-ca.key", "client-ca.crt")
+
+
+def kubelet_tls(config: SyncerConfig) -> ssl.SSLContext | None:
+    """TLS for the kubelet API: a certificate issued by k3s's server CA, and a client
+    certificate from k3s's client CA required of every client. None until the directory
+    holds both CAs: the kubelet API never serves without client authentication."""
     ca_dir = config.kubelet_ca_dir
-    server_ca = (ca_dir / "server-ca.crt", ca_dir / "server-ca.key") if ca_dir else None
-    if server_ca and all(p.is_file() for p in server_ca):
-        ca = tls.KeyPair(server_ca[0].read_bytes(), server_ca[1].read_bytes())
-        log.info("kubelet API certificate issued by %s", server_ca[0])
-    else:
-        ca = tls.new_ca("preview-vcluster-syncer")
-    context = tls.server_context(tls.issue(ca, dict.fromkeys(hosts), "preview-vcluster-kubelet"))
-    client_ca = ca_dir / "client-ca.crt" if ca_dir else None
-    if client_ca and client_ca.is_file():
+    if ca_dir is None:  # settings refuses --kubelet-port without --kubelet-ca-dir
+        raise PreviewError("the kubelet API needs --kubelet-ca-dir",
+                           "give k3s's TLS directory, e.g. /data/k3s/server/tls")
+    server_crt, server_key, client_ca = (ca_dir / name for name in KUBELET_CA_FILES)
+    if not all(p.is_file() for p in (server_crt, server_key, client_ca)):
+        return None
+    hosts = [config.options.kubelet_address or "127.0.0.1", "127.0.0.1", "localhost"]
+    try:
+        ca = tls.KeyPair(server_crt.read_bytes(), server_key.read_bytes())
+        context = tls.server_context(tls.issue(ca, dict.fromkeys(hosts),
+                                               "preview-vcluster-kubelet"))
         context.load_verify_locations(cafile=str(client_ca))
-        context.verify_mode = ssl.CERT_REQUIRED
+    except (ValueError, ssl.SSLError, OSError) as e:  # being written: look again later
+        log.info("kubelet API: k3s's CAs in %s are not readable yet (%s)", ca_dir, e)
+        return None
+    context.verify_mode = ssl.CERT_REQUIRED
     return context
+
+
+async def serve_kubelet(config: SyncerConfig, syncer: Syncer, waiting: dict[str, str],
+                        interval: float = 0.5) -> None:
+    """Serve the kubelet API once k3s's CAs are there, until cancelled.
+
+    k3s writes its TLS files as it starts, beside us: until they appear (within
+    `wait_for_virtual`) the syncer is not ready and the port is closed; after that, it
+    exits with an error rather than serve anyone who reaches the pod's port.
+    """
+    deadline = time.monotonic() + config.wait_for_virtual
+    missing = f"kubelet API not serving: waiting for k3s's CAs in {config.kubelet_ca_dir} " \
+              f"({', '.join(KUBELET_CA_FILES)})"
+    waiting["kubelet"] = missing
+    context = kubelet_tls(config)
+    while context is None:
+        if time.monotonic() > deadline:
+            raise PreviewError(f"{missing}: none within {config.wait_for_virtual:.0f}s",
+                               "check the k3s container's logs; is --kubelet-ca-dir k3s's "
+                               "<data-dir>/server/tls?")
+        log.info("%s", missing)
+        await asyncio.sleep(interval)
+        context = kubelet_tls(config)
+    kubelet = web.AppRunner(kubelet_app(syncer), access_log=None)
+    await kubelet.setup()
+    try:
+        await web.TCPSite(kubelet, config.listen_host, config.kubelet_port,
+                          ssl_context=context).start()
+        log.info("kubelet API serving on %s:%d (certificate from %s/server-ca.crt; clients "
+                 "must present one from client-ca.crt)", config.listen_host,
+                 config.kubelet_port, config.kubelet_ca_dir)
+        waiting.pop("kubelet", None)
+        await asyncio.Event().wait()
+    finally:
+        await kubelet.cleanup()
 
 
 async def _service_ip(host: KubeClient, namespace: str, name: str) -> str:

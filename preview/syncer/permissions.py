@@ -17,6 +17,8 @@ HOST_RULES: list[dict[str, Any]] = [
     # kubectl exec/attach/port-forward in the virtual cluster, relayed by the kubelet endpoint
     {"apiGroups": [""], "resources": ["pods/exec", "pods/attach", "pods/portforward"],
      "verbs": ["get", "create"]},
+    # kubectl debug in the virtual cluster: its ephemeral containers added to the host pod
+    {"apiGroups": [""], "resources": ["pods/ephemeralcontainers"], "verbs": ["update"]},
     {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list", "watch"]},
     {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": _WRITE},
 ]

@@ -125,8 +125,9 @@ def pod(spec: dict[str, Any], annotations: dict[str, Any], iso: Isolation) -> li
             _refuse(iso, "volume-types", f"{where}.csi.nodePublishSecretRef")
         template = ((volume.get("ephemeral") or {}).get("volumeClaimTemplate") or {})
         template_spec = template.get("spec") or {}
-        if template_spec.get("volumeName") or template_spec.get("selector"):
-            _refuse(iso, "volume-name", f"{where}.ephemeral.volumeClaimTemplate.spec.volumeName")
+        for key in ("volumeName", "selector"):  # as a PVC's (pvc() below): a host volume
+            if template_spec.get(key):
+                _refuse(iso, "volume-name", f"{where}.ephemeral.volumeClaimTemplate.spec.{key}")
     _check_security_context(spec.get("securityContext") or {}, "spec.securityContext", iso,
                             pod_level=True)
     for list_name in _CONTAINER_LISTS:

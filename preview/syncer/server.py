@@ -5,6 +5,7 @@ logs fetched from the host pods; exec, attach and port-forward WebSockets relaye
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -23,16 +24,20 @@ _LOG_PARAMS = ("follow", "previous", "sinceSeconds", "sinceTime", "tailLines", "
                "timestamps")
 
 
-def app(s: Syncer) -> web.Application:
+def app(s: Syncer, waiting: Mapping[str, str] | None = None) -> web.Application:
+    """Health, readiness and metrics. Ready once the informers have synced and nothing is
+    `waiting` (what still keeps a part from serving, by part: the kubelet API's CAs)."""
     application = web.Application()
+    waiting = {} if waiting is None else waiting
 
     async def healthz(_: web.Request) -> web.Response:
         return web.Response(text="ok")
 
     async def readyz(_: web.Request) -> web.Response:
-        if s.ready:
+        reasons = [*([] if s.ready else ["informers not synced yet"]), *waiting.values()]
+        if not reasons:
             return web.Response(text="ok")
-        return web.Response(status=503, text="informers not synced yet")
+        return web.Response(status=503, text="\n".join(reasons))
 
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(body=s.metrics.render(),

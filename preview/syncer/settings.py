@@ -41,15 +41,17 @@ class SyncerConfig:
     options: SyncOptions = field(default_factory=SyncOptions)
     listen_host: str = "0.0.0.0"
     port: int = 8443
-    wait_for_virtual: float = 300.0  # k3s writes its kubeconfig once it is up
+    # k3s writes its kubeconfig and TLS files once it is up: how long to wait for them.
+    wait_for_virtual: float = 300.0
     # Publish the virtual cluster's kubeconfig as this host Secret, naming this server.
     kubeconfig_secret: str = ""
     kubeconfig_server: str = ""
     # The host Service in front of the virtual API: pods reach it at its cluster IP.
     api_service: str = ""
     # The virtual nodes' kubelet API (HTTPS): its port (0: off), and where k3s keeps its
-    # server CA (server-ca.crt/.key) and client CA (client-ca.crt): with them the serving
-    # certificate is one k3s trusts, and only clients k3s certified are served.
+    # server CA (server-ca.crt/.key) and client CA (client-ca.crt): the serving certificate
+    # is one k3s trusts, and only clients k3s certified are served. Required with a port:
+    # it is never served without client authentication (main.serve_kubelet waits for them).
     kubelet_port: int = 0
     kubelet_ca_dir: Path | None = None
     # DNS for synced pods: served on this port (0: off), reached through this host Service.
@@ -89,6 +91,11 @@ def syncer_config(*, name: str, virtual_kubeconfig: Path, host_namespace: str = 
         if not lowest <= number <= 65535:
             raise BadInput(f"{flag} {number} is not a port",
                            f"give {lowest}-65535" + (" (0: off)" if lowest == 0 else ""))
+    if kubelet_port and kubelet_ca_dir is None:
+        raise BadInput("--kubelet-port needs --kubelet-ca-dir: the kubelet API serves only "
+                       "clients with a certificate from k3s's client CA",
+                       "give k3s's TLS directory, e.g. --kubelet-ca-dir "
+                       "/data/k3s/server/tls (k3s's --data-dir + /server/tls)")
     if kubeconfig_secret and not kubeconfig_server:
         raise BadInput("--kubeconfig-secret needs --kubeconfig-server",
                        "give the server URL the published kubeconfig names, e.g. "

@@ -26,13 +26,13 @@ def test_parse_k3s_reads_what_the_stand_in_needs() -> None:
         vcluster_plan.parse_k3s(["/bin/k3s", "agent"])
 
 
-def test_apiserver_argv_passes_cidr_and_sans() -> None:
+def test_apiserver_argv_passes_cidr_sans_and_data_dir() -> None:
     argv = vcluster_plan.apiserver_argv(vcluster_plan.K3sServer(
-        service_cidr="10.5.0.0/16", tls_sans=("a", "1.2.3.4")), "/tmp/kc", 4321)
+        service_cidr="10.5.0.0/16", tls_sans=("a", "1.2.3.4")), "/tmp/kc", 4321, "/tmp/k3s")
     assert argv[:3] == [sys.executable, "-m", "preview"]
     assert argv[3:] == ["sandbox", "apiserver", "--flavour", "virtual", "--port", "4321",
                         "--kubeconfig", "/tmp/kc", "--service-cidr", "10.5.0.0/16",
-                        "--tls-san", "a", "--tls-san", "1.2.3.4"]
+                        "--data-dir", "/tmp/k3s", "--tls-san", "a", "--tls-san", "1.2.3.4"]
 
 
 def test_syncer_argv_moves_the_port() -> None:

@@ -74,7 +74,7 @@ def manifest(name: str, namespace: str) -> list[dict[str, Any]]:
                    f"--kubeconfig-server=https://{name}.{namespace}.svc:443",
                    f"--api-service={name}", f"--workload-service-account=vc-workload-{name}",
                    "--advertise-address=127.0.0.1", "--port=8443",
-                   "--kubelet-port=10250"]
+                   "--kubelet-port=10250", "--kubelet-ca-dir=/data/k3s/server/tls"]
     mount = [{"name": "data", "mountPath": "/data"}]
     subject = [{"kind": "ServiceAccount", "name": f"vc-{name}", "namespace": namespace}]
     return [

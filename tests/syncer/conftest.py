@@ -29,6 +29,10 @@ class Pair:
     syncer: subprocess.Popen[bytes]
     log: Path
     dns_port: int
+    kubelet_port: int
+    # k3s's TLS directory the virtual sandbox keeps (its --data-dir + server/tls): the CAs
+    # the syncer's kubelet API reads, and the API server's kubelet client certificate.
+    k3s_tls: Path
 
 
 # Ingress hosts the pair's syncer allows: `<one label>.e2e.preview.example.com`.
@@ -68,19 +72,20 @@ def start_syncer(host_kubeconfig: str, virtual_kubeconfig: str, host_namespace: 
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     tmp = tmp_path_factory.mktemp("pair")
     with Sandbox(ServerConfig(flavour="host")) as host, \
-            Sandbox(ServerConfig(flavour="virtual")) as virtual, \
+            Sandbox(ServerConfig(flavour="virtual", data_dir=tmp / "k3s")) as virtual, \
             config.new_client_from_config(host.kubeconfig) as host_api, \
             config.new_client_from_config(virtual.kubeconfig) as virtual_api:
         host_core = client.CoreV1Api(host_api)
         host_core.create_namespace({"metadata": {"name": "vc-e2e"}})
-        port, dns_port = free_port(), free_port()
+        port, dns_port, kubelet_port = free_port(), free_port(), free_port()
+        k3s_tls = tmp / "k3s" / "server" / "tls"
         log = tmp / "syncer.log"
         with open(log, "wb") as out:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "preview", "-v", "syncer", "--name", "e2e",
                  "--host-namespace", "vc-e2e", "--host-kubeconfig", host.kubeconfig,
                  "--virtual-kubeconfig", virtual.kubeconfig, "--port", str(port),
-                 "--kubelet-port", str(free_port()),
+                 "--kubelet-port", str(kubelet_port), "--kubelet-ca-dir", str(k3s_tls),
                  "--advertise-address", "127.0.0.1", "--node-sync", "real",
                  "--dns-port", str(dns_port), "--allowed-host", f"*.{ALLOWED_DOMAIN}"],
                 stdout=out, stderr=subprocess.STDOUT)
@@ -95,7 +100,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
                     return False
             wait_for(ready, 30, what="the syncer to be ready")
             yield Pair(host, virtual, "vc-e2e", "e2e", host_core, client.CoreV1Api(virtual_api),
-                       client.AppsV1Api(virtual_api), proc, log, dns_port)
+                       client.AppsV1Api(virtual_api), proc, log, dns_port, kubelet_port,
+                       k3s_tls)
         finally:
             proc.terminate()
             try:

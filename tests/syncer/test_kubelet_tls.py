@@ -1,22 +1,56 @@
-"""The kubelet API's TLS: issued by k3s's CA when readable, and only for k3s's clients."""
+"""The kubelet API's TLS: issued by k3s's server CA, only for clients of k3s's client CA, and
+not served at all (the syncer not ready) until k3s has written both: it fails closed."""
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from preview.errors import PreviewError
 from preview.kube import tls
 from preview.syncer.context import SyncContext
-from preview.syncer.main import kubelet_tls
+from preview.syncer.main import kubelet_tls, serve_kubelet
+from preview.syncer.server import app
 from preview.syncer.settings import SyncerConfig
 from preview.syncer.syncer import SyncOptions
+from tests.syncer.conftest import free_port
 
 
-def config(ca_dir: Path | None) -> SyncerConfig:
-    return SyncerConfig(SyncContext("vc", "ns"), Path("/nowhere"), kubelet_port=1,
-                        kubelet_ca_dir=ca_dir,
-                        options=SyncOptions(kubelet_address="127.0.0.1", kubelet_port=1))
+def config(ca_dir: Path | None, port: int = 1, wait: float = 300.0) -> SyncerConfig:
+    return SyncerConfig(SyncContext("vc", "ns"), Path("/nowhere"), kubelet_port=port,
+                        kubelet_ca_dir=ca_dir, listen_host="127.0.0.1", wait_for_virtual=wait,
+                        options=SyncOptions(kubelet_address="127.0.0.1", kubelet_port=port))
+
+
+class K3s:
+    """k3s's TLS directory as k3s writes it, and certificates of its own or another CA."""
+
+    def __init__(self, tls_dir: Path) -> None:
+        self.dir = tls_dir
+        self.server_ca, self.client_ca = tls.new_ca("k3s-server-ca"), tls.new_ca("k3s-client-ca")
+
+    def write(self) -> None:
+        (self.dir / "server-ca.crt").write_bytes(self.server_ca.cert_pem)
+        (self.dir / "server-ca.key").write_bytes(self.server_ca.key_pem)
+        (self.dir / "client-ca.crt").write_bytes(self.client_ca.cert_pem)
+
+    def client(self, ca: tls.KeyPair | None) -> ssl.SSLContext:
+        """A client verifying the kubelet against k3s's server CA, presenting a certificate
+        from `ca` (None: none at all)."""
+        context = ssl.create_default_context(cadata=self.server_ca.cert_pem.decode())
+        if ca is not None:
+            cert = tls.issue(ca, [], "kube-apiserver", client=True)
+            crt, key = self.dir / "client.crt", self.dir / "client.key"
+            crt.write_bytes(cert.cert_pem)
+            key.write_bytes(cert.key_pem)
+            context.load_cert_chain(crt, key)
+        return context
 
 
 async def handshake(server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext) -> bytes:
@@ -36,30 +70,99 @@ async def handshake(server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext) -> b
         server.close()
 
 
-def test_issued_by_k3s_and_requires_its_client_certificate(tmp_path: Path) -> None:
-    server_ca, client_ca = tls.new_ca("k3s-server-ca"), tls.new_ca("k3s-client-ca")
-    (tmp_path / "server-ca.crt").write_bytes(server_ca.cert_pem)
-    (tmp_path / "server-ca.key").write_bytes(server_ca.key_pem)
-    (tmp_path / "client-ca.crt").write_bytes(client_ca.cert_pem)
-    apiserver = tls.issue(client_ca, [], "kube-apiserver-kubelet-client", client=True)
-    cert, key = tmp_path / "client.crt", tmp_path / "client.key"
-    cert.write_bytes(apiserver.cert_pem)
-    key.write_bytes(apiserver.key_pem)
-
-    client = ssl.create_default_context(cadata=server_ca.cert_pem.decode())
-    client.load_cert_chain(cert, key)
-    assert asyncio.run(handshake(kubelet_tls(config(tmp_path)), client)) == b"ok"
-
-    anonymous = ssl.create_default_context(cadata=server_ca.cert_pem.decode())
+def refused(server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext) -> bool:
     try:  # TLS 1.3: the server refuses after the client's side of the handshake is done
-        refused = asyncio.run(handshake(kubelet_tls(config(tmp_path)), anonymous)) == b""
+        return asyncio.run(handshake(server_ctx, client_ctx)) == b""
     except (ssl.SSLError, ConnectionError):
-        refused = True
-    assert refused
+        return True
 
 
-def test_own_certificate_without_k3s_files() -> None:
-    insecure = ssl.create_default_context()
-    insecure.check_hostname = False
-    insecure.verify_mode = ssl.CERT_NONE
-    assert asyncio.run(handshake(kubelet_tls(config(None)), insecure)) == b"ok"
+def test_issued_by_k3s_and_only_for_its_clients(tmp_path: Path) -> None:
+    k3s = K3s(tmp_path)
+    k3s.write()
+    server = kubelet_tls(config(tmp_path))
+    assert server is not None
+    assert asyncio.run(handshake(server, k3s.client(k3s.client_ca))) == b"ok"
+    assert refused(server, k3s.client(None))  # anonymous
+    assert refused(server, k3s.client(tls.new_ca("another-cluster")))  # signed by another CA
+    assert refused(server, k3s.client(k3s.server_ca))  # k3s's, but not its client CA
+
+
+@pytest.mark.parametrize("present", [(), ("server-ca.crt", "server-ca.key"),
+                                     ("client-ca.crt",)])
+def test_no_tls_without_both_cas(tmp_path: Path, present: tuple[str, ...]) -> None:
+    k3s = K3s(tmp_path)
+    k3s.write()
+    for name in {"server-ca.crt", "server-ca.key", "client-ca.crt"} - set(present):
+        (tmp_path / name).unlink()
+    assert kubelet_tls(config(tmp_path)) is None
+
+
+def test_a_half_written_ca_is_not_yet_there(tmp_path: Path) -> None:
+    k3s = K3s(tmp_path)
+    k3s.write()
+    (tmp_path / "client-ca.crt").write_bytes(k3s.client_ca.cert_pem[:40])
+    assert kubelet_tls(config(tmp_path)) is None
+
+
+def _get(url: str, context: ssl.SSLContext | None = None) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=2, context=context) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+class _Synced:
+    """The part of a Syncer health and the kubelet API read: informers synced, no pods."""
+
+    ready = True
+    virtual_informers: dict[str, Any] = {"pods": type("NoPods", (), {
+        "get": staticmethod(lambda namespace, name: None)})()}
+
+
+async def _waits_then_serves(tmp_path: Path) -> None:
+    from aiohttp import web
+
+    k3s, port, health_port = K3s(tmp_path), free_port(), free_port()
+    waiting: dict[str, str] = {}
+    syncer: Any = _Synced()
+    health = web.AppRunner(app(syncer, waiting))
+    await health.setup()
+    await web.TCPSite(health, "127.0.0.1", health_port).start()
+    kubelet = asyncio.create_task(serve_kubelet(config(tmp_path, port), syncer, waiting,
+                                                interval=0.05))
+    try:
+        readyz = f"http://127.0.0.1:{health_port}/readyz"
+        await asyncio.sleep(0.2)
+        status, text = await asyncio.to_thread(_get, readyz)
+        assert status == 503 and "waiting for k3s's CAs" in text and str(tmp_path) in text
+        with pytest.raises(OSError):  # nothing listens: no one is served, not even anonymously
+            await asyncio.open_connection("127.0.0.1", port)
+
+        k3s.write()
+        for _ in range(100):
+            if await asyncio.to_thread(_get, readyz) == (200, "ok"):
+                break
+            await asyncio.sleep(0.05)
+        assert await asyncio.to_thread(_get, readyz) == (200, "ok")
+        url = f"https://127.0.0.1:{port}/containerLogs/default/web/c"
+        status, text = await asyncio.to_thread(_get, url, k3s.client(k3s.client_ca))
+        assert (status, text) == (404, "pod default/web is not synced here")
+        with pytest.raises((ssl.SSLError, ConnectionError, urllib.error.URLError)):
+            await asyncio.to_thread(_get, url, k3s.client(None))
+    finally:
+        kubelet.cancel()
+        await asyncio.gather(kubelet, return_exceptions=True)
+        await health.cleanup()
+
+
+def test_waits_for_the_cas_not_ready_then_serves_with_client_auth(tmp_path: Path) -> None:
+    asyncio.run(_waits_then_serves(tmp_path))
+
+
+def test_gives_up_instead_of_serving_without_client_auth(tmp_path: Path) -> None:
+    syncer: Any = _Synced()
+    with pytest.raises(PreviewError, match="waiting for k3s's CAs"):
+        asyncio.run(serve_kubelet(config(tmp_path, free_port(), wait=0.2), syncer, {},
+                                  interval=0.05))

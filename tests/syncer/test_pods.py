@@ -239,3 +239,72 @@ def test_node_pool_is_added() -> None:
     assert out["spec"]["nodeSelector"] == {"pool": "previews"}
     assert out["spec"]["tolerations"] == [{"effect": "NoSchedule", "key": "previews",
                                            "operator": "Exists"}]
+
+
+# -- ephemeral containers (kubectl debug): added to the running host pod --------------------------
+def _running(virtual_ephemeral: list[dict[str, Any]],
+             host_ephemeral: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A virtual pod with these ephemeral containers, and its host pod with those."""
+    virtual = load("pod-web.yaml")
+    virtual["spec"]["ephemeralContainers"] = virtual_ephemeral
+    host_pod = pods.translate(load("pod-web.yaml"), CTX).obj
+    if host_ephemeral:
+        host_pod["spec"]["ephemeralContainers"] = host_ephemeral
+    return virtual, host_pod
+
+
+DEBUGGER = {"name": "debugger", "image": "busybox", "stdin": True, "tty": True,
+            "targetContainerName": "web",
+            "env": [{"name": "CONF", "valueFrom": {"configMapKeyRef": {"name": "web-config",
+                                                                       "key": "k"}}}]}
+
+
+def test_a_pod_is_created_without_ephemeral_containers() -> None:
+    pod = load("pod-web.yaml")
+    pod["spec"]["ephemeralContainers"] = [DEBUGGER]  # the API server refuses them on create
+    assert "ephemeralContainers" not in pods.translate(pod, CTX).obj["spec"]
+
+
+@pytest.mark.parametrize(("virtual_ephemeral", "host_ephemeral", "added"), [
+    ([], [], None),
+    ([DEBUGGER], [], ["debugger"]),
+    ([DEBUGGER], [{"name": "debugger", "image": "busybox"}], None),  # already there
+    ([DEBUGGER, {**DEBUGGER, "name": "second"}], [{"name": "debugger", "image": "busybox"}],
+     ["debugger", "second"]),
+])
+def test_new_ephemeral_containers_are_added(virtual_ephemeral: list[dict[str, Any]],
+                                            host_ephemeral: list[dict[str, Any]],
+                                            added: list[str] | None) -> None:
+    virtual, host_pod = _running(virtual_ephemeral, host_ephemeral)
+    wanted = pods.ephemeral_containers(virtual, host_pod, CTX)
+    if added is None:
+        assert wanted is None
+        return
+    assert wanted is not None and [c["name"] for c in wanted] == added
+    assert wanted[:len(host_ephemeral)] == host_ephemeral  # existing ones untouched
+    new = wanted[-1]
+    # translated like any container: references, the virtual API, the token mount
+    assert new["env"][0]["valueFrom"]["configMapKeyRef"]["name"] == host("web-config")
+    assert {"name": "KUBERNETES_SERVICE_HOST", "value": "10.96.0.20"} in new["env"]
+    assert {m["mountPath"] for m in new["volumeMounts"]} == {pods.SERVICE_ACCOUNT_MOUNT}
+    assert virtual["spec"]["ephemeralContainers"][-1] == \
+        {**DEBUGGER, "name": added[-1]}  # the virtual pod is not modified
+
+
+@pytest.mark.parametrize(("asks", "rule"), [
+    ({"securityContext": {"privileged": True}}, "privileged"),  # kubectl debug --profile=sysadmin
+    ({"securityContext": {"capabilities": {"add": ["SYS_PTRACE", "SYS_ADMIN"]}}}, "capabilities"),
+    ({"securityContext": {"procMount": "Unmasked"}}, "proc-mount"),
+    ({"securityContext": {"seccompProfile": {"type": "Unconfined"}}}, "unconfined-profiles"),
+    ({"securityContext": {"windowsOptions": {"hostProcess": True}}}, "host-namespaces"),
+])
+def test_ephemeral_containers_are_judged_by_the_policy(asks: dict[str, Any], rule: str) -> None:
+    virtual, host_pod = _running([DEBUGGER, {**DEBUGGER, "name": "root", **asks}], [DEBUGGER])
+    with pytest.raises(Refused) as e:
+        pods.ephemeral_containers(virtual, host_pod, CTX)
+    assert e.value.rule == rule
+    assert e.value.violation.message.startswith("spec.ephemeralContainers[1].")  # the tenant's
+    relaxed = SyncContext(vcluster="pr-7", host_namespace="preview-pr-7",
+                          isolation=Isolation(relaxed=frozenset({rule})))
+    wanted = pods.ephemeral_containers(virtual, host_pod, relaxed)
+    assert wanted is not None and [c["name"] for c in wanted] == ["debugger", "root"]

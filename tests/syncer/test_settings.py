@@ -36,7 +36,8 @@ def test_every_flag_lands_in_its_field() -> None:
                allowed_hosts=("*.pr-7.example.com",), denied_annotations=("x/*",),
                priority_classes=("low",), kubeconfig_secret="vc-kubeconfig",
                kubeconfig_server="https://pr-7.ns.svc:443", workers=3, node_sync="real",
-               events=False, kubelet_port=10250, advertise_address="10.0.0.5", dns_port=53)
+               events=False, kubelet_port=10250, kubelet_ca_dir=Path("/data/k3s/server/tls"),
+               advertise_address="10.0.0.5", dns_port=53)
     assert c.options.kinds == ("pods", "services")
     assert c.context.storage_classes == (("standard", "fast-ssd"), ("", "standard"))
     assert c.context.node_selector == (("pool", "tenants"),)
@@ -54,6 +55,7 @@ def test_every_flag_lands_in_its_field() -> None:
     assert (c.options.workers, c.options.node_sync, c.options.events) == (3, "real", False)
     assert (c.options.kubelet_address, c.options.kubelet_port, c.kubelet_port) == (
         "10.0.0.5", 10250, 10250)
+    assert c.kubelet_ca_dir == Path("/data/k3s/server/tls")
     assert c.dns_port == 53
 
 
@@ -76,6 +78,8 @@ def test_every_flag_lands_in_its_field() -> None:
     ({"workers": 0}, "--workers", "--workers 8"),
     ({"port": 0}, "--port", "1-65535"),
     ({"kubelet_port": 70000}, "--kubelet-port", "0-65535 (0: off)"),
+    # never served without client authentication: no open door when the CA path is missing
+    ({"kubelet_port": 10250}, "--kubelet-ca-dir", "--kubelet-ca-dir /data/k3s/server/tls"),
 ])
 def test_bad_flags_name_the_flag_and_the_fix(flags: dict[str, Any], flag: str,
                                              fix: str) -> None:

@@ -256,3 +256,35 @@ def _cluster_ip(pair: Pair, name: str) -> str | None:
                    .spec.cluster_ip)
     except ApiException:
         return None
+
+
+def test_kubectl_debug_reaches_the_host_pod_within_the_policy(
+        pair: Pair, kubectl: KubectlRunner) -> None:
+    """`kubectl debug` writes pods/ephemeralcontainers in the virtual cluster; the syncer
+    adds the container to the running host pod through the same subresource, unless the
+    isolation policy refuses it (kubectl debug --profile=sysadmin is privileged)."""
+    ns = fresh_namespace(pair)
+    pair.virtual_core.create_namespaced_pod(ns, {
+        "metadata": {"name": "target"},
+        "spec": {"containers": [{"name": "app", "image": "nginx"}]}})
+    wait_for(lambda: pair.virtual_core.read_namespaced_pod("target", ns).status.phase
+             == "Running", 30, what="the pod to run")
+    host_name = naming.host_name("target", ns, pair.vcluster, 63)
+
+    def host_ephemeral() -> list[str]:
+        pod = pair.host_core.read_namespaced_pod(host_name, pair.host_namespace)
+        return [c.name for c in pod.spec.ephemeral_containers or []]
+
+    # --profile=general would add SYS_PTRACE, beyond the baseline: refused by `capabilities`
+    kubectl("debug", "target", "-n", ns, "--image=busybox", "--container=dbg",
+            "--profile=baseline", "--", "true", kubeconfig=pair.virtual.kubeconfig)
+    wait_for(lambda: host_ephemeral() == ["dbg"], 20, what="the debug container on the host")
+    kubectl("debug", "target", "-n", ns, "--image=busybox", "--container=root",
+            "--profile=sysadmin", "--", "true", kubeconfig=pair.virtual.kubeconfig)
+
+    def refused() -> bool:
+        return any(e.reason == "SyncRefused" and e.involved_object.name == "target"
+                   and "spec.ephemeralContainers[1].securityContext.privileged" in e.message
+                   for e in pair.virtual_core.list_namespaced_event(ns).items)
+    wait_for(refused, 20, what="the refusal event")
+    assert host_ephemeral() == ["dbg"]

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.sandbox
 
 def test_syncer_with_its_role_only(tmp_path: Path) -> None:
     with Sandbox(ServerConfig(flavour="host")) as host, \
-            Sandbox(ServerConfig(flavour="virtual")) as virtual, \
+            Sandbox(ServerConfig(flavour="virtual", data_dir=tmp_path / "k3s")) as virtual, \
             config.new_client_from_config(host.kubeconfig) as admin_api, \
             config.new_client_from_config(virtual.kubeconfig) as virtual_api:
         core, rbac = client.CoreV1Api(admin_api), client.RbacAuthorizationV1Api(admin_api)
@@ -49,7 +49,8 @@ def test_syncer_with_its_role_only(tmp_path: Path) -> None:
                 [sys.executable, "-m", "preview", "syncer", "--name", "rbac",
                  "--host-namespace", "vc-rbac", "--host-kubeconfig", str(syncer_kubeconfig),
                  "--virtual-kubeconfig", virtual.kubeconfig, "--port", str(port),
-                 "--kubelet-port", str(free_port())],
+                 "--kubelet-port", str(free_port()),
+                 "--kubelet-ca-dir", str(tmp_path / "k3s" / "server" / "tls")],
                 stdout=out, stderr=subprocess.STDOUT)
         try:
             def ready() -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from preview.sandbox.kubelet.timings import KubeletTimings
@@ -45,6 +46,11 @@ class ServerConfig:
     runtimes: list[PodRuntime] = field(default_factory=lambda: _default_runtimes())
     # Extra names/IPs of the serving certificate (k3s's --tls-san), beside 127.0.0.1/localhost.
     tls_sans: tuple[str, ...] = ()
+    # k3s's --data-dir: the certificates are then k3s's, kept in `<data_dir>/server/tls`
+    # as k3s lays them out (auth/certs.py's k3s_tls), and the API server dials kubelets
+    # with its kubelet client certificate, verifying them against the server CA. None:
+    # throwaway certificates in memory, kubelets dialled without either.
+    data_dir: Path | None = None
     # The host ingress controller's loopback ports (0 = a free port; the bound ones are
     # on `ApiServer.ingress_ports`).
     ingress_http_port: int = 0

@@ -6,8 +6,10 @@ local processes (`runtime.py` starts them):
 
 - `k3s`: a virtual-flavour sandbox API server, `python -m preview sandbox apiserver`, told
   what k3s was told: `--service-cidr`, `--tls-san` (its serving certificate names them),
-  `--write-kubeconfig` (it writes its admin kubeconfig there), on a free loopback port that
-  serves container port 6443 (`--https-listen-port`);
+  `--write-kubeconfig` (it writes its admin kubeconfig there), `--data-dir` (it keeps k3s's
+  CAs and certificates in `server/tls` there, where the syncer's `--kubelet-ca-dir` finds
+  the client CA, and presents k3s's kubelet client certificate to the syncer's kubelet
+  API), on a free loopback port that serves container port 6443 (`--https-listen-port`);
 - `syncer`: its own command line (the image's entrypoint `preview syncer` + the pod's args)
   as `python -m preview syncer …`, with `--port` moved to a free loopback port that serves
   the container port it named: pods share the loopback interface here, so two syncers
@@ -95,10 +97,12 @@ def parse_k3s(command: Sequence[str]) -> K3sServer:
         https_port=int(found.get("https-listen-port") or K3S_DEFAULT_PORT))
 
 
-def apiserver_argv(k3s: K3sServer, kubeconfig: str, port: int) -> list[str]:
-    """The stand-in for k3s: a virtual-flavour sandbox on `port` writing `kubeconfig`."""
+def apiserver_argv(k3s: K3sServer, kubeconfig: str, port: int, data_dir: str) -> list[str]:
+    """The stand-in for k3s: a virtual-flavour sandbox on `port` writing `kubeconfig`, its
+    certificates under `data_dir` (k3s's --data-dir, mapped to the pod's volume)."""
     argv = [sys.executable, "-m", "preview", "sandbox", "apiserver", "--flavour", "virtual",
-            "--port", str(port), "--kubeconfig", kubeconfig, "--service-cidr", k3s.service_cidr]
+            "--port", str(port), "--kubeconfig", kubeconfig, "--service-cidr", k3s.service_cidr,
+            "--data-dir", data_dir]
     for san in k3s.tls_sans:
         argv += ["--tls-san", san]
     return argv

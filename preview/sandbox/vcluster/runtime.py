@@ -20,9 +20,9 @@ pod's spec (`plan.py` says how), after doing what a kubelet does first:
 - on deletion both processes get SIGTERM, then SIGKILL after the stop timeout, and the
   pod's directory is removed.
 
-Known differences from k3s: the stand-in keeps its state in memory (nothing under
---data-dir survives a restart), authenticates its admin with a token, not a client
-certificate, and ignores the flags that tune a real control plane.
+Known differences from k3s: the stand-in keeps its state in memory (under --data-dir only
+its certificates, `server/tls`, survive a restart), authenticates its admin with a token,
+not a client certificate, and ignores the flags that tune a real control plane.
 """
 
 from __future__ import annotations
@@ -111,8 +111,8 @@ class _PodSetup(PodSetup):
         k3s_env = await self.env(k3s_spec, base, k3s_mounts)
         k3s = vcluster_plan.parse_k3s(podspec.command_line(k3s_spec, ("/bin/k3s",), k3s_env))
         kubeconfig = self._path(vcluster_plan.K3S, k3s.write_kubeconfig, k3s_mounts)
-        Path(self._path(vcluster_plan.K3S, k3s.data_dir, k3s_mounts)).mkdir(
-            parents=True, exist_ok=True)
+        data_dir = self._path(vcluster_plan.K3S, k3s.data_dir, k3s_mounts)
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
         self.k3s_port = k3s.https_port
         api_port = free_port()
 
@@ -132,7 +132,8 @@ class _PodSetup(PodSetup):
             syncer_env["PREVIEW_SERVICE_ACCOUNT_DIR"] = sa_dir
 
         processes = [
-            Process(vcluster_plan.apiserver_argv(k3s, kubeconfig, api_port), machine_env(k3s_env),
+            Process(vcluster_plan.apiserver_argv(k3s, kubeconfig, api_port, data_dir),
+                    machine_env(k3s_env),
                     vcluster_plan.K3S, str(self.root), inherit_env=False),
             Process(argv, machine_env(syncer_env), vcluster_plan.SYNCER, str(self.root),
                     inherit_env=False)]

@@ -13,12 +13,16 @@ of fields says. What changes on the way:
   API server, so in-cluster clients talk to the virtual cluster;
 - downward-API references to its name and namespace read annotations holding the virtual
   values; DNS points at the virtual cluster's DNS service;
-- owner references are dropped (the owners live only in the virtual cluster).
+- owner references are dropped (the owners live only in the virtual cluster);
+- ephemeral containers (`kubectl debug`) are added to the running host pod through its
+  `ephemeralcontainers` subresource, as they were added to the virtual pod (an API server
+  refuses them on create), each judged by the isolation policy as any container is.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 from preview import naming
@@ -40,6 +44,7 @@ from preview.syncer.resources import PODS, SECRETS
 if TYPE_CHECKING:
     from preview.syncer.engine.state import State
 
+log = logging.getLogger(__name__)
 SERVICE_ACCOUNT_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 TOKEN_VOLUME = "preview-vcluster-token"
 # Annotations holding the virtual identity, read through the downward API.
@@ -63,6 +68,7 @@ def translate(virtual_pod: dict[str, Any], ctx: SyncContext) -> Translation:
     meta = virtual_pod["metadata"]
     namespace = meta["namespace"]
     spec = clone(virtual_pod.get("spec") or {})
+    spec.pop("ephemeralContainers", None)  # added once the host pod runs (ephemeral_containers)
     stripped = [*reserved_violations(virtual_pod),
                 *policy.pod(spec, meta.get("annotations") or {}, ctx.isolation)]
 
@@ -110,6 +116,35 @@ def translate(virtual_pod: dict[str, Any], ctx: SyncContext) -> Translation:
     host_meta["labels"] = {**dict(ctx.extra_labels), **host_meta["labels"]}
     return Translation({"apiVersion": "v1", "kind": "Pod", "metadata": host_meta, "spec": spec},
                        tuple(stripped))
+
+
+def ephemeral_containers(virtual_pod: dict[str, Any], host_pod: dict[str, Any],
+                         ctx: SyncContext) -> list[dict[str, Any]] | None:
+    """The host pod's `spec.ephemeralContainers` with the virtual pod's new ones added
+    (translated as `translate` translates any container), or None when none is new.
+
+    Raises Refused when a new one asks what the isolation policy forbids: none of them is
+    added then (they are judged together, as the tenant added them).
+    """
+    meta = virtual_pod["metadata"]
+    spec = virtual_pod.get("spec") or {}
+    current = list((host_pod.get("spec") or {}).get("ephemeralContainers") or [])
+    present = {c.get("name") for c in current}
+    new = [clone(c) for c in spec.get("ephemeralContainers") or []
+           if c.get("name") not in present]
+    if not new:
+        return None
+    # Judged as listed in the virtual pod, so a refusal names the tenant's own index.
+    policy.pod({"ephemeralContainers": clone(spec["ephemeralContainers"])}, {}, ctx.isolation)
+    removed = {v["name"] for v in spec.get("volumes") or [] if _is_api_access_volume(v)}
+    automount = spec.get("automountServiceAccountToken", True) is not False
+
+    def host(name: str) -> str:
+        return naming.host_name(name, meta["namespace"], ctx.vcluster)
+
+    for container in new:
+        _rewrite_container(container, host, removed, automount, ctx)
+    return [*current, *new]
 
 
 def _apply_node_pool(spec: dict[str, Any], ctx: SyncContext) -> None:
@@ -274,6 +309,7 @@ async def reconcile(st: State, namespace: str, name: str) -> float | None:
         await delete_owned(st, PODS, host, label, grace_period=0)
         return None
     await _bind(st, virtual, host)
+    await _add_ephemeral_containers(st, virtual, host, label)
     patch = mutable_changes(virtual, host, st.ctx)
     if patch is not None:
         await st.host.patch(PODS, st.ctx.host_namespace, host_name, patch,
@@ -303,6 +339,25 @@ async def _create(st: State, virtual: dict[str, Any], label: str) -> float | Non
         for violation in translation.stripped:
             await tell(st, virtual, violation, label)
     return None
+
+
+async def _add_ephemeral_containers(st: State, virtual: dict[str, Any], host: dict[str, Any],
+                                    label: str) -> None:
+    """`kubectl debug` in the virtual cluster: the same containers in the host pod."""
+    try:
+        wanted = ephemeral_containers(virtual, host, st.ctx)
+    except Refused as e:
+        await tell(st, virtual, e.violation, label)
+        return
+    if wanted is None:
+        return
+    body = clone(host)
+    body["spec"]["ephemeralContainers"] = wanted
+    # PUT with the informer's resourceVersion: a 409 is re-read and retried by the queue.
+    await st.host.replace(PODS, st.ctx.host_namespace, host["metadata"]["name"], body,
+                          "ephemeralcontainers")
+    log.info("%s: ephemeral containers %s added to the host pod", label,
+             [c["name"] for c in wanted[len(host["spec"].get("ephemeralContainers") or []):]])
 
 
 async def _bind(st: State, virtual: dict[str, Any], host: dict[str, Any]) -> None:

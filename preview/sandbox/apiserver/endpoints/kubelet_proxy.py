@@ -6,12 +6,19 @@ As the real kube-apiserver does: look up the pod's Node, take its InternalIP and
 `/containerLogs/<namespace>/<pod>/<container>` from there, or relay the client's WebSocket
 to `/exec|attach/<namespace>/<pod>/<container>` and `/portForward/<namespace>/<pod>` (the
 subprotocol the kubelet picks is the one the client gets). In a virtual cluster the
-"kubelet" of every node is the syncer, which goes on to the host pod. Like a kube-apiserver
-without `--kubelet-certificate-authority`, it speaks HTTPS without verifying the kubelet.
+"kubelet" of every node is the syncer, which goes on to the host pod.
+
+How it dials is the server's `kubelet_tls`: standing in for k3s (a data directory), with
+k3s's kubelet client certificate and verifying the kubelet against k3s's server CA, as
+k3s's kube-apiserver does (`--kubelet-client-certificate`, `--kubelet-certificate-authority`);
+otherwise like a kube-apiserver given neither flag: HTTPS without a client certificate,
+without verifying the kubelet.
 """
 
 from __future__ import annotations
 
+import ssl
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -25,6 +32,7 @@ if TYPE_CHECKING:
     from preview.sandbox.apiserver.storage.store import Store
     from preview.sandbox.machinery.resources import Catalog
 
+KubeletTLS = Callable[[], "ssl.SSLContext | bool"]
 _FORWARDED = ("follow", "previous", "sinceSeconds", "sinceTime", "tailLines", "limitBytes",
               "timestamps")
 
@@ -65,7 +73,7 @@ def _container(request: web.Request, pod: dict[str, Any]) -> str:
     return container
 
 
-def log_handler(catalog: Catalog, store: Store) -> Any:
+def log_handler(catalog: Catalog, store: Store, kubelet_tls: KubeletTLS) -> Any:
     async def handle(request: web.Request, pod: dict[str, Any],
                      info: RequestInfo) -> web.StreamResponse:
         meta = pod["metadata"]
@@ -78,7 +86,7 @@ def log_handler(catalog: Catalog, store: Store) -> Any:
         try:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(
                     total=None, sock_connect=5),
-                    connector=aiohttp.TCPConnector(ssl=False)) as session, \
+                    connector=aiohttp.TCPConnector(ssl=kubelet_tls())) as session, \
                     session.get(url, params=params) as upstream:
                 if upstream.status >= 400:
                     raise StatusError(upstream.status if upstream.status < 500 else 502,
@@ -99,7 +107,7 @@ def log_handler(catalog: Catalog, store: Store) -> Any:
 _KUBELET_PATHS = {"exec": "exec", "attach": "attach", "portforward": "portForward"}
 
 
-def stream_handler(catalog: Catalog, store: Store, sub: str) -> Any:
+def stream_handler(catalog: Catalog, store: Store, sub: str, kubelet_tls: KubeletTLS) -> Any:
     """`pods/exec`, `pods/attach` or `pods/portforward`, relayed to the node's kubelet."""
     async def handle(request: web.Request, pod: dict[str, Any],
                      info: RequestInfo) -> web.StreamResponse:
@@ -117,7 +125,8 @@ def stream_handler(catalog: Catalog, store: Store, sub: str) -> Any:
         url = f"https://{host}:{port}{path}"
         offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol",
                                                             "").split(",") if p.strip()]
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as session:
+        async with aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=kubelet_tls())) as session:
             try:
                 upstream = await session.ws_connect(url, params=query, protocols=offered,
                                                     max_msg_size=0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -89,9 +90,14 @@ class ApiServer:
         self.pod_handlers: dict[str, PodHandler] = {}
         # Without a kubelet of its own (virtual flavour), logs come from the node's kubelet
         # endpoint, as the real server fetches them (the host flavour's kubelet replaces it).
-        self.pod_handlers["log"] = kubelet_proxy.log_handler(self.catalog, self.store)
+        # How it dials them: False, unverified and without a client certificate; with a data
+        # directory (k3s's certificates), the context of its kubelet client certificate.
+        self.kubelet_tls: ssl.SSLContext | bool = False
+        self.pod_handlers["log"] = kubelet_proxy.log_handler(self.catalog, self.store,
+                                                             lambda: self.kubelet_tls)
         for sub in ("exec", "attach", "portforward"):
-            self.pod_handlers[sub] = kubelet_proxy.stream_handler(self.catalog, self.store, sub)
+            self.pod_handlers[sub] = kubelet_proxy.stream_handler(
+                self.catalog, self.store, sub, lambda: self.kubelet_tls)
         # services/proxy, also served by the kubelet (it knows where pods listen).
         self.service_handlers: dict[str, PodHandler] = {}
         self.app = web.Application(client_max_size=MAX_BODY + 1024 * 1024)
@@ -277,7 +283,7 @@ class ApiServer:
         ns = info.namespace if rt.namespaced else ""
         sub, method = info.subresource, request.method
         manager = default_field_manager(request.headers.get("User-Agent", ""))
-        if sub in ("status", "finalize", "approval"):
+        if sub in ("status", "finalize", "approval", "ephemeralcontainers"):
             if method == "GET":
                 return _json(self.registry.get(rt, ns, info.name))
             raw = await request.read()
@@ -285,7 +291,7 @@ class ApiServer:
                 out, _ = self.registry.update(rt, ns, info.name, decode_body(
                     raw, _content_type(request)), write_options(query, manager), sub)
                 return _json(out)
-            if method == "PATCH" and sub in ("status", "approval"):
+            if method == "PATCH" and sub in ("status", "approval", "ephemeralcontainers"):
                 out, _ = self.registry.patch(rt, ns, info.name, _content_type(request), decode_body(
                     raw, _content_type(request), patch=True), write_options(query, manager), sub)
                 return _json(out)

@@ -269,7 +269,7 @@ class Registry(Deletions):
             new = merged
         elif subresource == "approval":
             new = platform_kinds.approval_update(old, new, now())
-        elif subresource and subresource != "finalize":
+        elif subresource and subresource not in ("finalize", "ephemeralcontainers"):
             raise StatusError(405, "MethodNotAllowed", f"{subresource} cannot be updated this way")
         else:
             if rt.has_status:

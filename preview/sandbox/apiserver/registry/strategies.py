@@ -9,12 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from preview.sandbox.apiserver.registry import crds, platform_kinds
+from preview.sandbox.apiserver.registry import crds, ephemeral, platform_kinds
 from preview.sandbox.apiserver.registry.ipalloc import ClusterIPAllocator, NodePortAllocator
 from preview.sandbox.apiserver.storage.store import Store
 from preview.sandbox.machinery.objects import clone
 from preview.sandbox.machinery.resources import Catalog, ResourceType
-from preview.sandbox.machinery.status import Cause, field_invalid, field_required
+from preview.sandbox.machinery.status import (
+    Cause,
+    field_forbidden,
+    field_invalid,
+    field_required,
+    invalid,
+)
 
 _IMMUTABLE = "field is immutable"
 Admission = Callable[[ResourceType, dict[str, Any], bool], None]
@@ -60,6 +66,11 @@ class Strategies:
                 merged["spec"] = {"finalizers": list((new.get("spec") or {}).get("finalizers") or [])}
                 return merged
             new["spec"] = clone(old.get("spec") or {})  # only /finalize changes spec.finalizers
+        if rt.group == "" and rt.kind == "Pod" and subresource == ephemeral.SUBRESOURCE:
+            return ephemeral.update(old, new)
+        if rt.group == "" and rt.kind == "Pod" and not subresource and \
+                not ephemeral.unchanged(old, new):
+            raise invalid("Pod", "", old["metadata"]["name"], [_POD_UPDATE_FORBIDDEN])
         if rt.group == "" and rt.kind == "Service" and not subresource:
             spec, old_spec = new.setdefault("spec", {}), old.get("spec") or {}
             # Clients may omit the allocated IP on update; the server keeps it.
@@ -177,27 +188,34 @@ def _generate_job_selector(job: dict[str, Any]) -> None:
 
 def _validate_pod(obj: dict[str, Any], old: dict[str, Any] | None) -> list[Cause]:
     causes = _validate_pod_spec(obj.get("spec") or {}, "spec")
+    if old is None and (obj.get("spec") or {}).get("ephemeralContainers"):
+        causes.append(field_forbidden("spec.ephemeralContainers", "cannot be set on create"))
     if old is not None:
         old_spec, spec = dict(old.get("spec") or {}), dict(obj.get("spec") or {})
         # Only images, activeDeadlineSeconds, tolerations (additions) and nodeName via
         # binding may change on a pod; compare the rest.
+        # Ephemeral containers change through pods/ephemeralcontainers only (its update
+        # leaves the rest as it was); judged there, and here when a pod update touches them.
+        causes += ephemeral.causes(old, obj)
         for s in (old_spec, spec):
             for key in ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds",
-                        "nodeName"):
+                        "nodeName", "ephemeralContainers"):
                 s.pop(key, None)
             s["containers"] = [{k: v for k, v in c.items() if k != "image"}
                                for c in s.get("containers") or []]
             s["initContainers"] = [{k: v for k, v in c.items() if k != "image"}
                                    for c in s.get("initContainers") or []]
         if old_spec != spec:
-            causes.append(Cause("FieldValueForbidden",
-                                "Forbidden: pod updates may not change fields other than "
-                                "`spec.containers[*].image`,`spec.initContainers[*].image`,"
-                                "`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions "
-                                "to existing tolerations),`spec.terminationGracePeriodSeconds` "
-                                "(allow it to be set to 1 if it was previously negative)",
-                                "spec"))
+            causes.append(_POD_UPDATE_FORBIDDEN)
     return causes
+
+
+_POD_UPDATE_FORBIDDEN = Cause(
+    "FieldValueForbidden", "Forbidden: pod updates may not change fields other than "
+    "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
+    "`spec.tolerations` (only additions to existing tolerations),"
+    "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously "
+    "negative)", "spec")
 
 
 def _validate_pod_spec(spec: dict[str, Any], path: str) -> list[Cause]:
