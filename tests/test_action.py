@@ -25,11 +25,20 @@ def test_no_expression_inside_a_script() -> None:
         assert not EXPRESSION.search(step.get("run", "")), step["name"]
 
 
+# Inputs of the installation itself, read by the first step and never by `preview action`.
+INSTALL_INPUTS = {"install"}
+
+
+def _inputs_named(step: dict[str, Any]) -> set[str]:
+    return {m.strip().removeprefix("inputs.") for value in (step.get("env") or {}).values()
+            for m in EXPRESSION.findall(str(value)) if m.strip().startswith("inputs.")}
+
+
 def test_every_input_reaches_the_entry_point_and_nothing_else_is_referenced() -> None:
     run = ACTION["runs"]["steps"][-1]
-    referenced = {m.strip().removeprefix("inputs.") for value in run["env"].values()
-                  for m in EXPRESSION.findall(str(value))}
-    assert referenced == set(ACTION["inputs"])
+    assert _inputs_named(run) == set(ACTION["inputs"]) - INSTALL_INPUTS
+    assert _inputs_named(ACTION["runs"]["steps"][0]) == INSTALL_INPUTS
+    assert all(not _inputs_named(step) for step in ACTION["runs"]["steps"][1:-1])
     for name, value in run["env"].items():
         if name.startswith("INPUT_"):
             assert name == "INPUT_" + EXPRESSION.search(value).group(1).strip() \

