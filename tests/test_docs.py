@@ -28,7 +28,7 @@ FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 CODE_SPAN = re.compile(r"`([^`]+)`")
 # Programs whose flags the docs quote; a span or code line naming one is not about our CLI
 # (a line that starts with `vcluster` is the upstream vcluster CLI, docs/vcluster.md compares).
-OTHER_PROGRAMS = re.compile(r"(?<![\w/-])(helm|kubectl|k3s|cosign|docker|git|pip|pipx|pytest|"
+OTHER_PROGRAMS = re.compile(r"(?<![\w/-])(helm|kubectl|k3s|kube-apiserver|cosign|docker|git|pip|pipx|pytest|"
                             r"curl|ingress-nginx|nginx)(?![\w-])|^vcluster\s")
 # Which commands each doc documents: its flag tables and bare flags are read against these.
 COMMAND_DOCS = {
