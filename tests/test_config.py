@@ -377,3 +377,8 @@ def test_the_template_budget_is_the_callers(repo: Path) -> None:
     with pytest.raises(PreviewError, match=r"^v.yaml: b: the template is refused by the "
                                            r"sandbox: repetition too large"):
         config.render(loaded, PR, Env(), budget=templating.Budget(value_bytes=30))
+
+
+def test_a_template_may_use_its_own_names(repo: Path) -> None:
+    loaded = load_text(repo, 'values: {a: "{% for c in pr.author %}{{ c|upper }}{% endfor %}"}\n')
+    assert config.render(loaded, PR, Env()).values == {"a": "MONA"}

@@ -130,6 +130,10 @@ def test_non_strings_kept() -> None:
 def test_variables_used() -> None:
     assert templating.variables_used("https://{{ pr.number }}.{{ domain }}") == {"pr", "domain"}
     assert templating.variables_used("plain") == set()
+    assert templating.variables_used("{% for a in pr.title %}{{ a ~ domain }}{% endfor %}"
+                                     "{% macro m(x) %}{{ x }}{% endmacro %}{{ m(1) }}"
+                                     "{% set s = 1 %}{{ s ~ loop.index }}") == {"pr", "domain"}
+    assert templating.variables_used("{{ loop }}") == {"loop"}
 
 
 @pytest.mark.parametrize("source", [
@@ -196,6 +200,8 @@ pr = PullRequest("octo-org", "shop", 42, "0" * 40, "feature/x", "mona", "Add che
 context = templating.context_for(pr, Env(), domain="preview.example.com")
 started = time.monotonic()
 try:
+    templating.check_syntax(sys.argv[1], "preview.yaml: values.x")  # as config.load does
+    templating.variables_used(sys.argv[1])
     templating.render_text(sys.argv[1], context, "preview.yaml: values.x")
     error = None
 except PreviewError as e:

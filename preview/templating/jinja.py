@@ -97,14 +97,26 @@ def check_syntax(text: str, where: str) -> None:
 
 
 def variables_used(text: str) -> set[str]:
-    """Top-level names a template reads (`{{ domain }}` -> {"domain"}); {} for plain text."""
+    """Top-level names a template reads from its context (`{{ domain }}` -> {"domain"}), not
+    the ones it sets itself (loop variables, macros, `{% set %}`); {} for plain text.
+
+    From the syntax tree only: compiling (as jinja2.meta does) evaluates constant expressions,
+    `{{ 'x'|center(10**9) }}` included, and this runs outside the renderer's budget.
+    """
     if not is_template(text):
         return set()
     try:
         tree = _PARSER.parse(text)
     except jinja2.TemplateSyntaxError:
         return set()
-    return {node.name for node in tree.find_all(nodes.Name) if node.ctx == "load"}
+    names = list(tree.find_all(nodes.Name))
+    own = {node.name for node in names if node.ctx in ("store", "param")}
+    own |= {node.name for node in tree.find_all(nodes.Macro)}
+    if any(True for _ in tree.find_all(nodes.For)):
+        own.add("loop")
+    if any(True for _ in tree.find_all(nodes.Macro)):
+        own |= {"caller", "varargs", "kwargs"}
+    return {node.name for node in names if node.ctx == "load"} - own
 
 
 class _TooLong(Exception):
