@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from tests.kube.test_exec_plugin import (
     service_account_token,
     stamp,
 )
+from tests.test_templating import HOSTILE
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.tools]
 ROOT = Path(__file__).resolve().parents[2]
@@ -228,6 +230,57 @@ def test_a_chart_linking_outside_the_repository_is_refused_before_anything_exist
         "the repository" in result.stderr, result.stderr
     assert "client-key-data" not in result.stderr + result.stdout
     env = naming.environment_for("example", "linked", 31)
+    assert namespace_of(client.CoreV1Api(api_client), env.namespace) is None
+
+
+def timed_up(sb: Sandbox, config: Path, pr: int, tmp_path: Path) -> tuple[int, str, float, int]:
+    """`preview up` refused or not: exit code, stderr, seconds, peak RSS (bytes) of the
+    process and of any child it waited for (the kernel's figure for its tree)."""
+    err = tmp_path / f"up-{pr}.err"
+    started = time.monotonic()
+    with err.open("w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "preview", "up", "--config", str(config), "--repo",
+             "example/huge", "--pr", str(pr), "--sha", SHA1, "--kubeconfig", str(sb.kubeconfig)],
+            stdout=subprocess.DEVNULL, stderr=stderr)
+        _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, err.read_text(), time.monotonic() - started, usage.ru_maxrss * 1024
+
+
+@pytest.fixture(scope="module")
+def refusal_seconds(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> float:
+    """What a `preview up` refused for a misspelt variable takes: its start and its exit."""
+    tmp_path = tmp_path_factory.mktemp("baseline")
+    (tmp_path / "chart").mkdir()
+    (tmp_path / "chart" / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    config = tmp_path / "preview.yaml"
+    config.write_text("chart: {path: ./chart}\ndomain: localhost\nvalues: {a: '{{ pr.sha }}'}\n")
+    code, stderr, seconds, _ = timed_up(sandbox, config, 59, tmp_path)
+    assert code == 2, stderr
+    return seconds
+
+
+@pytest.mark.parametrize(("pr", "source", "message"),
+                         [(60 + i, *case) for i, case in enumerate(HOSTILE.values())],
+                         ids=HOSTILE.keys())
+def test_a_template_over_budget_is_refused_before_anything_exists(
+        sandbox: Sandbox, api_client: client.ApiClient, tmp_path: Path, refusal_seconds: float,
+        pr: int, source: str, message: str) -> None:
+    (tmp_path / "chart").mkdir()
+    (tmp_path / "chart" / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    config = tmp_path / "preview.yaml"
+    # a JSON string is a YAML double-quoted scalar
+    config.write_text(f"chart: {{path: ./chart}}\ndomain: localhost\n"
+                      f"values: {{app: {{huge: {json.dumps(source)}}}}}\n")
+    code, stderr, seconds, rss = timed_up(sandbox, config, pr, tmp_path)
+    assert code == 2, stderr
+    assert stderr.startswith(f"error: {config}: values.app.huge: {message}"), stderr
+    assert "Traceback" not in stderr
+    # beyond what any refusal takes; a busy loop (or a power) runs for its 2 s
+    assert seconds - refusal_seconds < (2.5 if "in time" in message else 2.0), seconds
+    assert rss < 200 * 1024 * 1024, rss
+    env = naming.environment_for("example", "huge", pr)
     assert namespace_of(client.CoreV1Api(api_client), env.namespace) is None
 
 
