@@ -206,9 +206,11 @@ try:
     error = None
 except PreviewError as e:
     error = e.message
+# VmHWM, not RUSAGE_SELF: the latter counts the test process's image from before exec
+with open("/proc/self/status") as status:
+    peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 print(json.dumps({
-    "error": error, "seconds": time.monotonic() - started,
-    "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    "error": error, "seconds": time.monotonic() - started, "rss": peak * 1024,
     "worker_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024}))
 """
 

@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -233,19 +232,28 @@ def test_a_chart_linking_outside_the_repository_is_refused_before_anything_exist
     assert namespace_of(client.CoreV1Api(api_client), env.namespace) is None
 
 
-def timed_up(sb: Sandbox, config: Path, pr: int, tmp_path: Path) -> tuple[int, str, float, int]:
+# Runs a command and reports its seconds and peak RSS (its own and any child it waited for).
+# Peak RSS counts the image a process had before exec, so the command is started from this
+# small interpreter, not from the test process (whose size would be counted instead).
+_MEASURE = """
+import json, os, subprocess, sys, time
+started = time.monotonic()
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(proc.pid, 0)
+print(json.dumps({"code": os.waitstatus_to_exitcode(status),
+                  "seconds": time.monotonic() - started, "rss": usage.ru_maxrss * 1024}))
+"""
+
+
+def timed_up(sb: Sandbox, config: Path, pr: int) -> tuple[int, str, float, int]:
     """`preview up` refused or not: exit code, stderr, seconds, peak RSS (bytes) of the
-    process and of any child it waited for (the kernel's figure for its tree)."""
-    err = tmp_path / f"up-{pr}.err"
-    started = time.monotonic()
-    with err.open("w") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "preview", "up", "--config", str(config), "--repo",
-             "example/huge", "--pr", str(pr), "--sha", SHA1, "--kubeconfig", str(sb.kubeconfig)],
-            stdout=subprocess.DEVNULL, stderr=stderr)
-        _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, err.read_text(), time.monotonic() - started, usage.ru_maxrss * 1024
+    process and of the worker it rendered in."""
+    result = subprocess.run(
+        [sys.executable, "-c", _MEASURE, sys.executable, "-m", "preview", "up", "--config",
+         str(config), "--repo", "example/huge", "--pr", str(pr), "--sha", SHA1,
+         "--kubeconfig", str(sb.kubeconfig)], capture_output=True, text=True, timeout=60)
+    measured = json.loads(result.stdout)
+    return measured["code"], result.stderr, measured["seconds"], measured["rss"]
 
 
 @pytest.fixture(scope="module")
@@ -256,7 +264,7 @@ def refusal_seconds(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) 
     (tmp_path / "chart" / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
     config = tmp_path / "preview.yaml"
     config.write_text("chart: {path: ./chart}\ndomain: localhost\nvalues: {a: '{{ pr.sha }}'}\n")
-    code, stderr, seconds, _ = timed_up(sandbox, config, 59, tmp_path)
+    code, stderr, seconds, _ = timed_up(sandbox, config, 59)
     assert code == 2, stderr
     return seconds
 
@@ -273,7 +281,7 @@ def test_a_template_over_budget_is_refused_before_anything_exists(
     # a JSON string is a YAML double-quoted scalar
     config.write_text(f"chart: {{path: ./chart}}\ndomain: localhost\n"
                       f"values: {{app: {{huge: {json.dumps(source)}}}}}\n")
-    code, stderr, seconds, rss = timed_up(sandbox, config, pr, tmp_path)
+    code, stderr, seconds, rss = timed_up(sandbox, config, pr)
     assert code == 2, stderr
     assert stderr.startswith(f"error: {config}: values.app.huge: {message}"), stderr
     assert "Traceback" not in stderr
