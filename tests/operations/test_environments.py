@@ -264,9 +264,9 @@ def refusal_seconds(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) 
     (tmp_path / "chart" / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
     config = tmp_path / "preview.yaml"
     config.write_text("chart: {path: ./chart}\ndomain: localhost\nvalues: {a: '{{ pr.sha }}'}\n")
-    code, stderr, seconds, _ = timed_up(sandbox, config, 59)
-    assert code == 2, stderr
-    return seconds
+    runs = [timed_up(sandbox, config, 59) for _ in range(3)]
+    assert all(code == 2 for code, *_ in runs), runs
+    return sorted(seconds for _, _, seconds, _ in runs)[1]  # the median: the machine is shared
 
 
 @pytest.mark.parametrize(("pr", "source", "message"),
@@ -285,8 +285,10 @@ def test_a_template_over_budget_is_refused_before_anything_exists(
     assert code == 2, stderr
     assert stderr.startswith(f"error: {config}: values.app.huge: {message}"), stderr
     assert "Traceback" not in stderr
-    # beyond what any refusal takes; a busy loop (or a power) runs for its 2 s
-    assert seconds - refusal_seconds < (2.5 if "in time" in message else 2.0), seconds
+    # Beyond what any refusal takes (starting an interpreter dominates, and varies by a second
+    # on a busy machine); a busy loop (or a power) runs for its 2 s. The render's own time is
+    # measured closely by tests/test_templating.py.
+    assert seconds - refusal_seconds < (3.5 if "in time" in message else 2.0), seconds
     assert rss < 200 * 1024 * 1024, rss
     env = naming.environment_for("example", "huge", pr)
     assert namespace_of(client.CoreV1Api(api_client), env.namespace) is None
