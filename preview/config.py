@@ -188,8 +188,10 @@ class RenderedConfig:
 
 
 def load(path: Path | None, overrides: ConfigOverrides = ConfigOverrides(), *,
-         cwd: Path | None = None) -> PreviewConfig:
-    """The config from `path` (default ./preview.yaml when present) and the flags (they win)."""
+         cwd: Path | None = None, budget: templating.Budget = templating.DEFAULT_BUDGET
+         ) -> PreviewConfig:
+    """The config from `path` (default ./preview.yaml when present) and the flags (they win).
+    The trial render runs under `budget`, as `render` does."""
     cwd = cwd or Path.cwd()
     if path is None:
         found = cwd / DEFAULT_FILE
@@ -257,33 +259,42 @@ def load(path: Path | None, overrides: ConfigOverrides = ConfigOverrides(), *,
                                  health.tls == "verify") if health.enabled else None,
         origins=origins)
     _check_templates(config)
-    # Undefined attributes, before any cluster; the policy judges the real render only.
-    render(config, _SAMPLE_PR, _SampleEnvironment(), None)
+    # Undefined attributes and templates over budget, before any cluster; the policy judges
+    # the real render only.
+    render(config, _SAMPLE_PR, _SampleEnvironment(), None, budget=budget)
     return config
 
 
 def render(config: PreviewConfig, pr: PullRequest, env: EnvironmentLike,
-           rules: policy.Policy | None = policy.DEFAULT) -> RenderedConfig:
+           rules: policy.Policy | None = policy.DEFAULT, *,
+           budget: templating.Budget = templating.DEFAULT_BUDGET) -> RenderedConfig:
     """The config's templates filled for one pull request and environment, judged by the
     platform policy `rules` (pure). Everything the policy refuses is one line of one
-    ConfigError, raised before anything is created; None skips the policy (a trial render)."""
+    ConfigError, raised before anything is created; None skips the policy (a trial render).
+    The templates render in one renderer process under `budget` (templating.Renderer)."""
+    with templating.Renderer(budget) as renderer:
+        return _render(config, pr, env, rules, renderer)
+
+
+def _render(config: PreviewConfig, pr: PullRequest, env: EnvironmentLike,
+            rules: policy.Policy | None, renderer: templating.Renderer) -> RenderedConfig:
     first = templating.context_for(pr, env, domain=config.domain)
-    url = templating.render_text(config.url, first, config.where("url")).strip()
+    url = renderer.text(config.url, first, config.where("url")).strip()
     host = _url_host(url, config.where("url"))
     context = templating.context_for(pr, env, domain=config.domain, host=host, url=url)
     values: dict[str, Any] = {}
     for flags in (False, True):  # everything from preview.yaml, then the flags: flags win
         for values_file in config.values_files:
             if values_file.flag == flags:
-                values = deep_merge(values, templating.render_tree(
+                values = deep_merge(values, renderer.tree(
                     values_file.values, context, f"{values_file.label}: "))
         if not flags:
-            values = deep_merge(values, templating.render_tree(config.values, context,
-                                                               config.where("values")))
+            values = deep_merge(values, renderer.tree(config.values, context,
+                                                      config.where("values")))
         for assignment in config.set_values:
             if assignment.flag == flags:
-                _apply(values, assignment, context)
-    requested = templating.render_tree(config.vcluster, context, config.where("vcluster"))
+                _apply(values, assignment, context, renderer)
+    requested = renderer.tree(config.vcluster, context, config.where("vcluster"))
     problems = [] if rules is None else _policy_problems(config, rules, pr, requested, host)
     if problems:
         raise ConfigError(problems, policy.model.HINT)
@@ -450,14 +461,15 @@ def _url_host(url: str, where: str) -> str:
     return host
 
 
-def _apply(values: dict[str, Any], assignment: Assignment, context: Mapping[str, Any]) -> None:
+def _apply(values: dict[str, Any], assignment: Assignment, context: Mapping[str, Any],
+           renderer: templating.Renderer) -> None:
     key, _, raw = assignment.text.partition("=")
     try:
         if not templating.is_template(raw):
             helm.set_value(values, assignment.text)  # helm's typing: replicas=2 is an int
             return
         # A templated value is always a string: PR text must not choose its YAML type.
-        rendered = templating.render_text(raw, context, assignment.origin)
+        rendered = renderer.text(raw, context, assignment.origin)
         helm.set_value(values, f"{key}=")
     except PreviewError as e:
         if e.message.startswith(assignment.origin):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from preview import config
+from preview import config, templating
 from preview.config import Assignment, ConfigOverrides, HealthCheck, Timeouts
 from preview.errors import PreviewError
 from preview.pullrequest import PullRequest
@@ -262,6 +262,14 @@ def test_chart_path_outside_the_repository(repo: Path) -> None:
     ({"preview.yaml": "vcluster: {a: '{{ 1/0 }}'}\n"}, "preview.yaml: vcluster.a: the template"),
     ({"preview.yaml": "values: {a: \"{{ ''.__class__.__mro__ }}\"}\n"},
      "preview.yaml: values.a: the template is refused by the sandbox"),
+    ({"preview.yaml": "values: {a: [\"{{ 'x'|center(10**9) }}\"]}\n"},
+     "preview.yaml: values.a[0]: the template needs more than 64 MiB of memory to render"),
+    ({"preview.yaml": "valuesFiles: [v.yaml]\n", "v.yaml": "a: \"{{ '%*s'|format(10**9, 1) }}\"\n"},
+     "v.yaml: a: the template needs more than 64 MiB of memory"),
+    ({"preview.yaml": "set: [\"a={{ ('x' * 60000)|replace('x', 'y' * 60000) }}\"]\n"},
+     "preview.yaml: set[0]: the template needs more than 64 MiB of memory"),
+    ({"preview.yaml": "url: \"https://{{ 'x'|indent(10**9, true) }}.example.com\"\n"},
+     "preview.yaml: url: the template needs more than 64 MiB of memory"),
 ])
 def test_template_errors_at_load(repo: Path, files: dict[str, str], line: str) -> None:
     for name, text in files.items():
@@ -349,3 +357,28 @@ def test_health_check_off(repo: Path) -> None:
 
 def test_unhashable_yaml_key_is_an_error_not_a_crash(repo: Path) -> None:
     assert error_of(repo, "? [a, b]\n: 1\n").startswith("preview.yaml:")
+
+
+def test_the_template_budget_is_the_callers(repo: Path) -> None:
+    write(repo, "b: \"{{ 'y' * 40 }}\"\n", "v.yaml")
+    text = "valuesFiles: [v.yaml]\nvalues: {a: \"{{ 'x' * 40 }}\", c: \"{{ 'x' * 40 }}\"}\n"
+    write(repo, text)
+    # the url (28 bytes for the trial render's sample PR) counts in preview.yaml's share
+    small = templating.Budget(value_bytes=50, file_bytes=100)
+    with pytest.raises(PreviewError) as e:
+        config.load(None, ConfigOverrides(domain="example.com"), cwd=repo, budget=small)
+    assert e.value.message == ("preview.yaml: values.c: preview.yaml's templates render to "
+                               "more than 100 bytes together")
+    roomy = templating.Budget(value_bytes=50, file_bytes=150)
+    loaded = config.load(None, ConfigOverrides(domain="example.com"), cwd=repo, budget=roomy)
+    assert config.render(loaded, PR, Env(), budget=roomy).values == \
+        {"a": "x" * 40, "b": "y" * 40, "c": "x" * 40}
+    # values files render first; repetition beyond a value's size is refused before it is built
+    with pytest.raises(PreviewError, match=r"^v.yaml: b: the template is refused by the "
+                                           r"sandbox: repetition too large"):
+        config.render(loaded, PR, Env(), budget=templating.Budget(value_bytes=30))
+
+
+def test_a_template_may_use_its_own_names(repo: Path) -> None:
+    loaded = load_text(repo, 'values: {a: "{% for c in pr.author %}{{ c|upper }}{% endfor %}"}\n')
+    assert config.render(loaded, PR, Env()).values == {"a": "MONA"}

@@ -1,8 +1,13 @@
-"""preview/templating.py: the sandbox, the documented context, PR text as data."""
+"""preview/templating/: the sandbox, the documented context, PR text as data, the budget."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -125,6 +130,10 @@ def test_non_strings_kept() -> None:
 def test_variables_used() -> None:
     assert templating.variables_used("https://{{ pr.number }}.{{ domain }}") == {"pr", "domain"}
     assert templating.variables_used("plain") == set()
+    assert templating.variables_used("{% for a in pr.title %}{{ a ~ domain }}{% endfor %}"
+                                     "{% macro m(x) %}{{ x }}{% endmacro %}{{ m(1) }}"
+                                     "{% set s = 1 %}{{ s ~ loop.index }}") == {"pr", "domain"}
+    assert templating.variables_used("{{ loop }}") == {"loop"}
 
 
 @pytest.mark.parametrize("source", [
@@ -135,3 +144,143 @@ def test_variables_used() -> None:
 def test_no_escape_through_format_or_loaders(source: str) -> None:
     with pytest.raises(PreviewError, match=r"^f: the template (is refused|failed)"):
         templating.render_text(source, context(), "f")
+
+
+# Templates that build a huge string by each means jinja2 offers (issue 29), and the start of
+# the message refusing each. Every one is refused by the budget, not by knowing the filter.
+GIB = 1_000_000_000
+MEMORY = "the template needs more than 64 MiB of memory to render"
+OUTPUT = "the template renders to more than 64 KiB"
+HOSTILE = {
+    "center": (f"{{{{ 'x'|center({GIB}) }}}}", MEMORY),
+    "format filter, %*s": (f"{{{{ '%*s'|format({GIB}, 'x') }}}}", MEMORY),
+    "% operator, %*s": (f"{{{{ '%*s' % ({GIB}, 'x') }}}}", MEMORY),
+    "% operator, width": (f"{{{{ '%{GIB}s' % 'x' }}}}", MEMORY),
+    "str.format width": (f"{{{{ '{{:>{GIB}}}'.format('x') }}}}", MEMORY),
+    "replace": ("{{ ('x' * 60000)|replace('x', 'y' * 60000) }}", MEMORY),
+    "indent": ("{{ ('x\n' * 30000)|indent(60000, true) }}", MEMORY),
+    "wordwrap": ("{{ ('x ' * 30000)|wordwrap(1, wrapstring='y' * 60000) }}", MEMORY),
+    "join of a repeated list": ("{{ (['x' * 60000] * 60000)|join }}", MEMORY),
+    "join with a long separator": ("{{ (['x'] * 60000)|join('y' * 60000) }}", MEMORY),
+    "map center, join": (f"{{{{ (['x'] * 100)|map('center', {GIB})|join }}}}", MEMORY),
+    "string of a repeated list": ("{{ (['x' * 60000] * 60000)|string }}", MEMORY),
+    "tojson of a repeated list": ("{{ (['x' * 60000] * 60000)|tojson }}", MEMORY),
+    "truncate with a huge end": (f"{{{{ 'x'|truncate(5, end='y'|center({GIB})) }}}}", MEMORY),
+    "urlize": ("{{ ('www.example.io ' * 4000)|urlize }}", OUTPUT),
+    "string multiplication": ("{{ ('x' * 65536) * 65536 }}", "the template is refused"),
+    "~ in nested loops": ("{% for a in 'x' * 60000 %}{% for b in 'x' * 60000 %}"
+                          "{{ a ~ b ~ a }}{% endfor %}{% endfor %}", OUTPUT),
+    "for loop printing": ("{% for a in 'x' * 65536 %}{{ 'y' * 65536 }}{% endfor %}", OUTPUT),
+    "range loop": (f"{{% for i in range({GIB}) %}}x{{% endfor %}}", "'range' is undefined"),
+    "nested macros": ("{% macro a(s) %}{{ s ~ s ~ s ~ s }}{% endmacro %}"
+                      "{% macro b(s) %}{{ a(a(a(s))) }}{% endmacro %}"
+                      "{{ b(b(b(b('x' * 1000)))) }}", MEMORY),
+    "doubling recursion": ("{% macro f(s) %}{{ f(s ~ s) }}{% endmacro %}{{ f('x' * 1000) }}",
+                           MEMORY),
+    "endless recursion": ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}",
+                          "the template failed: RecursionError"),
+    "big integer power": ("{{ (((9 ** 64) ** 64) ** 64) ** 64 }}", "the template did not finish "
+                          "rendering in time"),
+    "busy loop": ("{% for a in 'x' * 65536 %}{% for b in 'x' * 65536 %}{% endfor %}"
+                  "{% endfor %}", "the template did not finish rendering in time"),
+}
+MIB = 1 << 20
+# Renders one template in a fresh interpreter, so its peak RSS and its worker's are its own.
+_PROBE = """
+import json, resource, sys, time
+from preview import templating
+from preview.errors import PreviewError
+from preview.pullrequest import PullRequest
+
+class Env:
+    name = "pr-42"
+    namespace = "preview-octo-org-shop-pr-42"
+
+pr = PullRequest("octo-org", "shop", 42, "0" * 40, "feature/x", "mona", "Add checkout")
+context = templating.context_for(pr, Env(), domain="preview.example.com")
+started = time.monotonic()
+try:
+    templating.check_syntax(sys.argv[1], "preview.yaml: values.x")  # as config.load does
+    templating.variables_used(sys.argv[1])
+    templating.render_text(sys.argv[1], context, "preview.yaml: values.x")
+    error = None
+except PreviewError as e:
+    error = e.message
+# VmHWM, not RUSAGE_SELF: the latter counts the test process's image from before exec
+with open("/proc/self/status") as status:
+    peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print(json.dumps({
+    "error": error, "seconds": time.monotonic() - started, "rss": peak * 1024,
+    "worker_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024}))
+"""
+
+
+def probe(source: str) -> dict[str, Any]:
+    """Render `source` in a fresh interpreter: the error, seconds, peak RSS of it and of its
+    worker (bytes)."""
+    result = subprocess.run([sys.executable, "-c", _PROBE, source], capture_output=True,
+                            text=True, timeout=60, cwd=Path(__file__).parents[1])
+    assert result.returncode == 0, result.stderr
+    measured: dict[str, Any] = json.loads(result.stdout)
+    return measured
+
+
+@pytest.mark.parametrize(("source", "message"), HOSTILE.values(), ids=HOSTILE.keys())
+def test_a_huge_string_is_refused_within_the_budget(source: str, message: str) -> None:
+    measured = probe(source)
+    assert (measured["error"] or "").startswith(f"preview.yaml: values.x: {message}"), measured
+    # a busy loop (or a power) runs for its 2 s: anything else stops well before
+    assert measured["seconds"] < (2.5 if "in time" in message else 2.0), measured
+    assert measured["rss"] < 200 * MIB and measured["worker_rss"] < 200 * MIB, measured
+
+
+def test_a_normal_template_costs_little() -> None:
+    measured = probe("{{ pr.branch_slug }}-{{ pr.short_sha }}")
+    assert measured["error"] is None
+    assert measured["seconds"] < 0.5, measured
+
+
+def test_a_file_shares_its_time_and_size() -> None:
+    budget = templating.Budget(value_bytes=100, file_bytes=150, seconds_per_file=0.3)
+    with templating.Renderer(budget) as renderer:
+        assert renderer.text("{{ 'x' * 100 }}", context(), "a.yaml: one") == "x" * 100
+        assert renderer.text("{{ 'x' * 100 }}", context(), "b.yaml: one") == "x" * 100
+        with pytest.raises(PreviewError, match=r"^a.yaml: two: a.yaml's templates render to "
+                                               r"more than 150 bytes together"):
+            renderer.text("{{ 'x' * 100 }}", context(), "a.yaml: two")
+    with templating.Renderer(budget) as renderer, \
+            pytest.raises(PreviewError, match=r"^--set x: the template renders to more than "
+                                              r"100 bytes"):
+        renderer.text("{{ 'é' * 60 }}", context(), "--set x")  # 120 bytes of UTF-8
+    with templating.Renderer(budget) as renderer, \
+            pytest.raises(PreviewError, match=r"^a.yaml: two: the template did not finish "
+                                              r"rendering in time \(a.yaml's templates may "
+                                              r"take 0.3 s together\)"):
+        loop = "{% for a in 'x' * 99 %}"  # repetition is within the value's limit
+        renderer.text(loop * 4 + "{% endfor %}" * 4, context(), "a.yaml: two")
+
+
+def test_the_budget_is_the_callers() -> None:
+    roomy = templating.Budget(value_bytes=200_000, file_bytes=400_000)
+    assert len(templating.render_text("{{ 'x' * 150000 }}", context(), "f", roomy)) == 150000
+    with pytest.raises(PreviewError, match="more than 64 KiB"):
+        templating.render_text("{{ 'x' * 65536 }}!", context(), "f: x")
+
+
+def test_a_threaded_caller_gets_a_fresh_interpreter_with_the_same_budget() -> None:
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)  # fork would copy its locks
+    other.start()
+    try:
+        assert templating.render_text("{{ pr.number }}", context(), "f") == "42"
+        with pytest.raises(PreviewError, match=f"^f: {MEMORY}"):
+            templating.render_text(HOSTILE["center"][0], context(), "f")
+    finally:
+        release.set()
+        other.join()
+
+
+def test_no_worker_for_plain_text() -> None:
+    renderer = templating.Renderer()
+    assert renderer.tree({"a": ["plain", 1]}, context(), "v: ") == {"a": ["plain", 1]}
+    assert renderer._worker is None
