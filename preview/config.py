@@ -267,13 +267,22 @@ def load(path: Path | None, overrides: ConfigOverrides = ConfigOverrides(), *,
 
 def render(config: PreviewConfig, pr: PullRequest, env: EnvironmentLike,
            rules: policy.Policy | None = policy.DEFAULT, *,
-           budget: templating.Budget = templating.DEFAULT_BUDGET) -> RenderedConfig:
+           budget: templating.Budget | None = None) -> RenderedConfig:
     """The config's templates filled for one pull request and environment, judged by the
     platform policy `rules` (pure). Everything the policy refuses is one line of one
     ConfigError, raised before anything is created; None skips the policy (a trial render).
-    The templates render in one renderer process under `budget` (templating.Renderer)."""
+    The templates render in one renderer process under `budget` (templating.Renderer),
+    by default the policy's `templates:`."""
+    budget = budget or template_budget(rules or policy.DEFAULT)
     with templating.Renderer(budget) as renderer:
         return _render(config, pr, env, rules, renderer)
+
+
+def template_budget(rules: policy.Policy) -> templating.Budget:
+    """The platform policy's `templates:` as the renderer takes it."""
+    limits = rules.templates
+    return templating.Budget(value_bytes=limits.value_bytes, file_bytes=limits.file_bytes,
+                             seconds_per_file=limits.seconds_per_file)
 
 
 def _render(config: PreviewConfig, pr: PullRequest, env: EnvironmentLike,

@@ -154,7 +154,8 @@ def up_command(config_path: Path | None, chart: str | None, values_files: tuple[
     printer = reporter.progress(output)
     try:
         rules = policy.load(policy_path)
-        loaded = _bad_input(lambda: configuration.load(config_path, overrides))
+        budget = configuration.template_budget(rules)
+        loaded = _bad_input(lambda: configuration.load(config_path, overrides, budget=budget))
         rendered = _bad_input(lambda: configuration.render(loaded, pr, env, rules))
         host = _host(kubeconfig, context)
         with reporter.phases(f"preview up {env.name}") as phase_started:

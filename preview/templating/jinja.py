@@ -66,7 +66,9 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             for seq, times in ((left, right), (right, left)):
                 if isinstance(seq, str | list | tuple) and isinstance(times, int) and \
                         len(seq) * times > self.max_repeat:
-                    raise jinja2.sandbox.SecurityError("repetition too large")
+                    raise jinja2.sandbox.SecurityError(
+                        f"repetition too large (more than {size_text(self.max_repeat)}, the "
+                        "budget of one value)")
         return {"*": operator.mul, "**": operator.pow}[op](left, right)
 
 

@@ -125,3 +125,18 @@ def test_the_policy_comes_from_the_environment_too(sandbox: Sandbox, tmp_path: P
     result = preview(sandbox, "up", "--config", str(config), "--repo", "example/other",
                      "--pr", "26", "--sha", SHA1, code=2)
     assert "repository example/other: the platform policy does not preview it" in result.stderr
+
+
+def test_the_policys_template_budget_bounds_rendering(sandbox: Sandbox, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("templates: {valueBytes: 100}\n")
+    config = app_repository(tmp_path, "")
+    config.write_text(config.read_text().replace(
+        'branch: "{{ pr.branch }}"', "branch: \"{{ 'x' * 200 }}\""))
+    result = preview(sandbox, "up", "--config", str(config), "--repo", "example/budget",
+                     "--pr", "27", "--sha", SHA1, "--policy", str(policy), code=2)
+    assert "values.pr.branch" in result.stderr and "100" in result.stderr, result.stderr
+    # Without the policy the default 64 KiB holds it.
+    preview(sandbox, "up", "--config", str(config), "--repo", "example/budget", "--pr", "27",
+            "--sha", SHA1)
+    preview(sandbox, "down", "--repo", "example/budget", "--pr", "27")

@@ -134,3 +134,13 @@ def test_quantities(text: object, number: Decimal) -> None:
 def test_not_quantities(text: object) -> None:
     with pytest.raises(ValueError):
         quantity.parse(text)
+
+
+def test_the_template_budget_is_the_policys() -> None:
+    from preview import config, templating
+
+    assert config.template_budget(policy.DEFAULT) == templating.DEFAULT_BUDGET
+    tight = policy.parse({"templates": {"valueBytes": 100, "secondsPerFile": 0.5}}, "p")
+    budget = config.template_budget(tight)
+    assert (budget.value_bytes, budget.seconds_per_file, budget.file_bytes) == \
+        (100, 0.5, 1024 * 1024)
