@@ -18,6 +18,7 @@ _LOADED = ("import json, sys; {imports}; "
 @pytest.mark.parametrize("imports", [
     "import preview.cli",
     "import preview.cli; from preview.cli import main; import preview.syncer.main",
+    "import preview.serve.login",
 ])
 def test_production_imports_load_no_sandbox_module(imports: str) -> None:
     out = subprocess.run([sys.executable, "-c", _LOADED.format(imports=imports)],

@@ -28,6 +28,8 @@ DOCS = "docs/policy.md"
 HINT = f"every key of the platform policy, its default and what it protects: {DOCS}"
 PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
 POD_SECURITY_LEVELS: tuple[PodSecurityLevel, ...] = ("privileged", "baseline", "restricted")
+# github.com's; GHES serves its own at https://HOSTNAME/_services/token.
+GITHUB_ACTIONS_ISSUER = "https://token.actions.githubusercontent.com"
 
 # Keys of charts/vcluster that only the policy decides, whatever `pullRequest.vclusterKeys`
 # says: each one runs code or opens a door on the host (the syncer holds a host token).
@@ -214,6 +216,46 @@ class BundleLimits(StrictModel):
     max_ratio: Annotated[int, Field(ge=1)] = Field(100, alias="maxExpansionRatio")
 
 
+class ApiPolicy(StrictModel):
+    """`api:` who may log in to `preview serve` (API mode) with a GitHub Actions OIDC token."""
+
+    issuer: str = GITHUB_ACTIONS_ISSUER
+    audience: str = ""  # "" = not configured: `preview serve` has none to accept
+    allowed_events: tuple[str, ...] = Field(("pull_request",), alias="allowedEvents")
+    # fnmatch patterns of `job_workflow_ref` (owner/repo/path@ref); () = any workflow
+    job_workflow_refs: tuple[str, ...] = Field((), alias="jobWorkflowRefs")
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer(cls, value: str) -> str:
+        # Tokens name their issuer exactly (no trailing slash on GitHub's); the keys come
+        # from its discovery document, which only HTTPS may carry.
+        if not value.startswith("https://") or value.endswith("/") or any(
+                c.isspace() for c in value):
+            raise problem(f"{value!r} is not an issuer URL",
+                          f"https://… without a trailing slash, e.g. {GITHUB_ACTIONS_ISSUER} "
+                          "or https://HOSTNAME/_services/token on GHES")
+        return value
+
+    @field_validator("audience")
+    @classmethod
+    def _audience(cls, value: str) -> str:
+        if value != value.strip() or any(c.isspace() for c in value):
+            raise problem(f"{value!r} is not an audience",
+                          "one word or URL, e.g. the API's own URL")
+        return value
+
+    @field_validator("job_workflow_refs")
+    @classmethod
+    def _refs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for ref in value:
+            if ref.count("/") < 2 or "@" not in ref:
+                raise problem(f"{ref!r} is not a job_workflow_ref",
+                              "owner/repo/.github/workflows/FILE.yml@REF, e.g. "
+                              "octo-org/platform/.github/workflows/preview.yml@refs/tags/v1")
+        return value
+
+
 class Policy(StrictModel):
     """The whole platform policy."""
 
@@ -230,6 +272,7 @@ class Policy(StrictModel):
     templates: TemplateBudget = TemplateBudget.model_validate({})
     bundles: BundleLimits = BundleLimits.model_validate({})
     vcluster: dict[str, Any] = {}  # charts/vcluster values every environment gets (they win)
+    api: ApiPolicy = ApiPolicy.model_validate({})
 
     @model_validator(mode="after")
     def _vcluster(self) -> Policy:
