@@ -63,7 +63,8 @@ class OidcIssuer:
         # (path → count) of the requests served: tests check how often the keys were fetched
         self.requests: collections.Counter[str] = collections.Counter()
         self._ca = tls.new_ca("preview sandbox OIDC issuer CA")
-        self._keys: dict[str, rsa.RSAPrivateKey] = {}  # published, by kid
+        self._keys: dict[str, rsa.RSAPrivateKey] = {}  # every key made, by kid
+        self._published: list[str] = []  # the kids the JWKS lists
         self.kid = self.rotate()
         self._runner: web.AppRunner | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -114,17 +115,19 @@ class OidcIssuer:
         before it stay published until `withdraw`n."""
         kid = secrets.token_hex(8)
         self._keys[kid] = _new_key()
+        self._published.append(kid)
         self.kid = kid
         return kid
 
     def withdraw(self, kid: str) -> None:
-        """Stop publishing key `kid` (it can still sign: a key the issuer revoked)."""
-        self._keys.pop(kid)
+        """Stop publishing key `kid`; `mint(kid=…)` still signs with it (a key the issuer
+        revoked, in an attacker's hands)."""
+        self._published.remove(kid)
 
     def jwks(self) -> dict[str, Any]:
         keys = []
-        for kid, key in self._keys.items():
-            jwk = RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+        for kid in self._published:
+            jwk = RSAAlgorithm.to_jwk(self._keys[kid].public_key(), as_dict=True)
             keys.append({**jwk, "kid": kid, "use": "sig", "alg": "RS256"})
         return {"keys": keys}
 
@@ -164,7 +167,7 @@ class OidcIssuer:
 
     def mint(self, claims: dict[str, Any] | None = None, *, kid: str | None = None,
              **overrides: Any) -> str:
-        """A token signed RS256 with published key `kid` (the current one by default), of
+        """A token signed RS256 with key `kid` (the current one by default), of
         `claims` (`self.claims(**overrides)` by default)."""
         kid = kid or self.kid
         payload = claims if claims is not None else self.claims(**overrides)

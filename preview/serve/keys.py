@@ -67,6 +67,12 @@ class IssuerKeys:
         self._last_error: IssuerUnavailable | None = None
         self._lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
+        try:
+            self._ssl = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+        except (OSError, ssl.SSLError) as e:
+            raise PreviewError(f"{ca_file}: cannot read the issuer's CA file: {e}",
+                               "pass a PEM file of the CA that signed the issuer's "
+                               "certificate") from None
 
     async def get(self, kid: str) -> jwt.PyJWK | None:
         """The key `kid`, fetching the keys when due; None when the issuer has no such key
@@ -161,11 +167,9 @@ class IssuerKeys:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
-            context = ssl.create_default_context(
-                cafile=str(self.ca_file) if self.ca_file else None)
             # trust_env: an egress proxy (HTTPS_PROXY) reaches github.com as curl would.
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(ssl=context), trust_env=True,
+                connector=aiohttp.TCPConnector(ssl=self._ssl), trust_env=True,
                 timeout=aiohttp.ClientTimeout(total=self.timeout_s))
         return self._session
 

@@ -63,6 +63,12 @@ def test_a_typo_names_the_field_and_suggests_the_key(tmp_path: Path) -> None:
     ({"pullRequest": {"vclusterKeys": ["syncer"]}}, "would let a pull request set syncer.image"),
     ({"vcluster": {"sync": {"allow": ["privileged"]}}}, "set sync.relaxable instead"),
     ({"syncer": {"image": "evil image"}}, "is not an image reference"),
+    ({"api": {"issuer": "http://token.actions.githubusercontent.com"}}, "is not an issuer URL"),
+    ({"api": {"issuer": "https://token.actions.githubusercontent.com/"}},
+     "without a trailing slash"),
+    ({"api": {"jobWorkflowRefs": ["preview.yml"]}}, "is not a job_workflow_ref"),
+    ({"api": {"audience": "a b"}}, "is not an audience"),
+    ({"api": {"audiance": "https://preview.example.com"}}, "did you mean 'audience'?"),
 ])
 def test_bad_policies_name_the_field(raw: dict[str, object], fragment: str) -> None:
     problems = problems_of(raw)
