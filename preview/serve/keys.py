@@ -26,7 +26,7 @@ import aiohttp
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from preview.errors import PreviewError
+from preview.errors import BadInput, PreviewError
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +45,16 @@ class IssuerKeys:
 
     `ca_file` replaces the system's trust store (a GHES with a private CA, the test issuer);
     without it the system's CAs verify the issuer. `clock` is monotonic seconds (tests pass
-    their own to step over the refetch interval).
+    their own to step over the refetch interval). Use it from one event loop: its lock and
+    HTTP session belong to the loop that first uses them.
     """
 
     def __init__(self, issuer: str, *, ca_file: Path | None = None,
                  min_refetch_interval_s: float = 60.0, max_age_s: float = 3600.0,
                  timeout_s: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
         if not issuer.startswith("https://"):
-            raise ValueError(f"issuer {issuer!r}: only an https:// issuer is trusted")
+            raise BadInput(f"issuer {issuer!r}: only an https:// issuer is trusted",
+                           "the policy's api.issuer: docs/platform.md")
         self.issuer = issuer
         self.discovery_url = issuer.rstrip("/") + "/.well-known/openid-configuration"
         self.ca_file = ca_file
@@ -70,9 +72,9 @@ class IssuerKeys:
         try:
             self._ssl = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
         except (OSError, ssl.SSLError) as e:
-            raise PreviewError(f"{ca_file}: cannot read the issuer's CA file: {e}",
-                               "pass a PEM file of the CA that signed the issuer's "
-                               "certificate") from None
+            raise BadInput(f"{ca_file}: cannot read the issuer's CA file: {e}",
+                           "pass a PEM file of the CA that signed the issuer's "
+                           "certificate") from None
 
     async def get(self, kid: str) -> jwt.PyJWK | None:
         """The key `kid`, fetching the keys when due; None when the issuer has no such key

@@ -16,6 +16,7 @@ Reasons never repeat the token or its claims' values: they name what was wrong.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 
 import jwt
 
-from preview.errors import PreviewError
+from preview.errors import BadInput, PreviewError
 from preview.naming import check_repository
 from preview.policy import Policy
 from preview.serve.keys import ALGORITHM, IssuerKeys, IssuerUnavailable
@@ -104,7 +105,7 @@ class Caller:
 
     def audit(self) -> dict[str, str]:
         """The fields an audit line records (the non-empty ones)."""
-        return {k: v for k, v in self.__dict__.items() if v}
+        return {k: v for k, v in dataclasses.asdict(self).items() if v}
 
 
 class OidcVerifier:
@@ -115,14 +116,17 @@ class OidcVerifier:
 
     Keys come from the issuer's discovery document (`keys.IssuerKeys`); `ca_file` replaces
     the system's CAs for that connection. `leeway_s` is the clock skew forgiven on `exp`,
-    `nbf` and `iat`. Use one verifier per server: it holds the key cache and an HTTP session.
+    `nbf` and `iat`. Use one verifier per server, from one event loop: it holds the key cache
+    and an HTTP session. BadInput when the issuer, audience or CA file cannot be used.
     """
 
     def __init__(self, issuer: str, audience: str, *, ca_file: Path | None = None,
                  leeway_s: float = 60.0, min_refetch_interval_s: float = 60.0,
                  max_key_age_s: float = 3600.0, keys: IssuerKeys | None = None) -> None:
         if not audience:
-            raise ValueError("an audience is required: the policy's api.audience")
+            raise BadInput("no audience to accept tokens for",
+                           "set the policy's api.audience, e.g. to the API's own URL "
+                           f"({DOCS})")
         self.issuer, self.audience, self.leeway_s = issuer, audience, leeway_s
         self.keys = keys or IssuerKeys(issuer, ca_file=ca_file, max_age_s=max_key_age_s,
                                        min_refetch_interval_s=min_refetch_interval_s)

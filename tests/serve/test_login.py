@@ -14,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from preview import policy
+from preview.errors import BadInput
 from preview.sandbox.oidc import DISCOVERY_PATH, JWKS_PATH, OidcIssuer
 from preview.serve.keys import IssuerKeys
 from preview.serve.login import (
@@ -157,13 +158,20 @@ def test_required_claims_are_the_ones_github_always_sends() -> None:
 
 
 def test_an_audience_is_required() -> None:
-    with pytest.raises(ValueError, match="audience"):
+    with pytest.raises(BadInput, match="audience") as caught:
         OidcVerifier("https://token.actions.githubusercontent.com", "")
+    assert "api.audience" in str(caught.value)
 
 
 def test_only_an_https_issuer_is_trusted() -> None:
-    with pytest.raises(ValueError, match="https"):
+    with pytest.raises(BadInput, match="https"):
         OidcVerifier("http://token.actions.githubusercontent.com", AUDIENCE)
+
+
+def test_an_unreadable_ca_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="cannot read the issuer's CA file"):
+        OidcVerifier("https://ghes.example.test/_services/token", AUDIENCE,
+                     ca_file=tmp_path / "missing.crt")
 
 
 # -- keys: fetched once, refetched on rotation, never at a token's bidding ------------------------

@@ -68,7 +68,7 @@ class OidcIssuer:
         self.kid = self.rotate()
         self._runner: web.AppRunner | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self.ca_file = Path()
+        self.ca_file: Path | None = None  # the CA as a PEM file, once started
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> OidcIssuer:
@@ -96,7 +96,7 @@ class OidcIssuer:
             self._runner = None
         if self._tmp is not None:
             self._tmp.cleanup()
-            self._tmp = None
+            self._tmp, self.ca_file = None, None
 
     async def __aenter__(self) -> OidcIssuer:
         return await self.start()
