@@ -27,10 +27,11 @@ import jwt
 from preview.errors import BadInput, PreviewError
 from preview.naming import check_repository
 from preview.policy import Policy
+from preview.policy.model import GITHUB_ACTIONS_ISSUER
 from preview.serve.keys import ALGORITHM, IssuerKeys, IssuerUnavailable
 
 __all__ = ["REQUIRED_CLAIMS", "Caller", "IssuerUnavailable", "LoginRefused", "OidcVerifier",
-           "authorize", "open_patterns", "owns"]
+           "authorize", "open_patterns", "owns", "server_url"]
 
 DOCS = "docs/platform.md"
 # Claims GitHub puts in every Actions token (docs.github.com, "OpenID Connect reference")
@@ -72,9 +73,10 @@ class Caller:
     repository_id: str
     repository_owner_id: str
     token_id: str  # `jti`, for the audit log
+    server_url: str = ""  # the GitHub the issuer serves (https://github.com), "" if unknown
 
     @classmethod
-    def from_claims(cls, claims: dict[str, Any]) -> Caller:
+    def from_claims(cls, claims: dict[str, Any], server_url: str = "") -> Caller:
         """The caller of verified `claims`; LoginRefused when one we need is malformed."""
         values: dict[str, str] = {}
         for name in (*_CALLER_CLAIMS, "sub", *_OPTIONAL_CLAIMS):
@@ -101,11 +103,21 @@ class Caller:
                    run_attempt=values["run_attempt"], actor=values["actor"],
                    ref=values["ref"], sha=values["sha"], subject=values["sub"],
                    repository_id=values["repository_id"],
-                   repository_owner_id=values["repository_owner_id"], token_id=values["jti"])
+                   repository_owner_id=values["repository_owner_id"], token_id=values["jti"],
+                   server_url=server_url)
 
-    def audit(self) -> dict[str, str]:
-        """The fields an audit line records (the non-empty ones)."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if v}
+    @property
+    def run_url(self) -> str:
+        """The link to the workflow run that logged in, or "" when the GitHub is unknown."""
+        if not self.server_url or not self.run_id.isdecimal():
+            return ""
+        return f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}"
+
+    def audit_fields(self) -> dict[str, str]:
+        """What an audit line records of the caller (the non-empty fields, and the run's
+        link)."""
+        fields = {k: v for k, v in dataclasses.asdict(self).items() if v}
+        return fields | ({"run_url": self.run_url} if self.run_url else {})
 
 
 class OidcVerifier:
@@ -128,6 +140,7 @@ class OidcVerifier:
                            "set the policy's api.audience, e.g. to the API's own URL "
                            f"({DOCS})")
         self.issuer, self.audience, self.leeway_s = issuer, audience, leeway_s
+        self.server_url = server_url(issuer)
         self.keys = keys or IssuerKeys(issuer, ca_file=ca_file, max_age_s=max_key_age_s,
                                        min_refetch_interval_s=min_refetch_interval_s)
 
@@ -158,7 +171,7 @@ class OidcVerifier:
                          "verify_aud": True, "verify_iss": True, "strict_aud": True})
         except jwt.PyJWTError as e:
             raise LoginRefused(self._reason(e)) from None
-        return Caller.from_claims(claims)
+        return Caller.from_claims(claims, self.server_url)
 
     def _reason(self, error: jwt.PyJWTError) -> str:
         if isinstance(error, jwt.ExpiredSignatureError):
@@ -187,6 +200,16 @@ class OidcVerifier:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+def server_url(issuer: str) -> str:
+    """The web URL of the GitHub whose Actions `issuer` signs for ("" when not one we know):
+    github.com's, or a GHES's (https://HOSTNAME/_services/token)."""
+    if issuer == GITHUB_ACTIONS_ISSUER:
+        return "https://github.com"
+    if issuer.endswith("/_services/token"):
+        return issuer.removesuffix("/_services/token")
+    return ""
 
 
 # -- authorization (pure) -----------------------------------------------------------------------

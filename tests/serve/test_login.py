@@ -26,6 +26,7 @@ from preview.serve.login import (
     authorize,
     open_patterns,
     owns,
+    server_url,
 )
 
 AUDIENCE = "https://preview.example.test"
@@ -76,7 +77,21 @@ def test_a_good_token_is_its_caller() -> None:
     assert caller.job_workflow_ref == claims["job_workflow_ref"]
     assert (caller.run_id, caller.actor, caller.sha, caller.token_id) == (
         claims["run_id"], "octocat", claims["sha"], claims["jti"])
-    assert caller.audit()["repository"] == "Octo-Org/App"
+    assert caller.audit_fields()["repository"] == "Octo-Org/App"
+    assert caller.run_url == ""  # a GitHub we do not know: no link
+
+
+def test_the_run_url_is_githubs_or_the_ghes_instances() -> None:
+    async def scenario(issuer: OidcIssuer, verifier: OidcVerifier) -> Caller:
+        return await verifier.verify(issuer.mint(run_id="77"))
+
+    caller = run(scenario, path="/_services/token")
+    assert caller.server_url == caller.run_url.removesuffix("/octo-org/app/actions/runs/77")
+    assert caller.run_url.startswith("https://127.0.0.1:")
+    assert caller.audit_fields()["run_url"] == caller.run_url
+    assert server_url("https://token.actions.githubusercontent.com") == "https://github.com"
+    assert server_url("https://ghes.example.com/_services/token") == "https://ghes.example.com"
+    assert server_url("https://issuer.example.com") == ""
 
 
 def test_the_issuer_may_live_under_a_path_as_on_ghes() -> None:
@@ -150,7 +165,7 @@ def test_numeric_ids_are_read_as_strings_and_missing_optional_claims_as_empty() 
 
     caller = run(scenario)
     assert (caller.run_id, caller.sha, caller.workflow_ref) == ("123", "", "")
-    assert "sha" not in caller.audit()
+    assert "sha" not in caller.audit_fields()
 
 
 def test_required_claims_are_the_ones_github_always_sends() -> None:
