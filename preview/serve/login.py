@@ -11,7 +11,8 @@ secret, so any repository on the issuer's GitHub can get a token for it. The pol
 `repositories` is therefore what keeps strangers out, and a pattern that does not name an
 owner (`*`, `*/app`) admits no one here (docs/platform.md).
 
-Reasons never repeat the token or its claims' values: they name what was wrong.
+A refusal never repeats the token: a 401's reason names what was wrong with it, without
+its claims' values; a 403's names the repository, event or workflow the policy refused.
 """
 
 from __future__ import annotations
