@@ -188,10 +188,13 @@ class RenderedConfig:
 
 
 def load(path: Path | None, overrides: ConfigOverrides = ConfigOverrides(), *,
-         cwd: Path | None = None, budget: templating.Budget = templating.DEFAULT_BUDGET
-         ) -> PreviewConfig:
+         cwd: Path | None = None, root: Path | None = None,
+         budget: templating.Budget = templating.DEFAULT_BUDGET) -> PreviewConfig:
     """The config from `path` (default ./preview.yaml when present) and the flags (they win).
-    The trial render runs under `budget`, as `render` does."""
+    The trial render runs under `budget`, as `render` does.
+
+    `root` is the repository the pull request's files may come from (default: the git
+    work tree holding the file); an uploaded bundle names its own directory."""
     cwd = cwd or Path.cwd()
     if path is None:
         found = cwd / DEFAULT_FILE
@@ -208,7 +211,13 @@ def load(path: Path | None, overrides: ConfigOverrides = ConfigOverrides(), *,
         raise ConfigError([f"{label}: {line}" for line in explain(e)]) from None
     flags = _validated_flags(overrides)
     base = source.parent if source else cwd
-    root = config_files.repository_root(base)
+    if root is not None:  # an upload: even the file's own path is the pull request's
+        root = root.resolve()
+        if source is not None and not source.resolve().is_relative_to(root):
+            raise BadInput(f"{label}: outside the uploaded repository",
+                           "name the preview.yaml inside the bundle")
+    else:
+        root = config_files.repository_root(base)
     origins = {name: flag if name in flags.model_fields_set else label
                for name, flag in _FLAGS.items() if name != "set"}
     origins.update(values=label, vcluster=label)

@@ -1,0 +1,100 @@
+"""`preview serve`: the platform's API (docs/platform.md). Runs in the host cluster with its
+own ServiceAccount; workflows log in with their GitHub Actions OIDC token."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import ssl
+import tempfile
+from pathlib import Path
+
+import click
+
+from preview.cli.options import examples
+
+log = logging.getLogger(__name__)
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+
+
+@click.command("serve", epilog=examples(
+    "preview serve --policy /etc/preview/policy.yaml --audience preview.example.com",
+    "preview serve --kubeconfig host.kubeconfig --issuer https://ghes.example.com/_services/"
+    "token --audience preview"))
+@click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None,
+              envvar="PREVIEW_POLICY", show_envvar=True,
+              help="The platform policy file (docs/policy.md).  [default: the built-in "
+                   "defaults]")
+@click.option("--audience", envvar="PREVIEW_AUDIENCE", required=True, show_envvar=True,
+              help="The `aud` a token must carry (the action's `audience` input).")
+@click.option("--issuer", envvar="PREVIEW_OIDC_ISSUER", default=GITHUB_ISSUER,
+              show_default=True, show_envvar=True,
+              help="The OIDC issuer of the tokens (GitHub Enterprise Server has its own).")
+@click.option("--issuer-ca", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="A CA bundle to trust for the issuer (besides the system's).")
+@click.option("--listen", default="0.0.0.0:8080", show_default=True, metavar="HOST:PORT",
+              help="Where to serve HTTP (put TLS in front, or pass --tls-cert/--tls-key).")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Serve HTTPS with this certificate (PEM)…")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="…and this key.")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where uploaded bundles are unpacked, one private directory each.  "
+                   "[default: a new temporary directory]")
+@click.option("--kubeconfig", type=click.Path(path_type=Path), default=None,
+              help="Kubeconfig of the host cluster.  [default: in-cluster, then $KUBECONFIG]")
+@click.option("--context", default=None, help="Context of that kubeconfig to use.")
+def serve_command(policy_path: Path | None, audience: str, issuer: str,
+                  issuer_ca: Path | None, listen: str, tls_cert: Path | None,
+                  tls_key: Path | None, workdir: Path | None, kubeconfig: Path | None,
+                  context: str | None) -> None:
+    """Serve the preview API: create, upgrade, list and delete environments for the
+    workflows whose OIDC token the policy allows, streaming `preview up`'s progress."""
+    from aiohttp import web
+
+    from preview import policy
+    from preview.errors import BadInput
+    from preview.kube.host import HostCluster
+    from preview.serve.app import State, make_app
+    from preview.serve.login import OidcVerifier
+
+    host_name, _, port_text = listen.rpartition(":")
+    if not port_text.isdigit():
+        raise BadInput(f"--listen {listen!r}: expected HOST:PORT", "e.g. --listen 0.0.0.0:8080")
+    if (tls_cert is None) != (tls_key is None):
+        raise BadInput("--tls-cert and --tls-key go together", "pass both, or neither")
+    rules = policy.load(policy_path)
+    scratch = tempfile.TemporaryDirectory(prefix="preview-serve-") if workdir is None else None
+    root = Path(scratch.name) if scratch else workdir
+    assert root is not None
+    root.mkdir(parents=True, exist_ok=True)
+    root.chmod(0o700)
+    host = HostCluster.from_kubeconfig(kubeconfig, context)
+    tls = None
+    if tls_cert is not None and tls_key is not None:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(tls_cert, tls_key)
+
+    async def main() -> None:
+        verifier = OidcVerifier(issuer, audience, ca_file=issuer_ca)
+        app = make_app(State(host, rules, verifier, root))
+        runner = web.AppRunner(app, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, host_name or "0.0.0.0", int(port_text), ssl_context=tls)
+        await site.start()
+        click.echo(f"preview serve listening on {'https' if tls else 'http'}://{listen} "
+                   f"(issuer {issuer}, audience {audience})", err=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        click.echo("stopping: waiting for running operations", err=True)
+        await runner.cleanup()
+
+    try:
+        asyncio.run(main())
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
