@@ -54,3 +54,21 @@ class DownResult:
     namespace: str
     existed: bool
     seconds: float
+
+
+def up_result(data: dict[str, object]) -> UpResult:
+    """An UpResult from its JSON form (what `preview serve` answers) (pure)."""
+    raw = dict(data)
+    diagnostics = raw.pop("diagnostics", None)
+    if isinstance(diagnostics, dict):
+        pods = tuple(PodProblem(**{**p, "events": tuple(p.get("events") or ()),
+                                   "logs": tuple(p.get("logs") or ())})
+                     for p in diagnostics.get("pods") or ())
+        diagnostics = Diagnostics(str(diagnostics.get("summary", "")), pods,
+                                  str(diagnostics.get("helm_status", "")))
+    return UpResult(**raw, diagnostics=diagnostics)  # type: ignore[arg-type]
+
+
+def down_result(data: dict[str, object]) -> DownResult:
+    """A DownResult from its JSON form (pure)."""
+    return DownResult(**data)  # type: ignore[arg-type]

@@ -55,6 +55,26 @@ def policy_option(fn: Callable[..., Any]) -> Callable[..., Any]:
              "[default: the built-in defaults]")(fn)
 
 
+def api_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--audience", envvar="PREVIEW_AUDIENCE", default=None,
+                      show_envvar=True,
+                      help="The OIDC token's audience the API expects.  [default: the API "
+                           "URL]")(fn)
+    return click.option(
+        "--api", "api_url", envvar="PREVIEW_API_URL", default=None, metavar="URL",
+        show_envvar=True,
+        help="Run it through the platform's API (`preview serve`), logged in with the "
+             "job's GitHub Actions OIDC token, instead of a host kubeconfig "
+             "(docs/platform.md).")(fn)
+
+
+def _api(api_url: str, audience: str | None) -> Any:
+    from preview.serve import client
+
+    token = asyncio.run(client.id_token(os.environ, audience or api_url))
+    return client.Api(api_url, token)
+
+
 def github_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--github-token", default=None, metavar="TOKEN",
                         help=reporting.TOKEN_HELP)(fn)
@@ -117,13 +137,15 @@ def _environment(repo: str | None, pr_number: str | None) -> Any:
               help="Deploy a pull request whose head is in a fork (its code then runs with "
                    "this kubeconfig; see docs/action.md).")
 @policy_option
+@api_options
 @github_option
 @host_options
 def up_command(config_path: Path | None, chart: str | None, values_files: tuple[Path, ...],
                assignments: tuple[str, ...], domain: str | None, ttl: str | None,
                timeout: str | None, repo: str | None, pr_number: str | None, sha: str | None,
                branch: str | None, author: str | None, output: str, allow_forks: bool,
-               policy_path: Path | None, github_token: str | None, kubeconfig: Path | None,
+               policy_path: Path | None, api_url: str | None, audience: str | None,
+               github_token: str | None, kubeconfig: Path | None,
                context: str | None) -> None:
     """Create or upgrade the preview environment of a pull request and check its URL.
 
@@ -156,12 +178,25 @@ def up_command(config_path: Path | None, chart: str | None, values_files: tuple[
         rules = policy.load(policy_path)
         budget = configuration.template_budget(rules)
         loaded = _bad_input(lambda: configuration.load(config_path, overrides, budget=budget))
-        rendered = _bad_input(lambda: configuration.render(loaded, pr, env, rules))
-        host = _host(kubeconfig, context)
-        with reporter.phases(f"preview up {env.name}") as phase_started:
-            result = asyncio.run(up.up(host, pr, rendered, env, printer,
-                                       phase_started=phase_started))
-            printer.done()
+        if api_url:
+            from preview.serve import client
+
+            if overrides != configuration.ConfigOverrides(timeout=timeout) or policy_path:
+                raise BadInput("--api: the API builds the environment from preview.yaml "
+                               "alone, under its own platform policy",
+                               "drop --chart/--values/--set/--domain/--ttl/--policy; put "
+                               "them in preview.yaml")
+            api = _api(api_url, audience)
+            with reporter.phases(f"preview up {env.name}"):
+                result = asyncio.run(client.remote_up(api, pr, loaded, printer))
+                printer.done()
+        else:
+            rendered = _bad_input(lambda: configuration.render(loaded, pr, env, rules))
+            host = _host(kubeconfig, context)
+            with reporter.phases(f"preview up {env.name}") as phase_started:
+                result = asyncio.run(up.up(host, pr, rendered, env, printer,
+                                           phase_started=phase_started))
+                printer.done()
     except Exception as e:
         reporter.error(pr, env, e)  # the comment must not stay "being built"
         raise
@@ -170,7 +205,8 @@ def up_command(config_path: Path | None, chart: str | None, values_files: tuple[
         click.echo(f"pull request #{pr.number} was closed meanwhile: tearing {env.name} down",
                    err=True)
         with reporter.group(f"preview down: {env.name} (the pull request is closed)"):
-            gone = asyncio.run(down.down(host, env, printer))
+            gone = asyncio.run(client.remote_down(api, pr.full_name, pr.number, printer)
+                               if api_url else down.down(host, env, printer))
             printer.done()
         reporter.torn_down(pr, env, gone)
         click.echo(render.dump(gone, "json") if output == "json" else down_text(gone))
@@ -229,9 +265,11 @@ def diagnostics_text(diagnostics: Any) -> str:
               help="Seconds to wait for the namespace to be gone.")
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
+@api_options
 @github_option
 @host_options
 def down_command(repo: str | None, pr_number: str | None, timeout: int, output: str,
+                 api_url: str | None, audience: str | None,
                  github_token: str | None, kubeconfig: Path | None,
                  context: str | None) -> None:
     """Tear down the preview environment of a pull request, and verify it is gone.
@@ -248,10 +286,15 @@ def down_command(repo: str | None, pr_number: str | None, timeout: int, output: 
 
     env = _environment(repo, pr_number)
     reporter = reporting.Reporter.create(os.environ, github_token, output)
-    host = _host(kubeconfig, context)
     printer = reporter.progress(output)
     with reporter.group(f"preview down: {env.name} of {env.full_name}"):
-        result = asyncio.run(down.down(host, env, printer, timeout))
+        if api_url:
+            from preview.serve import client
+
+            result = asyncio.run(client.remote_down(_api(api_url, audience), env.full_name,
+                                                    env.pr, printer))
+        else:
+            result = asyncio.run(down.down(_host(kubeconfig, context), env, printer, timeout))
         printer.done()
     reporter.torn_down(_bad_input(lambda: reporting.pull_request_of(env, os.environ)), env,
                        result)

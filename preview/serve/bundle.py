@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from preview.config import PreviewConfig
 from preview.errors import BadInput
 from preview.policy import Policy
 
@@ -51,6 +52,18 @@ class BundleRefused(BadInput):
                                   "local chart: regular files and directories of the "
                                   "repository (docs/platform.md)")
         self.status = status
+
+
+def files_of(loaded: PreviewConfig) -> list[Path]:
+    """What `preview up` reads of the checkout for `loaded`: the file, its values files, a
+    local chart, a health check's CA file."""
+    found = [loaded.source] if loaded.source is not None else []
+    found += [values.path for values in loaded.values_files]
+    if loaded.chart is not None and loaded.chart.path is not None:
+        found.append(loaded.chart.path)
+    if loaded.health_check is not None and loaded.health_check.ca_file is not None:
+        found.append(loaded.health_check.ca_file)
+    return found
 
 
 def pack(root: Path, paths: Iterable[Path]) -> bytes:
