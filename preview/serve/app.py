@@ -187,6 +187,14 @@ async def _status(request: web.Request) -> web.Response:
     return web.json_response(plain(rows[0]))
 
 
+def run_url_of(given: str, caller: login.Caller) -> str:
+    """The run's link as the action sends it, kept only when it names the token's own
+    repository and run (pure): it is shown in the namespace's annotation."""
+    pattern = (r"https://[A-Za-z0-9.-]+(?::\d+)?/" + re.escape(caller.repository)
+               + r"/actions/runs/" + re.escape(caller.run_id))
+    return given if caller.run_id and re.fullmatch(pattern, given) else ""
+
+
 def _config_path(value: str) -> PurePosixPath:
     path = PurePosixPath(value or config.DEFAULT_FILE)
     if path.is_absolute() or ".." in path.parts:
@@ -209,7 +217,7 @@ async def _create(request: web.Request) -> web.StreamResponse:
     pr = PullRequest(owner=owner, repo=repo, number=number, head_sha=sha,
                      branch=query.get("branch", ""), author=query.get("author", ""),
                      title=query.get("title", ""), head_repo=f"{owner}/{repo}",
-                     run_url=caller.run_url)
+                     run_url=run_url_of(query.get("run_url", ""), caller))
     workdir = Path(tempfile.mkdtemp(prefix="bundle-", dir=state.workdir))
     try:
         checkout = workdir / "repo"
@@ -304,7 +312,7 @@ async def _audit(state: State, action: str, pr: PullRequest, env: naming.Environ
                  outcome: str, detail: str, caller: login.Caller) -> None:
     async with state.host.client("preview-serve") as kube:
         await audit.record(kube, audit.Entry(action, pr.full_name, pr.number, env.namespace,
-                                             outcome, detail, caller.audit_fields()))
+                                             outcome, detail, caller.audit()))
 
 
 async def _finish_running(app: web.Application) -> None:

@@ -137,7 +137,8 @@ async def remote_up(api: Api, pr: PullRequest, loaded: PreviewConfig,
     data = bundle.pack(root, bundle.files_of(loaded))
     progress(f"uploading {len(data)} bytes of {pr.full_name} to {api.url}")
     query = {"sha": pr.head_sha, "branch": pr.branch, "author": pr.author, "title": pr.title,
-             "config": loaded.source.resolve().relative_to(root).as_posix()}
+             "config": loaded.source.resolve().relative_to(root).as_posix(),
+             "run_url": pr.run_url}
     return results.up_result(await api.create(pr.full_name, pr.number, data, query, progress))
 
 
