@@ -15,22 +15,15 @@ import click
 from preview.cli.options import examples
 
 log = logging.getLogger(__name__)
-GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 
 
 @click.command("serve", epilog=examples(
-    "preview serve --policy /etc/preview/policy.yaml --audience preview.example.com",
-    "preview serve --kubeconfig host.kubeconfig --issuer https://ghes.example.com/_services/"
-    "token --audience preview"))
+    "preview serve --policy /etc/preview/policy.yaml",
+    "preview serve --policy policy.yaml --kubeconfig host.kubeconfig --listen 127.0.0.1:8080"))
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None,
               envvar="PREVIEW_POLICY", show_envvar=True,
               help="The platform policy file (docs/policy.md).  [default: the built-in "
                    "defaults]")
-@click.option("--audience", envvar="PREVIEW_AUDIENCE", required=True, show_envvar=True,
-              help="The `aud` a token must carry (the action's `audience` input).")
-@click.option("--issuer", envvar="PREVIEW_OIDC_ISSUER", default=GITHUB_ISSUER,
-              show_default=True, show_envvar=True,
-              help="The OIDC issuer of the tokens (GitHub Enterprise Server has its own).")
 @click.option("--issuer-ca", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="A CA bundle to trust for the issuer (besides the system's).")
 @click.option("--listen", default="0.0.0.0:8080", show_default=True, metavar="HOST:PORT",
@@ -45,26 +38,38 @@ GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 @click.option("--kubeconfig", type=click.Path(path_type=Path), default=None,
               help="Kubeconfig of the host cluster.  [default: in-cluster, then $KUBECONFIG]")
 @click.option("--context", default=None, help="Context of that kubeconfig to use.")
-def serve_command(policy_path: Path | None, audience: str, issuer: str,
-                  issuer_ca: Path | None, listen: str, tls_cert: Path | None,
+def serve_command(policy_path: Path | None, issuer_ca: Path | None, listen: str, tls_cert: Path | None,
                   tls_key: Path | None, workdir: Path | None, kubeconfig: Path | None,
                   context: str | None) -> None:
     """Serve the preview API: create, upgrade, list and delete environments for the
-    workflows whose OIDC token the policy allows, streaming `preview up`'s progress."""
+    workflows whose OIDC token the policy allows, streaming `preview up`'s progress.
+
+    Who may log in is the policy's `api:` (issuer, audience, events, workflows) and
+    `repositories:` (each naming its owner): docs/platform.md."""
     from aiohttp import web
 
     from preview import policy
     from preview.errors import BadInput
     from preview.kube.host import HostCluster
+    from preview.serve import login
     from preview.serve.app import State, make_app
-    from preview.serve.login import OidcVerifier
 
     host_name, _, port_text = listen.rpartition(":")
     if not port_text.isdigit():
         raise BadInput(f"--listen {listen!r}: expected HOST:PORT", "e.g. --listen 0.0.0.0:8080")
     if (tls_cert is None) != (tls_key is None):
         raise BadInput("--tls-cert and --tls-key go together", "pass both, or neither")
+    # Audit lines are the API's record of who changed what: always written, whatever -v says.
+    logging.getLogger("preview.serve.audit").setLevel(logging.INFO)
     rules = policy.load(policy_path)
+    issuer, audience = rules.api.issuer, rules.api.audience
+    if not audience:
+        raise BadInput("the platform policy's api.audience is not set: no token could be "
+                       "accepted", "set api.audience (the action's audience input) in the "
+                       "policy file (docs/platform.md)")
+    for pattern in login.open_patterns(rules):
+        click.echo(f"warning: repositories pattern {pattern!r} names no owner: in API mode it "
+                   "admits no one (any GitHub repository can get a token)", err=True)
     scratch = tempfile.TemporaryDirectory(prefix="preview-serve-") if workdir is None else None
     root = Path(scratch.name) if scratch else workdir
     assert root is not None
@@ -77,7 +82,7 @@ def serve_command(policy_path: Path | None, audience: str, issuer: str,
         tls.load_cert_chain(tls_cert, tls_key)
 
     async def main() -> None:
-        verifier = OidcVerifier(issuer, audience, ca_file=issuer_ca)
+        verifier = login.OidcVerifier(issuer, audience, ca_file=issuer_ca)
         app = make_app(State(host, rules, verifier, root))
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()

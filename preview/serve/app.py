@@ -134,6 +134,8 @@ async def _caller(request: web.Request) -> tuple[State, login.Caller]:
         caller = await state.verifier.verify(token.strip())
     except login.LoginRefused as e:
         raise Refused(401, f"token refused: {e.reason}") from None
+    except login.IssuerUnavailable as e:
+        raise Refused(503, f"cannot check tokens now: {e.message}") from None
     why = login.authorize(caller, state.policy)
     if why:
         raise Refused(403, why)
@@ -217,7 +219,7 @@ async def _create(request: web.Request) -> web.StreamResponse:
     pr = PullRequest(owner=owner, repo=repo, number=number, head_sha=sha,
                      branch=query.get("branch", ""), author=query.get("author", ""),
                      title=query.get("title", ""), head_repo=f"{owner}/{repo}",
-                     run_url=run_url_of(query.get("run_url", ""), caller))
+                     run_url=caller.run_url or run_url_of(query.get("run_url", ""), caller))
     workdir = Path(tempfile.mkdtemp(prefix="bundle-", dir=state.workdir))
     try:
         checkout = workdir / "repo"
@@ -312,7 +314,7 @@ async def _audit(state: State, action: str, pr: PullRequest, env: naming.Environ
                  outcome: str, detail: str, caller: login.Caller) -> None:
     async with state.host.client("preview-serve") as kube:
         await audit.record(kube, audit.Entry(action, pr.full_name, pr.number, env.namespace,
-                                             outcome, detail, caller.audit()))
+                                             outcome, detail, caller.audit_fields()))
 
 
 async def _finish_running(app: web.Application) -> None:
