@@ -97,10 +97,10 @@ def test_timeout_names_what_was_not_ready(sandbox: Sandbox) -> None:
     lines = Lines()
     with pytest.raises(DeployFailed) as e:
         deploy_and_wait(sandbox, "wait-f", {"image": MISSING, "replicas": 1}, lines,
-                        timeout_s=2, fail_after_s=100, heartbeat_s=0.5)
+                        timeout_s=5, fail_after_s=100, heartbeat_s=0.5)
     assert any(line.startswith("still waiting after ") and
                line.endswith("s: deployment/app-web 0/1 ready") for line in lines)
-    assert "timed out after 2s waiting for deployment/app-web 0/1 ready" in e.value.message
+    assert "timed out after 5s waiting for deployment/app-web 0/1 ready" in e.value.message
     assert e.value.diagnostics.summary.startswith("deploy failed: timed out")
 
 
