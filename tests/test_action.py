@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 import yaml
 
-from preview.cli.action import fork_of, is_policy_content, plan, policy_warning, secret_lines
+from preview.cli.action import (
+    check_mode,
+    fork_of,
+    is_policy_content,
+    plan,
+    policy_warning,
+    secret_lines,
+)
 from preview.cli.reporting import ForkRefused
 from preview.errors import BadInput
 
@@ -206,3 +213,29 @@ def test_a_policy_path_in_the_pull_requests_checkout_is_warned_about(tmp_path: P
                                                          workspace, "pull_request")
     assert policy_warning("/etc/preview/policy.yaml", workspace, "pull_request") == ""
     assert policy_warning("policy.yaml", workspace, "schedule") == ""  # the default branch
+
+
+def test_api_mode_runs_with_the_api_and_no_kubeconfig() -> None:
+    inputs = {"api-url": "https://preview.example.com", "audience": "preview",
+              "config": "app/preview.yaml"}
+    assert plan(inputs, "pull_request", _event("opened"), "/kc").argv == (
+        "up", "--api", "https://preview.example.com", "--audience", "preview",
+        "--config", "app/preview.yaml")
+    assert plan(inputs, "pull_request", _event("closed"), "/kc").argv == (
+        "down", "--api", "https://preview.example.com", "--audience", "preview")
+    with pytest.raises(BadInput, match="gc runs in the host cluster"):
+        plan({**inputs, "command": "gc"}, "schedule", {}, "/kc")
+    with pytest.raises(BadInput, match="the policy is the API's own"):
+        plan({**inputs, "policy": "caps: {}"}, "pull_request", _event("opened"), "/kc")
+
+
+@pytest.mark.parametrize(("kubeconfig", "api_url", "words"), [
+    ("apiVersion: v1", "https://preview.example.com", "give one, not both"),
+    ("", "", "no api-url is given"),
+    ("  \n", "", "no api-url is given"),
+])
+def test_exactly_one_mode(kubeconfig: str, api_url: str, words: str) -> None:
+    with pytest.raises(BadInput, match=words):
+        check_mode(kubeconfig, api_url)
+    check_mode("apiVersion: v1", "")
+    check_mode("", "https://preview.example.com")

@@ -83,7 +83,21 @@ def plan(inputs: Mapping[str, str], event_name: str, event: Mapping[str, object]
             return Invocation((), f"pull request from the fork {fork}: nothing was deployed "
                                   "(it is refused), nothing to tear down")
         raise fork_refusal(_number(event), fork, event_name)
-    argv = [command, "--kubeconfig", kubeconfig]
+    api_url = inputs.get("api-url", "").strip()
+    if api_url:
+        argv = [command, "--api", api_url]
+        if command == "gc":
+            raise BadInput("input command: gc runs in the host cluster in API mode",
+                           "charts/preview-platform's CronJob runs the nightly GC; "
+                           "drop this job (docs/platform.md)")
+        if inputs.get("policy", "").strip():
+            raise BadInput("input policy: in API mode the policy is the API's own",
+                           "drop the policy input; the platform sets it in "
+                           "charts/preview-platform (docs/platform.md)")
+        if inputs.get("audience", "").strip():
+            argv += ["--audience", inputs["audience"].strip()]
+    else:
+        argv = [command, "--kubeconfig", kubeconfig]
     if command in ("up", "gc") and inputs.get("policy", "").strip():
         argv += ["--policy", inputs["policy"].strip()]
     if command == "gc":
@@ -103,6 +117,19 @@ def plan(inputs: Mapping[str, str], event_name: str, event: Mapping[str, object]
         if _flag(inputs, "allow-forks"):
             argv.append("--allow-forks")
     return Invocation(tuple(argv))
+
+
+def check_mode(kubeconfig: str, api_url: str) -> None:
+    """Exactly one of the two modes: a host kubeconfig, or the platform's API (pure)."""
+    if kubeconfig.strip() and api_url.strip():
+        raise BadInput("inputs kubeconfig and api-url: give one, not both",
+                       "API mode (api-url) needs no host credential in the repository: drop "
+                       "the kubeconfig input (docs/platform.md)")
+    if not kubeconfig.strip() and not api_url.strip():
+        raise BadInput("input kubeconfig is empty and no api-url is given",
+                       "pass the host cluster's kubeconfig, e.g. kubeconfig: "
+                       "${{ secrets.PREVIEW_KUBECONFIG }}, or the platform's API: api-url: "
+                       "https://preview.example.com with permissions: id-token: write")
 
 
 def fork_of(event: Mapping[str, object]) -> str:
@@ -226,10 +253,7 @@ def action_command() -> None:
         if not invocation.argv:
             click.echo(f"::notice title=preview-vcluster::{invocation.skip_reason}")
             return
-        if not kubeconfig.strip():
-            raise BadInput("input kubeconfig is empty",
-                           "pass the host cluster's kubeconfig, e.g. "
-                           "kubeconfig: ${{ secrets.PREVIEW_KUBECONFIG }}")
+        check_mode(kubeconfig, inputs.get("api-url", ""))
         child = {k: v for k, v in environ.items() if not k.startswith("INPUT_")}
         if token:
             child["GITHUB_TOKEN"] = token

@@ -283,3 +283,39 @@ def test_bundle_files_are_what_up_reads(tmp_path: Path) -> None:
     files = bundle.files_of(loaded)
     assert files[0] == ROOT / "examples" / "app" / "preview.yaml"
     assert (ROOT / "examples" / "app" / "chart").resolve() in [f.resolve() for f in files]
+
+
+def test_the_action_in_api_mode_holds_no_host_credential(platform: Platform,
+                                                         api_client: client.ApiClient,
+                                                         tmp_path: Path) -> None:
+    # The action's own entry point on a pull_request event: no kubeconfig input at all,
+    # the OIDC token from the runtime, the comment and outputs as in kubeconfig mode.
+    from tests.e2e.runner import Step, pull_request_event
+    from tests.e2e.test_github_flow import TOKEN, make_fake
+
+    platform.token_claims.clear()
+    platform.token_claims.update(repository="example/app", pr=63)
+    with make_fake("example/app", 63, SHA1) as fake:
+        step = Step.create(tmp_path / "opened",
+                           pull_request_event("opened", "example/app", 63, SHA1))
+        environ = step.environ(fake.url, "example/app")
+        environ.update({"INPUT_API_URL": platform.api_url, "INPUT_AUDIENCE": AUDIENCE,
+                        "INPUT_GITHUB_TOKEN": TOKEN, "INPUT_CONFIG": "examples/app/preview.yaml",
+                        "ACTIONS_ID_TOKEN_REQUEST_URL": platform.runtime_url,
+                        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "runtime-secret"})
+        environ.pop("KUBECONFIG", None)
+        result = subprocess.run([sys.executable, "-m", "preview", "action"], env=environ,
+                                cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr + result.stdout
+        assert step.outputs()["status"] == "ready"
+        [comment] = fake.comments("example/app", 63)
+        assert "is ready" in comment["body"]
+        closed = Step.create(tmp_path / "closed",
+                             pull_request_event("closed", "example/app", 63, SHA1,
+                                                state="closed"))
+        environ.update(GITHUB_EVENT_PATH=str(closed.event_path),
+                       GITHUB_OUTPUT=str(closed.output_path))
+        result = subprocess.run([sys.executable, "-m", "preview", "action"], env=environ,
+                                cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr + result.stdout
+    assert nothing_for(api_client, "example/app", 63)
