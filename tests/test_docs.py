@@ -41,6 +41,7 @@ COMMAND_DOCS = {
     "github.md": ["up", "down", "gc", "kubeconfig"],
     "policy.md": ["up", "gc", "syncer"],
     "syncer.md": ["syncer"],
+    "platform.md": ["serve", "up", "down"],
 }
 SEPARATORS = re.compile(r"\s(?:\||&&|;|--\s|#)|\s--$")
 
