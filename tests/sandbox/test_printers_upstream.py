@@ -27,31 +27,36 @@ _DEFAULT = [("Name", "string", "name", 0), ("Created At", "date", "", 0)]
 _WITHOUT_PRINTER = {"LimitRange", "Role", "ClusterRole", "CustomResourceDefinition"}
 
 
-def _served() -> list[ResourceType]:
-    return [t for t in BUILTIN if t.group not in REVIEW_GROUPS]
-
-
 def _upstream() -> dict[str, list[tuple[str, str, str, int]]]:
     kinds: dict[str, list[dict[str, Any]]] = json.loads(FIXTURE.read_text())["kinds"]
     return {kind: [(c["name"], c["type"], c["format"], c["priority"]) for c in columns]
             for kind, columns in kinds.items()}
 
 
+def upstream_columns(kind: str) -> list[tuple[str, str, str, int]]:
+    """(name, type, format, priority) of each column the real server prints for `kind`."""
+    return _upstream().get(kind) or _AGGREGATOR.get(kind) or _DEFAULT
+
+
+def served() -> list[ResourceType]:
+    """The built-in kinds a client can list."""
+    return [t for t in BUILTIN if t.group not in REVIEW_GROUPS]
+
+
 def test_the_fixture_is_for_the_version_the_sandbox_reports() -> None:
     assert json.loads(FIXTURE.read_text())["kubernetes"] == f"v{KUBE_VERSION[0]}.{KUBE_VERSION[1]}"
 
 
-@pytest.mark.parametrize("rt", _served(), ids=lambda t: f"{t.kind}.{t.group or 'core'}")
+@pytest.mark.parametrize("rt", served(), ids=lambda t: f"{t.kind}.{t.group or 'core'}")
 def test_columns_match_upstream(rt: ResourceType) -> None:
-    upstream = _upstream()
-    expected = upstream.get(rt.kind) or _AGGREGATOR.get(rt.kind) or _DEFAULT
+    expected = upstream_columns(rt.kind)
     ours = [(c.name, c.type, c.format, c.priority) for c in columns_of(rt)]
     assert ours == expected
 
 
 def test_only_the_kinds_upstream_prints_by_default_fall_back_to_the_default_table() -> None:
     upstream = _upstream()
-    defaulted = {t.kind for t in _served() if t.kind not in upstream and t.kind not in _AGGREGATOR}
+    defaulted = {t.kind for t in served() if t.kind not in upstream and t.kind not in _AGGREGATOR}
     assert defaulted == _WITHOUT_PRINTER
 
 
