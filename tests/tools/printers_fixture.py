@@ -4,7 +4,7 @@ The sandbox's `kubectl get` columns are compared (tests/sandbox/test_printers_up
 with the column definitions of the real server's printers, read once from printers.go at the
 release the sandbox reports and checked in, so that the comparison needs no network.
 
-    python tests/tools/printers_fixture.py PATH/TO/printers.go v1.34 \
+    python tests/tools/printers_fixture.py PATH/TO/printers.go v1.34 ["where it came from"] \
         > tests/sandbox/fixtures/printers-v1.34.json
 
 It reads `AddHandlers`: each `xColumnDefinitions := []metav1.TableColumnDefinition{…}` block
@@ -57,14 +57,14 @@ def parse(source: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 3:
+    if len(argv) not in (3, 4):
         print(__doc__, file=sys.stderr)
         return 2
     with open(argv[1], encoding="utf-8") as f:
         kinds = parse(f.read())
-    json.dump({"kubernetes": argv[2],
-               "source": "kubernetes/kubernetes pkg/printers/internalversion/printers.go",
-               "kinds": kinds}, sys.stdout, indent=1)
+    source = "kubernetes/kubernetes pkg/printers/internalversion/printers.go"
+    json.dump({"kubernetes": argv[2], "source": f"{source} ({argv[3]})" if len(argv) == 4
+               else source, "kinds": kinds}, sys.stdout, indent=1)
     sys.stdout.write("\n")
     return 0
 
