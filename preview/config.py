@@ -15,6 +15,7 @@ trusted.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from preview.config_files import DOCS_HINT
 from preview.config_schema import DEFAULT_URL, ChartModel, FileModel, explain, is_dns_name
 from preview.errors import BadInput, PreviewError
 from preview.pullrequest import PullRequest
+from preview.vcluster import vclusterconfig
 from preview.templating import EnvironmentLike
 
 DEFAULT_FILE = "preview.yaml"
@@ -284,9 +286,13 @@ def render(config: PreviewConfig, pr: PullRequest, env: EnvironmentLike,
             if assignment.flag == flags:
                 _apply(values, assignment, context)
     requested = templating.render_tree(config.vcluster, context, config.where("vcluster"))
+    # vCluster's spellings become ours first: the policy judges our keys, whoever wrote them.
+    translated = vclusterconfig.translate(requested, config.where("vcluster"))
+    requested = vclusterconfig.within(translated, None if rules is None else
+                                      functools.partial(policy.check_vcluster, rules, label=""))
     problems = [] if rules is None else _policy_problems(config, rules, pr, requested, host)
     if problems:
-        raise ConfigError(problems, policy.model.HINT)
+        raise ConfigError(vclusterconfig.explain(problems, translated), policy.model.HINT)
     rules = rules or policy.DEFAULT
     return RenderedConfig(config=config, url=url, host=host, values=values,
                           vcluster_values=policy.vcluster_values(rules, requested, host,

@@ -21,7 +21,7 @@ from `values`, so that a platform policy can let its caps win over them).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,10 +70,13 @@ class Translation:
     defaults: dict[str, Any]
     lines: tuple[str, ...]
 
+    sources: tuple[tuple[str, str], ...] = ()  # (our dotted key, the vCluster key it was)
+
     @property
     def merged(self) -> dict[str, Any]:
-        """What the file asks for: the defaults it switched on under its own values."""
-        return _merge(self.defaults, self.values)
+        """What the file asks for: its values and the defaults it switched on (which never
+        share a key with them)."""
+        return _merge(self.values, self.defaults)
 
 
 class Untranslatable(BadInput):
@@ -88,6 +91,32 @@ def translate(values: Mapping[str, Any], where: str = "") -> Translation:
     """`values` (ours, vCluster ≤0.19's or vCluster ≥0.20's, mixed with ours) in our keys.
     Raises Untranslatable naming every key that cannot be translated (`where: ` first)."""
     return _Translator().run(values, f"{where}: " if where else "")
+
+
+def within(translation: Translation,
+           refused: Callable[[dict[str, Any]], list[str]] | None) -> dict[str, Any]:
+    """What the file asks for under a platform policy (`refused`: its judgement of some
+    values): its own values, all of them, for the policy to judge; and of the vCluster
+    defaults it switched on, those the policy would not refuse. Where it would (a default
+    above a cap, a key a pull request may not set), the policy's caps and our chart's
+    defaults hold instead: the file did not write that value."""
+    values = _merge({}, translation.values)
+    for path, value in _leaves(translation.defaults):
+        one: dict[str, Any] = {}
+        _put(one, path, value)
+        if refused is None or not refused(one):
+            _put(values, path, value)
+    return values
+
+
+def explain(problems: list[str], translation: Translation) -> list[str]:
+    """The policy's problems with a translated key name the vCluster key it was written as."""
+    out = []
+    for line in problems:
+        origin = next((source for key, source in translation.sources
+                       if f"vcluster.{key}:" in line), None)
+        out.append(f"{line} (written as vCluster's {origin})" if origin else line)
+    return out
 
 
 def dotted(path: Path) -> str:
@@ -147,7 +176,8 @@ class _Translator:
         defaults: dict[str, Any] = {}
         for path, value in self.defaults.items():
             _put(defaults, path, value)
-        return Translation(form, values_out, defaults, tuple(self.lines))
+        sources = tuple((dotted(path), source) for path, (_, source) in self.out.items())
+        return Translation(form, values_out, defaults, tuple(self.lines), sources)
 
     # --- one key -------------------------------------------------------------------------
 
@@ -310,11 +340,11 @@ class _Translator:
                 if self._set(target) is not None or self._ours_at(target) is not None:
                     continue
                 self.defaults[target] = value
-                self.lines.append(f"{source} → {dotted(target)}: {_show(value)} "
+                self.lines.append(f"{source}: true → {dotted(target)}: {_show(value)} "
                                   "(vCluster's default)")
             if policy in NOT_CARRIED:
-                self.lines.append(f"{source} → (vCluster's default {NOT_CARRIED[policy]} "
-                                  "not carried: no equivalent)")
+                self.lines.append(f"{source}: true → (vCluster's default "
+                                  f"{NOT_CARRIED[policy]} not carried: no equivalent)")
 
 
 # --- paths -----------------------------------------------------------------------------------
