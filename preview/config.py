@@ -29,8 +29,8 @@ from preview.config_files import DOCS_HINT
 from preview.config_schema import DEFAULT_URL, ChartModel, FileModel, explain, is_dns_name
 from preview.errors import BadInput, PreviewError
 from preview.pullrequest import PullRequest
-from preview.vcluster import vclusterconfig
 from preview.templating import EnvironmentLike
+from preview.vcluster import vclusterconfig
 
 DEFAULT_FILE = "preview.yaml"
 _FLAGS = {"chart": "--chart", "release": "--release", "namespace": "--namespace", "url": "--url",

@@ -47,7 +47,7 @@ HINT = "docs/vcluster-chart.md, \"From vCluster\", has every vCluster key and ou
 # top-level keys both have, our keys below them (tests/vcluster/test_vclusterconfig.py holds
 # both against values.schema.json).
 OURS_TOP = frozenset({"serviceCIDR", "clusterDomain", "tlsSANs", "k3s", "syncer", "persistence",
-                      "service", "ingress", "dns", "oidc"})
+                      "service", "ingress", "dns", "oidc", "global"})
 OURS_SHARED = {
     "sync": frozenset({"kinds", "configs", "nodes", "allow", "extraLabels", "nodeSelector",
                        "tolerations", "storageClasses"}),
