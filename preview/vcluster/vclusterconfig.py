@@ -21,6 +21,7 @@ from `values`, so that a platform policy can let its caps win over them).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -448,4 +449,6 @@ def _show(value: Any) -> str:
         return str(value).lower()
     if value is None:
         return "null"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
     return str(value)
