@@ -150,7 +150,8 @@ class _Translator:
                 self.ours[path] = value
             elif (no := _no_equivalent(path)) is not None:
                 depth, form, why = no
-                self.forms.setdefault(form, dotted(path))
+                if form:
+                    self.forms.setdefault(form, dotted(path))
                 key = dotted(path[:depth + 1])
                 if key not in refused:
                     refused.add(key)

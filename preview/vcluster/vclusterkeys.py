@@ -392,13 +392,14 @@ NO_EQUIVALENT: tuple[tuple[Path, str, str], ...] = (
     (("privateNodes",), CURRENT, "the host's nodes run the synced pods; no private nodes"),
     (("deploy",), CURRENT, "nothing is deployed into the virtual cluster by the chart"),
     (("integrations",), CURRENT, "no integrations are deployed into the virtual cluster"),
-    (("rbac",), CURRENT, "the syncer's Role is fixed: exactly what it needs "
+    # rbac and telemetry are top-level keys of both forms: they say nothing of the form.
+    (("rbac",), "", "the syncer's Role is fixed: exactly what it needs "
      "(preview.syncer.permissions.HOST_RULES)"),
     (("exportKubeConfig",), CURRENT, "the kubeconfig is Secret vc-NAME; `preview vcluster "
      "connect` writes a local one"),
     (("plugins",), CURRENT, "no syncer plugins"),
     (("experimental",), CURRENT, "no experimental settings"),
-    (("telemetry",), CURRENT, "nothing is sent anywhere"),
+    (("telemetry",), "", "nothing is sent anywhere"),
     (("logging",), CURRENT, "the syncer's log format is syncer.logFormat"),
     (("sync",), LEGACY, "not a sync setting charts/vcluster has (sync.kinds …)"),
     (("isolation",), LEGACY, "not an isolation setting of charts/vcluster (isolation.*)"),
@@ -413,10 +414,8 @@ NO_EQUIVALENT: tuple[tuple[Path, str, str], ...] = (
     (("mapServices",), LEGACY, _NO_REPLICATION),
     (("proxy",), LEGACY, "no metrics-server proxy"),
     (("plugin",), LEGACY, "no syncer plugins"),
-    (("rbac",), LEGACY, "the syncer's Role is fixed: exactly what it needs"),
     (("init",), LEGACY, "nothing is deployed into the virtual cluster by the chart"),
     (("multiNamespaceMode",), LEGACY, "one host namespace per virtual cluster"),
-    (("telemetry",), LEGACY, "nothing is sent anywhere"),
     (("fallbackHostDns",), LEGACY, "names the virtual cluster does not know are "
      "forwarded to the host's DNS always"),
     (("monitoring",), LEGACY, "the syncer serves /metrics; no ServiceMonitor is made"),
