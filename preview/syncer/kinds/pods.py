@@ -134,8 +134,9 @@ def ephemeral_containers(virtual_pod: dict[str, Any], host_pod: dict[str, Any],
            if c.get("name") not in present]
     if not new:
         return None
-    # Judged as listed in the virtual pod, so a refusal names the tenant's own index.
-    policy.pod({"ephemeralContainers": clone(spec["ephemeralContainers"])}, {}, ctx.isolation)
+    # Judged as listed in the virtual pod, so a refusal names the tenant's own index; the
+    # pod's securityContext is their default (runAsNonRoot, seccompProfile at restricted).
+    policy.ephemeral_containers(spec, ctx.isolation)
     removed = {v["name"] for v in spec.get("volumes") or [] if _is_api_access_volume(v)}
     automount = spec.get("automountServiceAccountToken", True) is not False
 
