@@ -132,6 +132,15 @@ def pod(spec: dict[str, Any], annotations: dict[str, Any], iso: Isolation) -> li
     return stripped
 
 
+def running_pod(spec: dict[str, Any], annotations: dict[str, Any], iso: Isolation) -> None:
+    """Refuse (raise) a pod whose host copy already runs, when the Pod Security controls
+    now forbid it: a syncer restarted at a stricter level or with a new control. Not its
+    ephemeral containers (judged when added; a refused one stays in the virtual pod for good)
+    and not our own rules (the syncer itself sets `spec.nodeName` when it binds the pod)."""
+    _refuse_first(podsecurity.check(spec, annotations, iso.pod_security,
+                                    lists=("initContainers", "containers")), iso)
+
+
 def ephemeral_containers(spec: dict[str, Any], iso: Isolation) -> None:
     """Refuse (raise) ephemeral containers added to a running pod (`kubectl debug`) that ask
     what the policy forbids; the pod's own settings count as their defaults, as in `pod`."""

@@ -12,6 +12,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -73,11 +74,15 @@ def restricted(pair: Pair, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         try:
             yield Cluster(client.CoreV1Api(api), pair.host_core, host_namespace, name)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def create(cluster: Cluster, spec: dict[str, Any],
@@ -191,6 +196,35 @@ def test_a_restricted_pod_and_its_debug_container_reach_the_host(restricted: Clu
     wait_for(lambda: [c.name for c in restricted.host_pod(namespace, name)
                       .spec.ephemeral_containers or []] == ["dbg"], 20,
              what="the debug container on the host pod")
+
+
+def test_a_stricter_level_takes_running_pods_off_the_host(
+        pair: Pair, tmp_path: Path) -> None:
+    """The chart moves to restricted (or a new syncer knows a new control): the syncer
+    restarts, and a host pod the level now forbids does not keep running."""
+    host_namespace, name, log = "vc-tighten", "tighten", tmp_path / "syncer.log"
+    pair.host_core.create_namespace({"metadata": {"name": host_namespace}})
+    with Sandbox(ServerConfig(flavour="virtual")) as virtual, \
+            config.new_client_from_config(virtual.kubeconfig) as api:
+        cluster = Cluster(client.CoreV1Api(api), pair.host_core, host_namespace, name)
+        args = (pair.host.kubeconfig, virtual.kubeconfig, host_namespace, name, log)
+        proc, _ = start_syncer(*args)  # baseline
+        try:
+            namespace, pod = create(cluster, {"containers": [{"name": "app",
+                                                              "image": "busybox"}]})
+            assert_synced(cluster, namespace, pod)
+        finally:
+            stop(proc)
+        proc, _ = start_syncer(*args, "--pod-security", "restricted")
+        try:
+            wait_for(lambda: cluster.refused(
+                namespace, pod, "privilege-escalation",
+                "spec.containers[0].securityContext.allowPrivilegeEscalation must be false"),
+                20, what="the refusal of the running pod")
+            wait_for(lambda: cluster.host_pod(namespace, pod) is None, 30,
+                     what="the host pod to go")
+        finally:
+            stop(proc)
 
 
 # -- ephemeral containers ------------------------------------------------------------------------

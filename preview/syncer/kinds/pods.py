@@ -309,6 +309,14 @@ async def reconcile(st: State, namespace: str, name: str) -> float | None:
         # A previous pod of the same name (StatefulSets reuse names): replace it.
         await delete_owned(st, PODS, host, label, grace_period=0)
         return None
+    try:
+        policy.running_pod(virtual.get("spec") or {}, virtual["metadata"].get("annotations")
+                           or {}, st.ctx.isolation)
+    except Refused as e:  # the host must not keep running what the policy now refuses
+        if not host["metadata"].get("deletionTimestamp"):
+            await tell(st, virtual, e.violation, label)
+            await delete_owned(st, PODS, host, label)
+        return None
     await _bind(st, virtual, host)
     await _add_ephemeral_containers(st, virtual, host, label)
     patch = mutable_changes(virtual, host, st.ctx)
