@@ -322,7 +322,10 @@ def main(argv: list[str] | None = None) -> int:
                       naming.environment_for(owner, name, args.pr))
     try:
         check(product)
-    except (CheckFailed, StepFailed) as e:
+    except StepFailed as e:  # its output is in the log already
+        print(f"FAILED: {str(e).splitlines()[0]}", file=sys.stderr, flush=True)
+        return 1
+    except CheckFailed as e:
         print(f"FAILED: {e}", file=sys.stderr, flush=True)
         return 1
     say("the product check passed")

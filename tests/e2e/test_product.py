@@ -4,7 +4,7 @@ sandbox: the same script, so the workflow's steps cannot rot unseen between runs
 The sandbox's ingress serves on a loopback port (the URL carries it); the workflow's kind
 cluster serves on 127.0.0.1:80. The script runs as the workflow runs it, a process of its
 own, with `install: skip` (preview, helm and kubectl on PATH; tests/test_action_runner.py
-checks the installation).
+checks the installation). That the workflow runs this script: tests/test_workflows.py.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from tests.e2e.runner import ROOT
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.tools]
 REPO, PR = "example/app", 23  # a number no other test of the session uses
-WORKFLOW = ROOT / "workflows" / "e2e-kind.yml"
 
 
 def product(sandbox: Sandbox, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -56,16 +55,6 @@ def test_the_workflows_product_check_passes_on_the_sandbox(sandbox: Sandbox,
                  "pull_request closed", "torn down: nothing of", "the product check passed"):
         assert seen in out, f"{seen!r} missing:\n{out}"
     assert "Traceback" not in result.stderr, result.stderr
-
-
-def test_the_workflow_runs_this_check() -> None:
-    """The workflow's job runs the script this suite runs, with the policy and install it
-    documents (the rest of its structure: tests/test_workflows.py)."""
-    script = "\n".join(str(step.get("run", ""))
-                       for step in yaml.safe_load(WORKFLOW.read_text())["jobs"]["e2e"]["steps"])
-    assert "python -m tests.e2e.product" in script
-    for flag in ("--kubeconfig", "--ingress-address 127.0.0.1:80", "--policy", "--install auto"):
-        assert flag in script, flag
 
 
 def _down(sandbox: Sandbox) -> None:
