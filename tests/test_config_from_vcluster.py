@@ -44,7 +44,7 @@ def refusal(repo: Path, vcluster: str) -> list[str]:
      "  isolation: {enabled: true, podSecurityStandard: privileged}",
      "vcluster.isolation.podSecurity: 'privileged' is below the platform policy's minimum"),
     ("  isolation: {quota: {pods: 500}}",
-     "  policies: {resourceQuota: {quota: {count/pods: 500}}}",
+     "  policies: {resourceQuota: {quota: {count/pods: 501}}}",
      "vcluster.isolation.quota.pods: 500 is above the platform policy's cap 50"),
     ("  isolation: {quota: {enabled: false}}",
      "  isolation: {resourceQuota: {enabled: false}}",
@@ -78,7 +78,7 @@ def test_the_articles_file_within_the_default_policy(repo: Path) -> None:
     # 20 claims) give way to the caps, which the default policy leaves at the chart's
     # defaults (50Gi, 10).
     assert isolation["quota"] == {
-        "enabled": True, "pods": 50, "services": 20, "loadBalancers": 1, "nodePorts": 0,
+        "enabled": True, "pods": 49, "services": 20, "loadBalancers": 1, "nodePorts": 0,
         "requests": {"cpu": "10", "memory": "20Gi"}, "limits": {"cpu": "20", "memory": "40Gi"}}
     assert isolation["limitRange"]["default"] == {"cpu": "1", "memory": "512Mi"}
     assert rendered.vcluster_values["sync"]["kinds"] == {

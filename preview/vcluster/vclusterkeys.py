@@ -112,6 +112,16 @@ def _count(value: Any) -> int:
     return count
 
 
+def _namespace_pods(value: Any) -> int:
+    """vCluster's `pods` counts every pod of the host namespace, its control plane's too;
+    ours counts the tenant's and the chart adds the control plane's one: so the host's
+    ResourceQuota says the number the file says."""
+    count = _count(value)
+    if count < 1:
+        raise Refused(f"{value!r} leaves no room for the control plane's own pod")
+    return count - 1
+
+
 def _quantity(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise Refused(f"{value!r} is not a Kubernetes quantity")
@@ -143,7 +153,7 @@ def _retention(value: Any) -> str:
 # A ResourceQuota key as vCluster spells it (Kubernetes' own names) -> ours under
 # isolation.quota, with the converter of its value.
 QUOTA_KEYS: dict[str, tuple[Path, Callable[[Any], Any]]] = {
-    "pods": (("pods",), _count), "count/pods": (("pods",), _count),
+    "pods": (("pods",), _namespace_pods), "count/pods": (("pods",), _namespace_pods),
     "services": (("services",), _count), "count/services": (("services",), _count),
     "persistentvolumeclaims": (("persistentVolumeClaims",), _count),
     "count/persistentvolumeclaims": (("persistentVolumeClaims",), _count),
@@ -172,7 +182,7 @@ DEFAULTS: dict[str, dict[Path, Any]] = {
         ("isolation", "quota", "limits", "memory"): "40Gi",
         ("isolation", "quota", "nodePorts"): 0,
         ("isolation", "quota", "loadBalancers"): 1,
-        ("isolation", "quota", "pods"): 20,
+        ("isolation", "quota", "pods"): 19,  # vCluster's count/pods: 20, the namespace's
         ("isolation", "quota", "services"): 20,
         ("isolation", "quota", "persistentVolumeClaims"): 20,
     },

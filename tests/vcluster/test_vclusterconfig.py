@@ -36,7 +36,7 @@ isolation:
 # vCluster's isolation defaults in our keys, as `isolation.enabled: true` brings them.
 VCLUSTER_QUOTA = {"requests": {"cpu": "10", "memory": "20Gi", "storage": "100Gi"},
                   "limits": {"cpu": "20", "memory": "40Gi"}, "nodePorts": 0,
-                  "loadBalancers": 1, "pods": 20, "services": 20, "persistentVolumeClaims": 20}
+                  "loadBalancers": 1, "pods": 19, "services": 20, "persistentVolumeClaims": 20}
 VCLUSTER_LIMIT_RANGE = {"default": {"cpu": "1", "memory": "512Mi"},
                         "defaultRequest": {"cpu": "100m", "memory": "128Mi"}}
 
@@ -52,13 +52,13 @@ def test_the_articles_file() -> None:
     assert t.values == {
         "sync": {"kinds": {"pods": True, "services": True, "persistentvolumeclaims": True}},
         "isolation": {"quota": {"enabled": True, "requests": {"cpu": "10", "memory": "20Gi"},
-                                "pods": 50}}}
+                                "pods": 49}}}
     quota = {**VCLUSTER_QUOTA, "requests": {"storage": "100Gi"}}
     del quota["pods"]
     assert t.defaults == {"isolation": {"quota": quota, "limitRange": VCLUSTER_LIMIT_RANGE,
                                         "networkPolicy": {"enabled": True},
                                         "podSecurity": "baseline"}}
-    assert t.merged["isolation"]["quota"]["pods"] == 50
+    assert t.merged["isolation"]["quota"]["pods"] == 49
     assert "isolation.resourceQuota.quota.pods → isolation.quota.pods" in t.lines
     assert "sync.persistentvolumeclaims.enabled → sync.kinds.persistentvolumeclaims" in t.lines
     assert "isolation.enabled: true → isolation.quota.limits.cpu: 20 (vCluster's default)" \
@@ -105,7 +105,7 @@ def test_a_vcluster_yaml() -> None:
                                  {"key": "spot", "effect": "NoExecute"}]},
         "isolation": {
             "podSecurity": "restricted",
-            "quota": {"pods": 30, "nodePorts": 0, "limits": {"cpu": "8"}},
+            "quota": {"pods": 29, "nodePorts": 0, "limits": {"cpu": "8"}},
             "limitRange": {"enabled": True, "default": {"cpu": "2", "memory": "512Mi"},
                            "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
                            "max": {"memory": "4Gi"}},
@@ -195,7 +195,7 @@ def test_which_form_a_key_is_in(text: str, form: str, values: dict[str, Any] | N
      "both set sync.tolerations"),
     ("policies: {resourceQuota: {quota: {pods: 5, count/pods: 6}}}",
      "policies.resourceQuota.quota.pods and policies.resourceQuota.quota.count/pods both "
-     "set isolation.quota.pods (5, 6): keep one"),
+     "set isolation.quota.pods (4, 5): keep one"),
     # One file, one vCluster form.
     ("sync: {pods: {enabled: true}}\npolicies: {podSecurityStandard: restricted}",
      "sync.pods.enabled is vCluster ≤0.19's and policies.podSecurityStandard vCluster "
@@ -285,7 +285,7 @@ def test_a_policy_caps_the_defaults_it_did_not_ask_for() -> None:
     t = translate(load(ARTICLE))
     judged = vclusterconfig.within(t, lambda one: policy.check_vcluster(policy.DEFAULT, one, ""))
     quota = judged["isolation"]["quota"]
-    assert quota["pods"] == 50  # written: judged by the policy as it is
+    assert quota["pods"] == 49  # the namespace's 50, less the control plane's own pod
     assert "storage" not in quota["requests"]  # 100Gi is above the cap: the cap holds
     assert "persistentVolumeClaims" not in quota  # 20 is above the cap of 10
     assert quota["limits"] == {"cpu": "20", "memory": "40Gi"}  # within the caps
