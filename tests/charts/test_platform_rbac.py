@@ -8,10 +8,15 @@ test_platform_chart.py's comparison with the syncer's rules.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
+import re
+import signal
+import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +25,7 @@ import yaml
 from kubernetes import client
 
 from preview import naming
+from preview.kube.connection import SERVICE_ACCOUNT_DIR
 from preview.sandbox.runner import Sandbox
 from tests.charts.test_vcluster_chart import helm
 from tests.conftest import tool_runner, wait_for
@@ -135,3 +141,67 @@ def test_the_gc_account_deletes_what_up_made(accounts: tuple[Path, Path],
         names = {ns.metadata.name for ns in core.list_namespace().items}
         return not {env.namespace, stuck.namespace} & names
     wait_for(gone, timeout=60)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_the_api_pod_command_serves_as_its_service_account(
+        sandbox: Sandbox, accounts: tuple[Path, Path], tmp_path: Path) -> None:
+    """The Deployment's command, arguments, environment and ConfigMap, run here with the pod's
+    paths moved under tmp_path and the ServiceAccount's files made from a sandbox token:
+    `preview serve` starts, /readyz reaches the host API as that account, SIGTERM stops it."""
+    values = ["--set", "policy.repositories={octo-org/*}",
+              "--set", "policy.api.audience=https://preview-api.example.com"]
+    rendered = helm("template", RELEASE, str(CHART), "--namespace", NAMESPACE, *values)
+    assert rendered.returncode == 0, rendered.stderr
+    docs = [d for d in yaml.safe_load_all(rendered.stdout) if d]
+    data = next(d for d in docs if d["kind"] == "ConfigMap")["data"]
+    pod = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    admin: dict[str, Any] = yaml.safe_load(Path(sandbox.kubeconfig).read_text())
+    token = yaml.safe_load(accounts[0].read_text())["users"][0]["user"]["token"]
+    sa = tmp_path / "serviceaccount"
+    sa.mkdir()
+    (sa / "token").write_text(token)
+    (sa / "ca.crt").write_bytes(base64.b64decode(
+        admin["clusters"][0]["cluster"]["certificate-authority-data"]))
+    port = free_port()
+    moves = {str(SERVICE_ACCOUNT_DIR): str(sa), "https://kubernetes.default.svc": admin[
+        "clusters"][0]["cluster"]["server"], "/etc/preview": str(tmp_path / "config"),
+        "/work": str(tmp_path / "work"), "/tmp": str(tmp_path / "tmp"),
+        "0.0.0.0:8080": f"127.0.0.1:{port}"}
+
+    pattern = re.compile("|".join(re.escape(k) for k in sorted(moves, key=len, reverse=True)))
+
+    def moved(text: str) -> str:  # one pass: tmp_path itself is under /tmp
+        return pattern.sub(lambda m: moves[m.group(0)], text)
+
+    (tmp_path / "config").mkdir()
+    (tmp_path / "tmp").mkdir()
+    for key, text in data.items():
+        (tmp_path / "config" / key).write_text(moved(text))
+    assert container["command"] == ["preview"]
+    env = {e["name"]: moved(e["value"]) for e in container["env"]}
+    env["PATH"] = str(Path(sys.executable).parent) + ":/usr/bin:/bin"
+    process = subprocess.Popen([sys.executable, "-m", "preview", *map(moved, container["args"])],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        def ready() -> bool:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                    return bool(r.status == 200)
+            except OSError:
+                assert process.poll() is None, process.communicate()
+                return False
+        wait_for(ready, timeout=30)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "stopping: waiting for running operations" in err
+    assert (tmp_path / "work" / "bundles").stat().st_mode & 0o777 == 0o700
