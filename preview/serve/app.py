@@ -52,6 +52,7 @@ class State:
     workdir: Path  # bundles are unpacked below it, one private directory each
     metrics: Metrics = field(default_factory=Metrics)
     running: set[asyncio.Task[Any]] = field(default_factory=set)
+    shutdown_grace: float = 25.0  # how long a SIGTERM waits for running operations
 
 
 class Refused(Exception):
@@ -321,7 +322,7 @@ async def _finish_running(app: web.Application) -> None:
     """On shutdown (SIGTERM), let running operations end, bounded by the pod's grace."""
     state: State = app["state"]
     if state.running:
-        await asyncio.wait(list(state.running), timeout=25)
+        await asyncio.wait(list(state.running), timeout=state.shutdown_grace)
 
 
 def _remove(path: Path) -> None:

@@ -267,7 +267,8 @@ def test_the_api_serves_the_mounted_policy_with_its_probes() -> None:
     assert pod["terminationGracePeriodSeconds"] == 1800
     [serve] = pod["containers"]
     assert serve["args"] == ["serve", "--policy=/etc/preview/policy.yaml",
-                             "--listen=0.0.0.0:8080", "--workdir=/work/bundles"]
+                             "--listen=0.0.0.0:8080", "--workdir=/work/bundles",
+                             "--shutdown-grace=1790"]
     assert serve["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
     assert serve["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert serve["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
