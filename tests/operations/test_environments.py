@@ -118,8 +118,8 @@ def test_example_up_idempotent_upgrade_down(sandbox: Sandbox,
     first = up(sandbox, APP, "example/app", 1, SHA1)
     assert first["status"] == "ready", first
     assert first["url"] == f"http://pr-1-app.localhost:{sandbox.ingress_http_port}"
-    assert list(first["phases"]) == ["check", "namespace", "vcluster", "connect", "deploy",
-                                     "wait", "health"]
+    assert list(first["phases"]) == ["check", "lock", "namespace", "vcluster", "connect",
+                                     "deploy", "wait", "health"]
     ns = core.read_namespace(env.namespace)
     assert naming.namespace_labels(env).items() <= ns.metadata.labels.items()
     notes = ns.metadata.annotations
