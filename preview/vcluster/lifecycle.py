@@ -100,22 +100,26 @@ async def _create(host: HostCluster, kube: KubeClient, name: str, namespace: str
             progress(f"changing {change}")
     level = str((values.get("isolation") or {}).get("podSecurity", "baseline"))
     created_namespace = await _ensure_namespace(kube, namespace, name, level, progress)
+    helm_ran = False
     try:
         if not values.get("serviceCIDR"):
             values["serviceCIDR"] = await cidr.detect(kube, namespace)
             progress(f"host Service CIDR: {values['serviceCIDR']}")
         progress(f"{'upgrading' if installed is not None else 'installing'} chart in "
                  f"{namespace}")
+        helm_ran = True
         revision = await helm.install_or_upgrade(host.kubeconfig, host.context, chart, name,
                                                  namespace, values)
+    except helm.ReleaseBusy:
+        raise  # the release is another run's: nothing here is ours to remove
     except PreviewError as e:
         if installed is not None:
             raise PreviewError(e.message, f"the previous revision is still installed; "
                                           f"`helm -n {namespace} history {name}` shows it, "
                                           f"`helm -n {namespace} rollback {name}` restores "
                                           "it") from e
-        await _undo_install(host, kube, name, namespace, created_namespace, e, progress,
-                            timeout)
+        await _undo_install(host, kube, name, namespace, created_namespace, helm_ran, e,
+                            progress, timeout)
         raise
     try:
         await _wait_ready(kube, name, namespace, progress, timeout)
@@ -130,10 +134,27 @@ async def _create(host: HostCluster, kube: KubeClient, name: str, namespace: str
 
 
 async def _undo_install(host: HostCluster, kube: KubeClient, name: str, namespace: str,
-                        created_namespace: bool, error: PreviewError, progress: Progress,
-                        timeout: float) -> None:
-    """Remove what a failed fresh install made; say what could not be removed."""
-    progress(f"install failed; removing what was made of {name}")
+                        created_namespace: bool, helm_ran: bool, error: PreviewError,
+                        progress: Progress, timeout: float) -> None:
+    """Remove what this run's failed fresh install made, and only that; say what could not
+    be removed.
+
+    The release is ours only when our `helm install` ran and did not refuse (`ReleaseBusy`
+    is raised past this): a release found after a failure *before* helm ran was made by
+    another run meanwhile (issue 29: a failure handler uninstalled the virtual cluster a
+    concurrent run had just created). The namespace goes only when this run created it and
+    no other run's release has appeared in it.
+    """
+    if not helm_ran:
+        if not created_namespace or await helm.history(host.kubeconfig, host.context, name,
+                                                       namespace):
+            error.hint = (f"nothing of {name} was installed by this run; fix the cause above "
+                          "and run again")
+            return
+        progress(f"install failed before helm ran; deleting namespace {namespace}, which "
+                 "this run created")
+    else:
+        progress(f"install failed; removing what was made of {name}")
     try:
         await _delete(host, kube, name, namespace, progress, not created_namespace, timeout)
     except (PreviewError, ApiError) as cleanup:
