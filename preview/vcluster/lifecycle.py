@@ -23,7 +23,14 @@ from preview import helm, naming
 from preview.errors import PreviewError
 from preview.kube.client import AlreadyExists, ApiError, Forbidden, KubeClient, NotFound
 from preview.kube.host import HostCluster
-from preview.kube.resources import NAMESPACES, SECRETS, STATEFULSETS, SYNCED, VCLUSTER_KINDS
+from preview.kube.resources import (
+    CONFIGMAPS,
+    NAMESPACES,
+    SECRETS,
+    STATEFULSETS,
+    SYNCED,
+    VCLUSTER_KINDS,
+)
 from preview.vcluster import cidr, diagnose
 from preview.vcluster.model import (
     NAMESPACE_MANAGED_BY,
@@ -241,8 +248,10 @@ async def _delete(host: HostCluster, kube: KubeClient, name: str, namespace: str
     started = time.monotonic()
     check_name(name)
     check_namespace(namespace)
-    progress(f"uninstalling {name} from {namespace}")
-    uninstalled = await helm.uninstall(host.kubeconfig, host.context, name, namespace)
+    uninstalled = False
+    if await _has_release(kube, name, namespace):
+        progress(f"uninstalling {name} from {namespace}")
+        uninstalled = await helm.uninstall(host.kubeconfig, host.context, name, namespace)
     # The syncer is gone now: nothing recreates its copies while they are removed.
     owned = f"{naming.MANAGED_BY}={naming.SYNCER_VALUE},{naming.VCLUSTER}={naming.label_value(name)}"
     for res in SYNCED:
@@ -266,6 +275,17 @@ async def _delete(host: HostCluster, kube: KubeClient, name: str, namespace: str
     leftovers = () if namespace_deleted else await _leftovers(kube, name, namespace)
     return DeleteResult(name, namespace, uninstalled, namespace_deleted, leftovers,
                         round(time.monotonic() - started, 1))
+
+
+async def _has_release(kube: KubeClient, name: str, namespace: str) -> bool:
+    """Whether helm stores a release `name` in `namespace` (its Secret or ConfigMap driver's
+    records, labelled owner=helm): two API reads instead of a helm process, which matters
+    when the GC deletes hundreds of broken environments side by side."""
+    selector = f"owner=helm,name={name}"
+    for res in (SECRETS, CONFIGMAPS):
+        if (await kube.list(res, namespace, selector)).get("items"):
+            return True
+    return False
 
 
 async def _wait_gone(kube: KubeClient, namespace: str, progress: Progress,
