@@ -249,6 +249,8 @@ def up_text(result: Any, repo: str) -> str:
              f"  expires:    {result.expires_at}",
              f"  phases:     {phases}",
              f"  kubectl:    {result.kubeconfig_hint}"]
+    if result.waited_for:
+        lines.append(f"  waited for: {result.waited_for} (another run of this environment)")
     if result.diagnostics is not None:
         lines += ["", diagnostics_text(result.diagnostics)]
     return "\n".join(lines)
@@ -317,10 +319,11 @@ def down_command(repo: str | None, pr_number: str | None, timeout: int, output: 
 
 def down_text(result: Any) -> str:
     """What `preview down` prints for people (pure)."""
+    waited = f"; waited for {result.waited_for} first" if result.waited_for else ""
     if result.existed:
         return (f"environment {result.environment} ({result.namespace}) is gone "
-                f"({result.seconds:.1f}s)")
-    return f"environment {result.environment} does not exist: nothing to tear down"
+                f"({result.seconds:.1f}s){waited}")
+    return f"environment {result.environment} does not exist: nothing to tear down{waited}"
 
 
 @click.command("list")
