@@ -91,7 +91,7 @@ def main() -> None:
                     waited += check_ups(kubeconfig, runs, shas, f"round {rnd}, {count} ups")
                 # up racing down: the down starts while the up runs; the later one (down) wins.
                 t0 = time.monotonic()
-                racing = up(kubeconfig, f"{rnd:02d}u".ljust(40, "0"))
+                racing = up(kubeconfig, f"{rnd:02d}a".ljust(40, "0"))
                 time.sleep(1.0)  # let the up take the lock first (a bench, not a test)
                 runs = finish([racing, start(kubeconfig, "down")])
                 seconds["up then down"].append(time.monotonic() - t0)
@@ -99,7 +99,7 @@ def main() -> None:
                     raise SystemExit(f"round {rnd}, up then down: {runs}, "
                                      f"{environments(kubeconfig)}")
                 # down racing up: bring it up, start the down, then an up: the up wins.
-                finish([up(kubeconfig, f"{rnd:02d}d".ljust(40, "0"))])
+                finish([up(kubeconfig, f"{rnd:02d}b".ljust(40, "0"))])
                 t0 = time.monotonic()
                 tearing = start(kubeconfig, "down")
                 time.sleep(1.0)
