@@ -24,10 +24,27 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, apiserver, header, report
+from _common import ROOT, apiserver, header, report, until
+from kubernetes import client, config
+
+sys.path.insert(0, str(ROOT))
+
+from preview import lease, naming
 
 CONFIG = ROOT / "examples" / "app" / "preview.yaml"
 REPO, PR = "bench/race", 7
+NAMESPACE = naming.environment_for("bench", "race", PR).namespace
+
+
+def holder(coordination: client.CoordinationV1Api) -> str:
+    """What the run holding the environment's Lease is doing ("" when none holds it)."""
+    try:
+        held = coordination.read_namespaced_lease(lease.LEASE_NAME, NAMESPACE)
+    except client.ApiException as e:
+        if e.status == 404:
+            return ""
+        raise
+    return str((held.metadata.annotations or {}).get(naming.LOCK_OPERATION, ""))
 
 
 def start(kubeconfig: Path, *args: str) -> subprocess.Popen[str]:
@@ -81,7 +98,8 @@ def main() -> None:
     waited = 0
     with tempfile.TemporaryDirectory() as tmp:
         kubeconfig = Path(tmp) / "kubeconfig"
-        with apiserver(kubeconfig):
+        with apiserver(kubeconfig), config.new_client_from_config(str(kubeconfig)) as api:
+            coordination = client.CoordinationV1Api(api)
             for rnd in range(1, args.rounds + 1):
                 for count in (2, 3):
                     shas = [f"{rnd:02d}{count}{i}".ljust(40, "0") for i in range(count)]
@@ -89,10 +107,11 @@ def main() -> None:
                     runs = finish([up(kubeconfig, sha) for sha in shas])
                     seconds[f"{count} ups"].append(time.monotonic() - t0)
                     waited += check_ups(kubeconfig, runs, shas, f"round {rnd}, {count} ups")
-                # up racing down: the down starts while the up runs; the later one (down) wins.
+                # up racing down: the down starts while the up holds the lock; the later one
+                # (the down) wins.
                 t0 = time.monotonic()
                 racing = up(kubeconfig, f"{rnd:02d}a".ljust(40, "0"))
-                time.sleep(1.0)  # let the up take the lock first (a bench, not a test)
+                until(lambda: holder(coordination) == "up", timeout=120, interval=0.05)
                 runs = finish([racing, start(kubeconfig, "down")])
                 seconds["up then down"].append(time.monotonic() - t0)
                 if any(code for code, _, _ in runs) or environments(kubeconfig):
@@ -102,7 +121,7 @@ def main() -> None:
                 finish([up(kubeconfig, f"{rnd:02d}b".ljust(40, "0"))])
                 t0 = time.monotonic()
                 tearing = start(kubeconfig, "down")
-                time.sleep(1.0)
+                until(lambda: holder(coordination) == "down", timeout=120, interval=0.05)
                 sha = f"{rnd:02d}e".ljust(40, "0")
                 runs = finish([tearing, up(kubeconfig, sha)])
                 seconds["down then up"].append(time.monotonic() - t0)

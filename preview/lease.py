@@ -79,7 +79,11 @@ class Busy(PreviewError):
 
 class NamespaceGone(Exception):
     """The Lease's namespace is gone or being deleted, with no Lease left in it to wait on
-    (a teardown finished, or is finishing, there)."""
+    (a teardown finished, or is finishing, there). `holder`: whom we waited for first."""
+
+    def __init__(self, message: str, holder: str = "") -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 @dataclass
@@ -155,13 +159,13 @@ async def acquire(kube: KubeClient, namespace: str, holder: Holder, operation: s
         except AlreadyExists:
             current = await kube.get(LEASES, namespace, LEASE_NAME)
         except NotFound as e:
-            raise NamespaceGone(str(e)) from e
+            raise NamespaceGone(str(e), waited) from e
         except Forbidden:
             # Creating is refused in a namespace being deleted; a Lease in it may still be
             # held (by the `down` deleting it), and updating it is allowed.
             current = await kube.get(LEASES, namespace, LEASE_NAME)
             if current is None:
-                raise NamespaceGone(f"namespace {namespace} is being deleted") from None
+                raise NamespaceGone(f"namespace {namespace} is being deleted", waited) from None
         if current is None:
             continue  # released between our create and our read: try again
         version = str(current["metadata"].get("resourceVersion", ""))

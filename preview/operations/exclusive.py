@@ -63,6 +63,7 @@ async def for_up(kube: KubeClient, env: naming.Environment, lock: Lock,
     """Hold `env`'s Lease for an `up`, creating its namespace (with `namespace_labels`) when
     it does not exist, and again after a teardown we waited for removed it."""
     deadline = time.monotonic() + lock.timeout
+    waited_for = ""  # whom we waited for, across a teardown that removed the namespace
     while True:
         existing = await ownership.find(kube, env)
         if existing is None:
@@ -75,10 +76,11 @@ async def for_up(kube: KubeClient, env: naming.Environment, lock: Lock,
         try:
             acquired, waited = await _acquire(kube, env, lock, "up", progress, deadline)
             break
-        except lease.NamespaceGone:
+        except lease.NamespaceGone as e:
+            waited_for = e.holder or waited_for
             await _wait_deleted(kube, env, deadline, progress)
-    async with lease.holding(kube, env.namespace, lock.holder, acquired, waited,
-                             lock.duration) as held:
+    async with lease.holding(kube, env.namespace, lock.holder, acquired,
+                             waited or waited_for, lock.duration) as held:
         yield held
 
 
