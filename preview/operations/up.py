@@ -164,13 +164,14 @@ async def up(host: HostCluster, pr: PullRequest, config: RenderedConfig,
         await check(config, env, values)
     async with host.client() as kube, contextlib.AsyncExitStack() as stack:
         with phase("lock"):
+            # Counted before the lock, which creates the namespace when it is new.
+            await _check_capacity(kube, env, config.policy)
             held = await stack.enter_async_context(exclusive.for_up(
                 kube, env, lock, naming.namespace_labels(env, config.labels), progress))
         if on_locked is not None:
             on_locked()
         now = now or dt.datetime.now(dt.UTC)  # after any wait: the TTL counts from here
         with phase("namespace"):
-            await _check_capacity(kube, env, config.policy)
             await _ensure_namespace(kube, env, pr, config, now, progress)
         with phase("vcluster"):
             await _ensure_vcluster(host, kube, env, values, config, progress)
