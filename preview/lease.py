@@ -7,11 +7,17 @@ side by side.
 
 The protocol is client-go's leader election, over plain REST:
 - acquire: create the Lease (atomic: one creator wins, the others get AlreadyExists); when it
-  exists but is free (no holder, or expired) take it over with an update carrying the
+  exists but is free (no holder, or expired) take it over with a patch carrying the
   resourceVersion read — a 409 means another run won the race, so read again;
-- renew: a background task updates `renewTime` every third of the duration;
+- renew: a background task patches `renewTime` every third of the duration, with the
+  resourceVersion it last wrote;
 - release: delete it with uid and resourceVersion preconditions (a 409 or 404 means it was
   not ours any more: taken over after an expiry, or gone with its namespace).
+
+Writes after the create are merge patches, not updates: a Lease allows create-on-update
+(its registry strategy's AllowCreateOnUpdate), so a PUT after the Lease went with its
+namespace would create it again — in the namespace an `up` has just made afresh, or in one
+being deleted, which it would then keep from finishing. A patch of a missing object is a 404.
 
 A Lease is expired when `renewTime + leaseDurationSeconds` is in the past by our clock, or when
 we have watched it stay unchanged for that long (client-go's rule, which holds whatever the
@@ -128,12 +134,17 @@ def describe(lease: dict[str, Any]) -> tuple[str, str]:
 
 def _body(holder: Holder, operation: str, labels: Mapping[str, str], now: dt.datetime,
           duration: int, base: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The Lease as `holder` writes it when acquiring (over `base`, the one read, if any)."""
-    meta = dict((base or {}).get("metadata") or {"name": LEASE_NAME})
-    meta["labels"] = {**(meta.get("labels") or {}), **labels}
-    meta["annotations"] = {**(meta.get("annotations") or {}), naming.LOCK_OPERATION: operation}
-    transitions = int(((base or {}).get("spec") or {}).get("leaseTransitions") or 0)
+    """The Lease as `holder` writes it when acquiring: the whole object to create, or (over
+    `base`, the one read) the merge patch that takes it over, its resourceVersion the
+    precondition."""
     stamp = micro_time(now)
+    transitions = int(((base or {}).get("spec") or {}).get("leaseTransitions") or 0)
+    meta: dict[str, Any] = {"labels": dict(labels),
+                            "annotations": {naming.LOCK_OPERATION: operation}}
+    if base is None:
+        meta["name"] = LEASE_NAME
+    else:
+        meta["resourceVersion"] = base["metadata"]["resourceVersion"]
     return {"apiVersion": LEASES.api_version, "kind": LEASES.kind, "metadata": meta,
             "spec": {"holderIdentity": holder.identity, "leaseDurationSeconds": duration,
                      "acquireTime": stamp, "renewTime": stamp,
@@ -178,9 +189,9 @@ async def acquire(kube: KubeClient, namespace: str, holder: Holder, operation: s
                 log.warning("taking over the expired lease of %s in %s",
                             spec["holderIdentity"], namespace)
             try:
-                taken = await kube.replace(LEASES, namespace, LEASE_NAME,
-                                           _body(holder, operation, labels, now, duration,
-                                                 current))
+                taken = await kube.patch(LEASES, namespace, LEASE_NAME,
+                                         _body(holder, operation, labels, now, duration,
+                                               current))
                 return taken, waited
             except (Conflict, NotFound):
                 continue  # another run was quicker, or it was just deleted: read again
@@ -208,10 +219,10 @@ async def _renew(held: Held, duration: int) -> None:
     last_renewed = time.monotonic()
     while True:
         await asyncio.sleep(interval)
-        spec = {**held.lease["spec"], "renewTime": micro_time(dt.datetime.now(dt.UTC))}
+        renewal = {"metadata": {"resourceVersion": held.lease["metadata"]["resourceVersion"]},
+                   "spec": {"renewTime": micro_time(dt.datetime.now(dt.UTC))}}
         try:
-            held.lease = await held.kube.replace(LEASES, held.namespace, LEASE_NAME,
-                                                 {**held.lease, "spec": spec})
+            held.lease = await held.kube.patch(LEASES, held.namespace, LEASE_NAME, renewal)
             last_renewed = time.monotonic()
         except (Conflict, NotFound) as e:
             held.lost = ("it was deleted (with its namespace?)" if isinstance(e, NotFound)

@@ -179,3 +179,17 @@ def test_namespace_gone_or_going(host_sandbox: Sandbox) -> None:
         with pytest.raises(lease.NamespaceGone):
             await _acquire(kube, ns, "up run", wait=True, timeout=30)
     _run(host_sandbox, test)
+
+
+def test_a_deleted_lease_is_lost_not_created_again(host_sandbox: Sandbox) -> None:
+    """A Lease allows create-on-update: a renewal by PUT would bring it back after its
+    namespace's deletion removed it (and keep a Terminating namespace from finishing)."""
+    async def test(kube: KubeClient, ns: str) -> None:
+        first, _ = await _acquire(kube, ns, "run 1", duration=1)
+        async with lease.holding(kube, ns, lease.Holder("run 1"), first, duration=1) as held:
+            await kube.delete(LEASES, ns, lease.LEASE_NAME)
+            while not held.lost:
+                await asyncio.sleep(0.05)
+            assert held.lost == "it was deleted (with its namespace?)"
+        assert await kube.get(LEASES, ns, lease.LEASE_NAME) is None
+    _run(host_sandbox, test)
