@@ -270,7 +270,7 @@ async def _delete(host: HostCluster, kube: KubeClient, name: str, namespace: str
     if ns is not None and ours and not keep_namespace:
         progress(f"deleting namespace {namespace}")
         await kube.delete(NAMESPACES, None, namespace, uid=ns["metadata"]["uid"])
-        await _wait_gone(kube, namespace, progress, timeout)
+        await _wait_gone(kube, namespace, ns["metadata"]["uid"], progress, timeout)
         namespace_deleted = True
     leftovers = () if namespace_deleted else await _leftovers(kube, name, namespace)
     return DeleteResult(name, namespace, uninstalled, namespace_deleted, leftovers,
@@ -288,13 +288,15 @@ async def _has_release(kube: KubeClient, name: str, namespace: str) -> bool:
     return False
 
 
-async def _wait_gone(kube: KubeClient, namespace: str, progress: Progress,
+async def _wait_gone(kube: KubeClient, namespace: str, uid: str, progress: Progress,
                      timeout: float) -> None:
+    """Until the namespace with `uid` is gone. Another of the same name may be there by then:
+    an `up` that waited for this teardown creates the environment afresh at once."""
     deadline = time.monotonic() + timeout
     said = ""
     while True:
         ns = await kube.get(NAMESPACES, None, namespace)
-        if ns is None:
+        if ns is None or ns["metadata"].get("uid") != uid:
             return
         conditions = {c.get("type"): c.get("message") for c in
                       (ns.get("status") or {}).get("conditions") or []}

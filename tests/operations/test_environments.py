@@ -173,7 +173,7 @@ def test_stateful_chart_up_and_down_leaves_no_volume(sandbox: Sandbox,
     down = json.loads(preview(sandbox, "down", "--repo", "example/files", "--pr", "2", "-o",
                               "json").stdout)
     assert down == {"environment": "pr-2", "namespace": env.namespace, "existed": True,
-                    "seconds": down["seconds"]}
+                    "seconds": down["seconds"], "waited_for": ""}
     assert namespace_of(core, env.namespace) is None
     wait_for(lambda: not volumes & {v.metadata.name for v in
                                     core.list_persistent_volume().items},
