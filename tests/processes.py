@@ -31,6 +31,13 @@ def _status(pid: int) -> dict[str, str]:
     return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
 
 
+def alive(pid: int) -> bool:
+    """Whether `pid` runs: not gone, and not a zombie (an orphan re-parented to this
+    subreaper stays one until `reap`)."""
+    state = _status(pid).get("State", "")
+    return bool(state) and not state.startswith(("Z", "X"))
+
+
 def descendants(root: int | None = None) -> dict[int, str]:
     """Living (not zombie) descendants of `root` (default: this process): pid -> command."""
     root = os.getpid() if root is None else root

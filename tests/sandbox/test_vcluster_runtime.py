@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -30,6 +29,7 @@ from preview.sandbox.runner import Sandbox, ServerConfig
 from preview.sandbox.vcluster.runtime import VClusterRuntime
 from preview.syncer.permissions import HOST_RULES
 from preview.tools import find_tool
+from tests import processes
 from tests.conftest import KubectlRunner, wait_for
 
 CHART = Path(__file__).resolve().parents[2] / "charts" / "vcluster"
@@ -335,7 +335,7 @@ def test_deleting_the_pod_stops_its_processes(kubectl: KubectlRunner, namespace:
     assert all(d.is_dir() for d in pod_dirs(first, namespace))
 
     kubectl("delete", "pod", "team-b-0", "-n", namespace)  # the StatefulSet makes a new one
-    wait_for(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in first), 10, 0.1,
+    wait_for(lambda: not any(processes.alive(pid) for pid in first), 10, 0.1,
              what="the deleted pod's processes to end")
     wait_for(lambda: not any(d.exists() for d in pod_dirs(first, namespace)), 10, 0.1,
              what="the deleted pod's directories to go")
@@ -381,7 +381,7 @@ def test_processes_end_with_a_killed_sandbox(tmp_path: Path) -> None:
         host.kill()  # no chance to stop its pods
         host.wait(10)
     # At once (SIGTERM on the parent's death), not whenever they next fail to write output.
-    wait_for(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in procs), 3, 0.1,
+    wait_for(lambda: not any(processes.alive(pid) for pid in procs), 3, 0.1,
              what="the pod's processes to end with their sandbox")
     for directory in pod_dirs(procs, namespace):  # its kubelet could not remove it
         shutil.rmtree(directory)
