@@ -166,3 +166,53 @@ def test_gives_up_instead_of_serving_without_client_auth(tmp_path: Path) -> None
     with pytest.raises(PreviewError, match="waiting for k3s's CAs"):
         asyncio.run(serve_kubelet(config(tmp_path, free_port(), wait=0.2), syncer, {},
                                   interval=0.05))
+
+
+class _OnePod(_Synced):
+    """A syncer whose virtual cluster has one pod, default/synced."""
+
+    virtual_informers: dict[str, Any] = {"pods": type("OnePod", (), {"get": staticmethod(
+        lambda namespace, name: {} if (namespace, name) == ("default", "synced") else None)})()}
+
+
+async def _kubelet_answers(tmp_path: Path) -> dict[str, tuple[int, str]]:
+    k3s, port = K3s(tmp_path), free_port()
+    k3s.write()
+    syncer: Any = _OnePod()
+    kubelet = asyncio.create_task(serve_kubelet(config(tmp_path, port), syncer, {}))
+    client = k3s.client(k3s.client_ca)
+    try:
+        for _ in range(100):
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            except OSError:
+                await asyncio.sleep(0.05)
+        answers = {}
+        for path in ("containerLogs/default/web/c", "exec/default/web/c",
+                     "attach/default/web/c", "portForward/default/web",
+                     "exec/default/synced/c", "attach/default/synced/c",
+                     "portForward/default/synced"):
+            answers[path] = await asyncio.to_thread(
+                _get, f"https://127.0.0.1:{port}/{path}?command=id", client)
+        return answers
+    finally:
+        kubelet.cancel()
+        await asyncio.gather(kubelet, return_exceptions=True)
+
+
+def test_the_kubelet_api_answers_only_for_synced_pods_and_streams_only_websockets(
+        tmp_path: Path) -> None:
+    # k3s's API server asks for logs, exec, attach and port-forward of virtual pods: a pod
+    # this syncer does not run is not found; a stream is a WebSocket or nothing.
+    answers = asyncio.run(_kubelet_answers(tmp_path))
+    assert answers == {
+        "containerLogs/default/web/c": (404, "pod default/web is not synced here"),
+        "exec/default/web/c": (404, "pod default/web is not synced here"),
+        "attach/default/web/c": (404, "pod default/web is not synced here"),
+        "portForward/default/web": (404, "pod default/web is not synced here"),
+        "exec/default/synced/c": (400, "Upgrade request required (WebSockets)"),
+        "attach/default/synced/c": (400, "Upgrade request required (WebSockets)"),
+        "portForward/default/synced": (400, "Upgrade request required (WebSockets)"),
+    }
