@@ -113,6 +113,8 @@ def test_syntax_error() -> None:
     with pytest.raises(PreviewError) as e:
         templating.check_syntax("{{ pr.number }", "preview.yaml: url")
     assert e.value.message.startswith("preview.yaml: url: template syntax error:")
+    assert e.value.hint == "jinja2 syntax is {{ pr.number }}; for a literal '{{' write " \
+        "{{ '{{' }}"
     templating.check_syntax("no template", "x")
 
 
@@ -134,6 +136,20 @@ def test_variables_used() -> None:
                                      "{% macro m(x) %}{{ x }}{% endmacro %}{{ m(1) }}"
                                      "{% set s = 1 %}{{ s ~ loop.index }}") == {"pr", "domain"}
     assert templating.variables_used("{{ loop }}") == {"loop"}
+    # A macro's own names are not the context's (and `caller` only exists inside one).
+    assert templating.variables_used("{% macro m() %}{{ caller() }}{{ varargs }}{{ kwargs }}"
+                                     "{% endmacro %}") == set()
+    assert templating.variables_used("{{ caller }}{{ varargs }}{{ kwargs }}") == \
+        {"caller", "varargs", "kwargs"}
+
+
+@pytest.mark.parametrize(("size", "text"), [
+    (64 * 1024, "64 KiB"), (1 << 20, "1 MiB"), (3 << 20, "3 MiB"), (1536 * 1024, "1536 KiB"),
+    (1024, "1 KiB"), (1536, "1536 bytes"), (1000, "1000 bytes"), (0, "0 bytes"),
+])
+def test_sizes_in_messages_read_as_people_write_them(size: int, text: str) -> None:
+    assert templating.Budget(value_bytes=size).describe().startswith(
+        f"templates may render {text} per value")
 
 
 @pytest.mark.parametrize("source", [
@@ -258,6 +274,15 @@ def test_a_file_shares_its_time_and_size() -> None:
                                               r"take 0.3 s together\)"):
         loop = "{% for a in 'x' * 99 %}"  # repetition is within the value's limit
         renderer.text(loop * 4 + "{% endfor %}" * 4, context(), "a.yaml: two")
+
+
+def test_a_files_size_is_counted_in_bytes_of_utf8() -> None:
+    budget = templating.Budget(value_bytes=100, file_bytes=150)
+    with templating.Renderer(budget) as renderer:
+        assert renderer.text("{{ 'é' * 40 }}", context(), "a.yaml: one") == "é" * 40
+        with pytest.raises(PreviewError, match=r"^a.yaml: two: a.yaml's templates render to "
+                                               r"more than 150 bytes together"):
+            renderer.text("{{ 'é' * 40 }}", context(), "a.yaml: two")  # 160 bytes in all
 
 
 def test_the_budget_is_the_callers() -> None:
