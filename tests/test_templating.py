@@ -305,6 +305,22 @@ def test_a_threaded_caller_gets_a_fresh_interpreter_with_the_same_budget() -> No
         other.join()
 
 
+def test_a_renderer_that_cannot_start_is_an_error_not_a_wait(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A fresh interpreter that exits at once (here: no Python at all) never says ready.
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        with pytest.raises(PreviewError) as caught:
+            templating.render_text("{{ pr.number }}", context(), "f")
+    finally:
+        release.set()
+        other.join()
+    assert caught.value.message == "the template renderer did not start (exit code 1)"
+
+
 def test_no_worker_for_plain_text() -> None:
     renderer = templating.Renderer()
     assert renderer.tree({"a": ["plain", 1]}, context(), "v: ") == {"a": ["plain", 1]}
