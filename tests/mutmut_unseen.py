@@ -20,7 +20,6 @@ from pathlib import Path
 
 STATS = Path("mutants/mutmut-stats.json")
 _WORKER_STARTED = "preview.templating.process.xǁRendererǁ_start"
-_SUBPROCESS_SYNCER = "tests/syncer/test_server.py::"
 
 # function (mutmut's mangled name) -> whose tests reach it: another function, or a test file.
 UNSEEN = {
@@ -29,8 +28,10 @@ UNSEEN = {
         "process.x__quiet_signals", "jinja.x_sandbox", "jinja.x_render_string",
         "jinja.xǁ_Sandboxǁcall_binop", "jinja.x_size_text", "jinja.x__available",
         "jinja.x__syntax_error")},
-    **{f"preview.syncer.server.{name}": _SUBPROCESS_SYNCER for name in (
-        "x_kubelet_app", "x__proxy_logs", "x__relay_stream")},
+    # The kubelet API behind the real syncer of tests/syncer/test_server.py would be
+    # "preview.syncer.server.x_…": _SUBPROCESS_SYNCER, but that test's sandboxes and syncer,
+    # run in mutmut's own process, are children its os.wait() takes for a mutant's (a
+    # KeyError), and its fork server misreports killed mutants as survivors: TESTING.md.
 }
 
 

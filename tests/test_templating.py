@@ -51,6 +51,7 @@ def context(branch: str = "feature/x", title: str = "Add checkout",
     ("{{ pr.branch | upper }}", "FEATURE/X"),
     ("plain {text}", "plain {text}"),
     ("line\n", "line\n"),
+    ("{{ pr.number }}\n", "42\n"),  # a value's final newline is the user's
 ])
 def test_documented_context(source: str, expected: str) -> None:
     assert templating.render_text(source, context(), "preview.yaml: f") == expected
@@ -283,6 +284,29 @@ def test_a_files_size_is_counted_in_bytes_of_utf8() -> None:
         with pytest.raises(PreviewError, match=r"^a.yaml: two: a.yaml's templates render to "
                                                r"more than 150 bytes together"):
             renderer.text("{{ 'é' * 40 }}", context(), "a.yaml: two")  # 160 bytes in all
+
+
+def test_a_file_may_render_exactly_its_budget_and_says_so_past_it() -> None:
+    budget = templating.Budget(value_bytes=100, file_bytes=200)
+    with templating.Renderer(budget) as renderer:
+        for field in ("one", "two"):
+            renderer.text("{{ 'x' * 100 }}", context(), f"a.yaml: {field}")
+        with pytest.raises(PreviewError) as caught:
+            renderer.text("{{ 'x' }}", context(), "a.yaml: three")
+    assert caught.value.hint == budget.describe()
+
+
+@pytest.mark.parametrize("fields", [
+    ("v.yaml: a: b", "v.yaml: c: d"),  # a YAML key may hold ': '
+    ("--set a", "--set b c"),  # every --set flag is one file
+])
+def test_every_field_of_a_file_counts_against_that_file(fields: tuple[str, str]) -> None:
+    budget = templating.Budget(value_bytes=100, file_bytes=150)
+    with templating.Renderer(budget) as renderer:
+        renderer.text("{{ 'x' * 100 }}", context(), fields[0])
+        with pytest.raises(PreviewError, match="templates render to more than 150 bytes "
+                                               "together"):
+            renderer.text("{{ 'x' * 100 }}", context(), fields[1])
 
 
 def test_the_budget_is_the_callers() -> None:
