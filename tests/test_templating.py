@@ -120,8 +120,32 @@ def test_syntax_error() -> None:
 
 
 def test_runtime_error_in_template() -> None:
-    with pytest.raises(PreviewError, match="the template failed: ZeroDivisionError"):
+    with pytest.raises(PreviewError, match="the template failed: ZeroDivisionError") as e:
         templating.render_text("{{ 1 / 0 }}", context(), "f")
+    assert e.value.hint == "fix the template expression"
+
+
+def test_a_syntax_error_found_when_rendering_names_the_field() -> None:
+    with pytest.raises(PreviewError, match=r"^f: x: template syntax error: "):
+        templating.render_text("{{ pr.number }", context(), "f: x")
+
+
+def test_hints_list_the_documented_variables() -> None:
+    for source, start in (("{{ pr.nope }}", "available variables: "),
+                          ("{{ pr.__class__ }}", "templates may read only the documented "
+                                                 "variables: ")):
+        with pytest.raises(PreviewError) as e:
+            templating.render_text(source, context(), "f")
+        assert (e.value.hint or "").startswith(start + "pr.number, pr.head_sha, "), e.value.hint
+
+
+def test_a_loop_that_prints_is_stopped_at_the_values_limit() -> None:
+    # A million one-character pieces: counted as they come, not built and then measured.
+    loop = "{% for a in 'x' * 1000 %}{% for b in 'x' * 1000 %}{{ b }}{% endfor %}{% endfor %}"
+    with pytest.raises(PreviewError) as e:
+        templating.render_text(loop, context(), "f")
+    assert (e.value.message, e.value.hint) == ("f: the template renders to more than 64 KiB",
+                                               "rendered values are limited to 64 KiB")
 
 
 def test_non_strings_kept() -> None:
