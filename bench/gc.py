@@ -1,4 +1,5 @@
-"""Time the GC's plan over 1000 environments: host sandbox over HTTP, fake GitHub over HTTP.
+"""Time the GC's plan over 1000 environments, then its deletion of 100: host sandbox over
+HTTP, fake GitHub over HTTP.
 
 Starts `preview sandbox apiserver --flavour host --nodes 10` as a subprocess and the fake
 GitHub server of tests/fakegithub; makes 1000 labelled environment namespaces across 10
@@ -6,7 +7,14 @@ repositories (most with a ready virtual-cluster StatefulSet, some broken, expire
 closed PR), then times one `preview gc --dry-run` run in-process: list the host, ask GitHub,
 plan. Half the repositories have more than 100 open PRs (two pages of pulls).
 
-    .venv/bin/python bench/gc.py [--environments 1000] [-o json]
+Deletion phase: 100 more environments of one repository, expired, then one `preview gc` run
+in-process restricted to that repository, deleting them as the CLI does (`down_teardown`:
+each under its environment's Lease, helm uninstall, the namespace deleted and awaited, a last
+read) with `--parallel` at a time. `--serial` adds the same phase at `--parallel 1`, the
+one-at-a-time figure to compare with.
+
+    .venv/bin/python bench/gc.py [--environments 1000] [--deletions 100] [--parallel 8]
+        [--serial] [-o json]
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
 import sys
 import tempfile
 import time
@@ -29,7 +38,10 @@ from preview.gc.model import GcResult
 from preview.github.pulls import GitHubApi
 from preview.kube.client import KubeClient
 from preview.kube.connection import from_kubeconfig
-from preview.operations.gc import GcOptions, gc
+from preview.kube.host import HostCluster
+from preview.lease import Holder
+from preview.operations.exclusive import Lock
+from preview.operations.gc import GcOptions, down_teardown, gc
 from tests.fakegithub import FakeGitHub
 from tests.gc.hostenvs import Spec, make, ready
 
@@ -66,6 +78,11 @@ def main() -> None:
     parser.add_argument("--environments", type=int, default=1000)
     parser.add_argument("--ready-budget", type=float, default=600.0,
                         help="Seconds to wait for the healthy StatefulSets to report ready.")
+    parser.add_argument("--deletions", type=int, default=100,
+                        help="Environments the deletion phase deletes (0: no such phase).")
+    parser.add_argument("--parallel", type=int, default=8, help="The GC's --parallel.")
+    parser.add_argument("--serial", action="store_true",
+                        help="Also time the deletion phase at --parallel 1.")
     parser.add_argument("-o", "--output", choices=["text", "json"], default="text")
     args = parser.parse_args()
     envs, open_prs = specs(args.environments)
@@ -99,12 +116,45 @@ def main() -> None:
                     return result, time.monotonic() - t0
 
             result, seconds = asyncio.run(run())
-        routes = Counter(f"{e.method} {e.route}" for e in github.log)
+            routes = Counter(f"{e.method} {e.route}" for e in github.log)
+            deletions: dict[str, object] = {}
+            for parallel in ([args.parallel, 1] if args.serial else [args.parallel]):
+                if args.deletions:
+                    deletions[f"parallel {parallel}"] = delete_phase(
+                        kubeconfig, args.deletions, parallel, f"bench/gone-{parallel}", now)
     rules = Counter(o.decision.rule for o in result.outcomes)
     report({**header(), "environments": len(result.outcomes), "repositories": REPOS,
             "plan_seconds": round(seconds, 2), "setup_seconds": round(setup_s, 1),
             "github_requests": result.github_requests,
-            "github_requests_by_route": dict(routes), "decisions": dict(rules)}, args.output)
+            "github_requests_by_route": dict(routes), "decisions": dict(rules),
+            "deletion": deletions}, args.output)
+
+
+def delete_phase(kubeconfig: Path, total: int, parallel: int, repo: str,
+                 now: dt.datetime) -> dict[str, object]:
+    """`total` expired environments of `repo`, deleted by one GC run; seconds and outcomes."""
+    expired = [Spec(repo, pr, expires_in=dt.timedelta(hours=-1), healthy=False)
+               for pr in range(1, total + 1)]
+    with config.new_client_from_config(str(kubeconfig)) as api:
+        core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+        for spec in expired:
+            make(core, apps, spec, now)
+    cluster = HostCluster.from_kubeconfig(kubeconfig)
+    lock = Lock(Holder(f"bench/gc.py pid {os.getpid()}"), wait=False, timeout=0)
+
+    async def run() -> tuple[GcResult, float]:
+        async with KubeClient(from_kubeconfig(kubeconfig), "bench") as host:
+            t0 = time.monotonic()
+            result = await gc(host, GcOptions(repos=(repo,), max_deletions=total,
+                                              parallel=parallel), None, now=now,
+                              teardown_fn=down_teardown(cluster, host, lock))
+            return result, time.monotonic() - t0
+
+    result, seconds = asyncio.run(run())
+    outcomes = Counter(o.outcome for o in result.outcomes)
+    assert outcomes == {"deleted": total}, outcomes
+    return {"environments": total, "seconds": round(seconds, 1),
+            "per_environment": round(seconds / total, 2), "outcomes": dict(outcomes)}
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ trusted.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from preview.config_schema import DEFAULT_URL, ChartModel, FileModel, explain, i
 from preview.errors import BadInput, PreviewError
 from preview.pullrequest import PullRequest
 from preview.templating import EnvironmentLike
+from preview.vcluster import vclusterconfig
 
 DEFAULT_FILE = "preview.yaml"
 _FLAGS = {"chart": "--chart", "release": "--release", "namespace": "--namespace", "url": "--url",
@@ -313,9 +315,13 @@ def _render(config: PreviewConfig, pr: PullRequest, env: EnvironmentLike,
             if assignment.flag == flags:
                 _apply(values, assignment, context, renderer)
     requested = renderer.tree(config.vcluster, context, config.where("vcluster"))
+    # vCluster's spellings become ours first: the policy judges our keys, whoever wrote them.
+    translated = vclusterconfig.translate(requested, config.where("vcluster"))
+    requested = vclusterconfig.within(translated, None if rules is None else
+                                      functools.partial(policy.check_vcluster, rules, label=""))
     problems = [] if rules is None else _policy_problems(config, rules, pr, requested, host)
     if problems:
-        raise ConfigError(problems, policy.model.HINT)
+        raise ConfigError(vclusterconfig.explain(problems, translated), policy.model.HINT)
     rules = rules or policy.DEFAULT
     return RenderedConfig(config=config, url=url, host=host, values=values,
                           vcluster_values=policy.vcluster_values(rules, requested, host,

@@ -40,6 +40,16 @@ def _error(action: str, release: str, e: helm_errors.Error) -> PreviewError:
                         "fix the values or chart named in the message and run again")
 
 
+class ReleaseBusy(PreviewError):
+    """helm refused to install or upgrade because another client has the release: it is
+    mid-operation, or was installed since we looked. helm wrote nothing of ours."""
+
+
+# helm's words when it refuses before writing a revision (pkg/action/install.go, upgrade.go).
+_BUSY = ("another operation (install/upgrade/rollback) is in progress",
+         "cannot re-use a name that is still in use")
+
+
 def _not_found(e: helm_errors.Error) -> bool:
     """No such release: pyhelm3 raises ReleaseNotFoundError only for the messages it knows;
     other commands (`helm get values`, `helm uninstall`) just say "not found"."""
@@ -67,7 +77,8 @@ async def install_or_upgrade(kubeconfig: Path | None, context: str | None, chart
                              release: str, namespace: str, values: dict[str, Any],
                              timeout: str = "5m", *, repo: str | None = None,
                              version: str | None = None, create_namespace: bool = False) -> int:
-    """`helm upgrade --install` (no --wait: callers wait with progress). Returns the revision."""
+    """`helm upgrade --install` (no --wait: callers wait with progress). Returns the revision;
+    `ReleaseBusy` when another client holds the release."""
     client = _client(kubeconfig, context)
     try:
         loaded = await client.get_chart(chart, repo=repo, version=version)
@@ -75,7 +86,11 @@ async def install_or_upgrade(kubeconfig: Path | None, context: str | None, chart
             release, loaded, values, namespace=namespace, create_namespace=create_namespace,
             timeout=timeout)
     except helm_errors.Error as e:
-        raise _error("install", release, e) from e
+        error = _error("install", release, e)
+        if any(words in error.message for words in _BUSY):
+            raise ReleaseBusy(error.message, "another run is installing or upgrading it: "
+                                             "wait for it, then run again") from e
+        raise error from e
     return int(revision.revision)
 
 

@@ -40,6 +40,8 @@ RUN_URL = f"{PREFIX}run-url"
 REPO_FULL_NAME = f"{PREFIX}repo-full-name"  # annotation: "owner/name" exactly
 ENVIRONMENT_VCLUSTER = "vcluster"  # name of the virtual cluster inside an environment's namespace
 APP_RELEASE = "app"  # default helm release of the user's chart inside the virtual cluster
+# On the environment's lock Lease (preview/lease.py): what its holder is doing (up, down, gc).
+LOCK_OPERATION = f"{PREFIX}operation"
 
 # -- virtual clusters (`preview vcluster`, charts/vcluster) --------------------------------------
 VCLUSTER = f"{PREFIX}vcluster"  # namespace label: its virtual cluster; on copies: the owner

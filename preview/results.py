@@ -44,6 +44,7 @@ class UpResult:
     expires_at: str  # RFC 3339
     diagnostics: Diagnostics | None
     kubeconfig_hint: str  # the command that gets a kubeconfig for this environment
+    waited_for: str = ""  # the run that held the environment's lock first, if any
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class DownResult:
     namespace: str
     existed: bool
     seconds: float
+    waited_for: str = ""  # the run that held the environment's lock first, if any
 
 
 def up_result(data: dict[str, object]) -> UpResult:

@@ -1,11 +1,6 @@
-"""action.yml run the way a GitHub runner runs a composite action's steps, against the sandbox.
+"""action.yml run the way a GitHub runner runs a composite action's steps
+(tests/e2e/composite.py), against the sandbox.
 
-Each step's `env:` gets its `${{ inputs.X }}`, `${{ github.action_path }}` and
-`${{ github.token }}` expressions substituted (the runner evaluates them; the scripts never see
-an expression), the script runs with `bash --noprofile --norc -eo pipefail` (the runner's
-`shell: bash`), directories appended to `$GITHUB_PATH` are put on `PATH` for later steps, and
-every step gets its own `$GITHUB_OUTPUT`. The `uses:` steps (actions/cache) are skipped, as on
-a runner without a cache service: the environment is then reused only from the tool cache.
 The first run creates a fresh venv and installs this checkout into it with pip (from the
 configured index or local wheels), and, as helm is not on the PATH given, installs helm and
 kubectl too; so this is slow: one test. A second run finds it all installed.
@@ -14,83 +9,21 @@ kubectl too; so this is slow: one test. A second run finds it all installed.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from preview import naming
 from preview.sandbox.runner import Sandbox
-from tests.e2e.runner import ROOT, Step, pull_request_event, read_outputs
+from tests.e2e.composite import StepFailed, action_inputs, run_steps
+from tests.e2e.runner import ROOT, Step, pull_request_event
 from tests.fakegithub import FakeGitHub
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.tools]
-ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
-EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 TOKEN = "ghs_actions_token"
 SHA = "9c8b7a6d" * 5
-
-
-def evaluate(value: str, inputs: dict[str, str], context: dict[str, str],
-             steps: dict[str, dict[str, str]] | None = None) -> str:
-    """The runner's expression evaluation, for the expressions action.yml may use."""
-    def one(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name.startswith("inputs."):
-            return inputs[name.removeprefix("inputs.")]
-        if name.startswith("steps."):
-            step, _, output = name.removeprefix("steps.").partition(".outputs.")
-            return (steps or {}).get(step, {}).get(output, "")  # a skipped step has none
-        return context[name]
-    return EXPRESSION.sub(one, value)
-
-
-def action_inputs(given: dict[str, str], context: dict[str, str]) -> dict[str, str]:
-    """Every input: the given value, else its default (defaults may be expressions)."""
-    values = {}
-    for name, spec in ACTION["inputs"].items():
-        if name in given:
-            values[name] = given[name]
-        elif spec.get("required"):
-            raise AssertionError(f"required input {name} not given")
-        else:
-            values[name] = evaluate(str(spec.get("default", "")), {}, context)
-    return values
-
-
-def run_steps(step_files: Step, environ: dict[str, str], inputs: dict[str, str],
-              context: dict[str, str]) -> dict[str, dict[str, str]]:
-    """Run the composite's steps in order; returns each step id's outputs."""
-    github_path = step_files.directory / "github_path"
-    github_path.touch()
-    outputs: dict[str, dict[str, str]] = {}
-    for index, step in enumerate(ACTION["runs"]["steps"]):
-        if "uses" in step:
-            assert step["uses"].startswith("actions/cache/"), step["name"]
-            continue
-        assert step["shell"] == "bash", step["name"]
-        output_file = step_files.directory / f"output-{index}"
-        output_file.touch()
-        added = [line for line in github_path.read_text().splitlines() if line.strip()]
-        env = {**environ,
-               "PATH": os.pathsep.join([*reversed(added), environ["PATH"]]),
-               "GITHUB_PATH": str(github_path), "GITHUB_OUTPUT": str(output_file),
-               "GITHUB_ACTION_PATH": context["github.action_path"],
-               **{k: evaluate(str(v), inputs, context, outputs)
-                  for k, v in (step.get("env") or {}).items()}}
-        script = step_files.directory / f"step-{index}.sh"
-        script.write_text(step["run"])
-        result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail",
-                                 str(script)], env=env, cwd=ROOT, capture_output=True,
-                                text=True, timeout=900)
-        assert result.returncode == 0, (f"step {step['name']!r} exited {result.returncode}\n"
-                                        f"{result.stdout}\n{result.stderr}")
-        if "id" in step:
-            outputs[step["id"]] = read_outputs(output_file.read_text())
-    return outputs
 
 
 def test_the_composite_action_installs_itself_and_brings_a_pull_request_up(
@@ -135,20 +68,10 @@ def test_the_composite_action_installs_itself_and_brings_a_pull_request_up(
         assert "is ready" in comment["body"]
 
         # The next job on this runner: everything is found in the tool cache, nothing installed.
-        again = run_install_steps(Step.create(tmp_path / "again", {}), environ, inputs, context)
+        again = run_steps(Step.create(tmp_path / "again", {}), environ, inputs, context,
+                      install_only=True)
         assert again["locate"]["ready"] == "true" and again["locate"]["root"] == str(root)
         assert again["install"]["installed"] == "false"
-
-
-def run_install_steps(step_files: Step, environ: dict[str, str], inputs: dict[str, str],
-                      context: dict[str, str]) -> dict[str, dict[str, str]]:
-    """The steps before `preview action` runs (the installation) with the same runner."""
-    steps = ACTION["runs"]["steps"]
-    try:
-        ACTION["runs"]["steps"] = steps[:-1]
-        return run_steps(step_files, environ, inputs, context)
-    finally:
-        ACTION["runs"]["steps"] = steps
 
 
 def test_install_skip_uses_what_is_on_the_path(tmp_path: Path) -> None:
@@ -163,7 +86,7 @@ def test_install_skip_uses_what_is_on_the_path(tmp_path: Path) -> None:
         (bin_dir / tool).chmod(0o755)
     environ = {**files.environ("http://127.0.0.1:9", "octo/runner"),
                "PATH": os.pathsep.join([str(bin_dir), "/usr/bin", "/bin"])}
-    steps = run_install_steps(files, environ, inputs, context)
+    steps = run_steps(files, environ, inputs, context, install_only=True)
     assert steps["locate"] == {"mode": "skip", "preview": str(bin_dir / "preview")}
     assert steps["install"] == {}
     assert not (Path(environ["RUNNER_TEMP"]) / "preview-vcluster").exists()
@@ -174,8 +97,8 @@ def test_install_skip_without_preview_says_what_is_missing(tmp_path: Path) -> No
     inputs = action_inputs({"kubeconfig": "", "install": "skip"}, context)
     files = Step.create(tmp_path, {})
     environ = {**files.environ("http://127.0.0.1:9", "octo/runner"), "PATH": "/usr/bin:/bin"}
-    with pytest.raises(AssertionError, match="install: skip needs preview on PATH"):
-        run_install_steps(files, environ, inputs, context)
+    with pytest.raises(StepFailed, match="install: skip needs preview on PATH"):
+        run_steps(files, environ, inputs, context, install_only=True)
 
 
 def _python_dirs() -> list[str]:

@@ -37,7 +37,7 @@ COMMAND_DOCS = {
     "gc.md": ["gc"],
     "action.md": ["action", "up", "down", "gc"],
     "vcluster.md": ["vcluster", "vcluster create", "vcluster delete", "vcluster list",
-                    "vcluster connect"],
+                    "vcluster connect", "vcluster convert"],
     "github.md": ["up", "down", "gc", "kubeconfig"],
     "policy.md": ["up", "gc", "syncer"],
     "syncer.md": ["syncer"],

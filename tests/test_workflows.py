@@ -166,6 +166,15 @@ def _run(steps: list[dict[str, Any]]) -> str:
     return "\n".join(str(s.get("run", "")) for s in steps)
 
 
+def _in_order(script: str, fragments: list[str]) -> None:
+    """Each fragment occurs in `script` after the one before it."""
+    at = 0
+    for fragment in fragments:
+        found = script.find(fragment, at)
+        assert found != -1, f"{fragment!r} missing after position {at}"
+        at = found + len(fragment)
+
+
 def test_e2e_workflow_triggers_and_pins() -> None:
     workflow = yaml.safe_load(E2E.read_text())
     triggers = workflow[True]  # YAML 1.1 reads the key `on` as a boolean
@@ -175,17 +184,51 @@ def test_e2e_workflow_triggers_and_pins() -> None:
     assert any(u.startswith("helm/kind-action@") for u in uses)
 
 
+def test_e2e_workflow_runs_on_the_oldest_and_newest_kubernetes_we_support() -> None:
+    """The host versions are the ends of the range the vcluster chart is validated against,
+    each node image pinned by digest and run by the kind release that built it."""
+    from tests.charts.test_vcluster_chart import K8S_VERSIONS
+    job = yaml.safe_load(E2E.read_text())["jobs"]["e2e"]
+    matrix = job["strategy"]["matrix"]["include"]
+    assert [m["kubernetes"] for m in matrix] == [K8S_VERSIONS[0], K8S_VERSIONS[-1]]
+    for entry in matrix:
+        image = re.fullmatch(r"kindest/node:v(\d+\.\d+)\.\d+@sha256:[0-9a-f]{64}",
+                             entry["node_image"])
+        assert image and image.group(1) == entry["kubernetes"], entry
+        assert re.fullmatch(r"v\d+\.\d+\.\d+", entry["kind"]), entry
+    kind = next(s for s in _steps() if s.get("uses", "").startswith("helm/kind-action@"))
+    assert kind["with"]["node_image"] == "${{ matrix.node_image }}"
+    assert kind["with"]["version"] == "${{ matrix.kind }}"
+    assert job["strategy"]["fail-fast"] is False
+
+
+def test_e2e_workflow_checks_the_product_through_ingress_nginx() -> None:
+    """A kind cluster with ingress-nginx and the syncer image, then the script the suite also
+    runs on the sandbox (tests/e2e/test_product.py), with that image as the policy's."""
+    steps = _steps()
+    _in_order(_run(steps), [
+        "extraPortMappings", "containerPort: 80, hostPort: 80",
+        'kubectl apply -f "$INGRESS_NGINX"', "ingressclass.kubernetes.io/is-default-class=true",
+        "docker build", "kind load docker-image",
+        "syncer:\n  image: $IMAGE",
+        ".venv/bin/python -m tests.e2e.product", "--ingress-address 127.0.0.1:80",
+        '--policy "$RUNNER_TEMP/policy.yaml"', "--install auto"])
+    env = yaml.safe_load(E2E.read_text())["jobs"]["e2e"]["env"]
+    assert re.fullmatch(r"https://raw\.githubusercontent\.com/kubernetes/ingress-nginx/"
+                        r"[0-9a-f]{40}/deploy/static/provider/kind/deploy\.yaml",
+                        env["INGRESS_NGINX"])
+    product = next(i for i, s in enumerate(steps) if "tests.e2e.product" in s.get("run", ""))
+    assert steps[product + 1].get("if") == "failure()"  # its diagnostics
+
+
 def test_e2e_workflow_runs_the_whole_life_of_a_virtual_cluster() -> None:
     steps = _steps()
-    script = _run(steps)
-    order = ["docker build", "kind load docker-image",
-             'preview vcluster create "$VCLUSTER" --namespace "$NAMESPACE" --set "syncer.image=$IMAGE"',
-             'preview vcluster connect "$VCLUSTER" --namespace "$NAMESPACE" -- kubectl apply',
-             "--for=condition=Available",
-             'preview vcluster delete "$VCLUSTER" --namespace "$NAMESPACE"',
-             "app.kubernetes.io/part-of=preview-vcluster"]
-    positions = [script.find(fragment) for fragment in order]
-    assert -1 not in positions, dict(zip(order, positions, strict=True))
-    assert positions == sorted(positions)
-    assert "kind: Deployment" in script
-    assert any(s.get("if") == "failure()" for s in steps)  # diagnostics when it fails
+    _in_order(_run(steps), [
+        "docker build", "kind load docker-image",
+        'preview vcluster create "$VCLUSTER" --namespace "$NAMESPACE" --set "syncer.image=$IMAGE"',
+        'preview vcluster connect "$VCLUSTER" --namespace "$NAMESPACE" -- kubectl apply',
+        "--for=condition=Available",
+        'preview vcluster delete "$VCLUSTER" --namespace "$NAMESPACE"',
+        "app.kubernetes.io/part-of=preview-vcluster"])
+    assert "kind: Deployment" in _run(steps)
+    assert steps[-1].get("if") == "failure()"  # diagnostics when it fails

@@ -2,7 +2,8 @@
 
 Exit codes: 0 ok; 1 the deploy failed (the environment is left for inspection) or the
 cluster refused; 2 bad input (preview.yaml, flags, the PR context, the chart's templates,
-a namespace that is not ours), nothing created; 3 a teardown left something behind.
+a namespace that is not ours), nothing created; 3 a teardown left something behind; 4 another
+run works on the environment and --no-wait was given (nothing done).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from preview import render
 from preview.cli import reporting
 from preview.errors import BadInput
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_BUSY = 0, 1, 2, 3, 4
 
 UP_EXAMPLES = """
 \b
@@ -78,6 +79,35 @@ def _api(api_url: str, audience: str | None) -> Any:
 def github_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--github-token", default=None, metavar="TOKEN",
                         help=reporting.TOKEN_HELP)(fn)
+
+
+def lock_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--no-wait", is_flag=True,
+        help="When another run works on this environment, exit at once (exit code 4) "
+             "instead of waiting for it to finish.")(fn)
+
+
+def run_lock(no_wait: bool, timeout: float) -> Any:
+    """This process as the holder of an environment's lock (docs/up.md, "One run at a time")."""
+    import getpass
+    import socket
+
+    from preview import lease
+    from preview.operations import exclusive
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    holder = lease.Holder.of_process(os.environ, user, socket.gethostname(), os.getpid())
+    return exclusive.Lock(holder, wait=not no_wait, timeout=timeout)
+
+
+def _yielded(error: Any) -> None:
+    """A run that found another one working and was told not to wait: say so, exit 4."""
+    click.echo(f"yielded: {error}", err=True)
+    sys.exit(EXIT_BUSY)
 
 
 def _host(kubeconfig: Path | None, context: str | None) -> Any:
@@ -138,6 +168,7 @@ def _environment(repo: str | None, pr_number: str | None) -> Any:
                    "this kubeconfig; see docs/action.md).")
 @policy_option
 @api_options
+@lock_option
 @github_option
 @host_options
 def up_command(config_path: Path | None, chart: str | None, values_files: tuple[Path, ...],
@@ -145,20 +176,24 @@ def up_command(config_path: Path | None, chart: str | None, values_files: tuple[
                timeout: str | None, repo: str | None, pr_number: str | None, sha: str | None,
                branch: str | None, author: str | None, output: str, allow_forks: bool,
                policy_path: Path | None, api_url: str | None, audience: str | None,
-               github_token: str | None, kubeconfig: Path | None,
+               no_wait: bool, github_token: str | None, kubeconfig: Path | None,
                context: str | None) -> None:
     """Create or upgrade the preview environment of a pull request and check its URL.
 
     A virtual cluster in a host namespace, the chart installed in it, workloads ready, the
     URL answering. The same commit twice changes nothing; a new one upgrades in place.
-    Exit codes: 0 ready, 1 deploy failed (left for inspection), 2 bad input.
+    Exit codes: 0 ready, 1 deploy failed (left for inspection), 2 bad input, 4 another
+    run works on it (--no-wait).
+
+    One run at a time per environment: a second `up` or `down` waits until the first is
+    done (saying which run it waits for), then does its own work on what that run left.
 
     With a GitHub token (--github-token, $GITHUB_TOKEN) it keeps the pull request's comment
     and deployment up to date (docs/github.md). A fork's pull request is refused before
     anything else unless --allow-forks.
     """
     from preview import config as configuration
-    from preview import naming, policy, pullrequest
+    from preview import lease, naming, policy, pullrequest
     from preview.operations import down, up
 
     overrides = configuration.ConfigOverrides(
@@ -172,8 +207,15 @@ def up_command(config_path: Path | None, chart: str | None, values_files: tuple[
     event_name = os.environ.get("GITHUB_EVENT_NAME", "")
     if pullrequest.refuses_fork(pr.is_fork, event_name, allow_forks):
         raise reporter.refuse(reporting.fork_refusal(pr.number, pr.head_repo, event_name))
-    reporter.building(pr, env)
     printer = reporter.progress(output)
+    locked: list[bool] = []
+
+    def on_locked() -> None:
+        # Only once this run holds the environment: a run that waits or yields must not
+        # say "being built" over the comment of the run that works.
+        locked.append(True)
+        reporter.building(pr, env)
+
     try:
         rules = policy.load(policy_path)
         budget = configuration.template_budget(rules)
@@ -187,18 +229,27 @@ def up_command(config_path: Path | None, chart: str | None, values_files: tuple[
                                "drop --chart/--values/--set/--domain/--ttl/--policy; put "
                                "them in preview.yaml")
             api = _api(api_url, audience)
+            on_locked()  # the API serializes runs of one environment with the same Lease
             with reporter.phases(f"preview up {env.name}"):
                 result = asyncio.run(client.remote_up(api, pr, loaded, printer))
                 printer.done()
         else:
             rendered = _bad_input(lambda: configuration.render(loaded, pr, env, rules))
             host = _host(kubeconfig, context)
+            timeouts = rendered.timeouts
+            # Another run may need all of its phases: wait as long as ours may take.
+            lock = run_lock(no_wait, timeouts.vcluster + timeouts.deploy + timeouts.health)
             with reporter.phases(f"preview up {env.name}") as phase_started:
                 result = asyncio.run(up.up(host, pr, rendered, env, printer,
-                                           phase_started=phase_started))
+                                           phase_started=phase_started, lock=lock,
+                                           on_locked=on_locked))
                 printer.done()
+    except lease.Busy as e:
+        printer.done()
+        _yielded(e)
     except Exception as e:
-        reporter.error(pr, env, e)  # the comment must not stay "being built"
+        if locked or isinstance(e, BadInput):
+            reporter.error(pr, env, e)  # the comment must not stay "being built"
         raise
     if reporter.closed_meanwhile(pr):
         # Its teardown may have run while this deploy was still going: finish the job.
@@ -206,7 +257,8 @@ def up_command(config_path: Path | None, chart: str | None, values_files: tuple[
                    err=True)
         with reporter.group(f"preview down: {env.name} (the pull request is closed)"):
             gone = asyncio.run(client.remote_down(api, pr.full_name, pr.number, printer)
-                               if api_url else down.down(host, env, printer))
+                               if api_url else
+                               down.down(host, env, printer, lock=run_lock(False, 300.0)))
             printer.done()
         reporter.torn_down(pr, env, gone)
         click.echo(render.dump(gone, "json") if output == "json" else down_text(gone))
@@ -236,6 +288,8 @@ def up_text(result: Any, repo: str) -> str:
              f"  expires:    {result.expires_at}",
              f"  phases:     {phases}",
              f"  kubectl:    {result.kubeconfig_hint}"]
+    if result.waited_for:
+        lines.append(f"  waited for: {result.waited_for} (another run of this environment)")
     if result.diagnostics is not None:
         lines += ["", diagnostics_text(result.diagnostics)]
     return "\n".join(lines)
@@ -266,22 +320,25 @@ def diagnostics_text(diagnostics: Any) -> str:
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @api_options
+@lock_option
 @github_option
 @host_options
 def down_command(repo: str | None, pr_number: str | None, timeout: int, output: str,
-                 api_url: str | None, audience: str | None,
+                 api_url: str | None, audience: str | None, no_wait: bool,
                  github_token: str | None, kubeconfig: Path | None,
                  context: str | None) -> None:
     """Tear down the preview environment of a pull request, and verify it is gone.
 
     Success also when nothing existed. A namespace of that name without our labels is
-    refused (exit 2); something left behind is exit 3.
+    refused (exit 2); something left behind is exit 3. A running `up` of the environment is
+    waited for (up to --timeout), or with --no-wait exit 4 and nothing done.
 
     \b
     Examples:
       preview down --repo octo-org/app --pr 42
       preview down      # in GitHub Actions, on the pull_request `closed` event
     """
+    from preview import lease
     from preview.operations import down
 
     env = _environment(repo, pr_number)
@@ -294,7 +351,12 @@ def down_command(repo: str | None, pr_number: str | None, timeout: int, output: 
             result = asyncio.run(client.remote_down(_api(api_url, audience), env.full_name,
                                                     env.pr, printer))
         else:
-            result = asyncio.run(down.down(_host(kubeconfig, context), env, printer, timeout))
+            try:
+                result = asyncio.run(down.down(_host(kubeconfig, context), env, printer,
+                                               timeout, lock=run_lock(no_wait, timeout)))
+            except lease.Busy as e:
+                printer.done()
+                _yielded(e)
         printer.done()
     reporter.torn_down(_bad_input(lambda: reporting.pull_request_of(env, os.environ)), env,
                        result)
@@ -303,10 +365,11 @@ def down_command(repo: str | None, pr_number: str | None, timeout: int, output: 
 
 def down_text(result: Any) -> str:
     """What `preview down` prints for people (pure)."""
+    waited = f"; waited for {result.waited_for} first" if result.waited_for else ""
     if result.existed:
         return (f"environment {result.environment} ({result.namespace}) is gone "
-                f"({result.seconds:.1f}s)")
-    return f"environment {result.environment} does not exist: nothing to tear down"
+                f"({result.seconds:.1f}s){waited}")
+    return f"environment {result.environment} does not exist: nothing to tear down{waited}"
 
 
 @click.command("list")

@@ -43,6 +43,8 @@ def _repos(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
 @click.option("--max-deletions", type=click.IntRange(min=0), default=20, show_default=True,
               help="Refuse (delete nothing, exit 1) a run that would delete more.")
 @click.option("--force", is_flag=True, help="Delete even beyond --max-deletions.")
+@click.option("--parallel", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Environments deleted at a time (each still verified and reported).")
 @click.option("--older-than", "grace", default="1h", show_default=True, callback=_duration,
               metavar="DURATION",
               help="Grace period: younger environments are kept (a deploy may be running) "
@@ -63,16 +65,19 @@ def _repos(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
               help="Kubeconfig of the host cluster.  [default: $KUBECONFIG, ~/.kube/config]")
 @click.option("--context", default=None, help="Context of that kubeconfig to use.")
 def gc_command(repos: tuple[str, ...], dry_run: bool, max_deletions: int, force: bool,
-               grace: int, keep_labels: tuple[str, ...], output: str, github_token: str,
-               policy_path: Path | None, kubeconfig: Path | None, context: str | None) -> None:
+               parallel: int, grace: int, keep_labels: tuple[str, ...], output: str,
+               github_token: str, policy_path: Path | None, kubeconfig: Path | None,
+               context: str | None) -> None:
     """Find every managed environment on the host, decide, delete, report.
 
     Deletes an environment when its PR is closed or merged, its TTL expired, its repository
     is provably gone, or it is broken (or stuck Terminating) beyond the grace period. Keeps it
     on any doubt: a GitHub error never deletes. Exits 1 when a deletion failed or the run was
-    refused by --max-deletions. Rules and token choice: docs/gc.md.
+    refused by --max-deletions. Up to --parallel deletions run at a time; an environment
+    another run (`up`, `down`) is working on is skipped. Rules and token choice: docs/gc.md.
     """
     from preview import policy
+    from preview.cli.environments import run_lock
     from preview.gc import report
     from preview.gc.model import Settings
     from preview.github import GitHubSession
@@ -89,7 +94,8 @@ def gc_command(repos: tuple[str, ...], dry_run: bool, max_deletions: int, force:
     options = GcOptions(repos=repos, dry_run=dry_run, max_deletions=max_deletions, force=force,
                         settings=Settings(grace_seconds=grace, keep_labels=keep_labels,
                                           max_ttl_seconds=rules.caps.ttl if policy_path else None,
-                                          per_repository=rules.caps.environments.per_repository))
+                                          per_repository=rules.caps.environments.per_repository),
+                        parallel=parallel)
 
     # The step summary gets the GC's report, not one comment per deleted environment.
     session = GitHubSession.from_env(
@@ -102,7 +108,8 @@ def gc_command(repos: tuple[str, ...], dry_run: bool, max_deletions: int, force:
     async def main() -> report.GcResult:
         async with cluster.client("preview-gc") as host:
             return await gc(host, options, github, notify=notify,
-                            teardown_fn=down_teardown(cluster, host))
+                            teardown_fn=down_teardown(cluster, host, run_lock(no_wait=True,
+                                                                              timeout=0)))
 
     result = asyncio.run(main())
     click.echo(report.to_json(result) if output == "json" else report.to_table(result))

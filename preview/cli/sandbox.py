@@ -141,6 +141,7 @@ def _demo(port: int, kubeconfig_path: Path, config: ServerConfig, example: Path)
     import signal
 
     from preview import render
+    from preview.cli.environments import run_lock
     from preview.kube.host import HostCluster
     from preview.operations.demo import DEMO_OWNER, DEMO_PR, DEMO_REPO, demo
     from preview.sandbox.runner import Sandbox
@@ -166,7 +167,8 @@ def _demo(port: int, kubeconfig_path: Path, config: ServerConfig, example: Path)
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
-            outcome = await demo(host, example, printer, announce, stop)
+            outcome = await demo(host, example, printer, announce, stop,
+                                 run_lock(no_wait=False, timeout=600.0))
             printer.done()
             click.echo(f"Environment {outcome.down.environment} torn down "
                        f"({outcome.down.seconds:.1f}s); stopping the sandbox.")

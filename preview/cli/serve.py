@@ -35,11 +35,18 @@ log = logging.getLogger(__name__)
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where uploaded bundles are unpacked, one private directory each.  "
                    "[default: a new temporary directory]")
+@click.option("--shutdown-grace", type=click.FloatRange(min=0), default=25.0,
+              show_default=True, metavar="SECONDS",
+              help="On SIGTERM, how long to let running operations end (keep it under the "
+                   "pod's terminationGracePeriodSeconds).")
 @click.option("--kubeconfig", type=click.Path(path_type=Path), default=None,
-              help="Kubeconfig of the host cluster.  [default: in-cluster, then $KUBECONFIG]")
+              help="Kubeconfig of the host cluster (charts/preview-platform points "
+                   "$KUBECONFIG at the pod's ServiceAccount).  [default: $KUBECONFIG, "
+                   "~/.kube/config]")
 @click.option("--context", default=None, help="Context of that kubeconfig to use.")
 def serve_command(policy_path: Path | None, issuer_ca: Path | None, listen: str, tls_cert: Path | None,
-                  tls_key: Path | None, workdir: Path | None, kubeconfig: Path | None,
+                  tls_key: Path | None, workdir: Path | None, shutdown_grace: float,
+                  kubeconfig: Path | None,
                   context: str | None) -> None:
     """Serve the preview API: create, upgrade, list and delete environments for the
     workflows whose OIDC token the policy allows, streaming `preview up`'s progress.
@@ -83,7 +90,7 @@ def serve_command(policy_path: Path | None, issuer_ca: Path | None, listen: str,
 
     async def main() -> None:
         verifier = login.OidcVerifier(issuer, audience, ca_file=issuer_ca)
-        app = make_app(State(host, rules, verifier, root))
+        app = make_app(State(host, rules, verifier, root, shutdown_grace=shutdown_grace))
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, host_name or "0.0.0.0", int(port_text), ssl_context=tls)

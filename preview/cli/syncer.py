@@ -15,7 +15,7 @@ import click
 
 from preview import logs
 from preview.syncer import settings
-from preview.syncer.context import DEFAULT_DENIED_ANNOTATIONS, RULES
+from preview.syncer.context import DEFAULT_DENIED_ANNOTATIONS, POD_SECURITY_LEVELS, RULES
 
 D = settings.DEFAULTS
 
@@ -71,6 +71,12 @@ D = settings.DEFAULTS
 @click.option("--allow", "allowed", multiple=True, type=click.Choice(sorted(RULES)),
               help="Relax an isolation rule (all are enforced by default; docs/syncer.md "
                    "lists them). Repeatable.")
+@click.option("--pod-security", type=click.Choice(POD_SECURITY_LEVELS),
+              default=D["pod_security"], show_default=True,
+              help="Pod Security Standard level the syncer enforces on pods (the chart: "
+                   "isolation.podSecurity). restricted adds its rules to the baseline's; "
+                   "privileged and baseline enforce the baseline's (only --allow relaxes "
+                   "one).")
 @click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="PATTERN",
               help="Ingress host the tenant may use (`*.example.com` matches one label). "
                    "Repeatable; none: any concrete host, never a wildcard.")

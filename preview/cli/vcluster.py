@@ -140,7 +140,8 @@ def create_command(name: str, namespace: str | None, values_files: tuple[Path, .
         raise click.UsageError("--reset-values goes with --upgrade")
     check_name(name)
     ns = check_namespace(namespace or default_namespace(name))
-    values = given(values_files, assignments, expose)
+    values = given(values_files, assignments, expose,
+                   report=lambda line: click.echo(line, err=True))
     printer = render.ProgressPrinter()
     result = _run(kubeconfig, context, lambda host: lifecycle.create(
         host, name, ns, values, printer, timeout, upgrade, reset_values))
@@ -157,6 +158,28 @@ def create_command(name: str, namespace: str | None, values_files: tuple[Path, .
         click.echo(f"virtual cluster {name} is ready in namespace {ns} ({result.seconds}s)")
     click.echo(f"  kubeconfig: Secret {ns}/{result.kubeconfig_secret}")
     click.echo(f"  use it:     preview vcluster connect {name} -n {ns} -- kubectl get ns")
+
+
+@vcluster.command("convert", epilog=examples(
+    "preview vcluster convert vcluster.yaml > values.yaml",
+    "preview vcluster convert old-values.yaml -o json"))
+@click.argument("file", type=click.Path(path_type=Path))
+@output_option("yaml", "json", default="yaml")
+@verbose_option
+def convert_command(file: Path, output: str) -> None:
+    """Print charts/vcluster values for vCluster values FILE (vCluster ≤0.19 values or a
+    vcluster.yaml of vCluster ≥0.20), to switch for good.
+
+    What became of each vCluster key goes to stderr; a key with no equivalent fails,
+    naming it and why. `create -f FILE` translates the same way on the fly.
+    """
+    from preview.vcluster.values import load
+
+    translation = load(file)
+    click.echo(f"{file}: {translation.form}, in charts/vcluster's values:", err=True)
+    for line in translation.lines or ("(nothing to translate)",):
+        click.echo(f"{file}: {line}", err=True)
+    click.echo(render.dump(translation.merged, output))
 
 
 @vcluster.command("connect", cls=_DashDash, epilog=examples(

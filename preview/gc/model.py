@@ -61,11 +61,12 @@ class Decision:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened to one decision: kept, deleted, would-delete, refused or failed."""
+    """What happened to one decision: kept, deleted, would-delete, refused, skipped (another
+    run holds the environment) or failed."""
 
     decision: Decision
-    outcome: str  # kept | deleted | would delete | not deleted | failed
-    detail: str = ""  # why it failed / warnings of the GitHub report
+    outcome: str  # kept | deleted | would delete | not deleted | skipped | failed
+    detail: str = ""  # why it failed or was skipped / warnings of the GitHub report
 
 
 @dataclass(frozen=True)

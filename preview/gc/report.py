@@ -60,7 +60,8 @@ def to_markdown(result: GcResult) -> str:
 
 
 def _outcome(o: Outcome) -> str:
-    return f"{o.outcome}: {o.detail}" if o.outcome == "failed" and o.detail else o.outcome
+    return f"{o.outcome}: {o.detail}" if o.outcome in ("failed", "skipped") and o.detail \
+        else o.outcome
 
 
 def _footer(result: GcResult) -> list[str]:

@@ -324,11 +324,15 @@ class KubeClient:
 
     async def delete(self, res: Resource, namespace: str | None, name: str,
                      uid: str | None = None, grace_period: int | None = None,
-                     propagation: str | None = None) -> bool:
-        """Delete; False when already gone (or replaced by a newer object with the name)."""
+                     propagation: str | None = None,
+                     resource_version: str | None = None) -> bool:
+        """Delete; False when already gone (or replaced by a newer object with the name, or
+        changed since `resource_version`)."""
         options: dict[str, Any] = {"apiVersion": "v1", "kind": "DeleteOptions"}
-        if uid:
-            options["preconditions"] = {"uid": uid}
+        preconditions = {k: v for k, v in (("uid", uid), ("resourceVersion", resource_version))
+                         if v}
+        if preconditions:
+            options["preconditions"] = preconditions
         if grace_period is not None:
             options["gracePeriodSeconds"] = grace_period
         if propagation:
@@ -339,7 +343,7 @@ class KubeClient:
         except NotFound:
             return False
         except Conflict:
-            if uid:
+            if preconditions:
                 return False
             raise
 

@@ -34,6 +34,8 @@ INGRESSES = Resource("networking.k8s.io", "v1", "ingresses", "Ingress")
 NETWORKPOLICIES = Resource("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy")
 ROLES = Resource("rbac.authorization.k8s.io", "v1", "roles", "Role")
 ROLEBINDINGS = Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding")
+# coordination: the one-writer-per-environment lock (preview/lease.py)
+LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 
 # What the syncer copies from a virtual cluster into its host namespace (the keys are the
 # work-queue kinds and the names `--sync` takes). Whoever removes a virtual cluster's leftovers

@@ -17,7 +17,7 @@ from pathlib import Path
 from preview import config as configuration
 from preview import naming
 from preview.kube.host import HostCluster
-from preview.operations import down, up
+from preview.operations import down, exclusive, up
 from preview.pullrequest import PullRequest
 from preview.results import DownResult, UpResult
 from preview.vcluster.model import Progress
@@ -58,13 +58,15 @@ def demo_pull_request(example: Path) -> PullRequest:
 
 
 async def demo(host: HostCluster, example: Path, progress: Progress,
-               announce: Callable[[UpResult], None], stop: asyncio.Event) -> DemoResult:
-    """`up` the example at `example` (its preview.yaml), announce, wait for `stop`, `down`."""
+               announce: Callable[[UpResult], None], stop: asyncio.Event,
+               lock: exclusive.Lock) -> DemoResult:
+    """`up` the example at `example` (its preview.yaml), announce, wait for `stop`, `down`
+    (each holding the environment's lock as `lock` says)."""
     pr = demo_pull_request(example)
     env = naming.environment_for(pr.owner, pr.repo, pr.number)
     loaded = configuration.load(example / configuration.DEFAULT_FILE, cwd=example)
     rendered = configuration.render(loaded, pr, env)
-    result = await up.up(host, pr, rendered, env, progress)
+    result = await up.up(host, pr, rendered, env, progress, lock=lock)
     announce(result)
     await stop.wait()
-    return DemoResult(result, await down.down(host, env, progress))
+    return DemoResult(result, await down.down(host, env, progress, lock=lock))

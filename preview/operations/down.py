@@ -5,7 +5,10 @@ their host copies gracefully; deleting the virtual cluster removes them anyway),
 cluster (`vcluster.lifecycle.delete`: chart, the syncer's copies, the namespace with a uid
 precondition, waiting until it is gone), then a last read proving nothing is left.
 
-Nothing existing is success ("nothing to tear down"). A namespace of the environment's name
+All of it holds the environment's lock (`preview.operations.exclusive`): a running `up` is
+waited for, and the Lease goes with the namespace, so an `up` waiting for this `down` then
+creates the environment afresh (the later run wins). Nothing existing is success ("nothing to
+tear down"). A namespace of the environment's name
 without our labels is refused before anything is touched (`ownership.check_owned`).
 """
 
@@ -22,7 +25,7 @@ from preview.errors import Incomplete, PreviewError
 from preview.kube.client import ApiError, KubeClient
 from preview.kube.host import HostCluster
 from preview.kube.resources import STATEFULSETS
-from preview.operations import ownership
+from preview.operations import exclusive, ownership
 from preview.results import DownResult
 from preview.vcluster import connect, lifecycle
 from preview.vcluster.model import Progress
@@ -32,26 +35,40 @@ APP_UNINSTALL_TIMEOUT = 60.0
 
 
 async def down(host: HostCluster, env: naming.Environment, progress: Progress,
-               timeout: float = 300.0) -> DownResult:
-    """Tear down `env`; raises Incomplete when something of ours is still there afterwards."""
+               timeout: float = 300.0, *, lock: exclusive.Lock,
+               operation: str = "down") -> DownResult:
+    """Tear down `env` holding its lock (`operation` names who on the Lease: down, gc);
+    raises Incomplete when something of ours is still there afterwards, `lease.Busy` when
+    another run holds the lock and `lock.wait` is off."""
     started = time.monotonic()
     async with host.client() as kube:
-        namespace = await ownership.find(kube, env)
-        if namespace is None:
+        if await ownership.find(kube, env) is None:
             progress(f"namespace {env.namespace} does not exist: nothing to tear down")
             return DownResult(env.name, env.namespace, False, _since(started))
-        if not namespace["metadata"].get("deletionTimestamp"):
-            await _uninstall_apps(kube, env, progress, min(APP_UNINSTALL_TIMEOUT, timeout))
-        result = await lifecycle.delete(host, env.vcluster, env.namespace, progress,
-                                        timeout=timeout)
+        async with exclusive.for_teardown(kube, env, lock, operation, progress) as held:
+            waited = held.waited if held is not None else ""
+            # Read again: the run we waited for may have torn it down already.
+            namespace = await ownership.find(kube, env)
+            if namespace is None:
+                progress(f"namespace {env.namespace} is gone: nothing left to tear down")
+                return DownResult(env.name, env.namespace, False, _since(started), waited)
+            if not namespace["metadata"].get("deletionTimestamp"):
+                await _uninstall_apps(kube, env, progress, min(APP_UNINSTALL_TIMEOUT, timeout))
+            # Deleting the namespace deletes the Lease with it: nobody else writes until
+            # it is gone, and an `up` waiting for us then creates the environment afresh.
+            result = await lifecycle.delete(host, env.vcluster, env.namespace, progress,
+                                            timeout=timeout)
         remaining = await kube.get(ownership.NAMESPACES, None, env.namespace)
+        if remaining is not None and remaining["metadata"].get("uid") != \
+                namespace["metadata"].get("uid"):
+            remaining = None  # made afresh by an `up` that waited for us: not a leftover
         if remaining is not None or result.leftovers:
             what = ", ".join(result.leftovers) or f"namespace {env.namespace}"
             raise Incomplete(f"tearing down {env.name} left behind: {what}",
                              f"run `preview down` again; if it stays, look at "
                              f"`kubectl get namespace {env.namespace} -o yaml` (finalizers)")
     progress(f"environment {env.name} is gone")
-    return DownResult(env.name, env.namespace, True, _since(started))
+    return DownResult(env.name, env.namespace, True, _since(started), waited)
 
 
 async def _uninstall_apps(kube: KubeClient, env: naming.Environment, progress: Progress,

@@ -13,13 +13,14 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
-from preview import naming
+from preview import lease, naming
 from preview.gc import collect, execute, plan, teardown
 from preview.gc.model import Decision, GcResult, HostEnvironment, Settings
 from preview.github import GitHubSession
 from preview.github.pulls import GitHubApi, RepoPulls, lookup
 from preview.kube.client import KubeClient
 from preview.kube.host import HostCluster
+from preview.operations import exclusive
 from preview.operations.down import down
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class GcOptions:
     max_deletions: int = 20
     force: bool = False  # delete even beyond max_deletions
     settings: Settings = field(default_factory=Settings)
+    parallel: int = execute.DEFAULT_PARALLEL  # deletions at a time
 
 
 async def gc(host: KubeClient, options: GcOptions, github: GitHubApi | None, *,
@@ -66,7 +68,7 @@ async def gc(host: KubeClient, options: GcOptions, github: GitHubApi | None, *,
 
     outcomes, refused = await execute.execute(
         decisions, teardown_fn or default_teardown, notify, dry_run=options.dry_run,
-        max_deletions=options.max_deletions, force=options.force)
+        max_deletions=options.max_deletions, force=options.force, parallel=options.parallel)
     return GcResult(outcomes=outcomes, dry_run=options.dry_run, refused=refused,
                     notes=tuple(notes), github_requests=github.calls if github else 0)
 
@@ -104,14 +106,17 @@ def github_notifier(session: GitHubSession) -> execute.Notify:
     return notify
 
 
-def down_teardown(host: HostCluster, kube: KubeClient, timeout: float = 300.0
-                  ) -> execute.Teardown:
+def down_teardown(host: HostCluster, kube: KubeClient, lock: exclusive.Lock,
+                  timeout: float = 300.0) -> execute.Teardown:
     """Delete an environment as `preview down` does (app, virtual cluster, namespace, verified).
 
-    A namespace already Terminating goes through `preview.gc.teardown` instead: `down` would
-    only wait on the same finalizers, which the GC releases when they are ours. A namespace
-    that does not name its repository and PR, or whose name is not the one `up` derives from
-    them, is deleted as a namespace (after the same ownership checks).
+    Each deletion holds the environment's lock as `lock` says (the GC passes `wait=False`):
+    an environment another run works on is skipped (`execute.Skipped`), the next GC run
+    judges it again. A namespace already Terminating goes through `preview.gc.teardown`
+    instead: `down` would only wait on the same finalizers, which the GC releases when they
+    are ours. A namespace that does not name its repository and PR, or whose name is not the
+    one `up` derives from them, is deleted as a namespace (after the same ownership checks;
+    no `up` or `down` can name it, so there is no lock to take).
     """
 
     async def run(env: HostEnvironment) -> str:
@@ -121,10 +126,21 @@ def down_teardown(host: HostCluster, kube: KubeClient, timeout: float = 300.0
             environment = naming.environment_for(owner, name, record.pr)
         except ValueError:
             environment = None
-        if env.deletion_started or environment is None or \
-                environment.namespace != record.namespace:
+        if environment is None or environment.namespace != record.namespace:
             return await teardown.delete_environment(kube, env)
-        result = await down(host, environment, lambda line: log.info("gc: %s", line), timeout)
+
+        def progress(line: str) -> None:
+            log.info("gc: %s: %s", record.namespace, line)
+
+        try:
+            if env.deletion_started:
+                async with exclusive.for_teardown(kube, environment, lock, "gc", progress):
+                    return await teardown.delete_environment(kube, env)
+            result = await down(host, environment, progress, timeout, lock=lock,
+                                operation="gc")
+        except lease.Busy as e:
+            raise execute.Skipped(f"{e.holder} ({e.operation or 'a run'}) is working on it"
+                                  ) from e
         return f"torn down in {result.seconds:.1f}s" if result.existed else "already gone"
 
     return run

@@ -4,9 +4,12 @@ Steps (each a timed phase of the result):
 
 0. *check* — the user's chart renders (`helm template`) and the vcluster values pass the
    chart's schema: a mistake is `BadInput` (exit 2) before anything is created.
-1. *namespace* — the host namespace with the label contract of `preview.naming`; a namespace
-   of that name that is not this environment's is refused. `created-at` is kept from the
-   first `up`, `expires-at` moves to now + ttl on every `up`.
+1. *lock* — the environment's Lease (`preview.operations.exclusive`), its namespace created
+   with the label contract of `preview.naming` first when absent; a namespace of that name
+   that is not this environment's is refused. Another run holding it is waited for (or, with
+   `lock.wait` off, `lease.Busy`); everything below runs under it, so two runs never install
+   the same virtual cluster side by side. Then *namespace* — its annotations: `created-at`
+   is kept from the first `up`, `expires-at` moves to now + ttl on every `up`.
 2. *vcluster* — `charts/vcluster` installed or upgraded (`vcluster.lifecycle.create`), and
    skipped when the deployed release already has these values (the same sha twice changes
    nothing but `expires-at`).
@@ -41,7 +44,7 @@ from preview.errors import BadInput, PreviewError
 from preview.kube.client import ApiError, Conflict, KubeClient
 from preview.kube.connection import from_kubeconfig
 from preview.kube.host import HostCluster
-from preview.operations import kubeconfig, ownership
+from preview.operations import exclusive, kubeconfig, ownership
 from preview.pullrequest import PullRequest
 from preview.results import Diagnostics, UpResult
 from preview.vcluster import connect, lifecycle
@@ -155,17 +158,26 @@ async def _side_by_side(*steps: Awaitable[Any]) -> list[Any]:
 async def up(host: HostCluster, pr: PullRequest, config: RenderedConfig,
              env: naming.Environment, progress: Progress,
              now: dt.datetime | None = None,
-             phase_started: Callable[[str], None] | None = None) -> UpResult:
-    """Create or upgrade the environment of `pr` and check its URL."""
-    now = now or dt.datetime.now(dt.UTC)
+             phase_started: Callable[[str], None] | None = None, *,
+             lock: exclusive.Lock, on_locked: Callable[[], None] | None = None) -> UpResult:
+    """Create or upgrade the environment of `pr` and check its URL, holding its lock (a
+    run that holds it already is waited for, or `lease.Busy` when `lock.wait` is off);
+    `on_locked` is told once it is held (the CLI then says "being built" on the PR)."""
     phase = _Phases(phase_started)
     values = config.vcluster_values
     with phase("check"):
         progress(f"checking the chart and values of {pr.full_name} PR {pr.number}")
         await check(config, env, values)
-    async with host.client() as kube:
-        with phase("namespace"):
+    async with host.client() as kube, contextlib.AsyncExitStack() as stack:
+        with phase("lock"):
+            # Counted before the lock, which creates the namespace when it is new.
             await _check_capacity(kube, env, config.policy)
+            held = await stack.enter_async_context(exclusive.for_up(
+                kube, env, lock, naming.namespace_labels(env, config.labels), progress))
+        if on_locked is not None:
+            on_locked()
+        now = now or dt.datetime.now(dt.UTC)  # after any wait: the TTL counts from here
+        with phase("namespace"):
             await _ensure_namespace(kube, env, pr, config, now, progress)
         with phase("vcluster"):
             await _ensure_vcluster(host, kube, env, values, config, progress)
@@ -179,12 +191,16 @@ async def up(host: HostCluster, pr: PullRequest, config: RenderedConfig,
         if url != config.url:
             await kube.patch(ownership.NAMESPACES, None, env.namespace,
                              {"metadata": {"annotations": {naming.URL: url}}})
+        if held.lost:
+            raise PreviewError(f"this run lost the lock of {env.name} while working: "
+                               f"{held.lost}; another run may have changed the environment "
+                               "since", "run `preview up` again to apply this commit")
     return UpResult(
         environment=env.name, namespace=env.namespace, vcluster=env.vcluster, url=url,
         head_sha=pr.head_sha, status="failed" if diagnostics else "ready",
         phases=phase.seconds,
         expires_at=rfc3339(now + dt.timedelta(seconds=config.ttl_seconds)),
-        diagnostics=diagnostics, kubeconfig_hint=kubeconfig.hint(env))
+        diagnostics=diagnostics, kubeconfig_hint=kubeconfig.hint(env), waited_for=held.waited)
 
 
 async def _check_capacity(kube: KubeClient, env: naming.Environment,

@@ -15,6 +15,7 @@ import dataclasses
 import json
 import logging
 import re
+import socket
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -24,10 +25,10 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from preview import config, naming, pullrequest
+from preview import config, lease, naming, pullrequest
 from preview.errors import BadInput, PreviewError
 from preview.kube.host import HostCluster
-from preview.operations import down, environments, up
+from preview.operations import down, environments, exclusive, up
 from preview.policy import Policy
 from preview.pullrequest import PullRequest
 from preview.render import plain
@@ -52,6 +53,7 @@ class State:
     workdir: Path  # bundles are unpacked below it, one private directory each
     metrics: Metrics = field(default_factory=Metrics)
     running: set[asyncio.Task[Any]] = field(default_factory=set)
+    shutdown_grace: float = 25.0  # how long a SIGTERM waits for running operations
 
 
 class Refused(Exception):
@@ -237,9 +239,12 @@ async def _create(request: web.Request) -> web.StreamResponse:
             await _audit(state, "create", pr, env, "refused", e.message, caller)
             return web.json_response({"error": e.message, "hint": e.hint}, status=400)
 
+        timeouts = rendered.timeouts
+        lock = _lock(caller, timeouts.vcluster + timeouts.deploy + timeouts.health)
+
         async def run(progress: Callable[[str], None]) -> dict[str, Any]:
             started = time.monotonic()
-            result = await up.up(state.host, pr, rendered, env, progress)
+            result = await up.up(state.host, pr, rendered, env, progress, lock=lock)
             state.metrics.created(result.status, time.monotonic() - started)
             await _audit(state, "create", pr, env, result.status,
                          result.diagnostics.summary if result.diagnostics else result.url,
@@ -261,7 +266,7 @@ async def _delete(request: web.Request) -> web.StreamResponse:
     pr = PullRequest(owner=owner, repo=repo, number=number, head_sha="", branch="", author="")
 
     async def run(progress: Callable[[str], None]) -> dict[str, Any]:
-        result = await down.down(state.host, env, progress)
+        result = await down.down(state.host, env, progress, lock=_lock(caller, 300.0))
         await _audit(state, "delete", pr, env, "torn-down", "", caller)
         return {"result": plain(result)}
 
@@ -310,6 +315,17 @@ async def _stream(request: web.Request, state: State,
     return response
 
 
+def _lock(caller: login.Caller, timeout: float) -> exclusive.Lock:
+    """The caller's run as the holder of the environment's Lease: the same Lease the CLI
+    takes, so an API run and a CLI run of one environment wait for each other too."""
+    run = f"run {caller.run_id}" + (f" attempt {caller.run_attempt}"
+                                    if caller.run_attempt else "")
+    if caller.run_url:
+        run += f" ({caller.run_url})"
+    holder = lease.Holder(f"{run} via preview serve on {socket.gethostname()}")
+    return exclusive.Lock(holder, wait=True, timeout=timeout)
+
+
 async def _audit(state: State, action: str, pr: PullRequest, env: naming.Environment,
                  outcome: str, detail: str, caller: login.Caller) -> None:
     async with state.host.client("preview-serve") as kube:
@@ -321,7 +337,7 @@ async def _finish_running(app: web.Application) -> None:
     """On shutdown (SIGTERM), let running operations end, bounded by the pod's grace."""
     state: State = app["state"]
     if state.running:
-        await asyncio.wait(list(state.running), timeout=25)
+        await asyncio.wait(list(state.running), timeout=state.shutdown_grace)
 
 
 def _remove(path: Path) -> None:

@@ -5,17 +5,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # Every isolation rule, by the name used in `--allow`, the chart's `sync.allow`, Events and
-# metrics. All are enforced unless relaxed. policy.py says what each one refuses or strips.
+# metrics. All are enforced unless relaxed, the RESTRICTED_RULES only at `--pod-security
+# restricted`. policy.py and podsecurity.py say what each one refuses or strips.
 RULES: dict[str, str] = {
-    # pods
+    # pods: the baseline Pod Security Standard
     "privileged": "privileged containers",
     "capabilities": "capabilities beyond the baseline Pod Security Standard",
     "host-path": "hostPath volumes",
-    "host-namespaces": "hostNetwork, hostPID, hostIPC",
+    "host-namespaces": "hostNetwork, hostPID, hostIPC, Windows hostProcess",
     "host-ports": "container hostPorts",
-    "proc-mount": "procMount: Unmasked",
+    "proc-mount": "procMount other than Default",
     "sysctls": "sysctls outside the baseline safe set",
-    "unconfined-profiles": "seccomp or AppArmor profile Unconfined",
+    "unconfined-profiles": "seccomp or AppArmor profiles other than RuntimeDefault/Localhost",
+    "selinux": "SELinux types outside container_t, container_init_t, container_kvm_t, "
+               "container_engine_t; SELinux user or role",
+    "probe-hosts": "a host in probes and lifecycle handlers (the kubelet would connect there)",
+    # pods: the restricted Pod Security Standard (only at --pod-security restricted)
+    "restricted-volumes": "volume types outside the restricted set (restricted level)",
+    "privilege-escalation": "allowPrivilegeEscalation not false (restricted level)",
+    "run-as-non-root": "runAsNonRoot not true for the pod or every container "
+                       "(restricted level)",
+    "run-as-root": "runAsUser 0 (restricted level)",
+    "restricted-capabilities": "capabilities not dropping ALL, or adding any but "
+                               "NET_BIND_SERVICE (restricted level)",
+    "seccomp-profile": "no seccomp profile RuntimeDefault or Localhost for the pod or every "
+                       "container (restricted level)",
+    # pods: the project's own
     "volume-types": "volume types that name host objects (secretRef, nodePublishSecretRef…)",
     "node-pinning": "spec.nodeName (refused); the tenant's nodeSelector, affinity and "
                     "tolerations (stripped)",
@@ -37,6 +52,13 @@ RULES: dict[str, str] = {
     "volume-name": "PersistentVolumeClaim volumeName/selector/cross-namespace data sources "
                    "(stripped: they bind or copy host volumes)",
 }
+# The rules of the restricted Pod Security Standard beyond the baseline: enforced only when
+# the syncer's level (`--pod-security`, the chart's `isolation.podSecurity`) is restricted.
+RESTRICTED_RULES = frozenset({"restricted-volumes", "privilege-escalation", "run-as-non-root",
+                              "run-as-root", "restricted-capabilities", "seccomp-profile"})
+# Pod Security Standard levels, loosest first. The syncer enforces the baseline rules at
+# `privileged` and `baseline` alike (only `--allow` relaxes one): it is the boundary.
+POD_SECURITY_LEVELS = ("privileged", "baseline", "restricted")
 # Rules that cannot be relaxed: the reserved prefix is the ownership contract itself.
 RESERVED_PREFIX_RULE = "reserved-prefix"
 
@@ -51,9 +73,11 @@ DEFAULT_DENIED_ANNOTATIONS = ("nginx.ingress.kubernetes.io/*-snippet",
 
 @dataclass(frozen=True)
 class Isolation:
-    """What a tenant may ask of the host: every rule of RULES enforced unless relaxed."""
+    """What a tenant may ask of the host: every rule of RULES enforced unless relaxed (and
+    the RESTRICTED_RULES only at the restricted level)."""
 
     relaxed: frozenset[str] = frozenset()
+    pod_security: str = "baseline"  # one of POD_SECURITY_LEVELS
     # Ingress host patterns (`*.example.com` matches one label); empty: any concrete host.
     allowed_hosts: tuple[str, ...] = ()
     # Ingress annotation key patterns (fnmatch) stripped by `ingress-annotations`.
@@ -62,6 +86,8 @@ class Isolation:
     allowed_priority_classes: tuple[str, ...] = ()
 
     def enforced(self, rule: str) -> bool:
+        if rule in RESTRICTED_RULES and self.pod_security != "restricted":
+            return False
         return rule not in self.relaxed
 
 

@@ -19,27 +19,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from preview import naming
+from preview.syncer import podsecurity
 from preview.syncer.context import RESERVED_PREFIX_RULE, Isolation
 
 REFUSED_REASON = "SyncRefused"
 STRIPPED_REASON = "SyncStripped"
 
-# Baseline Pod Security Standard: capabilities that may be added, and the safe sysctls.
-# https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline
-BASELINE_CAPABILITIES = frozenset({
-    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
-    "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"})
-SAFE_SYSCTLS = frozenset({
-    "kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range",
-    "net.ipv4.ip_unprivileged_port_start", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range",
-    "net.ipv4.ip_local_reserved_ports", "net.ipv4.tcp_keepalive_time",
-    "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes"})
 # Volume types that cannot name a host object. Others (rbd, cephfs, azureFile, flexVolume,
 # iscsi… with their secretRef) would read Secrets of the *host* namespace.
 _SAFE_VOLUMES = frozenset({"name", "configMap", "secret", "emptyDir", "projected", "downwardAPI",
                            "persistentVolumeClaim", "ephemeral", "csi", "image", "hostPath"})
-_APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
-_CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
 
 @dataclass(frozen=True)
@@ -110,14 +99,11 @@ def _reserved(key: str) -> bool:
 
 # -- pods ----------------------------------------------------------------------------------------
 def pod(spec: dict[str, Any], annotations: dict[str, Any], iso: Isolation) -> list[Violation]:
-    """Refuse (raise) or strip what a pod spec may not ask of the host."""
-    for key in ("hostNetwork", "hostPID", "hostIPC"):
-        if spec.get(key):
-            _refuse(iso, "host-namespaces", f"spec.{key}")
+    """Refuse (raise) or strip what a pod spec may not ask of the host: the Pod Security
+    Standard controls (podsecurity.py, at the isolation's level), then our own rules."""
+    _refuse_first(podsecurity.check(spec, annotations, iso.pod_security), iso)
     for i, volume in enumerate(spec.get("volumes") or []):
         where = f"spec.volumes[{i}]"
-        if "hostPath" in volume:
-            _refuse(iso, "host-path", f"{where}.hostPath")
         unknown = sorted(set(volume) - _SAFE_VOLUMES)
         if unknown:
             _refuse(iso, "volume-types", f"{where}.{unknown[0]}")
@@ -128,19 +114,6 @@ def pod(spec: dict[str, Any], annotations: dict[str, Any], iso: Isolation) -> li
         for key in ("volumeName", "selector"):  # as a PVC's (pvc() below): a host volume
             if template_spec.get(key):
                 _refuse(iso, "volume-name", f"{where}.ephemeral.volumeClaimTemplate.spec.{key}")
-    _check_security_context(spec.get("securityContext") or {}, "spec.securityContext", iso,
-                            pod_level=True)
-    for list_name in _CONTAINER_LISTS:
-        for i, container in enumerate(spec.get(list_name) or []):
-            where = f"spec.{list_name}[{i}]"
-            _check_security_context(container.get("securityContext") or {},
-                                    f"{where}.securityContext", iso)
-            for j, port in enumerate(container.get("ports") or []):
-                if port.get("hostPort"):
-                    _refuse(iso, "host-ports", f"{where}.ports[{j}].hostPort")
-    for key, value in annotations.items():
-        if key.startswith(_APPARMOR_ANNOTATION) and str(value).lower() == "unconfined":
-            _refuse(iso, "unconfined-profiles", f"metadata.annotations[{key}]")
     if spec.get("nodeName"):
         _refuse(iso, "node-pinning", "spec.nodeName")
     stripped: list[Violation] = []
@@ -159,26 +132,25 @@ def pod(spec: dict[str, Any], annotations: dict[str, Any], iso: Isolation) -> li
     return stripped
 
 
-def _check_security_context(security: dict[str, Any], where: str, iso: Isolation,
-                            pod_level: bool = False) -> None:
-    if security.get("privileged"):
-        _refuse(iso, "privileged", f"{where}.privileged")
-    added = set((security.get("capabilities") or {}).get("add") or [])
-    beyond = sorted(c for c in added if c.upper().removeprefix("CAP_") not in
-                    BASELINE_CAPABILITIES)
-    if beyond:
-        _refuse(iso, "capabilities", f"{where}.capabilities.add {beyond}")
-    if security.get("procMount") == "Unmasked":
-        _refuse(iso, "proc-mount", f"{where}.procMount")
-    for key in ("seccompProfile", "appArmorProfile"):
-        if (security.get(key) or {}).get("type") == "Unconfined":
-            _refuse(iso, "unconfined-profiles", f"{where}.{key}.type")
-    if (security.get("windowsOptions") or {}).get("hostProcess"):
-        _refuse(iso, "host-namespaces", f"{where}.windowsOptions.hostProcess")
-    if pod_level:
-        for i, sysctl in enumerate(security.get("sysctls") or []):
-            if sysctl.get("name") not in SAFE_SYSCTLS:
-                _refuse(iso, "sysctls", f"{where}.sysctls[{i}] {sysctl.get('name')!r}")
+def running_pod(spec: dict[str, Any], annotations: dict[str, Any], iso: Isolation) -> None:
+    """Refuse (raise) a pod whose host copy already runs, when the Pod Security controls
+    now forbid it: a syncer restarted at a stricter level or with a new control. Not its
+    ephemeral containers (judged when added; a refused one stays in the virtual pod for good)
+    and not our own rules (the syncer itself sets `spec.nodeName` when it binds the pod)."""
+    _refuse_first(podsecurity.check(spec, annotations, iso.pod_security,
+                                    lists=("initContainers", "containers")), iso)
+
+
+def ephemeral_containers(spec: dict[str, Any], iso: Isolation) -> None:
+    """Refuse (raise) ephemeral containers added to a running pod (`kubectl debug`) that ask
+    what the policy forbids; the pod's own settings count as their defaults, as in `pod`."""
+    _refuse_first(podsecurity.check(spec, {}, iso.pod_security,
+                                    lists=("ephemeralContainers",), pod_level=False), iso)
+
+
+def _refuse_first(findings: list[podsecurity.Finding], iso: Isolation) -> None:
+    for finding in findings:
+        _refuse(iso, finding.rule, finding.field)
 
 
 # -- services ------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from preview.kube.connection import service_account_dir
 from preview.syncer.context import (
     DEFAULT_DENIED_ANNOTATIONS,
     KINDS,
+    POD_SECURITY_LEVELS,
     RULES,
     Isolation,
     SyncContext,
@@ -70,7 +71,8 @@ def syncer_config(*, name: str, virtual_kubeconfig: Path, host_namespace: str = 
                   storage_classes: tuple[str, ...] = (), node_selector: tuple[str, ...] = (),
                   tolerations: tuple[str, ...] = (), api_service: str = "",
                   kubeconfig_secret: str = "", kubeconfig_server: str = "",
-                  allowed: tuple[str, ...] = (), allowed_hosts: tuple[str, ...] = (),
+                  allowed: tuple[str, ...] = (), pod_security: str = Isolation.pod_security,
+                  allowed_hosts: tuple[str, ...] = (),
                   denied_annotations: tuple[str, ...] = (),
                   priority_classes: tuple[str, ...] = (), extra_labels: tuple[str, ...] = (),
                   node_sync: str = SyncOptions.node_sync, events: bool = SyncOptions.events,
@@ -83,6 +85,7 @@ def syncer_config(*, name: str, virtual_kubeconfig: Path, host_namespace: str = 
     `namespace_file`: default, the ServiceAccount mount's)."""
     _choice(configs, CONFIGS, "--configs")
     _choice(node_sync, NODE_SYNC, "--node-sync")
+    _choice(pod_security, POD_SECURITY_LEVELS, "--pod-security", Isolation.pod_security)
     if workers < 1:
         raise BadInput(f"--workers {workers}: at least 1 is needed", "e.g. --workers 8")
     for flag, number, lowest in (("--port", port, 1), ("--api-port", api_port, 1),
@@ -110,7 +113,8 @@ def syncer_config(*, name: str, virtual_kubeconfig: Path, host_namespace: str = 
         vcluster=name, host_namespace=host_namespace,
         host_service_account=workload_service_account, api_host=api_host, api_port=api_port,
         dns_ip=dns_ip, cluster_domain=cluster_domain,
-        isolation=Isolation(relaxed=frozenset(allowed), allowed_hosts=allowed_hosts,
+        isolation=Isolation(relaxed=frozenset(allowed), pod_security=pod_security,
+                            allowed_hosts=allowed_hosts,
                             denied_annotations=denied_annotations or DEFAULT_DENIED_ANNOTATIONS,
                             allowed_priority_classes=priority_classes),
         extra_labels=extra_label_pairs(extra_labels),
@@ -135,10 +139,10 @@ DEFAULTS: dict[str, Any] = {
     if parameter.default is not inspect.Parameter.empty}
 
 
-def _choice(value: str, choices: tuple[str, ...], flag: str) -> None:
+def _choice(value: str, choices: tuple[str, ...], flag: str, default: str = "") -> None:
     if value not in choices:
         raise BadInput(f"{flag} {value!r} is not one of {', '.join(choices)}",
-                       f"e.g. {flag} {choices[0]} (the default)")
+                       f"e.g. {flag} {default or choices[0]} (the default)")
 
 
 def pod_namespace(host_kubeconfig: Path | None, namespace_file: Path | None = None) -> str:

@@ -23,7 +23,14 @@ from preview import helm, naming
 from preview.errors import PreviewError
 from preview.kube.client import AlreadyExists, ApiError, Forbidden, KubeClient, NotFound
 from preview.kube.host import HostCluster
-from preview.kube.resources import NAMESPACES, SECRETS, STATEFULSETS, SYNCED, VCLUSTER_KINDS
+from preview.kube.resources import (
+    CONFIGMAPS,
+    NAMESPACES,
+    SECRETS,
+    STATEFULSETS,
+    SYNCED,
+    VCLUSTER_KINDS,
+)
 from preview.vcluster import cidr, diagnose
 from preview.vcluster.model import (
     NAMESPACE_MANAGED_BY,
@@ -100,22 +107,26 @@ async def _create(host: HostCluster, kube: KubeClient, name: str, namespace: str
             progress(f"changing {change}")
     level = str((values.get("isolation") or {}).get("podSecurity", "baseline"))
     created_namespace = await _ensure_namespace(kube, namespace, name, level, progress)
+    helm_ran = False
     try:
         if not values.get("serviceCIDR"):
             values["serviceCIDR"] = await cidr.detect(kube, namespace)
             progress(f"host Service CIDR: {values['serviceCIDR']}")
         progress(f"{'upgrading' if installed is not None else 'installing'} chart in "
                  f"{namespace}")
+        helm_ran = True
         revision = await helm.install_or_upgrade(host.kubeconfig, host.context, chart, name,
                                                  namespace, values)
+    except helm.ReleaseBusy:
+        raise  # the release is another run's: nothing here is ours to remove
     except PreviewError as e:
         if installed is not None:
             raise PreviewError(e.message, f"the previous revision is still installed; "
                                           f"`helm -n {namespace} history {name}` shows it, "
                                           f"`helm -n {namespace} rollback {name}` restores "
                                           "it") from e
-        await _undo_install(host, kube, name, namespace, created_namespace, e, progress,
-                            timeout)
+        await _undo_install(host, kube, name, namespace, created_namespace, helm_ran, e,
+                            progress, timeout)
         raise
     try:
         await _wait_ready(kube, name, namespace, progress, timeout)
@@ -130,10 +141,27 @@ async def _create(host: HostCluster, kube: KubeClient, name: str, namespace: str
 
 
 async def _undo_install(host: HostCluster, kube: KubeClient, name: str, namespace: str,
-                        created_namespace: bool, error: PreviewError, progress: Progress,
-                        timeout: float) -> None:
-    """Remove what a failed fresh install made; say what could not be removed."""
-    progress(f"install failed; removing what was made of {name}")
+                        created_namespace: bool, helm_ran: bool, error: PreviewError,
+                        progress: Progress, timeout: float) -> None:
+    """Remove what this run's failed fresh install made, and only that; say what could not
+    be removed.
+
+    The release is ours only when our `helm install` ran and did not refuse (`ReleaseBusy`
+    is raised past this): a release found after a failure *before* helm ran was made by
+    another run meanwhile (issue 29: a failure handler uninstalled the virtual cluster a
+    concurrent run had just created). The namespace goes only when this run created it and
+    no other run's release has appeared in it.
+    """
+    if not helm_ran:
+        if not created_namespace or await helm.history(host.kubeconfig, host.context, name,
+                                                       namespace):
+            error.hint = (f"nothing of {name} was installed by this run; fix the cause above "
+                          "and run again")
+            return
+        progress(f"install failed before helm ran; deleting namespace {namespace}, which "
+                 "this run created")
+    else:
+        progress(f"install failed; removing what was made of {name}")
     try:
         await _delete(host, kube, name, namespace, progress, not created_namespace, timeout)
     except (PreviewError, ApiError) as cleanup:
@@ -220,8 +248,10 @@ async def _delete(host: HostCluster, kube: KubeClient, name: str, namespace: str
     started = time.monotonic()
     check_name(name)
     check_namespace(namespace)
-    progress(f"uninstalling {name} from {namespace}")
-    uninstalled = await helm.uninstall(host.kubeconfig, host.context, name, namespace)
+    uninstalled = False
+    if await _has_release(kube, name, namespace):
+        progress(f"uninstalling {name} from {namespace}")
+        uninstalled = await helm.uninstall(host.kubeconfig, host.context, name, namespace)
     # The syncer is gone now: nothing recreates its copies while they are removed.
     owned = f"{naming.MANAGED_BY}={naming.SYNCER_VALUE},{naming.VCLUSTER}={naming.label_value(name)}"
     for res in SYNCED:
@@ -240,20 +270,33 @@ async def _delete(host: HostCluster, kube: KubeClient, name: str, namespace: str
     if ns is not None and ours and not keep_namespace:
         progress(f"deleting namespace {namespace}")
         await kube.delete(NAMESPACES, None, namespace, uid=ns["metadata"]["uid"])
-        await _wait_gone(kube, namespace, progress, timeout)
+        await _wait_gone(kube, namespace, ns["metadata"]["uid"], progress, timeout)
         namespace_deleted = True
     leftovers = () if namespace_deleted else await _leftovers(kube, name, namespace)
     return DeleteResult(name, namespace, uninstalled, namespace_deleted, leftovers,
                         round(time.monotonic() - started, 1))
 
 
-async def _wait_gone(kube: KubeClient, namespace: str, progress: Progress,
+async def _has_release(kube: KubeClient, name: str, namespace: str) -> bool:
+    """Whether helm stores a release `name` in `namespace` (its Secret or ConfigMap driver's
+    records, labelled owner=helm): two API reads instead of a helm process, which matters
+    when the GC deletes hundreds of broken environments side by side."""
+    selector = f"owner=helm,name={name}"
+    for res in (SECRETS, CONFIGMAPS):
+        if (await kube.list(res, namespace, selector)).get("items"):
+            return True
+    return False
+
+
+async def _wait_gone(kube: KubeClient, namespace: str, uid: str, progress: Progress,
                      timeout: float) -> None:
+    """Until the namespace with `uid` is gone. Another of the same name may be there by then:
+    an `up` that waited for this teardown creates the environment afresh at once."""
     deadline = time.monotonic() + timeout
     said = ""
     while True:
         ns = await kube.get(NAMESPACES, None, namespace)
-        if ns is None:
+        if ns is None or ns["metadata"].get("uid") != uid:
             return
         conditions = {c.get("type"): c.get("message") for c in
                       (ns.get("status") or {}).get("conditions") or []}

@@ -4,16 +4,20 @@ kept and what changes (pure, but for reading the `-f` files).
 An upgrade starts from the values of the installed release (`helm get values`) and lays the
 newly given `-f`/`--set` over them, like `helm upgrade --reuse-values` but computed here, so
 the user is told exactly which keys changed and which were kept.
+
+A `-f` file may be a vCluster values file (either of vCluster's forms): it is translated
+into our values first (vclusterconfig.py), each translated key reported through `report`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from preview import helm
+from preview.vcluster import vclusterconfig
 
 _MISSING = object()
 
@@ -31,17 +35,30 @@ class Change:
 
 
 def given(values_files: Sequence[Path] = (), assignments: Sequence[str] = (),
-          expose: bool = False) -> dict[str, Any]:
+          expose: bool = False,
+          report: Callable[[str], None] | None = None) -> dict[str, Any]:
     """The values `create -f FILE… --set KEY=VALUE… [--expose]` asks for, as helm lays them:
-    later files over earlier ones, each `--set` over the files, `--expose` last."""
+    later files over earlier ones, each `--set` over the files, `--expose` last. A vCluster
+    file is translated first (`report` gets one `FILE: from → to` line per key); the
+    vCluster defaults it switches on fill only what no file set."""
     values: dict[str, Any] = {}
     for path in values_files:
-        values = merge(values, helm.load_values_file(path))
+        translation = load(path)
+        if report is not None and translation.form != vclusterconfig.OURS:
+            report(f"{path}: {translation.form}, in charts/vcluster's values:")
+            for line in translation.lines:
+                report(f"{path}: {line}")
+        values = merge(merge(translation.defaults, values), translation.values)
     for assignment in assignments:
         helm.set_value(values, assignment)
     if expose:
         values = merge(values, {"service": {"type": "LoadBalancer"}})
     return values
+
+
+def load(path: Path) -> vclusterconfig.Translation:
+    """A `-f` file in our values, whichever form it is in (Untranslatable otherwise)."""
+    return vclusterconfig.translate(helm.load_values_file(path), str(path))
 
 
 def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -1,10 +1,10 @@
-"""The Kubernetes object schemas embedded in `charts/vcluster/values.schema.json`.
+"""The Kubernetes object schemas embedded in the charts' `values.schema.json`.
 
-Values such as `controlPlane.affinity` or `k3s.resources` are Kubernetes objects; the chart's
+Values such as `controlPlane.affinity` or `k3s.resources` are Kubernetes objects; each chart's
 schema validates them with the strict (no unknown fields) JSON schemas of the oldest
 Kubernetes version the chart supports, as shipped by the `kubernetes-validate` package. This
-module computes them (pure), so the test can check the embedded copy is current, and
-`python -m tests.charts.k8s_schema` rewrites it after the list or the version changes.
+module computes them (pure), so the tests can check the embedded copies are current, and
+`python -m tests.charts.k8s_schema` rewrites them after the list or the version changes.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-SCHEMA = Path(__file__).resolve().parents[2] / "charts" / "vcluster" / "values.schema.json"
+CHARTS = Path(__file__).resolve().parents[2] / "charts"
+SCHEMA = CHARTS / "vcluster" / "values.schema.json"
+SCHEMAS = (SCHEMA, CHARTS / "preview-platform" / "values.schema.json")
 OLDEST = "1.30.0"
 ROOTS = ("io.k8s.api.core.v1.Affinity", "io.k8s.api.core.v1.EnvVar",
          "io.k8s.api.core.v1.PodSecurityContext", "io.k8s.api.core.v1.ResourceRequirements",
@@ -82,5 +84,6 @@ def rewrite(path: Path = SCHEMA) -> None:
 
 
 if __name__ == "__main__":
-    rewrite()
+    for schema_path in SCHEMAS:
+        rewrite(schema_path)
     sys.exit(0)

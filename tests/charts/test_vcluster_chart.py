@@ -20,6 +20,8 @@ import pytest
 import yaml
 
 from preview.sandbox.vcluster import plan as vcluster_plan
+from preview.syncer import podsecurity
+from preview.syncer.context import RESERVED_PREFIX_RULE, RULES
 from preview.syncer.permissions import HOST_RULES
 from preview.tools import find_tool
 from tests.charts import k8s_schema
@@ -288,6 +290,7 @@ def test_syncer_runs_with_the_contract_flags_and_the_host_token_alone() -> None:
         "--advertise-address=127.0.0.1", "--port=8443"]
     assert "--sync=pods,services,endpoints,configmaps,secrets,persistentvolumeclaims,ingresses" \
         in syncer["args"]
+    assert "--pod-security=baseline" in syncer["args"]  # isolation.podSecurity, for the syncer
     assert syncer["ports"] == [{"name": "syncer", "containerPort": 8443, "protocol": "TCP"},
                                {"name": "kubelet", "containerPort": 10250, "protocol": "TCP"},
                                {"name": "dns-udp", "containerPort": 1053, "protocol": "UDP"},
@@ -322,7 +325,8 @@ def test_sync_and_oidc_options_become_flags() -> None:
                  "--node-selector=node-pool.example.com/name=tenants",
                  "--toleration=dedicated=tenants:NoSchedule", "--toleration=spot",
                  "--storage-class=standard=fast-ssd", "--storage-class==standard",
-                 "--workers=16", "--log-format=json", "--dns-ip=10.43.0.10"]:
+                 "--workers=16", "--log-format=json", "--dns-ip=10.43.0.10",
+                 "--pod-security=restricted"]:
         assert flag in args
     k3s = container(docs, "k3s")["args"]
     for flag in ["oidc-issuer-url=https://sso.example.com/realms/platform",
@@ -395,6 +399,24 @@ def test_control_plane_pod_passes_restricted_pod_security() -> None:
         assert "resources" in c and {"requests", "limits"} <= c["resources"].keys()
     assert {next(k for k in v if k != "name") for v in pod["volumes"]} <= {
         "emptyDir", "projected", "persistentVolumeClaim"}
+    assert podsecurity.check(pod, {}, "restricted") == []  # as the syncer would judge it
+
+
+def test_every_list_of_isolation_rules_agrees() -> None:
+    """The rules are spelled in the syncer (RULES), the chart's schema (`sync.allow`, which
+    the platform policy reads too), values.yaml's comment and docs/syncer.md's tables."""
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    assert schema["properties"]["sync"]["properties"]["allow"]["items"]["enum"] == sorted(RULES)
+    comment = (CHART / "values.yaml").read_text().split("allow: []")[0].rsplit("# -- ", 1)[1]
+    words = {w.strip(" #.,:\n") for w in comment.split()}
+    assert sorted(set(RULES) - words) == []
+    section = (ROOT / "docs" / "syncer.md").read_text().split("\n## Isolation")[1]
+    documented = set()
+    for line in section.split("\n## ")[0].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) > 1:  # a rule in the first or second column
+            documented |= {c.strip("`") for c in cells[:2] if c[:1] == c[-1:] == "`"}
+    assert set(RULES) | {RESERVED_PREFIX_RULE} == documented
 
 
 def test_isolation_objects() -> None:

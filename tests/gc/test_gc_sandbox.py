@@ -16,11 +16,15 @@ import pytest
 import responses
 from kubernetes import client
 
+from preview import lease, naming
+from preview.gc import report
 from preview.gc.model import Decision, GcResult, Settings
 from preview.github.pulls import GitHubApi
 from preview.kube.client import KubeClient
 from preview.kube.connection import from_kubeconfig
-from preview.operations.gc import GcOptions, gc
+from preview.kube.host import HostCluster
+from preview.operations.exclusive import Lock
+from preview.operations.gc import GcOptions, down_teardown, gc
 from preview.sandbox.runner import Sandbox
 from tests.conftest import wait_for
 from tests.gc.hostenvs import Spec, make, ready, terminating
@@ -230,3 +234,41 @@ def test_a_finalizer_not_ours_is_reported_and_left_alone(host: Any) -> None:
     assert "still blocked by objects not ours: ConfigMap/blocker" in outcome.detail
     blocker = core.read_namespaced_config_map("blocker", spec.namespace)
     assert blocker.metadata.finalizers == ["example.com/blocker"]
+
+
+def test_deletions_as_the_cli_does_them_skip_an_environment_a_live_run_holds(
+        host: Any) -> None:
+    """`preview gc`'s teardown (`down` under each environment's Lease, side by side): an
+    environment another run works on is skipped with its holder named, the rest deleted."""
+    sb, core, apps = host
+    now = dt.datetime.now(dt.UTC)
+    specs = [Spec("acme/web", n, expires_in=EXPIRED, healthy=False) for n in range(1, 7)]
+    setup(core, apps, specs, now)
+    busy = specs[2].namespace
+    stamp = lease.micro_time(now)
+    client.CoordinationV1Api(core.api_client).create_namespaced_lease(busy, {
+        "metadata": {"name": lease.LEASE_NAME,
+                     "annotations": {naming.LOCK_OPERATION: "up"}},
+        "spec": {"holderIdentity": "run 99", "leaseDurationSeconds": 300,
+                 "renewTime": stamp, "acquireTime": stamp}})
+    cluster = HostCluster.from_kubeconfig(sb.kubeconfig)
+    gc_lock = Lock(lease.Holder("the gc"), wait=False, timeout=0)
+
+    async def main() -> GcResult:
+        async with cluster.client() as kube:
+            return await gc(kube, GcOptions(parallel=3), None, now=now,
+                            teardown_fn=down_teardown(cluster, kube, gc_lock))
+
+    result = asyncio.run(main())
+    by_namespace = {o.decision.namespace: o for o in result.outcomes}
+    assert [o.decision.namespace for o in result.outcomes] == \
+        sorted(by_namespace, key=[s.namespace for s in specs].index)  # plan order
+    assert (by_namespace[busy].outcome, by_namespace[busy].detail) == \
+        ("skipped", "run 99 (up) is working on it")
+    assert result.exit_code == 0
+    for spec in specs:
+        if spec.namespace != busy:
+            assert by_namespace[spec.namespace].outcome == "deleted", by_namespace
+            assert state(core, spec.namespace) == "gone"
+    assert state(core, busy) == "active"
+    assert "skipped: run 99 (up) is working on it" in report.to_table(result)

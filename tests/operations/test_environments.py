@@ -119,8 +119,8 @@ def test_example_up_idempotent_upgrade_down(sandbox: Sandbox,
     first = up(sandbox, APP, "example/app", 1, SHA1)
     assert first["status"] == "ready", first
     assert first["url"] == f"http://pr-1-app.localhost:{sandbox.ingress_http_port}"
-    assert list(first["phases"]) == ["check", "namespace", "vcluster", "connect", "deploy",
-                                     "wait", "health"]
+    assert list(first["phases"]) == ["check", "lock", "namespace", "vcluster", "connect",
+                                     "deploy", "wait", "health"]
     ns = core.read_namespace(env.namespace)
     assert naming.namespace_labels(env).items() <= ns.metadata.labels.items()
     notes = ns.metadata.annotations
@@ -174,7 +174,7 @@ def test_stateful_chart_up_and_down_leaves_no_volume(sandbox: Sandbox,
     down = json.loads(preview(sandbox, "down", "--repo", "example/files", "--pr", "2", "-o",
                               "json").stdout)
     assert down == {"environment": "pr-2", "namespace": env.namespace, "existed": True,
-                    "seconds": down["seconds"]}
+                    "seconds": down["seconds"], "waited_for": ""}
     assert namespace_of(core, env.namespace) is None
     wait_for(lambda: not volumes & {v.metadata.name for v in
                                     core.list_persistent_volume().items},

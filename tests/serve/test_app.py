@@ -319,3 +319,32 @@ def test_the_action_in_api_mode_holds_no_host_credential(platform: Platform,
                                 cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr + result.stdout
     assert nothing_for(api_client, "example/app", 63)
+
+
+def test_two_creates_for_one_pull_request_at_once(platform: Platform,
+                                                  api_client: client.ApiClient) -> None:
+    # Both sent at once: the API takes the environment's Lease for each in turn, so one
+    # builds it and the other finds it built; both answers say ready, one environment.
+    config = ROOT / "examples" / "app" / "preview.yaml"
+    platform.token_claims.clear()
+    platform.token_claims.update(repository="example/app", pr=64)
+    environ = {k: v for k, v in os.environ.items()
+               if not k.startswith(("GITHUB_", "ACTIONS_", "KUBECONFIG"))}
+    environ.update(ACTIONS_ID_TOKEN_REQUEST_URL=platform.runtime_url,
+                   ACTIONS_ID_TOKEN_REQUEST_TOKEN="runtime-secret")
+    runs = [subprocess.Popen(
+        [sys.executable, "-m", "preview", "up", "--config", str(config), "--repo",
+         "example/app", "--pr", "64", "--sha", sha, "-o", "json", "--api", platform.api_url,
+         "--audience", AUDIENCE], env=environ, cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True) for sha in (SHA1, "5e6f7a8b" * 5)]
+    answers = [run.communicate(timeout=300) for run in runs]
+    for run, (out, err) in zip(runs, answers, strict=True):
+        assert run.returncode == 0, err
+        assert json.loads(out)["status"] == "ready"
+    env = naming.environment_for("example", "app", 64)
+    core = client.CoreV1Api(api_client)
+    namespaces = [ns.metadata.name for ns in core.list_namespace(
+        label_selector=f"{naming.REPO}={env.repo_label},{naming.PR}=64").items]
+    assert namespaces == [env.namespace]
+    preview_api(platform, "down", "--repo", "example/app", "--pr", "64", pr=64)
+    assert nothing_for(api_client, "example/app", 64)

@@ -37,7 +37,7 @@ def test_every_flag_lands_in_its_field() -> None:
                priority_classes=("low",), kubeconfig_secret="vc-kubeconfig",
                kubeconfig_server="https://pr-7.ns.svc:443", workers=3, node_sync="real",
                events=False, kubelet_port=10250, kubelet_ca_dir=Path("/data/k3s/server/tls"),
-               advertise_address="10.0.0.5", dns_port=53)
+               advertise_address="10.0.0.5", dns_port=53, pod_security="restricted")
     assert c.options.kinds == ("pods", "services")
     assert c.context.storage_classes == (("standard", "fast-ssd"), ("", "standard"))
     assert c.context.node_selector == (("pool", "tenants"),)
@@ -47,6 +47,8 @@ def test_every_flag_lands_in_its_field() -> None:
         (("key", "spot"), ("operator", "Exists")))
     assert c.context.extra_labels == (("team", "shop"), ("cost-center", "4711"))
     assert c.context.isolation.relaxed == frozenset({"host-path"})
+    assert c.context.isolation.pod_security == "restricted"
+    assert config().context.isolation.pod_security == "baseline"
     assert c.context.isolation.allowed_hosts == ("*.pr-7.example.com",)
     assert c.context.isolation.denied_annotations == ("x/*",)
     assert c.context.isolation.allowed_priority_classes == ("low",)
@@ -75,6 +77,7 @@ def test_every_flag_lands_in_its_field() -> None:
      "host namespace"),
     ({"configs": "some"}, "--configs", "--configs referenced"),
     ({"node_sync": "virtual"}, "--node-sync", "--node-sync fake"),
+    ({"pod_security": "strict"}, "--pod-security", "--pod-security baseline"),
     ({"workers": 0}, "--workers", "--workers 8"),
     ({"port": 0}, "--port", "1-65535"),
     ({"kubelet_port": 70000}, "--kubelet-port", "0-65535 (0: off)"),

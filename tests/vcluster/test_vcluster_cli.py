@@ -276,3 +276,56 @@ def test_connect_to_a_missing_cluster_explains(sandbox: Sandbox) -> None:
     assert out.returncode == 1
     assert "virtual cluster ghost not found in namespace default" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_create_from_a_vcluster_values_file(sandbox: Sandbox, api_client: client.ApiClient,
+                                            tmp_path: Path) -> None:
+    """The vCluster article's "minimal hardened configuration" (vCluster ≤0.19 values), as
+    pasted: translated, each key said on stderr, and the quota it asks for on the host."""
+    values = tmp_path / "vcluster.yaml"
+    values.write_text(textwrap.dedent("""\
+        sync:
+          pods: {enabled: true}
+          services: {enabled: true}
+          persistentvolumeclaims: {enabled: true}
+        isolation:
+          enabled: true
+          resourceQuota:
+            enabled: true
+            quota: {requests.cpu: "10", requests.memory: "20Gi", pods: "50"}
+        """))
+    out = preview(sandbox, "vcluster", "create", "my-team-cluster", "--namespace",
+                  "team-namespace", "-f", str(values))
+    try:
+        assert f"{values}: isolation.resourceQuota.quota.pods → isolation.quota.pods" \
+            in out.stderr
+        assert f"{values}: sync.persistentvolumeclaims.enabled → " \
+            "sync.kinds.persistentvolumeclaims" in out.stderr
+        hard = client.CoreV1Api(api_client).read_namespaced_resource_quota(
+            "vc-my-team-cluster", "team-namespace").spec.hard
+        # vCluster's pods count the namespace's, the control plane's own included, as ours
+        # on the host do (docs/vcluster-chart.md): the file's 50.
+        assert (hard["requests.cpu"], hard["requests.memory"], hard["pods"]) == \
+            ("10", "20Gi", "50")
+        sts = client.AppsV1Api(api_client).read_namespaced_stateful_set(
+            "my-team-cluster", "team-namespace")
+        syncer = next(c for c in sts.spec.template.spec.containers if c.name == "syncer")
+        sync = next(a for a in syncer.args if a.startswith("--sync="))
+        assert "persistentvolumeclaims" in sync.removeprefix("--sync=").split(",")
+    finally:
+        preview(sandbox, "vcluster", "delete", "my-team-cluster", "--namespace",
+                "team-namespace")
+
+
+def test_a_vcluster_key_with_no_equivalent_fails_before_anything_is_created(
+        sandbox: Sandbox, core: client.CoreV1Api, tmp_path: Path) -> None:
+    values = tmp_path / "vcluster.yaml"
+    values.write_text("controlPlane: {distro: {k8s: {enabled: true}}}\n")
+    out = preview(sandbox, "vcluster", "create", "k8s", "--namespace", "k8s-distro", "-f",
+                  str(values), check=False)
+    assert out.returncode == 2, out.stderr
+    assert "controlPlane.distro.k8s: vCluster's key has no equivalent in charts/vcluster: " \
+        "the control plane is always k3s" in out.stderr
+    with pytest.raises(ApiException) as e:
+        core.read_namespace("k8s-distro")
+    assert e.value.status == 404

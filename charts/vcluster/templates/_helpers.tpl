@@ -115,6 +115,7 @@ vc-workload-{{ include "vcluster.name" . }}
 {{- $args = append $args (printf "--sync=%s" (join "," $kinds)) -}}
 {{- $args = append $args (printf "--configs=%s" .Values.sync.configs) -}}
 {{- $args = append $args (printf "--node-sync=%s" .Values.sync.nodes) -}}
+{{- $args = append $args (printf "--pod-security=%s" .Values.isolation.podSecurity) -}}
 {{- range .Values.sync.allow -}}
 {{- $args = append $args (printf "--allow=%s" .) -}}
 {{- end -}}

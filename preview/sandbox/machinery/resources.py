@@ -9,9 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 NO_COLLECTION_VERBS = ("create", "delete", "get", "list", "patch", "update", "watch")
+
+
+class PrinterColumn(NamedTuple):
+    """One of a CRD version's `additionalPrinterColumns`."""
+
+    name: str
+    type: str
+    format: str
+    priority: int
+    json_path: str
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,8 @@ class ResourceType:
     scale_paths: tuple[str, str, str] | None = None
     custom: bool = False
     list_kind_override: str | None = None
+    # A custom resource version's `additionalPrinterColumns` (`kubectl get` columns).
+    printer_columns: tuple[PrinterColumn, ...] = ()
 
     @property
     def api_version(self) -> str:

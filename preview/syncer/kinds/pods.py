@@ -134,8 +134,9 @@ def ephemeral_containers(virtual_pod: dict[str, Any], host_pod: dict[str, Any],
            if c.get("name") not in present]
     if not new:
         return None
-    # Judged as listed in the virtual pod, so a refusal names the tenant's own index.
-    policy.pod({"ephemeralContainers": clone(spec["ephemeralContainers"])}, {}, ctx.isolation)
+    # Judged as listed in the virtual pod, so a refusal names the tenant's own index; the
+    # pod's securityContext is their default (runAsNonRoot, seccompProfile at restricted).
+    policy.ephemeral_containers(spec, ctx.isolation)
     removed = {v["name"] for v in spec.get("volumes") or [] if _is_api_access_volume(v)}
     automount = spec.get("automountServiceAccountToken", True) is not False
 
@@ -307,6 +308,14 @@ async def reconcile(st: State, namespace: str, name: str) -> float | None:
             virtual["metadata"].get("uid"):
         # A previous pod of the same name (StatefulSets reuse names): replace it.
         await delete_owned(st, PODS, host, label, grace_period=0)
+        return None
+    try:
+        policy.running_pod(virtual.get("spec") or {}, virtual["metadata"].get("annotations")
+                           or {}, st.ctx.isolation)
+    except Refused as e:  # the host must not keep running what the policy now refuses
+        if not host["metadata"].get("deletionTimestamp"):
+            await tell(st, virtual, e.violation, label)
+            await delete_owned(st, PODS, host, label)
         return None
     await _bind(st, virtual, host)
     await _add_ephemeral_containers(st, virtual, host, label)

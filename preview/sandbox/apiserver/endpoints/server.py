@@ -26,9 +26,9 @@ from preview.sandbox.apiserver.endpoints import (
     kubelet_proxy,
     openapi,
     subresources,
-    tables,
     watch,
 )
+from preview.sandbox.apiserver.endpoints.printers import table as tables
 from preview.sandbox.apiserver.endpoints.requests import (
     MAX_BODY,
     RequestInfo,

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from preview.sandbox.machinery.objects import now
-from preview.sandbox.machinery.resources import ALL_VERBS, ResourceType
+from preview.sandbox.machinery.resources import ALL_VERBS, PrinterColumn, ResourceType
 from preview.sandbox.machinery.schemas import REF_PREFIX
 
 STORAGE = ("apiextensions.k8s.io", "customresourcedefinitions")  # where CRDs are stored
@@ -38,8 +38,16 @@ def resource_types(crd: dict[str, Any]) -> list[ResourceType]:
             short_names=tuple(names.get("shortNames") or ()),
             categories=tuple(names.get("categories") or ()),
             verbs=ALL_VERBS, subresources=tuple(subs), scale_paths=scale_paths, custom=True,
-            list_kind_override=names.get("listKind")))
+            list_kind_override=names.get("listKind"),
+            printer_columns=printer_columns(version)))
     return out
+
+
+def printer_columns(version: dict[str, Any]) -> tuple[PrinterColumn, ...]:
+    return tuple(PrinterColumn(str(c.get("name", "")), str(c.get("type", "string")),
+                               str(c.get("format") or ""), int(c.get("priority") or 0),
+                               str(c.get("jsonPath", "")))
+                 for c in version.get("additionalPrinterColumns") or [])
 
 
 def initial_status(crd: dict[str, Any]) -> dict[str, Any]:

@@ -310,6 +310,7 @@ class Registry(Deletions):
             self.strategies.after_delete(rt, new)
             return conversion.from_storage(rt, new)
         self.store.put(rt.storage, new, "MODIFIED", old)
+        self.strategies.after_update(rt, new)
         return conversion.from_storage(rt, new)
 
     def force_write(self, rt: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> None:

@@ -54,6 +54,18 @@ class Strategies:
             self.catalog.add_custom(crds.resource_types(obj))
 
     # -- update --------------------------------------------------------------------------------
+    def after_update(self, rt: ResourceType, obj: dict[str, Any]) -> None:
+        if rt.kind == "CustomResourceDefinition" and rt.group == "apiextensions.k8s.io":
+            # Served versions and printer columns follow the CRD, as the real server's do.
+            # (A status write changes neither, and keeps the catalog's caches.)
+            spec = obj.get("spec") or {}
+            group, plural = spec.get("group", ""), (spec.get("names") or {}).get("plural", "")
+            served = crds.resource_types(obj)
+            if served != [t for t in self.catalog.types
+                          if t.custom and t.group == group and t.resource == plural]:
+                self.catalog.remove_custom(group, plural)
+                self.catalog.add_custom(served)
+
     def allow_create_on_update(self, rt: ResourceType) -> bool:
         return rt.resource in ("endpoints", "leases", "events") and rt.group in (
             "", "coordination.k8s.io", "events.k8s.io")
