@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 import urllib.error
@@ -18,6 +19,15 @@ from kubernetes import client, config
 from preview.sandbox.runner import Sandbox
 from preview.tools import find_tool
 from tests import processes
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # `./dev mutants` (TESTING.md): each mutant's tests run in a process group of their own,
+    # so a mutant that signals its group (`os.kill(0, …)` from a flipped `pid == 0` in the
+    # templating worker) ends its own run, not mutmut's.
+    if os.environ.get("MUTANT_UNDER_TEST", "") not in ("", "stats", "list_all_tests",
+                                                       "mutant_generation", "fail"):
+        os.setpgid(0, 0)
 
 
 def raw_request(sb: Sandbox, method: str, path: str, body: bytes | None = None,

@@ -186,6 +186,16 @@ def test_the_same_repository_is_not_a_fork() -> None:
     assert fork_of(_fork_event("opened", {"full_name": "mallory/shop"})) == "mallory/shop"
 
 
+@pytest.mark.parametrize("head", [None, "mallory:feature", ["mallory/shop"]])
+def test_a_head_that_is_not_an_object_is_a_deleted_fork(head: object) -> None:
+    # Not what GitHub sends; whatever it is, it is not trusted as the base repository.
+    event = {"action": "opened", "pull_request": {
+        "number": 7, "head": head, "base": {"repo": {"full_name": "octo/shop"}}}}
+    assert fork_of(event) == "(deleted fork)"
+    with pytest.raises(ForkRefused):
+        plan({}, "pull_request", event, "/kc")
+
+
 def test_the_policy_goes_to_up_and_gc_only() -> None:
     inputs = {"policy": "/etc/preview/policy.yaml"}
     assert plan(inputs, "pull_request", _event("opened"), "/kc").argv == (

@@ -102,3 +102,72 @@ def test_helm_would_have_read_the_link(repo: Path) -> None:
     shown = subprocess.run([str(find_tool("helm")), "template", "x", str(repo / "chart")],
                            capture_output=True, text=True, timeout=60).stdout
     assert "runner-secret" in shown
+
+
+def test_a_refusal_names_the_flag_the_path_as_given_and_the_way_out(repo: Path) -> None:
+    (repo / "values.yaml").symlink_to(repo.parent / "kubeconfig")
+    with pytest.raises(BadInput) as caught:
+        load(repo, values_files=(repo / "values.yaml",))
+    assert caught.value.message.startswith(f"--values: {str(repo / 'values.yaml')!r} is "
+                                           f"outside the repository ({repo})")
+    assert "so it may only name files of the repository; pass others as flags" in \
+        (caught.value.hint or "")
+
+
+def test_outside_any_repository_a_flag_may_name_a_link_to_anywhere(repo: Path) -> None:
+    # Only a repository's files are the pull request's: a workflow's own file, outside any
+    # checkout, may be a link elsewhere (a mounted secret, a generated file).
+    (repo.parent / "ci").mkdir()
+    (repo.parent / "elsewhere").mkdir()
+    (repo.parent / "elsewhere" / "values.yaml").write_text("replicas: 2\n")
+    (repo.parent / "ci" / "values.yaml").symlink_to(repo.parent / "elsewhere" / "values.yaml")
+    loaded = load(repo, values_files=(repo.parent / "ci" / "values.yaml",))
+    assert loaded.values_files[-1].values == {"replicas": 2}
+
+
+def test_a_refused_link_says_to_replace_it_with_the_file(repo: Path) -> None:
+    (repo / "chart" / "files" / "k").symlink_to(repo.parent / "kubeconfig")
+    with pytest.raises(BadInput) as caught:
+        load(repo)
+    assert "may only hold files of its repository: replace the link with the file itself" \
+        in (caught.value.hint or "")
+
+
+def test_a_special_file_refusal_says_what_a_chart_may_hold(repo: Path) -> None:
+    os.mkfifo(repo / "chart" / "files" / "pipe")
+    with pytest.raises(BadInput) as caught:
+        load(repo)
+    assert "only files and directories (no FIFOs, sockets or devices)" in \
+        (caught.value.hint or "")
+
+
+def test_a_link_loop_does_not_end_the_walk(repo: Path) -> None:
+    # The loop (z-loop -> the chart itself) is met before a-dir is walked; a-dir's link
+    # out must still be found.
+    (repo / "chart" / "files" / "a-dir").mkdir()
+    (repo / "chart" / "files" / "a-dir" / "k").symlink_to(repo.parent / "kubeconfig")
+    (repo / "chart" / "files" / "z-loop").symlink_to(repo / "chart")
+    with pytest.raises(BadInput, match=r"files/a-dir/k is a link to .*outside"):
+        load(repo)
+
+
+def test_a_linked_directory_does_not_end_its_directory(repo: Path) -> None:
+    # files/a -> the repository's docs/ (fine); files/b, after it, leaves the repository.
+    (repo / "docs").mkdir()
+    (repo / "chart" / "files" / "a").symlink_to(repo / "docs")
+    (repo / "chart" / "files" / "b").symlink_to(repo.parent / "kubeconfig")
+    with pytest.raises(BadInput, match=r"files/b is a link to .*outside"):
+        load(repo)
+
+
+def test_a_link_to_a_special_file_in_the_repository_is_refused(repo: Path) -> None:
+    os.mkfifo(repo / "pipe")
+    (repo / "chart" / "files" / "p").symlink_to(repo / "pipe")
+    with pytest.raises(BadInput, match="files/p is not a regular file or directory"):
+        load(repo)
+
+
+def test_a_dangling_link_in_the_repository_is_left_to_helm(repo: Path) -> None:
+    # Nothing to read, nothing to leak: helm says what is missing when it loads the chart.
+    (repo / "chart" / "files" / "gone").symlink_to(repo / "no-such-file")
+    assert load(repo).chart is not None

@@ -51,6 +51,7 @@ def context(branch: str = "feature/x", title: str = "Add checkout",
     ("{{ pr.branch | upper }}", "FEATURE/X"),
     ("plain {text}", "plain {text}"),
     ("line\n", "line\n"),
+    ("{{ pr.number }}\n", "42\n"),  # a value's final newline is the user's
 ])
 def test_documented_context(source: str, expected: str) -> None:
     assert templating.render_text(source, context(), "preview.yaml: f") == expected
@@ -113,12 +114,38 @@ def test_syntax_error() -> None:
     with pytest.raises(PreviewError) as e:
         templating.check_syntax("{{ pr.number }", "preview.yaml: url")
     assert e.value.message.startswith("preview.yaml: url: template syntax error:")
+    assert e.value.hint == "jinja2 syntax is {{ pr.number }}; for a literal '{{' write " \
+        "{{ '{{' }}"
     templating.check_syntax("no template", "x")
 
 
 def test_runtime_error_in_template() -> None:
-    with pytest.raises(PreviewError, match="the template failed: ZeroDivisionError"):
+    with pytest.raises(PreviewError, match="the template failed: ZeroDivisionError") as e:
         templating.render_text("{{ 1 / 0 }}", context(), "f")
+    assert e.value.hint == "fix the template expression"
+
+
+def test_a_syntax_error_found_when_rendering_names_the_field() -> None:
+    with pytest.raises(PreviewError, match=r"^f: x: template syntax error: "):
+        templating.render_text("{{ pr.number }", context(), "f: x")
+
+
+def test_hints_list_the_documented_variables() -> None:
+    for source, start in (("{{ pr.nope }}", "available variables: "),
+                          ("{{ pr.__class__ }}", "templates may read only the documented "
+                                                 "variables: ")):
+        with pytest.raises(PreviewError) as e:
+            templating.render_text(source, context(), "f")
+        assert (e.value.hint or "").startswith(start + "pr.number, pr.head_sha, "), e.value.hint
+
+
+def test_a_loop_that_prints_is_stopped_at_the_values_limit() -> None:
+    # A million one-character pieces: counted as they come, not built and then measured.
+    loop = "{% for a in 'x' * 1000 %}{% for b in 'x' * 1000 %}{{ b }}{% endfor %}{% endfor %}"
+    with pytest.raises(PreviewError) as e:
+        templating.render_text(loop, context(), "f")
+    assert (e.value.message, e.value.hint) == ("f: the template renders to more than 64 KiB",
+                                               "rendered values are limited to 64 KiB")
 
 
 def test_non_strings_kept() -> None:
@@ -134,6 +161,20 @@ def test_variables_used() -> None:
                                      "{% macro m(x) %}{{ x }}{% endmacro %}{{ m(1) }}"
                                      "{% set s = 1 %}{{ s ~ loop.index }}") == {"pr", "domain"}
     assert templating.variables_used("{{ loop }}") == {"loop"}
+    # A macro's own names are not the context's (and `caller` only exists inside one).
+    assert templating.variables_used("{% macro m() %}{{ caller() }}{{ varargs }}{{ kwargs }}"
+                                     "{% endmacro %}") == set()
+    assert templating.variables_used("{{ caller }}{{ varargs }}{{ kwargs }}") == \
+        {"caller", "varargs", "kwargs"}
+
+
+@pytest.mark.parametrize(("size", "text"), [
+    (64 * 1024, "64 KiB"), (1 << 20, "1 MiB"), (3 << 20, "3 MiB"), (1536 * 1024, "1536 KiB"),
+    (1024, "1 KiB"), (1536, "1536 bytes"), (1000, "1000 bytes"), (0, "0 bytes"),
+])
+def test_sizes_in_messages_read_as_people_write_them(size: int, text: str) -> None:
+    assert templating.Budget(value_bytes=size).describe().startswith(
+        f"templates may render {text} per value")
 
 
 @pytest.mark.parametrize("source", [
@@ -260,6 +301,38 @@ def test_a_file_shares_its_time_and_size() -> None:
         renderer.text(loop * 4 + "{% endfor %}" * 4, context(), "a.yaml: two")
 
 
+def test_a_files_size_is_counted_in_bytes_of_utf8() -> None:
+    budget = templating.Budget(value_bytes=100, file_bytes=150)
+    with templating.Renderer(budget) as renderer:
+        assert renderer.text("{{ 'é' * 40 }}", context(), "a.yaml: one") == "é" * 40
+        with pytest.raises(PreviewError, match=r"^a.yaml: two: a.yaml's templates render to "
+                                               r"more than 150 bytes together"):
+            renderer.text("{{ 'é' * 40 }}", context(), "a.yaml: two")  # 160 bytes in all
+
+
+def test_a_file_may_render_exactly_its_budget_and_says_so_past_it() -> None:
+    budget = templating.Budget(value_bytes=100, file_bytes=200)
+    with templating.Renderer(budget) as renderer:
+        for field in ("one", "two"):
+            renderer.text("{{ 'x' * 100 }}", context(), f"a.yaml: {field}")
+        with pytest.raises(PreviewError) as caught:
+            renderer.text("{{ 'x' }}", context(), "a.yaml: three")
+    assert caught.value.hint == budget.describe()
+
+
+@pytest.mark.parametrize("fields", [
+    ("v.yaml: a: b", "v.yaml: c: d"),  # a YAML key may hold ': '
+    ("--set a", "--set b c"),  # every --set flag is one file
+])
+def test_every_field_of_a_file_counts_against_that_file(fields: tuple[str, str]) -> None:
+    budget = templating.Budget(value_bytes=100, file_bytes=150)
+    with templating.Renderer(budget) as renderer:
+        renderer.text("{{ 'x' * 100 }}", context(), fields[0])
+        with pytest.raises(PreviewError, match="templates render to more than 150 bytes "
+                                               "together"):
+            renderer.text("{{ 'x' * 100 }}", context(), fields[1])
+
+
 def test_the_budget_is_the_callers() -> None:
     roomy = templating.Budget(value_bytes=200_000, file_bytes=400_000)
     assert len(templating.render_text("{{ 'x' * 150000 }}", context(), "f", roomy)) == 150000
@@ -278,6 +351,22 @@ def test_a_threaded_caller_gets_a_fresh_interpreter_with_the_same_budget() -> No
     finally:
         release.set()
         other.join()
+
+
+def test_a_renderer_that_cannot_start_is_an_error_not_a_wait(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A fresh interpreter that exits at once (here: no Python at all) never says ready.
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        with pytest.raises(PreviewError) as caught:
+            templating.render_text("{{ pr.number }}", context(), "f")
+    finally:
+        release.set()
+        other.join()
+    assert caught.value.message == "the template renderer did not start (exit code 1)"
 
 
 def test_no_worker_for_plain_text() -> None:
