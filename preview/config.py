@@ -14,7 +14,6 @@ trusted.
 
 from __future__ import annotations
 
-import copy
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -306,10 +305,10 @@ def _render(config: PreviewConfig, pr: PullRequest, env: EnvironmentLike,
     for flags in (False, True):  # everything from preview.yaml, then the flags: flags win
         for values_file in config.values_files:
             if values_file.flag == flags:
-                values = deep_merge(values, renderer.tree(
+                values = helm.merge_values(values, renderer.tree(
                     values_file.values, context, f"{values_file.label}: "))
         if not flags:
-            values = deep_merge(values, renderer.tree(config.values, context,
+            values = helm.merge_values(values, renderer.tree(config.values, context,
                                                       config.where("values")))
         for assignment in config.set_values:
             if assignment.flag == flags:
@@ -343,17 +342,6 @@ def _policy_problems(config: PreviewConfig, rules: policy.Policy, pr: PullReques
             timeouts={"vcluster": timeouts.vcluster, "deploy": timeouts.deploy,
                       "health": timeouts.health},
             timeout_where=config.where("timeouts"), host=host, url_where=config.where("url"))
-
-
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """helm's merge of values: mappings merge key by key, anything else replaces (new dict)."""
-    merged = copy.deepcopy(dict(base))
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
 
 
 def _validated_flags(overrides: ConfigOverrides) -> FileModel:

@@ -6,8 +6,10 @@ it is carried in the `PreviewError` with a hint about where it came from.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -231,6 +233,18 @@ def load_values_file(path: Path) -> dict[str, Any]:
         raise PreviewError(f"values file {path} must hold a mapping at the top level, not "
                            f"{type(loaded).__name__}")
     return loaded
+
+
+def merge_values(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """helm's merge of values (`-f a.yaml -f b.yaml`): mappings merge key by key, anything
+    else replaces; a new dict that shares nothing with either input."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_values(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
 
 
 def set_value(values: dict[str, Any], assignment: str) -> None:

@@ -8,12 +8,12 @@ policy's last: what it decides, no `preview.yaml` can undo.
 
 from __future__ import annotations
 
-import copy
 import fnmatch
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from preview.helm import merge_values
 from preview.policy import quantity
 from preview.policy.model import DOCS, NEVER_FROM_PULL_REQUEST, POD_SECURITY_LEVELS, Policy
 
@@ -85,7 +85,7 @@ def vcluster_values(policy: Policy, requested: Mapping[str, Any], host: str,
     values: dict[str, Any] = {}
     if labels:
         values["sync"] = {"extraLabels": dict(labels)}
-    values = _merge(values, requested)
+    values = merge_values(values, requested)
     isolation = values.setdefault("isolation", {})
     isolation.setdefault("ingress", {})["allowedHosts"] = \
         [host, *policy.ingress.extra_allowed_hosts]
@@ -95,15 +95,15 @@ def vcluster_values(policy: Policy, requested: Mapping[str, Any], host: str,
                                        key=POD_SECURITY_LEVELS.index)
     quota = policy.caps.quota.model_dump(by_alias=True, exclude_unset=True)
     if quota:  # the policy's caps, where the pull request asked for no less
-        isolation["quota"] = _merge(quota, isolation.get("quota") or {})
+        isolation["quota"] = merge_values(quota, isolation.get("quota") or {})
     syncer = policy.syncer
     if syncer.image:
-        values = _merge(values, {"syncer": {"image": syncer.image,
+        values = merge_values(values, {"syncer": {"image": syncer.image,
                                             "imagePullPolicy": syncer.image_pull_policy}})
     if syncer.image_pull_secrets:
-        values = _merge(values, {"controlPlane": {"imagePullSecrets": [
+        values = merge_values(values, {"controlPlane": {"imagePullSecrets": [
             {"name": name} for name in syncer.image_pull_secrets]}})
-    return _merge(values, policy.vcluster)
+    return merge_values(values, policy.vcluster)
 
 
 def environment_count_problem(policy: Policy, repo_label: str, namespace: str,
@@ -212,15 +212,6 @@ def _under(key: str, prefixes: tuple[str, ...]) -> bool:
 def _matches(ref: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatchcase(ref, pattern) for pattern in patterns)
 
-
-def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(dict(base))
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def _duration(seconds: int) -> str:

@@ -61,15 +61,7 @@ def load(path: Path) -> vclusterconfig.Translation:
     return vclusterconfig.translate(helm.load_values_file(path), str(path))
 
 
-def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """`extra` laid over `base`: mappings merge key by key, anything else replaces."""
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+merge = helm.merge_values  # `extra` laid over `base`, as helm lays values files
 
 
 def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from preview.errors import BadInput
+from preview.helm import merge_values
 from preview.vcluster.vclusterkeys import (
     CURRENT,
     DEFAULTS,
@@ -77,7 +78,7 @@ class Translation:
     def merged(self) -> dict[str, Any]:
         """What the file asks for: its values and the defaults it switched on (which never
         share a key with them)."""
-        return _merge(self.values, self.defaults)
+        return merge_values(self.values, self.defaults)
 
 
 class Untranslatable(BadInput):
@@ -101,7 +102,7 @@ def within(translation: Translation,
     defaults it switched on, those the policy would not refuse. Where it would (a default
     above a cap, a key a pull request may not set), the policy's caps and our chart's
     defaults hold instead: the file did not write that value."""
-    values = _merge({}, translation.values)
+    values = merge_values({}, translation.values)
     for path, value in _leaves(translation.defaults):
         one: dict[str, Any] = {}
         _put(one, path, value)
@@ -428,16 +429,6 @@ def _put(values: dict[str, Any], path: Path, value: Any) -> None:
             child = node[key] = {}
         node = child
     node[path[-1]] = value
-
-
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def _same(a: Any, b: Any) -> bool:
