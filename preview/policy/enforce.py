@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from preview.durations import format_duration
 from preview.helm import merge_values
 from preview.policy import quantity
 from preview.policy.model import DOCS, NEVER_FROM_PULL_REQUEST, POD_SECURITY_LEVELS, Policy
@@ -62,16 +63,16 @@ def check_request(policy: Policy, *, repo: str, chart: tuple[str, str], ttl_seco
                         f"(charts.repositories: {', '.join(sources.repositories) or 'none'})")
     caps = policy.caps
     if ttl_seconds > caps.ttl:
-        problems.append(f"{ttl_where}: {_duration(ttl_seconds)} is above the platform "
-                        f"policy's cap {_duration(caps.ttl)} (caps.ttl)")
+        problems.append(f"{ttl_where}: {format_duration(ttl_seconds)} is above the platform "
+                        f"policy's cap {format_duration(caps.ttl)} (caps.ttl)")
     over = {name: seconds for name, seconds in sorted(timeouts.items())
             if seconds > caps.timeout}
     if timeout_where.startswith("--") and over:  # one flag sets all three
         over = {"": max(over.values())}
     for name, seconds in over.items():
         where = f"{timeout_where}.{name}" if name else timeout_where
-        problems.append(f"{where}: {_duration(seconds)} is above the platform policy's cap "
-                        f"{_duration(caps.timeout)} (caps.timeout)")
+        problems.append(f"{where}: {format_duration(seconds)} is above the platform policy's cap "
+                        f"{format_duration(caps.timeout)} (caps.timeout)")
     domains = policy.ingress.domains
     if domains and not any(host == d or host.endswith("." + d) for d in domains):
         problems.append(f"{url_where}: host {host!r} is outside the platform policy's "
@@ -213,9 +214,3 @@ def _matches(ref: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatchcase(ref, pattern) for pattern in patterns)
 
 
-
-def _duration(seconds: int) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
