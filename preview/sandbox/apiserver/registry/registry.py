@@ -215,7 +215,11 @@ class Registry(Deletions):
             raise StatusError(422, "Invalid", str(e)) from e
         if not isinstance(patched, dict):
             raise bad_request("the patch produced a value that is not an object")
-        new = conversion.to_storage(rt, self._decode(rt, namespace, patched, opts))
+        # A merge or strategic patch's result is a fresh copy (the stored object is never
+        # shared with it): decoded without another deep copy. A JSON patch's may alias itself
+        # (`copy`), so it is copied as any other body.
+        new = conversion.to_storage(rt, self._decode(rt, namespace, patched, opts,
+                                                     owned=kind != "json"))
         if new["metadata"].get("name") != name:
             raise bad_request("metadata.name: Invalid value: the name of a patched object cannot "
                               "change")
@@ -261,10 +265,9 @@ class Registry(Deletions):
         old_meta = old["metadata"]
         if subresource == "status":
             status = new.get("status")
-            merged = clone(old)
-            if status is None:
-                merged.pop("status", None)
-            else:
+            # The stored object less its status (replaced: not worth copying).
+            merged = {k: clone(v) for k, v in old.items() if k != "status"}
+            if status is not None:
                 merged["status"] = status
             new = merged
         elif subresource == "approval":
@@ -322,10 +325,11 @@ class Registry(Deletions):
     # -- delete --------------------------------------------------------------------------------
     # -- helpers -------------------------------------------------------------------------------
     def _decode(self, rt: ResourceType, namespace: str, body: Any, opts: WriteOptions,
-                applying: bool = False) -> dict[str, Any]:
+                applying: bool = False, owned: bool = False) -> dict[str, Any]:
         """Check a request body's identity against the URL and its fields against its kind,
-        as the real decoder does (see `_check_fields`)."""
-        obj = clone(_require_object(body))
+        as the real decoder does (see `_check_fields`). The result is a copy of `body`
+        unless the caller says it is `owned` already (nothing else holds any part of it)."""
+        obj = _require_object(body) if owned else clone(_require_object(body))
         api_version = obj.get("apiVersion") or rt.api_version
         kind = obj.get("kind") or rt.kind
         if api_version != rt.api_version:
