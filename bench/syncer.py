@@ -162,6 +162,7 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=5000)
     parser.add_argument("--idle", type=float, default=60.0)
     parser.add_argument("--nodes", type=int, default=26)
+    parser.add_argument("--log", type=Path, help="keep the syncer's JSON log in this file")
     args = parser.parse_args()
     result = header()
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -178,7 +179,7 @@ def main() -> None:
                 host.create_namespace({"metadata": {"name": ns}})
             host.create_namespaced_service(HOST_NS, {"metadata": {"name": NAME},
                                                      "spec": {"ports": [{"port": 443}]}})
-            with open(tmp / "syncer.log", "wb") as log, \
+            with open(args.log or tmp / "syncer.log", "wb") as log, \
                     syncer(NAME, HOST_NS, host_kc, virtual_kc, "--api-service", NAME,
                            "--configs", "all", "--log-format", "json", stdout=log,
                            stderr=subprocess.STDOUT) as running:
