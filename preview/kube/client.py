@@ -273,9 +273,22 @@ class KubeClient:
 
     async def _retried(self, method: str, path: str, body: Any, content_type: str,
                        params: dict[str, str] | None) -> Any:
+        # The first attempt outside tenacity: almost every request succeeds at once, and its
+        # bookkeeping cost a busy client (the syncer, the emulator's controllers) a few % of
+        # its CPU. A transient failure hands over to it as its own first attempt, so the
+        # waits (Retry-After included) and the number of attempts are as they were.
+        try:
+            return await self._once(method, path, body, content_type, params)
+        except Exception as e:
+            if not _transient(e) or self.attempts <= 1:
+                raise
+            first: BaseException | None = e
         async for attempt in AsyncRetrying(stop=stop_after_attempt(self.attempts), wait=_wait,
                                            retry=retry_if_exception(_transient), reraise=True):
             with attempt:
+                if first is not None:
+                    failed, first = first, None
+                    raise failed
                 return await self._once(method, path, body, content_type, params)
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -26,7 +26,7 @@ from preview.kube.client import (
     _transient,
     api_error,
 )
-from preview.kube.connection import from_kubeconfig
+from preview.kube.connection import Connection, from_kubeconfig
 from preview.sandbox.runner import Sandbox, ServerConfig
 
 pytestmark = pytest.mark.sandbox
@@ -158,4 +158,44 @@ def test_a_burst_of_requests_shares_a_few_connections_and_watches_keep_theirs(
             event, obj = await asyncio.wait_for(first, 10)
             assert event == "ADDED" and obj["metadata"]["name"].startswith("burst-")
             await watch.aclose()
+    run(scenario())
+
+
+@pytest.mark.parametrize(("failures", "attempts", "hits", "ok"), [
+    (0, 3, 1, True), (2, 3, 3, True), (3, 3, 3, False), (5, 1, 1, False)])
+def test_a_transient_answer_is_tried_again_up_to_the_attempts(
+        failures: int, attempts: int, hits: int, ok: bool) -> None:
+    """503s (with Retry-After: 0) then a 200, from a plain HTTP server counting requests: the
+    first try and the retries add up to `attempts`, no more."""
+    from aiohttp import web
+
+    seen: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(request.path)
+        if len(seen) <= failures:
+            return web.json_response({"kind": "Status", "code": 503,
+                                      "reason": "ServiceUnavailable"}, status=503,
+                                     headers={"Retry-After": "0"})
+        return web.json_response({"kind": "ConfigMapList", "items": []})
+
+    async def scenario() -> None:
+        app = web.Application()
+        app.router.add_get("/api/v1/namespaces/default/configmaps", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            async with KubeClient(Connection(server=f"http://127.0.0.1:{port}"),
+                                  attempts=attempts) as kube:
+                if ok:
+                    assert (await kube.list(CONFIGMAPS, "default"))["items"] == []
+                else:
+                    with pytest.raises(ServerError):
+                        await kube.list(CONFIGMAPS, "default")
+        finally:
+            await runner.cleanup()
+        assert len(seen) == hits
     run(scenario())
