@@ -201,6 +201,12 @@ class Registry(Deletions):
         if stored is None:
             raise not_found(rt.resource, rt.group, name)
         current = conversion.from_storage(rt, stored)
+        if subresource == "status" and kind != "json":
+            # Of a status patch's result only the status and the resourceVersion precondition
+            # are kept (`_replace`): the spec is not copied to be patched and thrown away. (A
+            # JSON patch may name spec paths, which must exist to be patched.)
+            current = {k: v for k, v in current.items()
+                       if k in ("apiVersion", "kind", "metadata", "status")}
         try:
             if kind == "json":
                 if not isinstance(body, list):
