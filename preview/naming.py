@@ -51,6 +51,8 @@ LAST_ACTIVITY = f"{PREFIX}last-activity"  # namespace annotation: RFC 3339
 SLEEP_REPLICAS = f"{PREFIX}sleep-replicas"  # Deployment, StatefulSet, ReplicaSet: replicas
 SLEEP_SUSPEND = f"{PREFIX}sleep-suspend"  # CronJob, Job: "true"/"false", suspend before
 SLEEP_NODE_SELECTOR = f"{PREFIX}sleep-node-selector"  # DaemonSet: its nodeSelector, JSON
+# Namespace annotation: the cost ledger (preview/cost/usage.py), JSON.
+USAGE = f"{PREFIX}usage"
 # The node label a sleeping DaemonSet selects: no node carries it, so it runs no pod.
 ASLEEP_NODE_LABEL = f"{PREFIX}asleep"
 

@@ -14,6 +14,7 @@ import click
 
 from preview import __version__, logs
 from preview.cli.action import action_command
+from preview.cli.cost import cost_command
 from preview.cli.environments import COMMANDS as ENVIRONMENT_COMMANDS
 from preview.cli.gc import gc_command
 from preview.cli.sandbox import sandbox
@@ -33,6 +34,7 @@ def main(verbose: int) -> None:
 
 
 main.add_command(action_command)
+main.add_command(cost_command)
 main.add_command(gc_command)
 main.add_command(sandbox)
 main.add_command(serve_command)

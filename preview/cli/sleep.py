@@ -15,10 +15,10 @@ from typing import Any
 import click
 
 from preview import render
-from preview.render import ProgressPrinter
 from preview.cli.environments import _environment, _host, _yielded, pr_options, run_lock
 from preview.cli.options import examples, host_options, output_option
 from preview.errors import BadInput
+from preview.render import ProgressPrinter
 
 
 def _options(fn: Any) -> Any:

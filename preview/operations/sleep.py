@@ -111,8 +111,8 @@ async def sleep(host: HostCluster, env: naming.Environment, progress: Progress, 
             raise BadInput(
                 f"environment {env.name} keeps its virtual cluster's data on an emptyDir "
                 "(vcluster persistence.enabled is false): sleeping would delete it",
-                "set `vcluster: {persistence: {enabled: true}}` in preview.yaml (or have the "
-                "platform policy set it), run `preview up`, then sleep it")
+                "the platform policy's `vcluster: {persistence: {enabled: true}}` keeps it on a "
+                "claim (docs/policy.md); `preview up` again with it, then sleep")
         async with exclusive.for_change(kube, env, lock, "sleep", progress):
             sts = await _environment(kube, env)  # as it is now that we hold the lock
             if sleeping.is_asleep(sts):

@@ -10,7 +10,6 @@ answers again.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +33,11 @@ from tests.operations.test_environments import (
 pytestmark = [pytest.mark.sandbox, pytest.mark.tools]
 
 
-def persistent_example(tmp_path: Path) -> Path:
-    """The example app's preview.yaml with the control plane's data on a claim."""
-    shutil.copytree(ROOT / "examples" / "app", tmp_path / "app")
-    config = tmp_path / "app" / "preview.yaml"
-    config.write_text(config.read_text() + "vcluster:\n  persistence:\n    enabled: true\n")
-    return config
+def persistent_policy(tmp_path: Path) -> Path:
+    """A platform policy that keeps every control plane's data on a claim."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("vcluster:\n  persistence:\n    enabled: true\n")
+    return policy
 
 
 def listed_status(sb: Sandbox) -> str:
@@ -51,8 +49,8 @@ def test_sleep_leaves_no_pod_on_the_host_and_wake_restores_the_replicas(
         sandbox: Sandbox, api_client: client.ApiClient, tmp_path: Path) -> None:
     core = client.CoreV1Api(api_client)
     env = naming.environment_for("example", "sleepy", 7)
-    result = up(sandbox, persistent_example(tmp_path), "example/sleepy", 7, SHA1,
-                "--set", "replicaCount=2")
+    result = up(sandbox, ROOT / "examples" / "app" / "preview.yaml", "example/sleepy", 7, SHA1,
+                "--set", "replicaCount=2", "--policy", str(persistent_policy(tmp_path)))
     assert result["status"] == "ready", result
     assert len(core.list_namespaced_pod(env.namespace).items) == 3  # control plane + 2
 
@@ -88,5 +86,5 @@ def test_sleep_refuses_a_control_plane_without_persistent_data(sandbox: Sandbox)
     assert result["status"] == "ready", result
     refused = preview(sandbox, "sleep", "--repo", "example/awake", "--pr", "8", code=2)
     assert "persistence.enabled is false" in refused.stderr
-    assert "vcluster: {persistence: {enabled: true}}" in refused.stderr
+    assert "vcluster: {persistence: {enabled: true}}" in refused.stderr  # the fix
     preview(sandbox, "down", "--repo", "example/awake", "--pr", "8")
