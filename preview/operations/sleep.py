@@ -47,7 +47,7 @@ from preview.kube.resources import (
     STATEFULSETS,
     Resource,
 )
-from preview.operations import exclusive, ownership
+from preview.operations import cost, exclusive, ownership
 from preview.vcluster import connect, lifecycle
 from preview.vcluster.model import Progress
 
@@ -119,6 +119,7 @@ async def sleep(host: HostCluster, env: naming.Environment, progress: Progress, 
                 progress(f"environment {env.name} is asleep already")
                 return SleepResult(env.name, env.namespace, "asleep", False, (),
                                    _since(started))
+            await cost.record(kube, env.namespace)  # the pods about to go, counted until now
             async with connect.connect(kube, env.vcluster, env.namespace) as path, \
                     KubeClient(from_kubeconfig(path), "preview-sleep") as virtual:
                 slept = await _apply(virtual, sleeping.sleep_patch, progress, "asleep")
@@ -131,6 +132,7 @@ async def sleep(host: HostCluster, env: naming.Environment, progress: Progress, 
                      "claim)")
             await _wait_no_pods(kube, env.namespace, _match_labels(sts), timeout, progress,
                                 "the control plane's pod")
+            await cost.record(kube, env.namespace)  # ...and closed: sleep is not counted
             moment = now or dt.datetime.now(dt.UTC)
             await kube.patch(NAMESPACES, None, env.namespace, {"metadata": {"annotations": {
                 naming.ASLEEP_SINCE: rfc3339(moment)}}})
@@ -159,6 +161,7 @@ async def wake(host: HostCluster, env: naming.Environment, progress: Progress, *
                     KubeClient(from_kubeconfig(path), "preview-wake") as virtual:
                 woken = await _apply(virtual, sleeping.wake_patch, progress, "restored")
                 await _wait_ready(virtual, woken, deadline, progress)
+            await cost.record(kube, env.namespace)  # the woken pods, open from their start
             moment = now or dt.datetime.now(dt.UTC)
             await kube.patch(NAMESPACES, None, env.namespace, {"metadata": {"annotations": {
                 naming.ASLEEP_SINCE: None, naming.LAST_ACTIVITY: rfc3339(moment)}}})
