@@ -25,6 +25,7 @@ import click
 import yaml
 
 from preview.cli.reporting import ForkRefused, Reporter, fork_refusal
+from preview.config_overrides import OVERRIDES
 from preview.errors import BadInput
 from preview.pullrequest import head_repository, is_fork, refuses_fork
 
@@ -107,16 +108,24 @@ def plan(inputs: Mapping[str, str], event_name: str, event: Mapping[str, object]
             argv += ["--max-deletions", inputs["max-deletions"].strip()]
         return Invocation(tuple(argv))
     if command == "up":
-        for name in ("config", "chart", "domain", "ttl", "timeout"):
-            if inputs.get(name, "").strip():
-                argv += [f"--{name}", inputs[name].strip()]
-        for path in _lines(inputs.get("values", "")):
-            argv += ["--values", path]
-        for assignment in _lines(inputs.get("set", "")):
-            argv += ["--set", assignment]
+        if inputs.get("config", "").strip():
+            argv += ["--config", inputs["config"].strip()]
+        argv += override_flags(inputs)
         if _flag(inputs, "allow-forks"):
             argv.append("--allow-forks")
     return Invocation(tuple(argv))
+
+
+def override_flags(inputs: Mapping[str, str]) -> list[str]:
+    """`preview up`'s flags for the overriding inputs, one table for both
+    (`preview.config_overrides.OVERRIDES`); a repeatable one takes an item per line (pure)."""
+    argv: list[str] = []
+    for row in OVERRIDES:
+        value = inputs.get(row.input, "")
+        items = _lines(value) if row.repeatable else [value.strip()] if value.strip() else []
+        for item in items:
+            argv += [row.flag, item]
+    return argv
 
 
 def check_mode(kubeconfig: str, api_url: str) -> None:
