@@ -86,14 +86,11 @@ class GitHubSession:
                                            "refused", pr, env, refusal=(why, hint)))
         if self.gh is None:
             return self._comment(pr, env, body)
-        gh = self.gh
         try:
-            StickyComment(gh.get_repo(_full_name(pr)), pr.number,
-                          marker(_full_name(pr), pr.number, env.name), self._login(),
-                          self.policy).upsert(body)
-        except client.GitHubError as e:
-            if e.status != 403:
-                return [self._warn("comment", e)]
+            StickyComment(self.gh, _full_name(pr), pr.number,
+                          marker(_full_name(pr), pr.number, env.name), self._login()
+                          ).upsert(body)
+        except client.Forbidden as e:
             log.info("no comment on #%s: the token may not write (%s)", pr.number, e)
         except Exception as e:  # by contract nothing here may fail the run
             return [self._warn("comment", e)]
