@@ -28,11 +28,11 @@ from aiohttp import web
 from preview import config, lease, naming, pullrequest
 from preview.errors import BadInput, PreviewError
 from preview.kube.host import HostCluster
-from preview.operations import down, environments, exclusive, up
+from preview.operations import developer, down, environments, exclusive, up
 from preview.policy import Policy
 from preview.pullrequest import PullRequest
 from preview.render import plain
-from preview.serve import audit, bundle, login, openapi
+from preview.serve import audit, bundle, developers, login, openapi
 from preview.serve.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ def make_app(state: State) -> web.Application:
     app.router.add_get(base + "/{pr}", _status)
     app.router.add_put(base + "/{pr}", _create)
     app.router.add_delete(base + "/{pr}", _delete)
+    app.router.add_post(base + "/{pr}/kubeconfig", _kubeconfig)
     app.on_shutdown.append(_finish_running)
     return app
 
@@ -274,6 +275,52 @@ async def _delete(request: web.Request) -> web.StreamResponse:
         state, "delete", pr, env, "error", str(e), caller))
 
 
+async def _kubeconfig(request: web.Request) -> web.Response:
+    """A developer's kubeconfig of the virtual cluster: the caller logs in with their own
+    GitHub token (not an OIDC one) and needs the policy's role on the repository."""
+    state: State = request.app["state"]
+    owner, repo = request.match_info["owner"], request.match_info["repo"]
+    try:
+        pullrequest.split_repo(f"{owner}/{repo}", "path")
+        number = pullrequest.check_number(request.match_info["pr"], "path")
+    except BadInput as e:
+        raise Refused(400, e.message) from None
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Refused(401, "no GitHub token: send 'Authorization: Bearer <your GitHub "
+                           "token>' (preview kubeconfig --api does)")
+    full_name = f"{owner}/{repo}"
+    if not state.policy.allows_repository(full_name):
+        raise Refused(403, f"{full_name} is not allowed by the platform policy (repositories)")
+    try:
+        person = await developers.identify(token.strip(), full_name, state.policy)
+    except developers.DeveloperRefused as e:
+        raise Refused(e.status, e.reason) from None
+    except PreviewError as e:  # GitHub could not be asked
+        raise Refused(503, f"cannot ask GitHub who this is now: {e.message}") from None
+    env = naming.environment_for(owner, repo, number)
+    pr = PullRequest(owner=owner, repo=repo, number=number, head_sha="", branch="", author="")
+    who = {"actor": person.login, "actor_id": str(person.user_id), "role": person.role,
+           "login": "github-token"}
+    rules = state.policy.developers
+    try:
+        access = await developer.developer_kubeconfig(
+            state.host, env, person.login, rules.cluster_role, rules.token_expiry,
+            rules.exposure)
+    except developer.NotFoundEnvironment as e:
+        raise Refused(404, e.message) from None
+    except PreviewError as e:
+        await _audit_as(state, "kubeconfig", pr, env, "error", e.message, who)
+        return web.json_response({"error": e.message, "hint": e.hint}, status=409)
+    await _audit_as(state, "kubeconfig", pr, env, "issued",
+                    f"ServiceAccount {access.service_account} ({access.cluster_role}) until "
+                    f"{access.expires_at}", who)
+    return web.json_response({"kubeconfig": access.kubeconfig, "login": access.login,
+                              "serviceAccount": access.service_account,
+                              "clusterRole": access.cluster_role,
+                              "expiresAt": access.expires_at, "server": access.server})
+
+
 async def _stream(request: web.Request, state: State,
                   run: Callable[[Callable[[str], None]], Awaitable[dict[str, Any]]],
                   failed: Callable[[BaseException], Awaitable[None]],
@@ -328,9 +375,14 @@ def _lock(caller: login.Caller, timeout: float) -> exclusive.Lock:
 
 async def _audit(state: State, action: str, pr: PullRequest, env: naming.Environment,
                  outcome: str, detail: str, caller: login.Caller) -> None:
+    await _audit_as(state, action, pr, env, outcome, detail, caller.audit_fields())
+
+
+async def _audit_as(state: State, action: str, pr: PullRequest, env: naming.Environment,
+                    outcome: str, detail: str, who: dict[str, str]) -> None:
     async with state.host.client("preview-serve") as kube:
         await audit.record(kube, audit.Entry(action, pr.full_name, pr.number, env.namespace,
-                                             outcome, detail, caller.audit_fields()))
+                                             outcome, detail, who))
 
 
 async def _finish_running(app: web.Application) -> None:
