@@ -49,12 +49,12 @@ class DeveloperAccess:
 
 def account_name(login: str) -> str:
     """The ServiceAccount (and ClusterRoleBinding) name of GitHub user `login` (pure):
-    `preview-developer-<login>`, or with a hash when the login is no DNS label."""
+    `preview-developer-<login>` (GitHub logins ignore case), or `preview-dev-<hash>` when
+    that is no DNS label: a prefix no login's name has, so the two never collide."""
     name = f"preview-developer-{login.lower()}"
     if len(name) <= 63 and _DNS_LABEL.fullmatch(name):
         return name
-    digest = hashlib.sha256(login.encode()).hexdigest()[:10]
-    return f"preview-developer-{digest}"
+    return f"preview-dev-{hashlib.sha256(login.lower().encode()).hexdigest()[:16]}"
 
 
 def token_kubeconfig(cluster_kubeconfig: dict[str, Any], token: str,

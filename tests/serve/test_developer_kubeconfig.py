@@ -79,7 +79,7 @@ def dev_platform(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory,
                        "tokenExpiry": f"{EXPIRY}s"}}))
     port = free_port()
     log = workdir / "serve.log"
-    env = naming.environment_for(*REPO.split("/"), PR)
+    env = naming.environment_for("example", "devs", PR)
     with github, log.open("w") as out:
         # The environment, made as a workflow would; its virtual cluster starts now, with
         # the token clock above.

@@ -17,8 +17,8 @@ import base64
 import hashlib
 import hmac
 import json
-import secrets
 import os
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
