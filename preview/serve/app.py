@@ -54,6 +54,7 @@ class State:
     metrics: Metrics = field(default_factory=Metrics)
     running: set[asyncio.Task[Any]] = field(default_factory=set)
     shutdown_grace: float = 25.0  # how long a SIGTERM waits for running operations
+    lease_duration: int = lease.DURATION_SECONDS  # a dead holder blocks an environment this long
 
 
 class Refused(Exception):
@@ -241,7 +242,7 @@ async def _create(request: web.Request) -> web.StreamResponse:
             return web.json_response({"error": e.message, "hint": e.hint}, status=400)
 
         timeouts = rendered.timeouts
-        lock = _lock(caller, timeouts.vcluster + timeouts.deploy + timeouts.health)
+        lock = _lock(state, caller, timeouts.vcluster + timeouts.deploy + timeouts.health)
 
         async def run(progress: Callable[[str], None]) -> dict[str, Any]:
             started = time.monotonic()
@@ -267,7 +268,7 @@ async def _delete(request: web.Request) -> web.StreamResponse:
     pr = PullRequest(owner=owner, repo=repo, number=number, head_sha="", branch="", author="")
 
     async def run(progress: Callable[[str], None]) -> dict[str, Any]:
-        result = await down.down(state.host, env, progress, lock=_lock(caller, 300.0))
+        result = await down.down(state.host, env, progress, lock=_lock(state, caller, 300.0))
         await _audit(state, "delete", pr, env, "torn-down", "", caller)
         return {"result": plain(result)}
 
@@ -362,7 +363,7 @@ async def _stream(request: web.Request, state: State,
     return response
 
 
-def _lock(caller: login.Caller, timeout: float) -> exclusive.Lock:
+def _lock(state: State, caller: login.Caller, timeout: float) -> exclusive.Lock:
     """The caller's run as the holder of the environment's Lease: the same Lease the CLI
     takes, so an API run and a CLI run of one environment wait for each other too."""
     run = f"run {caller.run_id}" + (f" attempt {caller.run_attempt}"
@@ -370,7 +371,7 @@ def _lock(caller: login.Caller, timeout: float) -> exclusive.Lock:
     if caller.run_url:
         run += f" ({caller.run_url})"
     holder = lease.Holder(f"{run} via preview serve on {socket.gethostname()}")
-    return exclusive.Lock(holder, wait=True, timeout=timeout)
+    return exclusive.Lock(holder, wait=True, timeout=timeout, duration=state.lease_duration)
 
 
 async def _audit(state: State, action: str, pr: PullRequest, env: naming.Environment,
