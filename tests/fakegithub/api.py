@@ -18,11 +18,17 @@ from urllib.parse import urlencode
 PREFIX = "/api/v3"
 DOCS = "https://docs.github.com/rest"
 ACTIONS_BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
+REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
 # Repository roles, weakest first, and the `permissions` flags of `GET /repos/{owner}/{repo}`
 # each one sets for the authenticated user (docs.github.com, "Repository roles").
 ROLES = ("read", "triage", "write", "maintain", "admin")
 _ROLE_FLAGS = (("pull", "read"), ("triage", "triage"), ("push", "write"),
                ("maintain", "maintain"), ("admin", "admin"))
+# The base permission `GET …/collaborators/{username}/permission` reports: maintain reads as
+# write, triage as read.
+PERMISSIONS = ("admin", "write", "read", "none")
+_PERMISSION_OF = {"admin": "admin", "maintain": "write", "write": "write", "triage": "read",
+                  "read": "read"}
 DEPLOYMENT_STATES = ("error", "failure", "inactive", "in_progress", "queued", "pending", "success")
 
 
@@ -113,16 +119,38 @@ class GitHubApi:
 
     def add_pull(self, full_name: str, number: int, *, head_sha: str = "a" * 40,
                  branch: str = "feature", state: str = "open", merged: bool = False,
-                 title: str = "A change", author: str = "alice") -> dict[str, Any]:
+                 title: str = "A change", author: str = "alice", draft: bool = False,
+                 labels: tuple[str, ...] = (), head_repo: str | None = None) -> dict[str, Any]:
         repo = self.repos[full_name.lower()]
         pull = {"number": number, "state": state, "merged": merged, "title": title,
+                "draft": draft, "labels": [self._label(name) for name in labels],
                 "user": {"login": author, "id": 7, "type": "User"},
-                "head": {"sha": head_sha, "ref": branch, "repo": {"full_name": repo.full_name}},
+                "head": {"sha": head_sha, "ref": branch,
+                         "repo": {"full_name": head_repo or repo.full_name}},
                 "base": {"ref": "main", "repo": {"full_name": repo.full_name}},
                 "created_at": self._now(), "closed_at": None if state == "open" else self._now(),
                 "merged_at": self._now() if merged else None}
         repo.pulls[number] = pull
         return pull
+
+    def set_labels(self, full_name: str, number: int, *labels: str) -> None:
+        self.repos[full_name.lower()].pulls[number]["labels"] = [self._label(n) for n in labels]
+
+    def set_permission(self, full_name: str, login: str, permission: str) -> None:
+        """`login`'s base permission on the repository, as GET …/permission reports it."""
+        assert permission in PERMISSIONS, permission
+        roles = self.repos[full_name.lower()].roles
+        if permission == "none":
+            roles.pop(login.lower(), None)
+        else:
+            roles[login.lower()] = permission
+
+    def reactions(self, full_name: str, comment_id: int) -> list[dict[str, Any]]:
+        comment = self.repos[full_name.lower()].comments[comment_id]
+        return list(comment.get("_reactions", []))
+
+    def _label(self, name: str) -> dict[str, Any]:
+        return {"id": sum(map(ord, name)), "name": name, "color": "ededed", "default": False}
 
     def add_comment(self, full_name: str, number: int, body: str, login: str) -> dict[str, Any]:
         """A comment written by someone else (a person, another bot)."""
@@ -297,6 +325,36 @@ class GitHubApi:
             comment = self._comment(req)
             del self._repo(req).comments[comment["id"]]
             return 204, None
+
+        @route("POST", "/repos/{owner}/{repo}/issues/comments/{id}/reactions")
+        def create_reaction(req: Request) -> tuple[int, Any]:
+            comment = self._comment(req)
+            content = (req.body or {}).get("content")
+            if content not in REACTIONS:
+                raise HttpError(422, "Validation Failed", errors=[
+                    {"resource": "Reaction", "code": "invalid", "field": "content"}])
+            user = self._need_user(req)
+            reactions = comment.setdefault("_reactions", [])
+            for reaction in reactions:  # the same reaction twice: 200 and the first one
+                if reaction["content"] == content and reaction["user"]["login"] == \
+                        user["login"]:
+                    return 200, reaction
+            reaction = {"id": self._next_id(), "node_id": "REA_1", "user": dict(user),
+                        "content": content, "created_at": self._now()}
+            reactions.append(reaction)
+            return 201, reaction
+
+        @route("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission")
+        def get_permission(req: Request) -> tuple[int, Any]:
+            repo = self._repo(req)
+            login = req.groups["username"]
+            role = repo.roles.get(login.lower())
+            permission = _PERMISSION_OF[role] if role else "none"
+            return 200, {"permission": permission, "role_name": role or "none",
+                         "user": {"login": login, "id": sum(map(ord, login)), "type": "User",
+                                  "permissions": {"admin": permission == "admin",
+                                                  "push": permission in ("admin", "write"),
+                                                  "pull": permission != "none"}}}
 
         @route("GET", "/repos/{owner}/{repo}/pulls")
         def list_pulls(req: Request) -> tuple[int, Any]:
