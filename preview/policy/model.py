@@ -311,6 +311,15 @@ class DeveloperPolicy(StrictModel):
         return value
 
 
+class CostPolicy(StrictModel):
+    """`cost:` the prices `preview cost` multiplies requests x time by (docs/cost.md)."""
+
+    currency: str = Field("USD", min_length=1, max_length=8)
+    cpu_hour: float = Field(0.0, ge=0, alias="cpuHour")
+    memory_gib_hour: float = Field(0.0, ge=0, alias="memoryGiBHour")
+    storage_gib_month: float = Field(0.0, ge=0, alias="storageGiBMonth")
+
+
 class Policy(StrictModel):
     """The whole platform policy."""
 
@@ -329,6 +338,7 @@ class Policy(StrictModel):
     vcluster: dict[str, Any] = {}  # charts/vcluster values every environment gets (they win)
     api: ApiPolicy = ApiPolicy.model_validate({})
     developers: DeveloperPolicy = DeveloperPolicy.model_validate({})
+    cost: CostPolicy = CostPolicy.model_validate({})
 
     @model_validator(mode="after")
     def _vcluster(self) -> Policy:
