@@ -287,6 +287,18 @@ async def _exec(host: Host, path: str, command: list[str], protocols: tuple[str,
         return ws.protocol, await _frames(ws)
 
 
+def test_exec_reaches_a_host_pod_whose_name_is_cut(host: Host) -> None:
+    _, frames = asyncio.run(_exec(host, f"/exec/shop/{LONG}/side", ["sh", "-c", 'echo "$WHO"'],
+                                  ("v4.channel.k8s.io",)))
+    assert frames[0] == b"\x01side\n"
+
+
+def test_a_client_offering_no_subprotocol_gets_the_hosts_answer(host: Host) -> None:
+    protocol, frames = asyncio.run(_exec(host, "/exec/default/web/app", ["echo", "hi"], ()))
+    assert protocol is None
+    assert frames[0] == b"\x01hi\n", frames
+
+
 def test_exec_runs_the_command_as_given_in_the_named_container(host: Host) -> None:
     script = 'echo "$WHO:" "$0" "$1"; exit 3'
     protocol, frames = asyncio.run(_exec(host, "/exec/default/web/side",
