@@ -81,6 +81,28 @@ class GitHubSession:
         """`down` finished: comment "removed", every deployment of the environment inactive."""
         return self._safely(lambda: self._torn_down(pr, env, result))
 
+    def report_refused(self, pr: PullRequestLike, env: EnvironmentLike, why: str,
+                       hint: str) -> list[str]:
+        """A pull request refused before anything was created (a fork): the comment says why
+        and what a maintainer can do. A fork's `pull_request` run has a read-only token, so
+        a 403 is expected there: said in the log, not warned about."""
+        body = render_comment(CommentInput(marker(_full_name(pr), pr.number, env.name),
+                                           "refused", pr, env, refusal=(why, hint)))
+        if self.gh is None:
+            return self._comment(pr, env, body)
+        gh = self.gh
+        try:
+            StickyComment(gh.get_repo(_full_name(pr)), pr.number,
+                          marker(_full_name(pr), pr.number, env.name), self._login(),
+                          self.policy).upsert(body)
+        except client.GitHubError as e:
+            if e.status != 403:
+                return [self._warn("comment", e)]
+            log.info("no comment on #%s: the token may not write (%s)", pr.number, e)
+        except Exception as e:  # by contract nothing here may fail the run
+            return [self._warn("comment", e)]
+        return []
+
     def pull_request_state(self, pr: PullRequestLike) -> str | None:
         """The pull request's state on GitHub now (`open` or `closed`): `up` asks after a
         deploy, as the PR may have been closed meanwhile. None without a token, or when GitHub
