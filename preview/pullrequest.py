@@ -66,7 +66,6 @@ class PullRequest:
 
 
 DELETED_FORK = "(deleted fork)"  # head_repo of an event whose head repository is null
-TARGET_EVENT = "pull_request_target"
 
 
 def is_fork(head_repo: str, base_repo: str) -> bool:
@@ -86,11 +85,19 @@ def head_repository(pr: Mapping[str, Any]) -> str:
     return DELETED_FORK
 
 
+# Events whose runs get no secrets when the pull request comes from a fork; every other
+# event of a workflow (pull_request_target, issue_comment, workflow_dispatch…) runs with the
+# base repository's secrets, whoever wrote the code it would deploy. "" is no event at all
+# (`preview up` with flags on a workstation).
+WITHOUT_SECRETS = ("pull_request", "")
+
+
 def refuses_fork(fork: bool, event_name: str, allow_forks: bool) -> bool:
-    """Whether a pull request is refused for coming from a fork (pure): always on
-    `pull_request_target`, which hands the fork's code the base repository's secrets; on
-    other events unless the workflow allows forks."""
-    return fork and (event_name == TARGET_EVENT or not allow_forks)
+    """Whether a pull request is refused for coming from a fork (pure): always on an event
+    that hands the fork's code the base repository's secrets (`pull_request_target`, a
+    `/preview` comment, `workflow_dispatch`); on `pull_request` unless the workflow allows
+    forks."""
+    return fork and (event_name not in WITHOUT_SECRETS or not allow_forks)
 
 
 @dataclass(frozen=True)

@@ -72,8 +72,9 @@ def test_teardowns_are_never_cancelled() -> None:
     concurrency = workflow["concurrency"]
     assert "github.event.action == 'closed'" in concurrency["group"]
     assert concurrency["cancel-in-progress"] == "${{ github.event.action != 'closed' }}"
-    assert workflow[True]["pull_request"]["types"] == ["opened", "synchronize", "reopened",
-                                                       "closed"]
+    # Drafts are skipped by default: ready_for_review brings them up, converted_to_draft down.
+    assert workflow[True]["pull_request"]["types"] == [
+        "opened", "synchronize", "reopened", "ready_for_review", "converted_to_draft", "closed"]
 
 
 def _event(action: str) -> dict[str, Any]:
@@ -98,9 +99,9 @@ def test_up_gets_every_input_as_a_flag() -> None:
               "set": "image.tag={{ pr.short_sha }}\nlabels.team=a,b", "allow-forks": "true"}
     argv = plan(inputs, "pull_request", _event("opened"), "/kc").argv
     assert argv == ("up", "--kubeconfig", "/kc", "--config", "app/preview.yaml",
-                    "--chart", "./chart", "--domain", "example.com", "--ttl", "36h",
-                    "--timeout", "600", "--values", "a.yaml", "--values", "b.yaml",
+                    "--chart", "./chart", "--values", "a.yaml", "--values", "b.yaml",
                     "--set", "image.tag={{ pr.short_sha }}", "--set", "labels.team=a,b",
+                    "--domain", "example.com", "--ttl", "36h", "--timeout", "600",
                     "--allow-forks")
 
 
@@ -175,7 +176,7 @@ def test_pull_request_target_never_deploys_a_fork() -> None:
         with pytest.raises(ForkRefused, match="pull_request_target") as caught:
             plan({"allow-forks": "true"}, "pull_request_target", _fork_event("opened", head),
                  "/kc")
-        assert "run the preview workflow on pull_request" in (caught.value.hint or "")
+        assert "keep the preview workflow on pull_request" in (caught.value.hint or "")
     # The base repository's own branch is not a fork on either event.
     same = _fork_event("opened", {"full_name": "octo/shop"})
     assert plan({}, "pull_request_target", same, "/kc").argv[0] == "up"
@@ -249,3 +250,62 @@ def test_exactly_one_mode(kubeconfig: str, api_url: str, words: str) -> None:
         check_mode(kubeconfig, api_url)
     check_mode("apiVersion: v1", "")
     check_mode("", "https://preview.example.com")
+
+
+def _pull(number: int = 7, *, state: str = "open", head: str = "octo/shop",
+          draft: bool = False) -> dict[str, Any]:
+    """A pull request as GET /repos/{o}/{r}/pulls/{n} describes it."""
+    return {"number": number, "state": state, "draft": draft, "labels": [],
+            "user": {"login": "alice"},
+            "head": {"sha": "ab" * 20, "ref": "feature/x", "repo": {"full_name": head}},
+            "base": {"ref": "main", "repo": {"full_name": "octo/shop"}}}
+
+
+def test_a_pull_request_read_from_github_is_named_by_flags() -> None:
+    # workflow_dispatch with pr-number: the payload names no pull request; GitHub's does.
+    argv = plan({"pr-number": "7"}, "workflow_dispatch", {}, "/kc", pull=_pull()).argv
+    assert argv == ("up", "--kubeconfig", "/kc", "--repo", "octo/shop", "--pr", "7",
+                    "--sha", "ab" * 20, "--branch", "feature/x", "--author", "alice")
+    closed = plan({"pr-number": "7"}, "workflow_dispatch", {}, "/kc", pull=_pull(state="closed"))
+    assert closed.argv == ("down", "--kubeconfig", "/kc", "--repo", "octo/shop", "--pr", "7")
+    # The command input wins; a person asked, so the draft rule does not apply.
+    assert plan({"command": "down"}, "workflow_dispatch", {}, "/kc",
+                pull=_pull(draft=True)).argv[0] == "down"
+    assert plan({}, "workflow_dispatch", {}, "/kc", pull=_pull(draft=True)).argv[0] == "up"
+
+
+def test_a_comment_command_acts_on_the_pull_request_it_names() -> None:
+    event = {"action": "created", "issue": {"number": 7, "pull_request": {}}}
+    assert plan({}, "issue_comment", event, "/kc", pull=_pull(), asked="down").argv == (
+        "down", "--kubeconfig", "/kc", "--repo", "octo/shop", "--pr", "7")
+    assert plan({}, "issue_comment", event, "/kc", pull=_pull(), asked="up").argv[0] == "up"
+    skipped = plan({}, "issue_comment", event, "/kc", pull=_pull(state="closed"), asked="up")
+    assert skipped.argv == () and "is closed" in skipped.skip_reason
+
+
+@pytest.mark.parametrize("event_name", ["issue_comment", "workflow_dispatch"])
+def test_a_fork_named_by_a_run_with_secrets_is_refused_even_when_forks_are_allowed(
+        event_name: str) -> None:
+    with pytest.raises(ForkRefused, match=f"on the {event_name} event") as caught:
+        plan({"allow-forks": "true"}, event_name, {}, "/kc", pull=_pull(head="mallory/shop"),
+             asked="up")
+    assert "push its branch to the base repository" in (caught.value.hint or "")
+
+
+def test_pr_number_is_for_events_without_a_pull_request() -> None:
+    with pytest.raises(BadInput, match="input pr-number: a pull_request event names its own"):
+        plan({"pr-number": "7"}, "pull_request", _event("opened"), "/kc")
+    with pytest.raises(BadInput, match="workflow_dispatch event is not a pull request") as caught:
+        plan({}, "workflow_dispatch", {}, "/kc")
+    assert "pr-number" in (caught.value.hint or "")
+
+
+def test_the_trigger_inputs_reach_the_decision() -> None:
+    labelled = {**_event("labeled"), "label": {"name": "preview"}}
+    labelled["pull_request"] = {"number": 7, "labels": [{"name": "preview"}]}
+    assert plan({"trigger": "label"}, "pull_request", labelled, "/kc").argv[0] == "up"
+    unlabelled = {**_event("unlabeled"), "label": {"name": "preview"}}
+    assert plan({"trigger": "label"}, "pull_request", unlabelled, "/kc").argv[0] == "down"
+    draft = {**_event("opened"), "pull_request": {"number": 7, "draft": True}}
+    assert plan({}, "pull_request", draft, "/kc").argv == ()
+    assert plan({"drafts": "true"}, "pull_request", draft, "/kc").argv[0] == "up"

@@ -74,6 +74,11 @@ def test_the_one_fork_rule(head: dict[str, object], fork: bool) -> None:
     (True, "pull_request_target", False, True),
     (True, "pull_request_target", True, True),  # the fork's code would get the secrets
     (False, "pull_request_target", False, False),
+    (True, "issue_comment", True, True),  # a /preview comment's run has the secrets too
+    (True, "workflow_dispatch", True, True),
+    (False, "issue_comment", False, False),
+    (True, "", True, False),  # no event: flags on a workstation, the user's own call
+    (True, "", False, True),
 ])
 def test_which_forks_are_refused(fork: bool, event: str, allow: bool, refused: bool) -> None:
     assert refuses_fork(fork, event, allow) is refused

@@ -20,18 +20,22 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 import yaml
 
-from preview.cli.reporting import ForkRefused, Reporter, fork_refusal
-from preview.errors import BadInput
-from preview.pullrequest import head_repository, is_fork, refuses_fork
+from preview import naming, pullrequest, triggers
+from preview.cli.reporting import Refused, Reporter, fork_refusal
+from preview.config_overrides import OVERRIDES
+from preview.errors import BadInput, PreviewError
+from preview.github import markdown
+from preview.github.actions import Actions
+from preview.naming import Environment
+from preview.pullrequest import PullRequest, head_repository, is_fork, refuses_fork
 
 COMMANDS = ("up", "down", "gc")
-PR_EVENTS = ("pull_request", "pull_request_target")
-UP_ACTIONS = ("opened", "reopened", "synchronize")
-TRUE, FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off", "")
+PR_EVENTS = triggers.PR_EVENTS
 
 
 @dataclass(frozen=True)
@@ -42,15 +46,6 @@ class Invocation:
     skip_reason: str = ""
 
 
-def _flag(inputs: Mapping[str, str], name: str) -> bool:
-    value = inputs.get(name, "").strip().lower()
-    if value in TRUE:
-        return True
-    if value in FALSE:
-        return False
-    raise BadInput(f"input {name}: {value!r} is not a boolean", "use true or false")
-
-
 def _lines(value: str) -> list[str]:
     """A multi-line input: one item per non-empty line (comma-free, as paths and KEY=VALUE
     may hold commas)."""
@@ -58,31 +53,50 @@ def _lines(value: str) -> list[str]:
 
 
 def plan(inputs: Mapping[str, str], event_name: str, event: Mapping[str, object],
-         kubeconfig: str) -> Invocation:
-    """The `preview` command line for these inputs and this event (pure)."""
+         kubeconfig: str, *, pull: Mapping[str, Any] | None = None,
+         asked: str = "") -> Invocation:
+    """The `preview` command line for these inputs and this event (pure).
+
+    `pull` is the pull request as GitHub's API describes it, when the event does not carry
+    it (a `/preview` comment, `pr-number` on `workflow_dispatch`); `asked` is the command of
+    a `/preview` comment whose author may give it (triggers.comment_request, may_command).
+    """
     command = inputs.get("command", "").strip()
     if command and command not in COMMANDS:
         raise BadInput(f"input command: {command!r} is not a command",
                        f"use one of {', '.join(COMMANDS)}, or leave it empty to follow the event")
+    rules = triggers.Triggers.from_inputs(inputs)
+    allow_forks = triggers.flag(inputs, "allow-forks")
+    if event_name in PR_EVENTS and triggers.pr_number_input(inputs) is not None:
+        raise BadInput(f"input pr-number: a {event_name} event names its own pull request",
+                       "drop pr-number here; it is for workflow_dispatch and other events")
+    in_event = event.get("pull_request") if event_name in PR_EVENTS else None
+    pr: Mapping[str, Any] | None = in_event if isinstance(in_event, Mapping) else pull
     if not command:
-        if event_name not in PR_EVENTS:
-            raise BadInput(f"the {event_name or 'unknown'} event is not a pull request event",
-                           "run the action on pull_request, or set the command input "
-                           "(e.g. command: gc on schedule)")
-        action = str(event.get("action", ""))
-        if action == "closed":
-            command = "down"
-        elif action in UP_ACTIONS:
-            command = "up"
+        if event_name in PR_EVENTS:
+            label = event.get("label")
+            decision = triggers.for_pull_request(
+                str(event.get("action", "")), triggers.PullFacts.of(pr or {}), rules,
+                str(label.get("name", "")) if isinstance(label, Mapping) else "")
+            if not decision.command:
+                return Invocation((), decision.reason)
+            command = decision.command
+        elif pull is not None:
+            command = asked or ("down" if pull.get("state") == "closed" else "up")
         else:
-            return Invocation((), f"nothing to do for pull_request action {action!r}")
-    fork = fork_of(event) if event_name in PR_EVENTS else ""
-    if command in ("up", "down") and refuses_fork(bool(fork), event_name,
-                                                  _flag(inputs, "allow-forks")):
+            raise BadInput(f"the {event_name or 'unknown'} event is not a pull request event",
+                           "run the action on pull_request, give it a pull request "
+                           "(pr-number: ${{ inputs.pr }} on workflow_dispatch), or set the "
+                           "command input (e.g. command: gc on schedule)")
+    if command == "up" and pull is not None and pull.get("state") == "closed":
+        return Invocation((), f"pull request #{pull.get('number')} is closed: only open "
+                              "pull requests get a preview environment")
+    fork = fork_of_pull(pr) if pr is not None else ""
+    if command in ("up", "down") and refuses_fork(bool(fork), event_name, allow_forks):
         if command == "down":
             return Invocation((), f"pull request from the fork {fork}: nothing was deployed "
                                   "(it is refused), nothing to tear down")
-        raise fork_refusal(_number(event), fork, event_name)
+        raise fork_refusal(_number(pr), fork, event_name)
     api_url = inputs.get("api-url", "").strip()
     if api_url:
         argv = [command, "--api", api_url]
@@ -101,22 +115,107 @@ def plan(inputs: Mapping[str, str], event_name: str, event: Mapping[str, object]
     if command in ("up", "gc") and inputs.get("policy", "").strip():
         argv += ["--policy", inputs["policy"].strip()]
     if command == "gc":
-        if _flag(inputs, "dry-run"):
+        if triggers.flag(inputs, "dry-run"):
             argv.append("--dry-run")
         if inputs.get("max-deletions", "").strip():
             argv += ["--max-deletions", inputs["max-deletions"].strip()]
         return Invocation(tuple(argv))
+    if pull is not None and in_event is None:
+        argv += _named(pull, command)
     if command == "up":
-        for name in ("config", "chart", "domain", "ttl", "timeout"):
-            if inputs.get(name, "").strip():
-                argv += [f"--{name}", inputs[name].strip()]
-        for path in _lines(inputs.get("values", "")):
-            argv += ["--values", path]
-        for assignment in _lines(inputs.get("set", "")):
-            argv += ["--set", assignment]
-        if _flag(inputs, "allow-forks"):
+        if inputs.get("config", "").strip():
+            argv += ["--config", inputs["config"].strip()]
+        argv += override_flags(inputs)
+        if allow_forks:
             argv.append("--allow-forks")
     return Invocation(tuple(argv))
+
+
+def override_flags(inputs: Mapping[str, str]) -> list[str]:
+    """`preview up`'s flags for the overriding inputs, one table for both
+    (`preview.config_overrides.OVERRIDES`); a repeatable one takes an item per line (pure)."""
+    argv: list[str] = []
+    for row in OVERRIDES:
+        value = inputs.get(row.input, "")
+        items = _lines(value) if row.repeatable else [value.strip()] if value.strip() else []
+        for item in items:
+            argv += [row.flag, item]
+    return argv
+
+
+def _named(pull: Mapping[str, Any], command: str) -> list[str]:
+    """The flags naming a pull request the event does not carry (GitHub's description of
+    it; `preview up` checks each as it checks an event's)."""
+    def obj(parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+        value = parent.get(key)
+        return value if isinstance(value, Mapping) else {}
+
+    argv = ["--repo", str(obj(obj(pull, "base"), "repo").get("full_name") or ""),
+            "--pr", str(pull.get("number"))]
+    if command != "up":
+        return argv
+    head, user = obj(pull, "head"), obj(pull, "user")
+    return [*argv, "--sha", str(head.get("sha") or ""), "--branch", str(head.get("ref") or ""),
+            "--author", str(user.get("login") or "")]
+
+
+def requested(inputs: Mapping[str, str], event_name: str, event: Mapping[str, Any],
+              environ: Mapping[str, str], token: str) -> tuple[dict[str, Any] | None, str]:
+    """The pull request and command asked for when the event does not carry a pull request:
+    a `/preview` comment (its author's permission asked of GitHub first; accepted with a
+    reaction, refused with a reply) or the `pr-number` input. (None, "") otherwise."""
+    number = triggers.pr_number_input(inputs)
+    request: triggers.CommentRequest | None = None
+    if event_name == triggers.COMMENT_EVENT and number is None:
+        found = triggers.comment_request(event)
+        if isinstance(found, triggers.Decision):
+            return None, ""  # plan() says there is nothing to do
+        request = found
+        number = found.number
+    if number is None or event_name in PR_EVENTS:
+        return None, ""
+    if not token:
+        raise BadInput("input github-token is empty: the pull request must be read from GitHub",
+                       "leave github-token at its default (${{ github.token }}) or pass a "
+                       "token that may read pull requests")
+    from preview.github.chatops import ChatOps
+
+    repo = environ.get("GITHUB_REPOSITORY", "")
+    chat = ChatOps.from_env(environ, token, repo)
+    if request is not None:
+        permission = chat.permission(request.login)
+        if not triggers.may_command(permission):
+            chat.reply(request.number, refusal_reply(request, repo, permission))
+            raise Refused(f"/preview {request.command} by {request.login} refused: their "
+                          f"permission on {repo} is {permission}, and write is needed",
+                          "a maintainer (write permission or more) can comment /preview")
+        chat.react(request.number, request.comment_id)
+    return chat.pull(number), request.command if request is not None else ""
+
+
+def refusal_reply(request: triggers.CommentRequest, repo: str, permission: str) -> str:
+    """The reply to a `/preview` command from someone who may not give it (pure)."""
+    command = "/preview" if request.command == "up" else "/preview down"
+    return (f"@{markdown.inline(request.login)} `{command}` needs write permission on "
+            f"{markdown.inline(repo)}; yours is {markdown.inline(permission)}. "
+            f"A maintainer can comment `{command}` to run it.")
+
+
+def _identity(pr: Mapping[str, Any] | None, environ: Mapping[str, str]
+              ) -> tuple[PullRequest | None, Environment | None]:
+    """The pull request and environment a refusal's comment is about, when the payload
+    says them well enough (None, None otherwise: the notice alone)."""
+    if pr is None:
+        return None, None
+    try:
+        found = pullrequest.from_event({"pull_request": pr}, environ)
+        return found, naming.environment_for(found.owner, found.repo, found.number)
+    except PreviewError:
+        return None, None
+
+
+def _set_output(environ: Mapping[str, str], name: str, value: str) -> None:
+    Actions.from_env(environ, sys.stdout).set_outputs({name: value})
 
 
 def check_mode(kubeconfig: str, api_url: str) -> None:
@@ -133,22 +232,25 @@ def check_mode(kubeconfig: str, api_url: str) -> None:
 
 
 def fork_of(event: Mapping[str, object]) -> str:
-    """The head repository of a pull request event when it is a fork (pullrequest.is_fork:
-    another repository, or a deleted one), else "" (pure)."""
+    """The head repository of a pull request event when it is a fork, else "" (pure)."""
     pr = event.get("pull_request")
-    base = pr.get("base") if isinstance(pr, dict) else None
-    base_repo = base.get("repo") if isinstance(base, dict) else None
-    base_name = str((base_repo or {}).get("full_name") or "") \
-        if isinstance(base_repo, dict) else ""
-    if not isinstance(pr, dict) or not base_name:
+    return fork_of_pull(pr) if isinstance(pr, Mapping) else ""
+
+
+def fork_of_pull(pr: Mapping[str, Any]) -> str:
+    """The head repository of a pull request (an event's or the API's) when it is a fork
+    (pullrequest.is_fork: another repository, or a deleted one), else "" (pure)."""
+    base = pr.get("base")
+    base_repo = base.get("repo") if isinstance(base, Mapping) else None
+    base_name = str(base_repo.get("full_name") or "") if isinstance(base_repo, Mapping) else ""
+    if not base_name:
         return ""
     head = head_repository(pr)
     return head if is_fork(head, base_name) else ""
 
 
-def _number(event: Mapping[str, object]) -> int:
-    pr = event.get("pull_request")
-    number = pr.get("number") if isinstance(pr, dict) else None
+def _number(pr: Mapping[str, Any] | None) -> int:
+    number = (pr or {}).get("number")
     return number if isinstance(number, int) else 0
 
 
@@ -244,14 +346,23 @@ def action_command() -> None:
                                      environ.get("GITHUB_EVENT_NAME", ""))
             if warning:
                 click.echo(f"::warning title=preview-vcluster::{warning}")
+        event_name = environ.get("GITHUB_EVENT_NAME", "")
+        pull: dict[str, Any] | None = None
         try:
             # Decided before the kubeconfig is looked at: a fork's run gets no secrets, and
             # its refusal must say "fork", not "empty kubeconfig".
-            invocation = plan(inputs, environ.get("GITHUB_EVENT_NAME", ""), event, name)
-        except ForkRefused as e:
-            raise Reporter.create(environ, token, "text").refuse(e) from None
+            pull, asked = requested(inputs, event_name, event, environ, token)
+            invocation = plan(inputs, event_name, event, name, pull=pull, asked=asked)
+        except Refused as e:
+            # Not a failure of the check: the run ends neutral, the comment says why.
+            pr = event.get("pull_request") if event_name in PR_EVENTS else pull
+            Reporter.create(environ, token, "text").refuse_neutral(
+                e, *_identity(pr if isinstance(pr, Mapping) else None, environ))
+            click.echo(f"preview-vcluster: refused: {e}", err=True)
+            return
         if not invocation.argv:
             click.echo(f"::notice title=preview-vcluster::{invocation.skip_reason}")
+            _set_output(environ, "status", "skipped")
             return
         check_mode(kubeconfig, inputs.get("api-url", ""))
         child = {k: v for k, v in environ.items() if not k.startswith("INPUT_")}

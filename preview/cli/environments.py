@@ -11,16 +11,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
+import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import click
 
 from preview import render
-from preview.cli import reporting
+from preview.cli import options, reporting
 from preview.errors import BadInput
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_BUSY = 0, 1, 2, 3, 4
@@ -149,14 +151,7 @@ def _environment(repo: str | None, pr_number: str | None) -> Any:
 @click.command("up", epilog=UP_EXAMPLES)
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
               help="The preview.yaml.  [default: ./preview.yaml when present]")
-@click.option("--chart", default=None, help="Chart directory or oci:// reference (wins).")
-@click.option("--values", "values_files", multiple=True, type=click.Path(path_type=Path),
-              help="Values file for the chart. Repeatable; after preview.yaml's.")
-@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
-              help="Set one chart value (templated). Repeatable; wins over files.")
-@click.option("--domain", default=None, help="Domain of preview URLs.")
-@click.option("--ttl", default=None, help="Lifetime, e.g. 36h or 7d (extended by each up).")
-@click.option("--timeout", default=None, help="Timeout of every phase, e.g. 300 or 10m.")
+@options.config_options
 @pr_options
 @click.option("--sha", default=None, help="Head commit of the pull request.")
 @click.option("--branch", default=None, help="Head branch of the pull request.")
@@ -171,9 +166,7 @@ def _environment(repo: str | None, pr_number: str | None) -> Any:
 @lock_option
 @github_option
 @host_options
-def up_command(config_path: Path | None, chart: str | None, values_files: tuple[Path, ...],
-               assignments: tuple[str, ...], domain: str | None, ttl: str | None,
-               timeout: str | None, repo: str | None, pr_number: str | None, sha: str | None,
+def up_command(config_path: Path | None, overrides: Any, repo: str | None, pr_number: str | None, sha: str | None,
                branch: str | None, author: str | None, output: str, allow_forks: bool,
                policy_path: Path | None, api_url: str | None, audience: str | None,
                no_wait: bool, github_token: str | None, kubeconfig: Path | None,
@@ -196,9 +189,6 @@ def up_command(config_path: Path | None, chart: str | None, values_files: tuple[
     from preview import lease, naming, policy, pullrequest
     from preview.operations import down, up
 
-    overrides = configuration.ConfigOverrides(
-        chart=chart, values_files=values_files, set_values=assignments, domain=domain,
-        ttl=ttl, timeout=timeout)
     flags = pullrequest.PullRequestFlags(repo=repo, pr=pr_number, sha=sha, branch=branch,
                                          author=author)
     pr = _bad_input(lambda: pullrequest.resolve(flags, os.environ))
@@ -223,11 +213,12 @@ def up_command(config_path: Path | None, chart: str | None, values_files: tuple[
         if api_url:
             from preview.serve import client
 
-            if overrides != configuration.ConfigOverrides(timeout=timeout) or policy_path:
+            refused = [row.flag for row in overrides.given() if row.name != "timeout"]
+            if refused or policy_path:
                 raise BadInput("--api: the API builds the environment from preview.yaml "
                                "alone, under its own platform policy",
-                               "drop --chart/--values/--set/--domain/--ttl/--policy; put "
-                               "them in preview.yaml")
+                               f"drop {'/'.join(refused or ['--policy'])}; put them in "
+                               "preview.yaml")
             api = _api(api_url, audience)
             on_locked()  # the API serializes runs of one environment with the same Lease
             with reporter.phases(f"preview up {env.name}"):
@@ -417,26 +408,58 @@ def _expires(seconds: int | None) -> str:
                    "kubeconfig points at its local end.")
 @click.option("--local-port", type=click.IntRange(0, 65535), default=0,
               show_default="a free port", help="Local end of the --tunnel.")
+@click.option("--api", "api_url", envvar="PREVIEW_API_URL", default=None, metavar="URL",
+              show_envvar=True,
+              help="Get it from the platform's API (`preview serve`), logged in with your "
+                   "GitHub token: a short-lived token inside the virtual cluster, no host "
+                   "access needed (docs/platform.md).")
+@click.option("--github-token", default=None, metavar="TOKEN",
+              help="With --api: your GitHub token.  [default: $GITHUB_TOKEN, else `gh auth "
+                   "token`]")
 @host_options
 def kubeconfig_command(repo: str | None, pr_number: str | None, output_path: Path | None,
                        server: str | None, tunnel: bool, local_port: int,
+                       api_url: str | None, github_token: str | None,
                        kubeconfig: Path | None, context: str | None) -> None:
     """A kubeconfig for the virtual cluster of a pull request's environment, for kubectl.
 
     Without --tunnel its server is the virtual cluster's in-cluster address (reachable
     from the host cluster's pods) or --server. With --tunnel it points at a port-forward
-    through the host API that stays open until Ctrl-C.
+    through the host API that stays open until Ctrl-C. With --api it comes from the
+    platform's API instead: you need no host credential, only a GitHub token of someone
+    with the policy's role on the repository (write by default); it expires.
 
     \b
     Examples:
       preview kubeconfig --repo octo-org/app --pr 42 --tunnel --output pr-42.kubeconfig
       KUBECONFIG=pr-42.kubeconfig kubectl get pods     # in another terminal
+      preview kubeconfig --api https://preview.example.com --repo octo-org/app --pr 42 \\
+          --output pr-42.kubeconfig
     """
     import yaml
 
     from preview.operations import kubeconfig as operation
 
     env = _environment(repo, pr_number)
+    if api_url:
+        from preview.serve import client
+
+        if tunnel or server or kubeconfig or context:
+            raise BadInput("--api gives the kubeconfig the platform policy says (its server "
+                           "and credential)", "drop --tunnel/--server/--kubeconfig/--context, "
+                           "or drop --api")
+        token = developer_token(github_token, os.environ)
+        answer = asyncio.run(client.Api(api_url, token).kubeconfig(env.full_name, env.pr))
+        text = yaml.safe_dump(answer["kubeconfig"])
+        note = (f"{answer.get('login')} as {answer.get('serviceAccount')} "
+                f"({answer.get('clusterRole')}) until {answer.get('expiresAt')}")
+        if output_path is None:
+            click.echo(text.rstrip())
+        else:
+            write_private(output_path, text.encode())
+            click.echo(f"wrote {output_path}", err=True)
+        click.echo(f"kubeconfig for {env.full_name} PR {env.pr}: {note}", err=True)
+        return
     host = _host(kubeconfig, context)
     if tunnel:
         path = output_path or Path(f"{env.name}.kubeconfig")
@@ -465,6 +488,19 @@ def kubeconfig_command(repo: str | None, pr_number: str | None, output_path: Pat
         return
     write_private(output_path, text.encode())
     click.echo(f"wrote {output_path}", err=True)
+
+
+def developer_token(given: str | None, environ: Mapping[str, str]) -> str:
+    """The developer's GitHub token: --github-token, $GITHUB_TOKEN, else `gh auth token`."""
+    token = given or environ.get("GITHUB_TOKEN", "")
+    if not token and shutil.which("gh"):
+        answer = subprocess.run(["gh", "auth", "token"], capture_output=True, text=True,
+                                check=False, timeout=30)
+        token = answer.stdout.strip() if answer.returncode == 0 else ""
+    if not token:
+        raise BadInput("--api needs your GitHub token to log in",
+                       "pass --github-token, set GITHUB_TOKEN, or run `gh auth login`")
+    return token
 
 
 def write_private(path: Path, data: bytes) -> None:

@@ -18,14 +18,15 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from preview import pullrequest
 from preview.errors import BadInput, PreviewError
+from preview.pullrequest import PullRequest
 from preview.render import ProgressPrinter
 from preview.results import Diagnostics, DownResult, UpResult
 
 if TYPE_CHECKING:
     from preview.github import GitHubSession
     from preview.naming import Environment
-    from preview.pullrequest import PullRequest
 
 TOKEN_HELP = ("Token for the PR comment and deployment.  [default: $GITHUB_TOKEN; none: no "
               "GitHub reporting]")
@@ -114,6 +115,19 @@ class Reporter:
         """Whether GitHub says the pull request is closed now (False when it cannot tell)."""
         return self.session is not None and self.session.pull_request_state(pr) == "closed"
 
+    def refuse_neutral(self, error: BadInput, pr: PullRequest | None,
+                       env: Environment | None) -> None:
+        """A run the workflow may not act on (a fork, a commenter without write permission):
+        not a failure of the check. A notice, `status=refused`, and the comment on the pull
+        request saying why and what a maintainer can do (when there is one to write)."""
+        if self.session is None:
+            return
+        self.session.actions.notice(f"{error.message}; {error.hint}" if error.hint else
+                                    error.message, title="preview-vcluster refused this run")
+        self.session.actions.set_outputs({"status": "refused"})
+        if pr is not None and env is not None:
+            self.session.report_refused(pr, env, error.message, error.hint or "")
+
     def refuse(self, error: BadInput) -> BadInput:
         """A run refused before touching the cluster: an error annotation (a comment may be
         impossible: a fork's token is read-only) and `status=refused`. Returns the error."""
@@ -133,31 +147,36 @@ def failed_result(env: Environment, head_sha: str, error: Exception) -> UpResult
                     kubeconfig_hint="")
 
 
-class ForkRefused(BadInput):
-    """A pull request from a fork, refused before anything touched the cluster (exit 2)."""
+class Refused(BadInput):
+    """A run the workflow may not act on (a fork, a commenter without write permission).
+    The action ends it neutral, with `status=refused`; `preview up` exits 2."""
+
+
+class ForkRefused(Refused):
+    """A pull request from a fork, refused before anything touched the cluster."""
 
 
 def fork_refusal(number: int, head_repo: str, event_name: str = "") -> ForkRefused:
-    """Why a fork's pull request is not deployed (pure)."""
-    if event_name == "pull_request_target":
+    """Why a fork's pull request is not deployed, and what a maintainer can do (pure)."""
+    if event_name not in pullrequest.WITHOUT_SECRETS:
         return ForkRefused(
-            f"pull request #{number} comes from the fork {head_repo} and this run is a "
-            "pull_request_target event, which hands the base repository's secrets to the "
+            f"pull request #{number} comes from the fork {head_repo} and this run is on the "
+            f"{event_name} event, which hands the base repository's secrets to the "
             "fork's chart, values and images: it is never deployed, even with allow-forks",
-            "run the preview workflow on pull_request (docs/action.md, 'Forks and "
-            "pull_request_target')")
+            "a maintainer can review the change and push its branch to the base "
+            "repository, whose pull requests are previewed; keep the preview workflow on "
+            "pull_request (docs/action.md, 'Forks and pull_request_target')")
     return ForkRefused(
         f"pull request #{number} comes from the fork {head_repo}: its chart, values and "
         f"images would run with the host cluster's credentials, so it is not deployed",
-        "a maintainer can push the branch to the base repository; or pass --allow-forks "
-        "(action input allow-forks: true) after reading docs/action.md")
+        "a maintainer can review the change and push its branch to the base repository, "
+        "whose pull requests are previewed; or pass --allow-forks (action input "
+        "allow-forks: true) after reading docs/action.md")
 
 
 def pull_request_of(env: Environment, environ: Mapping[str, str]) -> PullRequest:
     """The pull request `down` reports on: the event's when it is this environment's (for the
     last commit and branch shown in the comment), else just its repository and number."""
-    from preview import pullrequest
-
     payload = pullrequest.read_event(environ)
     if payload is not None:
         pr = pullrequest.from_event(payload, environ)

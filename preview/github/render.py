@@ -21,7 +21,7 @@ from preview.results import Diagnostics, UpResult
 # GitHub rejects issue comments longer than 65,536 characters (422 "body is too long").
 # Counted in UTF-16 code units (what a JavaScript length is), so an emoji in a log counts 2.
 COMMENT_LIMIT = 65536
-STATES = ("building", "ready", "failed", "torn_down")
+STATES = ("building", "ready", "failed", "torn_down", "refused")
 # Tried in order until the comment fits: (log lines per pod, event lines per pod, pods shown).
 _BUDGETS = ((100, 50, 20), (40, 20, 20), (20, 10, 10), (10, 5, 10), (5, 3, 5), (0, 3, 5),
             (0, 0, 3), (0, 0, 1))
@@ -70,6 +70,7 @@ class CommentInput:
     env: EnvironmentLike
     result: UpResult | None = None
     removed_in: float | None = None  # seconds `down` took, when known
+    refusal: tuple[str, str] = ("", "")  # state refused: why, and what a maintainer can do
 
 
 def _environment() -> SandboxedEnvironment:
@@ -134,6 +135,7 @@ def _context(data: CommentInput, log_lines: int, event_lines: int, max_pods: int
         "helm_status": helm_lines,
         "truncated": truncated,
         "removed_in": f"{data.removed_in:.1f}" if data.removed_in is not None else "",
+        "refusal": {"why": data.refusal[0], "hint": data.refusal[1]},
     }
 
 

@@ -18,6 +18,17 @@ from urllib.parse import urlencode
 PREFIX = "/api/v3"
 DOCS = "https://docs.github.com/rest"
 ACTIONS_BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
+REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
+# Repository roles, weakest first, and the `permissions` flags of `GET /repos/{owner}/{repo}`
+# each one sets for the authenticated user (docs.github.com, "Repository roles").
+ROLES = ("read", "triage", "write", "maintain", "admin")
+_ROLE_FLAGS = (("pull", "read"), ("triage", "triage"), ("push", "write"),
+               ("maintain", "maintain"), ("admin", "admin"))
+# The base permission `GET …/collaborators/{username}/permission` reports: maintain reads as
+# write, triage as read.
+PERMISSIONS = ("admin", "write", "read", "none")
+_PERMISSION_OF = {"admin": "admin", "maintain": "write", "write": "write", "triage": "read",
+                  "read": "read"}
 DEPLOYMENT_STATES = ("error", "failure", "inactive", "in_progress", "queued", "pending", "success")
 
 
@@ -44,6 +55,7 @@ class Repo:
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> comment
     deployments: dict[int, dict[str, Any]] = field(default_factory=dict)
     commit_statuses: dict[str, dict[str, str]] = field(default_factory=dict)  # sha -> ctx -> state
+    roles: dict[str, str] = field(default_factory=dict)  # login (lower) -> read … admin
 
     @property
     def full_name(self) -> str:
@@ -100,18 +112,45 @@ class GitHubApi:
         self.repos[full_name.lower()] = repo
         return repo
 
+    def set_role(self, full_name: str, login: str, role: str) -> None:
+        """`login`'s role on the repository: read, triage, write, maintain or admin."""
+        assert role in ROLES, role
+        self.repos[full_name.lower()].roles[login.lower()] = role
+
     def add_pull(self, full_name: str, number: int, *, head_sha: str = "a" * 40,
                  branch: str = "feature", state: str = "open", merged: bool = False,
-                 title: str = "A change", author: str = "alice") -> dict[str, Any]:
+                 title: str = "A change", author: str = "alice", draft: bool = False,
+                 labels: tuple[str, ...] = (), head_repo: str | None = None) -> dict[str, Any]:
         repo = self.repos[full_name.lower()]
         pull = {"number": number, "state": state, "merged": merged, "title": title,
+                "draft": draft, "labels": [self._label(name) for name in labels],
                 "user": {"login": author, "id": 7, "type": "User"},
-                "head": {"sha": head_sha, "ref": branch, "repo": {"full_name": repo.full_name}},
+                "head": {"sha": head_sha, "ref": branch,
+                         "repo": {"full_name": head_repo or repo.full_name}},
                 "base": {"ref": "main", "repo": {"full_name": repo.full_name}},
                 "created_at": self._now(), "closed_at": None if state == "open" else self._now(),
                 "merged_at": self._now() if merged else None}
         repo.pulls[number] = pull
         return pull
+
+    def set_labels(self, full_name: str, number: int, *labels: str) -> None:
+        self.repos[full_name.lower()].pulls[number]["labels"] = [self._label(n) for n in labels]
+
+    def set_permission(self, full_name: str, login: str, permission: str) -> None:
+        """`login`'s base permission on the repository, as GET …/permission reports it."""
+        assert permission in PERMISSIONS, permission
+        roles = self.repos[full_name.lower()].roles
+        if permission == "none":
+            roles.pop(login.lower(), None)
+        else:
+            roles[login.lower()] = permission
+
+    def reactions(self, full_name: str, comment_id: int) -> list[dict[str, Any]]:
+        comment = self.repos[full_name.lower()].comments[comment_id]
+        return list(comment.get("_reactions", []))
+
+    def _label(self, name: str) -> dict[str, Any]:
+        return {"id": sum(map(ord, name)), "name": name, "color": "ededed", "default": False}
 
     def add_comment(self, full_name: str, number: int, body: str, login: str) -> dict[str, Any]:
         """A comment written by someone else (a person, another bot)."""
@@ -215,7 +254,11 @@ class GitHubApi:
 
         @route("GET", "/repos/{owner}/{repo}")
         def get_repo(req: Request) -> tuple[int, Any]:
-            return 200, self._repo_json(req, self._repo(req))
+            repo = self._repo(req)
+            if req.user is not None and repo.private and \
+                    str(req.user["login"]).lower() not in repo.roles:
+                raise HttpError(404, "Not Found")  # GitHub hides it from non-members
+            return 200, self._repo_json(req, repo)
 
         @route("GET", "/users/{owner}")
         def get_owner_user(req: Request) -> tuple[int, Any]:
@@ -282,6 +325,36 @@ class GitHubApi:
             comment = self._comment(req)
             del self._repo(req).comments[comment["id"]]
             return 204, None
+
+        @route("POST", "/repos/{owner}/{repo}/issues/comments/{id}/reactions")
+        def create_reaction(req: Request) -> tuple[int, Any]:
+            comment = self._comment(req)
+            content = (req.body or {}).get("content")
+            if content not in REACTIONS:
+                raise HttpError(422, "Validation Failed", errors=[
+                    {"resource": "Reaction", "code": "invalid", "field": "content"}])
+            user = self._need_user(req)
+            reactions = comment.setdefault("_reactions", [])
+            for reaction in reactions:  # the same reaction twice: 200 and the first one
+                if reaction["content"] == content and reaction["user"]["login"] == \
+                        user["login"]:
+                    return 200, reaction
+            reaction = {"id": self._next_id(), "node_id": "REA_1", "user": dict(user),
+                        "content": content, "created_at": self._now()}
+            reactions.append(reaction)
+            return 201, reaction
+
+        @route("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission")
+        def get_permission(req: Request) -> tuple[int, Any]:
+            repo = self._repo(req)
+            login = req.groups["username"]
+            role = repo.roles.get(login.lower())
+            permission = _PERMISSION_OF[role] if role else "none"
+            return 200, {"permission": permission, "role_name": role or "none",
+                         "user": {"login": login, "id": sum(map(ord, login)), "type": "User",
+                                  "permissions": {"admin": permission == "admin",
+                                                  "push": permission in ("admin", "write"),
+                                                  "pull": permission != "none"}}}
 
         @route("GET", "/repos/{owner}/{repo}/pulls")
         def list_pulls(req: Request) -> tuple[int, Any]:
@@ -394,7 +467,14 @@ class GitHubApi:
         return deployment
 
     def _repo_json(self, req: Request, repo: Repo) -> dict[str, Any]:
-        return {"id": repo.id, "name": repo.name, "full_name": repo.full_name,
+        extra: dict[str, Any] = {}
+        if req.user is not None:
+            # A user's own role, as `permissions` flags; anyone may read a public one.
+            role = repo.roles.get(str(req.user["login"]).lower())
+            rank = ROLES.index(role) if role else (0 if not repo.private else -1)
+            extra["permissions"] = {flag: rank >= ROLES.index(least)
+                                    for flag, least in _ROLE_FLAGS}
+        return {**extra, "id": repo.id, "name": repo.name, "full_name": repo.full_name,
                 "owner": {"login": repo.owner, "type": repo.owner_type},
                 "private": repo.private, "default_branch": "main",
                 "url": f"{req.base}/repos/{repo.full_name}",

@@ -185,7 +185,7 @@ def test_a_token_acts_only_on_its_own_repository_and_pull_request(
 
 
 @pytest.mark.parametrize(("member", "words"), [
-    ("link-to-passwd", "a link to /etc/passwd, outside the bundle"),
+    ("link-to-passwd", "chart/files/k: a link to /etc/passwd, outside the bundle"),
     ("traversal", "'..' leaves the bundle"),
 ])
 def test_a_hostile_bundle_is_400_and_creates_nothing(platform: Platform,
@@ -240,6 +240,26 @@ def test_the_policy_example_is_refused_by_the_api_whatever_the_workflow_says(
     assert nothing_for(api_client, "example/app", 61)
 
 
+def test_a_chart_linking_outside_the_repository_is_refused_before_the_upload(
+        platform: Platform, api_client: client.ApiClient, tmp_path: Path) -> None:
+    # API mode reads the chart on the runner too: a link to the runner's files is refused
+    # there, naming it, and nothing of the pull request is uploaded or created.
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "examples" / "app", repo)
+    (repo / ".git").mkdir()
+    secret = tmp_path / "runner-secret"
+    secret.write_text("s3cret-of-the-runner")
+    (repo / "chart" / "files").mkdir(exist_ok=True)
+    (repo / "chart" / "files" / "k").symlink_to(secret)
+    result = preview_api(platform, "up", "--config", str(repo / "preview.yaml"), "--repo",
+                         "example/app", "--pr", "63", "--sha", SHA1, code=2)
+    assert f"chart.path: files/k is a link to {secret.resolve()}, outside the repository" \
+        in result.stderr, result.stderr
+    assert "uploading" not in result.stderr
+    assert "s3cret" not in result.stderr + result.stdout + platform.log.read_text()
+    assert nothing_for(api_client, "example/app", 63)
+
+
 def test_up_and_down_through_the_api(platform: Platform, sandbox: Sandbox,
                                      api_client: client.ApiClient) -> None:
     config = ROOT / "examples" / "app" / "preview.yaml"
@@ -270,6 +290,7 @@ def test_metrics_and_the_openapi_document(platform: Platform) -> None:
         text = response.read().decode()
     assert 'preview_serve_requests_total{method="PUT"' in text
     served = {"/v1/environments/{owner}/{repo}", "/v1/environments/{owner}/{repo}/{pr}",
+              "/v1/environments/{owner}/{repo}/{pr}/kubeconfig",
               "/healthz", "/readyz", "/metrics", "/openapi.json"}
     assert set(openapi.DOCUMENT["paths"]) == served
     with urllib.request.urlopen(f"{platform.api_url}/openapi.json", timeout=10) as response:
@@ -310,6 +331,9 @@ def test_the_action_in_api_mode_holds_no_host_credential(platform: Platform,
         assert step.outputs()["status"] == "ready"
         [comment] = fake.comments("example/app", 63)
         assert "is ready" in comment["body"]
+        # The developer's way to a kubeconfig is the API too: no host credential.
+        assert (f"preview kubeconfig --api {platform.api_url} --repo example/app --pr 63"
+                in comment["body"]), comment["body"]
         closed = Step.create(tmp_path / "closed",
                              pull_request_event("closed", "example/app", 63, SHA1,
                                                 state="closed"))
