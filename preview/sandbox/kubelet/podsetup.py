@@ -38,7 +38,8 @@ from preview.sandbox.kubelet.runtime import RuntimeContext
 log = logging.getLogger(__name__)
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 _PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "PYTHONPATH",
-                "PYTHONHASHSEED", "SYSTEMROOT")
+                "PYTHONHASHSEED", "SYSTEMROOT",
+                "PREVIEW_SANDBOX_CLOCK_FILE")  # the sandbox's token clock (auth/tokens.py)
 _PASSTHROUGH_PREFIXES = ("COV_CORE_", "COVERAGE_")  # subprocess coverage in the test suite
 TOKEN_DEFAULT_SECONDS = 3600  # projected serviceAccountToken's expirationSeconds default
 _REF_WAIT = 5.0  # how long a missing ConfigMap/Secret may take to appear before start fails
