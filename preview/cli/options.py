@@ -96,3 +96,25 @@ def config_options(fn: F) -> F:
         command = click.option(row.flag, row.name, multiple=row.repeatable, default=None,
                                metavar=row.metavar, help=row.help)(command)
     return command
+
+
+def duration(_ctx: click.Context | None, param: click.Parameter | None,
+             value: str | int | None) -> int | None:
+    """A duration flag as every command reads it (`90`, `10m`, `1h30m`), in seconds."""
+    from preview import durations
+
+    if value is None:
+        return None
+    try:
+        return durations.parse_duration(value)
+    except ValueError as e:
+        raise click.BadParameter(f"{e} — {durations.HINT}", param=param) from None
+
+
+def timeout_option(default: str, what: str) -> Callable[[F], F]:
+    """`--timeout DURATION` (`300`, `10m`), passed as seconds: how long `what` may take."""
+    def decorate(fn: F) -> F:
+        return click.option("--timeout", default=default, show_default=True,
+                            callback=duration, metavar="DURATION",
+                            help=f"How long {what} may take: 300, 10m.")(fn)
+    return decorate
