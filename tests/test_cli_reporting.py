@@ -9,8 +9,8 @@ import pytest
 
 from preview import naming, pullrequest
 from preview.cli.reporting import Reporter
-from preview.operations.run import failed_result, fork_refusal
 from preview.errors import PreviewError
+from preview.operations.run import failed_result, fork_refusal
 from preview.results import DownResult
 from tests.e2e.runner import Step, pull_request_event
 from tests.fakegithub import FakeGitHub
