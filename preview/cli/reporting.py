@@ -24,6 +24,7 @@ from preview.results import DownResult, UpResult
 
 if TYPE_CHECKING:
     from preview.github import GitHubSession
+    from preview.github.actions import Actions
     from preview.naming import Environment
 
 __all__ = ["TOKEN_HELP", "ForkRefused", "Refused", "Reporter", "fork_refusal"]
@@ -33,9 +34,12 @@ TOKEN_HELP = ("Token for the PR comment and deployment.  [default: $GITHUB_TOKEN
 
 @dataclass
 class Reporter:
-    """The GitHub side of one `up` or `down` run; every method is a no-op without a session."""
+    """The GitHub side of one `up` or `down` run: the pull request's comment and deployment
+    (`session`) and the workflow commands of the step (`actions`: outputs, annotations,
+    groups). Every method is a no-op without them."""
 
     session: GitHubSession | None
+    actions: Actions | None = None
 
     @classmethod
     def create(cls, environ: Mapping[str, str], token: str | None, output: str) -> Reporter:
@@ -45,15 +49,17 @@ class Reporter:
         if not (token or environ.get("GITHUB_TOKEN") or in_actions):
             return cls(None)
         from preview.github import GitHubSession
+        from preview.github.actions import Actions
 
         out = sys.stdout if output == "text" else sys.stderr
         # Without a token the session prints the comment to `out`; the CLI prints its own
         # summary, so only Actions (outputs, annotations) needs such a session.
-        return cls(GitHubSession.from_env(environ, token, out=out))
+        return cls(GitHubSession.from_env(environ, token, out=out),
+                   Actions.from_env(environ, out))
 
     @property
     def in_actions(self) -> bool:
-        return self.session is not None and self.session.actions.enabled
+        return self.actions is not None and self.actions.enabled
 
     def progress(self, output: str) -> ProgressPrinter:
         """The progress printer: in Actions on stdout (text output), inside the `::group::`
@@ -63,21 +69,20 @@ class Reporter:
     @contextlib.contextmanager
     def group(self, title: str) -> Iterator[None]:
         """A folded `::group::` in the Actions log around a long phase."""
-        if self.session is None:
+        if self.actions is None:
             yield
             return
-        with self.session.actions.group(title):
+        with self.actions.group(title):
             yield
 
     @contextlib.contextmanager
     def phases(self, title: str) -> Iterator[Callable[[str], None]]:
         """A `phase_started` callback for `up`: each phase gets a `::group::` of its own
         (groups do not nest in the Actions log, so one ends where the next begins)."""
-        if not self.in_actions:
+        actions = self.actions
+        if actions is None or not actions.enabled:
             yield lambda name: None
             return
-        assert self.session is not None
-        actions = self.session.actions
         with contextlib.ExitStack() as current:
             def started(name: str) -> None:
                 current.close()  # ends the previous phase's group
@@ -97,13 +102,11 @@ class Reporter:
         """The comment says "removed", deployments inactive. When there was nothing to tear
         down (a pull request that never had a preview), only the step outputs: a "removed"
         comment on it would only puzzle its author."""
-        if self.session is None:
-            return
-        if result.existed:
+        if self.session is not None and result.existed:
             self.session.report_torn_down(pr, env, result)
-        else:
-            self.session.actions.set_outputs({"namespace": env.namespace,
-                                              "vcluster": env.vcluster, "status": "torn-down"})
+        elif self.actions is not None:
+            self.actions.set_outputs({"namespace": env.namespace, "vcluster": env.vcluster,
+                                      "status": "torn-down"})
 
     def closed(self, pr: PullRequest) -> bool:
         """Whether GitHub says the pull request is closed now (False when it cannot tell)."""
@@ -114,17 +117,17 @@ class Reporter:
         """A run the workflow may not act on (a fork, a commenter without write permission):
         not a failure of the check. A notice, `status=refused`, and the comment on the pull
         request saying why and what a maintainer can do (when there is one to write)."""
-        if self.session is None:
+        if self.session is None or self.actions is None:
             return
-        self.session.actions.notice(f"{error.message}; {error.hint}" if error.hint else
-                                    error.message, title="preview-vcluster refused this run")
-        self.session.actions.set_outputs({"status": "refused"})
+        self.actions.notice(f"{error.message}; {error.hint}" if error.hint else
+                            error.message, title="preview-vcluster refused this run")
+        self.actions.set_outputs({"status": "refused"})
         if pr is not None and env is not None:
             self.session.report_refused(pr, env, error.message, error.hint or "")
 
     def refused(self, error: BadInput) -> None:
         """A run refused before touching the cluster: an error annotation (a comment may be
         impossible: a fork's token is read-only) and `status=refused`."""
-        if self.session is not None:
-            self.session.actions.error(str(error), title="preview-vcluster refused this run")
-            self.session.actions.set_outputs({"status": "refused"})
+        if self.actions is not None:
+            self.actions.error(str(error), title="preview-vcluster refused this run")
+            self.actions.set_outputs({"status": "refused"})
