@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from preview.cli import reporting
-from preview.errors import BadInput
+from preview.errors import BadInput, PreviewError
 
 if TYPE_CHECKING:
     from preview.kube.host import HostCluster
@@ -69,19 +69,16 @@ def lock_option(fn: F) -> F:
 
 def host_cluster(kubeconfig: Path | None, context: str | None) -> HostCluster:
     """The host cluster of `--kubeconfig`/`--context` (kubectl's defaults without them); a
-    kubeconfig file that is not there is said as such, not as a missing context."""
+    $KUBECONFIG naming no file that is there is said as such, not as a missing context
+    (exit 1, as for a --kubeconfig that is not there)."""
     from preview.kube.host import HostCluster
 
-    if kubeconfig is not None:
-        if not kubeconfig.is_file():
-            raise BadInput(f"--kubeconfig: {kubeconfig} does not exist",
-                           "pass the host cluster's kubeconfig file")
-    elif os.environ.get("KUBECONFIG"):
+    if kubeconfig is None and os.environ.get("KUBECONFIG"):  # --kubeconfig: said by kube/
         paths = [p for p in os.environ["KUBECONFIG"].split(os.pathsep) if p]
         if paths and not any(Path(p).is_file() for p in paths):
-            raise BadInput(f"KUBECONFIG: {os.pathsep.join(paths)} does not exist",
-                           "point KUBECONFIG at the host cluster's kubeconfig, or pass "
-                           "--kubeconfig PATH")
+            raise PreviewError(f"KUBECONFIG: {os.pathsep.join(paths)} does not exist",
+                               "point KUBECONFIG at the host cluster's kubeconfig, or pass "
+                               "--kubeconfig PATH")
     return HostCluster.from_kubeconfig(kubeconfig, context)
 
 
