@@ -84,6 +84,19 @@ APP_RELEASE = "app"  # default helm release of the user's chart inside the virtu
 # On the environment's lock Lease (preview/lease.py): what its holder is doing (up, down, gc).
 LOCK_OPERATION = f"{PREFIX}operation"
 
+# -- sleep and wake (preview/sleeping.py, preview/operations/sleep.py) ---------------------------
+ASLEEP_SINCE = f"{PREFIX}asleep-since"  # namespace annotation: RFC 3339, while asleep
+LAST_ACTIVITY = f"{PREFIX}last-activity"  # namespace annotation: RFC 3339
+# On a workload scaled to zero by sleep (inside the virtual cluster, and the control plane's
+# StatefulSet on the host): what wake restores exactly.
+SLEEP_REPLICAS = f"{PREFIX}sleep-replicas"  # Deployment, StatefulSet, ReplicaSet: replicas
+SLEEP_SUSPEND = f"{PREFIX}sleep-suspend"  # CronJob, Job: "true"/"false", suspend before
+SLEEP_NODE_SELECTOR = f"{PREFIX}sleep-node-selector"  # DaemonSet: its nodeSelector, JSON
+# Namespace annotation: the cost ledger (preview/cost/usage.py), JSON.
+USAGE = f"{PREFIX}usage"
+# The node label a sleeping DaemonSet selects: no node carries it, so it runs no pod.
+ASLEEP_NODE_LABEL = f"{PREFIX}asleep"
+
 # -- virtual clusters (`preview vcluster`, charts/vcluster) --------------------------------------
 VCLUSTER = f"{PREFIX}vcluster"  # namespace label: its virtual cluster; on copies: the owner
 
@@ -273,6 +286,8 @@ class EnvironmentRecord:
     expires_at: str  # RFC 3339, "" when unknown
     terminating: bool
     labels: dict[str, str]
+    asleep_since: str = ""  # RFC 3339 while `preview sleep` holds it asleep, else ""
+    last_activity: str = ""  # RFC 3339, "" when never recorded
 
 
 def read_environment(namespace: dict[str, object]) -> EnvironmentRecord | None:
@@ -291,4 +306,5 @@ def read_environment(namespace: dict[str, object]) -> EnvironmentRecord | None:
         url=notes.get(URL, ""), run_url=notes.get(RUN_URL, ""),
         created_at=notes.get(CREATED_AT) or str(meta.get("creationTimestamp", "")),
         expires_at=notes.get(EXPIRES_AT, ""),
-        terminating=bool(meta.get("deletionTimestamp")), labels=labels)
+        terminating=bool(meta.get("deletionTimestamp")), labels=labels,
+        asleep_since=notes.get(ASLEEP_SINCE, ""), last_activity=notes.get(LAST_ACTIVITY, ""))

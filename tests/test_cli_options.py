@@ -22,7 +22,7 @@ from tests.conftest import Sandbox
 COMMANDS: dict[str, bool] = {
     "up": True, "down": True, "list": False, "kubeconfig": False, "gc": True,
     "vcluster create": True, "vcluster connect": False, "vcluster list": False,
-    "vcluster delete": True,
+    "vcluster delete": True, "sleep": True, "wake": True, "cost": False,
 }
 
 

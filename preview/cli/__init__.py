@@ -15,12 +15,14 @@ import click
 
 from preview import __version__, logs
 from preview.cli.action import action_command
+from preview.cli.cost import cost_command
 from preview.cli.down import down_command
 from preview.cli.gc import gc_command
 from preview.cli.kubeconfig import kubeconfig_command
 from preview.cli.listing import list_command
 from preview.cli.sandbox import sandbox
 from preview.cli.serve import serve_command
+from preview.cli.sleep import sleep_command, wake_command
 from preview.cli.syncer import syncer_command
 from preview.cli.up import up_command
 from preview.cli.vcluster import vcluster
@@ -36,9 +38,12 @@ def main(verbose: int) -> None:
 
 
 main.add_command(action_command)
+main.add_command(cost_command)
 main.add_command(gc_command)
 main.add_command(sandbox)
 main.add_command(serve_command)
+main.add_command(sleep_command)
+main.add_command(wake_command)
 main.add_command(syncer_command)
 main.add_command(vcluster)
 for _command in (up_command, down_command, list_command, kubeconfig_command):

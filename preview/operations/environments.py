@@ -31,7 +31,7 @@ class EnvironmentRow:
     expires_at: str
     age_seconds: int
     expires_in_seconds: int | None  # negative once expired; None when unknown
-    status: str  # ready | starting | expired | terminating | no-vcluster
+    status: str  # ready | starting | asleep | expired | terminating | no-vcluster
 
 
 def row(record: naming.EnvironmentRecord, vcluster: VCluster | None,
@@ -45,6 +45,8 @@ def row(record: naming.EnvironmentRecord, vcluster: VCluster | None,
         status = "expired"
     elif vcluster is None:
         status = "no-vcluster"
+    elif record.asleep_since:
+        status = "asleep"
     else:
         status = "ready" if vcluster.ready else vcluster.status.lower()
     return EnvironmentRow(
