@@ -1,5 +1,8 @@
-"""Options every command group shares, spelled once: `-v`, `-o`, the host kubeconfig, and
-the examples that end each command's `--help`.
+"""Options every command shares, spelled once: `-v`, `-o`, the host kubeconfig and context,
+`--timeout` and every duration flag (read as `preview.durations` reads them: `90`, `10m`),
+`preview up`'s overrides of preview.yaml (from `preview.config_overrides.OVERRIDES`), and the
+examples that end each command's `--help`. Which commands take which: docs/up.md, "Options
+every command has" (tests/test_cli_options.py checks it).
 
 `-v` works before or after the subcommand (`preview -v vcluster list` and
 `preview vcluster list -v` alike); the counts add up.
