@@ -46,7 +46,7 @@ class Backend(Protocol):
 @dataclass(frozen=True)
 class HostBackend:
     """The host cluster, through its kubeconfig; each run holds the environment's Lease as
-    `holder` (waiting for another run unless `no_wait`)."""
+    `holder`: `up` waits for another run unless `no_wait`; `down` as its caller says)."""
 
     host: HostCluster
     holder: lease.Holder
@@ -65,7 +65,9 @@ class HostBackend:
 
     async def down(self, env: Environment, progress: Progress, timeout: float,
                    wait: bool) -> DownResult:
-        lock = exclusive.Lock(self.holder, wait=wait and not self.no_wait, timeout=timeout)
+        # `wait` is the caller's: a pull request closed while it deployed is torn down by
+        # the same run even with --no-wait, after any run that holds it now.
+        lock = exclusive.Lock(self.holder, wait=wait, timeout=timeout)
         return await down.down(self.host, env, progress, timeout, lock=lock)
 
 
