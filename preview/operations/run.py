@@ -46,7 +46,7 @@ class Backend(Protocol):
 @dataclass(frozen=True)
 class HostBackend:
     """The host cluster, through its kubeconfig; each run holds the environment's Lease as
-    `holder`: `up` waits for another run unless `no_wait`; `down` as its caller says)."""
+    `holder`: `up` waits for another run unless `no_wait`; `down` as its caller says."""
 
     host: HostCluster
     holder: lease.Holder
