@@ -62,7 +62,8 @@ def _repos(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
               help="The platform policy file: its longest TTL and environments per "
                    "repository are enforced on what is found (docs/policy.md).")
 @click.option("--kubeconfig", type=click.Path(path_type=Path), default=None,
-              help="Kubeconfig of the host cluster.  [default: $KUBECONFIG, ~/.kube/config]")
+              help="Kubeconfig of the host cluster.  [default: $KUBECONFIG, ~/.kube/config, "
+                   "else the pod's own ServiceAccount when run in one]")
 @click.option("--context", default=None, help="Context of that kubeconfig to use.")
 def gc_command(repos: tuple[str, ...], dry_run: bool, max_deletions: int, force: bool,
                parallel: int, grace: int, keep_labels: tuple[str, ...], output: str,
