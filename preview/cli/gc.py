@@ -6,6 +6,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -103,15 +104,30 @@ def gc_command(repos: tuple[str, ...], dry_run: bool, max_deletions: int, force:
                                                                           timeout=0),
                                                       timeout))
 
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    costs = _costs(cluster, rules) if summary else ""  # before the deletions: they count
     result = asyncio.run(main())
     click.echo(report.to_table(result) if output == "table" else
                report.to_json(result) if output == "json" else report.to_yaml(result))
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(report.to_markdown(result))
+            handle.write(report.to_markdown(result) + costs)
     if result.refused:
         click.echo(f"error: {result.refused}", err=True)
     elif result.failed:
         click.echo(f"error: {len(result.failed)} deletions failed (see the report)", err=True)
     sys.exit(result.exit_code)
+
+
+def _costs(cluster: Any, rules: Any) -> str:
+    """The step summary's cost section (docs/cost.md), by repository and team; a failure to
+    read it is one line there, never the GC's failure."""
+    from preview.cost import report as cost_report
+    from preview.errors import PreviewError
+    from preview.operations import cost
+
+    try:
+        rows = asyncio.run(cost.costs(cluster, rules))
+    except PreviewError as e:
+        return f"\n_Cost not available: {e.message}_\n"
+    return cost_report.markdown(rows, ("repo", "team"), rules.cost.currency)
