@@ -10,7 +10,7 @@ import pytest
 
 from preview import config as configuration
 from preview import helm, naming
-from preview.cli.environments import diagnostics_text, up_text
+from preview.cli.texts import diagnostics_text, up_text
 from preview.errors import BadInput
 from preview.operations import environments, kubeconfig, ownership, up
 from preview.pullrequest import PullRequest
