@@ -22,6 +22,47 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Protocol
+
+
+class PullRequestLike(Protocol):
+    """What the services read of a pull request (`preview.pullrequest.PullRequest`): the
+    templates, the comment and the deployments. One shape, named here, under them all."""
+
+    @property
+    def owner(self) -> str: ...
+    @property
+    def repo(self) -> str: ...
+    @property
+    def number(self) -> int: ...
+    @property
+    def head_sha(self) -> str: ...
+    @property
+    def short_sha(self) -> str: ...
+    @property
+    def branch(self) -> str: ...
+    @property
+    def branch_slug(self) -> str: ...
+    @property
+    def author(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def full_name(self) -> str: ...
+    @property
+    def run_url(self) -> str: ...
+
+
+class EnvironmentLike(Protocol):
+    """What the services read of an environment (`Environment`, below)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def vcluster(self) -> str: ...
+
 
 PREFIX = "preview-vcluster.io/"
 MANAGED_BY = f"{PREFIX}managed-by"  # "preview-vcluster" on namespaces, "syncer" on copies

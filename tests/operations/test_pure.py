@@ -10,7 +10,7 @@ import pytest
 
 from preview import config as configuration
 from preview import helm, naming
-from preview.cli.environments import diagnostics_text, up_text
+from preview.cli.texts import diagnostics_text, up_text
 from preview.errors import BadInput
 from preview.operations import environments, kubeconfig, ownership, up
 from preview.pullrequest import PullRequest
@@ -40,6 +40,7 @@ def test_a_new_namespace_gets_the_label_contract() -> None:
     assert naming.URL not in notes  # written once, when the deploy has found it
     assert notes[naming.RUN_URL] == PR.run_url
     assert notes[naming.REPO_FULL_NAME] == "example/app"
+    assert notes[naming.LAST_ACTIVITY] == "2026-12-01T08:00:00Z"  # a push is activity
 
 
 def test_a_later_up_keeps_created_at_and_the_url_and_extends_expiry() -> None:
