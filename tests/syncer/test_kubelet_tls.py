@@ -217,6 +217,10 @@ async def _serves_at_once(tmp_path: Path) -> None:
             writer.close()
             break
         assert not kubelet.done() and waiting == {}
+        # Served at once, and with client authentication all the same.
+        url = f"https://127.0.0.1:{port}/containerLogs/default/web/c"
+        with pytest.raises((ssl.SSLError, ConnectionError, urllib.error.URLError)):
+            await asyncio.to_thread(_get, url, k3s.client(None))
         # --listen-host: on loopback only, as asked, not on every address of the pod.
         with pytest.raises(OSError):
             await asyncio.open_connection("127.0.0.2", port)
