@@ -1,4 +1,4 @@
-"""The syncer under load: burst, latency, scale (a benchmark, not a timed test).
+"""The syncer under load: burst, latency, steady, scale (a benchmark, not a timed test).
 
 The host and the virtual sandbox (`preview sandbox apiserver`) run in their own processes,
 `preview syncer` in a third. The client is the official `kubernetes` client with 8 threads.
@@ -22,7 +22,9 @@ steady_p99_to_virtual_ms, rss_mib_5000, idle_cpu_s_per_min (and the raw figures)
 
     .venv/bin/python bench/syncer.py [--burst 1000] [--rate 20] [--seconds 30]
                                      [--steady-rate 20] [--steady-seconds 60]
-                                     [--scale 5000] [--idle 60]
+                                     [--scale 5000] [--idle 60] [--log FILE]
+
+`--scale 0` stops after the steady phase.
 """
 
 from __future__ import annotations
