@@ -64,7 +64,7 @@ class EnvironmentLike(Protocol):
 class CommentInput:
     """Everything one comment shows."""
 
-    marker: str
+    marker: str  # "" for a section of the PR's comment (comments.py adds the marker)
     state: str  # one of STATES
     pr: PullRequestLike
     env: EnvironmentLike

@@ -17,10 +17,18 @@ from preview.github import client
 from preview.github.actions import Actions
 from preview.github.comments import StickyComment, marker
 from preview.github.deployments import Deployments
-from preview.github.render import CommentInput, EnvironmentLike, PullRequestLike, render_comment
+from preview.github.render import (
+    COMMENT_LIMIT,
+    CommentInput,
+    EnvironmentLike,
+    PullRequestLike,
+    length,
+    render_comment,
+)
 from preview.results import DownResult, UpResult
 
 log = logging.getLogger(__name__)
+Section = Callable[[int], str]  # an environment's section of the comment, in at most N chars
 
 
 class GitHubSession:
@@ -86,15 +94,11 @@ class GitHubSession:
         """A pull request refused before anything was created (a fork): the comment says why
         and what a maintainer can do. A fork's `pull_request` run has a read-only token, so
         a 403 is expected there: said in the log, not warned about."""
-        body = render_comment(CommentInput(marker(_full_name(pr), pr.number, env.name),
-                                           "refused", pr, env, refusal=(why, hint)))
+        body = self._render(CommentInput("", "refused", pr, env, refusal=(why, hint)))
         if self.gh is None:
             return self._comment(pr, env, body)
-        gh = self.gh
         try:
-            StickyComment(gh.get_repo(_full_name(pr)), pr.number,
-                          marker(_full_name(pr), pr.number, env.name), self._login(),
-                          self.policy).upsert(body)
+            self._upsert(pr, env, body)
         except client.GitHubError as e:
             if e.status != 403:
                 return [self._warn("comment", e)]
@@ -141,13 +145,14 @@ class GitHubSession:
         warnings += self._guard("step outputs", lambda: self.actions.set_outputs({
             "url": result.url, "namespace": result.namespace, "vcluster": result.vcluster,
             "kubeconfig": kubeconfig, "status": result.status}))
-        warnings += self._guard("step summary", lambda: self.actions.write_summary(body))
+        warnings += self._guard("step summary",
+                                lambda: self.actions.write_summary(body(COMMENT_LIMIT)))
         return warnings
 
     def _torn_down(self, pr: PullRequestLike, env: EnvironmentLike,
                    result: DownResult | None) -> list[str]:
-        body = render_comment(CommentInput(
-            marker(_full_name(pr), pr.number, env.name), "torn_down", pr, env,
+        body = self._render(CommentInput(
+            "", "torn_down", pr, env,
             removed_in=result.seconds if result is not None and result.existed else None))
         warnings = self._comment(pr, env, body)
         if self.gh is not None:
@@ -155,25 +160,34 @@ class GitHubSession:
                 env.name))
         warnings += self._guard("step outputs", lambda: self.actions.set_outputs({
             "namespace": env.namespace, "vcluster": env.vcluster, "status": "torn-down"}))
-        warnings += self._guard("step summary", lambda: self.actions.write_summary(body))
+        warnings += self._guard("step summary",
+                                lambda: self.actions.write_summary(body(COMMENT_LIMIT)))
         return warnings
 
     def _body(self, state: str, pr: PullRequestLike, env: EnvironmentLike,
-              result: UpResult | None) -> str:
-        return render_comment(CommentInput(marker(_full_name(pr), pr.number, env.name), state,
-                                           pr, env, result))
+              result: UpResult | None) -> Section:
+        return self._render(CommentInput("", state, pr, env, result))
 
-    def _comment(self, pr: PullRequestLike, env: EnvironmentLike, body: str) -> list[str]:
+    @staticmethod
+    def _render(data: CommentInput) -> Section:
+        """The environment's section, fitted to the room the comment leaves it. Rendered
+        once here, so a template that cannot render fails the report as one warning."""
+        whole = render_comment(data, COMMENT_LIMIT)
+        return lambda limit: whole if length(whole) <= limit else render_comment(data, limit)
+
+    def _comment(self, pr: PullRequestLike, env: EnvironmentLike, body: Section) -> list[str]:
         if self.gh is None:
             if self.out is not None:
-                # The marker is for finding the comment on GitHub; a terminal does not need it.
-                self.out.write(body.split("\n", 1)[1] if "\n" in body else body)
+                self.out.write(body(COMMENT_LIMIT))
                 self.out.flush()
             return []
-        gh = self.gh
-        return self._guard("comment", lambda: StickyComment(
-            gh.get_repo(_full_name(pr)), pr.number, marker(_full_name(pr), pr.number, env.name),
-            self._login(), self.policy).upsert(body))
+        return self._guard("comment", lambda: self._upsert(pr, env, body))
+
+    def _upsert(self, pr: PullRequestLike, env: EnvironmentLike, body: Section) -> int:
+        assert self.gh is not None
+        return StickyComment(self.gh.get_repo(_full_name(pr)), pr.number,
+                             marker(_full_name(pr), pr.number), self._login(),
+                             self.policy).upsert(env.name, body)
 
     def _login(self) -> str:
         if self._author is None:

@@ -14,7 +14,7 @@ from preview.github.render import COMMENT_LIMIT, CommentInput, render_comment
 from preview.results import Diagnostics, PodProblem
 from tests.github.conftest import PR, REPO, Env, failed_result, ready_result
 
-MARKER = marker(REPO, 12, "pr-12")
+MARKER = marker(REPO, 12)
 EVIL_BRANCH = "`</details><img src=x onerror=alert(1)>` @everyone"
 
 
