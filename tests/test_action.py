@@ -309,3 +309,13 @@ def test_the_trigger_inputs_reach_the_decision() -> None:
     draft = {**_event("opened"), "pull_request": {"number": 7, "draft": True}}
     assert plan({}, "pull_request", draft, "/kc").argv == ()
     assert plan({"drafts": "true"}, "pull_request", draft, "/kc").argv[0] == "up"
+
+
+def test_the_environment_input_names_one_of_several_environments() -> None:
+    assert plan({"environment": "api"}, "pull_request", _event("opened"), "/kc").argv == (
+        "up", "--kubeconfig", "/kc", "--environment", "api")
+    assert plan({"environment": "web"}, "pull_request", _event("closed"), "/kc").argv == (
+        "down", "--kubeconfig", "/kc", "--environment", "web")
+    with pytest.raises(BadInput, match="input environment: environment name 'API_1'") as caught:
+        plan({"environment": "API_1"}, "pull_request", _event("opened"), "/kc")
+    assert "environment: api" in (caught.value.hint or "")

@@ -121,6 +121,15 @@ def plan(inputs: Mapping[str, str], event_name: str, event: Mapping[str, object]
         return Invocation(tuple(argv))
     if pull is not None and in_event is None:
         argv += _named(pull, command)
+    app = inputs.get("environment", "").strip()
+    if app:
+        try:
+            naming.check_app(app)
+        except ValueError as e:
+            raise BadInput(f"input environment: {e}",
+                           "name the app, e.g. environment: api (its environment is "
+                           "pr-<n>-api)") from None
+        argv += ["--environment", app]
     if command == "up":
         for name in ("config", "chart", "domain", "ttl", "timeout"):
             if inputs.get(name, "").strip():

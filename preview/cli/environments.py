@@ -42,6 +42,10 @@ def host_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def pr_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--environment", "app", default=None, metavar="NAME",
+                      help="One of several environments of the pull request (a monorepo's "
+                           "api, web): pr-<n>-NAME, with its own namespace and URL.  "
+                           "[default: the pull request's one environment, pr-<n>]")(fn)
     fn = click.option("--pr", "pr_number", default=None,
                       help="Pull request number.  [default: from $GITHUB_EVENT_PATH]")(fn)
     return click.option("--repo", default=None, metavar="OWNER/NAME",
@@ -126,14 +130,15 @@ def _bad_input(fn: Callable[[], Any]) -> Any:
         raise BadInput(str(e)) from e
 
 
-def _environment(repo: str | None, pr_number: str | None) -> Any:
-    """The environment named by --repo/--pr, or by the pull_request event."""
+def _environment(repo: str | None, pr_number: str | None, app: str | None) -> Any:
+    """The environment named by --repo/--pr/--environment, or by the pull_request event."""
     from preview import naming, pullrequest
 
     def build() -> naming.Environment:
         if repo is not None and pr_number is not None:
             owner, name = pullrequest.split_repo(repo)
-            return naming.environment_for(owner, name, pullrequest.check_number(pr_number))
+            return naming.environment_for(owner, name, pullrequest.check_number(pr_number),
+                                          app or "")
         payload = pullrequest.read_event(os.environ)
         if payload is None:
             raise BadInput("which pull request? pass --repo OWNER/NAME --pr N",
@@ -141,7 +146,7 @@ def _environment(repo: str | None, pr_number: str | None) -> Any:
         pr = pullrequest.from_event(payload, os.environ)
         owner, name = pullrequest.split_repo(repo) if repo else (pr.owner, pr.repo)
         number = pullrequest.check_number(pr_number) if pr_number else pr.number
-        return naming.environment_for(owner, name, number)
+        return naming.environment_for(owner, name, number, app or "")
 
     return _bad_input(build)
 
@@ -173,7 +178,8 @@ def _environment(repo: str | None, pr_number: str | None) -> Any:
 @host_options
 def up_command(config_path: Path | None, chart: str | None, values_files: tuple[Path, ...],
                assignments: tuple[str, ...], domain: str | None, ttl: str | None,
-               timeout: str | None, repo: str | None, pr_number: str | None, sha: str | None,
+               timeout: str | None, repo: str | None, pr_number: str | None,
+               app: str | None, sha: str | None,
                branch: str | None, author: str | None, output: str, allow_forks: bool,
                policy_path: Path | None, api_url: str | None, audience: str | None,
                no_wait: bool, github_token: str | None, kubeconfig: Path | None,
@@ -202,7 +208,7 @@ def up_command(config_path: Path | None, chart: str | None, values_files: tuple[
     flags = pullrequest.PullRequestFlags(repo=repo, pr=pr_number, sha=sha, branch=branch,
                                          author=author)
     pr = _bad_input(lambda: pullrequest.resolve(flags, os.environ))
-    env = _bad_input(lambda: naming.environment_for(pr.owner, pr.repo, pr.number))
+    env = _bad_input(lambda: naming.environment_for(pr.owner, pr.repo, pr.number, app or ""))
     reporter = reporting.Reporter.create(os.environ, github_token, output)
     event_name = os.environ.get("GITHUB_EVENT_NAME", "")
     if pullrequest.refuses_fork(pr.is_fork, event_name, allow_forks):
@@ -223,6 +229,10 @@ def up_command(config_path: Path | None, chart: str | None, values_files: tuple[
         if api_url:
             from preview.serve import client
 
+            if app:
+                raise BadInput("--environment: in API mode the API builds the pull request's "
+                               "one environment", "drop --environment (or the action's "
+                               "environment input), or deploy in kubeconfig mode")
             if overrides != configuration.ConfigOverrides(timeout=timeout) or policy_path:
                 raise BadInput("--api: the API builds the environment from preview.yaml "
                                "alone, under its own platform policy",
@@ -323,7 +333,8 @@ def diagnostics_text(diagnostics: Any) -> str:
 @lock_option
 @github_option
 @host_options
-def down_command(repo: str | None, pr_number: str | None, timeout: int, output: str,
+def down_command(repo: str | None, pr_number: str | None, app: str | None, timeout: int,
+                 output: str,
                  api_url: str | None, audience: str | None, no_wait: bool,
                  github_token: str | None, kubeconfig: Path | None,
                  context: str | None) -> None:
@@ -341,13 +352,16 @@ def down_command(repo: str | None, pr_number: str | None, timeout: int, output: 
     from preview import lease
     from preview.operations import down
 
-    env = _environment(repo, pr_number)
+    env = _environment(repo, pr_number, app)
     reporter = reporting.Reporter.create(os.environ, github_token, output)
     printer = reporter.progress(output)
     with reporter.group(f"preview down: {env.name} of {env.full_name}"):
         if api_url:
             from preview.serve import client
 
+            if app:
+                raise BadInput("--environment: in API mode the pull request has one "
+                               "environment", "drop --environment")
             result = asyncio.run(client.remote_down(_api(api_url, audience), env.full_name,
                                                     env.pr, printer))
         else:
@@ -418,7 +432,8 @@ def _expires(seconds: int | None) -> str:
 @click.option("--local-port", type=click.IntRange(0, 65535), default=0,
               show_default="a free port", help="Local end of the --tunnel.")
 @host_options
-def kubeconfig_command(repo: str | None, pr_number: str | None, output_path: Path | None,
+def kubeconfig_command(repo: str | None, pr_number: str | None, app: str | None,
+                       output_path: Path | None,
                        server: str | None, tunnel: bool, local_port: int,
                        kubeconfig: Path | None, context: str | None) -> None:
     """A kubeconfig for the virtual cluster of a pull request's environment, for kubectl.
@@ -436,7 +451,7 @@ def kubeconfig_command(repo: str | None, pr_number: str | None, output_path: Pat
 
     from preview.operations import kubeconfig as operation
 
-    env = _environment(repo, pr_number)
+    env = _environment(repo, pr_number, app)
     host = _host(kubeconfig, context)
     if tunnel:
         path = output_path or Path(f"{env.name}.kubeconfig")

@@ -96,7 +96,8 @@ def github_notifier(session: GitHubSession) -> execute.Notify:
         if decision.rule == "repo-gone":
             return []  # nobody left to tell
         try:
-            env = naming.environment_for(owner, name, record.pr)
+            env = naming.environment_for(owner, name, record.pr,
+                                         naming.app_of(record.environment, record.pr))
         except ValueError:
             return ["the namespace does not name its repository and PR: GitHub not told"]
         pull = _RecordedPull(owner, name, record.pr, record.head_sha, record.run_url)
@@ -123,7 +124,8 @@ def down_teardown(host: HostCluster, kube: KubeClient, lock: exclusive.Lock,
         record = env.record
         owner, _, name = record.repo.partition("/")
         try:
-            environment = naming.environment_for(owner, name, record.pr)
+            environment = naming.environment_for(owner, name, record.pr,
+                                                 naming.app_of(record.environment, record.pr))
         except ValueError:
             environment = None
         if environment is None or environment.namespace != record.namespace:

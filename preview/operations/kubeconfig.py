@@ -23,8 +23,10 @@ from preview.vcluster import connect
 
 def hint(env: naming.Environment) -> str:
     """The command that gives a developer a kubeconfig for `env` (shown after `up`)."""
-    return f"preview kubeconfig --repo {env.full_name} --pr {env.pr} --tunnel --output " \
-           f"{env.name}.kubeconfig"
+    app = naming.app_of(env.name, env.pr)
+    named = f" --environment {app}" if app else ""
+    return f"preview kubeconfig --repo {env.full_name} --pr {env.pr}{named} --tunnel " \
+           f"--output {env.name}.kubeconfig"
 
 
 async def _check(host: HostCluster, env: naming.Environment) -> None:
