@@ -25,15 +25,25 @@ from pydantic import ValidationError
 
 from preview import config_files, durations, helm, policy, templating
 from preview.config_files import DOCS_HINT
-from preview.config_schema import DEFAULT_URL, ChartModel, FileModel, explain, is_dns_name
+from preview.config_overrides import OVERRIDES, ConfigOverrides, flag_of
+from preview.config_schema import (
+    DEFAULT_URL,
+    ChartModel,
+    FileModel,
+    TimeoutsModel,
+    explain,
+    is_dns_name,
+)
 from preview.errors import BadInput, PreviewError
 from preview.pullrequest import PullRequest
 from preview.templating import EnvironmentLike
 from preview.vcluster import vclusterconfig
 
 DEFAULT_FILE = "preview.yaml"
-_FLAGS = {"chart": "--chart", "release": "--release", "namespace": "--namespace", "url": "--url",
-          "domain": "--domain", "ttl": "--ttl", "set": "--set"}
+__all__ = ["OVERRIDES", "ConfigOverrides"]  # the flags' table, re-exported for callers
+# The overridable fields that are plain values of the file's model (validated by it as flags).
+_SCALARS = ("release", "namespace", "url", "domain", "ttl")
+Timeouts = TimeoutsModel  # the file's model is the config
 _TOP_LEVEL = {"pr", "repo", "env", "domain"}
 # A trial render at load finds `{{ pr.sha }}` before any cluster is contacted.
 _SAMPLE_PR = PullRequest(owner="octo-org", repo="app", number=1, head_sha="0" * 40,
@@ -52,22 +62,6 @@ class ConfigError(BadInput):
     def __init__(self, problems: list[str], hint: str = DOCS_HINT) -> None:
         super().__init__("\n".join(problems), hint)
         self.problems = tuple(problems)
-
-
-@dataclass(frozen=True)
-class ConfigOverrides:
-    """Command-line flags that override preview.yaml (None / empty: not given)."""
-
-    chart: str | None = None  # --chart PATH | oci://REF
-    values_files: tuple[str | Path, ...] = ()  # --values FILE (repeatable; after the file's)
-    set_values: tuple[str, ...] = ()  # --set KEY=VALUE (repeatable; after the file's)
-    domain: str | None = None  # --domain
-    ttl: str | None = None  # --ttl 7d
-    timeout: str | None = None  # --timeout 10m: every phase's timeout
-    release: str | None = None  # --release
-    namespace: str | None = None  # --namespace (inside the virtual cluster)
-    url: str | None = None  # --url TEMPLATE
-    chart_version: str | None = None  # --chart-version (repo and oci charts)
 
 
 @dataclass(frozen=True)
@@ -110,14 +104,9 @@ class Assignment:
 
 
 @dataclass(frozen=True)
-class Timeouts:
-    vcluster: int = 300
-    deploy: int = 300
-    health: int = 60
-
-
-@dataclass(frozen=True)
 class HealthCheck:
+    """`healthCheck:` resolved: its CA file found inside the repository."""
+
     path: str = "/"
     expect_status: tuple[int, int] = (200, 399)
     ca_file: Path | None = None  # trusted besides the system's CAs
@@ -126,25 +115,23 @@ class HealthCheck:
 
 @dataclass(frozen=True)
 class PreviewConfig:
-    """preview.yaml with the flags applied; strings in values, set and url are templates."""
+    """preview.yaml with the flags applied: `spec`, the file's own model (release, url, ttl,
+    timeouts…; strings in values, set and url are templates), and what loading resolved from
+    it — the chart, the values files read, the `set` items with their origin, the CA file."""
 
     source: Path | None  # the file, None when only flags
+    spec: FileModel  # the file's fields, the flags' values in place of the file's
     chart: Chart | None
-    release: str = "app"
-    namespace: str = "default"
-    values: dict[str, Any] = field(default_factory=dict)
     values_files: tuple[ValuesFile, ...] = ()
-    set_values: tuple[Assignment, ...] = ()
-    url: str = DEFAULT_URL
+    set_values: tuple[Assignment, ...] = ()  # the file's `set`, then --set
     url_scheme_auto: bool = True  # no url given: http(s) follows the Ingress's TLS section
-    domain: str | None = None
-    ttl_seconds: int = 7 * 86400
-    labels: dict[str, str] = field(default_factory=dict)
-    vcluster: dict[str, Any] = field(default_factory=dict)
-    timeouts: Timeouts = Timeouts()
-    readiness_kinds: tuple[str, ...] = ("Deployment", "StatefulSet", "DaemonSet", "Job")
     health_check: HealthCheck | None = HealthCheck()  # None: `healthCheck: false`
     origins: Mapping[str, str] = field(default_factory=dict)  # field -> "preview.yaml" | "--url"
+
+    @property
+    def base(self) -> Path:
+        """The directory preview.yaml's paths are relative to (the current one without it)."""
+        return self.source.parent if self.source else Path.cwd()
 
     def where(self, name: str) -> str:
         """How errors name a field: "preview.yaml: url" or "--url"."""
@@ -167,8 +154,6 @@ class RenderedConfig:
     host: str
     values: dict[str, Any]  # valuesFiles < values < set < --values < --set
     vcluster_values: dict[str, Any]  # our defaults < vcluster:
-    labels: dict[str, str]
-    ttl_seconds: int
     policy: policy.Policy = policy.DEFAULT  # what it was checked against
 
     @property
@@ -176,19 +161,43 @@ class RenderedConfig:
         return self.config.require_chart()
 
     @property
+    def base(self) -> Path:
+        return self.config.base
+
+    @property
     def release(self) -> str:
-        return self.config.release
+        return self.config.spec.release
 
     @property
     def namespace(self) -> str:
-        return self.config.namespace
+        return self.config.spec.namespace
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return dict(self.config.spec.labels)
+
+    @property
+    def ttl_seconds(self) -> int:
+        return self.config.spec.ttl
 
     @property
     def timeouts(self) -> Timeouts:
-        return self.config.timeouts
+        return self.config.spec.timeouts
+
+    @property
+    def readiness_kinds(self) -> tuple[str, ...]:
+        return tuple(self.config.spec.readiness.kinds)
+
+    @property
+    def health_check(self) -> HealthCheck | None:
+        return self.config.health_check
+
+    @property
+    def url_scheme_auto(self) -> bool:
+        return self.config.url_scheme_auto
 
 
-def load(path: Path | None, overrides: ConfigOverrides = ConfigOverrides(), *,
+def load(path: Path | None, overrides: ConfigOverrides | None = None, *,
          cwd: Path | None = None, root: Path | None = None,
          budget: templating.Budget = templating.DEFAULT_BUDGET) -> PreviewConfig:
     """The config from `path` (default ./preview.yaml when present) and the flags (they win).
@@ -197,6 +206,7 @@ def load(path: Path | None, overrides: ConfigOverrides = ConfigOverrides(), *,
     `root` is the repository the pull request's files may come from (default: the git
     work tree holding the file); an uploaded bundle names its own directory."""
     cwd = cwd or Path.cwd()
+    overrides = overrides or ConfigOverrides()
     if path is None:
         found = cwd / DEFAULT_FILE
         source, label = (found, DEFAULT_FILE) if found.is_file() else (None, DEFAULT_FILE)
@@ -219,13 +229,8 @@ def load(path: Path | None, overrides: ConfigOverrides = ConfigOverrides(), *,
                            "name the preview.yaml inside the bundle")
     else:
         root = config_files.repository_root(base)
-    origins = {name: flag if name in flags.model_fields_set else label
-               for name, flag in _FLAGS.items() if name != "set"}
-    origins.update(values=label, vcluster=label)
-    if overrides.chart is not None:
-        origins["chart"] = "--chart"
-    if overrides.timeout is not None:
-        origins["timeouts"] = "--timeout"
+    origins = {name: label for name in ("chart", "values", "vcluster", *_SCALARS, "timeouts")}
+    origins.update({override.field: override.flag for override in overrides.given()})
 
     chart: Chart | None
     if overrides.chart is not None:  # replaces the file's chart, which need not exist then
@@ -234,7 +239,7 @@ def load(path: Path | None, overrides: ConfigOverrides = ConfigOverrides(), *,
         chart = _file_chart(model.chart, base, root, label)
     if overrides.chart is None and overrides.chart_version is not None:
         if chart is None or chart.kind == "path":
-            raise BadInput("--chart-version: only a repo or oci chart has a version",
+            raise BadInput(f"{flag_of('chart_version')}: only a repo or oci chart has a version",
                                "drop --chart-version, or name a repo/oci chart")
         chart = Chart(chart.kind, chart.path, chart.repo, chart.name, overrides.chart_version,
                       chart.oci)
@@ -247,24 +252,20 @@ def load(path: Path | None, overrides: ConfigOverrides = ConfigOverrides(), *,
     assignments = tuple(Assignment(text, f"{label}: set[{i}]")
                         for i, text in enumerate(model.set)) + \
         tuple(Assignment(text, f"--set {text.partition('=')[0]}") for text in flags.set)
-    timeouts = Timeouts(model.timeouts.vcluster, model.timeouts.deploy, model.timeouts.health)
+    update = {name: getattr(flags, name) for name in _SCALARS if name in flags.model_fields_set}
     if overrides.timeout is not None:
-        seconds = _flag_duration("--timeout", overrides.timeout)
-        timeouts = Timeouts(seconds, seconds, seconds)
-    pick = {name: getattr(flags if name in flags.model_fields_set else model, name)
-            for name in ("release", "namespace", "url", "domain", "ttl")}
+        seconds = _flag_duration(flag_of("timeout"), overrides.timeout)
+        update["timeouts"] = Timeouts(vcluster=seconds, deploy=seconds, health=seconds)
+    spec = model.model_copy(update=update)  # each value validated by the same model
     health = model.health_check
     ca_file = None
     if health.ca_file is not None:
         ca_file = _values_file_path(base / health.ca_file, f"{label}: healthCheck.caFile",
                                     health.ca_file, root)
     config = PreviewConfig(
-        source=source, chart=chart, release=pick["release"], namespace=pick["namespace"],
-        values=dict(model.values), values_files=values_files, set_values=assignments,
-        url=pick["url"], url_scheme_auto="url" not in model.model_fields_set | flags.model_fields_set,
-        domain=pick["domain"], ttl_seconds=pick["ttl"],
-        labels=dict(model.labels), vcluster=dict(model.vcluster), timeouts=timeouts,
-        readiness_kinds=tuple(model.readiness.kinds),
+        source=source, spec=spec, chart=chart, values_files=values_files,
+        set_values=assignments,
+        url_scheme_auto="url" not in model.model_fields_set | flags.model_fields_set,
         health_check=HealthCheck(health.path, health.expect_status, ca_file,
                                  health.tls == "verify") if health.enabled else None,
         origins=origins)
@@ -297,10 +298,10 @@ def template_budget(rules: policy.Policy) -> templating.Budget:
 
 def _render(config: PreviewConfig, pr: PullRequest, env: EnvironmentLike,
             rules: policy.Policy | None, renderer: templating.Renderer) -> RenderedConfig:
-    first = templating.context_for(pr, env, domain=config.domain)
-    url = renderer.text(config.url, first, config.where("url")).strip()
+    first = templating.context_for(pr, env, domain=config.spec.domain)
+    url = renderer.text(config.spec.url, first, config.where("url")).strip()
     host = _url_host(url, config.where("url"))
-    context = templating.context_for(pr, env, domain=config.domain, host=host, url=url)
+    context = templating.context_for(pr, env, domain=config.spec.domain, host=host, url=url)
     values: dict[str, Any] = {}
     for flags in (False, True):  # everything from preview.yaml, then the flags: flags win
         for values_file in config.values_files:
@@ -308,12 +309,12 @@ def _render(config: PreviewConfig, pr: PullRequest, env: EnvironmentLike,
                 values = helm.merge_values(values, renderer.tree(
                     values_file.values, context, f"{values_file.label}: "))
         if not flags:
-            values = helm.merge_values(values, renderer.tree(config.values, context,
+            values = helm.merge_values(values, renderer.tree(config.spec.values, context,
                                                       config.where("values")))
         for assignment in config.set_values:
             if assignment.flag == flags:
                 _apply(values, assignment, context, renderer)
-    requested = renderer.tree(config.vcluster, context, config.where("vcluster"))
+    requested = renderer.tree(config.spec.vcluster, context, config.where("vcluster"))
     # vCluster's spellings become ours first: the policy judges our keys, whoever wrote them.
     translated = vclusterconfig.translate(requested, config.where("vcluster"))
     requested = vclusterconfig.within(translated, None if rules is None else
@@ -324,8 +325,7 @@ def _render(config: PreviewConfig, pr: PullRequest, env: EnvironmentLike,
     rules = rules or policy.DEFAULT
     return RenderedConfig(config=config, url=url, host=host, values=values,
                           vcluster_values=policy.vcluster_values(rules, requested, host,
-                                                                 config.labels),
-                          labels=dict(config.labels), ttl_seconds=config.ttl_seconds,
+                                                                 config.spec.labels),
                           policy=rules)
 
 
@@ -334,10 +334,10 @@ def _policy_problems(config: PreviewConfig, rules: policy.Policy, pr: PullReques
     chart = config.chart
     source = ("", "") if chart is None else \
         (chart.kind, str(chart.path) if chart.kind == "path" else chart.repo or chart.oci or "")
-    timeouts = config.timeouts
+    timeouts = config.spec.timeouts
     return policy.check_vcluster(rules, requested, config.origins.get("vcluster", DEFAULT_FILE)) \
         + policy.check_request(
-            rules, repo=pr.full_name, chart=source, ttl_seconds=config.ttl_seconds,
+            rules, repo=pr.full_name, chart=source, ttl_seconds=config.spec.ttl,
             ttl_where=config.where("ttl"),
             timeouts={"vcluster": timeouts.vcluster, "deploy": timeouts.deploy,
                       "health": timeouts.health},
@@ -346,8 +346,7 @@ def _policy_problems(config: PreviewConfig, rules: policy.Policy, pr: PullReques
 
 def _validated_flags(overrides: ConfigOverrides) -> FileModel:
     given: dict[str, Any] = {name: getattr(overrides, name)
-                             for name in ("release", "namespace", "url", "domain", "ttl")
-                             if getattr(overrides, name) is not None}
+                             for name in _SCALARS if getattr(overrides, name) is not None}
     if overrides.set_values:
         given["set"] = tuple(overrides.set_values)
     try:
@@ -359,7 +358,7 @@ def _validated_flags(overrides: ConfigOverrides) -> FileModel:
 
 def _flag_line(line: str) -> str:
     name, _, rest = line.partition(":")
-    flag = _FLAGS.get(name.split("[")[0], f"--{name}")
+    flag = flag_of(name.split("[")[0])
     return f"{flag}:{rest}"
 
 
@@ -428,9 +427,9 @@ def _values_file(path: Path, label: str, name: str | Path, root: Path | None, *,
 
 def _check_templates(config: PreviewConfig) -> None:
     """Template syntax and variable names, checked before any cluster is contacted."""
-    checks: list[tuple[str, Any]] = [(config.where("url"), config.url),
-                                     (config.where("values"), config.values),
-                                     (config.where("vcluster"), config.vcluster)]
+    checks: list[tuple[str, Any]] = [(config.where("url"), config.spec.url),
+                                     (config.where("values"), config.spec.values),
+                                     (config.where("vcluster"), config.spec.vcluster)]
     checks += [(f"{values_file.label}: ", values_file.values)
                for values_file in config.values_files]
     checks += [(a.origin, a.text.partition("=")[2]) for a in config.set_values]
@@ -445,7 +444,7 @@ def _check_templates(config: PreviewConfig) -> None:
             for name in sorted(templating.variables_used(text) - _TOP_LEVEL):
                 problems.append(f"{path}: {name!r} is undefined — available variables: "
                                 + ", ".join(templating.VARIABLES))
-            if "domain" in templating.variables_used(text) and config.domain is None:
+            if "domain" in templating.variables_used(text) and config.spec.domain is None:
                 problems.append(f"{path}: uses {{{{ domain }}}} but no domain is set — set "
                                 "domain: in preview.yaml or pass --domain")
     if problems:

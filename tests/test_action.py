@@ -99,9 +99,9 @@ def test_up_gets_every_input_as_a_flag() -> None:
               "set": "image.tag={{ pr.short_sha }}\nlabels.team=a,b", "allow-forks": "true"}
     argv = plan(inputs, "pull_request", _event("opened"), "/kc").argv
     assert argv == ("up", "--kubeconfig", "/kc", "--config", "app/preview.yaml",
-                    "--chart", "./chart", "--domain", "example.com", "--ttl", "36h",
-                    "--timeout", "600", "--values", "a.yaml", "--values", "b.yaml",
+                    "--chart", "./chart", "--values", "a.yaml", "--values", "b.yaml",
                     "--set", "image.tag={{ pr.short_sha }}", "--set", "labels.team=a,b",
+                    "--domain", "example.com", "--ttl", "36h", "--timeout", "600",
                     "--allow-forks")
 
 

@@ -60,18 +60,18 @@ def error_of(repo: Path, text: str, overrides: ConfigOverrides | None = None,
 def test_empty_file_is_the_defaults(repo: Path, text: str) -> None:
     loaded = load_text(repo, text, ConfigOverrides(domain="preview.example.com"))
     assert loaded.source == repo / "preview.yaml"
-    assert (loaded.chart, loaded.release, loaded.namespace, loaded.ttl_seconds) == \
+    assert (loaded.chart, loaded.spec.release, loaded.spec.namespace, loaded.spec.ttl) == \
         (None, "app", "default", 7 * 86400)
-    assert loaded.timeouts == Timeouts(300, 300, 60)
+    assert loaded.spec.timeouts == Timeouts(vcluster=300, deploy=300, health=60)
     assert loaded.health_check == HealthCheck("/", (200, 399))
-    assert loaded.readiness_kinds == ("Deployment", "StatefulSet", "DaemonSet", "Job")
+    assert tuple(loaded.spec.readiness.kinds) == ("Deployment", "StatefulSet", "DaemonSet", "Job")
     with pytest.raises(PreviewError, match="no chart"):
         loaded.require_chart()
 
 
 def test_no_file_means_flags_only(tmp_path: Path) -> None:
     loaded = config.load(None, ConfigOverrides(domain="example.com", ttl="1h"), cwd=tmp_path)
-    assert (loaded.source, loaded.domain, loaded.ttl_seconds) == (None, "example.com", 3600)
+    assert (loaded.source, loaded.spec.domain, loaded.spec.ttl) == (None, "example.com", 3600)
 
 
 def test_missing_explicit_file(tmp_path: Path) -> None:
@@ -128,7 +128,7 @@ def test_every_problem_on_its_own_line(repo: Path) -> None:
 ])
 def test_ttl(repo: Path, ttl: object, seconds: int) -> None:
     loaded = load_text(repo, f"ttl: {ttl!r}\n" if isinstance(ttl, str) else f"ttl: {ttl}\n")
-    assert loaded.ttl_seconds == seconds
+    assert loaded.spec.ttl == seconds
 
 
 @pytest.mark.parametrize(("ttl", "shown"), [
@@ -170,11 +170,12 @@ def test_flags_win(repo: Path) -> None:
                              set_values=("a=2",), values_files=("flag-values.yaml",),
                              timeout="10m"))
     assert loaded.chart is not None and loaded.chart.path == repo / "other-chart"
-    assert (loaded.release, loaded.namespace, loaded.ttl_seconds, loaded.domain, loaded.url) \
+    spec = loaded.spec
+    assert (spec.release, spec.namespace, spec.ttl, spec.domain, spec.url) \
         == ("web", "web", 7200, "flag.example.com", "https://{{ pr.number }}.x.dev")
     assert loaded.set_values == (Assignment("a=1", "preview.yaml: set[0]"),
                                  Assignment("a=2", "--set a"))
-    assert loaded.timeouts == Timeouts(600, 600, 600)
+    assert loaded.spec.timeouts == Timeouts(vcluster=600, deploy=600, health=600)
     assert config.render(loaded, PR, Env()).values == {"a": 2, "x": 1}
     assert loaded.where("url") == "--url" and loaded.where("values") == "preview.yaml: values"
 
@@ -284,7 +285,7 @@ def test_domain_required_by_the_default_url(repo: Path) -> None:
     assert error_of(repo, "ttl: 1d\n", domain=None).startswith(
         "preview.yaml: url: uses {{ domain }} but no domain is set — set domain:")
     assert load_text(repo, "url: 'http://localhost.test:8080/{{ pr.number }}'\n",
-                     domain=None).domain is None
+                     domain=None).spec.domain is None
 
 
 def test_render(repo: Path) -> None:

@@ -134,10 +134,10 @@ def test_every_flag_a_doc_names_exists(doc: Path) -> None:
 
 def test_a_flag_that_does_not_exist_is_found(tmp_path: Path) -> None:
     doc = tmp_path / "config.md"
-    doc.write_text("| field | flag |\n|---|---|\n| `release` | `--release NAME` |\n\n"
+    doc.write_text("| field | flag |\n|---|---|\n| `labels` | `--labels MAP` |\n\n"
                    "Run `preview up --chart ./c --no-such-flag` or `helm upgrade --install`.\n"
                    "```\npreview gc --dry-run --force\n```\n")
-    assert problems(doc) == ["config.md:3: --release is not a flag of up",
+    assert problems(doc) == ["config.md:3: --labels is not a flag of up",
                              "config.md:5: preview up has no --no-such-flag"]
 
 

@@ -27,6 +27,7 @@ import yaml
 
 from preview import naming, pullrequest, triggers
 from preview.cli.reporting import Refused, Reporter, fork_refusal
+from preview.config_overrides import OVERRIDES
 from preview.errors import BadInput, PreviewError
 from preview.github import markdown
 from preview.github.actions import Actions
@@ -131,16 +132,24 @@ def plan(inputs: Mapping[str, str], event_name: str, event: Mapping[str, object]
                            "pr-<n>-api)") from None
         argv += ["--environment", app]
     if command == "up":
-        for name in ("config", "chart", "domain", "ttl", "timeout"):
-            if inputs.get(name, "").strip():
-                argv += [f"--{name}", inputs[name].strip()]
-        for path in _lines(inputs.get("values", "")):
-            argv += ["--values", path]
-        for assignment in _lines(inputs.get("set", "")):
-            argv += ["--set", assignment]
+        if inputs.get("config", "").strip():
+            argv += ["--config", inputs["config"].strip()]
+        argv += override_flags(inputs)
         if allow_forks:
             argv.append("--allow-forks")
     return Invocation(tuple(argv))
+
+
+def override_flags(inputs: Mapping[str, str]) -> list[str]:
+    """`preview up`'s flags for the overriding inputs, one table for both
+    (`preview.config_overrides.OVERRIDES`); a repeatable one takes an item per line (pure)."""
+    argv: list[str] = []
+    for row in OVERRIDES:
+        value = inputs.get(row.input, "")
+        items = _lines(value) if row.repeatable else [value.strip()] if value.strip() else []
+        for item in items:
+            argv += [row.flag, item]
+    return argv
 
 
 def _named(pull: Mapping[str, Any], command: str) -> list[str]:

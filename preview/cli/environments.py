@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from preview import render
-from preview.cli import reporting
+from preview.cli import options, reporting
 from preview.errors import BadInput
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_BUSY = 0, 1, 2, 3, 4
@@ -154,14 +154,7 @@ def _environment(repo: str | None, pr_number: str | None, app: str | None) -> An
 @click.command("up", epilog=UP_EXAMPLES)
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
               help="The preview.yaml.  [default: ./preview.yaml when present]")
-@click.option("--chart", default=None, help="Chart directory or oci:// reference (wins).")
-@click.option("--values", "values_files", multiple=True, type=click.Path(path_type=Path),
-              help="Values file for the chart. Repeatable; after preview.yaml's.")
-@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
-              help="Set one chart value (templated). Repeatable; wins over files.")
-@click.option("--domain", default=None, help="Domain of preview URLs.")
-@click.option("--ttl", default=None, help="Lifetime, e.g. 36h or 7d (extended by each up).")
-@click.option("--timeout", default=None, help="Timeout of every phase, e.g. 300 or 10m.")
+@options.config_options
 @pr_options
 @click.option("--sha", default=None, help="Head commit of the pull request.")
 @click.option("--branch", default=None, help="Head branch of the pull request.")
@@ -176,10 +169,8 @@ def _environment(repo: str | None, pr_number: str | None, app: str | None) -> An
 @lock_option
 @github_option
 @host_options
-def up_command(config_path: Path | None, chart: str | None, values_files: tuple[Path, ...],
-               assignments: tuple[str, ...], domain: str | None, ttl: str | None,
-               timeout: str | None, repo: str | None, pr_number: str | None,
-               app: str | None, sha: str | None,
+def up_command(config_path: Path | None, overrides: Any, repo: str | None,
+               pr_number: str | None, app: str | None, sha: str | None,
                branch: str | None, author: str | None, output: str, allow_forks: bool,
                policy_path: Path | None, api_url: str | None, audience: str | None,
                no_wait: bool, github_token: str | None, kubeconfig: Path | None,
@@ -202,9 +193,6 @@ def up_command(config_path: Path | None, chart: str | None, values_files: tuple[
     from preview import lease, naming, policy, pullrequest
     from preview.operations import down, up
 
-    overrides = configuration.ConfigOverrides(
-        chart=chart, values_files=values_files, set_values=assignments, domain=domain,
-        ttl=ttl, timeout=timeout)
     flags = pullrequest.PullRequestFlags(repo=repo, pr=pr_number, sha=sha, branch=branch,
                                          author=author)
     pr = _bad_input(lambda: pullrequest.resolve(flags, os.environ))
@@ -233,11 +221,12 @@ def up_command(config_path: Path | None, chart: str | None, values_files: tuple[
                 raise BadInput("--environment: in API mode the API builds the pull request's "
                                "one environment", "drop --environment (or the action's "
                                "environment input), or deploy in kubeconfig mode")
-            if overrides != configuration.ConfigOverrides(timeout=timeout) or policy_path:
+            refused = [row.flag for row in overrides.given() if row.name != "timeout"]
+            if refused or policy_path:
                 raise BadInput("--api: the API builds the environment from preview.yaml "
                                "alone, under its own platform policy",
-                               "drop --chart/--values/--set/--domain/--ttl/--policy; put "
-                               "them in preview.yaml")
+                               f"drop {'/'.join(refused or ['--policy'])}; put them in "
+                               "preview.yaml")
             api = _api(api_url, audience)
             on_locked()  # the API serializes runs of one environment with the same Lease
             with reporter.phases(f"preview up {env.name}"):

@@ -7,6 +7,7 @@ the examples that end each command's `--help`.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -77,3 +78,21 @@ def host_options(fn: F) -> F:
 def examples(*lines: str) -> str:
     """An epilog of example command lines for `--help`, kept verbatim by click."""
     return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def config_options(fn: F) -> F:
+    """`preview up`'s overrides of preview.yaml, one option per row of
+    `preview.config_overrides.OVERRIDES`; the command receives them as one
+    `overrides: ConfigOverrides`."""
+    from preview.config_overrides import OVERRIDES, ConfigOverrides
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        given = {row.name: kwargs.pop(row.name) for row in OVERRIDES}
+        return fn(*args, overrides=ConfigOverrides(**given), **kwargs)
+
+    command: Any = wrapper
+    for row in reversed(OVERRIDES):
+        command = click.option(row.flag, row.name, multiple=row.repeatable, default=None,
+                               metavar=row.metavar, help=row.help)(command)
+    return command

@@ -31,7 +31,6 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -129,7 +128,7 @@ def _same_host(url: str, host: str) -> str:
 async def check(config: RenderedConfig, env: naming.Environment,
                 values: dict[str, Any]) -> None:
     """Step 0: the user's chart and the vcluster values, checked without a cluster."""
-    base = config.config.source.parent if config.config.source else Path.cwd()
+    base = config.base
     try:
         # Two independent `helm template` runs: side by side.
         await _side_by_side(
@@ -318,14 +317,14 @@ async def _deploy(vc: deploy.VirtualCluster, config: RenderedConfig, phase: _Pha
         with phase("deploy"):
             await deploy.install(vc, chart_ref(config), config.release, config.namespace,
                                  config.values, timeouts.deploy, progress)
-        health = config.config.health_check
+        health = config.health_check
         with phase("wait"):
             await deploy.wait_ready(vc, config.namespace, config.release,
-                                    config.config.readiness_kinds, left(), progress)
+                                    config.readiness_kinds, left(), progress)
             if health is not None:
                 address = await deploy.wait_ingress(vc, config.namespace, config.host,
                                                     left(), progress)
-                if config.config.url_scheme_auto:
+                if config.url_scheme_auto:
                     check_url = url = url_scheme(url, deploy.has_tls(address, config.host))
                 url = reachable_url(url, {"http": address.http_port,
                                           "https": address.https_port})

@@ -229,8 +229,10 @@ async def _create(request: web.Request) -> web.StreamResponse:
         try:
             bundle.unpack(data, checkout, bundle.limits_of(state.policy))
             loaded = config.load(Path(*config_path.parts), cwd=checkout, root=checkout)
-            if loaded.domain is None and state.policy.ingress.domains:
-                loaded = dataclasses.replace(loaded, domain=state.policy.ingress.domains[0])
+            if loaded.spec.domain is None and state.policy.ingress.domains:
+                domain = state.policy.ingress.domains[0]
+                loaded = dataclasses.replace(
+                    loaded, spec=loaded.spec.model_copy(update={"domain": domain}))
             rendered = config.render(loaded, pr, env, state.policy)
         except bundle.BundleRefused as e:
             await _audit(state, "create", pr, env, "refused", e.message, caller)
