@@ -5,8 +5,8 @@
 - **Environments.** A preview environment per (repository, pull request), `pr-<n>`, or several
   named by the pull request's apps, `pr-<n>-<app>` (the `environment` label): each a host namespace
   labelled `managed-by=preview-vcluster`, `repo`, `pr`, `environment`, with annotations
-  `created-at`, `expires-at`, `head-sha`, `url`, `run-url` (and the unsanitised repository
-  name, since label values cannot hold `/`). The GC deletes only namespaces carrying
+  `created-at`, `expires-at`, `head-sha`, `url`, `run-url`, `state` and `state-reason` (and
+  the unsanitised repository name, since label values cannot hold `/`). The GC deletes only namespaces carrying
   `managed-by=preview-vcluster` *and* an `environment` label.
 - **Synced objects.** A virtual object `<name>` in namespace `<namespace>` of virtual cluster
   `<vcluster>` becomes `<name>-x-<namespace>-x-<vcluster>` in the host namespace. When that is
@@ -39,10 +39,19 @@ HEAD_SHA = f"{PREFIX}head-sha"
 URL = f"{PREFIX}url"
 RUN_URL = f"{PREFIX}run-url"
 REPO_FULL_NAME = f"{PREFIX}repo-full-name"  # annotation: "owner/name" exactly
+# Annotations `up` keeps current: deploying (from the namespace on), then ready or failed,
+# and for failed the one-sentence reason (`preview list` shows both).
+STATE = f"{PREFIX}state"
+STATE_REASON = f"{PREFIX}state-reason"
+STATES = ("deploying", "ready", "failed")
 ENVIRONMENT_VCLUSTER = "vcluster"  # name of the virtual cluster inside an environment's namespace
 APP_RELEASE = "app"  # default helm release of the user's chart inside the virtual cluster
 # On the environment's lock Lease (preview/lease.py): what its holder is doing (up, down, gc).
 LOCK_OPERATION = f"{PREFIX}operation"
+
+# The component the syncer's Events name (source.component, reportingComponent): diagnostics
+# list them after the workload's own.
+SYNCER_COMPONENT = "preview-vcluster-syncer"
 
 # -- virtual clusters (`preview vcluster`, charts/vcluster) --------------------------------------
 VCLUSTER = f"{PREFIX}vcluster"  # namespace label: its virtual cluster; on copies: the owner
@@ -255,6 +264,14 @@ class EnvironmentRecord:
     expires_at: str  # RFC 3339, "" when unknown
     terminating: bool
     labels: dict[str, str]
+    state: str = ""  # deploying | ready | failed, as `up` left it ("" before it recorded one)
+    state_reason: str = ""
+
+
+def state_annotations(state: str, reason: str = "") -> dict[str, str]:
+    """The annotations recording what `up` left the environment in (pure)."""
+    assert state in STATES, state
+    return {STATE: state, STATE_REASON: reason[:200] if state == "failed" else ""}
 
 
 def read_environment(namespace: dict[str, object]) -> EnvironmentRecord | None:
@@ -273,4 +290,6 @@ def read_environment(namespace: dict[str, object]) -> EnvironmentRecord | None:
         url=notes.get(URL, ""), run_url=notes.get(RUN_URL, ""),
         created_at=notes.get(CREATED_AT) or str(meta.get("creationTimestamp", "")),
         expires_at=notes.get(EXPIRES_AT, ""),
-        terminating=bool(meta.get("deletionTimestamp")), labels=labels)
+        terminating=bool(meta.get("deletionTimestamp")), labels=labels,
+        state=notes.get(STATE, "") if notes.get(STATE, "") in STATES else "",
+        state_reason=notes.get(STATE_REASON, ""))

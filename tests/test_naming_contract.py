@@ -37,6 +37,15 @@ def test_environment_namespace_labels_and_annotations() -> None:
         "preview-vcluster.io/repo=octo-org.shop")
 
 
+def test_the_state_up_records() -> None:
+    assert naming.state_annotations("failed", "Pod app-1 is failing: ImagePullBackOff") == {
+        "preview-vcluster.io/state": "failed",
+        "preview-vcluster.io/state-reason": "Pod app-1 is failing: ImagePullBackOff"}
+    assert naming.state_annotations("deploying") == {
+        "preview-vcluster.io/state": "deploying", "preview-vcluster.io/state-reason": ""}
+    assert naming.STATES == ("deploying", "ready", "failed")
+
+
 def test_several_environments_of_one_pull_request() -> None:
     # One of several environments of a pull request (the action's `environment` input):
     # `pr-<n>-<app>` in the environment label, the namespace and the vcluster; `pr` stays

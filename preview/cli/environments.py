@@ -397,7 +397,8 @@ def list_command(repo: str | None, output: str, kubeconfig: Path | None,
     click.echo(render.table(
         ("repo", "pr", "sha", "url", "age", "expires", "status"),
         [(r.repo, r.pr, r.head_sha[:7] or "-", r.url or "-", render.age(r.age_seconds),
-          _expires(r.expires_in_seconds), r.status) for r in rows]))
+          _expires(r.expires_in_seconds),
+          f"{r.status}: {r.reason}" if r.reason else r.status) for r in rows]))
 
 
 def _expires(seconds: int | None) -> str:

@@ -7,6 +7,7 @@ string from the pull request or its workloads passes the `inline` or `fenced` fi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ STATES = ("building", "ready", "failed", "torn_down", "refused")
 _BUDGETS = ((100, 50, 20), (40, 20, 20), (20, 10, 10), (10, 5, 10), (5, 3, 5), (0, 3, 5),
             (0, 0, 3), (0, 0, 1))
 _TEMPLATES = Path(__file__).parent / "templates"
+_HELM_DEPLOYED = re.compile(r"(STATUS: )?(revision \d+ )?deployed\b")
 
 
 class PullRequestLike(Protocol):
@@ -112,7 +114,9 @@ def _context(data: CommentInput, log_lines: int, event_lines: int, max_pods: int
     pods, truncated, omitted = _pods(diagnostics, log_lines, event_lines, max_pods)
     phases = [(name, f"{seconds:.1f}") for name, seconds in (result.phases.items()
                                                               if result else ())]
-    helm_lines = diagnostics.helm_status.splitlines() if diagnostics else []
+    # helm's status only when helm is what failed: "revision 1 deployed" in a failure is noise.
+    helm_lines = diagnostics.helm_status.splitlines() \
+        if diagnostics and not _HELM_DEPLOYED.match(diagnostics.helm_status) else []
     if len(helm_lines) > 3 * max(log_lines, 10):
         helm_lines, truncated = helm_lines[-3 * max(log_lines, 10):], True
     url = result.url if result else ""
@@ -129,7 +133,7 @@ def _context(data: CommentInput, log_lines: int, event_lines: int, max_pods: int
         "kubeconfig_hint": result.kubeconfig_hint if result else "",
         "phases": phases,
         "total": f"{sum(result.phases.values()):.1f}" if result else "0",
-        "diagnostics": ({"summary": diagnostics.summary, "pods": pods}
+        "diagnostics": ({"summary": diagnostics.sentence, "pods": pods}
                         if diagnostics is not None else None),
         "pods_omitted": omitted,
         "helm_status": helm_lines,

@@ -138,7 +138,7 @@ class GitHubSession:
         warnings = self._comment(pr, env, body)
         warnings += self._guard("deployment", lambda: self._finish_deployment(pr, env, result))
         if state == "failed":
-            summary = result.diagnostics.summary if result.diagnostics else "deploy failed"
+            summary = result.diagnostics.sentence if result.diagnostics else "deploy failed"
             self.actions.error(summary, title=f"Preview environment {env.name} failed")
         if "\n" in kubeconfig:
             self.actions.mask(kubeconfig)
@@ -220,7 +220,7 @@ class GitHubSession:
                                    log_url=pr.run_url, description="preview environment ready")
             deployments.supersede(env.name, deployment.id)
         else:
-            summary = result.diagnostics.summary if result.diagnostics else "deploy failed"
+            summary = result.diagnostics.sentence if result.diagnostics else "deploy failed"
             deployments.set_status(deployment, "failure", log_url=pr.run_url,
                                    description=summary)
 

@@ -118,9 +118,13 @@ def pod(spec: dict[str, Any], annotations: dict[str, Any], iso: Isolation) -> li
         _refuse(iso, "node-pinning", "spec.nodeName")
     stripped: list[Violation] = []
     if iso.enforced("node-pinning"):
-        for key in ("nodeSelector", "affinity", "tolerations"):
+        for key in ("nodeSelector", "affinity"):
             if spec.pop(key, None):
                 stripped.append(Violation("node-pinning", f"spec.{key}"))
+        # Kubernetes adds tolerations of its own to every pod (and the DaemonSet controller to
+        # its pods); dropping those is no news to the tenant, who never asked for them.
+        if [t for t in spec.pop("tolerations", None) or [] if not default_toleration(t)]:
+            stripped.append(Violation("node-pinning", "spec.tolerations"))
     priority_class = spec.get("priorityClassName")
     spec.pop("priority", None)  # the host computes it from the class
     if priority_class and iso.enforced("priority-class") and \
@@ -130,6 +134,27 @@ def pod(spec: dict[str, Any], annotations: dict[str, Any], iso: Isolation) -> li
         stripped.append(Violation("priority-class", f"spec.priorityClassName {priority_class!r} "
                                                     "is not an allowed priority class"))
     return stripped
+
+
+# The tolerations Kubernetes itself adds: DefaultTolerationSeconds admission's NoExecute pair
+# (kube-apiserver --default-not-ready-toleration-seconds, --default-unreachable-toleration-
+# seconds, 300 s by default) on every pod, and the DaemonSet controller's on its pods.
+_DEFAULT_TOLERATIONS = {
+    ("node.kubernetes.io/not-ready", "NoExecute"), ("node.kubernetes.io/unreachable", "NoExecute"),
+    ("node.kubernetes.io/disk-pressure", "NoSchedule"),
+    ("node.kubernetes.io/memory-pressure", "NoSchedule"),
+    ("node.kubernetes.io/pid-pressure", "NoSchedule"),
+    ("node.kubernetes.io/unschedulable", "NoSchedule"),
+    ("node.kubernetes.io/network-unavailable", "NoSchedule"),
+}
+
+
+def default_toleration(toleration: Any) -> bool:
+    """Whether a toleration is one Kubernetes adds by itself (pure): an `Exists` toleration
+    of one of its own node condition taints, with no value."""
+    return isinstance(toleration, dict) and toleration.get("operator") == "Exists" and \
+        not toleration.get("value") and \
+        (toleration.get("key"), toleration.get("effect")) in _DEFAULT_TOLERATIONS
 
 
 def running_pod(spec: dict[str, Any], annotations: dict[str, Any], iso: Isolation) -> None:
