@@ -53,6 +53,19 @@ LOCK_OPERATION = f"{PREFIX}operation"
 # list them after the workload's own.
 SYNCER_COMPONENT = "preview-vcluster-syncer"
 
+# -- sleep and wake (preview/sleeping.py, preview/operations/sleep.py) ---------------------------
+ASLEEP_SINCE = f"{PREFIX}asleep-since"  # namespace annotation: RFC 3339, while asleep
+LAST_ACTIVITY = f"{PREFIX}last-activity"  # namespace annotation: RFC 3339
+# On a workload scaled to zero by sleep (inside the virtual cluster, and the control plane's
+# StatefulSet on the host): what wake restores exactly.
+SLEEP_REPLICAS = f"{PREFIX}sleep-replicas"  # Deployment, StatefulSet, ReplicaSet: replicas
+SLEEP_SUSPEND = f"{PREFIX}sleep-suspend"  # CronJob, Job: "true"/"false", suspend before
+SLEEP_NODE_SELECTOR = f"{PREFIX}sleep-node-selector"  # DaemonSet: its nodeSelector, JSON
+# Namespace annotation: the cost ledger (preview/cost/usage.py), JSON.
+USAGE = f"{PREFIX}usage"
+# The node label a sleeping DaemonSet selects: no node carries it, so it runs no pod.
+ASLEEP_NODE_LABEL = f"{PREFIX}asleep"
+
 # -- virtual clusters (`preview vcluster`, charts/vcluster) --------------------------------------
 VCLUSTER = f"{PREFIX}vcluster"  # namespace label: its virtual cluster; on copies: the owner
 
@@ -266,6 +279,8 @@ class EnvironmentRecord:
     labels: dict[str, str]
     state: str = ""  # deploying | ready | failed, as `up` left it ("" before it recorded one)
     state_reason: str = ""
+    asleep_since: str = ""  # RFC 3339 while `preview sleep` holds it asleep, else ""
+    last_activity: str = ""  # RFC 3339, "" when never recorded
 
 
 def state_annotations(state: str, reason: str = "") -> dict[str, str]:
@@ -292,4 +307,5 @@ def read_environment(namespace: dict[str, object]) -> EnvironmentRecord | None:
         expires_at=notes.get(EXPIRES_AT, ""),
         terminating=bool(meta.get("deletionTimestamp")), labels=labels,
         state=notes.get(STATE, "") if notes.get(STATE, "") in STATES else "",
-        state_reason=notes.get(STATE_REASON, ""))
+        state_reason=notes.get(STATE_REASON, ""),
+        asleep_since=notes.get(ASLEEP_SINCE, ""), last_activity=notes.get(LAST_ACTIVITY, ""))

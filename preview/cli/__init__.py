@@ -14,10 +14,12 @@ import click
 
 from preview import __version__, logs
 from preview.cli.action import action_command
+from preview.cli.cost import cost_command
 from preview.cli.environments import COMMANDS as ENVIRONMENT_COMMANDS
 from preview.cli.gc import gc_command
 from preview.cli.sandbox import sandbox
 from preview.cli.serve import serve_command
+from preview.cli.sleep import sleep_command, wake_command
 from preview.cli.syncer import syncer_command
 from preview.cli.vcluster import vcluster
 from preview.errors import PreviewError
@@ -32,9 +34,12 @@ def main(verbose: int) -> None:
 
 
 main.add_command(action_command)
+main.add_command(cost_command)
 main.add_command(gc_command)
 main.add_command(sandbox)
 main.add_command(serve_command)
+main.add_command(sleep_command)
+main.add_command(wake_command)
 main.add_command(syncer_command)
 main.add_command(vcluster)
 for _command in ENVIRONMENT_COMMANDS:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
+import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -421,27 +423,59 @@ def _expires(seconds: int | None) -> str:
                    "kubeconfig points at its local end.")
 @click.option("--local-port", type=click.IntRange(0, 65535), default=0,
               show_default="a free port", help="Local end of the --tunnel.")
+@click.option("--api", "api_url", envvar="PREVIEW_API_URL", default=None, metavar="URL",
+              show_envvar=True,
+              help="Get it from the platform's API (`preview serve`), logged in with your "
+                   "GitHub token: a short-lived token inside the virtual cluster, no host "
+                   "access needed (docs/platform.md).")
+@click.option("--github-token", default=None, metavar="TOKEN",
+              help="With --api: your GitHub token.  [default: $GITHUB_TOKEN, else `gh auth "
+                   "token`]")
 @host_options
 def kubeconfig_command(repo: str | None, pr_number: str | None, app: str | None,
                        output_path: Path | None,
                        server: str | None, tunnel: bool, local_port: int,
+                       api_url: str | None, github_token: str | None,
                        kubeconfig: Path | None, context: str | None) -> None:
     """A kubeconfig for the virtual cluster of a pull request's environment, for kubectl.
 
     Without --tunnel its server is the virtual cluster's in-cluster address (reachable
     from the host cluster's pods) or --server. With --tunnel it points at a port-forward
-    through the host API that stays open until Ctrl-C.
+    through the host API that stays open until Ctrl-C. With --api it comes from the
+    platform's API instead: you need no host credential, only a GitHub token of someone
+    with the policy's role on the repository (write by default); it expires.
 
     \b
     Examples:
       preview kubeconfig --repo octo-org/app --pr 42 --tunnel --output pr-42.kubeconfig
       KUBECONFIG=pr-42.kubeconfig kubectl get pods     # in another terminal
+      preview kubeconfig --api https://preview.example.com --repo octo-org/app --pr 42 \\
+          --output pr-42.kubeconfig
     """
     import yaml
 
     from preview.operations import kubeconfig as operation
 
     env = _environment(repo, pr_number, app)
+    if api_url:
+        from preview.serve import client
+
+        if tunnel or server or kubeconfig or context:
+            raise BadInput("--api gives the kubeconfig the platform policy says (its server "
+                           "and credential)", "drop --tunnel/--server/--kubeconfig/--context, "
+                           "or drop --api")
+        token = developer_token(github_token, os.environ)
+        answer = asyncio.run(client.Api(api_url, token).kubeconfig(env.full_name, env.pr))
+        text = yaml.safe_dump(answer["kubeconfig"])
+        note = (f"{answer.get('login')} as {answer.get('serviceAccount')} "
+                f"({answer.get('clusterRole')}) until {answer.get('expiresAt')}")
+        if output_path is None:
+            click.echo(text.rstrip())
+        else:
+            write_private(output_path, text.encode())
+            click.echo(f"wrote {output_path}", err=True)
+        click.echo(f"kubeconfig for {env.full_name} PR {env.pr}: {note}", err=True)
+        return
     host = _host(kubeconfig, context)
     if tunnel:
         path = output_path or Path(f"{env.name}.kubeconfig")
@@ -470,6 +504,19 @@ def kubeconfig_command(repo: str | None, pr_number: str | None, app: str | None,
         return
     write_private(output_path, text.encode())
     click.echo(f"wrote {output_path}", err=True)
+
+
+def developer_token(given: str | None, environ: Mapping[str, str]) -> str:
+    """The developer's GitHub token: --github-token, $GITHUB_TOKEN, else `gh auth token`."""
+    token = given or environ.get("GITHUB_TOKEN", "")
+    if not token and shutil.which("gh"):
+        answer = subprocess.run(["gh", "auth", "token"], capture_output=True, text=True,
+                                check=False, timeout=30)
+        token = answer.stdout.strip() if answer.returncode == 0 else ""
+    if not token:
+        raise BadInput("--api needs your GitHub token to log in",
+                       "pass --github-token, set GITHUB_TOKEN, or run `gh auth login`")
+    return token
 
 
 def write_private(path: Path, data: bytes) -> None:

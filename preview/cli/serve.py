@@ -39,6 +39,11 @@ log = logging.getLogger(__name__)
               show_default=True, metavar="SECONDS",
               help="On SIGTERM, how long to let running operations end (keep it under the "
                    "pod's terminationGracePeriodSeconds).")
+@click.option("--lease-duration", type=click.IntRange(min=5), default=None,
+              metavar="SECONDS",
+              help="How long an environment's Lease outlives its holder's last renewal: an API "
+                   "process killed mid-create blocks the environment this long, then the next "
+                   "create takes over.  [default: 30]")
 @click.option("--kubeconfig", type=click.Path(path_type=Path), default=None,
               help="Kubeconfig of the host cluster (charts/preview-platform points "
                    "$KUBECONFIG at the pod's ServiceAccount).  [default: $KUBECONFIG, "
@@ -46,7 +51,7 @@ log = logging.getLogger(__name__)
 @click.option("--context", default=None, help="Context of that kubeconfig to use.")
 def serve_command(policy_path: Path | None, issuer_ca: Path | None, listen: str, tls_cert: Path | None,
                   tls_key: Path | None, workdir: Path | None, shutdown_grace: float,
-                  kubeconfig: Path | None,
+                  lease_duration: int | None, kubeconfig: Path | None,
                   context: str | None) -> None:
     """Serve the preview API: create, upgrade, list and delete environments for the
     workflows whose OIDC token the policy allows, streaming `preview up`'s progress.
@@ -55,7 +60,7 @@ def serve_command(policy_path: Path | None, issuer_ca: Path | None, listen: str,
     `repositories:` (each naming its owner): docs/platform.md."""
     from aiohttp import web
 
-    from preview import policy
+    from preview import lease, policy
     from preview.errors import BadInput
     from preview.kube.host import HostCluster
     from preview.serve import login
@@ -90,7 +95,8 @@ def serve_command(policy_path: Path | None, issuer_ca: Path | None, listen: str,
 
     async def main() -> None:
         verifier = login.OidcVerifier(issuer, audience, ca_file=issuer_ca)
-        app = make_app(State(host, rules, verifier, root, shutdown_grace=shutdown_grace))
+        app = make_app(State(host, rules, verifier, root, shutdown_grace=shutdown_grace,
+                             lease_duration=lease_duration or lease.DURATION_SECONDS))
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, host_name or "0.0.0.0", int(port_text), ssl_context=tls)

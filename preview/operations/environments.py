@@ -31,7 +31,7 @@ class EnvironmentRow:
     expires_at: str
     age_seconds: int
     expires_in_seconds: int | None  # negative once expired; None when unknown
-    status: str  # deploying | ready | failed | starting | expired | terminating | no-vcluster
+    status: str  # deploying | ready | failed | starting | asleep | expired | terminating | no-vcluster
     reason: str = ""  # why it failed (one sentence, as `up` recorded it)
 
 
@@ -48,6 +48,8 @@ def row(record: naming.EnvironmentRecord, vcluster: VCluster | None,
         status = "failed"  # left up for inspection: its virtual cluster may well run
     elif vcluster is None:
         status = "no-vcluster"
+    elif record.asleep_since:
+        status = "asleep"
     elif record.state == "deploying":
         status = "deploying"
     else:

@@ -100,6 +100,18 @@ async def for_teardown(kube: KubeClient, env: naming.Environment, lock: Lock, op
         yield held
 
 
+@contextlib.asynccontextmanager
+async def for_change(kube: KubeClient, env: naming.Environment, lock: Lock, operation: str,
+                     progress: Callable[[str], None]) -> AsyncIterator[lease.Held]:
+    """Hold `env`'s Lease to change an existing environment (sleep, wake); a namespace
+    deleted meanwhile is an error (there is nothing left to change)."""
+    async with for_teardown(kube, env, lock, operation, progress) as held:
+        if held is None:
+            raise PreviewError(f"environment {env.name} of {subject(env)} is being deleted",
+                               "`preview list` shows the environments there are")
+        yield held
+
+
 async def _wait_deleted(kube: KubeClient, env: naming.Environment, deadline: float,
                         progress: Callable[[str], None]) -> None:
     """Until the namespace a teardown deletes is gone (then `up` creates it afresh)."""

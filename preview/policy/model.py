@@ -256,6 +256,70 @@ class ApiPolicy(StrictModel):
         return value
 
 
+GitHubPermission = Literal["read", "triage", "write", "maintain", "admin"]
+# GitHub's repository roles, weakest first (docs.github.com, "Repository roles for an
+# organization"); `GET /repos/{owner}/{repo}` names the caller's as `permissions` flags.
+GITHUB_PERMISSIONS: tuple[GitHubPermission, ...] = ("read", "triage", "write", "maintain",
+                                                     "admin")
+MIN_TOKEN_EXPIRY = 10 * 60  # the API server refuses a TokenRequest under 10 minutes
+MAX_TOKEN_EXPIRY = 8 * 3600
+
+
+class DeveloperPolicy(StrictModel):
+    """`developers:` who gets a kubeconfig of an environment's virtual cluster from
+    `preview serve` (`preview kubeconfig --api`), and what it holds."""
+
+    # The least GitHub role on the repository that gets one.
+    minimum_permission: GitHubPermission = Field("write", alias="minimumPermission")
+    # The ServiceAccount token's lifetime (a TokenRequest inside the virtual cluster).
+    token_expiry: Duration = Field(3600, alias="tokenExpiry")
+    # The ClusterRole of the virtual cluster the token is bound to, cluster-wide.
+    cluster_role: str = Field("edit", alias="clusterRole")
+    # The virtual API's address put in the kubeconfig: charts/vcluster's Ingress (TLS
+    # passthrough), its LoadBalancer Service, or the in-cluster Service (reachable from the
+    # host cluster's network only).
+    exposure: Literal["ingress", "loadbalancer", "service"] = "ingress"
+    # GitHub's REST API that says who a token is; "" = the one of api.issuer (api.github.com,
+    # or https://HOSTNAME/api/v3 for a GHES issuer).
+    github_api_url: str = Field("", alias="githubApiUrl")
+
+    @field_validator("token_expiry")
+    @classmethod
+    def _expiry(cls, value: int) -> int:
+        if not MIN_TOKEN_EXPIRY <= value <= MAX_TOKEN_EXPIRY:
+            raise problem(f"{value}s is outside 10m..8h",
+                          "a duration from 10m (the API server's shortest TokenRequest) to 8h, "
+                          "e.g. 1h")
+        return value
+
+    @field_validator("cluster_role")
+    @classmethod
+    def _role(cls, value: str) -> str:
+        if not value or "/" in value or any(c.isspace() for c in value):
+            raise problem(f"{value!r} is not a ClusterRole name", "e.g. edit, view, admin")
+        return value
+
+    @field_validator("github_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        loopback = value.startswith(("http://127.0.0.1:", "http://localhost:"))
+        if value and (not (value.startswith("https://") or loopback) or value.endswith("/")
+                      or any(c.isspace() for c in value)):
+            raise problem(f"{value!r} is not GitHub's REST API URL",
+                          "https://… without a trailing slash: https://api.github.com, or "
+                          "https://HOSTNAME/api/v3 on GHES")
+        return value
+
+
+class CostPolicy(StrictModel):
+    """`cost:` the prices `preview cost` multiplies requests x time by (docs/cost.md)."""
+
+    currency: str = Field("USD", min_length=1, max_length=8)
+    cpu_hour: float = Field(0.0, ge=0, alias="cpuHour")
+    memory_gib_hour: float = Field(0.0, ge=0, alias="memoryGiBHour")
+    storage_gib_month: float = Field(0.0, ge=0, alias="storageGiBMonth")
+
+
 class Policy(StrictModel):
     """The whole platform policy."""
 
@@ -273,6 +337,8 @@ class Policy(StrictModel):
     bundles: BundleLimits = BundleLimits.model_validate({})
     vcluster: dict[str, Any] = {}  # charts/vcluster values every environment gets (they win)
     api: ApiPolicy = ApiPolicy.model_validate({})
+    developers: DeveloperPolicy = DeveloperPolicy.model_validate({})
+    cost: CostPolicy = CostPolicy.model_validate({})
 
     @model_validator(mode="after")
     def _vcluster(self) -> Policy:

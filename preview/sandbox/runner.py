@@ -7,6 +7,7 @@ the single, documented bridge between the caller's thread and that loop.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import signal
 import ssl
 import tempfile
@@ -19,6 +20,7 @@ from aiohttp import web
 
 from preview.sandbox.apiserver.auth import certs
 from preview.sandbox.apiserver.endpoints.server import ApiServer
+from preview.sandbox.apiserver.storage import snapshot
 from preview.sandbox.cluster import kubeconfig
 from preview.sandbox.cluster.config import ServerConfig
 from preview.sandbox.controllers import start_controllers
@@ -55,10 +57,20 @@ class Running:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.runner.cleanup()
+        data_dir = self.server.config.data_dir
+        if data_dir is not None:  # k3s's database outlives the process: so does ours
+            snapshot.save(self.server.store, self.server.signer.key, snapshot.path_in(data_dir))
 
 
 async def start(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -> Running:
+    if config.data_dir is not None:
+        config = dataclasses.replace(config, admin_token=snapshot.admin_token(
+            config.data_dir, config.admin_token))
     server = ApiServer(config)
+    if config.data_dir is not None:
+        key = snapshot.load(server.store, snapshot.path_in(config.data_dir))
+        if key:
+            server.signer.key = key
     hosts = tuple(dict.fromkeys((host, "localhost", *config.tls_sans)))
     if config.data_dir is not None:
         tls, kubelet = certs.k3s_tls(config.data_dir / "server" / "tls", hosts)

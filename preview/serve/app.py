@@ -28,11 +28,11 @@ from aiohttp import web
 from preview import config, lease, naming, pullrequest
 from preview.errors import BadInput, PreviewError
 from preview.kube.host import HostCluster
-from preview.operations import down, environments, exclusive, up
+from preview.operations import developer, down, environments, exclusive, up
 from preview.policy import Policy
 from preview.pullrequest import PullRequest
 from preview.render import plain
-from preview.serve import audit, bundle, login, openapi
+from preview.serve import audit, bundle, developers, login, openapi
 from preview.serve.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ class State:
     metrics: Metrics = field(default_factory=Metrics)
     running: set[asyncio.Task[Any]] = field(default_factory=set)
     shutdown_grace: float = 25.0  # how long a SIGTERM waits for running operations
+    lease_duration: int = lease.DURATION_SECONDS  # a dead holder blocks an environment this long
 
 
 class Refused(Exception):
@@ -78,6 +79,7 @@ def make_app(state: State) -> web.Application:
     app.router.add_get(base + "/{pr}", _status)
     app.router.add_put(base + "/{pr}", _create)
     app.router.add_delete(base + "/{pr}", _delete)
+    app.router.add_post(base + "/{pr}/kubeconfig", _kubeconfig)
     app.on_shutdown.append(_finish_running)
     return app
 
@@ -242,7 +244,7 @@ async def _create(request: web.Request) -> web.StreamResponse:
             return web.json_response({"error": e.message, "hint": e.hint}, status=400)
 
         timeouts = rendered.timeouts
-        lock = _lock(caller, timeouts.vcluster + timeouts.deploy + timeouts.health)
+        lock = _lock(state, caller, timeouts.vcluster + timeouts.deploy + timeouts.health)
 
         async def run(progress: Callable[[str], None]) -> dict[str, Any]:
             started = time.monotonic()
@@ -268,12 +270,58 @@ async def _delete(request: web.Request) -> web.StreamResponse:
     pr = PullRequest(owner=owner, repo=repo, number=number, head_sha="", branch="", author="")
 
     async def run(progress: Callable[[str], None]) -> dict[str, Any]:
-        result = await down.down(state.host, env, progress, lock=_lock(caller, 300.0))
+        result = await down.down(state.host, env, progress, lock=_lock(state, caller, 300.0))
         await _audit(state, "delete", pr, env, "torn-down", "", caller)
         return {"result": plain(result)}
 
     return await _stream(request, state, run, lambda e: _audit(
         state, "delete", pr, env, "error", str(e), caller))
+
+
+async def _kubeconfig(request: web.Request) -> web.Response:
+    """A developer's kubeconfig of the virtual cluster: the caller logs in with their own
+    GitHub token (not an OIDC one) and needs the policy's role on the repository."""
+    state: State = request.app["state"]
+    owner, repo = request.match_info["owner"], request.match_info["repo"]
+    try:
+        pullrequest.split_repo(f"{owner}/{repo}", "path")
+        number = pullrequest.check_number(request.match_info["pr"], "path")
+    except BadInput as e:
+        raise Refused(400, e.message) from None
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Refused(401, "no GitHub token: send 'Authorization: Bearer <your GitHub "
+                           "token>' (preview kubeconfig --api does)")
+    full_name = f"{owner}/{repo}"
+    if not state.policy.allows_repository(full_name):
+        raise Refused(403, f"{full_name} is not allowed by the platform policy (repositories)")
+    try:
+        person = await developers.identify(token.strip(), full_name, state.policy)
+    except developers.DeveloperRefused as e:
+        raise Refused(e.status, e.reason) from None
+    except PreviewError as e:  # GitHub could not be asked
+        raise Refused(503, f"cannot ask GitHub who this is now: {e.message}") from None
+    env = naming.environment_for(owner, repo, number)
+    pr = PullRequest(owner=owner, repo=repo, number=number, head_sha="", branch="", author="")
+    who = {"actor": person.login, "actor_id": str(person.user_id), "role": person.role,
+           "login": "github-token"}
+    rules = state.policy.developers
+    try:
+        access = await developer.developer_kubeconfig(
+            state.host, env, person.login, rules.cluster_role, rules.token_expiry,
+            rules.exposure)
+    except developer.NotFoundEnvironment as e:
+        raise Refused(404, e.message) from None
+    except PreviewError as e:
+        await _audit_as(state, "kubeconfig", pr, env, "error", e.message, who)
+        return web.json_response({"error": e.message, "hint": e.hint}, status=409)
+    await _audit_as(state, "kubeconfig", pr, env, "issued",
+                    f"ServiceAccount {access.service_account} ({access.cluster_role}) until "
+                    f"{access.expires_at}", who)
+    return web.json_response({"kubeconfig": access.kubeconfig, "login": access.login,
+                              "serviceAccount": access.service_account,
+                              "clusterRole": access.cluster_role,
+                              "expiresAt": access.expires_at, "server": access.server})
 
 
 async def _stream(request: web.Request, state: State,
@@ -317,7 +365,7 @@ async def _stream(request: web.Request, state: State,
     return response
 
 
-def _lock(caller: login.Caller, timeout: float) -> exclusive.Lock:
+def _lock(state: State, caller: login.Caller, timeout: float) -> exclusive.Lock:
     """The caller's run as the holder of the environment's Lease: the same Lease the CLI
     takes, so an API run and a CLI run of one environment wait for each other too."""
     run = f"run {caller.run_id}" + (f" attempt {caller.run_attempt}"
@@ -325,14 +373,19 @@ def _lock(caller: login.Caller, timeout: float) -> exclusive.Lock:
     if caller.run_url:
         run += f" ({caller.run_url})"
     holder = lease.Holder(f"{run} via preview serve on {socket.gethostname()}")
-    return exclusive.Lock(holder, wait=True, timeout=timeout)
+    return exclusive.Lock(holder, wait=True, timeout=timeout, duration=state.lease_duration)
 
 
 async def _audit(state: State, action: str, pr: PullRequest, env: naming.Environment,
                  outcome: str, detail: str, caller: login.Caller) -> None:
+    await _audit_as(state, action, pr, env, outcome, detail, caller.audit_fields())
+
+
+async def _audit_as(state: State, action: str, pr: PullRequest, env: naming.Environment,
+                    outcome: str, detail: str, who: dict[str, str]) -> None:
     async with state.host.client("preview-serve") as kube:
         await audit.record(kube, audit.Entry(action, pr.full_name, pr.number, env.namespace,
-                                             outcome, detail, caller.audit_fields()))
+                                             outcome, detail, who))
 
 
 async def _finish_running(app: web.Application) -> None:

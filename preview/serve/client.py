@@ -8,6 +8,7 @@ printed. Progress lines stream back as NDJSON and are handed to `progress` as th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -73,6 +74,27 @@ class Api:
         """DELETE the environment; the result's JSON (a DownResult)."""
         return await self._stream("DELETE", self._path(repo, pr), progress)
 
+    async def kubeconfig(self, repo: str, pr: int) -> dict[str, Any]:
+        """A developer's kubeconfig: `token` is the developer's GitHub token here. The
+        answer's JSON: kubeconfig, expiresAt, serviceAccount, clusterRole, login, server."""
+        import ssl
+
+        context = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=300)) as session:
+            try:
+                async with session.post(self._path(repo, pr) + "/kubeconfig",
+                                        headers={"Authorization": f"Bearer {self.token}"},
+                                        ssl=context or True) as response:
+                    text = await response.text()
+                    if response.status != 200:
+                        raise _refusal(response.status, text, developer=True)
+            except aiohttp.ClientConnectionError as e:
+                raise PreviewError(f"cannot reach the preview API at {self.url}: {e}",
+                                   "check --api and that preview serve runs "
+                                   "(docs/platform.md)") from e
+        body: dict[str, Any] = json.loads(text)
+        return body
+
     async def _stream(self, method: str, url: str, progress: Callable[[str], None],
                       **kwargs: Any) -> dict[str, Any]:
         import ssl
@@ -112,7 +134,7 @@ async def _result(response: aiohttp.ClientResponse,
                        "see the API's log (the operation may still be running)")
 
 
-def _refusal(status: int, text: str) -> PreviewError:
+def _refusal(status: int, text: str, developer: bool = False) -> PreviewError:
     try:
         body = json.loads(text)
         reason, hint = str(body.get("error", text)), body.get("hint")
@@ -120,10 +142,17 @@ def _refusal(status: int, text: str) -> PreviewError:
         reason, hint = text.strip()[:500], None
     if status in (400, 413):
         return BadInput(f"the preview API refused the request ({status}): {reason}", hint)
+    if status in (401, 403) and developer:
+        return BadInput(f"the preview API refused the login ({status}): {reason}",
+                        "log in with your own GitHub token (--github-token, $GITHUB_TOKEN or "
+                        "`gh auth login`); the platform policy names the role on the "
+                        "repository that gets a kubeconfig (docs/platform.md)")
     if status in (401, 403):
         return BadInput(f"the preview API refused the login ({status}): {reason}",
                         hint or "the platform policy decides which repositories may preview "
                                 "(docs/platform.md)")
+    if status == 404:
+        return BadInput(f"the preview API found nothing ({status}): {reason}", hint)
     return PreviewError(f"the preview API answered {status}: {reason}", hint)
 
 
@@ -139,7 +168,16 @@ async def remote_up(api: Api, pr: PullRequest, loaded: PreviewConfig,
     query = {"sha": pr.head_sha, "branch": pr.branch, "author": pr.author, "title": pr.title,
              "config": loaded.source.resolve().relative_to(root).as_posix(),
              "run_url": pr.run_url}
-    return results.up_result(await api.create(pr.full_name, pr.number, data, query, progress))
+    result = results.up_result(await api.create(pr.full_name, pr.number, data, query, progress))
+    # The developer gets a kubeconfig from the API too: they hold no host credential.
+    return dataclasses.replace(result, kubeconfig_hint=api_hint(api.url, pr.full_name,
+                                                                pr.number))
+
+
+def api_hint(url: str, repo: str, number: int) -> str:
+    """The command that gives a developer a kubeconfig through the API (pure)."""
+    return (f"preview kubeconfig --api {url} --repo {repo} --pr {number} --output "
+            f"pr-{number}.kubeconfig")
 
 
 async def remote_down(api: Api, repo: str, number: int,

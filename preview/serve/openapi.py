@@ -33,7 +33,8 @@ DOCUMENT: dict[str, Any] = {
              "description": "Preview environments for pull requests (docs/platform.md). "
                             "Log in with the job's GitHub Actions OIDC ID token."},
     "components": {"securitySchemes": {"oidc": {"type": "http", "scheme": "bearer",
-                                                "bearerFormat": "JWT"}}},
+                                                "bearerFormat": "JWT"},
+                                       "github": {"type": "http", "scheme": "bearer"}}},
     "security": [{"oidc": []}],
     "paths": {
         "/v1/environments/{owner}/{repo}": {
@@ -57,6 +58,25 @@ DOCUMENT: dict[str, Any] = {
                        "parameters": [*_TARGET, _PR],
                        "responses": {"200": _NDJSON, **_REFUSALS}},
         },
+        "/v1/environments/{owner}/{repo}/{pr}/kubeconfig": {
+            "post": {"summary": "A developer's kubeconfig of the virtual cluster: a "
+                                "ServiceAccount token inside it, short-lived",
+                     "description": "Log in with your own GitHub token (Bearer); the policy's "
+                                    "developers.minimumPermission on the repository is needed.",
+                     "security": [{"github": []}], "parameters": [*_TARGET, _PR],
+                     "responses": {
+                         "200": {"description": "{\"kubeconfig\", \"expiresAt\", "
+                                                "\"serviceAccount\", \"clusterRole\", "
+                                                "\"login\", \"server\"}"},
+                         "401": {"description": "no GitHub token, or one GitHub refuses or "
+                                                "that is not a person's",
+                                 "content": {"application/json": {"schema": _ERROR}}},
+                         "403": {"description": "the person's role on the repository is "
+                                                "below the policy's minimum",
+                                 "content": {"application/json": {"schema": _ERROR}}},
+                         "404": {"description": "no environment"},
+                         "409": {"description": "the environment cannot give one as the "
+                                                "policy says (e.g. no such exposure)"}}}},
         "/healthz": {"get": {"summary": "Alive", "security": [],
                              "responses": {"200": {"description": "ok"}}}},
         "/readyz": {"get": {"summary": "Reaches the host API", "security": [],

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from preview.kube.resources import SYNCED_KINDS
+
 # Every isolation rule, by the name used in `--allow`, the chart's `sync.allow`, Events and
 # metrics. All are enforced unless relaxed, the RESTRICTED_RULES only at `--pod-security
 # restricted`. policy.py and podsecurity.py say what each one refuses or strips.
@@ -61,10 +63,6 @@ RESTRICTED_RULES = frozenset({"restricted-volumes", "privilege-escalation", "run
 POD_SECURITY_LEVELS = ("privileged", "baseline", "restricted")
 # Rules that cannot be relaxed: the reserved prefix is the ownership contract itself.
 RESERVED_PREFIX_RULE = "reserved-prefix"
-
-# Every kind the syncer can sync to the host, by the name used in `--sync` (all by default).
-KINDS = ("pods", "services", "endpoints", "configmaps", "secrets", "persistentvolumeclaims",
-         "ingresses")
 
 # ingress-nginx's `*-snippet` annotations (CVE-2021-25742) and NGINX Inc's `*-snippets`.
 DEFAULT_DENIED_ANNOTATIONS = ("nginx.ingress.kubernetes.io/*-snippet",
@@ -135,7 +133,8 @@ class SyncContext:
 class SyncOptions:
     """What to sync and how hard to work."""
 
-    kinds: tuple[str, ...] = KINDS
+    # Names of the catalog's SYNCED_KINDS (`--sync`), all by default.
+    kinds: tuple[str, ...] = tuple(SYNCED_KINDS)
     workers: int = 8
     # "referenced": only ConfigMaps/Secrets that synced pods and Ingresses use; "all".
     configs: str = "referenced"

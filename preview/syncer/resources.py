@@ -1,8 +1,10 @@
-"""The resources the syncer reads and writes: the catalog's (preview/kube/resources.py)."""
+"""The resources the syncer reads and writes: the catalog's (preview/kube/resources.py).
+
+Which of them are synced is the catalog's SYNCED_KINDS, each declared in kinds/.
+"""
 
 from __future__ import annotations
 
-from preview.kube.client import Resource
 from preview.kube.resources import (
     CONFIGMAPS,
     ENDPOINTS,
@@ -14,12 +16,7 @@ from preview.kube.resources import (
     PVS,
     SECRETS,
     SERVICES,
-    SYNCED_KINDS,
 )
 
-__all__ = ["CONFIGMAPS", "ENDPOINTS", "EVENTS", "INGRESSES", "KINDS", "NODES", "PODS", "PVCS",
-           "PVS", "SECRETS", "SERVICES"]
-
-# Synced kinds (as used in work-queue keys and `--sync`) -> resource: the catalog's, so the
-# deleters (`vcluster delete`, the GC) iterate the same list.
-KINDS: dict[str, Resource] = SYNCED_KINDS
+__all__ = ["CONFIGMAPS", "ENDPOINTS", "EVENTS", "INGRESSES", "NODES", "PODS", "PVCS", "PVS",
+           "SECRETS", "SERVICES"]

@@ -17,9 +17,9 @@ from typing import Any
 from preview import naming
 from preview.errors import BadInput
 from preview.kube.connection import service_account_dir
+from preview.kube.resources import SYNCED_KINDS
 from preview.syncer.context import (
     DEFAULT_DENIED_ANNOTATIONS,
-    KINDS,
     POD_SECURITY_LEVELS,
     RULES,
     Isolation,
@@ -62,7 +62,7 @@ class SyncerConfig:
 
 
 def syncer_config(*, name: str, virtual_kubeconfig: Path, host_namespace: str = "",
-                  host_kubeconfig: Path | None = None, kinds: str = ",".join(KINDS),
+                  host_kubeconfig: Path | None = None, kinds: str = ",".join(SYNCED_KINDS),
                   configs: str = SyncOptions.configs,
                   workload_service_account: str = SyncContext.host_service_account,
                   api_host: str = "", api_port: int = SyncContext.api_port, dns_ip: str = "",
@@ -164,13 +164,14 @@ def pod_namespace(host_kubeconfig: Path | None, namespace_file: Path | None = No
 
 
 def sync_kinds(text: str) -> tuple[str, ...]:
-    """`--sync pods,services…`: the kinds to sync, each one the syncer knows."""
-    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
-    unknown = sorted(set(kinds) - set(KINDS))
+    """`--sync pods,services…`: the kinds to sync, each one the syncer knows, in the
+    catalog's order whatever order they are given in (the chart lists them sorted)."""
+    kinds = {k.strip() for k in text.split(",") if k.strip()}
+    unknown = sorted(kinds - set(SYNCED_KINDS))
     if unknown:
         raise BadInput(f"--sync: unknown kinds {unknown}",
-                       f"choose from {', '.join(KINDS)} (comma-separated)")
-    return kinds
+                       f"choose from {', '.join(SYNCED_KINDS)} (comma-separated)")
+    return tuple(k for k in SYNCED_KINDS if k in kinds)
 
 
 def pairs(values: tuple[str, ...], flag: str, example: str) -> tuple[tuple[str, str], ...]:

@@ -24,13 +24,12 @@ from preview.syncer.engine.metrics import Metrics
 from preview.syncer.engine.references import References
 from preview.syncer.engine.state import State
 from preview.syncer.engine.workers import Key, Workers
-from preview.syncer.kinds import DECLARED, configs, reconcilers
-from preview.syncer.resources import EVENTS, KINDS, NODES
+from preview.syncer.kinds import KINDS, reconcilers
+from preview.syncer.resources import EVENTS, NODES
 
 log = logging.getLogger(__name__)
 
-DEFAULT_KINDS = tuple(KINDS)
-__all__ = ["DEFAULT_KINDS", "SyncOptions", "Syncer", "never_synced", "virtual_key"]
+__all__ = ["SyncOptions", "Syncer", "never_synced", "virtual_key"]
 
 
 @dataclass
@@ -56,7 +55,7 @@ class Syncer:
         for kind in self.options.kinds:
             if kind not in KINDS:
                 raise ValueError(f"unknown kind to sync: {kind!r}; known: {sorted(KINDS)}")
-            res = KINDS[kind]
+            res = KINDS[kind].resource
             self.virtual_informers[kind] = informer(self.virtual, res,
                                                     resync_seconds=self.options.resync_seconds)
             self.host_informers[kind] = informer(self.host, res, self.ctx.host_namespace,
@@ -174,15 +173,7 @@ class Syncer:
 def references(kind: str, obj: dict[str, Any]) -> set[Key]:
     """The virtual objects (same namespace) this one references."""
     namespace = obj["metadata"].get("namespace", "")
-    if kind == "pods":
-        spec = obj.get("spec") or {}
-        config_maps, secrets = configs.referenced(spec)
-        claims = {v["persistentVolumeClaim"]["claimName"] for v in spec.get("volumes") or []
-                  if (v.get("persistentVolumeClaim") or {}).get("claimName")}
-        return {*(("configmaps", namespace, n) for n in config_maps),
-                *(("secrets", namespace, n) for n in secrets),
-                *(("persistentvolumeclaims", namespace, n) for n in claims)}
-    declared = DECLARED.get(kind)
+    declared = KINDS.get(kind)
     if declared is None or declared.references is None:
         return set()
     return {(k, namespace, n) for k, n in declared.references(obj)}

@@ -105,7 +105,7 @@ async def connect(host: KubeClient, name: str, namespace: str, expose: str = "po
                     await asyncio.gather(refresher, return_exceptions=True)
             return
         if server is None:
-            server = await _exposed_server(host, name, namespace, expose)
+            server = await exposed_server(host, name, namespace, expose)
         _write(target, elsewhere(published, server, name))
         yield target
 
@@ -123,7 +123,8 @@ def elsewhere(published: dict[str, Any], server: str, name: str) -> dict[str, An
     return kubeconfig
 
 
-async def _exposed_server(host: KubeClient, name: str, namespace: str, expose: str) -> str:
+async def exposed_server(host: KubeClient, name: str, namespace: str, expose: str) -> str:
+    """The virtual API's address behind its LoadBalancer Service or its Ingress host."""
     if expose == "loadbalancer":
         service = await host.get(SERVICES, namespace, name)
         ingress = ((service or {}).get("status") or {}).get("loadBalancer", {}).get("ingress")

@@ -202,6 +202,12 @@ async def _ensure_namespace(kube: KubeClient, namespace: str, name: str, level: 
     return False
 
 
+async def wait_ready(kube: KubeClient, name: str, namespace: str, progress: Progress,
+                     timeout: float) -> None:
+    """Until the control plane is ready and has published its kubeconfig (a woken one)."""
+    await _wait_ready(kube, name, namespace, progress, timeout)
+
+
 async def _wait_ready(kube: KubeClient, name: str, namespace: str, progress: Progress,
                       timeout: float) -> None:
     said = ""

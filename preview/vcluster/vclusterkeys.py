@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from preview.kube.resources import SYNCED_KINDS
+
 LEGACY = "vCluster ≤0.19 values"
 CURRENT = "vcluster.yaml (vCluster ≥0.20)"
 
@@ -201,10 +203,8 @@ NOT_CARRIED = {
     "limitRange": "ephemeral-storage",
 }
 
-_OURS_KINDS = {"pods": "pods", "services": "services", "endpoints": "endpoints",
-               "configmaps": "configmaps", "secrets": "secrets",
-               "persistentvolumeclaims": "persistentvolumeclaims", "ingresses": "ingresses"}
-_CURRENT_KINDS = {"pods": "pods", "services": "services", "endpoints": "endpoints",
+# vCluster ≥0.20's names of our synced kinds (≤0.19 spells them as we do: SYNCED_KINDS).
+CURRENT_KINDS = {"pods": "pods", "services": "services", "endpoints": "endpoints",
                   "configMaps": "configmaps", "secrets": "secrets",
                   "persistentVolumeClaims": "persistentvolumeclaims",
                   "ingresses": "ingresses"}
@@ -220,9 +220,9 @@ def _rules() -> list[Rule]:
     rules: list[Rule] = []
     add = rules.append
     # --- what is synced (≤0.19: sync.<kind>; ≥0.20: sync.toHost / sync.fromHost) ---------
-    for kind, ours in _OURS_KINDS.items():
-        add(Rule(("sync", kind, "enabled"), L, ("sync", "kinds", ours), _bool))
-    for kind, ours in _CURRENT_KINDS.items():
+    for kind in SYNCED_KINDS:
+        add(Rule(("sync", kind, "enabled"), L, ("sync", "kinds", kind), _bool))
+    for kind, ours in CURRENT_KINDS.items():
         add(Rule(("sync", "toHost", kind, "enabled"), C, ("sync", "kinds", ours), _bool))
     add(Rule(_path("sync.configmaps.all"), L, group="configs"))
     add(Rule(_path("sync.secrets.all"), L, group="configs"))

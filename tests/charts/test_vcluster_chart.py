@@ -19,10 +19,11 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from preview.kube.resources import SYNCED_KINDS
 from preview.sandbox.vcluster import plan as vcluster_plan
 from preview.syncer import podsecurity
 from preview.syncer.context import RESERVED_PREFIX_RULE, RULES
-from preview.syncer.permissions import HOST_RULES
+from preview.syncer.permissions import HOST_RULES, REAL_NODE_RULES
 from preview.tools import find_tool
 from tests.charts import k8s_schema
 
@@ -219,10 +220,24 @@ def test_names_and_the_control_plane_pod() -> None:
     assert not [d for d in docs if d["kind"] == "Secret"]  # vc-NAME is the syncer's
 
 
+def permissions(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    """A Role's rules as (apiGroup, resource, verb): what they allow, however grouped."""
+    return {(group, resource, verb) for rule in rules for group in rule["apiGroups"]
+            for resource in rule["resources"] for verb in rule["verbs"]}
+
+
 def test_role_rules_are_exactly_the_syncers_host_rules() -> None:
+    """The Role allows what the synced kinds, the Events reader and the syncer declare
+    (preview.syncer.permissions), no less and no more."""
     docs = default()
     role = one(docs, "Role", f"vc-{NAME}")
-    assert role["rules"] == HOST_RULES
+    allowed, needed = permissions(role["rules"]), permissions(HOST_RULES)
+    assert sorted(needed - allowed) == [], \
+        "charts/vcluster/templates/rbac.yaml lacks these (group, resource, verb) the syncer " \
+        "declares (preview/syncer/permissions.py): add them to the Role"
+    assert sorted(allowed - needed) == [], \
+        "charts/vcluster/templates/rbac.yaml allows what no part of the syncer declares: " \
+        "remove it, or declare it where the syncer uses it"
     binding = one(docs, "RoleBinding", f"vc-{NAME}")
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
                                   "name": f"vc-{NAME}"}
@@ -230,13 +245,35 @@ def test_role_rules_are_exactly_the_syncers_host_rules() -> None:
                                     "namespace": NAMESPACE}]
 
 
+# -- the synced kinds: preview.kube.resources.SYNCED_KINDS, declared in preview/syncer/kinds ----
+def test_values_and_schema_name_every_synced_kind() -> None:
+    """A kind added to the syncer and forgotten in the chart (or the other way) fails here."""
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert values["sync"]["kinds"] == dict.fromkeys(SYNCED_KINDS, True), \
+        "charts/vcluster/values.yaml: sync.kinds must switch on each of " \
+        f"preview.kube.resources.SYNCED_KINDS ({', '.join(SYNCED_KINDS)}), and only those"
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    kinds = schema["properties"]["sync"]["properties"]["kinds"]
+    assert kinds["properties"] == {k: {"type": "boolean"} for k in SYNCED_KINDS}, \
+        "charts/vcluster/values.schema.json: sync.kinds must list each of " \
+        f"preview.kube.resources.SYNCED_KINDS ({', '.join(SYNCED_KINDS)}) as a boolean"
+    assert kinds["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("kind", SYNCED_KINDS)
+def test_a_kind_switched_off_is_not_synced(kind: str) -> None:
+    args = container(render("--set", f"sync.kinds.{kind}=false"), "syncer")["args"]
+    others = sorted(k for k in SYNCED_KINDS if k != kind)
+    assert f"--sync={','.join(others)}" in args
+
+
 def test_nothing_cluster_wide_unless_real_node_sync() -> None:
     assert not [d for d in default() if d["kind"].startswith("Cluster")]
     docs = render("--set", "sync.nodes=real")
     name = f"vc-{NAME}-{NAMESPACE}-nodes"
     role = one(docs, "ClusterRole", name)
-    assert role["rules"] == [{"apiGroups": [""], "resources": ["nodes"],
-                              "verbs": ["get", "list", "watch"]}]
+    assert role["rules"] == REAL_NODE_RULES == [
+        {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]}]
     binding = one(docs, "ClusterRoleBinding", name)
     assert binding["roleRef"]["name"] == name
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": f"vc-{NAME}",
@@ -288,8 +325,7 @@ def test_syncer_runs_with_the_contract_flags_and_the_host_token_alone() -> None:
         f"--kubeconfig-secret=vc-{NAME}", f"--kubeconfig-server=https://{NAME}.{NAMESPACE}.svc:443",
         f"--api-service={NAME}", f"--workload-service-account=vc-workload-{NAME}",
         "--advertise-address=127.0.0.1", "--port=8443"]
-    assert "--sync=pods,services,endpoints,configmaps,secrets,persistentvolumeclaims,ingresses" \
-        in syncer["args"]
+    assert f"--sync={','.join(sorted(SYNCED_KINDS))}" in syncer["args"]
     assert "--pod-security=baseline" in syncer["args"]  # isolation.podSecurity, for the syncer
     assert syncer["ports"] == [{"name": "syncer", "containerPort": 8443, "protocol": "TCP"},
                                {"name": "kubelet", "containerPort": 10250, "protocol": "TCP"},
@@ -315,7 +351,7 @@ def test_syncer_runs_with_the_contract_flags_and_the_host_token_alone() -> None:
 def test_sync_and_oidc_options_become_flags() -> None:
     docs = all_options()
     args = container(docs, "syncer")["args"]
-    for flag in ["--sync=pods,services,configmaps,secrets", "--configs=all", "--node-sync=real",
+    for flag in ["--sync=configmaps,pods,secrets,services", "--configs=all", "--node-sync=real",
                  "--allow=privileged", "--allow=node-pinning", "--allow=load-balancer",
                  "--allowed-host=*.team-a.preview.example.com",
                  "--allowed-host=team-a.preview.example.com",

@@ -19,7 +19,16 @@ PREFIX = "/api/v3"
 DOCS = "https://docs.github.com/rest"
 ACTIONS_BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
 REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
-PERMISSIONS = ("admin", "write", "read", "none")  # maintain reads as write, triage as read
+# Repository roles, weakest first, and the `permissions` flags of `GET /repos/{owner}/{repo}`
+# each one sets for the authenticated user (docs.github.com, "Repository roles").
+ROLES = ("read", "triage", "write", "maintain", "admin")
+_ROLE_FLAGS = (("pull", "read"), ("triage", "triage"), ("push", "write"),
+               ("maintain", "maintain"), ("admin", "admin"))
+# The base permission `GET …/collaborators/{username}/permission` reports: maintain reads as
+# write, triage as read.
+PERMISSIONS = ("admin", "write", "read", "none")
+_PERMISSION_OF = {"admin": "admin", "maintain": "write", "write": "write", "triage": "read",
+                  "read": "read"}
 DEPLOYMENT_STATES = ("error", "failure", "inactive", "in_progress", "queued", "pending", "success")
 
 
@@ -46,7 +55,7 @@ class Repo:
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> comment
     deployments: dict[int, dict[str, Any]] = field(default_factory=dict)
     commit_statuses: dict[str, dict[str, str]] = field(default_factory=dict)  # sha -> ctx -> state
-    permissions: dict[str, str] = field(default_factory=dict)  # login (lower) -> permission
+    roles: dict[str, str] = field(default_factory=dict)  # login (lower) -> read … admin
 
     @property
     def full_name(self) -> str:
@@ -103,6 +112,11 @@ class GitHubApi:
         self.repos[full_name.lower()] = repo
         return repo
 
+    def set_role(self, full_name: str, login: str, role: str) -> None:
+        """`login`'s role on the repository: read, triage, write, maintain or admin."""
+        assert role in ROLES, role
+        self.repos[full_name.lower()].roles[login.lower()] = role
+
     def add_pull(self, full_name: str, number: int, *, head_sha: str = "a" * 40,
                  branch: str = "feature", state: str = "open", merged: bool = False,
                  title: str = "A change", author: str = "alice", draft: bool = False,
@@ -125,7 +139,11 @@ class GitHubApi:
     def set_permission(self, full_name: str, login: str, permission: str) -> None:
         """`login`'s base permission on the repository, as GET …/permission reports it."""
         assert permission in PERMISSIONS, permission
-        self.repos[full_name.lower()].permissions[login.lower()] = permission
+        roles = self.repos[full_name.lower()].roles
+        if permission == "none":
+            roles.pop(login.lower(), None)
+        else:
+            roles[login.lower()] = permission
 
     def reactions(self, full_name: str, comment_id: int) -> list[dict[str, Any]]:
         comment = self.repos[full_name.lower()].comments[comment_id]
@@ -236,7 +254,11 @@ class GitHubApi:
 
         @route("GET", "/repos/{owner}/{repo}")
         def get_repo(req: Request) -> tuple[int, Any]:
-            return 200, self._repo_json(req, self._repo(req))
+            repo = self._repo(req)
+            if req.user is not None and repo.private and \
+                    str(req.user["login"]).lower() not in repo.roles:
+                raise HttpError(404, "Not Found")  # GitHub hides it from non-members
+            return 200, self._repo_json(req, repo)
 
         @route("GET", "/users/{owner}")
         def get_owner_user(req: Request) -> tuple[int, Any]:
@@ -326,8 +348,9 @@ class GitHubApi:
         def get_permission(req: Request) -> tuple[int, Any]:
             repo = self._repo(req)
             login = req.groups["username"]
-            permission = repo.permissions.get(login.lower(), "none")
-            return 200, {"permission": permission, "role_name": permission,
+            role = repo.roles.get(login.lower())
+            permission = _PERMISSION_OF[role] if role else "none"
+            return 200, {"permission": permission, "role_name": role or "none",
                          "user": {"login": login, "id": sum(map(ord, login)), "type": "User",
                                   "permissions": {"admin": permission == "admin",
                                                   "push": permission in ("admin", "write"),
@@ -444,7 +467,14 @@ class GitHubApi:
         return deployment
 
     def _repo_json(self, req: Request, repo: Repo) -> dict[str, Any]:
-        return {"id": repo.id, "name": repo.name, "full_name": repo.full_name,
+        extra: dict[str, Any] = {}
+        if req.user is not None:
+            # A user's own role, as `permissions` flags; anyone may read a public one.
+            role = repo.roles.get(str(req.user["login"]).lower())
+            rank = ROLES.index(role) if role else (0 if not repo.private else -1)
+            extra["permissions"] = {flag: rank >= ROLES.index(least)
+                                    for flag, least in _ROLE_FLAGS}
+        return {**extra, "id": repo.id, "name": repo.name, "full_name": repo.full_name,
                 "owner": {"login": repo.owner, "type": repo.owner_type},
                 "private": repo.private, "default_branch": "main",
                 "url": f"{req.base}/repos/{repo.full_name}",

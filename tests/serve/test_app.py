@@ -270,6 +270,7 @@ def test_metrics_and_the_openapi_document(platform: Platform) -> None:
         text = response.read().decode()
     assert 'preview_serve_requests_total{method="PUT"' in text
     served = {"/v1/environments/{owner}/{repo}", "/v1/environments/{owner}/{repo}/{pr}",
+              "/v1/environments/{owner}/{repo}/{pr}/kubeconfig",
               "/healthz", "/readyz", "/metrics", "/openapi.json"}
     assert set(openapi.DOCUMENT["paths"]) == served
     with urllib.request.urlopen(f"{platform.api_url}/openapi.json", timeout=10) as response:
@@ -310,6 +311,9 @@ def test_the_action_in_api_mode_holds_no_host_credential(platform: Platform,
         assert step.outputs()["status"] == "ready"
         [comment] = fake.comments("example/app", 63)
         assert "is ready" in comment["body"]
+        # The developer's way to a kubeconfig is the API too: no host credential.
+        assert (f"preview kubeconfig --api {platform.api_url} --repo example/app --pr 63"
+                in comment["body"]), comment["body"]
         closed = Step.create(tmp_path / "closed",
                              pull_request_event("closed", "example/app", 63, SHA1,
                                                 state="closed"))

@@ -9,8 +9,9 @@ import click
 import pytest
 
 from preview.errors import BadInput
+from preview.kube.resources import SYNCED_KINDS
 from preview.syncer import settings
-from preview.syncer.context import DEFAULT_DENIED_ANNOTATIONS, KINDS
+from preview.syncer.context import DEFAULT_DENIED_ANNOTATIONS
 from preview.syncer.settings import SyncerConfig
 
 
@@ -22,7 +23,7 @@ def config(**flags: Any) -> SyncerConfig:
 def test_defaults() -> None:
     c = config()
     assert (c.context.vcluster, c.context.host_namespace) == ("pr-7", "preview-pr-7")
-    assert c.options.kinds == KINDS
+    assert c.options.kinds == tuple(SYNCED_KINDS)
     assert c.context.isolation.denied_annotations == DEFAULT_DENIED_ANNOTATIONS
     assert c.context.isolation.relaxed == frozenset()
     assert c.host_kubeconfig is None and c.kubeconfig_secret == ""
@@ -141,3 +142,9 @@ def test_isolation_is_relaxed_by_the_syncers_own_flags_only() -> None:
     assert not context.get("auto_envvar_prefix")
     with click.Context(syncer_command) as ctx:
         assert ctx.auto_envvar_prefix is None
+
+
+def test_sync_kinds_in_the_catalogs_order_once_each() -> None:
+    """The chart lists `--sync` sorted: the syncer's informers come up in one order anyway."""
+    assert settings.sync_kinds("services,pods,services") == ("pods", "services")
+    assert settings.sync_kinds(",".join(sorted(SYNCED_KINDS))) == tuple(SYNCED_KINDS)

@@ -12,11 +12,20 @@ import pytest
 import yaml
 
 from preview import policy
+from preview.kube.resources import SYNCED_KINDS
 from preview.policy.model import chart_value_paths
 from preview.vcluster import vclusterconfig
 from preview.vcluster.values import given
 from preview.vcluster.vclusterconfig import OURS, OURS_SHARED, OURS_TOP, Untranslatable, translate
-from preview.vcluster.vclusterkeys import CURRENT, LEGACY, NO_EQUIVALENT, RULES, Refused, toleration
+from preview.vcluster.vclusterkeys import (
+    CURRENT,
+    CURRENT_KINDS,
+    LEGACY,
+    NO_EQUIVALENT,
+    RULES,
+    Refused,
+    toleration,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL_OPTIONS = ROOT / "tests" / "charts" / "vcluster-all-options.yaml"
@@ -304,3 +313,18 @@ def test_create_reports_a_line_per_translated_key(tmp_path: Path) -> None:
     assert f"{second}: policies.resourceQuota.quota.pods → isolation.quota.pods" in lines
     assert lines[0] == f"{second}: {CURRENT}, in charts/vcluster's values:"
     assert not any(line.startswith(str(first)) for line in lines)
+
+
+def test_every_synced_kind_has_its_vcluster_keys_and_no_refusal() -> None:
+    """A kind the syncer starts to sync is switched by vCluster's keys for it, in both forms,
+    and is no longer refused as a kind charts/vcluster does not sync."""
+    assert sorted(CURRENT_KINDS.values()) == sorted(SYNCED_KINDS)
+    switched = {rule.to[-1] for rule in RULES if rule.to and rule.to[:2] == ("sync", "kinds")
+                and rule.pattern[-1] == "enabled"}
+    assert switched == set(SYNCED_KINDS)
+    to_host = [rule.pattern for rule in RULES if rule.keep == (False,)
+               and "does not sync this kind" in rule.why and rule.pattern[-1] == "enabled"
+               and rule.pattern[:-2] in (("sync",), ("sync", "toHost"))]
+    refused = {pattern[-2].lower() for pattern in to_host}
+    assert "networkpolicies" in refused
+    assert refused & set(SYNCED_KINDS) == set()

@@ -106,9 +106,10 @@ vc-workload-{{ include "vcluster.name" . }}
 {{- if .Values.dns.enabled -}}
 {{- $args = concat $args (list (printf "--dns-service=%s-dns" $name) "--dns-port=1053" (printf "--cluster-domain=%s" .Values.clusterDomain)) -}}
 {{- end -}}
+{{- /* sync.kinds names every kind (values.schema.json allows no other); sorted, on ones */ -}}
 {{- $kinds := list -}}
-{{- range $kind := list "pods" "services" "endpoints" "configmaps" "secrets" "persistentvolumeclaims" "ingresses" -}}
-{{- if index $.Values.sync.kinds $kind -}}
+{{- range $kind, $on := .Values.sync.kinds -}}
+{{- if $on -}}
 {{- $kinds = append $kinds $kind -}}
 {{- end -}}
 {{- end -}}

@@ -48,8 +48,9 @@ class ServerConfig:
     tls_sans: tuple[str, ...] = ()
     # k3s's --data-dir: the certificates are then k3s's, kept in `<data_dir>/server/tls`
     # as k3s lays them out (auth/certs.py's k3s_tls), and the API server dials kubelets
-    # with its kubelet client certificate, verifying them against the server CA. None:
-    # throwaway certificates in memory, kubelets dialled without either.
+    # with its kubelet client certificate, verifying them against the server CA; the
+    # objects are written to `<data_dir>/server/db/state.json` on stop and read back on
+    # start (storage/snapshot.py). None: throwaway certificates and state, in memory.
     data_dir: Path | None = None
     # The host ingress controller's loopback ports (0 = a free port; the bound ones are
     # on `ApiServer.ingress_ports`).

@@ -5,7 +5,9 @@ the kubelet would have prepared: every volume as a directory of the pod's own te
 (`podspec.volume_dirs`), with projected, ConfigMap and Secret volumes filled through the
 host API with the kubelet's client (a `kube-api-access-*` volume holds a token from a
 TokenRequest bound to the pod, `ca.crt` and `namespace`; `refresh_token` renews it at 80% of
-its lifetime, as the kubelet's token manager does), and each container's environment
+its lifetime, as the kubelet's token manager does; a PersistentVolumeClaim's directory is a
+link to its bound volume's own, `volume_root()/<volume>-<uid>`, which outlives the pod as the
+volume does, so a StatefulSet's pod made again finds its data), and each container's environment
 (`envFrom`, then `env`, ConfigMap/Secret keys read through the API). `machine_env` adds what
 a process needs from this machine to start Python at all; a container has its image.
 
@@ -20,6 +22,7 @@ import logging
 import os
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,7 +38,8 @@ from preview.sandbox.kubelet.runtime import RuntimeContext
 log = logging.getLogger(__name__)
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 _PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "PYTHONPATH",
-                "PYTHONHASHSEED", "SYSTEMROOT")
+                "PYTHONHASHSEED", "SYSTEMROOT",
+                "PREVIEW_SANDBOX_CLOCK_FILE")  # the sandbox's token clock (auth/tokens.py)
 _PASSTHROUGH_PREFIXES = ("COV_CORE_", "COVERAGE_")  # subprocess coverage in the test suite
 TOKEN_DEFAULT_SECONDS = 3600  # projected serviceAccountToken's expirationSeconds default
 _REF_WAIT = 5.0  # how long a missing ConfigMap/Secret may take to appear before start fails
@@ -94,6 +98,9 @@ class PodSetup:
     async def fill(self, volume: dict[str, Any],
                     directory: Path) -> list[tuple[Path, dict[str, Any]]]:
         """Create the volume's directory and write what the API holds for it."""
+        if "persistentVolumeClaim" in volume:
+            await self.claim(volume, directory)
+            return []
         directory.mkdir(parents=True, exist_ok=True)
         tokens = []
         sources: list[dict[str, Any]] = []
@@ -135,6 +142,21 @@ class PodSetup:
                         _write(directory / item["path"], value)
         return tokens
 
+    async def claim(self, volume: dict[str, Any], directory: Path) -> None:
+        """Link `directory` to the claim's bound volume's directory (made on first use)."""
+        name = str(volume["persistentVolumeClaim"].get("claimName", ""))
+        claim = await self.client.request(
+            "GET", f"/api/v1/namespaces/{self.namespace}/persistentvolumeclaims/{name}")
+        bound = str((claim.get("spec") or {}).get("volumeName") or "")
+        if not bound:
+            raise RuntimeError(f"MountVolume.SetUp failed for volume {volume['name']!r}: "
+                               f"claim {name!r} is not bound to a volume")
+        pv = await self.client.request("GET", f"/api/v1/persistentvolumes/{bound}")
+        target = volume_root() / f"{bound}-{pv['metadata']['uid']}"
+        target.mkdir(parents=True, exist_ok=True)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        directory.symlink_to(target, target_is_directory=True)
+
     async def write_token(self, path: Path, request: dict[str, Any]) -> float:
         """Ask the API for a token bound to the pod, write it; its lifetime in seconds."""
         meta, spec = self.pod["metadata"], self.pod.get("spec") or {}
@@ -172,6 +194,14 @@ class PodSetup:
                 await asyncio.sleep(0.2)
         self._objects[key] = obj
         return obj
+
+
+def volume_root() -> Path:
+    """Where this machine keeps persistent volumes' data: one directory per volume, left
+    when its pods go (removing a pod's directory removes only the link to it)."""
+    root = Path(tempfile.gettempdir()) / f"preview-sandbox-volumes-{os.getuid()}"
+    root.mkdir(mode=0o700, exist_ok=True)
+    return root
 
 
 async def refresh_token(setup: PodSetup, path: Path, request: dict[str, Any]) -> None:

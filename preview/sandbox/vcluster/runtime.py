@@ -20,9 +20,11 @@ pod's spec (`plan.py` says how), after doing what a kubelet does first:
 - on deletion both processes get SIGTERM, then SIGKILL after the stop timeout, and the
   pod's directory is removed.
 
-Known differences from k3s: the stand-in keeps its state in memory (under --data-dir only
-its certificates, `server/tls`, survive a restart), authenticates its admin with a token,
-not a client certificate, and ignores the flags that tune a real control plane.
+Known differences from k3s: the stand-in keeps its state in memory and writes it to its
+--data-dir only when it stops (`apiserver/storage/snapshot.py`; with the certificates,
+`server/tls`, and the admin token, `server/token`, it survives a restart on a persistent
+volume), authenticates its admin with a token, not a client certificate, listens on a new
+loopback port each start, and ignores the flags that tune a real control plane.
 """
 
 from __future__ import annotations
@@ -113,6 +115,10 @@ class _PodSetup(PodSetup):
         kubeconfig = self._path(vcluster_plan.K3S, k3s.write_kubeconfig, k3s_mounts)
         data_dir = self._path(vcluster_plan.K3S, k3s.data_dir, k3s_mounts)
         Path(data_dir).mkdir(parents=True, exist_ok=True)
+        # On a volume that outlived the last pod (a persistent control plane woken up), the
+        # kubeconfig written then names the stand-in's old port; k3s always serves on the
+        # same one, ours moves, so the syncer must not read the old file before the new one.
+        Path(kubeconfig).unlink(missing_ok=True)
         self.k3s_port = k3s.https_port
         api_port = free_port()
 

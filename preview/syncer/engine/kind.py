@@ -1,9 +1,11 @@
 """A synced kind, declared: what the generic reconcile (reconcile.py) needs to know of it.
 
 A kind is data and pure functions — how a virtual object becomes its host copy, which
-fields are kept in sync, what it references, what status comes back — plus, for the few
-kinds that need it, one hook with I/O (`after`). The decisions (create, adopt, conflict,
-patch, delete, status) are the engine's, made the same way for every kind.
+fields are kept in sync, what it references, what status comes back, what it needs to be
+allowed on the host — plus, for the few kinds that need it, one hook with I/O (`after`). The
+decisions (create, adopt, conflict, patch, delete, status) are the engine's, made the same
+way for every kind; a kind the generic reconcile cannot say (pods: the syncer is their
+kubelet) brings its own `reconcile` and is otherwise declared like the others.
 """
 
 from __future__ import annotations
@@ -21,6 +23,18 @@ if TYPE_CHECKING:
     from preview.syncer.engine.state import State
 
 Obj = dict[str, Any]
+# What every synced kind does with its own resource on the host: list and watch it (the
+# informers), create, patch, replace and delete its copies.
+WRITE = ("get", "list", "watch", "create", "update", "patch", "delete")
+
+
+@dataclass(frozen=True)
+class HostRule:
+    """Permission the syncer needs in its host namespace: one rule of the chart's Role."""
+
+    group: str
+    resources: tuple[str, ...]
+    verbs: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -57,3 +71,15 @@ class Kind:
     replace_on_new_uid: bool = True
     # I/O after the copy is in sync; True when it replaced the virtual object (no status).
     after: Callable[[State, Obj, Obj], Awaitable[bool]] | None = None
+    # Host permissions beyond WRITE on its own resource (subresources, other resources).
+    host_rules: tuple[HostRule, ...] = ()
+    # Whether the host's Events about its copies are copied onto the virtual objects.
+    events: bool = False
+    # Its own reconcile (state, namespace, name) -> delay to look again, for a kind whose
+    # decisions are not the generic ones; the fields above then serve only what it uses.
+    reconcile: Callable[[State, str, str], Awaitable[float | None]] | None = None
+
+    def rules(self) -> tuple[HostRule, ...]:
+        """Everything this kind does on the host, as Role rules."""
+        return (HostRule(self.resource.group, (self.resource.plural,), WRITE),
+                *self.host_rules)

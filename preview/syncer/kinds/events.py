@@ -3,27 +3,29 @@
 The host's scheduler, kubelet and controllers explain themselves in Events (FailedScheduling,
 ImagePullBackOff, …) about the *host* copies; `kubectl describe` in the virtual cluster shows
 them on the virtual object. Only events about objects this virtual cluster owns are copied,
-so nothing about a neighbour leaks in. Work-queue keys are `("events", "", <host event>)`:
-the event's identity is the host's.
+so nothing about a neighbour leaks in, and only about the kinds that declare `events`
+(kinds/__init__.py hands the table in as `about`). Work-queue keys are
+`("events", "", <host event>)`: the event's identity is the host's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from preview import naming
 from preview.kube.client import AlreadyExists, NotFound
 from preview.kube.objects import parse_time
+from preview.syncer.engine.kind import HostRule
 from preview.syncer.resources import EVENTS
 
 if TYPE_CHECKING:
     from preview.syncer.engine.state import State
 
-# Host kinds whose events are copied -> the informer (synced kind) that holds their copies.
-_KINDS = {"Pod": "pods", "Service": "services", "PersistentVolumeClaim": "persistentvolumeclaims",
-          "Ingress": "ingresses"}
+# Read the host's Events in the host namespace (the informer); nothing is written there.
+HOST_RULES = (HostRule("", ("events",), ("get", "list", "watch")),)
 _COPIED = ("reason", "message", "type", "count", "firstTimestamp", "lastTimestamp",
            "eventTime", "source", "reportingComponent", "reportingInstance", "action", "series")
 
@@ -63,10 +65,14 @@ def translate(host_event: dict[str, Any], virtual_obj: dict[str, Any],
     return out
 
 
-def virtual_object(s: State, host_event: dict[str, Any]) -> dict[str, Any] | None:
-    """The virtual object whose host copy the event is about, if this cluster owns it."""
+def virtual_object(s: State, host_event: dict[str, Any],
+                   about: Mapping[str, str]) -> dict[str, Any] | None:
+    """The virtual object whose host copy the event is about, if this cluster owns it.
+
+    `about`: the host kinds whose events are copied -> the synced kind holding their copies.
+    """
     involved = host_event.get("involvedObject") or {}
-    kind = _KINDS.get(involved.get("kind", ""))
+    kind = about.get(involved.get("kind", ""))
     if kind is None or kind not in s.host_informers:
         return None
     host_obj = s.host_informers[kind].get(s.ctx.host_namespace, involved.get("name", ""))
@@ -86,23 +92,24 @@ def _fresh(host_event: dict[str, Any], seconds: float = 30.0) -> bool:
     return age < seconds
 
 
-def _maybe_ours(s: State, host_event: dict[str, Any]) -> bool:
+def _maybe_ours(s: State, host_event: dict[str, Any], about: Mapping[str, str]) -> bool:
     """Not known to be someone else's: its object is not (yet) in our caches."""
     involved = host_event.get("involvedObject") or {}
-    kind = _KINDS.get(involved.get("kind", ""))
+    kind = about.get(involved.get("kind", ""))
     return kind is not None and kind in s.host_informers and \
         s.host_informers[kind].get(s.ctx.host_namespace, involved.get("name", "")) is None
 
 
-async def reconcile(s: State, _namespace: str, name: str) -> float | None:
+async def reconcile(s: State, about: Mapping[str, str], _namespace: str,
+                    name: str) -> float | None:
     host_event = s.host_events.get(s.ctx.host_namespace, name) if s.host_events else None
     if host_event is None:
         return None  # gone on the host: the virtual copy expires with the event TTL
-    virtual_obj = virtual_object(s, host_event)
+    virtual_obj = virtual_object(s, host_event, about)
     if virtual_obj is None:
         # The event may be about a copy the informers have not seen yet: look again
         # shortly while it is fresh (a one-off event like Scheduled is not repeated).
-        return 1.0 if _fresh(host_event) and _maybe_ours(s, host_event) else None
+        return 1.0 if _fresh(host_event) and _maybe_ours(s, host_event, about) else None
     wanted = translate(host_event, virtual_obj, s.ctx.host_namespace)
     ns, event_name = wanted["metadata"]["namespace"], wanted["metadata"]["name"]
     try:

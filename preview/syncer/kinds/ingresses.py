@@ -55,4 +55,4 @@ def references(virtual_ing: Obj) -> set[tuple[str, str]]:
 
 
 INGRESS_KIND = Kind("ingresses", INGRESSES, naming.DNS_SUBDOMAIN_MAX, translate, (("spec",),),
-                    references=references, status=host_status(("loadBalancer",)))
+                    references=references, status=host_status(("loadBalancer",)), events=True)

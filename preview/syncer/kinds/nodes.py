@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from preview import naming
 from preview.kube.client import APPLY_PATCH, Conflict, Resource
 from preview.kube.objects import micro_now, now
+from preview.syncer.engine.kind import HostRule
 from preview.syncer.objects import clone
 from preview.syncer.resources import NODES
 
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
     from preview.syncer.engine.state import State
 
 LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
+# Real-node sync (`--node-sync real`) reads the host nodes: cluster-wide, the chart's
+# ClusterRole; fake nodes need nothing on the host.
+REAL_NODE_RULES = (HostRule("", ("nodes",), ("get", "list", "watch")),)
 
 _COPIED_STATUS = ("capacity", "allocatable", "conditions", "nodeInfo")
 # On every Node the syncer made: "fake" (synthetic) or "real" (mirrors the host node).

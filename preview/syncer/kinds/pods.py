@@ -29,7 +29,7 @@ from preview import naming
 from preview.kube.client import Conflict
 from preview.syncer import policy
 from preview.syncer.context import SyncContext
-from preview.syncer.engine.kind import Translation
+from preview.syncer.engine.kind import WRITE, HostRule, Kind, Translation
 from preview.syncer.engine.reconcile import (
     confirmed_unwanted,
     create_or_adopt,
@@ -37,7 +37,7 @@ from preview.syncer.engine.reconcile import (
     tell,
     who,
 )
-from preview.syncer.kinds import nodes, tokens
+from preview.syncer.kinds import configs, nodes, tokens
 from preview.syncer.objects import Refused, clone, host_metadata, reserved_violations
 from preview.syncer.resources import PODS, SECRETS
 
@@ -59,7 +59,7 @@ def token_secret_name(virtual_pod: dict[str, Any], ctx: SyncContext) -> str:
     return tokens.secret_name(virtual_pod, ctx)
 
 
-def translate(virtual_pod: dict[str, Any], ctx: SyncContext) -> Translation:
+def translate(virtual_pod: dict[str, Any], ctx: SyncContext, _facts: Any = None) -> Translation:
     """The host pod to create for a virtual pod that has none yet.
 
     Only called before the syncer binds the virtual pod to the host pod's node, so a
@@ -237,6 +237,16 @@ def _dns_config(virtual: dict[str, Any], namespace: str, ctx: SyncContext) -> di
             "options": virtual.get("options") or [{"name": "ndots", "value": "5"}]}
 
 
+def references(virtual_pod: dict[str, Any]) -> set[tuple[str, str]]:
+    """The ConfigMaps, Secrets and claims a virtual pod uses (same namespace)."""
+    spec = virtual_pod.get("spec") or {}
+    config_maps, secrets = configs.referenced(spec)
+    claims = {v["persistentVolumeClaim"]["claimName"] for v in spec.get("volumes") or []
+              if (v.get("persistentVolumeClaim") or {}).get("claimName")}
+    return {*(("configmaps", n) for n in config_maps), *(("secrets", n) for n in secrets),
+            *(("persistentvolumeclaims", n) for n in claims)}
+
+
 def virtual_status(host_pod: dict[str, Any]) -> dict[str, Any]:
     """The status the virtual pod should report: what really happened on the host."""
     status = clone(host_pod.get("status") or {})
@@ -400,3 +410,18 @@ async def _terminate(st: State, virtual: dict[str, Any], host: dict[str, Any] | 
     await st.virtual.delete(PODS, meta["namespace"], meta["name"], uid=meta.get("uid"),
                             grace_period=0)
     return None
+
+
+POD_KIND = Kind(
+    "pods", PODS, naming.DNS_LABEL_MAX, translate,
+    (),  # its own reconcile: what may change on a running pod is mutable_changes
+    references=references, events=True, reconcile=reconcile,
+    host_rules=(
+        HostRule("", ("pods/log",), ("get",)),  # kubectl logs, relayed by the kubelet endpoint
+        # kubectl exec/attach/port-forward in the virtual cluster, relayed likewise
+        HostRule("", ("pods/exec", "pods/attach", "pods/portforward"), ("get", "create")),
+        # kubectl debug: its ephemeral containers added to the host pod
+        HostRule("", ("pods/ephemeralcontainers",), ("update",)),
+        # each pod's virtual ServiceAccount token (tokens.py), whether Secrets sync or not
+        HostRule("", ("secrets",), WRITE),
+    ))

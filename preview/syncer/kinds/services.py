@@ -124,4 +124,4 @@ async def _take_host_ip(s: State, virtual: dict[str, Any], host: dict[str, Any])
 
 SERVICE_KIND = Kind("services", SERVICES, naming.DNS_LABEL_MAX, translate, (("spec",),),
                     keep=keep_allocated, status=host_status(("loadBalancer", "conditions")),
-                    after=take_host_ip, replace_on_new_uid=False)
+                    after=take_host_ip, replace_on_new_uid=False, events=True)

@@ -55,4 +55,5 @@ def virtual_status(host_pvc: Obj) -> Obj:
 # A claim's spec is immutable but for its size: only that follows the virtual claim.
 PVC_KIND = Kind("persistentvolumeclaims", PVCS, naming.DNS_SUBDOMAIN_MAX, translate,
                 (("spec", "resources"),),
-                status=host_status(("phase", "capacity", "accessModes", "conditions")))
+                status=host_status(("phase", "capacity", "accessModes", "conditions")),
+                events=True)

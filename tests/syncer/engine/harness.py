@@ -20,8 +20,7 @@ from preview.syncer.context import SyncContext, SyncOptions
 from preview.syncer.engine.reconcile import reconcile
 from preview.syncer.engine.references import References
 from preview.syncer.engine.state import State
-from preview.syncer.kinds import DECLARED
-from preview.syncer.resources import KINDS
+from preview.syncer.kinds import KINDS
 from preview.syncer.syncer import references
 
 
@@ -58,7 +57,8 @@ class Engine:
             virtual_caches: dict[str, Snapshot] = {}
             host_caches: dict[str, Snapshot] = {}
             refs = References()
-            for kind_name, res in KINDS.items():
+            for kind_name, declared in KINDS.items():
+                res = declared.resource
                 listed = (await virtual.list(res)).get("items") or []
                 for obj in listed:
                     obj.setdefault("apiVersion", res.api_version)
@@ -71,4 +71,4 @@ class Engine:
                 host_caches[kind_name] = Snapshot(host_listed or [])
             st = State(ctx, options, virtual, host, EventRecorder(virtual, "engine-test"),
                        virtual_caches, host_caches, refs)
-            await reconcile(st, DECLARED[kind], namespace, name)
+            await reconcile(st, KINDS[kind], namespace, name)

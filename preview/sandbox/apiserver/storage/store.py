@@ -95,6 +95,19 @@ class Store:
         old = self._objects.get(storage, {}).pop(key, None)
         return self._publish(Event(int(meta["resourceVersion"]), "DELETED", storage, obj, old))
 
+    def load(self, storage: Storage, obj: dict[str, Any]) -> None:
+        """Put `obj` back as it was stored before a restart: no event, no new resourceVersion."""
+        meta = obj["metadata"]
+        self._objects.setdefault(storage, {})[(meta.get("namespace", ""), meta["name"])] = obj
+        self.versions[storage] = max(self.versions.get(storage, 0),
+                                     int(meta.get("resourceVersion") or 0))
+
+    def restart_at(self, rv: int) -> None:
+        """Go on numbering after `rv` with an empty history: a watch from before is 410 Gone."""
+        self.rv = max(self.rv, rv)
+        self._history.clear()
+        self._compacted = self.rv
+
     def _publish(self, event: Event) -> Event:
         if len(self._history) == self._history.maxlen:
             self._compacted = self._history[0].rv

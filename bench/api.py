@@ -1,0 +1,144 @@
+"""The API's own cost: `preview up --api` against `preview up` of the example, and 20
+pull requests created through one `preview serve` at once.
+
+Starts `preview sandbox apiserver --flavour host`, `preview sandbox oidc` (the OIDC issuer
+and the runner's token endpoint) and `preview serve` as subprocesses. Then, per run, one
+fresh pull request with `preview up --kubeconfig` (on the "runner") and another with `preview
+up --api` (the same example uploaded, built by `preview serve`); the API's overhead is the
+difference of the two medians (upload, login, unpacking, streaming) — both walls include
+the CLI's start-up. Then `--concurrent` pull requests are created through the API at once:
+all must be ready; the wall time and the peak RSS of the `preview serve` process (VmHWM,
+its helm children not counted) are reported. Everything is torn down through the API.
+
+    .venv/bin/python bench/api.py [--runs 3] [--concurrent 20] [-o json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import ROOT, apiserver, free_port, header, process, report, timed, until
+
+CONFIG = ROOT / "examples" / "app" / "preview.yaml"
+AUDIENCE = "preview-bench"
+
+
+def api_env(oidc: dict[str, str], repo: str, pr: int) -> dict[str, str]:
+    """A job's environment for `preview up --api`: the runner's token endpoint, no kubeconfig."""
+    environ = {k: v for k, v in os.environ.items()
+               if not k.startswith(("GITHUB_", "ACTIONS_", "KUBECONFIG"))}
+    environ.update(ACTIONS_ID_TOKEN_REQUEST_URL=f"{oidc['runtime_url']}?repository={repo}"
+                                                f"&pr={pr}",
+                   ACTIONS_ID_TOKEN_REQUEST_TOKEN=oidc["runtime_token"])
+    return environ
+
+
+def via_api(api_url: str, oidc: dict[str, str], command: str, pr: int,
+            *extra: str) -> tuple[float, str]:
+    repo = "bench/app"
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "preview", command, "--repo", repo, "--pr",
+                           str(pr), "--api", api_url, "--audience", AUDIENCE, *extra],
+                          env=api_env(oidc, repo, pr), capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"`preview {command} --api` of PR {pr} failed ({done.returncode}):\n"
+                         f"{done.stderr.strip()[-3000:]}")
+    return time.monotonic() - started, done.stdout
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise SystemExit(f"no VmHWM for process {pid}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--concurrent", type=int, default=20)
+    parser.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    args = parser.parse_args()
+    direct: list[float] = []
+    through: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        kubeconfig = Path(tmp) / "kubeconfig"
+        with apiserver(kubeconfig), \
+                process("sandbox", "oidc", "--audience", AUDIENCE, "--ca-file",
+                        str(Path(tmp) / "issuer-ca.pem"), stdout=subprocess.PIPE,
+                        text=True) as issuer:
+            assert issuer.stdout is not None
+            oidc = json.loads(issuer.stdout.readline())
+            policy = Path(tmp) / "policy.yaml"
+            policy.write_text(json.dumps({"repositories": ["bench/*"],
+                                          "api": {"issuer": oidc["issuer"],
+                                                  "audience": AUDIENCE}}))
+            port = free_port()
+            log = (Path(tmp) / "serve.log").open("w")
+            with process("serve", "--policy", str(policy), "--issuer-ca", oidc["ca_file"],
+                         "--listen", f"127.0.0.1:{port}", "--kubeconfig", str(kubeconfig),
+                         "--workdir", str(Path(tmp) / "bundles"), stop_timeout=120,
+                         stdout=log, stderr=subprocess.STDOUT) as serve:
+                api_url = f"http://127.0.0.1:{port}"
+                until(lambda: _answers(f"{api_url}/healthz"), 60, 0.1)
+                for run in range(1, args.runs + 1):
+                    pr = ("--repo", "bench/app", "--pr", str(run), "--kubeconfig",
+                          str(kubeconfig))
+                    wall, out = timed("up", "--config", str(CONFIG), "--sha", f"{run:040x}",
+                                      "-o", "json", *pr)
+                    assert json.loads(out)["status"] == "ready", out
+                    direct.append(wall)
+                    timed("down", *pr)
+                    wall, out = via_api(api_url, oidc, "up", 100 + run, "--config",
+                                        str(CONFIG), "--sha", f"{run:040x}", "-o", "json")
+                    assert json.loads(out)["status"] == "ready", out
+                    through.append(wall)
+                    via_api(api_url, oidc, "down", 100 + run)
+                prs = range(201, 201 + args.concurrent)
+                started = time.monotonic()
+                with concurrent.futures.ThreadPoolExecutor(args.concurrent) as pool:
+                    outs = list(pool.map(lambda n: via_api(
+                        api_url, oidc, "up", n, "--config", str(CONFIG), "--sha",
+                        f"{n:040x}", "-o", "json"), prs))
+                concurrent_wall = time.monotonic() - started
+                statuses = [json.loads(out)["status"] for _, out in outs]
+                rss = peak_rss_mib(serve.pid)
+                with concurrent.futures.ThreadPoolExecutor(args.concurrent) as pool:
+                    list(pool.map(lambda n: via_api(api_url, oidc, "down", n), prs))
+    load = os.getloadavg()
+    result = {**header(),
+              "load_avg_1_5_15": [round(x, 1) for x in load],
+              "runs": args.runs,
+              "up_median_s": round(statistics.median(direct), 1),
+              "up_api_median_s": round(statistics.median(through), 1),
+              "api_overhead_median_s": round(statistics.median(through)
+                                             - statistics.median(direct), 2),
+              "concurrent": args.concurrent,
+              "concurrent_ready": statuses.count("ready"),
+              "concurrent_wall_s": round(concurrent_wall, 1),
+              "concurrent_slowest_s": round(max(w for w, _ in outs), 1),
+              "serve_peak_rss_mib": rss}
+    report(result, args.output)
+
+
+def _answers(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+if __name__ == "__main__":
+    main()

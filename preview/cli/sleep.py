@@ -1,0 +1,116 @@
+"""`preview sleep | wake`: an idle environment's pods off the host, and back as they were.
+
+One environment by `--repo/--pr` (or the pull_request event), or every environment whose
+namespace matches `-l SELECTOR` (a label selector over the environments' labels, e.g. the
+`labels:` of preview.yaml). Exit codes as `preview down`: 0 ok, 1 failed, 2 bad input, 4
+another run holds the environment and --no-wait was given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import click
+
+from preview import render
+from preview.cli.environments import _environment, _host, _yielded, pr_options, run_lock
+from preview.cli.options import examples, host_options, output_option
+from preview.errors import BadInput
+from preview.render import ProgressPrinter
+
+
+def _options(fn: Any) -> Any:
+    fn = host_options(fn)
+    fn = click.option("--no-wait", is_flag=True,
+                      help="When another run works on an environment, exit at once (exit "
+                           "code 4) instead of waiting for it.")(fn)
+    fn = output_option("text", "json", default="text")(fn)
+    fn = click.option("--timeout", type=click.IntRange(min=1), default=300,
+                      show_default=True, help="Seconds to wait, per environment.")(fn)
+    fn = click.option("-l", "--selector", default=None, metavar="SELECTOR",
+                      help="Every environment whose namespace matches this label selector "
+                           "(e.g. preview-vcluster.io/repo=octo-org.app).")(fn)
+    return pr_options(fn)
+
+
+@click.command("sleep", epilog=examples(
+    "preview sleep --repo octo-org/app --pr 42",
+    "preview sleep -l team=payments      # every environment labelled team=payments"))
+@_options
+def sleep_command(repo: str | None, pr_number: str | None, app: str | None,
+                  selector: str | None,
+                  timeout: int, output: str, no_wait: bool, kubeconfig: Path | None,
+                  context: str | None) -> None:
+    """Scale an environment to zero: its workloads inside the virtual cluster, then its
+    control plane (data kept on its volume). `preview wake` brings it back as it was."""
+    _run("sleep", repo, pr_number, app, selector, timeout, output, no_wait, kubeconfig,
+         context)
+
+
+@click.command("wake", epilog=examples(
+    "preview wake --repo octo-org/app --pr 42",
+    "preview wake -l preview-vcluster.io/repo=octo-org.app"))
+@_options
+def wake_command(repo: str | None, pr_number: str | None, app: str | None,
+                 selector: str | None,
+                 timeout: int, output: str, no_wait: bool, kubeconfig: Path | None,
+                 context: str | None) -> None:
+    """Wake a sleeping environment: control plane, then every workload with the replicas
+    it had, waiting until they are ready as `preview up` does."""
+    _run("wake", repo, pr_number, app, selector, timeout, output, no_wait, kubeconfig,
+         context)
+
+
+def _run(verb: str, repo: str | None, pr_number: str | None, app: str | None,
+         selector: str | None,
+         timeout: int, output: str, no_wait: bool, kubeconfig: Path | None,
+         context: str | None) -> None:
+    from preview import lease
+    from preview.operations import sleep
+
+    host = _host(kubeconfig, context)
+    if selector is not None:
+        if repo is not None or pr_number is not None or app is not None:
+            raise BadInput("-l and --repo/--pr name environments two ways: give one of them")
+        envs = asyncio.run(_selected(host, selector))
+    else:
+        envs = [_environment(repo, pr_number, app)]
+    printer = ProgressPrinter(None)  # on stderr: stdout is the result
+    operation = sleep.sleep if verb == "sleep" else sleep.wake
+    results = []
+    for env in envs:
+        try:
+            results.append(asyncio.run(operation(host, env, printer, timeout=timeout,
+                                                 lock=run_lock(no_wait, timeout))))
+        except lease.Busy as e:
+            printer.done()
+            _yielded(e)
+    printer.done()
+    if output == "json":
+        click.echo(render.dump(results, "json"))
+        return
+    if not results:
+        click.echo(f"no environment matches {selector}", err=True)
+    for result in results:
+        done = f"is {result.state}" if result.changed else f"was {result.state} already"
+        click.echo(f"environment {result.environment} ({result.namespace}) {done} "
+                   f"({len(result.workloads)} workloads, {result.seconds:.1f}s)")
+
+
+async def _selected(host: Any, selector: str) -> list[Any]:
+    """The environments whose namespaces match `selector`, oldest first."""
+    from preview import naming
+    from preview.kube.resources import NAMESPACES
+
+    async with host.client() as kube:
+        listed = await kube.list(NAMESPACES, None,
+                                 f"{naming.environment_selector()},{selector}")
+    envs = []
+    for record in filter(None, map(naming.read_environment, listed.get("items") or [])):
+        owner, _, name = record.repo.partition("/")
+        if owner and name and record.pr:
+            envs.append(naming.environment_for(owner, name, record.pr,
+                                               naming.app_of(record.environment, record.pr)))
+    return envs

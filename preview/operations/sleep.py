@@ -1,0 +1,262 @@
+"""`preview sleep` / `preview wake`: an idle environment holds no pod on the host, and comes back
+exactly as it was.
+
+Sleep, holding the environment's lock (`exclusive`):
+
+1. inside the virtual cluster, every workload gets `sleeping.sleep_patch` (replicas to zero,
+   CronJobs and Jobs suspended, DaemonSets pointed at no node), the state before recorded on
+   it; the virtual controllers delete the pods and the syncer their host copies;
+2. the host holds no pod of the tenant any more (awaited; a pod nothing can stop — a bare
+   pod — is named and sleep stops there, the control plane left running);
+3. the control plane's StatefulSet to zero (its replicas recorded the same way), awaited
+   until its pod is gone. Its data stays on its PersistentVolumeClaim, which a StatefulSet
+   keeps when scaled down: without `persistence.enabled` the data would go with the pod, so
+   such an environment is refused before anything changes;
+4. the namespace's `asleep-since` annotation (what `preview list` shows as `asleep`).
+
+Wake reverses it: the control plane back to its recorded replicas and ready, each workload
+restored from its record (`sleeping.wake_patch`), then waited for until ready as `up` waits;
+`asleep-since` is removed and `last-activity` set. Both are idempotent: sleeping a sleeping
+environment or waking an awake one changes nothing. Only the environment's own namespace
+(proved ours by `ownership.find`), its own control plane and the workloads inside its
+virtual cluster are touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from preview import naming, sleeping
+from preview.deploy.status import workload_state
+from preview.errors import BadInput, PreviewError
+from preview.kube.client import KubeClient, NotFound
+from preview.kube.connection import from_kubeconfig
+from preview.kube.host import HostCluster
+from preview.kube.resources import (
+    CRONJOBS,
+    DAEMONSETS,
+    DEPLOYMENTS,
+    JOBS,
+    NAMESPACES,
+    PODS,
+    REPLICASETS,
+    STATEFULSETS,
+    Resource,
+)
+from preview.operations import cost, exclusive, ownership
+from preview.vcluster import connect, lifecycle
+from preview.vcluster.model import Progress
+
+POLL_SECONDS = 0.5
+WORKLOADS: tuple[Resource, ...] = (DEPLOYMENTS, STATEFULSETS, REPLICASETS, DAEMONSETS,
+                                   CRONJOBS, JOBS)
+
+
+@dataclass(frozen=True)
+class SleepResult:
+    """What `preview sleep` or `preview wake` did to one environment."""
+
+    environment: str
+    namespace: str
+    state: str  # asleep | ready
+    changed: bool  # False: it was in that state already
+    workloads: tuple[str, ...]  # kind/namespace/name of each workload slept or woken
+    seconds: float
+
+
+def rfc3339(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def persistent(control_plane: dict[str, Any]) -> bool:
+    """Whether the control plane keeps its data on a claim (the chart's `data` template) (pure)."""
+    templates = (control_plane.get("spec") or {}).get("volumeClaimTemplates") or []
+    return any((t.get("metadata") or {}).get("name") == "data" for t in templates)
+
+
+def tenant_pod_selector(env: naming.Environment) -> str:
+    """The host pods the environment's syncer made (pure)."""
+    return (f"{naming.MANAGED_BY}={naming.SYNCER_VALUE},"
+            f"{naming.VCLUSTER}={naming.label_value(env.vcluster)}")
+
+
+async def _environment(kube: KubeClient, env: naming.Environment) -> dict[str, Any]:
+    """The control plane's StatefulSet of an existing environment of ours."""
+    namespace = await ownership.find(kube, env)
+    if namespace is None or namespace["metadata"].get("deletionTimestamp"):
+        raise BadInput(f"{env.full_name} PR {env.pr} has no environment (namespace "
+                       f"{env.namespace} {'is being deleted' if namespace else 'not found'})",
+                       "`preview list` shows the environments there are")
+    sts = await kube.get(STATEFULSETS, env.namespace, env.vcluster)
+    if sts is None:
+        raise PreviewError(f"environment {env.name} has no virtual cluster (StatefulSet "
+                           f"{env.namespace}/{env.vcluster} not found)",
+                           "run `preview up` again, or `preview down` to remove it")
+    return sts
+
+
+async def sleep(host: HostCluster, env: naming.Environment, progress: Progress, *,
+                lock: exclusive.Lock, timeout: float = 300.0,
+                now: dt.datetime | None = None) -> SleepResult:
+    """Put `env` to sleep (see the module's docstring); raises BadInput when its control
+    plane keeps no persistent data, PreviewError when a pod stays on the host."""
+    started = time.monotonic()
+    async with host.client() as kube:
+        sts = await _environment(kube, env)
+        if not persistent(sts):
+            raise BadInput(
+                f"environment {env.name} keeps its virtual cluster's data on an emptyDir "
+                "(vcluster persistence.enabled is false): sleeping would delete it",
+                "the platform policy's `vcluster: {persistence: {enabled: true}}` keeps it on a "
+                "claim (docs/policy.md); `preview up` again with it, then sleep")
+        async with exclusive.for_change(kube, env, lock, "sleep", progress):
+            sts = await _environment(kube, env)  # as it is now that we hold the lock
+            if sleeping.is_asleep(sts):
+                progress(f"environment {env.name} is asleep already")
+                return SleepResult(env.name, env.namespace, "asleep", False, (),
+                                   _since(started))
+            await cost.record(kube, env.namespace)  # the pods about to go, counted until now
+            async with connect.connect(kube, env.vcluster, env.namespace) as path, \
+                    KubeClient(from_kubeconfig(path), "preview-sleep") as virtual:
+                slept = await _apply(virtual, sleeping.sleep_patch, progress, "asleep")
+            await _wait_no_pods(kube, env.namespace, tenant_pod_selector(env), timeout,
+                                progress, "the tenant's pods")
+            patch = sleeping.sleep_patch("StatefulSet", sts)
+            assert patch is not None  # not asleep, checked above
+            await kube.patch(STATEFULSETS, env.namespace, env.vcluster, patch)
+            progress(f"control plane {env.vcluster}: scaled to 0 (its data stays on its "
+                     "claim)")
+            await _wait_no_pods(kube, env.namespace, _match_labels(sts), timeout, progress,
+                                "the control plane's pod")
+            await cost.record(kube, env.namespace)  # ...and closed: sleep is not counted
+            moment = now or dt.datetime.now(dt.UTC)
+            await kube.patch(NAMESPACES, None, env.namespace, {"metadata": {"annotations": {
+                naming.ASLEEP_SINCE: rfc3339(moment)}}})
+    progress(f"environment {env.name} is asleep")
+    return SleepResult(env.name, env.namespace, "asleep", True, slept, _since(started))
+
+
+async def wake(host: HostCluster, env: naming.Environment, progress: Progress, *,
+               lock: exclusive.Lock, timeout: float = 300.0,
+               now: dt.datetime | None = None) -> SleepResult:
+    """Wake `env`: control plane, then its workloads as they were, waited for until ready."""
+    started = time.monotonic()
+    deadline = started + timeout
+    async with host.client() as kube:
+        await _environment(kube, env)
+        async with exclusive.for_change(kube, env, lock, "wake", progress):
+            sts = await _environment(kube, env)
+            patch = sleeping.wake_patch("StatefulSet", sts)
+            if patch is not None:
+                await kube.patch(STATEFULSETS, env.namespace, env.vcluster, patch)
+                progress(f"control plane {env.vcluster}: scaled to "
+                         f"{patch['spec']['replicas']}")
+            await lifecycle.wait_ready(kube, env.vcluster, env.namespace, progress,
+                                       max(deadline - time.monotonic(), 1.0))
+            async with connect.connect(kube, env.vcluster, env.namespace) as path, \
+                    KubeClient(from_kubeconfig(path), "preview-wake") as virtual:
+                woken = await _apply(virtual, sleeping.wake_patch, progress, "restored")
+                await _wait_ready(virtual, woken, deadline, progress)
+            await cost.record(kube, env.namespace)  # the woken pods, open from their start
+            moment = now or dt.datetime.now(dt.UTC)
+            await kube.patch(NAMESPACES, None, env.namespace, {"metadata": {"annotations": {
+                naming.ASLEEP_SINCE: None, naming.LAST_ACTIVITY: rfc3339(moment)}}})
+    changed = patch is not None or bool(woken)
+    progress(f"environment {env.name} is awake" if changed else
+             f"environment {env.name} was awake already")
+    return SleepResult(env.name, env.namespace, "ready", changed, woken, _since(started))
+
+
+async def _apply(virtual: KubeClient, make: Any, progress: Progress,
+                 verb: str) -> tuple[str, ...]:
+    """Patch every workload of the virtual cluster for which `make(kind, obj)` has a patch."""
+    done = []
+    for res in WORKLOADS:
+        for obj in (await virtual.list(res, None)).get("items") or []:
+            try:
+                patch = make(res.kind, obj)
+            except ValueError as e:
+                raise PreviewError(str(e), "then run the command again") from None
+            if patch is None:
+                continue
+            meta = obj["metadata"]
+            ref = f"{res.kind.lower()}/{meta.get('namespace', '')}/{meta['name']}"
+            try:
+                await virtual.patch(res, meta.get("namespace"), meta["name"], patch)
+            except NotFound:
+                continue  # deleted meanwhile: nothing of it to keep
+            progress(f"{ref}: {verb}")
+            done.append(ref)
+    return tuple(done)
+
+
+def _match_labels(sts: dict[str, Any]) -> str:
+    labels = ((sts.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+async def _wait_no_pods(kube: KubeClient, namespace: str, selector: str, timeout: float,
+                        progress: Progress, what: str) -> None:
+    """Until no pod of `selector` is left in `namespace` (terminating ones count)."""
+    deadline = time.monotonic() + timeout
+    said = -1
+    while True:
+        pods = (await kube.list(PODS, namespace, selector)).get("items") or []
+        if not pods:
+            return
+        if len(pods) != said:
+            said = len(pods)
+            progress(f"waiting for {what} to go from the host ({len(pods)} left)")
+        if time.monotonic() > deadline:
+            names = ", ".join(_pod_name(p) for p in pods[:10])
+            raise PreviewError(
+                f"{what} did not go within {timeout:.0f}s: {names}",
+                "a pod no workload owns (a bare pod) cannot be scaled to zero: delete it in "
+                "the virtual cluster (`preview kubeconfig`) or keep the environment awake; "
+                "the control plane is still running, `preview wake` restores the rest")
+        await asyncio.sleep(POLL_SECONDS)
+
+
+def _pod_name(pod: dict[str, Any]) -> str:
+    notes = pod["metadata"].get("annotations") or {}
+    virtual = notes.get(naming.VIRTUAL_NAME_ANNOTATION)
+    where = notes.get(naming.VIRTUAL_NAMESPACE_ANNOTATION)
+    return f"{where}/{virtual}" if virtual else str(pod["metadata"]["name"])
+
+
+async def _wait_ready(virtual: KubeClient, refs: tuple[str, ...], deadline: float,
+                      progress: Progress) -> None:
+    """Until every restored Deployment/StatefulSet/DaemonSet is ready again (the kinds `up`
+    waits for; a bare ReplicaSet reports no updated replicas to count)."""
+    kinds = {r.kind.lower(): r for r in WORKLOADS if r.kind in
+             ("Deployment", "StatefulSet", "DaemonSet")}
+    waiting = [r for r in refs if r.split("/", 1)[0] in kinds]
+    shown: dict[str, str] = {}
+    while waiting:
+        still = []
+        for ref in waiting:
+            kind, namespace, name = ref.split("/", 2)
+            obj = await virtual.get(kinds[kind], namespace, name)
+            if obj is None:
+                continue
+            state = workload_state({**obj, "kind": kinds[kind].kind})
+            if not state.ready:
+                still.append(ref)
+            if shown.get(ref) != state.text:
+                shown[ref] = state.text
+                progress(state.text)
+        waiting = still
+        if waiting and time.monotonic() > deadline:
+            raise PreviewError(f"not ready after waking: {', '.join(waiting)}",
+                               "look at the pods inside the virtual cluster "
+                               "(`preview kubeconfig`); `preview wake` again waits more")
+        if waiting:
+            await asyncio.sleep(POLL_SECONDS)
+
+
+def _since(started: float) -> float:
+    return round(time.monotonic() - started, 1)

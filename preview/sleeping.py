@@ -1,0 +1,108 @@
+"""What sleeping and waking do to one workload: merge patches, worked out without I/O.
+
+Sleep takes an environment's pods away without losing what made them: every workload gets
+the patch that stops its pods and an annotation recording exactly what it changed, and wake
+applies the reverse patch from that annotation (`naming.SLEEP_*`):
+
+- Deployment, StatefulSet, ReplicaSet: `spec.replicas` to 0, the count before it kept
+  (a ReplicaSet that a Deployment controls is left to its Deployment);
+- CronJob and Job: `spec.suspend` true, the value before it kept (a suspended Job's
+  controller deletes its active pods; a finished Job is left alone, it runs nothing);
+- DaemonSet (no replicas to scale): its pod template's `nodeSelector` replaced by a label
+  no node carries (`naming.ASLEEP_NODE_LABEL`), so the controller removes its pods and the
+  syncer then removes their host copies; the selector before it kept as JSON.
+
+A workload that already carries the annotation is asleep: `sleep_patch` leaves it (running
+sleep twice does not record 0 as the count to restore) and `wake_patch` restores it. The
+control plane's StatefulSet on the host is a StatefulSet like any other.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from preview import naming
+
+SCALED = ("Deployment", "StatefulSet", "ReplicaSet")
+SUSPENDED = ("CronJob", "Job")
+KINDS = (*SCALED, *SUSPENDED, "DaemonSet")
+_MARKS = (naming.SLEEP_REPLICAS, naming.SLEEP_SUSPEND, naming.SLEEP_NODE_SELECTOR)
+
+
+def _notes(obj: dict[str, Any]) -> dict[str, str]:
+    return dict((obj.get("metadata") or {}).get("annotations") or {})
+
+
+def is_asleep(obj: dict[str, Any]) -> bool:
+    """Whether sleep changed this workload (it carries one of the sleep annotations)."""
+    return any(mark in _notes(obj) for mark in _MARKS)
+
+
+def _controlled(obj: dict[str, Any]) -> bool:
+    return any(ref.get("controller") for ref in
+               (obj.get("metadata") or {}).get("ownerReferences") or [])
+
+
+def _finished(job: dict[str, Any]) -> bool:
+    return any(c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
+               for c in (job.get("status") or {}).get("conditions") or [])
+
+
+def sleep_patch(kind: str, obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The merge patch that stops `obj`'s pods and records how to restore them; None when
+    there is nothing to do (asleep already, controlled by another workload, finished)."""
+    if kind not in KINDS:
+        raise ValueError(f"sleep does not handle kind {kind!r} (it handles {', '.join(KINDS)})")
+    if is_asleep(obj):
+        return None
+    spec = obj.get("spec") or {}
+    if kind in SCALED:
+        if kind == "ReplicaSet" and _controlled(obj):
+            return None
+        replicas = spec.get("replicas")
+        replicas = 1 if replicas is None else int(replicas)  # the API's default
+        return {"metadata": {"annotations": {naming.SLEEP_REPLICAS: str(replicas)}},
+                "spec": {"replicas": 0}}
+    if kind in SUSPENDED:
+        if kind == "Job" and (_finished(obj) or _controlled(obj)):
+            return None  # a CronJob's Job: suspending the CronJob stops new ones
+        before = "true" if spec.get("suspend") else "false"
+        return {"metadata": {"annotations": {naming.SLEEP_SUSPEND: before}},
+                "spec": {"suspend": True}}
+    selector = dict(((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {})
+    replaced: dict[str, Any] = {key: None for key in selector}
+    replaced[naming.ASLEEP_NODE_LABEL] = "true"
+    return {"metadata": {"annotations": {
+                naming.SLEEP_NODE_SELECTOR: json.dumps(selector, sort_keys=True)}},
+            "spec": {"template": {"spec": {"nodeSelector": replaced}}}}
+
+
+def wake_patch(kind: str, obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The merge patch that restores what `sleep_patch` recorded, removing the record; None
+    when `obj` is not asleep. A record that cannot be read is a ValueError naming it."""
+    notes = _notes(obj)
+    name = f"{kind} {(obj.get('metadata') or {}).get('name', '')}"
+    if kind in SCALED and naming.SLEEP_REPLICAS in notes:
+        recorded = notes[naming.SLEEP_REPLICAS]
+        if not recorded.isdigit():
+            raise ValueError(f"{name}: annotation {naming.SLEEP_REPLICAS}={recorded!r} is not "
+                             "a replica count; set spec.replicas yourself and remove it")
+        return {"metadata": {"annotations": {naming.SLEEP_REPLICAS: None}},
+                "spec": {"replicas": int(recorded)}}
+    if kind in SUSPENDED and naming.SLEEP_SUSPEND in notes:
+        return {"metadata": {"annotations": {naming.SLEEP_SUSPEND: None}},
+                "spec": {"suspend": notes[naming.SLEEP_SUSPEND] == "true"}}
+    if kind == "DaemonSet" and naming.SLEEP_NODE_SELECTOR in notes:
+        try:
+            selector = json.loads(notes[naming.SLEEP_NODE_SELECTOR])
+            if not isinstance(selector, dict):
+                raise ValueError("not an object")
+        except ValueError as e:
+            raise ValueError(f"{name}: annotation {naming.SLEEP_NODE_SELECTOR} is not a "
+                             f"JSON object ({e}); restore spec.template.spec.nodeSelector "
+                             "yourself and remove it") from None
+        restored: dict[str, Any] = {naming.ASLEEP_NODE_LABEL: None, **selector}
+        return {"metadata": {"annotations": {naming.SLEEP_NODE_SELECTOR: None}},
+                "spec": {"template": {"spec": {"nodeSelector": restored}}}}
+    return None

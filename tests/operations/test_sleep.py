@@ -1,0 +1,90 @@
+"""`preview sleep` / `preview wake` on a host sandbox, as a user runs them.
+
+The example app (two replicas) with a persistent control plane: sleep leaves no pod of the
+environment on the host — neither the tenant's nor the control plane's — and `preview list`
+says `asleep`; wake brings the control plane back with its data (the k3s stand-in keeps its
+state in its data directory, on the claim), the Deployment with its two replicas, and the URL
+answers again.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from preview import naming
+from preview.kube.client import KubeClient
+from preview.sandbox.runner import Sandbox
+from tests.conftest import wait_for
+from tests.operations.test_environments import (
+    DEPLOYMENTS,
+    ROOT,
+    SHA1,
+    fetch,
+    preview,
+    up,
+    virtual,
+)
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.tools]
+
+
+def persistent_policy(tmp_path: Path) -> Path:
+    """A platform policy that keeps every control plane's data on a claim."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("vcluster:\n  persistence:\n    enabled: true\n")
+    return policy
+
+
+def listed_status(sb: Sandbox) -> str:
+    rows = json.loads(preview(sb, "list", "--repo", "example/sleepy", "-o", "json").stdout)
+    return str(rows[0]["status"])
+
+
+def test_sleep_leaves_no_pod_on_the_host_and_wake_restores_the_replicas(
+        sandbox: Sandbox, api_client: client.ApiClient, tmp_path: Path) -> None:
+    core = client.CoreV1Api(api_client)
+    env = naming.environment_for("example", "sleepy", 7)
+    result = up(sandbox, ROOT / "examples" / "app" / "preview.yaml", "example/sleepy", 7, SHA1,
+                "--set", "replicaCount=2", "--policy", str(persistent_policy(tmp_path)))
+    assert result["status"] == "ready", result
+    assert len(core.list_namespaced_pod(env.namespace).items) == 3  # control plane + 2
+
+    slept = json.loads(preview(sandbox, "sleep", "--repo", "example/sleepy", "--pr", "7",
+                               "-o", "json").stdout)
+    assert [(r["state"], r["changed"]) for r in slept] == [("asleep", True)]
+    assert "deployment/default/app" in slept[0]["workloads"]
+    assert core.list_namespaced_pod(env.namespace).items == []
+    assert listed_status(sandbox) == "asleep"
+    claims = core.list_namespaced_persistent_volume_claim(env.namespace).items
+    assert [c.status.phase for c in claims] == ["Bound"]  # the data stays
+    again = json.loads(preview(sandbox, "sleep", "--repo", "example/sleepy", "--pr", "7",
+                               "-o", "json").stdout)
+    assert [(r["state"], r["changed"]) for r in again] == [("asleep", False)]
+
+    woken = json.loads(preview(sandbox, "wake", "--repo", "example/sleepy", "--pr", "7",
+                               "-o", "json").stdout)
+    assert [(r["state"], r["changed"]) for r in woken] == [("ready", True)]
+    assert listed_status(sandbox) == "ready"
+
+    async def deployment(kube: KubeClient, _: Path) -> Any:
+        return await kube.get(DEPLOYMENTS, "default", "app")
+    app = virtual(sandbox, env, deployment)
+    assert app["spec"]["replicas"] == 2 and app["status"]["readyReplicas"] == 2
+    assert naming.SLEEP_REPLICAS not in (app["metadata"].get("annotations") or {})
+    wait_for(lambda: fetch(result["url"], sandbox.ingress_http_port)[0] == 200, timeout=30,
+             what="the app to answer after waking")
+    preview(sandbox, "down", "--repo", "example/sleepy", "--pr", "7")
+
+
+def test_sleep_refuses_a_control_plane_without_persistent_data(sandbox: Sandbox) -> None:
+    result = up(sandbox, ROOT / "examples" / "app" / "preview.yaml", "example/awake", 8, SHA1)
+    assert result["status"] == "ready", result
+    refused = preview(sandbox, "sleep", "--repo", "example/awake", "--pr", "8", code=2)
+    assert "persistence.enabled is false" in refused.stderr
+    assert "vcluster: {persistence: {enabled: true}}" in refused.stderr  # the fix
+    preview(sandbox, "down", "--repo", "example/awake", "--pr", "8")

@@ -1,0 +1,102 @@
+"""What sleep and wake do to each kind of workload: patches, as tables (pure)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from preview import naming, sleeping
+
+
+def obj(spec: dict[str, Any], notes: dict[str, str] | None = None,
+        owners: list[dict[str, Any]] | None = None, status: dict[str, Any] | None = None
+        ) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": "w", "namespace": "default"}
+    if notes:
+        meta["annotations"] = notes
+    if owners:
+        meta["ownerReferences"] = owners
+    return {"metadata": meta, "spec": spec, "status": status or {}}
+
+
+def merge(target: Any, patch: Any) -> Any:
+    """RFC 7386 merge patch."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = merge(out.get(key), value)
+    return out
+
+
+@pytest.mark.parametrize("kind,spec", [
+    ("Deployment", {"replicas": 3}),
+    ("StatefulSet", {"replicas": 2}),
+    ("StatefulSet", {}),  # the API's default, 1
+    ("ReplicaSet", {"replicas": 1}),
+    ("Deployment", {"replicas": 0}),
+    ("CronJob", {"schedule": "* * * * *"}),
+    ("CronJob", {"schedule": "* * * * *", "suspend": True}),
+    ("Job", {"parallelism": 2}),
+    ("DaemonSet", {"template": {"spec": {"nodeSelector": {"disk": "ssd", "zone": "a"}}}}),
+    ("DaemonSet", {"template": {"spec": {}}}),
+])
+def test_sleep_then_wake_restores_the_workload_exactly(kind: str, spec: dict[str, Any]) -> None:
+    before = obj(spec)
+    patch = sleeping.sleep_patch(kind, before)
+    assert patch is not None
+    asleep = merge(before, patch)
+    assert sleeping.is_asleep(asleep)
+    if kind in sleeping.SCALED:
+        assert asleep["spec"]["replicas"] == 0
+    elif kind in sleeping.SUSPENDED:
+        assert asleep["spec"]["suspend"] is True
+    else:
+        assert asleep["spec"]["template"]["spec"]["nodeSelector"] == \
+            {naming.ASLEEP_NODE_LABEL: "true"}
+    assert sleeping.sleep_patch(kind, asleep) is None  # twice: the record is kept
+    woken = merge(asleep, sleeping.wake_patch(kind, asleep))
+    assert woken["metadata"].pop("annotations") == {}  # the record removed
+    expected = json.loads(json.dumps(before))
+    if kind in sleeping.SCALED:
+        expected["spec"]["replicas"] = spec.get("replicas", 1)
+    if kind in sleeping.SUSPENDED:
+        expected["spec"]["suspend"] = bool(spec.get("suspend"))
+    if kind == "DaemonSet":
+        expected["spec"]["template"]["spec"].setdefault("nodeSelector", {})
+    assert woken == expected
+    assert sleeping.wake_patch(kind, woken) is None
+
+
+def test_what_sleep_leaves_alone() -> None:
+    controlled = [{"kind": "Deployment", "name": "app", "controller": True}]
+    assert sleeping.sleep_patch("ReplicaSet", obj({"replicas": 2}, owners=controlled)) is None
+    assert sleeping.sleep_patch("Job", obj({}, owners=[{"kind": "CronJob",
+                                                          "controller": True}])) is None
+    done = {"conditions": [{"type": "Complete", "status": "True"}]}
+    assert sleeping.sleep_patch("Job", obj({}, status=done)) is None
+    with pytest.raises(ValueError, match="Pod"):
+        sleeping.sleep_patch("Pod", obj({}))
+
+
+def test_a_record_that_cannot_be_read_names_the_annotation_and_the_fix() -> None:
+    with pytest.raises(ValueError, match=f"{naming.SLEEP_REPLICAS}='many'.*spec.replicas"):
+        sleeping.wake_patch("Deployment", obj({"replicas": 0},
+                                              {naming.SLEEP_REPLICAS: "many"}))
+    with pytest.raises(ValueError, match=f"{naming.SLEEP_NODE_SELECTOR}.*nodeSelector"):
+        sleeping.wake_patch("DaemonSet", obj({}, {naming.SLEEP_NODE_SELECTOR: "[1]"}))
+
+
+def test_the_daemonset_record_is_its_selector_as_json() -> None:
+    patch = sleeping.sleep_patch("DaemonSet", obj(
+        {"template": {"spec": {"nodeSelector": {"zone": "a"}}}}))
+    assert patch is not None
+    assert json.loads(patch["metadata"]["annotations"][naming.SLEEP_NODE_SELECTOR]) == \
+        {"zone": "a"}
+    assert patch["spec"]["template"]["spec"]["nodeSelector"] == \
+        {"zone": None, naming.ASLEEP_NODE_LABEL: "true"}
