@@ -81,15 +81,14 @@ def gc_command(repos: tuple[str, ...], dry_run: bool, max_deletions: int, force:
     from preview.gc import report
     from preview.gc.model import Settings
     from preview.github import GitHubSession
-    from preview.github.pulls import DEFAULT_API_URL, GitHubApi
+    from preview.github.pulls import gc_transport
     from preview.kube.host import HostCluster
     from preview.operations.gc import GcOptions, down_teardown, gc, github_notifier
 
     if any(not label.strip() for label in keep_labels):
         raise BadInput("--keep-label: empty label", "name a PR label, e.g. preview:keep")
     token = github_token or os.environ.get("GH_TOKEN", "")
-    github = GitHubApi(token, os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL) \
-        if token else None
+    github = gc_transport(token, os.environ) if token else None
     rules = policy.load(policy_path)
     options = GcOptions(repos=repos, dry_run=dry_run, max_deletions=max_deletions, force=force,
                         settings=Settings(grace_seconds=grace, keep_labels=keep_labels,

@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from github import Github, GithubException
-
 from preview.github import client
 
 ACCEPTED = "rocket"  # the reaction to a /preview command that runs
@@ -22,42 +20,37 @@ ACCEPTED = "rocket"  # the reaction to a /preview command that runs
 class ChatOps:
     """The GitHub calls of the action's triggers, on one repository."""
 
-    def __init__(self, gh: Github, repo: str, policy: client.RetryPolicy) -> None:
+    def __init__(self, gh: client.GitHub, repo: str) -> None:
         self.gh = gh
         self.repo = repo
-        self.policy = policy
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], token: str, repo: str) -> ChatOps:
-        policy = client.RetryPolicy()
-        return cls(client.connect(token, client.api_url(environ), policy), repo, policy)
+        return cls(client.GitHub.from_env(token, environ), repo)
 
     def pull(self, number: int) -> dict[str, Any]:
         """The pull request as the REST API describes it (the same shape as an event's
         `pull_request`)."""
-        what = f"GET /repos/{self.repo}/pulls/{number}"
-        return dict(client.call(lambda: self.gh.get_repo(self.repo).get_pull(number).raw_data,
-                                what))
+        return dict(self.gh.get(f"/repos/{self.repo}/pulls/{number}"))
 
     def permission(self, login: str) -> str:
         """`login`'s permission on the repository: admin, write, read or none (a user GitHub
         does not know, 404, has none)."""
-        what = f"GET /repos/{self.repo}/collaborators/{login}/permission"
         try:
-            return str(self.gh.get_repo(self.repo).get_collaborator_permission(login))
-        except GithubException as e:
-            if e.status == 404:
-                return "none"
-            raise client.wrap(e, what) from e
+            answer = self.gh.get(f"/repos/{self.repo}/collaborators/{login}/permission")
+        except client.NotFound:
+            return "none"
+        return str(answer["permission"])
 
     def react(self, number: int, comment_id: int, content: str = ACCEPTED) -> None:
-        """A reaction on the comment (GitHub answers 200 when it is already there)."""
-        comment = self.gh.get_repo(self.repo).get_issue(number).get_comment(comment_id)
-        client.create_once(lambda: comment.create_reaction(content), lambda: None,
-                           f"POST reaction to comment {comment_id}", self.policy)
+        """A reaction on the comment (GitHub answers 200 when it is already there, so a
+        POST that failed with a 5xx is simply sent again). `number` is the pull request's,
+        for the logs: comment ids are the repository's."""
+        path = f"/repos/{self.repo}/issues/comments/{comment_id}/reactions"
+        self.gh.create(path, {"content": content}, refind=lambda: None,
+                       what=f"react to comment {comment_id} on #{number}")
 
     def reply(self, number: int, body: str) -> None:
         """A new comment on the pull request (a refusal addressed to the commenter)."""
-        issue = self.gh.get_repo(self.repo).get_issue(number)
-        client.create_once(lambda: issue.create_comment(body), lambda: None,
-                           f"create comment on #{number}", self.policy)
+        self.gh.create(f"/repos/{self.repo}/issues/{number}/comments", {"body": body},
+                       refind=lambda: None, what=f"create comment on #{number}")

@@ -7,16 +7,13 @@ quotes our marker but was written by someone else is never edited or deleted.
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from github import GithubException
-from github.Repository import Repository
-
-from preview.github.client import GitHubError, RetryPolicy, call, create_once
+from preview.github.client import GitHub, GitHubError, NotFound
 from preview.github.render import COMMENT_LIMIT
 
 log = logging.getLogger(__name__)
@@ -81,7 +78,6 @@ class Found:
     author: str
     created_at: str  # ISO 8601, comparable as text
     body: str
-    handle: Any = field(default=None, compare=False, repr=False)  # PyGithub's IssueComment
 
 
 def is_ours(comment: Found, marker_line: str, author: str) -> bool:
@@ -107,20 +103,21 @@ def plan(comments: Sequence[Found], marker_line: str, author: str) -> tuple[Foun
 
 @dataclass(frozen=True)
 class StickyComment:
-    """The sticky comment of one pull request, holding a section per environment."""
+    """The sticky comment of one pull request of `repo` (owner/name), holding a section per
+    environment."""
 
-    repo: Repository
+    gh: GitHub
+    repo: str
     pr: int
     marker: str
     author: str
-    policy: RetryPolicy
 
     def upsert(self, environment: str, render: Callable[[int], str]) -> int:
         """Make our comment's section of `environment` say `render(limit)` (the section's
         text in at most `limit` characters, what the other sections leave of GitHub's
         limit): create the comment once, update it in place, keep the other environments'
         sections, fold duplicates into the oldest. Returns the id of the comment."""
-        issue = self.repo.get_issue(self.pr)
+        policy = self.gh.policy
         for attempt in range(1, CONVERGE_ATTEMPTS + 1):
             keep, extra = self._find()
             merged: dict[str, str] = {}
@@ -132,63 +129,54 @@ class StickyComment:
             text = render(max(room, 1000)).strip("\n")
             body = compose(self.marker, {**merged, environment: text})
             if keep is None:
-                created = create_once(
-                    post=functools.partial(issue.create_comment, body),
-                    refind=self._find_handle,
-                    what=f"create comment on #{self.pr}", policy=self.policy)
+                created = self.gh.create(
+                    f"/repos/{self.repo}/issues/{self.pr}/comments", {"body": body},
+                    refind=lambda: self._find()[0],
+                    what=f"create comment on #{self.pr}")
                 # A run racing us may have created one too: look again and keep the oldest.
                 keep, extra = self._find()
                 if keep is None:  # not listed yet; ours exists, nothing to deduplicate
-                    return int(created.id)
+                    return int(created["id"] if isinstance(created, dict) else created.id)
                 if extra:
                     continue  # fold the duplicates (ours among them, maybe) into the oldest
             else:
                 if keep.body != body:
-                    handle = keep.handle
-                    call(functools.partial(handle.edit, body),
-                         f"update comment {keep.id} on #{self.pr}")
+                    self.gh.patch(self._url(keep), {"body": body})
                 for duplicate in extra:
                     self._delete(duplicate)
             # GitHub has no conditional write: a run of another environment that read the
             # comment before our write may still write its stale copy back. Look again once
             # such a write would have landed; ours gone means write it again.
-            if self.policy.settle > 0:
-                self.policy.sleep(self.policy.settle)
+            if policy.settle > 0:
+                policy.sleep(policy.settle)
             now, _ = self._find()
             if now is not None and sections(now.body, self.marker).get(environment) == text:
                 return int(now.id)
             log.info("comment on #%s: another environment's run wrote at the same time; "
                      "writing %s again (attempt %d)", self.pr, environment, attempt)
-            self.policy.sleep(self.policy.backoff * attempt)
+            policy.sleep(policy.backoff * attempt)
         raise GitHubError(f"GitHub: comment on #{self.pr}: the section of {environment} was "
                           f"overwritten {CONVERGE_ATTEMPTS} times by other runs",
                           "the next run writes it again")
 
-    def _find_handle(self) -> Any:
-        keep, _ = self._find()
-        return keep.handle if keep is not None else None
-
     def _find(self) -> tuple[Found | None, list[Found]]:
-        comments = call(lambda: list(self.repo.get_issue(self.pr).get_comments()),
-                        f"list comments of #{self.pr}")
+        comments = self.gh.items(f"/repos/{self.repo}/issues/{self.pr}/comments")
         return plan([_found(c) for c in comments], self.marker, self.author)
+
+    def _url(self, comment: Found) -> str:
+        return f"/repos/{self.repo}/issues/comments/{comment.id}"
 
     def _delete(self, comment: Found) -> None:
         """Delete a duplicate of ours (plan() returns only ours); already gone is fine."""
         if not is_ours(comment, self.marker, self.author):
             raise AssertionError(f"refusing to delete comment {comment.id}: not ours")
-        try:
-            comment.handle.delete()
-        except GithubException as e:
-            if e.status != 404:  # 404: a racing run deleted it first
-                raise GitHubError(f"GitHub: delete duplicate comment {comment.id}: {e.status}",
-                                  None, e.status) from e
+        with contextlib.suppress(NotFound):  # a racing run deleted it first
+            self.gh.delete(self._url(comment))
         log.info("deleted duplicate preview comment %s on #%s", comment.id, self.pr)
 
 
 def _found(comment: Any) -> Found:
-    user = comment.user
-    created = comment.created_at
-    return Found(id=int(comment.id), author=user.login if user is not None else "",
-                 created_at=created.strftime("%Y-%m-%dT%H:%M:%SZ") if created else "",
-                 body=comment.body or "", handle=comment)
+    user = comment.get("user") or {}
+    return Found(id=int(comment["id"]), author=str(user.get("login") or ""),
+                 created_at=str(comment.get("created_at") or ""),
+                 body=str(comment.get("body") or ""))

@@ -13,10 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from github import Github
-from github.Repository import Repository
-
-from preview.github.client import RetryPolicy, call, create_once
+from preview.github.client import GitHub
 
 log = logging.getLogger(__name__)
 
@@ -26,24 +23,26 @@ PAYLOAD_KEY = "preview-vcluster"
 
 @dataclass(frozen=True)
 class Deployments:
-    """Deployments of one repository, written through one client."""
+    """Deployments of one repository (`repo`, owner/name). Deployments are GitHub's JSON."""
 
-    gh: Github
-    repo: Repository
-    policy: RetryPolicy
+    gh: GitHub
+    repo: str
 
-    def start(self, sha: str, environment: str, description: str) -> Any:
-        """The deployment of `sha` to `environment` (reused on re-runs), now `in_progress`."""
-        deployment = self._find(sha, environment) or create_once(
-            post=lambda: self.repo.create_deployment(
-                ref=sha, task=TASK, environment=environment, description=description[:140],
-                auto_merge=False, required_contexts=[], transient_environment=True,
-                production_environment=False, payload={PAYLOAD_KEY: {"environment": environment}}),
+    def start(self, sha: str, environment: str, description: str) -> dict[str, Any]:
+        """The deployment of `sha` to `environment` (reused on re-runs)."""
+        found = self._find(sha, environment)
+        if found is not None:
+            return found
+        return dict(self.gh.create(
+            f"/repos/{self.repo}/deployments",
+            {"ref": sha, "task": TASK, "environment": environment,
+             "description": description[:140], "auto_merge": False, "required_contexts": [],
+             "transient_environment": True, "production_environment": False,
+             "payload": {PAYLOAD_KEY: {"environment": environment}}},
             refind=lambda: self._find(sha, environment),
-            what=f"create deployment of {sha[:7]} to {environment}", policy=self.policy)
-        return deployment
+            what=f"create deployment of {sha[:7]} to {environment}"))
 
-    def set_status(self, deployment: Any, state: str, *, description: str = "",
+    def set_status(self, deployment: dict[str, Any], state: str, *, description: str = "",
                    environment_url: str = "", log_url: str = "") -> None:
         """Add a deployment status once (a failed POST is re-read before it is repeated)."""
         fields: dict[str, Any] = {"state": state, "description": description[:140]}
@@ -55,13 +54,10 @@ class Deployments:
             # Ours are transient: GitHub's auto_inactive only touches non-transient ones, so
             # older shas are made inactive explicitly (`supersede`).
             fields["auto_inactive"] = True
-        # PyGithub's create_status has no log_url (target_url is its deprecated alias), so the
-        # status is posted through the same requester, with the same retry policy.
-        create_once(
-            post=lambda: self.gh.requester.requestJsonAndCheck(
-                "POST", f"{deployment.url}/statuses", input=fields),
+        self.gh.create(
+            self._statuses(deployment), fields,
             refind=lambda: self._latest_if(deployment, state),
-            what=f"set deployment {deployment.id} {state}", policy=self.policy)
+            what=f"set deployment {deployment['id']} {state}")
 
     def supersede(self, environment: str, current_id: int) -> int:
         """Mark every other active deployment of `environment` inactive; return how many."""
@@ -72,27 +68,29 @@ class Deployments:
         return self._deactivate(environment, keep=None)
 
     def _deactivate(self, environment: str, keep: int | None) -> int:
-        deployments = call(lambda: list(self.repo.get_deployments(environment=environment)),
-                           f"list deployments of {environment}")
+        deployments = self.gh.items(f"/repos/{self.repo}/deployments",
+                                    {"environment": environment})
         changed = 0
         for deployment in deployments:
-            if deployment.id == keep or self._latest_state(deployment) == "inactive":
+            if deployment["id"] == keep or self._latest_state(deployment) == "inactive":
                 continue
             self.set_status(deployment, "inactive", description="preview environment removed")
             changed += 1
         return changed
 
-    def _find(self, sha: str, environment: str) -> Any:
-        found = call(lambda: list(self.repo.get_deployments(sha=sha, environment=environment,
-                                                            task=TASK)),
-                     f"list deployments of {sha[:7]}")
+    def _find(self, sha: str, environment: str) -> dict[str, Any] | None:
+        found = self.gh.items(f"/repos/{self.repo}/deployments",
+                              {"sha": sha, "environment": environment, "task": TASK})
         # Oldest first: racing runs converge on the same deployment.
-        return min(found, key=lambda d: d.id) if found else None
+        return dict(min(found, key=lambda d: d["id"])) if found else None
 
-    def _latest_state(self, deployment: Any) -> str:
-        statuses = call(lambda: deployment.get_statuses().get_page(0),
-                        f"list statuses of deployment {deployment.id}")
-        return str(statuses[0].state) if statuses else ""
+    def _statuses(self, deployment: dict[str, Any]) -> str:
+        return f"/repos/{self.repo}/deployments/{deployment['id']}/statuses"
 
-    def _latest_if(self, deployment: Any, state: str) -> Any:
+    def _latest_state(self, deployment: dict[str, Any]) -> str:
+        # Newest first: the first page's first status is the latest.
+        statuses = self.gh.get(self._statuses(deployment), {"per_page": "1"})
+        return str(statuses[0]["state"]) if statuses else ""
+
+    def _latest_if(self, deployment: dict[str, Any], state: str) -> bool | None:
         return True if self._latest_state(deployment) == state else None

@@ -17,25 +17,35 @@ that includes private repositories — or the owner account itself no longer exi
 answer (5xx, timeout, 401/403, a rate limit, a token that sees only some repositories such as
 the Actions `GITHUB_TOKEN`) leaves the repository *unknown*: the GC keeps what it cannot judge.
 
-Rate limits: `x-ratelimit-remaining` / `x-ratelimit-reset` are read from every answer; when
-the budget falls under `min_remaining`, lookups stop cleanly and the rest is unknown. A
-secondary limit (403/429 with `retry-after`) is waited out, then the call retried.
+Every request goes through `preview.github.client` (retries, rate limits, typed errors); the
+GC's transport (`gc_transport`) keeps a floor of 50 requests under the rate-limit budget:
+when the budget falls under it, lookups stop cleanly and the rest is unknown. A secondary
+limit (403/429 with `retry-after`) is waited out, then the call retried; a wait longer than a
+minute stops the lookups.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import requests
+from preview.github import client
+from preview.github.client import GitHub
 
 log = logging.getLogger(__name__)
-DEFAULT_API_URL = "https://api.github.com"
-PER_PAGE = 100
+
+# The GC's patience: three tries, and a rate limit longer than a minute stops the lookups.
+GC_POLICY = client.RetryPolicy(attempts=3, max_wait=60.0)
+
+
+def gc_transport(token: str, environ: Mapping[str, str], **kwargs: Any) -> GitHub:
+    """The GC's transport: reads only, a floor of 50 requests under the rate-limit budget."""
+    kwargs.setdefault("policy", GC_POLICY)
+    kwargs.setdefault("min_remaining", 50)
+    return GitHub.from_env(token, environ, timeout=10.0, user_agent="preview-vcluster-gc",
+                           **kwargs)
 
 
 @dataclass(frozen=True)
@@ -53,115 +63,16 @@ class RepoPulls:
     detail: str = ""
 
 
-class LookupFailed(Exception):
-    """One lookup failed; the repository it was for is unknown, the others go on."""
+# Every further lookup would fail the same way: the budget is spent, the token rejected, or
+# GitHub asked us to wait longer than we will.
+_STOPS = (client.BudgetLow, client.Unauthorized, client.RateLimited)
 
 
-class StopLookups(LookupFailed):
-    """Every further lookup would fail the same way (budget spent, token rejected)."""
-
-
-class GitHubApi:
-    """A small GitHub REST reader that counts its calls and respects rate limits."""
-
-    def __init__(self, token: str, base_url: str = DEFAULT_API_URL, *,
-                 session: requests.Session | None = None, min_remaining: int = 50,
-                 max_wait: float = 60.0, timeout: float = 10.0, attempts: int = 3,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.session = session or requests.Session()
-        self.session.headers.update({
-            "Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": "2022-11-28", "User-Agent": "preview-vcluster-gc"})
-        self.min_remaining = min_remaining
-        self.max_wait = max_wait
-        self.timeout = timeout
-        self.attempts = attempts
-        self.sleep = sleep
-        self.calls = 0
-        self.remaining: int | None = None
-        self.reset: int | None = None
-
-    def get(self, path: str, params: Mapping[str, str] | None = None,
-            answers: Collection[int] = (404,)) -> requests.Response:
-        """GET `path`: a 2xx answer or one of `answers`; LookupFailed / StopLookups otherwise."""
-        url = path if path.startswith("http") else self.base_url + path
-        for attempt in range(1, self.attempts + 1):
-            if self.remaining is not None and self.remaining < self.min_remaining:
-                raise StopLookups(f"GitHub rate-limit budget low ({self.remaining} requests "
-                                  f"left, resets at {_clock(self.reset)})")
-            try:
-                self.calls += 1
-                resp = self.session.get(url, params=params, timeout=self.timeout)
-            except requests.RequestException as e:
-                if attempt == self.attempts:
-                    raise LookupFailed(f"GitHub did not answer ({type(e).__name__})") from e
-                self.sleep(float(attempt))
-                continue
-            self._track(resp)
-            if resp.status_code < 300 or resp.status_code in answers:
-                return resp
-            wait = self._limited(resp)
-            if wait is not None:
-                if wait > self.max_wait or attempt == self.attempts:
-                    raise StopLookups(f"GitHub rate limit: asked to wait {wait:.0f}s")
-                log.warning("GitHub secondary rate limit: waiting %.0fs", wait)
-                self.sleep(wait)
-                continue
-            if resp.status_code == 401:
-                raise StopLookups("GitHub rejected the token (401)")
-            if resp.status_code >= 500 and attempt < self.attempts:
-                self.sleep(float(attempt))
-                continue
-            raise LookupFailed(f"GitHub answered {resp.status_code} for {path}")
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def pages(self, path: str, params: Mapping[str, str]) -> list[list[Any]]:
-        """Every page of a paginated list (following `Link: rel=next`)."""
-        pages: list[list[Any]] = []
-        url: str | None = path
-        query: Mapping[str, str] | None = {**params, "per_page": str(PER_PAGE)}
-        while url:
-            resp = self.get(url, query)
-            if resp.status_code == 404:
-                raise NotFound(path)
-            body = resp.json()
-            pages.append(list(body.get("repositories", []) if isinstance(body, dict) else body))
-            url = resp.links.get("next", {}).get("url")
-            query = None  # the next link carries the query
-        return pages
-
-    def _track(self, resp: requests.Response) -> None:
-        remaining = resp.headers.get("x-ratelimit-remaining", "")
-        reset = resp.headers.get("x-ratelimit-reset", "")
-        if remaining.isdigit():
-            self.remaining = int(remaining)
-        if reset.isdigit():
-            self.reset = int(reset)
-
-    def _limited(self, resp: requests.Response) -> float | None:
-        """Seconds to wait when `resp` is a rate limit (None when it is not one)."""
-        if resp.status_code not in (403, 429):
-            return None
-        retry_after = resp.headers.get("retry-after", "")
-        if retry_after.isdigit():
-            return float(retry_after)
-        if resp.headers.get("x-ratelimit-remaining") == "0":
-            reset = int(resp.headers.get("x-ratelimit-reset", "0") or 0)
-            return max(reset - time.time(), 0.0) + 1.0
-        if "rate limit" in resp.text.lower():
-            return 60.0  # GitHub: without headers, wait at least a minute
-        return None
-
-
-class NotFound(Exception):
-    """A 404 on a list: the thing does not exist, or the token may not see it."""
-
-
-def lookup(api: GitHubApi, wanted: Mapping[str, Collection[int]]) -> dict[str, RepoPulls]:
+def lookup(api: GitHub, wanted: Mapping[str, Collection[int]]) -> dict[str, RepoPulls]:
     """The state of each repository in `wanted` (owner/name -> PR numbers of environments).
 
-    One failing repository never stops the others; a StopLookups marks the rest unknown.
+    One failing repository never stops the others; a rejected token, a spent budget or a
+    long rate limit marks the rest unknown without asking.
     """
     results: dict[str, RepoPulls] = {}
     owners = _Owners(api)
@@ -172,11 +83,11 @@ def lookup(api: GitHubApi, wanted: Mapping[str, Collection[int]]) -> dict[str, R
             continue
         try:
             results[repo] = _repository(api, owners, repo, wanted[repo])
-        except StopLookups as e:
-            stopped = str(e)
+        except _STOPS as e:
+            stopped = e.message
             results[repo] = RepoPulls(repo, "unknown", detail=stopped)
-        except LookupFailed as e:
-            results[repo] = RepoPulls(repo, "unknown", detail=str(e))
+        except client.GitHubError as e:
+            results[repo] = RepoPulls(repo, "unknown", detail=e.message)
         except (ValueError, KeyError, TypeError, AttributeError) as e:  # a malformed answer
             results[repo] = RepoPulls(repo, "unknown",
                                       detail=f"unexpected answer from GitHub ({e!r})")
@@ -210,24 +121,24 @@ def _may_have_slipped(number: int, pages: list[list[Any]]) -> bool:
     return False
 
 
-def _repository(api: GitHubApi, owners: _Owners, repo: str,
+def _repository(api: GitHub, owners: _Owners, repo: str,
                 numbers: Collection[int]) -> RepoPulls:
     owner, _, name = repo.partition("/")
     try:
         pages = api.pages(f"/repos/{owner}/{name}/pulls",
                           {"state": "open", "sort": "created", "direction": "asc"})
-    except NotFound:
+    except client.NotFound:
         gone, why = owners.proves_gone(owner, name)
         return RepoPulls(repo, "gone" if gone else "unknown", detail=why)
     open_prs = {int(p["number"]): tuple(str(lb.get("name", "")) for lb in p.get("labels") or [])
                 for page in pages for p in page}
     closed: dict[int, str] = {}
     for number in sorted(n for n in set(numbers) - set(open_prs) if _may_have_slipped(n, pages)):
-            resp = api.get(f"/repos/{owner}/{name}/pulls/{number}")
-            if resp.status_code == 404:
+            try:
+                pull = api.get(f"/repos/{owner}/{name}/pulls/{number}")
+            except client.NotFound:
                 closed[number] = "missing"
                 continue
-            pull = resp.json()
             if pull.get("state") == "open":
                 open_prs[number] = tuple(str(lb.get("name", "")) for lb in
                                          pull.get("labels") or [])
@@ -240,7 +151,7 @@ def _repository(api: GitHubApi, owners: _Owners, repo: str,
 class _Owners:
     """Proof that a repository is gone, from what the token sees of its owner (cached)."""
 
-    def __init__(self, api: GitHubApi) -> None:
+    def __init__(self, api: GitHub) -> None:
         self.api = api
         self._installation: tuple[str, set[str]] | None = None  # selection, full names
         self._listings: dict[str, tuple[set[str], bool] | None] = {}  # owner -> names, private?
@@ -276,17 +187,15 @@ class _Owners:
     def _installation_repos(self) -> tuple[str, set[str]] | None:
         if self._installation is None:
             # Only installation tokens may read this; a PAT gets 401/403 (not a failure here).
-            url: str | None = "/installation/repositories"
-            query: Mapping[str, str] | None = {"per_page": str(PER_PAGE)}
             selection, names = "none", set()
-            while url:
-                resp = self.api.get(url, query, answers=(401, 403, 404))
-                if resp.status_code != 200:
-                    break
-                body = resp.json()
-                selection = str(body.get("repository_selection") or "selected")
-                names |= {str(r["full_name"]).lower() for r in body.get("repositories", [])}
-                url, query = resp.links.get("next", {}).get("url"), None
+            try:
+                bodies = self.api.bodies("/installation/repositories")
+            except (client.Unauthorized, client.Forbidden, client.NotFound):
+                pass
+            else:
+                selection = str(bodies[0].get("repository_selection") or "selected")
+                names = {str(r["full_name"]).lower() for body in bodies
+                         for r in body.get("repositories", [])}
             self._installation = (selection, names)
         return None if self._installation[0] == "none" else self._installation
 
@@ -295,17 +204,11 @@ class _Owners:
             repos: list[Any] | None = None
             for path in (f"/orgs/{owner}/repos", f"/users/{owner}/repos"):
                 try:
-                    repos = [r for page in self.api.pages(path, {"type": "all"}) for r in page]
+                    repos = self.api.items(path, {"type": "all"})
                     break
-                except NotFound:
+                except client.NotFound:
                     continue
             self._listings[owner] = None if repos is None else (
                 {str(r["full_name"]).lower() for r in repos},
                 any(r.get("private") for r in repos))
         return self._listings[owner]
-
-
-def _clock(epoch: int | None) -> str:
-    if epoch is None:
-        return "an unknown time"
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%H:%M:%S UTC")

@@ -11,8 +11,6 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
-from github import Github
-
 from preview.github import client
 from preview.github.actions import Actions
 from preview.github.comments import StickyComment, marker
@@ -37,14 +35,13 @@ class GitHubSession:
     Without a token it renders the same comment to `out` (a terminal) and touches no API.
     """
 
-    def __init__(self, gh: Github | None, actions: Actions, out: TextIO | None,
-                 policy: client.RetryPolicy, author: str | None = None) -> None:
+    def __init__(self, gh: client.GitHub | None, actions: Actions, out: TextIO | None,
+                 author: str | None = None) -> None:
         self.gh = gh
         self.actions = actions
         self.out = out
-        self.policy = policy
         self._author = author
-        self._deployment: Any = None
+        self._deployment: dict[str, Any] | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], token: str | None = None, *,
@@ -58,15 +55,14 @@ class GitHubSession:
         login, or `github-actions[bot]` when that answers 403.
         """
         token = token or environ.get("GITHUB_TOKEN", "")
-        policy = policy or client.RetryPolicy()
         # Workflow commands (masks first of all) must reach the step's stdout even when the
         # caller gives no terminal for the console fallback.
         actions = Actions.from_env(environ, out if out is not None else sys.stdout)
         if not token:
-            return cls(None, actions, out, policy) if out is not None else None
+            return cls(None, actions, out) if out is not None else None
         actions.mask(token)  # a no-op outside Actions
-        gh = client.connect(token, client.api_url(environ), policy, pace_writes=pace_writes)
-        return cls(gh, actions, out, policy, author)
+        gh = client.GitHub.from_env(token, environ, policy=policy, pace_writes=pace_writes)
+        return cls(gh, actions, out, author)
 
     # -- the three reports -----------------------------------------------------------------
 
@@ -99,9 +95,7 @@ class GitHubSession:
             return self._comment(pr, env, body)
         try:
             self._upsert(pr, env, body)
-        except client.GitHubError as e:
-            if e.status != 403:
-                return [self._warn("comment", e)]
+        except client.Forbidden as e:
             log.info("no comment on #%s: the token may not write (%s)", pr.number, e)
         except Exception as e:  # by contract nothing here may fail the run
             return [self._warn("comment", e)]
@@ -113,10 +107,8 @@ class GitHubSession:
         fails (a warning)."""
         if self.gh is None:
             return None
-        gh = self.gh
         try:
-            return str(client.call(lambda: gh.get_repo(_full_name(pr)).get_pull(pr.number).state,
-                                   f"GET /repos/{_full_name(pr)}/pulls/{pr.number}"))
+            return str(self.gh.get(f"/repos/{_full_name(pr)}/pulls/{pr.number}")["state"])
         except Exception as e:  # by contract nothing here may fail `up`/`down`
             self._warn("pull request state", e)
             return None
@@ -185,19 +177,19 @@ class GitHubSession:
 
     def _upsert(self, pr: PullRequestLike, env: EnvironmentLike, body: Section) -> int:
         assert self.gh is not None
-        return StickyComment(self.gh.get_repo(_full_name(pr)), pr.number,
-                             marker(_full_name(pr), pr.number), self._login(),
-                             self.policy).upsert(env.name, body)
+        return StickyComment(self.gh, _full_name(pr), pr.number,
+                             marker(_full_name(pr), pr.number), self._login()
+                             ).upsert(env.name, body)
 
     def _login(self) -> str:
         if self._author is None:
             assert self.gh is not None
-            self._author = client.bot_login(self.gh)
+            self._author = self.gh.login()
         return self._author
 
     def _deployments(self, pr: PullRequestLike) -> Deployments:
         assert self.gh is not None
-        return Deployments(self.gh, self.gh.get_repo(_full_name(pr)), self.policy)
+        return Deployments(self.gh, _full_name(pr))
 
     def _start_deployment(self, pr: PullRequestLike, env: EnvironmentLike) -> None:
         if self.gh is None:
@@ -218,7 +210,7 @@ class GitHubSession:
         if result.status == "ready":
             deployments.set_status(deployment, "success", environment_url=result.url,
                                    log_url=pr.run_url, description="preview environment ready")
-            deployments.supersede(env.name, deployment.id)
+            deployments.supersede(env.name, int(deployment["id"]))
         else:
             summary = result.diagnostics.sentence if result.diagnostics else "deploy failed"
             deployments.set_status(deployment, "failure", log_url=pr.run_url,

@@ -17,7 +17,8 @@ from preview import lease, naming
 from preview.gc import collect, execute, plan, teardown
 from preview.gc.model import Decision, GcResult, HostEnvironment, Settings
 from preview.github import GitHubSession
-from preview.github.pulls import GitHubApi, RepoPulls, lookup
+from preview.github.client import GitHub
+from preview.github.pulls import RepoPulls, lookup
 from preview.kube.client import KubeClient
 from preview.kube.host import HostCluster
 from preview.operations import exclusive
@@ -38,7 +39,7 @@ class GcOptions:
     parallel: int = execute.DEFAULT_PARALLEL  # deletions at a time
 
 
-async def gc(host: KubeClient, options: GcOptions, github: GitHubApi | None, *,
+async def gc(host: KubeClient, options: GcOptions, github: GitHub | None, *,
              now: dt.datetime | None = None, teardown_fn: execute.Teardown | None = None,
              notify: execute.Notify | None = None) -> GcResult:
     """One GC run over the host. `teardown_fn` deletes one environment (default: its
@@ -101,7 +102,7 @@ def github_notifier(session: GitHubSession) -> execute.Notify:
         except ValueError:
             return ["the namespace does not name its repository and PR: GitHub not told"]
         pull = _RecordedPull(owner, name, record.pr, record.head_sha, record.run_url)
-        # PyGithub blocks: the report runs in a worker thread, as the lookups do.
+        # The GitHub transport blocks: the report runs in a worker thread, as the lookups do.
         return await asyncio.to_thread(session.report_torn_down, pull, env)
 
     return notify

@@ -71,26 +71,21 @@ def github_api_url(policy: Policy) -> str:
 
 
 def _ask(token: str, api_url: str, repository: str) -> tuple[str, int, dict[str, Any] | None]:
-    gh = github.connect(token, api_url, github.RetryPolicy(attempts=2, max_wait=10.0),
-                        pace_writes=False)
+    gh = github.GitHub(token, api_url, github.RetryPolicy(attempts=2, max_wait=10.0),
+                       pace_writes=False)
     try:
-        user = github.call(lambda: gh.get_user().raw_data, "GET /user")
-    except github.GitHubError as e:
-        if e.status == 401:
-            raise DeveloperRefused(401, "GitHub does not accept this token (Bad credentials)") \
-                from None
-        if e.status == 403:
-            raise DeveloperRefused(401, "this GitHub token is not a person's (an Actions or "
-                                        "app token cannot get a kubeconfig)") from None
-        raise
+        user = gh.get("/user")
+    except github.Unauthorized:
+        raise DeveloperRefused(401, "GitHub does not accept this token (Bad credentials)") \
+            from None
+    except github.Forbidden:
+        raise DeveloperRefused(401, "this GitHub token is not a person's (an Actions or "
+                                    "app token cannot get a kubeconfig)") from None
     try:
-        repo = github.call(lambda: gh.get_repo(repository).raw_data,
-                           f"GET /repos/{repository}")
-    except github.GitHubError as e:
-        if e.status in (403, 404):
-            raise DeveloperRefused(403, f"{user.get('login')} cannot see {repository} on "
-                                        "GitHub") from None
-        raise
+        repo = gh.get(f"/repos/{repository}")
+    except (github.Forbidden, github.NotFound):
+        raise DeveloperRefused(403, f"{user.get('login')} cannot see {repository} on "
+                                    "GitHub") from None
     return str(user.get("login") or ""), int(user.get("id") or 0), repo.get("permissions")
 
 

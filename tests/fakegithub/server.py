@@ -1,7 +1,7 @@
 """A strict fake of the parts of GitHub's REST API that preview-vcluster uses, over HTTP.
 
-It is a real HTTP server in a thread, so tests drive it with PyGithub over the wire, with
-PyGithub's own retries, pagination and error handling. It is served under `/api/v3`, the
+It is a real HTTP server in a thread, so tests drive it with our transport
+(`preview.github.client`) over the wire, with its retries, pagination and typed errors. It is served under `/api/v3`, the
 GitHub Enterprise layout, so the base-URL handling that GHES needs is exercised too.
 
 This module is the HTTP side and the misbehaviour: tokens (401 "Bad credentials"; 403

@@ -8,6 +8,7 @@ planned and acted on exactly by the rules, in a bounded number of GitHub calls.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -19,7 +20,8 @@ from kubernetes import client
 from preview import lease, naming
 from preview.gc import report
 from preview.gc.model import Decision, GcResult, Settings
-from preview.github.pulls import GitHubApi
+from preview.github.client import GitHub
+from preview.github.pulls import GC_POLICY, gc_transport
 from preview.kube.client import KubeClient
 from preview.kube.connection import from_kubeconfig
 from preview.kube.host import HostCluster
@@ -31,6 +33,12 @@ from tests.gc.hostenvs import Spec, make, ready, terminating
 
 pytestmark = pytest.mark.sandbox
 API = "https://api.github.com"
+
+
+def github_api(wait: bool = False) -> GitHub:
+    """The GC's transport at the mocked API (its waits skipped unless `wait`)."""
+    policy = GC_POLICY if wait else dataclasses.replace(GC_POLICY, sleep=lambda s: None)
+    return gc_transport("t0ken", {"GITHUB_API_URL": API}, policy=policy)
 H, M = dt.timedelta(hours=1), dt.timedelta(minutes=1)
 FRESH = 5 * M
 EXPIRED = -3 * H
@@ -79,7 +87,7 @@ def mock_github(shop_status: int = 200) -> None:
         {"full_name": "acme/shop", "private": True}, {"full_name": "acme/web", "private": True}])
 
 
-def run_gc(sb: Sandbox, options: GcOptions, github: GitHubApi | None, now: dt.datetime,
+def run_gc(sb: Sandbox, options: GcOptions, github: GitHub | None, now: dt.datetime,
            notified: list[Decision] | None = None) -> GcResult:
     async def notify(decision: Decision) -> Sequence[str]:
         if notified is not None:
@@ -121,7 +129,7 @@ def test_forty_environments_three_repositories(host: Any) -> None:
     specs, expected = shop_web_gone()
     setup(core, apps, specs, now)
     mock_github()
-    github = GitHubApi("t0ken", API, sleep=lambda s: None)
+    github = github_api()
     notified: list[Decision] = []
     result = run_gc(sb, GcOptions(max_deletions=25), github, now, notified)
 
@@ -158,7 +166,7 @@ def test_dry_run_prints_the_same_plan_and_deletes_nothing(host: Any) -> None:
     setup(core, apps, specs, now)
     mock_github()
     result = run_gc(sb, GcOptions(dry_run=True, max_deletions=25),
-                    GitHubApi("t0ken", API, sleep=lambda s: None), now)
+                    github_api(), now)
     assert {o.decision.namespace: (o.decision.action, o.decision.rule)
             for o in result.outcomes} == expected
     assert {o.outcome for o in result.outcomes} == {"kept", "would delete"}
@@ -173,8 +181,7 @@ def test_a_502_for_one_repository_deletes_none_of_its_environments(host: Any) ->
     specs, expected = shop_web_gone()
     setup(core, apps, specs, now)
     mock_github(shop_status=502)
-    result = run_gc(sb, GcOptions(max_deletions=25), GitHubApi("t0ken", API,
-                                                               sleep=lambda s: None), now)
+    result = run_gc(sb, GcOptions(max_deletions=25), github_api(), now)
     by_ns = {o.decision.namespace: o for o in result.outcomes}
     for spec in specs:
         outcome = by_ns[spec.namespace]
@@ -199,13 +206,13 @@ def test_max_deletions_refuses_a_run_with_more_candidates(host: Any) -> None:
     specs = [Spec("acme/web", n) for n in range(1, 9)]  # eight closed PRs
     setup(core, apps, specs, now)
     responses.get(f"{API}/repos/acme/web/pulls", json=[open_pull(100)])
-    result = run_gc(sb, GcOptions(max_deletions=5), GitHubApi("t0ken", API), now)
+    result = run_gc(sb, GcOptions(max_deletions=5), github_api(wait=True), now)
     assert [o.decision.action for o in result.outcomes] == ["delete"] * 8
     assert {o.outcome for o in result.outcomes} == {"not deleted"}
     assert "8 environments would be deleted, more than --max-deletions 5" in result.refused
     assert result.exit_code == 1
     assert all(state(core, s.namespace) == "active" for s in specs)
-    forced = run_gc(sb, GcOptions(max_deletions=5, force=True), GitHubApi("t0ken", API), now)
+    forced = run_gc(sb, GcOptions(max_deletions=5, force=True), github_api(wait=True), now)
     assert {o.outcome for o in forced.outcomes} == {"deleted"}
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import requests
 import responses
 
-from preview.github.pulls import GitHubApi, _may_have_slipped, lookup
+from preview.github.client import GitHub
+from preview.github.pulls import GC_POLICY, _may_have_slipped, gc_transport, lookup
 
 API = "https://api.github.com"
 
@@ -16,9 +18,10 @@ def pull(number: int, *labels: str) -> dict[str, object]:
     return {"number": number, "state": "open", "labels": [{"name": lb} for lb in labels]}
 
 
-def api(sleeps: list[float] | None = None, **kw: object) -> GitHubApi:
-    return GitHubApi("t0ken", API, sleep=(sleeps.append if sleeps is not None else
-                                          lambda s: None), **kw)  # type: ignore[arg-type]
+def api(sleeps: list[float] | None = None, **kw: object) -> GitHub:
+    policy = dataclasses.replace(GC_POLICY, sleep=(sleeps.append if sleeps is not None else
+                                                   lambda s: None))
+    return gc_transport("t0ken", {"GITHUB_API_URL": API}, policy=policy, **kw)
 
 
 def pulls_url(repo: str) -> str:

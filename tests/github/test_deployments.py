@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from github import GithubException
 
-from preview.github import GitHubSession, client
-from preview.github.client import GitHubError, RetryPolicy
+from preview.github import GitHubSession
+from preview.github.client import Conflict, GitHub, Invalid, RetryPolicy
 from preview.github.deployments import Deployments
 from tests.fakegithub import FakeGitHub
 from tests.github.conftest import (
@@ -49,11 +48,15 @@ def test_building_creates_a_transient_deployment_in_progress(
 def test_the_fake_refuses_a_deployment_without_required_contexts(fake: FakeGitHub) -> None:
     # Why we send required_contexts=[]: omitted, GitHub checks every commit status (409).
     fake.set_commit_statuses(REPO, SHA, {"ci/tests": "failure"})
-    gh = client.connect(ACTIONS_TOKEN, fake.url, RetryPolicy(), pace_writes=False)
-    with pytest.raises(GithubException) as e:
-        gh.get_repo(REPO).create_deployment(ref=SHA, environment="pr-12")
+    gh = GitHub(ACTIONS_TOKEN, fake.url, RetryPolicy(), pace_writes=False)
+    with pytest.raises(Conflict) as e:
+        gh.create(f"/repos/{REPO}/deployments", {"ref": SHA, "environment": "pr-12"},
+                  refind=lambda: None, what="create deployment")
     assert e.value.status == 409
-    assert e.value.data["errors"][0]["contexts"] == [{"context": "ci/tests", "state": "failure"}]
+    assert "Commit status checks failed" in e.value.message
+    [logged] = [e for e in fake.log if e.method == "POST"]
+    assert logged.body["errors"][0]["contexts"] == [{"context": "ci/tests", "state": "failure"}]
+    assert fake.deployments(REPO) == []
 
 
 def test_ready_sets_success_with_the_url_and_the_run(
@@ -125,9 +128,10 @@ def test_teardown_makes_every_deployment_of_the_environment_inactive(
 
 
 def test_an_unknown_state_is_refused(fake: FakeGitHub) -> None:
-    gh = client.connect(ACTIONS_TOKEN, fake.url, RetryPolicy(), pace_writes=False)
-    deployments = Deployments(gh, gh.get_repo(REPO), RetryPolicy())
+    gh = GitHub(ACTIONS_TOKEN, fake.url, RetryPolicy(), pace_writes=False)
+    deployments = Deployments(gh, REPO)
     deployment = deployments.start(SHA, "pr-12", "test")
-    with pytest.raises(GitHubError) as e:
+    with pytest.raises(Invalid) as e:
         deployments.set_status(deployment, "done")
     assert e.value.status == 422
+    assert fake.count("POST /repos/{owner}/{repo}/deployments/{id}/statuses") == 1

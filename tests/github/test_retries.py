@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from preview.github import GitHubSession, client
-from preview.github.client import RetryPolicy, rate_limit_wait
+from preview.github import GitHubSession
+from preview.github.client import GitHub, RetryPolicy, rate_limit_wait
 from preview.github.comments import StickyComment, marker
 from tests.conftest import wait_for
 from tests.fakegithub import FakeGitHub, Fault
@@ -47,10 +47,10 @@ def test_post_created_but_answered_502_is_not_repeated(
 
 def test_post_that_timed_out_after_creating_is_found_not_repeated(
         fake: FakeGitHub, sleeps: Sleeps) -> None:
-    gh = client.connect(ACTIONS_TOKEN, fake.url, RetryPolicy(sleep=sleeps), timeout=1,
-                        pace_writes=False)
-    comment = StickyComment(gh.get_repo(REPO), PR_NUMBER, marker(REPO, PR_NUMBER),
-                            "github-actions[bot]", RetryPolicy(sleep=sleeps))
+    gh = GitHub(ACTIONS_TOKEN, fake.url, RetryPolicy(sleep=sleeps), timeout=1,
+                pace_writes=False)
+    comment = StickyComment(gh, REPO, PR_NUMBER, marker(REPO, PR_NUMBER),
+                            "github-actions[bot]")
     fake.inject(CREATE, Fault(201, apply=True, delay=1.5))
 
     comment.upsert("pr-12", lambda limit: "hello")
@@ -104,7 +104,7 @@ def test_get_5xx_is_retried_with_backoff(
     assert make_session().report_building(PR(), Env()) == []
 
     assert fake.count(COMMENTS) - fake.count(COMMENTS, 200) == 3
-    assert sleeps.calls == [2.0, 4.0]  # urllib3 retries the first failure at once
+    assert sleeps.calls == [1.0, 2.0, 4.0]  # backoff between attempts, doubled
     assert len(fake.comments(REPO, PR_NUMBER)) == 1
 
 

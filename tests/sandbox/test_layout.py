@@ -91,12 +91,12 @@ def strongly_connected(nodes: Iterable[str],
 
 
 def test_no_status_code_comparisons_on_api_errors() -> None:
-    """The client's API errors are caught by type (`except NotFound:`), never by comparing
-    `e.status` with a number (DESIGN.md, "Clients"; STYLE.md 4)."""
+    """The clients' API errors (Kubernetes and GitHub) are caught by type (`except NotFound:`),
+    never by comparing `e.status` with a number (DESIGN.md, "Clients"; STYLE.md 4)."""
     package = SANDBOX.parent
     sources = {module_name(path, package): path.read_text()
                for path in sorted(package.rglob("*.py"))}
-    found = status_comparisons(sources, exempt={"preview.kube.client"})
+    found = status_comparisons(sources, exempt={"preview.kube.client", "preview.github.client"})
     assert found == []
 
 
@@ -125,8 +125,17 @@ def test_status_comparisons_finds_them_through_aliases() -> None:
             "    try: pass\n"
             "    except client.NotFound:\n"
             "        pass\n"),
+        "preview.github.client": "class GitHubError(Exception): ...\n"
+                                 "class Forbidden(GitHubError): ...\n",
+        "pkg.gh": (
+            "from preview.github.client import Forbidden\n"
+            "def f():\n"
+            "    try: pass\n"
+            "    except Forbidden as e:\n"
+            "        if e.status == 403: pass\n"),
     }
-    assert status_comparisons(sources, exempt=set()) == ["pkg.old:7", "pkg.old:10"]
+    assert sorted(status_comparisons(sources, exempt=set())) == [
+        "pkg.gh:5", "pkg.old:10", "pkg.old:7"]
 
 
 def module_name(path: Path, package: Path) -> str:
@@ -134,13 +143,14 @@ def module_name(path: Path, package: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-API_ERROR = ("preview.kube.client", "ApiError")
+API_ERRORS = {("preview.kube.client", "ApiError"), ("preview.github.client", "GitHubError")}
 Binding = tuple[str, str] | ast.expr  # (module, name) imported, or the value of `Alias = …`
 
 
 def status_comparisons(sources: dict[str, str], exempt: set[str]) -> list[str]:
     """`module:line` of every `e.status == 404` / `e.status in (403, 404)` (or `!=`, `not in`)
-    where `e` is bound by an `except` clause catching the kube client's `ApiError` family.
+    where `e` is bound by an `except` clause catching the kube client's `ApiError` family or
+    the GitHub transport's `GitHubError` family.
 
     Names are followed through imports and module-level `Alias = Name` to the class they
     denote, so a re-exported alias is caught too.
@@ -170,7 +180,7 @@ def status_comparisons(sources: dict[str, str], exempt: set[str]) -> list[str]:
         where = resolve(module, expr)
         if where is None or depth > 20:
             return False
-        return where == API_ERROR or any(is_api_error(where[0], base, depth + 1)
+        return where in API_ERRORS or any(is_api_error(where[0], base, depth + 1)
                                          for base in bases.get(where, []))
 
     found = []

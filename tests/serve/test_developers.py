@@ -1,5 +1,5 @@
 """Developers' login and what their kubeconfig holds: the pure parts, and the GitHub side
-against the strict fake GitHub over HTTP (PyGithub on the wire)."""
+against the strict fake GitHub over HTTP (our GitHub transport on the wire)."""
 
 from __future__ import annotations
 
