@@ -26,11 +26,12 @@ import click
 import yaml
 
 from preview import naming, pullrequest, triggers
+from preview.cli import platform_inputs
 from preview.cli.reporting import Refused, Reporter, fork_refusal
 from preview.config_overrides import OVERRIDES
 from preview.errors import BadInput, PreviewError
 from preview.github import markdown
-from preview.github.actions import Actions
+from preview.github.actions import Actions, command
 from preview.naming import Environment
 from preview.pullrequest import PullRequest, head_repository, is_fork, refuses_fork
 
@@ -331,6 +332,33 @@ def action_command() -> None:
     token = inputs.pop("github-token", "")
     if token:
         click.echo(f"::add-mask::{token}")
+    try:
+        _run(environ, inputs, kubeconfig, token)
+    except platform_inputs.Misconfigured as e:
+        # The platform's configuration, not the pull request: the log says what, the
+        # comment only that the platform team has been told.
+        click.echo(command("error", f"{e.message}; {e.hint}" if e.hint else e.message,
+                           title="preview-vcluster platform configuration error"))
+        _misconfigured(environ, token)
+        raise
+    except BadInput as e:
+        click.echo(command("error", f"{e.message}; {e.hint}" if e.hint else e.message,
+                           title="preview-vcluster input error"))
+        raise
+
+
+def _misconfigured(environ: Mapping[str, str], token: str) -> None:
+    """Tell the pull request, when the event names one: the comment's misconfigured state."""
+    try:
+        event = pullrequest.read_event(environ)
+    except PreviewError:
+        event = None
+    pr, env = _identity(event.get("pull_request") if event else None, environ)
+    Reporter.create(environ, token, "text").misconfigured(pr, env)
+
+
+def _run(environ: dict[str, str], inputs: dict[str, str], kubeconfig: str,
+         token: str) -> None:
     event: dict[str, object] = {}
     if environ.get("GITHUB_EVENT_PATH"):
         try:
@@ -339,11 +367,10 @@ def action_command() -> None:
             raise BadInput(f"cannot read the event payload {environ['GITHUB_EVENT_PATH']}: {e}",
                            "run the action from a workflow") from e
     directory = Path(environ.get("RUNNER_TEMP") or tempfile.gettempdir())
-    fd, name = tempfile.mkstemp(prefix="preview-kubeconfig-", dir=directory)
+    fd, name = tempfile.mkstemp(prefix="preview-kubeconfig-", dir=directory)  # mode 0600
+    os.close(fd)
     policy_file = ""
     try:
-        with os.fdopen(fd, "w") as handle:  # mkstemp: mode 0600
-            handle.write(kubeconfig)
         policy = inputs.get("policy", "")
         if policy.strip() and is_policy_content(policy):
             fd, policy_file = tempfile.mkstemp(prefix="preview-policy-", suffix=".yaml",
@@ -375,6 +402,14 @@ def action_command() -> None:
             _set_output(environ, "status", "skipped")
             return
         check_mode(kubeconfig, inputs.get("api-url", ""))
+        # The platform's inputs, checked before anything runs with them.
+        if policy_file:
+            platform_inputs.check_policy(Path(policy_file), "input policy")
+        decoded = platform_inputs.kubeconfig(kubeconfig)
+        if decoded != kubeconfig:  # decoded from base64: its credentials are new strings
+            for line in secret_lines(decoded):
+                click.echo(f"::add-mask::{line}")
+        Path(name).write_text(decoded)
         child = {k: v for k, v in environ.items() if not k.startswith("INPUT_")}
         if token:
             child["GITHUB_TOKEN"] = token

@@ -128,6 +128,15 @@ class Reporter:
         if pr is not None and env is not None:
             self.session.report_refused(pr, env, error.message, error.hint or "")
 
+    def misconfigured(self, pr: PullRequest | None, env: Environment | None) -> None:
+        """The platform's inputs are wrong (the error annotation says what): the comment says
+        only that, to a pull request author who can do nothing about it; `status=failed`."""
+        if self.session is None:
+            return
+        self.session.actions.set_outputs({"status": "failed"})
+        if pr is not None and env is not None:
+            self.session.report_misconfigured(pr, env)
+
     def refuse(self, error: BadInput) -> BadInput:
         """A run refused before touching the cluster: an error annotation (a comment may be
         impossible: a fork's token is read-only) and `status=refused`. Returns the error."""

@@ -22,7 +22,7 @@ from preview.results import Diagnostics, UpResult
 # GitHub rejects issue comments longer than 65,536 characters (422 "body is too long").
 # Counted in UTF-16 code units (what a JavaScript length is), so an emoji in a log counts 2.
 COMMENT_LIMIT = 65536
-STATES = ("building", "ready", "failed", "torn_down", "refused")
+STATES = ("building", "ready", "failed", "torn_down", "refused", "misconfigured")
 # Tried in order until the comment fits: (log lines per pod, event lines per pod, pods shown).
 _BUDGETS = ((100, 50, 20), (40, 20, 20), (20, 10, 10), (10, 5, 10), (5, 3, 5), (0, 3, 5),
             (0, 0, 3), (0, 0, 1))

@@ -101,6 +101,11 @@ class GitHubSession:
             return [self._warn("comment", e)]
         return []
 
+    def report_misconfigured(self, pr: PullRequestLike, env: EnvironmentLike) -> list[str]:
+        """The platform's configuration is wrong: the comment says so, and where to look."""
+        return self._safely(lambda: self._comment(
+            pr, env, self._render(CommentInput("", "misconfigured", pr, env))))
+
     def pull_request_state(self, pr: PullRequestLike) -> str | None:
         """The pull request's state on GitHub now (`open` or `closed`): `up` asks after a
         deploy, as the PR may have been closed meanwhile. None without a token, or when GitHub

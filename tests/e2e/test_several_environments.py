@@ -27,6 +27,7 @@ from tests.fakegithub import FakeGitHub
 pytestmark = [pytest.mark.sandbox, pytest.mark.tools]
 
 
+@pytest.mark.timeout(900)  # four runs of the action, two of them deploys
 def test_two_environments_one_comment_and_closing_removes_both(
         sandbox: Sandbox, api_client: client.ApiClient, tmp_path: Path) -> None:
     core = client.CoreV1Api(api_client)
