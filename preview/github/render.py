@@ -7,6 +7,7 @@ string from the pull request or its workloads passes the `inline` or `fenced` fi
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -73,6 +74,7 @@ class CommentInput:
     result: UpResult | None = None
     removed_in: float | None = None  # seconds `down` took, when known
     refusal: tuple[str, str] = ("", "")  # state refused: why, and what a maintainer can do
+    now: dt.datetime | None = None  # for "in 7 days"; without it only the date is shown
 
 
 def _environment() -> SandboxedEnvironment:
@@ -129,7 +131,7 @@ def _context(data: CommentInput, log_lines: int, event_lines: int, max_pods: int
         "run_url": markdown.url(pr.run_url),
         "url_text": markdown.inline(url, 500),
         "url_href": markdown.url(url),
-        "expires_at": result.expires_at if result else "",
+        "expires_at": expiry(result.expires_at, data.now) if result else "",
         "kubeconfig_hint": result.kubeconfig_hint if result else "",
         "phases": phases,
         "total": f"{sum(result.phases.values()):.1f}" if result else "0",
@@ -141,6 +143,27 @@ def _context(data: CommentInput, log_lines: int, event_lines: int, max_pods: int
         "removed_in": f"{data.removed_in:.1f}" if data.removed_in is not None else "",
         "refusal": {"why": data.refusal[0], "hint": data.refusal[1]},
     }
+
+
+def expiry(expires_at: str, now: dt.datetime | None) -> str:
+    """"in 7 days (Sat 13 Dec, 01:04 UTC)" for an RFC 3339 time (pure); the text as it is
+    when it is not one."""
+    try:
+        moment = dt.datetime.fromisoformat(expires_at.replace("Z", "+00:00")).astimezone(dt.UTC)
+    except ValueError:
+        return expires_at
+    when = moment.strftime("%a %d %b, %H:%M UTC")
+    if now is None:
+        return when
+    seconds = (moment - now).total_seconds()
+    if seconds <= 0:
+        return f"expired ({when})"
+    # Days from two days on, hours from two hours on, else minutes: "in 36 hours", not "in
+    # 2 days", for a TTL of 36h.
+    unit, size = (("day", 86400) if seconds >= 2 * 86400 else
+                  ("hour", 3600) if seconds >= 2 * 3600 else ("minute", 60))
+    count = max(round(seconds / size), 1)
+    return f"in {count} {unit}{'s' if count > 1 else ''} ({when})"
 
 
 def _pods(diagnostics: Diagnostics | None, log_lines: int, event_lines: int, max_pods: int

@@ -6,6 +6,7 @@ emits a `::warning::` (in Actions), logs it and returns it in the list of warnin
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sys
 from collections.abc import Callable, Mapping
@@ -163,7 +164,8 @@ class GitHubSession:
 
     def _body(self, state: str, pr: PullRequestLike, env: EnvironmentLike,
               result: UpResult | None) -> Section:
-        return self._render(CommentInput("", state, pr, env, result))
+        return self._render(CommentInput("", state, pr, env, result,
+                                         now=dt.datetime.now(dt.UTC)))
 
     @staticmethod
     def _render(data: CommentInput) -> Section:
