@@ -55,12 +55,13 @@ def _lines(value: str) -> list[str]:
 
 def plan(inputs: Mapping[str, str], event_name: str, event: Mapping[str, object],
          kubeconfig: str, *, pull: Mapping[str, Any] | None = None,
-         asked: str = "") -> Invocation:
+         asked: str = "", asked_by: str = "") -> Invocation:
     """The `preview` command line for these inputs and this event (pure).
 
     `pull` is the pull request as GitHub's API describes it, when the event does not carry
     it (a `/preview` comment, `pr-number` on `workflow_dispatch`); `asked` is the command of
-    a `/preview` comment whose author may give it (triggers.comment_request, may_command).
+    a `/preview` comment whose author (`asked_by`) may give it (triggers.comment_request,
+    may_command).
     """
     command = inputs.get("command", "").strip()
     if command and command not in COMMANDS:
@@ -123,6 +124,10 @@ def plan(inputs: Mapping[str, str], event_name: str, event: Mapping[str, object]
         return Invocation(tuple(argv))
     if pull is not None and in_event is None:
         argv += _named(pull, command)
+    if command == "down":
+        reason = triggers.removal_reason(event_name, event, asked_by)
+        if reason:
+            argv += ["--reason", reason]
     app = inputs.get("environment", "").strip()
     if app:
         try:
@@ -389,7 +394,10 @@ def _run(environ: dict[str, str], inputs: dict[str, str], kubeconfig: str,
             # Decided before the kubeconfig is looked at: a fork's run gets no secrets, and
             # its refusal must say "fork", not "empty kubeconfig".
             pull, asked = requested(inputs, event_name, event, environ, token)
-            invocation = plan(inputs, event_name, event, name, pull=pull, asked=asked)
+            found = triggers.comment_request(event) if asked else None
+            invocation = plan(inputs, event_name, event, name, pull=pull, asked=asked,
+                              asked_by=found.login if isinstance(
+                                  found, triggers.CommentRequest) else "")
         except Refused as e:
             # Not a failure of the check: the run ends neutral, the comment says why.
             pr = event.get("pull_request") if event_name in PR_EVENTS else pull

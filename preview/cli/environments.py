@@ -261,7 +261,8 @@ def up_command(config_path: Path | None, overrides: Any, repo: str | None,
                                if api_url else
                                down.down(host, env, printer, lock=run_lock(False, 300.0)))
             printer.done()
-        reporter.torn_down(pr, env, gone)
+        reporter.torn_down(pr, env, gone, "the pull request was closed while it was being "
+                                          "deployed; reopening it brings the environment back")
         click.echo(render.dump(gone, "json") if output == "json" else down_text(gone))
         return
     reporter.result(pr, env, result)
@@ -316,6 +317,9 @@ def diagnostics_text(diagnostics: Any) -> str:
 
 @click.command("down")
 @pr_options
+@click.option("--reason", default="", metavar="TEXT",
+              help="Why it is removed and how to bring it back, for the pull request's "
+                   "comment (the action says it from the event).")
 @click.option("--timeout", type=click.IntRange(min=1), default=300, show_default=True,
               help="Seconds to wait for the namespace to be gone.")
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
@@ -324,8 +328,8 @@ def diagnostics_text(diagnostics: Any) -> str:
 @lock_option
 @github_option
 @host_options
-def down_command(repo: str | None, pr_number: str | None, app: str | None, timeout: int,
-                 output: str,
+def down_command(repo: str | None, pr_number: str | None, app: str | None, reason: str,
+                 timeout: int, output: str,
                  api_url: str | None, audience: str | None, no_wait: bool,
                  github_token: str | None, kubeconfig: Path | None,
                  context: str | None) -> None:
@@ -364,7 +368,7 @@ def down_command(repo: str | None, pr_number: str | None, app: str | None, timeo
                 _yielded(e)
         printer.done()
     reporter.torn_down(_bad_input(lambda: reporting.pull_request_of(env, os.environ)), env,
-                       result)
+                       result, reason)
     click.echo(render.dump(result, "json") if output == "json" else down_text(result))
 
 

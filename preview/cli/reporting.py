@@ -99,14 +99,15 @@ class Reporter:
         if self.session is not None:
             self.session.report_result(pr, env, failed_result(env, pr.head_sha, error))
 
-    def torn_down(self, pr: PullRequest, env: Environment, result: DownResult) -> None:
+    def torn_down(self, pr: PullRequest, env: Environment, result: DownResult,
+                  reason: str = "") -> None:
         """The comment says "removed", deployments inactive. When there was nothing to tear
         down (a pull request that never had a preview), only the step outputs: a "removed"
         comment on it would only puzzle its author."""
         if self.session is None:
             return
         if result.existed:
-            self.session.report_torn_down(pr, env, result)
+            self.session.report_torn_down(pr, env, result, reason)
         else:
             self.session.actions.set_outputs({"namespace": env.namespace,
                                               "vcluster": env.vcluster, "status": "torn-down"})

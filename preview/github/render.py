@@ -75,6 +75,7 @@ class CommentInput:
     removed_in: float | None = None  # seconds `down` took, when known
     refusal: tuple[str, str] = ("", "")  # state refused: why, and what a maintainer can do
     now: dt.datetime | None = None  # for "in 7 days"; without it only the date is shown
+    removed_because: str = ""  # state torn_down: why, and how to bring it back
 
 
 def _environment() -> SandboxedEnvironment:
@@ -142,6 +143,7 @@ def _context(data: CommentInput, log_lines: int, event_lines: int, max_pods: int
         "truncated": truncated,
         "removed_in": f"{data.removed_in:.1f}" if data.removed_in is not None else "",
         "refusal": {"why": data.refusal[0], "hint": data.refusal[1]},
+        "removed_because": data.removed_because,
     }
 
 

@@ -82,9 +82,10 @@ class GitHubSession:
         return self._safely(lambda: self._result(pr, env, result, kubeconfig))
 
     def report_torn_down(self, pr: PullRequestLike, env: EnvironmentLike,
-                         result: DownResult | None = None) -> list[str]:
-        """`down` finished: comment "removed", every deployment of the environment inactive."""
-        return self._safely(lambda: self._torn_down(pr, env, result))
+                         result: DownResult | None = None, reason: str = "") -> list[str]:
+        """`down` finished: comment "removed" (and why, and how to bring it back, when
+        `reason` says), every deployment of the environment inactive."""
+        return self._safely(lambda: self._torn_down(pr, env, result, reason))
 
     def report_refused(self, pr: PullRequestLike, env: EnvironmentLike, why: str,
                        hint: str) -> list[str]:
@@ -148,10 +149,11 @@ class GitHubSession:
         return warnings
 
     def _torn_down(self, pr: PullRequestLike, env: EnvironmentLike,
-                   result: DownResult | None) -> list[str]:
+                   result: DownResult | None, reason: str) -> list[str]:
         body = self._render(CommentInput(
             "", "torn_down", pr, env,
-            removed_in=result.seconds if result is not None and result.existed else None))
+            removed_in=result.seconds if result is not None and result.existed else None,
+            removed_because=reason))
         warnings = self._comment(pr, env, body)
         if self.gh is not None:
             warnings += self._guard("deployment", lambda: self._deployments(pr).deactivate_all(

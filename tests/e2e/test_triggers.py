@@ -134,6 +134,7 @@ def test_trigger_label_brings_up_on_labeled_and_down_on_unlabeled(
         assert not exists(core, env.namespace)
         [comment] = fake.comments(repo, number)
         assert "was removed" in comment["body"]
+        assert "Removed because the label preview was removed" in comment["body"]
 
         # A push while unlabelled redeploys nothing.
         step = event(tmp_path, "push", pr_event("synchronize", repo, number, labels=("bug",)))

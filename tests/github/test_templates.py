@@ -147,3 +147,9 @@ def test_expiry_reads_as_a_person_says_it() -> None:
     failed = body("failed", result=failed_result(), now=now)
     assert "left up for inspection; it expires in 2 days" in failed
     assert "preview kubeconfig --repo octo/app --pr 12" in failed  # the hint stays
+
+
+def test_a_removal_says_why() -> None:
+    assert "Removed because the pull request was merged." in body(
+        "torn_down", removed_because="the pull request was merged")
+    assert "Removed because" not in body("torn_down")
