@@ -88,6 +88,26 @@ def test_sandbox_refuses(source: str) -> None:
     assert "pr.number" in (e.value.hint or "")
 
 
+@pytest.mark.parametrize(("source", "refusal"), [
+    ("{{ 2 ** 65 }}", "exponent too large"),
+    ("{{ 2 ** -65 }}", "exponent too large"),
+    ("{{ 'x' * 100000000 }}", "repetition too large (more than 64 KiB, the budget of one "
+                              "value)"),
+    ("{{ 100000000 * [1] }}", "repetition too large (more than 64 KiB, the budget of one "
+                              "value)"),
+])
+def test_the_sandbox_says_what_it_refused(source: str, refusal: str) -> None:
+    with pytest.raises(PreviewError) as e:
+        templating.render_text(source, context(), "preview.yaml: values.x")
+    assert e.value.message == "preview.yaml: values.x: the template is refused by the " \
+                              f"sandbox: {refusal}"
+
+
+def test_exponents_up_to_64_are_computed() -> None:
+    assert templating.render_text("{{ 2 ** 64 }} {{ 2 ** -64 }}", context(), "f") == \
+        f"{2 ** 64} {2 ** -64}"
+
+
 @pytest.mark.parametrize(("source", "name"), [
     ("{{ cycler }}", "'cycler'"),
     ("{{ range(10) }}", "'range'"),
@@ -254,6 +274,49 @@ print(json.dumps({
     "error": error, "seconds": time.monotonic() - started, "rss": peak * 1024,
     "worker_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024}))
 """
+
+
+# Renders in a process whose event loop handles SIGUSR1, then signals its forked worker: the
+# worker's signal must not reach the caller's loop (nor be written anywhere else).
+_SIGNALLED = """
+import asyncio, os, signal
+from preview import templating
+from preview.pullrequest import PullRequest
+
+class Env:
+    name = "pr-42"
+    namespace = "preview-octo-org-shop-pr-42"
+
+pr = PullRequest("octo-org", "shop", 42, "0" * 40, "feature/x", "mona", "Add checkout")
+context = templating.context_for(pr, Env(), domain="preview.example.com")
+
+async def main():
+    got, arrived = [], asyncio.Event()
+
+    def handler():
+        got.append("SIGUSR1")
+        arrived.set()
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, handler)
+    with templating.Renderer() as renderer:
+        renderer.text("{{ pr.number }}", context, "a")
+        with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as children:
+            [worker] = children.read().split()
+        os.kill(int(worker), signal.SIGUSR1)
+        assert renderer.text("{{ pr.number }}", context, "a") == "42"  # it got the signal
+        os.kill(os.getpid(), signal.SIGUSR1)  # now the caller's own
+        await arrived.wait()
+        await asyncio.sleep(0)
+    print(got)
+
+asyncio.run(main())
+"""
+
+
+def test_a_signal_to_the_worker_is_not_the_callers() -> None:
+    result = subprocess.run([sys.executable, "-c", _SIGNALLED], capture_output=True,
+                            text=True, timeout=60, cwd=Path(__file__).parents[1])
+    assert (result.returncode, result.stdout) == (0, "['SIGUSR1']\n"), result.stderr
 
 
 def probe(source: str) -> dict[str, Any]:

@@ -40,7 +40,8 @@ def host_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--context", default=None, help="Context of that kubeconfig to use.")(fn)
     return click.option(
         "--kubeconfig", type=click.Path(path_type=Path), default=None,
-        help="Kubeconfig of the host cluster.  [default: $KUBECONFIG, ~/.kube/config]")(fn)
+        help="Kubeconfig of the host cluster.  [default: $KUBECONFIG, ~/.kube/config, "
+                   "else the pod's own ServiceAccount when run in one]")(fn)
 
 
 def pr_options(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -6,6 +6,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -62,7 +63,8 @@ def _repos(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
               help="The platform policy file: its longest TTL and environments per "
                    "repository are enforced on what is found (docs/policy.md).")
 @click.option("--kubeconfig", type=click.Path(path_type=Path), default=None,
-              help="Kubeconfig of the host cluster.  [default: $KUBECONFIG, ~/.kube/config]")
+              help="Kubeconfig of the host cluster.  [default: $KUBECONFIG, ~/.kube/config, "
+                   "else the pod's own ServiceAccount when run in one]")
 @click.option("--context", default=None, help="Context of that kubeconfig to use.")
 def gc_command(repos: tuple[str, ...], dry_run: bool, max_deletions: int, force: bool,
                parallel: int, grace: int, keep_labels: tuple[str, ...], output: str,
@@ -110,14 +112,29 @@ def gc_command(repos: tuple[str, ...], dry_run: bool, max_deletions: int, force:
                             teardown_fn=down_teardown(cluster, host, run_lock(no_wait=True,
                                                                               timeout=0)))
 
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    costs = _costs(cluster, rules) if summary else ""  # before the deletions: they count
     result = asyncio.run(main())
     click.echo(report.to_json(result) if output == "json" else report.to_table(result))
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(report.to_markdown(result))
+            handle.write(report.to_markdown(result) + costs)
     if result.refused:
         click.echo(f"error: {result.refused}", err=True)
     elif result.failed:
         click.echo(f"error: {len(result.failed)} deletions failed (see the report)", err=True)
     sys.exit(result.exit_code)
+
+
+def _costs(cluster: Any, rules: Any) -> str:
+    """The step summary's cost section (docs/cost.md), by repository and team; a failure to
+    read it is one line there, never the GC's failure."""
+    from preview.cost import report as cost_report
+    from preview.errors import PreviewError
+    from preview.operations import cost
+
+    try:
+        rows = asyncio.run(cost.costs(cluster, rules))
+    except PreviewError as e:
+        return f"\n_Cost not available: {e.message}_\n"
+    return cost_report.markdown(rows, ("repo", "team"), rules.cost.currency)

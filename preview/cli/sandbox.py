@@ -235,5 +235,13 @@ def demo_text(result: UpResult, kubeconfig: Path, ingress_port: int) -> str:
               "--tunnel --output pr-1.kubeconfig &",
               "  KUBECONFIG=pr-1.kubeconfig .tools/bin/kubectl get pods   # the virtual cluster",
               "",
+              "Sleep and wake (no pod on the host while asleep; the URL answers again after):",
+              f"  .venv/bin/preview sleep --repo {DEMO_OWNER}/{DEMO_REPO} --pr {DEMO_PR} "
+              f"--kubeconfig {kubeconfig}",
+              f"  .venv/bin/preview list --kubeconfig {kubeconfig}       # status: asleep",
+              f"  .venv/bin/preview wake --repo {DEMO_OWNER}/{DEMO_REPO} --pr {DEMO_PR} "
+              f"--kubeconfig {kubeconfig}",
+              f"  .venv/bin/preview cost --by repo --kubeconfig {kubeconfig}",
+              "",
               "Press Ctrl-C to tear the environment down and stop."]
     return "\n".join(lines)

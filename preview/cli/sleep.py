@@ -15,7 +15,14 @@ from typing import Any
 import click
 
 from preview import render
-from preview.cli.environments import _environment, _host, _yielded, pr_options, run_lock
+from preview.cli.environments import (
+    _environment,
+    _host,
+    _yielded,
+    policy_option,
+    pr_options,
+    run_lock,
+)
 from preview.cli.options import examples, host_options, output_option
 from preview.errors import BadInput
 from preview.render import ProgressPrinter
@@ -37,16 +44,52 @@ def _options(fn: Any) -> Any:
 
 @click.command("sleep", epilog=examples(
     "preview sleep --repo octo-org/app --pr 42",
-    "preview sleep -l team=payments      # every environment labelled team=payments"))
+    "preview sleep -l team=payments      # every environment labelled team=payments",
+    "preview sleep --idle --policy platform-policy.yaml   # the platform's scheduled pass"))
 @_options
+@click.option("--idle", is_flag=True,
+              help="Every environment without activity for the policy's sleepAfter, "
+                   "except those labelled with its keepAwakeLabel or being deployed.")
+@policy_option
 def sleep_command(repo: str | None, pr_number: str | None, app: str | None,
                   selector: str | None,
                   timeout: int, output: str, no_wait: bool, kubeconfig: Path | None,
-                  context: str | None) -> None:
+                  context: str | None, idle: bool, policy_path: Path | None) -> None:
     """Scale an environment to zero: its workloads inside the virtual cluster, then its
     control plane (data kept on its volume). `preview wake` brings it back as it was."""
+    if idle:
+        _idle(selector, timeout, output, kubeconfig, context, policy_path,
+              named=repo is not None or pr_number is not None or app is not None)
+        return
     _run("sleep", repo, pr_number, app, selector, timeout, output, no_wait, kubeconfig,
          context)
+
+
+def _idle(selector: str | None, timeout: int, output: str, kubeconfig: Path | None,
+          context: str | None, policy_path: Path | None, named: bool) -> None:
+    """The idle pass: exit 1 when an environment that should sleep could not."""
+    import sys
+    from dataclasses import asdict
+
+    from preview import policy
+    from preview.operations import sleep
+
+    if named:
+        raise BadInput("--idle decides which environments sleep: leave out --repo/--pr",
+                       "narrow it with -l SELECTOR instead")
+    rules = policy.load(policy_path)
+    printer = ProgressPrinter(None)
+    outcomes = asyncio.run(sleep.sleep_idle(
+        _host(kubeconfig, context), rules, printer, lock=run_lock(True, timeout),
+        selector=selector or "", timeout=timeout))
+    printer.done()
+    if output == "json":
+        click.echo(render.dump([asdict(o) for o in outcomes], "json"))
+    else:
+        for outcome in outcomes:
+            click.echo(f"{outcome.namespace}: {outcome.action} ({outcome.reason})")
+    if any(o.action == "failed" for o in outcomes):
+        sys.exit(1)
 
 
 @click.command("wake", epilog=examples(

@@ -37,13 +37,13 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 import yaml
 
-from preview import deploy, helm, naming, policy
+from preview import deploy, helm, naming, policy, sleeping
 from preview.config import RenderedConfig
 from preview.errors import BadInput, PreviewError
 from preview.kube.client import ApiError, Conflict, KubeClient
 from preview.kube.connection import from_kubeconfig
 from preview.kube.host import HostCluster
-from preview.operations import exclusive, kubeconfig, ownership
+from preview.operations import exclusive, kubeconfig, ownership, sleep
 from preview.pullrequest import PullRequest
 from preview.results import Diagnostics, UpResult
 from preview.vcluster import connect, lifecycle
@@ -111,7 +111,8 @@ def namespace_patch(env: naming.Environment, pr: PullRequest, config: RenderedCo
             head_sha=pr.head_sha,
             # The URL with the ingress's port, once a previous `up` found it.
             url=_same_host(notes.get(naming.URL, ""), config.host) or config.url,
-            run_url=pr.run_url) | naming.state_annotations("deploying")}}
+            run_url=pr.run_url) | {naming.LAST_ACTIVITY: rfc3339(now)}  # a push is activity
+            | naming.state_annotations("deploying")}}
 
 
 def chart_ref(config: RenderedConfig) -> deploy.ChartRef:
@@ -180,6 +181,7 @@ async def up(host: HostCluster, pr: PullRequest, config: RenderedConfig,
             await _ensure_namespace(kube, env, pr, config, now, progress)
         try:
             with phase("vcluster"):
+                await _wake_if_asleep(kube, env, config, progress)
                 await _ensure_vcluster(host, kube, env, values, config, progress)
             connecting = phase.started("connect")
             async with connect.connect(kube, env.vcluster, env.namespace) as path, \
@@ -260,6 +262,17 @@ async def _ensure_namespace(kube: KubeClient, env: naming.Environment, pr: PullR
     await kube.patch(ownership.NAMESPACES, None, env.namespace, patch)
     expires = patch["metadata"]["annotations"][naming.EXPIRES_AT]
     progress(f"namespace {env.namespace}: expires {expires}")
+
+
+async def _wake_if_asleep(kube: KubeClient, env: naming.Environment, config: RenderedConfig,
+                          progress: Progress) -> None:
+    """A push to a sleeping environment wakes it first, as it was (`preview wake`): the
+    upgrade below then starts from the workloads' own replicas, not from zero."""
+    sts = await kube.get(lifecycle.STATEFULSETS, env.namespace, env.vcluster)
+    if sts is None or not sleeping.is_asleep(sts):
+        return
+    progress(f"environment {env.name} is asleep: waking it first")
+    await sleep.wake_held(kube, env, progress, time.monotonic() + config.timeouts.vcluster)
 
 
 async def _ensure_vcluster(host: HostCluster, kube: KubeClient, env: naming.Environment,

@@ -39,6 +39,7 @@ def test_a_new_namespace_gets_the_label_contract() -> None:
     assert notes[naming.URL] == "http://pr-1-app.localhost"
     assert notes[naming.RUN_URL] == PR.run_url
     assert notes[naming.REPO_FULL_NAME] == "example/app"
+    assert notes[naming.LAST_ACTIVITY] == "2026-12-01T08:00:00Z"  # a push is activity
 
 
 def test_a_later_up_keeps_created_at_and_the_url_with_port_and_extends_expiry() -> None:

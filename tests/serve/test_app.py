@@ -185,7 +185,7 @@ def test_a_token_acts_only_on_its_own_repository_and_pull_request(
 
 
 @pytest.mark.parametrize(("member", "words"), [
-    ("link-to-passwd", "a link to /etc/passwd, outside the bundle"),
+    ("link-to-passwd", "chart/files/k: a link to /etc/passwd, outside the bundle"),
     ("traversal", "'..' leaves the bundle"),
 ])
 def test_a_hostile_bundle_is_400_and_creates_nothing(platform: Platform,
@@ -238,6 +238,26 @@ def test_the_policy_example_is_refused_by_the_api_whatever_the_workflow_says(
     assert "vcluster.syncer.image: set by the platform policy" in result.stderr
     assert "'privileged' may not be relaxed" in result.stderr
     assert nothing_for(api_client, "example/app", 61)
+
+
+def test_a_chart_linking_outside_the_repository_is_refused_before_the_upload(
+        platform: Platform, api_client: client.ApiClient, tmp_path: Path) -> None:
+    # API mode reads the chart on the runner too: a link to the runner's files is refused
+    # there, naming it, and nothing of the pull request is uploaded or created.
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "examples" / "app", repo)
+    (repo / ".git").mkdir()
+    secret = tmp_path / "runner-secret"
+    secret.write_text("s3cret-of-the-runner")
+    (repo / "chart" / "files").mkdir(exist_ok=True)
+    (repo / "chart" / "files" / "k").symlink_to(secret)
+    result = preview_api(platform, "up", "--config", str(repo / "preview.yaml"), "--repo",
+                         "example/app", "--pr", "63", "--sha", SHA1, code=2)
+    assert f"chart.path: files/k is a link to {secret.resolve()}, outside the repository" \
+        in result.stderr, result.stderr
+    assert "uploading" not in result.stderr
+    assert "s3cret" not in result.stderr + result.stdout + platform.log.read_text()
+    assert nothing_for(api_client, "example/app", 63)
 
 
 def test_up_and_down_through_the_api(platform: Platform, sandbox: Sandbox,
