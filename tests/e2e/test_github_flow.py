@@ -238,7 +238,7 @@ def test_an_image_that_cannot_be_pulled_fails_the_step_with_the_evidence(
         assert "SyncStripped" not in body
         assert "helm status" not in body
         assert "preview kubeconfig --repo octo/cart --pr 8" in body
-        assert "left up for inspection; it expires in 7 days (" in body
+        assert "left up for inspection; it expires in 24 hours" in body  # ttl: 1d
         assert "::error title=Preview environment pr-8 failed::Pod app-" in result.stdout
         # preview list says failed, and why, as up recorded it.
         listed = subprocess.run([sys.executable, "-m", "preview", "list", "--repo", SHARED_REPO,
