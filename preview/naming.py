@@ -248,10 +248,12 @@ def namespace_labels(env: Environment, extra: dict[str, str] | None = None) -> d
 
 
 def namespace_annotations(env: Environment, *, created_at: str, expires_at: str,
-                          head_sha: str, url: str, run_url: str = "") -> dict[str, str]:
-    """Annotations of an environment's host namespace (timestamps as RFC 3339, UTC)."""
-    return {CREATED_AT: created_at, EXPIRES_AT: expires_at, HEAD_SHA: head_sha, URL: url,
-            RUN_URL: run_url, REPO_FULL_NAME: env.full_name}
+                          head_sha: str, url: str | None, run_url: str = "") -> dict[str, str]:
+    """Annotations of an environment's host namespace (timestamps as RFC 3339, UTC); the URL
+    is left out when None (`up` writes it once its deploy has found it)."""
+    notes = {CREATED_AT: created_at, EXPIRES_AT: expires_at, HEAD_SHA: head_sha, URL: url,
+             RUN_URL: run_url, REPO_FULL_NAME: env.full_name}
+    return {key: value for key, value in notes.items() if value is not None}
 
 
 def environment_selector(owner: str | None = None, repo: str | None = None) -> str:
