@@ -16,14 +16,8 @@ from preview.github import client
 from preview.github.actions import Actions
 from preview.github.comments import StickyComment, marker
 from preview.github.deployments import Deployments
-from preview.github.render import (
-    COMMENT_LIMIT,
-    CommentInput,
-    EnvironmentLike,
-    PullRequestLike,
-    length,
-    render_comment,
-)
+from preview.github.render import COMMENT_LIMIT, CommentInput, length, render_comment
+from preview.naming import EnvironmentLike, PullRequestLike
 from preview.results import DownResult, UpResult
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ def hint(env: naming.Environment) -> str:
     app = naming.app_of(env.name, env.pr)
     named = f" --environment {app}" if app else ""
     return f"preview kubeconfig --repo {env.full_name} --pr {env.pr}{named} --tunnel " \
-           f"--output {env.name}.kubeconfig"
+           f"--file {env.name}.kubeconfig"
 
 
 async def _check(host: HostCluster, env: naming.Environment) -> None:
