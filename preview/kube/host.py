@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from preview.helm import Helm
 from preview.kube.client import KubeClient
 from preview.kube.connection import (
     Connection,
@@ -69,6 +70,11 @@ class HostCluster:
     def client(self, user_agent: str = "preview-cli") -> KubeClient:
         """A new API client (use as `async with host.client() as kube`)."""
         return KubeClient(self.connection, user_agent)
+
+    @property
+    def helm(self) -> Helm:
+        """helm on this cluster: the same kubeconfig and context as the client."""
+        return Helm(self.kubeconfig, self.context)
 
     def tool_flags(self) -> tuple[str, ...]:
         """The same cluster for a `kubectl`/`helm` command line a user may copy."""

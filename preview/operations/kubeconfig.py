@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 def hint(env: naming.Environment) -> str:
     """The command that gives a developer a kubeconfig for `env` (shown after `up`)."""
-    return f"preview kubeconfig --repo {env.full_name} --pr {env.pr} --tunnel --output " \
+    return f"preview kubeconfig --repo {env.full_name} --pr {env.pr} --tunnel --file " \
            f"{env.name}.kubeconfig"
 
 

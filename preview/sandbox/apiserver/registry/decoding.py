@@ -28,10 +28,11 @@ class Decoder:
         self.store = store
 
     def decode(self, rt: ResourceType, namespace: str, body: Any, opts: WriteOptions,
-               applying: bool = False) -> dict[str, Any]:
+               applying: bool = False, owned: bool = False) -> dict[str, Any]:
         """Check a request body's identity against the URL and its fields against its kind,
-        as the real decoder does (see `_check_fields`)."""
-        obj = clone(require_object(body))
+        as the real decoder does (see `_check_fields`). The result is a copy of `body`
+        unless the caller says it is `owned` already (nothing else holds any part of it)."""
+        obj = require_object(body) if owned else clone(require_object(body))
         api_version = obj.get("apiVersion") or rt.api_version
         kind = obj.get("kind") or rt.kind
         if api_version != rt.api_version:

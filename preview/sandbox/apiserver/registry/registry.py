@@ -200,6 +200,12 @@ class Registry(Deletions):
         if stored is None:
             raise not_found(rt.resource, rt.group, name)
         current = conversion.from_storage(rt, stored)
+        if subresource == "status" and kind != "json":
+            # Of a status patch's result only the status and the resourceVersion precondition
+            # are kept (`_replace`): the spec is not copied to be patched and thrown away. (A
+            # JSON patch may name spec paths, which must exist to be patched.)
+            current = {k: v for k, v in current.items()
+                       if k in ("apiVersion", "kind", "metadata", "status")}
         try:
             if kind == "json":
                 if not isinstance(body, list):
@@ -214,7 +220,11 @@ class Registry(Deletions):
             raise StatusError(422, "Invalid", str(e)) from e
         if not isinstance(patched, dict):
             raise bad_request("the patch produced a value that is not an object")
-        new = conversion.to_storage(rt, self.decoder.decode(rt, namespace, patched, opts))
+        # A merge or strategic patch's result is a fresh copy (the stored object is never
+        # shared with it): decoded without another deep copy. A JSON patch's may alias itself
+        # (`copy`), so it is copied as any other body.
+        new = conversion.to_storage(rt, self.decoder.decode(rt, namespace, patched, opts,
+                                                            owned=kind != "json"))
         if new["metadata"].get("name") != name:
             raise bad_request("metadata.name: Invalid value: the name of a patched object cannot "
                               "change")
@@ -260,10 +270,9 @@ class Registry(Deletions):
         old_meta = old["metadata"]
         if subresource == "status":
             status = new.get("status")
-            merged = clone(old)
-            if status is None:
-                merged.pop("status", None)
-            else:
+            # The stored object less its status (replaced: not worth copying).
+            merged = {k: clone(v) for k, v in old.items() if k != "status"}
+            if status is not None:
                 merged["status"] = status
             new = merged
         elif subresource == "approval":
