@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -436,3 +437,39 @@ def test_no_worker_for_plain_text() -> None:
     renderer = templating.Renderer()
     assert renderer.tree({"a": ["plain", 1]}, context(), "v: ") == {"a": ["plain", 1]}
     assert renderer._worker is None
+
+
+def test_a_renderer_killed_before_it_starts_says_by_what(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
+    killed = tmp_path / "python"
+    killed.write_text("#!/bin/sh\nkill -KILL $$\n")
+    killed.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(killed))
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)  # a fresh interpreter, not a fork
+    other.start()
+    try:
+        with pytest.raises(PreviewError) as caught:
+            templating.render_text("{{ pr.number }}", context(), "f")
+    finally:
+        release.set()
+        other.join()
+    assert caught.value.message == "the template renderer did not start (killed by SIGKILL)"
+
+
+def _children() -> set[int]:
+    me = os.getpid()
+    with open(f"/proc/{me}/task/{me}/children") as children:
+        return {int(pid) for pid in children.read().split()}
+
+
+def test_a_closed_renderer_leaves_no_worker_behind_not_even_a_zombie() -> None:
+    # A long-running caller (preview serve) renders for every request: each worker it
+    # started must be gone, and reaped, once its renderer is closed.
+    before, workers = _children(), set()
+    with templating.Renderer() as renderer:
+        for field in ("one", "two", "three"):
+            renderer.text("{{ pr.number }}", context(), f"a.yaml: {field}")
+            workers |= _children() - before
+    assert workers
+    assert [pid for pid in workers if Path(f"/proc/{pid}").exists()] == []
