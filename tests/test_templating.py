@@ -473,3 +473,15 @@ def test_a_closed_renderer_leaves_no_worker_behind_not_even_a_zombie() -> None:
             workers |= _children() - before
     assert workers
     assert [pid for pid in workers if Path(f"/proc/{pid}").exists()] == []
+
+
+def test_a_file_that_used_its_time_gets_no_more() -> None:
+    busy = "{% for a in 'x' * 65536 %}{% for b in 'x' * 65536 %}{% endfor %}{% endfor %}"
+    with templating.Renderer(templating.Budget(seconds_per_file=0.3)) as renderer:
+        with pytest.raises(PreviewError, match=r"^a.yaml: one: the template did not finish"):
+            renderer.text(busy, context(), "a.yaml: one")
+        assert renderer.text("{{ pr.number }}", context(), "b.yaml: one") == "42"
+        with pytest.raises(PreviewError, match=r"^a.yaml: two: the template did not finish "
+                                               r"rendering in time \(a.yaml's templates may "
+                                               r"take 0.3 s together\)"):
+            renderer.text("{{ pr.number }}", context(), "a.yaml: two")
