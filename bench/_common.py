@@ -98,6 +98,17 @@ def syncer(name: str, host_namespace: str, host_kubeconfig: Path, virtual_kubeco
         yield RunningSyncer(proc, port)
 
 
+def proc_stats(pid: int) -> tuple[float, float]:
+    """(RSS MiB, user+system CPU seconds) of a process, from /proc."""
+    rss = 0.0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            rss = int(line.split()[1]) / 1024
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return rss, (int(fields[11]) + int(fields[12])) / ticks
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

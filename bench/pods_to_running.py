@@ -3,7 +3,8 @@
 Starts `preview sandbox apiserver --flavour host` as a subprocess, creates a Deployment with
 1 replica, waits for it, scales it to N through the scale subresource, and measures until
 the Deployment reports N available replicas (every pod scheduled, started and ready: the
-ReplicaSet controller, scheduler and kubelet all had their turn).
+ReplicaSet controller, scheduler and kubelet all had their turn). Also reported: the sandbox
+process's CPU seconds over that span and the load average at the end.
 
     .venv/bin/python bench/pods_to_running.py [--pods 500] [-o json]
 """
@@ -11,12 +12,13 @@ ReplicaSet controller, scheduler and kubelet all had their turn).
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import apiserver, header, report
+from _common import apiserver, header, proc_stats, report
 from kubernetes import client, config, watch
 
 
@@ -42,7 +44,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         kubeconfig = Path(tmp) / "kubeconfig"
-        with apiserver(kubeconfig, nodes=args.nodes), \
+        with apiserver(kubeconfig, nodes=args.nodes) as server, \
                 config.new_client_from_config(str(kubeconfig)) as api:
             apps = client.AppsV1Api(api)
             apps.create_namespaced_deployment("default", {
@@ -52,16 +54,20 @@ def main() -> None:
                                       "spec": {"containers": [{"name": "c",
                                                                "image": "nginx"}]}}}})
             wait_available(apps, "bench", 1, args.timeout)
-            started = time.monotonic()
+            started, (_, cpu_start) = time.monotonic(), proc_stats(server.pid)
             apps.patch_namespaced_deployment_scale("bench", "default",
                                                    {"spec": {"replicas": args.pods}})
             wait_available(apps, "bench", args.pods, args.timeout)
             elapsed = time.monotonic() - started
+            cpu = proc_stats(server.pid)[1] - cpu_start
 
     result: dict[str, Any] = {
         **header(),
         "pods": args.pods, "nodes": args.nodes, "seconds": round(elapsed, 1),
         "pods_per_s": round((args.pods - 1) / elapsed, 1),
+        # The sandbox's own CPU time over the same span: what a shared machine's load
+        # stretches the wall time around, but changes little.
+        "sandbox_cpu_s": round(cpu, 1), "load_average": round(os.getloadavg()[0], 1),
     }
     report(result, args.output)
 

@@ -8,13 +8,20 @@ The host and the virtual sandbox (`preview sandbox apiserver`) run in their own 
    host in the same run (the floor). Target <= 1.5.
 2. latency: 20 pods/s for 30 s; p50/p99 from virtual create to host create (watch ADDED on
    the host), and from host Running to virtual Running. Target p99 < 50 ms each way.
-3. scale: 5000 synced objects (pods, Services, ConfigMaps): the syncer's RSS, and its CPU
+   These pods are created while the burst's follow-up work (binds, status, Events) still
+   fills the syncer's queue: latency under backlog.
+3. steady: once the syncer's queue has stayed empty for 5 s, 20 pods/s for 60 s into the
+   idle syncer (what a user feels): the same two latencies, as steady_p50/p99_*. Target p99
+   < 50 ms each way.
+4. scale: 5000 synced objects (pods, Services, ConfigMaps): the syncer's RSS, and its CPU
    seconds over 60 s of idle. Target < 300 MiB and < 1 CPU-second per idle minute.
 
 The last line printed is one JSON object with burst_ratio, p50_to_host_ms, p99_to_host_ms,
-p99_to_virtual_ms, rss_mib_5000, idle_cpu_s_per_min (and the raw figures).
+p99_to_virtual_ms, steady_p50_to_host_ms, steady_p99_to_host_ms, steady_p50_to_virtual_ms,
+steady_p99_to_virtual_ms, rss_mib_5000, idle_cpu_s_per_min (and the raw figures).
 
     .venv/bin/python bench/syncer.py [--burst 1000] [--rate 20] [--seconds 30]
+                                     [--steady-rate 20] [--steady-seconds 60]
                                      [--scale 5000] [--idle 60]
 """
 
@@ -32,7 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from _common import RunningSyncer, apiserver, header, report, syncer, until
+from _common import RunningSyncer, apiserver, header, proc_stats, report, syncer, until
 from kubernetes import client, config
 
 HOST_NS = "vc-bench"
@@ -107,15 +114,42 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
-def proc_stats(pid: int) -> tuple[float, float]:
-    """(RSS MiB, user+system CPU seconds) of a process, from /proc."""
-    rss = 0.0
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            rss = int(line.split()[1]) / 1024
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return rss, (int(fields[11]) + int(fields[12])) / ticks
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+def drained(running: RunningSyncer, quiet_for: float = 5.0) -> None:
+    """Return once the syncer's work queue has stayed empty for `quiet_for` seconds."""
+    since = [time.monotonic()]
+
+    def quiet() -> bool:
+        if running.metric("preview_syncer_queue_depth") > 0:
+            since[0] = time.monotonic()
+        return time.monotonic() - since[0] >= quiet_for
+    until(quiet, 900, 0.5)
+
+
+def paced(virtual: client.CoreV1Api, watcher: PodTimes, stop: threading.Event,
+          namespace: str, prefix: str, rate: float, count: int
+          ) -> tuple[list[float], list[float]]:
+    """`count` pods created at `rate` a second in a new virtual namespace: (seconds from each
+    virtual create to its host copy's ADDED, seconds from host Running to virtual Running)."""
+    virtual.create_namespace({"metadata": {"name": namespace}})
+    v_running = PodTimes(virtual, namespace, stop).running
+    sent: dict[str, float] = {}
+    begin = time.monotonic()
+    for i in range(count):
+        time.sleep(max(0.0, begin + i / rate - time.monotonic()))
+        name = f"{prefix}-{i}"
+        sent[name] = time.monotonic()
+        virtual.create_namespaced_pod(namespace, pod(name))
+    deadline = time.monotonic() + 300
+    while not all(n in v_running for n in sent) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    to_host = [watcher.added[n] - sent[n] for n in sent if n in watcher.added]
+    to_virtual = [v_running[n] - watcher.running[n] for n in sent
+                  if n in v_running and n in watcher.running]
+    return to_host, to_virtual
 
 
 def main() -> None:
@@ -123,9 +157,12 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--steady-rate", type=float, default=20.0)
+    parser.add_argument("--steady-seconds", type=float, default=60.0)
     parser.add_argument("--scale", type=int, default=5000)
     parser.add_argument("--idle", type=float, default=60.0)
     parser.add_argument("--nodes", type=int, default=26)
+    parser.add_argument("--log", type=Path, help="keep the syncer's JSON log in this file")
     args = parser.parse_args()
     result = header()
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -142,7 +179,7 @@ def main() -> None:
                 host.create_namespace({"metadata": {"name": ns}})
             host.create_namespaced_service(HOST_NS, {"metadata": {"name": NAME},
                                                      "spec": {"ports": [{"port": 443}]}})
-            with open(tmp / "syncer.log", "wb") as log, \
+            with open(args.log or tmp / "syncer.log", "wb") as log, \
                     syncer(NAME, HOST_NS, host_kc, virtual_kc, "--api-service", NAME,
                            "--configs", "all", "--log-format", "json", stdout=log,
                            stderr=subprocess.STDOUT) as running:
@@ -152,7 +189,7 @@ def main() -> None:
 
 def measure(args: argparse.Namespace, host: client.CoreV1Api, virtual: client.CoreV1Api,
             running: RunningSyncer, result: dict[str, Any]) -> None:
-    """The three measures, with the syncer running: into `result`."""
+    """The four measures, with the syncer running: into `result`."""
     pid = running.proc.pid
     stop = threading.Event()
     watcher = PodTimes(host, HOST_NS, stop)
@@ -180,34 +217,42 @@ def measure(args: argparse.Namespace, host: client.CoreV1Api, virtual: client.Co
                   floor_s=round(floor, 2), burst_ratio=round(burst / floor, 2))
     print(f"burst: {burst:.2f}s vs floor {floor:.2f}s", file=sys.stderr)
 
-    # 2. latency -------------------------------------------------------------------
-    virtual.create_namespace({"metadata": {"name": "latency"}})
-    v_running = PodTimes(virtual, "latency", stop).running
-    sent: dict[str, float] = {}
+    # 2. latency, with the burst's follow-up work still queued ------------------------
     count = int(args.rate * args.seconds)
-    begin = time.monotonic()
-    for i in range(count):
-        time.sleep(max(0.0, begin + i / args.rate - time.monotonic()))
-        name = f"l-{i}"
-        sent[name] = time.monotonic()
-        virtual.create_namespaced_pod("latency", pod(name))
-    deadline = time.monotonic() + 300
-    while not all(n in v_running for n in sent) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    to_host = [watcher.added[n] - sent[n] for n in sent if n in watcher.added]
-    to_virtual = [v_running[n] - watcher.running[n] for n in sent
-                  if n in v_running and n in watcher.running]
+    to_host, to_virtual = paced(virtual, watcher, stop, "latency", "l", args.rate, count)
     result.update(
         latency_pods=count, latency_not_running_after_300s=count - len(to_virtual),
-        p50_to_host_ms=round(percentile(to_host, 0.5) * 1000, 1),
-        p99_to_host_ms=round(percentile(to_host, 0.99) * 1000, 1),
-        p50_to_virtual_ms=round(percentile(to_virtual, 0.5) * 1000, 1),
-        p99_to_virtual_ms=round(percentile(to_virtual, 0.99) * 1000, 1))
+        p50_to_host_ms=ms(percentile(to_host, 0.5)), p99_to_host_ms=ms(percentile(to_host, 0.99)),
+        p50_to_virtual_ms=ms(percentile(to_virtual, 0.5)),
+        p99_to_virtual_ms=ms(percentile(to_virtual, 0.99)))
     print(f"latency: {result}", file=sys.stderr)
+
+    # 3. steady: the same pace into an idle syncer ---------------------------------------
+    drained(running)
+    steady = int(args.steady_rate * args.steady_seconds)
+    _, cpu_start = proc_stats(pid)
+    to_host, to_virtual = paced(virtual, watcher, stop, "steady", "st", args.steady_rate,
+                                steady)
+    _, cpu_end = proc_stats(pid)
+    result.update(
+        steady_pods=steady, steady_not_running_after_300s=steady - len(to_virtual),
+        steady_load_average=round(os.getloadavg()[0], 1),
+        steady_syncer_cpu_ms_per_pod=round((cpu_end - cpu_start) * 1000 / max(1, steady), 1),
+        steady_p50_to_host_ms=ms(percentile(to_host, 0.5)),
+        steady_p99_to_host_ms=ms(percentile(to_host, 0.99)),
+        steady_max_to_host_ms=ms(max(to_host)),
+        steady_p50_to_virtual_ms=ms(percentile(to_virtual, 0.5)),
+        steady_p99_to_virtual_ms=ms(percentile(to_virtual, 0.99)),
+        steady_max_to_virtual_ms=ms(max(to_virtual)))
+    print(f"steady: {result}", file=sys.stderr)
+    if not args.scale:
+        stop.set()
+        pool.shutdown(wait=False)
+        return
 
     # 3. scale ---------------------------------------------------------------------
     virtual.create_namespace({"metadata": {"name": "scale"}})
-    synced = args.burst + count
+    synced = args.burst + count + steady
     more = max(0, args.scale - synced)
     pods = more // 3
     services = more // 3
@@ -229,13 +274,7 @@ def measure(args: argparse.Namespace, host: client.CoreV1Api, virtual: client.Co
     until(lambda: host_total() >= args.scale, 900, 2.0)
     # Idle starts once the syncer has worked off what the scale phase caused (status and
     # cluster-IP hand-backs, Events copied in): its queue stays empty for 5 s.
-    quiet_since = [time.monotonic()]
-
-    def quiet() -> bool:
-        if running.metric("preview_syncer_queue_depth") > 0:
-            quiet_since[0] = time.monotonic()
-        return time.monotonic() - quiet_since[0] >= 5.0
-    until(quiet, 900, 0.5)
+    drained(running)
     rss, cpu_before = proc_stats(pid)
     print(f"idle: {args.scale} objects synced; measuring the syncer for {args.idle:.0f}s",
           file=sys.stderr)

@@ -35,8 +35,8 @@ from preview.config_schema import (
     is_dns_name,
 )
 from preview.errors import BadInput, PreviewError
+from preview.naming import EnvironmentLike
 from preview.pullrequest import PullRequest
-from preview.templating import EnvironmentLike
 from preview.vcluster import vclusterconfig
 
 DEFAULT_FILE = "preview.yaml"
@@ -54,6 +54,7 @@ _SAMPLE_PR = PullRequest(owner="octo-org", repo="app", number=1, head_sha="0" * 
 class _SampleEnvironment:
     name: str = "pr-1"
     namespace: str = "preview-octo-org-app-pr-1"
+    vcluster: str = "vc-pr-1"
 
 
 class ConfigError(BadInput):

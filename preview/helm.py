@@ -75,27 +75,6 @@ async def render(chart: Path | str, release: str, namespace: str, values: dict[s
     return [r for r in rendered if r]
 
 
-async def install_or_upgrade(kubeconfig: Path | None, context: str | None, chart: Path | str,
-                             release: str, namespace: str, values: dict[str, Any],
-                             timeout: str = "5m", *, repo: str | None = None,
-                             version: str | None = None, create_namespace: bool = False) -> int:
-    """`helm upgrade --install` (no --wait: callers wait with progress). Returns the revision;
-    `ReleaseBusy` when another client holds the release."""
-    client = _client(kubeconfig, context)
-    try:
-        loaded = await client.get_chart(chart, repo=repo, version=version)
-        revision = await client.install_or_upgrade_release(
-            release, loaded, values, namespace=namespace, create_namespace=create_namespace,
-            timeout=timeout)
-    except helm_errors.Error as e:
-        error = _error("install", release, e)
-        if any(words in error.message for words in _BUSY):
-            raise ReleaseBusy(error.message, "another run is installing or upgrading it: "
-                                             "wait for it, then run again") from e
-        raise error from e
-    return int(revision.revision)
-
-
 @dataclass(frozen=True)
 class Revision:
     """One line of `helm history`."""
@@ -106,117 +85,139 @@ class Revision:
     description: str
 
 
-async def history(kubeconfig: Path | None, context: str | None, release: str,
-                  namespace: str) -> list[Revision]:
-    """`helm history`, oldest first; [] when there is no such release."""
-    command = _command(kubeconfig, context)
-    try:
-        rows = await command.history(release, namespace=namespace)
-    except helm_errors.ReleaseNotFoundError:
-        return []
-    except helm_errors.Error as e:
-        raise _error("read the history of", release, e) from e
-    return [Revision(int(r["revision"]), str(r["status"]), str(r.get("chart", "")),
-                     str(r.get("description", ""))) for r in rows]
+@dataclass(frozen=True)
+class Helm:
+    """helm bound to one cluster: every call that reaches a cluster goes through one, so its
+    kubeconfig and context are given once (`HostCluster.helm`, `VirtualCluster.helm`)."""
 
+    kubeconfig: Path | None = None  # --kubeconfig; None: $KUBECONFIG
+    context: str | None = None  # --kube-context; None: the current context
 
-async def deployed(kubeconfig: Path | None, context: str | None, release: str,
-                   namespace: str) -> dict[str, Any] | None:
-    """The current revision as `helm status -o json` has it (manifest, config, info), or None."""
-    command = _command(kubeconfig, context)
-    try:
-        status: dict[str, Any] = await command.status(release, namespace=namespace)
-    except helm_errors.ReleaseNotFoundError:
-        return None
-    except helm_errors.Error as e:
-        raise _error("read the status of", release, e) from e
-    (status.get("info") or {}).pop("resources", None)  # live objects: large, not needed
-    return status
+    def _client(self) -> pyhelm3.Client:
+        return _client(self.kubeconfig, self.context)
 
+    def _command(self) -> pyhelm3.Command:
+        return _command(self.kubeconfig, self.context)
 
-async def dry_run_upgrade(kubeconfig: Path | None, context: str | None, chart: Path | str,
-                          release: str, namespace: str, values: dict[str, Any], *,
-                          repo: str | None = None, version: str | None = None
-                          ) -> dict[str, Any]:
-    """`helm upgrade --install --dry-run=server`: the release an upgrade would make (manifest,
-    chart), rendered exactly as the real upgrade renders it (cluster capabilities, lookups)."""
-    command = _command(kubeconfig, context)
-    args: list[Any] = ["upgrade", release, chart, "--install", "--dry-run=server",
-                       "--output", "json", "--values", "-", "--namespace", namespace]
-    if repo:
-        args += ["--repo", repo]
-    if version:
-        args += ["--version", version]
-    try:
-        out = await command.run(args, json.dumps(values).encode())
-    except helm_errors.Error as e:
-        raise _error("render", release, e) from e
-    # helm may print registry lines ("Pulled: …") before the JSON.
-    result: dict[str, Any] = json.loads(out[out.index(b"{"):])
-    return result
+    async def install_or_upgrade(self, chart: Path | str, release: str, namespace: str,
+                                 values: dict[str, Any], timeout: str = "5m", *,
+                                 repo: str | None = None, version: str | None = None,
+                                 create_namespace: bool = False) -> int:
+        """`helm upgrade --install` (no --wait: callers wait with progress). Returns the
+        revision; `ReleaseBusy` when another client holds the release."""
+        client = self._client()
+        try:
+            loaded = await client.get_chart(chart, repo=repo, version=version)
+            revision = await client.install_or_upgrade_release(
+                release, loaded, values, namespace=namespace, create_namespace=create_namespace,
+                timeout=timeout)
+        except helm_errors.Error as e:
+            error = _error("install", release, e)
+            if any(words in error.message for words in _BUSY):
+                raise ReleaseBusy(error.message, "another run is installing or upgrading it: "
+                                                 "wait for it, then run again") from e
+            raise error from e
+        return int(revision.revision)
 
+    async def history(self, release: str, namespace: str) -> list[Revision]:
+        """`helm history`, oldest first; [] when there is no such release."""
+        command = self._command()
+        try:
+            rows = await command.history(release, namespace=namespace)
+        except helm_errors.ReleaseNotFoundError:
+            return []
+        except helm_errors.Error as e:
+            raise _error("read the history of", release, e) from e
+        return [Revision(int(r["revision"]), str(r["status"]), str(r.get("chart", "")),
+                         str(r.get("description", ""))) for r in rows]
 
-async def rollback(kubeconfig: Path | None, context: str | None, release: str,
-                   namespace: str, revision: int, timeout: str = "5m") -> None:
-    """`helm rollback RELEASE REVISION` (no --wait)."""
-    command = _command(kubeconfig, context)
-    try:
-        await command.rollback(release, revision, namespace=namespace, timeout=timeout)
-    except helm_errors.Error as e:
-        raise _error(f"roll back to revision {revision}", release, e) from e
-
-
-async def uninstall(kubeconfig: Path | None, context: str | None, release: str,
-                    namespace: str, timeout: str = "5m") -> bool:
-    """`helm uninstall --wait`; False when there was no such release."""
-    client = _client(kubeconfig, context)
-    try:
-        # pyhelm3's uninstall treats a missing release as success: ask first.
-        await client.get_current_revision(release, namespace=namespace)
-        await client.uninstall_release(release, namespace=namespace, wait=True, timeout=timeout)
-    except helm_errors.Error as e:
-        if _not_found(e):
-            return False
-        raise _error("uninstall", release, e) from e
-    return True
-
-
-async def releases(kubeconfig: Path | None, context: str | None,
-                   namespace: str | None = None) -> list[dict[str, Any]]:
-    """`helm list` in `namespace` (every namespace when None), deployed, failed and pending
-    alike: dicts with name, namespace, revision, status, chart, app_version."""
-    client = _client(kubeconfig, context)
-    try:
-        found = await client.list_release_definitions(
-            all_namespaces=namespace is None, namespace=namespace, include_deployed=True,
-            include_failed=True, include_pending=True)
-    except helm_errors.Error as e:
-        raise _error("list releases in", namespace or "all namespaces", e) from e
-    return [dict(r) for r in found]
-
-
-async def release_values(kubeconfig: Path | None, context: str | None, release: str,
-                         namespace: str) -> dict[str, Any] | None:
-    """`helm get values`: the values a user gave the installed release; None if none such."""
-    # The Command layer: one `helm get values` (the Client's way costs a `helm status`).
-    command = _command(kubeconfig, context)
-    try:
-        return dict(await command.get_values(release, namespace=namespace) or {})
-    except helm_errors.Error as e:
-        if _not_found(e):
+    async def deployed(self, release: str, namespace: str) -> dict[str, Any] | None:
+        """The current revision as `helm status -o json` has it (manifest, config, info), or
+        None."""
+        command = self._command()
+        try:
+            status: dict[str, Any] = await command.status(release, namespace=namespace)
+        except helm_errors.ReleaseNotFoundError:
             return None
-        raise _error("read the values of", release, e) from e
+        except helm_errors.Error as e:
+            raise _error("read the status of", release, e) from e
+        (status.get("info") or {}).pop("resources", None)  # live objects: large, not needed
+        return status
 
+    async def dry_run_upgrade(self, chart: Path | str, release: str, namespace: str,
+                              values: dict[str, Any], *,
+                              repo: str | None = None, version: str | None = None
+                              ) -> dict[str, Any]:
+        """`helm upgrade --install --dry-run=server`: the release an upgrade would make (manifest,
+        chart), rendered exactly as the real upgrade renders it (cluster capabilities, lookups)."""
+        command = self._command()
+        args: list[Any] = ["upgrade", release, chart, "--install", "--dry-run=server",
+                           "--output", "json", "--values", "-", "--namespace", namespace]
+        if repo:
+            args += ["--repo", repo]
+        if version:
+            args += ["--version", version]
+        try:
+            out = await command.run(args, json.dumps(values).encode())
+        except helm_errors.Error as e:
+            raise _error("render", release, e) from e
+        # helm may print registry lines ("Pulled: …") before the JSON.
+        result: dict[str, Any] = json.loads(out[out.index(b"{"):])
+        return result
 
-async def chart_metadata(kubeconfig: Path | None, context: str | None, release: str,
-                         namespace: str) -> dict[str, Any]:
-    """The Chart.yaml metadata of the installed release (name, version, annotations…)."""
-    # The Command layer: one `helm get all --template` (the Client's way adds a status).
-    command = _command(kubeconfig, context)
-    try:
-        return dict(await command.get_chart_metadata(release, namespace=namespace) or {})
-    except helm_errors.Error as e:
-        raise _error("read the chart of", release, e) from e
+    async def rollback(self, release: str, namespace: str, revision: int,
+                       timeout: str = "5m") -> None:
+        """`helm rollback RELEASE REVISION` (no --wait)."""
+        command = self._command()
+        try:
+            await command.rollback(release, revision, namespace=namespace, timeout=timeout)
+        except helm_errors.Error as e:
+            raise _error(f"roll back to revision {revision}", release, e) from e
+
+    async def uninstall(self, release: str, namespace: str, timeout: str = "5m") -> bool:
+        """`helm uninstall --wait`; False when there was no such release."""
+        client = self._client()
+        try:
+            # pyhelm3's uninstall treats a missing release as success: ask first.
+            await client.get_current_revision(release, namespace=namespace)
+            await client.uninstall_release(release, namespace=namespace, wait=True, timeout=timeout)
+        except helm_errors.Error as e:
+            if _not_found(e):
+                return False
+            raise _error("uninstall", release, e) from e
+        return True
+
+    async def releases(self, namespace: str | None = None) -> list[dict[str, Any]]:
+        """`helm list` in `namespace` (every namespace when None), deployed, failed and pending
+        alike: dicts with name, namespace, revision, status, chart, app_version."""
+        client = self._client()
+        try:
+            found = await client.list_release_definitions(
+                all_namespaces=namespace is None, namespace=namespace, include_deployed=True,
+                include_failed=True, include_pending=True)
+        except helm_errors.Error as e:
+            raise _error("list releases in", namespace or "all namespaces", e) from e
+        return [dict(r) for r in found]
+
+    async def release_values(self, release: str, namespace: str) -> dict[str, Any] | None:
+        """`helm get values`: the values a user gave the installed release; None if none such."""
+        # The Command layer: one `helm get values` (the Client's way costs a `helm status`).
+        command = self._command()
+        try:
+            return dict(await command.get_values(release, namespace=namespace) or {})
+        except helm_errors.Error as e:
+            if _not_found(e):
+                return None
+            raise _error("read the values of", release, e) from e
+
+    async def chart_metadata(self, release: str, namespace: str) -> dict[str, Any]:
+        """The Chart.yaml metadata of the installed release (name, version, annotations…)."""
+        # The Command layer: one `helm get all --template` (the Client's way adds a status).
+        command = self._command()
+        try:
+            return dict(await command.get_chart_metadata(release, namespace=namespace) or {})
+        except helm_errors.Error as e:
+            raise _error("read the chart of", release, e) from e
 
 
 def load_values_file(path: Path) -> dict[str, Any]:

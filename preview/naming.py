@@ -22,6 +22,47 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Protocol
+
+
+class PullRequestLike(Protocol):
+    """What the services read of a pull request (`preview.pullrequest.PullRequest`): the
+    templates, the comment and the deployments. One shape, named here, under them all."""
+
+    @property
+    def owner(self) -> str: ...
+    @property
+    def repo(self) -> str: ...
+    @property
+    def number(self) -> int: ...
+    @property
+    def head_sha(self) -> str: ...
+    @property
+    def short_sha(self) -> str: ...
+    @property
+    def branch(self) -> str: ...
+    @property
+    def branch_slug(self) -> str: ...
+    @property
+    def author(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def full_name(self) -> str: ...
+    @property
+    def run_url(self) -> str: ...
+
+
+class EnvironmentLike(Protocol):
+    """What the services read of an environment (`Environment`, below)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def vcluster(self) -> str: ...
+
 
 PREFIX = "preview-vcluster.io/"
 MANAGED_BY = f"{PREFIX}managed-by"  # "preview-vcluster" on namespaces, "syncer" on copies
@@ -207,10 +248,12 @@ def namespace_labels(env: Environment, extra: dict[str, str] | None = None) -> d
 
 
 def namespace_annotations(env: Environment, *, created_at: str, expires_at: str,
-                          head_sha: str, url: str, run_url: str = "") -> dict[str, str]:
-    """Annotations of an environment's host namespace (timestamps as RFC 3339, UTC)."""
-    return {CREATED_AT: created_at, EXPIRES_AT: expires_at, HEAD_SHA: head_sha, URL: url,
-            RUN_URL: run_url, REPO_FULL_NAME: env.full_name}
+                          head_sha: str, url: str | None, run_url: str = "") -> dict[str, str]:
+    """Annotations of an environment's host namespace (timestamps as RFC 3339, UTC); the URL
+    is left out when None (`up` writes it once its deploy has found it)."""
+    notes = {CREATED_AT: created_at, EXPIRES_AT: expires_at, HEAD_SHA: head_sha, URL: url,
+             RUN_URL: run_url, REPO_FULL_NAME: env.full_name}
+    return {key: value for key, value in notes.items() if value is not None}
 
 
 def environment_selector(owner: str | None = None, repo: str | None = None) -> str:

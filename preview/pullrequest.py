@@ -251,3 +251,28 @@ def _field(obj: Mapping[str, Any], key: str, kind: type, source: str, prefix: st
         raise BadInput(f"{source}: {prefix}{key}: {what}",
                            "this is not a pull_request event payload as GitHub sends it")
     return value
+
+
+def of_environment(repo: str | None, number: object, environ: Mapping[str, str], *,
+                   head_sha: str = "", recorded_run_url: str = "") -> PullRequest:
+    """The pull request of an environment, for every command that names one (`down`,
+    `kubeconfig`, the GC; `up` needs a commit too: `resolve`).
+
+    `repo` and `number` name it (flags, or what a namespace recorded); either may be None to
+    take it from the pull request event. The event's pull request, when it is this one, gives
+    its commit, branch and title; otherwise the pull request is its identity and what was
+    recorded (`head_sha`, `recorded_run_url`).
+    """
+    payload = read_event(environ)
+    event = from_event(payload, environ) if payload is not None else None
+    if event is None and (repo is None or number is None):
+        raise BadInput("which pull request? pass --repo OWNER/NAME --pr N",
+                       "or run on a pull_request event in GitHub Actions")
+    owner, name = split_repo(repo) if repo is not None else \
+        (event.owner, event.repo) if event else ("", "")
+    wanted = check_number(number) if number is not None else event.number if event else 0
+    if event is not None and (event.full_name.lower(), event.number) == \
+            (f"{owner}/{name}".lower(), wanted):
+        return event
+    return PullRequest(owner=owner, repo=name, number=wanted, head_sha=head_sha, branch="",
+                       author="", run_url=recorded_run_url or run_url(environ))

@@ -19,7 +19,9 @@ control plane's StatefulSet on the host is a StatefulSet like any other.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from preview import naming
@@ -106,3 +108,38 @@ def wake_patch(kind: str, obj: dict[str, Any]) -> dict[str, Any] | None:
         return {"metadata": {"annotations": {naming.SLEEP_NODE_SELECTOR: None}},
                 "spec": {"template": {"spec": {"nodeSelector": restored}}}}
     return None
+
+
+@dataclass(frozen=True)
+class Idle:
+    """Whether the idle pass puts an environment to sleep, and why (for people)."""
+
+    namespace: str
+    sleep: bool
+    reason: str
+
+
+def idle(record: naming.EnvironmentRecord, now: dt.datetime, sleep_after: int | None,
+         keep_label: str) -> Idle:
+    """The idle pass's decision for one environment (pure; the lock is checked after: an
+    environment being deployed is skipped when its Lease is held)."""
+    def verdict(sleep: bool, reason: str) -> Idle:
+        return Idle(record.namespace, sleep, reason)
+
+    if record.terminating:
+        return verdict(False, "being deleted")
+    if record.asleep_since:
+        return verdict(False, f"asleep since {record.asleep_since}")
+    if record.labels.get(keep_label, "false").lower() != "false":
+        return verdict(False, f"labelled {keep_label}={record.labels[keep_label]}")
+    if sleep_after is None:
+        return verdict(False, "the policy's sleepAfter is off")
+    since = record.last_activity or record.created_at
+    try:
+        moment = dt.datetime.fromisoformat(since.replace("Z", "+00:00"))
+    except ValueError:
+        return verdict(False, f"no readable time of last activity ({since!r})")
+    quiet = int((now - moment).total_seconds())
+    if quiet < sleep_after:
+        return verdict(False, f"active {quiet}s ago (sleepAfter {sleep_after}s)")
+    return verdict(True, f"no activity for {quiet}s (sleepAfter {sleep_after}s)")

@@ -1,4 +1,5 @@
-"""preview/cli/reporting.py: the pure parts (the real flow: tests/e2e/test_github_flow.py)."""
+"""preview/cli/reporting.py and the story of operations/run.py: the pure parts (the real
+flow: tests/e2e/test_github_flow.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from preview import naming
-from preview.cli.reporting import Reporter, failed_result, fork_refusal, pull_request_of
+from preview import naming, pullrequest
+from preview.cli.reporting import Reporter
 from preview.errors import PreviewError
+from preview.operations.run import failed_result, fork_refusal
 from preview.results import DownResult
 from tests.e2e.runner import Step, pull_request_event
 from tests.fakegithub import FakeGitHub
@@ -36,9 +38,9 @@ def test_down_reports_on_the_event_pull_request_when_it_is_this_environment(
     step = Step.create(tmp_path, pull_request_event("closed", "octo/shop", 7, "b" * 40,
                                                     state="closed"))
     environ = step.environ("http://127.0.0.1:9", "octo/shop")
-    pr = pull_request_of(ENV, environ)
+    pr = pullrequest.of_environment(None, None, environ)
     assert (pr.number, pr.head_sha, pr.branch) == (7, "b" * 40, "feature/login")
-    other = pull_request_of(naming.environment_for("octo", "shop", 8), environ)
+    other = pullrequest.of_environment("octo/shop", 8, environ)
     assert (other.number, other.head_sha, other.full_name) == (8, "", "octo/shop")
 
 
@@ -46,15 +48,14 @@ def test_no_token_and_no_actions_means_no_reporting(tmp_path: Path) -> None:
     assert Reporter.create({}, None, "text").session is None
     reporter = Reporter.create({"GITHUB_ACTIONS": "true"}, None, "json")
     assert reporter.session is not None and reporter.in_actions
-    assert not reporter.closed_meanwhile(pull_request_of(ENV, {}))  # cannot tell: not closed
+    assert not reporter.closed(pullrequest.of_environment("octo/shop", 7, {}))  # cannot tell: not closed
 
 
 def test_a_refusal_is_an_annotation_and_the_refused_status(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     step = Step.create(tmp_path, {})
     reporter = Reporter.create(step.environ("http://127.0.0.1:9", "octo/shop"), None, "text")
-    error = reporter.refuse(fork_refusal(7, "mallory/shop"))
-    assert error.exit_code == 2
+    reporter.refused(fork_refusal(7, "mallory/shop"))
     assert step.outputs() == {"status": "refused"}
     assert capsys.readouterr().out.startswith(
         "::error title=preview-vcluster refused this run::pull request #7 comes from the fork "
@@ -67,7 +68,7 @@ def test_nothing_torn_down_writes_no_comment_only_the_outputs(tmp_path: Path) ->
         fake.add_token("a-token")
         fake.add_repo("octo/shop")
         reporter = Reporter.create(step.environ(fake.url, "octo/shop"), "a-token", "text")
-        reporter.torn_down(pull_request_of(ENV, {}), ENV,
+        reporter.torn_down(pullrequest.of_environment("octo/shop", 7, {}), ENV,
                            DownResult(ENV.name, ENV.namespace, existed=False, seconds=0.1))
         assert fake.log == []
     assert step.outputs() == {"namespace": ENV.namespace, "vcluster": ENV.vcluster,

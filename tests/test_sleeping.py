@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -100,3 +101,33 @@ def test_the_daemonset_record_is_its_selector_as_json() -> None:
         {"zone": "a"}
     assert patch["spec"]["template"]["spec"]["nodeSelector"] == \
         {"zone": None, naming.ASLEEP_NODE_LABEL: "true"}
+
+
+NOW = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)
+
+
+def record(labels: dict[str, str] | None = None, created: str = "2026-12-06T08:00:00Z",
+           activity: str = "", asleep: str = "", terminating: bool = False
+           ) -> naming.EnvironmentRecord:
+    return naming.EnvironmentRecord(
+        namespace="ns", repo="o/r", pr=1, environment="pr-1", vcluster="pr-1", head_sha="",
+        url="", run_url="", created_at=created, expires_at="", terminating=terminating,
+        labels=labels or {}, asleep_since=asleep, last_activity=activity)
+
+
+@pytest.mark.parametrize("env,after,sleeps,reason", [
+    (record(), 7200, True, "no activity for 14400s (sleepAfter 7200s)"),
+    (record(activity="2026-12-06T11:00:00Z"), 7200, False, "active 3600s ago (sleepAfter 7200s)"),
+    (record(activity="2026-12-06T10:00:00Z"), 7200, True, "no activity for 7200s (sleepAfter 7200s)"),
+    (record(labels={"keep-awake": "true"}), 7200, False, "labelled keep-awake=true"),
+    (record(labels={"keep-awake": "yes"}), 1, False, "labelled keep-awake=yes"),
+    (record(labels={"keep-awake": "false"}), 7200, True, "no activity for 14400s (sleepAfter 7200s)"),
+    (record(asleep="2026-12-06T09:00:00Z"), 7200, False, "asleep since 2026-12-06T09:00:00Z"),
+    (record(terminating=True), 7200, False, "being deleted"),
+    (record(), None, False, "the policy's sleepAfter is off"),
+    (record(created="", activity=""), 7200, False, "no readable time of last activity ('')"),
+])
+def test_the_idle_pass_decides_from_last_activity_the_keep_label_and_the_state(
+        env: naming.EnvironmentRecord, after: int | None, sleeps: bool, reason: str) -> None:
+    decision = sleeping.idle(env, NOW, after, "keep-awake")
+    assert (decision.sleep, decision.reason) == (sleeps, reason)

@@ -1,8 +1,9 @@
 """The `preview` command line: parses flags, calls one operation, renders its result.
 
-One module per command group: `environments` (up, down, list, kubeconfig), `sandbox`,
-`syncer`, `vcluster`. Exit codes: 0 ok, 1 failed (a deploy, the cluster), 2 bad input,
-3 a teardown left something behind.
+One module per command (`up`, `down`, `listing`, `kubeconfig`, `gc`, `action`, `serve`) or
+command group (`sandbox`, `syncer`, `vcluster`); the options they share in `options` and
+`inputs`, what they print in `texts`. Exit codes: 0 ok, 1 failed (a deploy, the cluster),
+2 bad input, 3 a teardown left something behind, 4 another run works on the environment.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ import click
 from preview import __version__, logs
 from preview.cli.action import action_command
 from preview.cli.cost import cost_command
-from preview.cli.environments import COMMANDS as ENVIRONMENT_COMMANDS
+from preview.cli.down import down_command
 from preview.cli.gc import gc_command
+from preview.cli.kubeconfig import kubeconfig_command
+from preview.cli.listing import list_command
 from preview.cli.sandbox import sandbox
 from preview.cli.serve import serve_command
 from preview.cli.sleep import sleep_command, wake_command
 from preview.cli.syncer import syncer_command
+from preview.cli.up import up_command
 from preview.cli.vcluster import vcluster
 from preview.errors import PreviewError
 
@@ -42,7 +46,7 @@ main.add_command(sleep_command)
 main.add_command(wake_command)
 main.add_command(syncer_command)
 main.add_command(vcluster)
-for _command in ENVIRONMENT_COMMANDS:
+for _command in (up_command, down_command, list_command, kubeconfig_command):
     main.add_command(_command)
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import click
 
 from preview import render
-from preview.cli.environments import _bad_input, _host, policy_option
-from preview.cli.options import examples, host_options, output_option
+from preview.cli.inputs import bad_input, host_cluster, policy_option
+from preview.cli.options import examples, host_options, output_option, verbose_option
 
 
 @click.command("cost", epilog=examples(
@@ -35,9 +35,10 @@ from preview.cli.options import examples, host_options, output_option
 @click.option("--record", is_flag=True,
               help="Also write each environment's usage ledger (what the GC's pass does), "
                    "so pods that go later are still counted.")
-@output_option("table", "json", "csv", default="table")
+@output_option("table", "json", "yaml", "csv", default="table")
 @policy_option
 @host_options
+@verbose_option
 def cost_command(by: str | None, selector: str, at: str | None, record: bool, output: str,
                  policy_path: Path | None, kubeconfig: Path | None,
                  context: str | None) -> None:
@@ -47,16 +48,16 @@ def cost_command(by: str | None, selector: str, at: str | None, record: bool, ou
     from preview.operations import cost
 
     rules = policy.load(policy_path)
-    moment = _bad_input(lambda: _moment(at)) if at else None
-    rows = asyncio.run(cost.costs(_host(kubeconfig, context), rules, selector, moment,
+    moment = bad_input(lambda: _moment(at)) if at else None
+    rows = asyncio.run(cost.costs(host_cluster(kubeconfig, context), rules, selector, moment,
                                   keep=record))
     groups = report.group(rows, by, rules.cost.currency) if by else []
-    if output == "json":
+    if output in ("json", "yaml"):
         data: dict[str, Any] = {"environments": [asdict(r) for r in rows]}
         if by:
             data["by"] = by
             data["groups"] = [asdict(g) for g in groups]
-        click.echo(json.dumps(data, indent=2))
+        click.echo(json.dumps(data, indent=2) if output == "json" else render.dump(data, "yaml"))
         return
     if output == "csv":
         click.echo(report.csv_text(groups if by else list(rows)), nl=False)

@@ -6,19 +6,12 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
+from preview.cli import options
 from preview.errors import BadInput
-
-
-def _duration(ctx: click.Context, param: click.Parameter, value: str) -> int:
-    from preview.gc.plan import parse_duration
-
-    try:
-        return parse_duration(value)
-    except ValueError as e:
-        raise click.BadParameter(str(e)) from e
 
 
 def _repos(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
@@ -45,14 +38,14 @@ def _repos(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
 @click.option("--force", is_flag=True, help="Delete even beyond --max-deletions.")
 @click.option("--parallel", type=click.IntRange(min=1), default=8, show_default=True,
               help="Environments deleted at a time (each still verified and reported).")
-@click.option("--older-than", "grace", default="1h", show_default=True, callback=_duration,
-              metavar="DURATION",
+@click.option("--older-than", "grace", default="1h", show_default=True,
+              callback=options.duration, metavar="DURATION",
               help="Grace period: younger environments are kept (a deploy may be running) "
-                   "unless their TTL expired. 30m, 6h, 2d.")
+                   "unless their TTL expired. 30m, 6h, 2d (a bare number: seconds).")
 @click.option("--keep-label", "keep_labels", multiple=True, default=("preview:keep",),
               show_default=True, help="A PR label that keeps its environment. Repeatable.")
-@click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
+@options.timeout_option("5m", "each environment's teardown")
+@options.output_option("table", "json", "yaml", default="table")
 @click.option("--github-token", envvar="GITHUB_TOKEN", default="", show_default=False,
               show_envvar=True, help="Token to read pull requests (and to update deployments "
               "and comments). Without one, PR states are unknown and only TTL and "
@@ -61,11 +54,11 @@ def _repos(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
               envvar="PREVIEW_POLICY", show_envvar=True,
               help="The platform policy file: its longest TTL and environments per "
                    "repository are enforced on what is found (docs/policy.md).")
-@click.option("--kubeconfig", type=click.Path(path_type=Path), default=None,
-              help="Kubeconfig of the host cluster.  [default: $KUBECONFIG, ~/.kube/config]")
-@click.option("--context", default=None, help="Context of that kubeconfig to use.")
+@options.host_options
+@options.verbose_option
 def gc_command(repos: tuple[str, ...], dry_run: bool, max_deletions: int, force: bool,
-               parallel: int, grace: int, keep_labels: tuple[str, ...], output: str,
+               parallel: int, grace: int, keep_labels: tuple[str, ...], timeout: int,
+               output: str,
                github_token: str, policy_path: Path | None, kubeconfig: Path | None,
                context: str | None) -> None:
     """Find every managed environment on the host, decide, delete, report.
@@ -77,12 +70,12 @@ def gc_command(repos: tuple[str, ...], dry_run: bool, max_deletions: int, force:
     another run (`up`, `down`) is working on is skipped. Rules and token choice: docs/gc.md.
     """
     from preview import policy
-    from preview.cli.environments import run_lock
+    from preview.cli.inputs import holder, host_cluster
     from preview.gc import report
     from preview.gc.model import Settings
     from preview.github import GitHubSession
     from preview.github.pulls import gc_transport
-    from preview.kube.host import HostCluster
+    from preview.operations.exclusive import Lock
     from preview.operations.gc import GcOptions, down_teardown, gc, github_notifier
 
     if any(not label.strip() for label in keep_labels):
@@ -102,22 +95,39 @@ def gc_command(repos: tuple[str, ...], dry_run: bool, max_deletions: int, force:
         if token and not dry_run else None
     notify = github_notifier(session) if session is not None else None
 
-    cluster = HostCluster.from_kubeconfig(kubeconfig, context)
+    cluster = host_cluster(kubeconfig, context)
 
     async def main() -> report.GcResult:
         async with cluster.client("preview-gc") as host:
             return await gc(host, options, github, notify=notify,
-                            teardown_fn=down_teardown(cluster, host, run_lock(no_wait=True,
-                                                                              timeout=0)))
+                            teardown_fn=down_teardown(cluster, host, Lock(holder(), wait=False,
+                                                                          timeout=0),
+                                                      timeout))
 
-    result = asyncio.run(main())
-    click.echo(report.to_json(result) if output == "json" else report.to_table(result))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    costs = _costs(cluster, rules) if summary else ""  # before the deletions: they count
+    result = asyncio.run(main())
+    click.echo(report.to_table(result) if output == "table" else
+               report.to_json(result) if output == "json" else report.to_yaml(result))
     if summary:
         with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(report.to_markdown(result))
+            handle.write(report.to_markdown(result) + costs)
     if result.refused:
         click.echo(f"error: {result.refused}", err=True)
     elif result.failed:
         click.echo(f"error: {len(result.failed)} deletions failed (see the report)", err=True)
     sys.exit(result.exit_code)
+
+
+def _costs(cluster: Any, rules: Any) -> str:
+    """The step summary's cost section (docs/cost.md), by repository and team; a failure to
+    read it is one line there, never the GC's failure."""
+    from preview.cost import report as cost_report
+    from preview.errors import PreviewError
+    from preview.operations import cost
+
+    try:
+        rows = asyncio.run(cost.costs(cluster, rules))
+    except PreviewError as e:
+        return f"\n_Cost not available: {e.message}_\n"
+    return cost_report.markdown(rows, ("repo", "team"), rules.cost.currency)

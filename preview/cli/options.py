@@ -1,5 +1,8 @@
-"""Options every command group shares, spelled once: `-v`, `-o`, the host kubeconfig, and
-the examples that end each command's `--help`.
+"""Options every command shares, spelled once: `-v`, `-o`, the host kubeconfig and context,
+`--timeout` and every duration flag (read as `preview.durations` reads them: `90`, `10m`),
+`preview up`'s overrides of preview.yaml (from `preview.config_overrides.OVERRIDES`), and the
+examples that end each command's `--help`. Which commands take which: docs/up.md, "Options
+every command has" (tests/test_cli_options.py checks it).
 
 `-v` works before or after the subcommand (`preview -v vcluster list` and
 `preview vcluster list -v` alike); the counts add up.
@@ -72,7 +75,8 @@ def host_options(fn: F) -> F:
                       help="Context of that kubeconfig to use.")(fn)
     return click.option(
         "--kubeconfig", type=click.Path(path_type=Path), default=None,
-        help="Kubeconfig of the host cluster.  [default: $KUBECONFIG, ~/.kube/config]")(fn)
+        help="Kubeconfig of the host cluster.  [default: $KUBECONFIG, ~/.kube/config, "
+             "else the pod's own ServiceAccount when run in one]")(fn)
 
 
 def examples(*lines: str) -> str:
@@ -96,3 +100,25 @@ def config_options(fn: F) -> F:
         command = click.option(row.flag, row.name, multiple=row.repeatable, default=None,
                                metavar=row.metavar, help=row.help)(command)
     return command
+
+
+def duration(_ctx: click.Context | None, param: click.Parameter | None,
+             value: str | int | None) -> int | None:
+    """A duration flag as every command reads it (`90`, `10m`, `1h30m`), in seconds."""
+    from preview import durations
+
+    if value is None:
+        return None
+    try:
+        return durations.parse_duration(value)
+    except ValueError as e:
+        raise click.BadParameter(f"{e} — {durations.HINT}", param=param) from None
+
+
+def timeout_option(default: str, what: str) -> Callable[[F], F]:
+    """`--timeout DURATION` (`300`, `10m`), passed as seconds: how long `what` may take."""
+    def decorate(fn: F) -> F:
+        return click.option("--timeout", default=default, show_default=True,
+                            callback=duration, metavar="DURATION",
+                            help=f"How long {what} may take: 300, 10m.")(fn)
+    return decorate

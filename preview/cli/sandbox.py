@@ -180,9 +180,10 @@ def _demo(port: int, kubeconfig_path: Path, config: ServerConfig, example: Path)
     import signal
 
     from preview import render
-    from preview.cli.environments import run_lock
+    from preview.cli.inputs import holder
     from preview.kube.host import HostCluster
     from preview.operations.demo import DEMO_OWNER, DEMO_PR, DEMO_REPO, demo
+    from preview.operations.exclusive import Lock
     from preview.sandbox.runner import Sandbox
 
     if not (example / "preview.yaml").is_file():
@@ -207,7 +208,7 @@ def _demo(port: int, kubeconfig_path: Path, config: ServerConfig, example: Path)
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
             outcome = await demo(host, example, printer, announce, stop,
-                                 run_lock(no_wait=False, timeout=600.0))
+                                 Lock(holder(), wait=True, timeout=600.0))
             printer.done()
             click.echo(f"Environment {outcome.down.environment} torn down "
                        f"({outcome.down.seconds:.1f}s); stopping the sandbox.")
@@ -217,7 +218,7 @@ def _demo(port: int, kubeconfig_path: Path, config: ServerConfig, example: Path)
 
 def demo_text(result: UpResult, kubeconfig: Path, ingress_port: int) -> str:
     """What the demo prints once `up` finished (pure)."""
-    from preview.cli.environments import up_text
+    from preview.cli.texts import up_text
     from preview.operations.demo import DEMO_OWNER, DEMO_PR, DEMO_REPO
 
     host = result.url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
@@ -232,8 +233,16 @@ def demo_text(result: UpResult, kubeconfig: Path, ingress_port: int) -> str:
               f"  export KUBECONFIG={kubeconfig}                 # the host cluster",
               "  .tools/bin/kubectl get pods -A",
               f"  .venv/bin/preview kubeconfig --repo {DEMO_OWNER}/{DEMO_REPO} --pr {DEMO_PR} "
-              "--tunnel --output pr-1.kubeconfig &",
+              "--tunnel --file pr-1.kubeconfig &",
               "  KUBECONFIG=pr-1.kubeconfig .tools/bin/kubectl get pods   # the virtual cluster",
+              "",
+              "Sleep and wake (no pod on the host while asleep; the URL answers again after):",
+              f"  .venv/bin/preview sleep --repo {DEMO_OWNER}/{DEMO_REPO} --pr {DEMO_PR} "
+              f"--kubeconfig {kubeconfig}",
+              f"  .venv/bin/preview list --kubeconfig {kubeconfig}       # status: asleep",
+              f"  .venv/bin/preview wake --repo {DEMO_OWNER}/{DEMO_REPO} --pr {DEMO_PR} "
+              f"--kubeconfig {kubeconfig}",
+              f"  .venv/bin/preview cost --by repo --kubeconfig {kubeconfig}",
               "",
               "Press Ctrl-C to tear the environment down and stop."]
     return "\n".join(lines)

@@ -45,9 +45,9 @@ log = logging.getLogger(__name__)
                    "process killed mid-create blocks the environment this long, then the next "
                    "create takes over.  [default: 30]")
 @click.option("--kubeconfig", type=click.Path(path_type=Path), default=None,
-              help="Kubeconfig of the host cluster (charts/preview-platform points "
-                   "$KUBECONFIG at the pod's ServiceAccount).  [default: $KUBECONFIG, "
-                   "~/.kube/config]")
+              help="Kubeconfig of the host cluster.  [default: $KUBECONFIG, "
+                   "~/.kube/config, else the pod's own ServiceAccount (in-cluster), as in "
+                   "charts/preview-platform]")
 @click.option("--context", default=None, help="Context of that kubeconfig to use.")
 def serve_command(policy_path: Path | None, issuer_ca: Path | None, listen: str, tls_cert: Path | None,
                   tls_key: Path | None, workdir: Path | None, shutdown_grace: float,

@@ -9,42 +9,87 @@ another run holds the environment and --no-wait was given.
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from preview import render
-from preview.cli.environments import _environment, _host, _yielded, pr_options, run_lock
-from preview.cli.options import examples, host_options, output_option
+from preview.cli import inputs
+from preview.cli.options import (
+    examples,
+    host_options,
+    output_option,
+    timeout_option,
+    verbose_option,
+)
 from preview.errors import BadInput
 from preview.render import ProgressPrinter
 
 
 def _options(fn: Any) -> Any:
+    fn = verbose_option(fn)
     fn = host_options(fn)
     fn = click.option("--no-wait", is_flag=True,
                       help="When another run works on an environment, exit at once (exit "
                            "code 4) instead of waiting for it.")(fn)
-    fn = output_option("text", "json", default="text")(fn)
-    fn = click.option("--timeout", type=click.IntRange(min=1), default=300,
-                      show_default=True, help="Seconds to wait, per environment.")(fn)
+    fn = output_option("text", "json", "yaml", default="text")(fn)
+    fn = timeout_option("5m", "each environment")(fn)
     fn = click.option("-l", "--selector", default=None, metavar="SELECTOR",
                       help="Every environment whose namespace matches this label selector "
                            "(e.g. preview-vcluster.io/repo=octo-org.app).")(fn)
-    return pr_options(fn)
+    return inputs.pr_options(fn)
 
 
 @click.command("sleep", epilog=examples(
     "preview sleep --repo octo-org/app --pr 42",
-    "preview sleep -l team=payments      # every environment labelled team=payments"))
+    "preview sleep -l team=payments      # every environment labelled team=payments",
+    "preview sleep --idle --policy platform-policy.yaml   # the platform's scheduled pass"))
 @_options
+@click.option("--idle", is_flag=True,
+              help="Every environment without activity for the policy's sleepAfter, "
+                   "except those labelled with its keepAwakeLabel or being deployed.")
+@inputs.policy_option
 def sleep_command(repo: str | None, pr_number: str | None, selector: str | None,
                   timeout: int, output: str, no_wait: bool, kubeconfig: Path | None,
-                  context: str | None) -> None:
+                  context: str | None, idle: bool, policy_path: Path | None) -> None:
     """Scale an environment to zero: its workloads inside the virtual cluster, then its
     control plane (data kept on its volume). `preview wake` brings it back as it was."""
+    if idle:
+        _idle(selector, timeout, output, kubeconfig, context, policy_path,
+              named=repo is not None or pr_number is not None)
+        return
     _run("sleep", repo, pr_number, selector, timeout, output, no_wait, kubeconfig, context)
+
+
+def _idle(selector: str | None, timeout: int, output: str, kubeconfig: Path | None,
+          context: str | None, policy_path: Path | None, named: bool) -> None:
+    """The idle pass: exit 1 when an environment that should sleep could not."""
+    import sys
+    from dataclasses import asdict
+
+    from preview import policy
+    from preview.operations import sleep
+    from preview.operations.exclusive import Lock
+
+    if named:
+        raise BadInput("--idle decides which environments sleep: leave out --repo/--pr",
+                       "narrow it with -l SELECTOR instead")
+    rules = policy.load(policy_path)
+    printer = ProgressPrinter(None)
+    outcomes = asyncio.run(sleep.sleep_idle(
+        inputs.host_cluster(kubeconfig, context), rules, printer,
+        lock=Lock(inputs.holder(), wait=False, timeout=timeout),  # a held one is skipped
+        selector=selector or "", timeout=timeout))
+    printer.done()
+    if output != "text":
+        click.echo(render.dump([asdict(o) for o in outcomes], output))
+    else:
+        for outcome in outcomes:
+            click.echo(f"{outcome.namespace}: {outcome.action} ({outcome.reason})")
+    if any(o.action == "failed" for o in outcomes):
+        sys.exit(1)
 
 
 @click.command("wake", epilog=examples(
@@ -64,27 +109,30 @@ def _run(verb: str, repo: str | None, pr_number: str | None, selector: str | Non
          context: str | None) -> None:
     from preview import lease
     from preview.operations import sleep
+    from preview.operations.exclusive import Lock
 
-    host = _host(kubeconfig, context)
+    host = inputs.host_cluster(kubeconfig, context)
     if selector is not None:
         if repo is not None or pr_number is not None:
             raise BadInput("-l and --repo/--pr name environments two ways: give one of them")
         envs = asyncio.run(_selected(host, selector))
     else:
-        envs = [_environment(repo, pr_number)]
+        envs = [inputs.environment(repo, pr_number)[1]]
     printer = ProgressPrinter(None)  # on stderr: stdout is the result
     operation = sleep.sleep if verb == "sleep" else sleep.wake
     results = []
     for env in envs:
         try:
             results.append(asyncio.run(operation(host, env, printer, timeout=timeout,
-                                                 lock=run_lock(no_wait, timeout))))
+                                                 lock=Lock(inputs.holder(), wait=not no_wait,
+                                                           timeout=timeout))))
         except lease.Busy as e:
             printer.done()
-            _yielded(e)
+            click.echo(f"yielded: {e}", err=True)
+            sys.exit(e.exit_code)
     printer.done()
-    if output == "json":
-        click.echo(render.dump(results, "json"))
+    if output != "text":
+        click.echo(render.dump(results, output))
         return
     if not results:
         click.echo(f"no environment matches {selector}", err=True)

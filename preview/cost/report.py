@@ -110,3 +110,24 @@ def csv_text(rows: Sequence[EnvironmentCost | GroupCost]) -> str:
             data["labels"] = ";".join(f"{k}={v}" for k, v in sorted(data["labels"].items()))
         writer.writerow(data)
     return out.getvalue()
+
+
+def markdown(rows: Sequence[EnvironmentCost], by: Sequence[str], currency: str) -> str:
+    """The step summary's section: cost so far of the environments found, summed by each of
+    `by` (e.g. repo, team) (pure)."""
+    lines = ["", f"### Cost so far ({len(rows)} environments, {currency})", ""]
+    if not rows:
+        return "\n".join([*lines, "No environments.", ""])
+    for key in by:
+        lines += [f"| {key} | environments | CPU-hours | GiB-hours | storage GiB-hours | cost |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        lines += [f"| {_cell(g.value)} | {g.environments} | {g.cpu_hours:.2f} | "
+                  f"{g.memory_gib_hours:.2f} | {g.storage_gib_hours:.2f} | {g.cost:.2f} |"
+                  for g in group(rows, key, currency)]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """A label value in a markdown table cell (label values hold no `|`, but say so)."""
+    return text.replace("|", "\\|")

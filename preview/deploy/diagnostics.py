@@ -12,7 +12,6 @@ from typing import Any
 
 import aiohttp
 
-from preview import helm
 from preview.deploy.model import VirtualCluster
 from preview.deploy.status import PULL_REASONS, Symptom, pod_symptoms
 from preview.deploy.workloads import release_pods
@@ -140,7 +139,7 @@ async def container_logs(vc: VirtualCluster, namespace: str, pod: str, container
 async def helm_status(vc: VirtualCluster, release: str, namespace: str) -> str:
     """"revision 2 deployed: Upgrade complete", from helm's history of the release."""
     try:
-        revisions = await helm.history(vc.kubeconfig, None, release, namespace)
+        revisions = await vc.helm.history(release, namespace)
     except PreviewError as e:
         return f"unknown ({clean(e.message)})"
     if not revisions:

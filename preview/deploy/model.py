@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from preview.errors import PreviewError
+from preview.helm import Helm
 from preview.kube.client import KubeClient
 from preview.results import Diagnostics
 
@@ -32,6 +33,11 @@ class VirtualCluster:
 
     kubeconfig: Path  # a kubeconfig file for the virtual cluster (tunnel open)
     client: KubeClient  # on the same connection
+
+    @property
+    def helm(self) -> Helm:
+        """helm on the virtual cluster, through the same tunnel."""
+        return Helm(self.kubeconfig)
 
 
 @dataclass(frozen=True)

@@ -53,20 +53,19 @@ async def install(vc: VirtualCluster, chart: ChartRef, release: str, namespace: 
     """
     chart = resolve_local(chart, base_dir)
     timeout = f"{max(1, int(timeout_s))}s"
-    revisions = await helm.history(vc.kubeconfig, None, release, namespace)
+    revisions = await vc.helm.history(release, namespace)
     if await recover(vc, release, namespace, revisions, timeout, progress):
-        revisions = await helm.history(vc.kubeconfig, None, release, namespace)
+        revisions = await vc.helm.history(release, namespace)
     if revisions and revisions[-1].status == "deployed":
-        current = await helm.deployed(vc.kubeconfig, None, release, namespace)
-        planned = await helm.dry_run_upgrade(vc.kubeconfig, None, chart.ref, release,
-                                             namespace, values, repo=chart.repo,
-                                             version=chart.version)
+        current = await vc.helm.deployed(release, namespace)
+        planned = await vc.helm.dry_run_upgrade(chart.ref, release, namespace, values,
+                                                repo=chart.repo, version=chart.version)
         if current and unchanged(current, planned, revisions[-1].chart, values):
             progress(f"release {release} is up to date (revision {current['version']})")
             return int(current["version"])
     progress(f"helm upgrade --install {release} ({chart_label(chart)}) in {namespace}")
-    revision = await helm.install_or_upgrade(
-        vc.kubeconfig, None, chart.ref, release, namespace, values, timeout,
+    revision = await vc.helm.install_or_upgrade(
+        chart.ref, release, namespace, values, timeout,
         repo=chart.repo, version=chart.version, create_namespace=True)
     progress(f"release {release} revision {revision} applied")
     return revision
@@ -83,11 +82,11 @@ async def recover(vc: VirtualCluster, release: str, namespace: str,
     if action == 0:
         progress(f"release {release} was left {last.status} by an interrupted run and was "
                  "never deployed: uninstalling it first")
-        await helm.uninstall(vc.kubeconfig, None, release, namespace, timeout)
+        await vc.helm.uninstall(release, namespace, timeout)
     else:
         progress(f"release {release} was left {last.status} by an interrupted run: rolling "
                  f"back to revision {action} first")
-        await helm.rollback(vc.kubeconfig, None, release, namespace, action, timeout)
+        await vc.helm.rollback(release, namespace, action, timeout)
     return True
 
 

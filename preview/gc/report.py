@@ -9,6 +9,8 @@ import json
 from collections import Counter
 from typing import Any
 
+import yaml
+
 from preview.gc.model import GcResult, Outcome
 from preview.gc.plan import duration
 
@@ -30,9 +32,18 @@ def summary(result: GcResult) -> str:
 
 
 def to_json(result: GcResult) -> str:
-    return json.dumps({"dry_run": result.dry_run, "refused": result.refused,
-                       "notes": list(result.notes), "github_requests": result.github_requests,
-                       "summary": summary(result), "environments": rows(result)}, indent=2)
+    return json.dumps(document(result), indent=2)
+
+
+def to_yaml(result: GcResult) -> str:
+    return str(yaml.safe_dump(document(result), sort_keys=False)).rstrip("\n")
+
+
+def document(result: GcResult) -> dict[str, object]:
+    """The report as `-o json` and `-o yaml` print it."""
+    return {"dry_run": result.dry_run, "refused": result.refused,
+            "notes": list(result.notes), "github_requests": result.github_requests,
+            "summary": summary(result), "environments": rows(result)}
 
 
 def to_table(result: GcResult) -> str:

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from preview.github import markdown
+from preview.naming import EnvironmentLike, PullRequestLike
 from preview.results import Diagnostics, UpResult
 
 # GitHub rejects issue comments longer than 65,536 characters (422 "body is too long").
@@ -26,38 +27,6 @@ STATES = ("building", "ready", "failed", "torn_down", "refused")
 _BUDGETS = ((100, 50, 20), (40, 20, 20), (20, 10, 10), (10, 5, 10), (5, 3, 5), (0, 3, 5),
             (0, 0, 3), (0, 0, 1))
 _TEMPLATES = Path(__file__).parent / "templates"
-
-
-class PullRequestLike(Protocol):
-    """The fields of `preview.pullrequest.PullRequest` this package reads."""
-
-    @property
-    def owner(self) -> str: ...
-    @property
-    def repo(self) -> str: ...
-    @property
-    def number(self) -> int: ...
-    @property
-    def head_sha(self) -> str: ...
-    @property
-    def branch(self) -> str: ...
-    @property
-    def author(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def run_url(self) -> str: ...
-
-
-class EnvironmentLike(Protocol):
-    """The fields of `preview.naming.Environment` this package reads."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def namespace(self) -> str: ...
-    @property
-    def vcluster(self) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from preview.github import client
 from preview.github.actions import Actions
 from preview.github.comments import StickyComment, marker
 from preview.github.deployments import Deployments
-from preview.github.render import CommentInput, EnvironmentLike, PullRequestLike, render_comment
+from preview.github.render import CommentInput, render_comment
+from preview.naming import EnvironmentLike, PullRequestLike
 from preview.results import DownResult, UpResult
 
 log = logging.getLogger(__name__)

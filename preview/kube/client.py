@@ -177,8 +177,17 @@ def _wait(state: RetryCallState) -> float:
     return float(_BACKOFF(state))
 
 
+# Connections kept for ordinary requests (watches, streams and WebSockets have their own, as
+# many as they need). Without a cap, a burst of concurrent requests opens a connection — a
+# TLS handshake on each side — per request in flight; with it they wait their turn for a
+# kept-alive one, as client-go's requests share one HTTP/2 connection.
+REQUEST_CONNECTIONS = 32
+
+
 class KubeClient:
-    """An aiohttp session to one API server. Use as `async with KubeClient(conn) as kube`."""
+    """aiohttp sessions to one API server: one for requests (at most `REQUEST_CONNECTIONS`
+    connections), one for long-lived streams (`session`). Use as
+    `async with KubeClient(conn) as kube`."""
 
     def __init__(self, connection: Connection, user_agent: str = "preview-vcluster",
                  attempts: int = 6, timeout: float = 30.0,
@@ -189,6 +198,7 @@ class KubeClient:
         self.timeout = timeout
         self._ssl = ssl_context  # overrides what the connection's CA would give
         self._session: aiohttp.ClientSession | None = None
+        self._requests: aiohttp.ClientSession | None = None
         self._closed = False
         self.warnings = WarningLog(connection.server)
 
@@ -200,25 +210,37 @@ class KubeClient:
 
     @property
     def session(self) -> aiohttp.ClientSession:
+        """The session for watches, streams and WebSockets: no pool limit, since informers
+        hold watch connections for good."""
+        if self._session is None:
+            self._session = self._new_session(0)
+        return self._session
+
+    @property
+    def _request_session(self) -> aiohttp.ClientSession:
+        if self._requests is None:
+            self._requests = self._new_session(REQUEST_CONNECTIONS)
+        return self._requests
+
+    def _new_session(self, limit: int) -> aiohttp.ClientSession:
         if self._closed:
             raise RuntimeError("this KubeClient is closed")
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                self.connection.server,
-                connector=aiohttp.TCPConnector(
-                    ssl=self._ssl if self._ssl is not None else self.connection.ssl_context(),
-                    limit=0),  # no pool limit: informers hold watch connections for good
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
-                # Watch events are one JSON line each; a 1 MiB ConfigMap must fit one line.
-                read_bufsize=4 * 1024 * 1024,
-                headers={"User-Agent": self.user_agent, "Accept": "application/json"})
-        return self._session
+        return aiohttp.ClientSession(
+            self.connection.server,
+            connector=aiohttp.TCPConnector(
+                ssl=self._ssl if self._ssl is not None else self.connection.ssl_context(),
+                limit=limit),
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
+            # Watch events are one JSON line each; a 1 MiB ConfigMap must fit one line.
+            read_bufsize=4 * 1024 * 1024,
+            headers={"User-Agent": self.user_agent, "Accept": "application/json"})
 
     async def close(self) -> None:
         self._closed = True
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        for session in (self._session, self._requests):
+            if session is not None:
+                await session.close()
+        self._session = self._requests = None
 
     def auth_headers(self) -> dict[str, str]:
         """The Authorization header, for raw requests (WebSockets, streams)."""
@@ -251,9 +273,22 @@ class KubeClient:
 
     async def _retried(self, method: str, path: str, body: Any, content_type: str,
                        params: dict[str, str] | None) -> Any:
+        # The first attempt outside tenacity: almost every request succeeds at once, and its
+        # bookkeeping cost a busy client (the syncer, the emulator's controllers) a few % of
+        # its CPU. A transient failure hands over to it as its own first attempt, so the
+        # waits (Retry-After included) and the number of attempts are as they were.
+        try:
+            return await self._once(method, path, body, content_type, params)
+        except Exception as e:
+            if not _transient(e) or self.attempts <= 1:
+                raise
+            first: BaseException | None = e
         async for attempt in AsyncRetrying(stop=stop_after_attempt(self.attempts), wait=_wait,
                                            retry=retry_if_exception(_transient), reraise=True):
             with attempt:
+                if first is not None:
+                    failed, first = first, None
+                    raise failed
                 return await self._once(method, path, body, content_type, params)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -262,7 +297,7 @@ class KubeClient:
         data = None
         if body is not None:
             data = (body if isinstance(body, str) else json.dumps(body)).encode()
-        async with self.session.request(
+        async with self._request_session.request(
                 method, path, data=data, params=params,
                 headers=self._headers(content_type if data is not None else None),
                 timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:

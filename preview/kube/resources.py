@@ -40,7 +40,9 @@ LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 
 # What the syncer copies from a virtual cluster into its host namespace (the keys are the
 # work-queue kinds and the names `--sync` takes). Whoever removes a virtual cluster's leftovers
-# iterates this, so it can never miss a kind the syncer makes.
+# iterates this, so it can never miss a kind the syncer makes. The one list: each entry is
+# declared in preview/syncer/kinds/ (KINDS) and switched by charts/vcluster's `sync.kinds`;
+# tests fail until the declaration, the chart's values, schema and Role name it too.
 SYNCED_KINDS: dict[str, Resource] = {
     "pods": PODS, "services": SERVICES, "endpoints": ENDPOINTS, "configmaps": CONFIGMAPS,
     "secrets": SECRETS, "persistentvolumeclaims": PVCS, "ingresses": INGRESSES,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from preview import config as configuration
-from preview import naming
+from preview import naming, policy
 from preview.kube.host import HostCluster
 from preview.operations import down, exclusive, up
 from preview.pullrequest import PullRequest
@@ -23,6 +23,10 @@ from preview.results import DownResult, UpResult
 from preview.vcluster.model import Progress
 
 DEMO_OWNER, DEMO_REPO, DEMO_PR = "example", "app", 1
+# The sandbox's platform policy: the defaults, with the control plane's data on a claim so
+# that the demo can sleep and wake (docs/sleep.md).
+DEMO_POLICY = policy.parse({"vcluster": {"persistence": {"enabled": True}}},
+                           "the sandbox demo's policy")
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,7 @@ async def demo(host: HostCluster, example: Path, progress: Progress,
     pr = demo_pull_request(example)
     env = naming.environment_for(pr.owner, pr.repo, pr.number)
     loaded = configuration.load(example / configuration.DEFAULT_FILE, cwd=example)
-    rendered = configuration.render(loaded, pr, env)
+    rendered = configuration.render(loaded, pr, env, DEMO_POLICY)
     result = await up.up(host, pr, rendered, env, progress, lock=lock)
     announce(result)
     await stop.wait()

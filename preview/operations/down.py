@@ -89,10 +89,10 @@ async def _uninstall_apps(kube: KubeClient, env: naming.Environment, progress: P
 
 async def _uninstall_in(kube: KubeClient, env: naming.Environment, progress: Progress) -> None:
     async with connect.connect(kube, env.vcluster, env.namespace) as kubeconfig:
-        for release in await helm.releases(kubeconfig, None):
+        for release in await helm.Helm(kubeconfig).releases():
             name, namespace = release["name"], release["namespace"]
             progress(f"helm uninstall {name} (namespace {namespace} of the virtual cluster)")
-            await helm.uninstall(kubeconfig, None, name, namespace)
+            await helm.Helm(kubeconfig).uninstall(name, namespace)
 
 
 def _since(started: float) -> float:

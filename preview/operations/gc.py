@@ -13,7 +13,8 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
-from preview import lease, naming
+from preview import lease, naming, pullrequest
+from preview.errors import BadInput
 from preview.gc import collect, execute, plan, teardown
 from preview.gc.model import Decision, GcResult, HostEnvironment, Settings
 from preview.github import GitHubSession
@@ -74,20 +75,6 @@ async def gc(host: KubeClient, options: GcOptions, github: GitHub | None, *,
                     notes=tuple(notes), github_requests=github.calls if github else 0)
 
 
-@dataclass(frozen=True)
-class _RecordedPull:
-    """The pull request as the namespace remembers it (what the comment needs to name it)."""
-
-    owner: str
-    repo: str
-    number: int
-    head_sha: str
-    run_url: str = ""
-    branch: str = ""
-    author: str = ""
-    title: str = ""
-
-
 def github_notifier(session: GitHubSession) -> execute.Notify:
     """Tell GitHub an environment was collected: deployments inactive, comment "removed"."""
 
@@ -98,9 +85,11 @@ def github_notifier(session: GitHubSession) -> execute.Notify:
             return []  # nobody left to tell
         try:
             env = naming.environment_for(owner, name, record.pr)
-        except ValueError:
+            pull = pullrequest.of_environment(record.repo, record.pr, {},
+                                              head_sha=record.head_sha,
+                                              recorded_run_url=record.run_url)
+        except (ValueError, BadInput):
             return ["the namespace does not name its repository and PR: GitHub not told"]
-        pull = _RecordedPull(owner, name, record.pr, record.head_sha, record.run_url)
         # The GitHub transport blocks: the report runs in a worker thread, as the lookups do.
         return await asyncio.to_thread(session.report_torn_down, pull, env)
 

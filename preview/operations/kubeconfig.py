@@ -10,29 +10,41 @@ yields a kubeconfig pointing at its local end, for as long as the caller stays i
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from preview import naming
 from preview.errors import PreviewError
+from preview.kube.client import ApiError
 from preview.kube.host import HostCluster
+from preview.kube.resources import NAMESPACES
 from preview.operations import ownership
 from preview.vcluster import connect
 
+log = logging.getLogger(__name__)
 
 def hint(env: naming.Environment) -> str:
     """The command that gives a developer a kubeconfig for `env` (shown after `up`)."""
-    return f"preview kubeconfig --repo {env.full_name} --pr {env.pr} --tunnel --output " \
+    return f"preview kubeconfig --repo {env.full_name} --pr {env.pr} --tunnel --file " \
            f"{env.name}.kubeconfig"
 
 
 async def _check(host: HostCluster, env: naming.Environment) -> None:
+    """The environment exists; handing out its kubeconfig is activity (it delays sleep)."""
     async with host.client() as kube:
         if await ownership.find(kube, env) is None:
             raise PreviewError(f"{env.full_name} PR {env.pr} has no environment (namespace "
                                f"{env.namespace} does not exist)",
                                "run `preview up` first; `preview list` shows what exists")
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            await kube.patch(NAMESPACES, None, env.namespace, {"metadata": {"annotations": {
+                naming.LAST_ACTIVITY: now}}})
+        except ApiError as e:  # a read-only credential still gets its kubeconfig
+            log.info("could not record activity on %s: %s", env.namespace, e)
 
 
 async def environment_kubeconfig(host: HostCluster, env: naming.Environment,

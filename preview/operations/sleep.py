@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from preview import naming, sleeping
+from preview import lease, naming, sleeping
 from preview.deploy.status import workload_state
 from preview.errors import BadInput, PreviewError
 from preview.kube.client import KubeClient, NotFound
@@ -48,6 +48,7 @@ from preview.kube.resources import (
     Resource,
 )
 from preview.operations import cost, exclusive, ownership
+from preview.policy import Policy
 from preview.vcluster import connect, lifecycle
 from preview.vcluster.model import Progress
 
@@ -145,30 +146,80 @@ async def wake(host: HostCluster, env: naming.Environment, progress: Progress, *
                now: dt.datetime | None = None) -> SleepResult:
     """Wake `env`: control plane, then its workloads as they were, waited for until ready."""
     started = time.monotonic()
-    deadline = started + timeout
     async with host.client() as kube:
         await _environment(kube, env)
         async with exclusive.for_change(kube, env, lock, "wake", progress):
-            sts = await _environment(kube, env)
-            patch = sleeping.wake_patch("StatefulSet", sts)
-            if patch is not None:
-                await kube.patch(STATEFULSETS, env.namespace, env.vcluster, patch)
-                progress(f"control plane {env.vcluster}: scaled to "
-                         f"{patch['spec']['replicas']}")
-            await lifecycle.wait_ready(kube, env.vcluster, env.namespace, progress,
-                                       max(deadline - time.monotonic(), 1.0))
-            async with connect.connect(kube, env.vcluster, env.namespace) as path, \
-                    KubeClient(from_kubeconfig(path), "preview-wake") as virtual:
-                woken = await _apply(virtual, sleeping.wake_patch, progress, "restored")
-                await _wait_ready(virtual, woken, deadline, progress)
-            await cost.record(kube, env.namespace)  # the woken pods, open from their start
-            moment = now or dt.datetime.now(dt.UTC)
-            await kube.patch(NAMESPACES, None, env.namespace, {"metadata": {"annotations": {
-                naming.ASLEEP_SINCE: None, naming.LAST_ACTIVITY: rfc3339(moment)}}})
-    changed = patch is not None or bool(woken)
+            changed, woken = await wake_held(kube, env, progress, started + timeout, now)
     progress(f"environment {env.name} is awake" if changed else
              f"environment {env.name} was awake already")
     return SleepResult(env.name, env.namespace, "ready", changed, woken, _since(started))
+
+
+async def wake_held(kube: KubeClient, env: naming.Environment, progress: Progress,
+                    deadline: float, now: dt.datetime | None = None
+                    ) -> tuple[bool, tuple[str, ...]]:
+    """Wake `env` with its lock held already (`wake`, and `up` of a sleeping environment);
+    whether anything was asleep, and the workloads restored."""
+    sts = await _environment(kube, env)
+    patch = sleeping.wake_patch("StatefulSet", sts)
+    if patch is not None:
+        await kube.patch(STATEFULSETS, env.namespace, env.vcluster, patch)
+        progress(f"control plane {env.vcluster}: scaled to {patch['spec']['replicas']}")
+    await lifecycle.wait_ready(kube, env.vcluster, env.namespace, progress,
+                               max(deadline - time.monotonic(), 1.0))
+    async with connect.connect(kube, env.vcluster, env.namespace) as path, \
+            KubeClient(from_kubeconfig(path), "preview-wake") as virtual:
+        woken = await _apply(virtual, sleeping.wake_patch, progress, "restored")
+        await _wait_ready(virtual, woken, deadline, progress)
+    await cost.record(kube, env.namespace)  # the woken pods, open from their start
+    moment = now or dt.datetime.now(dt.UTC)
+    await kube.patch(NAMESPACES, None, env.namespace, {"metadata": {"annotations": {
+        naming.ASLEEP_SINCE: None, naming.LAST_ACTIVITY: rfc3339(moment)}}})
+    return patch is not None or bool(woken), woken
+
+
+@dataclass(frozen=True)
+class IdleOutcome:
+    """What the idle pass did with one environment: slept, kept (and why), or failed."""
+
+    namespace: str
+    action: str  # slept | kept | busy | failed
+    reason: str
+
+
+async def sleep_idle(host: HostCluster, rules: Policy, progress: Progress, *,
+                     lock: exclusive.Lock, selector: str = "", timeout: float = 300.0,
+                     now: dt.datetime | None = None) -> tuple[IdleOutcome, ...]:
+    """Put every environment idle for the policy's `sleepAfter` to sleep (`sleeping.idle`
+    decides), skipping one whose lock another run holds (being deployed: never waited for)
+    and going on past one that fails."""
+    moment = now or dt.datetime.now(dt.UTC)
+    wanted = naming.environment_selector() + (f",{selector}" if selector else "")
+    async with host.client() as kube:
+        listed = await kube.list(NAMESPACES, None, wanted)
+    records = [r for r in map(naming.read_environment, listed.get("items") or []) if r]
+    outcomes = []
+    for record in sorted(records, key=lambda r: r.namespace):
+        decision = sleeping.idle(record, moment, rules.sleep_after, rules.keep_awake_label)
+        if not decision.sleep:
+            outcomes.append(IdleOutcome(record.namespace, "kept", decision.reason))
+            continue
+        owner, _, name = record.repo.partition("/")
+        try:
+            env = naming.environment_for(owner, name, record.pr)
+        except ValueError as e:
+            outcomes.append(IdleOutcome(record.namespace, "failed", str(e)))
+            continue
+        progress(f"{env.full_name} PR {env.pr}: {decision.reason}: sleeping")
+        try:
+            await sleep(host, env, progress, timeout=timeout, now=moment,
+                        lock=exclusive.Lock(lock.holder, wait=False, duration=lock.duration))
+            outcomes.append(IdleOutcome(record.namespace, "slept", decision.reason))
+        except lease.Busy as e:
+            outcomes.append(IdleOutcome(record.namespace, "busy", f"being worked on: {e}"))
+        except PreviewError as e:
+            outcomes.append(IdleOutcome(record.namespace, "failed", e.message))
+    return tuple(outcomes)
 
 
 async def _apply(virtual: KubeClient, make: Any, progress: Progress,

@@ -10,9 +10,10 @@ Steps (each a timed phase of the result):
    `lock.wait` off, `lease.Busy`); everything below runs under it, so two runs never install
    the same virtual cluster side by side. Then *namespace* — its annotations: `created-at`
    is kept from the first `up`, `expires-at` moves to now + ttl on every `up`.
-2. *vcluster* — `charts/vcluster` installed or upgraded (`vcluster.lifecycle.create`), and
-   skipped when the deployed release already has these values (the same sha twice changes
-   nothing but `expires-at`).
+2. *vcluster* — `charts/vcluster` planned once (`vcluster.lifecycle.plan`: one `helm
+   history`, one `helm status`) and installed or upgraded by that plan (`lifecycle.apply`,
+   without reading or rendering again); skipped when the deployed release already has these
+   values (the same sha twice changes nothing but `expires-at`).
 3. *connect* — a port-forward to the virtual API, until it answers.
 4. *deploy* — the user's chart into the virtual cluster (`preview.deploy.install`: pending
    releases of a killed run recovered, unchanged values not upgraded).
@@ -35,19 +36,18 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
-import yaml
 
-from preview import deploy, helm, naming, policy
+from preview import deploy, helm, naming, policy, sleeping
 from preview.config import RenderedConfig
 from preview.errors import BadInput, PreviewError
 from preview.kube.client import ApiError, Conflict, KubeClient
 from preview.kube.connection import from_kubeconfig
 from preview.kube.host import HostCluster
-from preview.operations import exclusive, kubeconfig, ownership
+from preview.operations import exclusive, kubeconfig, ownership, sleep
 from preview.pullrequest import PullRequest
 from preview.results import Diagnostics, UpResult
 from preview.vcluster import connect, lifecycle
-from preview.vcluster.model import Progress, chart_path, kubeconfig_secret
+from preview.vcluster.model import Progress, chart_path
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 60.0
@@ -101,17 +101,26 @@ def url_scheme(url: str, tls: bool) -> str:
 
 def namespace_patch(env: naming.Environment, pr: PullRequest, config: RenderedConfig,
                     existing: dict[str, Any] | None, now: dt.datetime) -> dict[str, Any]:
-    """The labels and annotations of the environment's namespace after this `up` (pure)."""
+    """The labels and annotations of the environment's namespace after this `up` (pure).
+
+    Not the URL: the deploy finds it (the ingress's port, https when it has a certificate),
+    and `up` writes it once then (`url_patch`)."""
     notes = ((existing or {}).get("metadata") or {}).get("annotations") or {}
     return {"metadata": {
         "labels": naming.namespace_labels(env, config.labels),
         "annotations": naming.namespace_annotations(
             env, created_at=notes.get(naming.CREATED_AT) or rfc3339(now),
             expires_at=rfc3339(now + dt.timedelta(seconds=config.ttl_seconds)),
-            head_sha=pr.head_sha,
-            # The URL with the ingress's port, once a previous `up` found it.
-            url=_same_host(notes.get(naming.URL, ""), config.host) or config.url,
-            run_url=pr.run_url)}}
+            head_sha=pr.head_sha, url=None,
+            run_url=pr.run_url) | {naming.LAST_ACTIVITY: rfc3339(now)}}}  # a push is activity
+
+
+def url_patch(recorded: str, url: str) -> dict[str, Any] | None:
+    """The namespace's patch that records the environment's URL, None when it already says
+    it (pure)."""
+    if recorded == url:
+        return None
+    return {"metadata": {"annotations": {naming.URL: url}}}
 
 
 def chart_ref(config: RenderedConfig) -> deploy.ChartRef:
@@ -119,10 +128,6 @@ def chart_ref(config: RenderedConfig) -> deploy.ChartRef:
     chart = config.chart
     return deploy.ChartRef(chart.ref, chart.repo if chart.kind == "repo" else None,
                            chart.version)
-
-
-def _same_host(url: str, host: str) -> str:
-    return url if url and urlsplit(url).hostname == host else ""
 
 
 async def check(config: RenderedConfig, env: naming.Environment,
@@ -177,8 +182,9 @@ async def up(host: HostCluster, pr: PullRequest, config: RenderedConfig,
             on_locked()
         now = now or dt.datetime.now(dt.UTC)  # after any wait: the TTL counts from here
         with phase("namespace"):
-            await _ensure_namespace(kube, env, pr, config, now, progress)
+            recorded_url = await _ensure_namespace(kube, env, pr, config, now, progress)
         with phase("vcluster"):
+            await _wake_if_asleep(kube, env, config, progress)
             await _ensure_vcluster(host, kube, env, values, config, progress)
         connecting = phase.started("connect")
         async with connect.connect(kube, env.vcluster, env.namespace) as path, \
@@ -187,9 +193,9 @@ async def up(host: HostCluster, pr: PullRequest, config: RenderedConfig,
             phase.seconds["connect"] = round(time.monotonic() - connecting, 2)
             diagnostics, url = await _deploy(deploy.VirtualCluster(path, virtual), config,
                                              phase, progress)
-        if url != config.url:
-            await kube.patch(ownership.NAMESPACES, None, env.namespace,
-                             {"metadata": {"annotations": {naming.URL: url}}})
+        recorded = url_patch(recorded_url, url)
+        if recorded is not None:
+            await kube.patch(ownership.NAMESPACES, None, env.namespace, recorded)
         if held.lost:
             raise PreviewError(f"this run lost the lock of {env.name} while working: "
                                f"{held.lost}; another run may have changed the environment "
@@ -224,7 +230,9 @@ async def _check_capacity(kube: KubeClient, env: naming.Environment,
 
 async def _ensure_namespace(kube: KubeClient, env: naming.Environment, pr: PullRequest,
                             config: RenderedConfig, now: dt.datetime,
-                            progress: Progress) -> None:
+                            progress: Progress) -> str:
+    """The namespace with this `up`'s labels and annotations; returns the URL it records
+    ("" when none yet)."""
     existing = await ownership.find(kube, env)
     if existing is not None and existing["metadata"].get("deletionTimestamp"):
         raise PreviewError(f"namespace {env.namespace} is being deleted (a `preview down` of "
@@ -236,54 +244,39 @@ async def _ensure_namespace(kube: KubeClient, env: naming.Environment, pr: PullR
             await kube.create(ownership.NAMESPACES, None,
                               {"metadata": {"name": env.namespace, **patch["metadata"]}})
             progress(f"created namespace {env.namespace}")
-            return
+            return ""
         except Conflict:
             existing = await ownership.find(kube, env)  # made concurrently: ours?
     await kube.patch(ownership.NAMESPACES, None, env.namespace, patch)
     expires = patch["metadata"]["annotations"][naming.EXPIRES_AT]
     progress(f"namespace {env.namespace}: expires {expires}")
+    notes = ((existing or {}).get("metadata") or {}).get("annotations") or {}
+    return str(notes.get(naming.URL) or "")
+
+
+async def _wake_if_asleep(kube: KubeClient, env: naming.Environment, config: RenderedConfig,
+                          progress: Progress) -> None:
+    """A push to a sleeping environment wakes it first, as it was (`preview wake`): the
+    upgrade below then starts from the workloads' own replicas, not from zero."""
+    sts = await kube.get(lifecycle.STATEFULSETS, env.namespace, env.vcluster)
+    if sts is None or not sleeping.is_asleep(sts):
+        return
+    progress(f"environment {env.name} is asleep: waking it first")
+    await sleep.wake_held(kube, env, progress, time.monotonic() + config.timeouts.vcluster)
 
 
 async def _ensure_vcluster(host: HostCluster, kube: KubeClient, env: naming.Environment,
                            values: dict[str, Any], config: RenderedConfig,
                            progress: Progress) -> None:
-    history, status = await _side_by_side(
-        helm.history(host.kubeconfig, host.context, env.vcluster, env.namespace),
-        helm.deployed(host.kubeconfig, host.context, env.vcluster, env.namespace))
-    deployed = deployed_values(history, status, vcluster_chart_label())
-    if deployed is not None and deployed.get("serviceCIDR") and not values.get("serviceCIDR"):
-        # Detected by the first `up`; detecting again costs a request and cannot differ.
-        values = {**values, "serviceCIDR": deployed["serviceCIDR"]}
-    if deployed == values and await _control_plane_ready(kube, env):
+    """Plan the release once (its values were checked in step 0) and apply the plan, or
+    nothing when the release already runs with these values. The config is the whole
+    desired state: a key dropped from it goes back to the chart's default (reset_values)."""
+    planned = await lifecycle.plan(host, kube, env.vcluster, env.namespace, values,
+                                   reset_values=True)
+    if planned.unchanged:
         progress(f"virtual cluster {env.vcluster} is running with these values")
         return
-    # The config is the whole desired state: a key dropped from it goes back to the chart's
-    # default (reset_values); the detected serviceCIDR is kept by lifecycle.create.
-    await lifecycle.create(host, env.vcluster, env.namespace, values, progress,
-                           timeout=config.timeouts.vcluster, upgrade=True, reset_values=True)
-
-
-def vcluster_chart_label() -> str:
-    """charts/vcluster as `helm history` names it: NAME-VERSION."""
-    chart = yaml.safe_load((chart_path() / "Chart.yaml").read_text()) or {}
-    return f"{chart.get('name', '')}-{chart.get('version', '')}"
-
-
-def deployed_values(history: list[helm.Revision], status: dict[str, Any] | None,
-                    chart: str) -> dict[str, Any] | None:
-    """The user values of a release whose current revision is deployed from `chart`
-    (NAME-VERSION) (pure); None when it is absent, pending, failed or another chart."""
-    if not history or not status or history[-1].status != "deployed" or \
-            history[-1].chart != chart:
-        return None
-    return dict(status.get("config") or {})
-
-
-async def _control_plane_ready(kube: KubeClient, env: naming.Environment) -> bool:
-    sts = await kube.get(lifecycle.STATEFULSETS, env.namespace, env.vcluster)
-    status = (sts or {}).get("status") or {}
-    secret = await kube.get(lifecycle.SECRETS, env.namespace, kubeconfig_secret(env.vcluster))
-    return bool(sts) and (status.get("readyReplicas") or 0) >= 1 and secret is not None
+    await lifecycle.apply(planned, host, kube, progress, timeout=config.timeouts.vcluster)
 
 
 async def _wait_answers(virtual: KubeClient, progress: Progress) -> None:

@@ -339,6 +339,12 @@ class Policy(StrictModel):
     api: ApiPolicy = ApiPolicy.model_validate({})
     developers: DeveloperPolicy = DeveloperPolicy.model_validate({})
     cost: CostPolicy = CostPolicy.model_validate({})
+    # `preview sleep --idle`: an environment without activity (a push, a kubeconfig handed
+    # out, a wake) for this long sleeps, unless its namespace carries `keepAwakeLabel`
+    # (docs/sleep.md). None: never by itself. Deleting is `caps.ttl`'s (deleteAfter).
+    sleep_after: Duration | None = Field(2 * 3600, alias="sleepAfter")
+    keep_awake_label: str = Field("keep-awake", min_length=1, max_length=63,
+                                  alias="keepAwakeLabel")
 
     @model_validator(mode="after")
     def _vcluster(self) -> Policy:

@@ -23,7 +23,7 @@ from preview.sandbox.apiserver.endpoints.server import ApiServer
 from preview.sandbox.apiserver.storage import snapshot
 from preview.sandbox.cluster import kubeconfig
 from preview.sandbox.cluster.config import ServerConfig
-from preview.sandbox.controllers import start_controllers
+from preview.sandbox.cluster.controllers import start_controllers
 
 T = TypeVar("T")
 

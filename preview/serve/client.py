@@ -17,9 +17,10 @@ from urllib.parse import quote
 
 import aiohttp
 
-from preview import config_files, results
+from preview import config_files, policy, results
 from preview.config import PreviewConfig
 from preview.errors import BadInput, PreviewError
+from preview.naming import Environment
 from preview.pullrequest import PullRequest
 from preview.results import DownResult, UpResult
 from preview.serve import bundle
@@ -184,3 +185,23 @@ async def remote_down(api: Api, repo: str, number: int,
                       progress: Callable[[str], None]) -> DownResult:
     """`preview down` through the API."""
     return results.down_result(await api.delete(repo, number, progress))
+
+
+@dataclass(frozen=True)
+class ApiBackend:
+    """The platform's API as where `preview up`/`down` build environments
+    (`preview.operations.run.Backend`): the API holds the environment's Lease itself, under
+    its own platform policy (the local `rules` are not sent)."""
+
+    api: Api
+
+    async def up(self, pr: PullRequest, env: Environment, loaded: PreviewConfig,
+                 rules: policy.Policy, progress: Callable[[str], None],
+                 on_locked: Callable[[], None],
+                 phase_started: Callable[[str], None] | None) -> UpResult:
+        on_locked()  # the API serializes runs of one environment with the same Lease
+        return await remote_up(self.api, pr, loaded, progress)
+
+    async def down(self, env: Environment, progress: Callable[[str], None], timeout: float,
+                   wait: bool) -> DownResult:
+        return await remote_down(self.api, env.full_name, env.pr, progress)

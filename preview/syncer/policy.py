@@ -119,7 +119,10 @@ def pod(spec: dict[str, Any], annotations: dict[str, Any], iso: Isolation) -> li
     stripped: list[Violation] = []
     if iso.enforced("node-pinning"):
         for key in ("nodeSelector", "affinity", "tolerations"):
-            if spec.pop(key, None):
+            value = spec.pop(key, None)
+            if key == "tolerations" and value:
+                value = [t for t in value if not _admission_default(t)]
+            if value:
                 stripped.append(Violation("node-pinning", f"spec.{key}"))
     priority_class = spec.get("priorityClassName")
     spec.pop("priority", None)  # the host computes it from the class
@@ -130,6 +133,21 @@ def pod(spec: dict[str, Any], annotations: dict[str, Any], iso: Isolation) -> li
         stripped.append(Violation("priority-class", f"spec.priorityClassName {priority_class!r} "
                                                     "is not an allowed priority class"))
     return stripped
+
+
+# What the DefaultTolerationSeconds admission plugin adds to every pod (k3s runs it, so every
+# virtual pod has them): evicted 300 s after its node is not ready or unreachable. They pin
+# nothing, so stripping them is not worth a warning Event on every pod; the host's own
+# admission adds its defaults to the host pod.
+# https://kubernetes.io/docs/reference/access-authn-authz/admission-controllers/#defaulttolerationseconds
+_DEFAULT_TOLERATION_KEYS = frozenset({"node.kubernetes.io/not-ready",
+                                      "node.kubernetes.io/unreachable"})
+
+
+def _admission_default(toleration: Any) -> bool:
+    return isinstance(toleration, dict) and toleration.get("key") in _DEFAULT_TOLERATION_KEYS \
+        and toleration.get("operator") == "Exists" and toleration.get("effect") == "NoExecute" \
+        and set(toleration) <= {"key", "operator", "effect", "tolerationSeconds"}
 
 
 def running_pod(spec: dict[str, Any], annotations: dict[str, Any], iso: Isolation) -> None:

@@ -21,8 +21,9 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
+from preview.naming import EnvironmentLike, PullRequestLike
 from preview.templating.jinja import Namespace, check_syntax, is_template, variables_used
 from preview.templating.process import DEFAULT_BUDGET, Budget, Renderer, file_of, join
 
@@ -36,51 +37,6 @@ VARIABLES = (
     "pr.title", "repo.owner", "repo.name", "repo.full_name", "repo.slug", "env.name",
     "env.namespace", "env.host", "env.url", "domain",
 )
-
-
-class PullRequestLike(Protocol):
-    """What templates read of `preview.pullrequest.PullRequest` (which imports `slug` from
-    here, so this module names the shape rather than the class)."""
-
-    @property
-    def owner(self) -> str: ...
-
-    @property
-    def repo(self) -> str: ...
-
-    @property
-    def number(self) -> int: ...
-
-    @property
-    def head_sha(self) -> str: ...
-
-    @property
-    def short_sha(self) -> str: ...
-
-    @property
-    def branch(self) -> str: ...
-
-    @property
-    def branch_slug(self) -> str: ...
-
-    @property
-    def author(self) -> str: ...
-
-    @property
-    def title(self) -> str: ...
-
-    @property
-    def full_name(self) -> str: ...
-
-
-class EnvironmentLike(Protocol):
-    """What templates read of `preview.naming.Environment`."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def namespace(self) -> str: ...
 
 
 def render_text(text: str, context: Mapping[str, Any], where: str,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
-from preview import helm
 from preview.errors import PreviewError
 from preview.kube.client import ApiError, Forbidden, KubeClient
 from preview.kube.host import HostCluster
@@ -116,7 +115,7 @@ async def _locate(host: HostCluster, kube: KubeClient, name: str, namespace: str
 
 async def releases(host: HostCluster, namespace: str | None) -> list[dict[str, str]]:
     try:
-        return await helm.releases(host.kubeconfig, host.context, namespace)
+        return await host.helm.releases(namespace)
     except PreviewError as e:
         # Listing releases needs to read Secrets everywhere; without it we still have the
         # StatefulSets and namespaces.
@@ -129,8 +128,7 @@ async def is_ours(host: HostCluster, release: Mapping[str, str]) -> bool:
     if not str(release.get("chart", "")).startswith(f"{CHART_NAME}-"):
         return False
     try:
-        metadata = await helm.chart_metadata(host.kubeconfig, host.context, release["name"],
-                                             release["namespace"])
+        metadata = await host.helm.chart_metadata(release["name"], release["namespace"])
     except PreviewError:
         return False
     return CHART_MARK in (metadata.get("annotations") or {})

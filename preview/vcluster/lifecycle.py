@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import Any
 
+import yaml
 from tenacity import (
     AsyncRetrying,
     RetryError,
@@ -63,48 +65,112 @@ def pod_security_labels(level: str) -> dict[str, str]:
     return {f"pod-security.kubernetes.io/{mode}": level for mode in ("enforce", "audit", "warn")}
 
 
+@dataclass(frozen=True)
+class ReleasePlan:
+    """What to do with virtual cluster `name`'s release, read once from the host (`plan`) and
+    applied without reading or rendering again (`apply`)."""
+
+    name: str
+    namespace: str
+    values: dict[str, Any]  # to install: serviceCIDR set when the installed release has one
+    installed: dict[str, Any] | None  # the release's user values; None: no release
+    current: bool  # its last revision is deployed, of this chart, with exactly `values`
+    ready: bool  # its control plane is ready (asked only when `current`)
+    kept: tuple[str, ...] = ()  # installed keys kept because they were not given again
+    changes: tuple[Change, ...] = ()
+
+    @property
+    def unchanged(self) -> bool:
+        """Nothing to do: the release runs with these values."""
+        return self.current and self.ready
+
+
+def chart_label() -> str:
+    """charts/vcluster as `helm history` names it: NAME-VERSION."""
+    chart = yaml.safe_load((chart_path() / "Chart.yaml").read_text()) or {}
+    return f"{chart.get('name', '')}-{chart.get('version', '')}"
+
+
+def planned_values(installed: dict[str, Any] | None, given: dict[str, Any],
+                   reset_values: bool) -> dict[str, Any]:
+    """The values to install (pure): `given`, merged over the installed ones unless
+    `reset_values`; the installed serviceCIDR is kept unless given (it was detected at the
+    first install, and detecting again costs requests and cannot differ)."""
+    values = merge(installed, given) if installed is not None and not reset_values \
+        else dict(given)
+    if installed is not None and not values.get("serviceCIDR") and installed.get(
+            "serviceCIDR"):
+        values["serviceCIDR"] = installed["serviceCIDR"]
+    return values
+
+
+def is_current(history: list[helm.Revision], installed: dict[str, Any] | None,
+               values: dict[str, Any], chart: str) -> bool:
+    """Whether the release's last revision is deployed from `chart` (NAME-VERSION) with
+    exactly `values` (pure); a pending, failed or other chart's revision is not."""
+    return bool(history) and installed is not None and history[-1].status == "deployed" \
+        and history[-1].chart == chart and installed == values
+
+
+async def plan(host: HostCluster, kube: KubeClient, name: str, namespace: str,
+               values: dict[str, Any], *, reset_values: bool = False) -> ReleasePlan:
+    """Read the release once (one `helm history`, one `helm status`, side by side; the
+    control plane's readiness when nothing else would change) and decide."""
+    check_name(name)
+    check_namespace(namespace)
+    history, status = await asyncio.gather(host.helm.history(name, namespace),
+                                           host.helm.deployed(name, namespace))
+    installed = dict(status.get("config") or {}) if status is not None else None
+    planned = planned_values(installed, values, reset_values)
+    current = is_current(history, installed, planned, chart_label())
+    return ReleasePlan(
+        name, namespace, planned, installed, current,
+        ready=current and await control_plane_ready(kube, name, namespace),
+        kept=kept(installed, values) if installed is not None and not reset_values else (),
+        changes=changes(installed, planned) if installed is not None else ())
+
+
+async def control_plane_ready(kube: KubeClient, name: str, namespace: str) -> bool:
+    sts = await kube.get(STATEFULSETS, namespace, name)
+    status = (sts or {}).get("status") or {}
+    secret = await kube.get(SECRETS, namespace, kubeconfig_secret(name))
+    return bool(sts) and (status.get("readyReplicas") or 0) >= 1 and secret is not None
+
+
 async def create(host: HostCluster, name: str, namespace: str, values: dict[str, Any],
                  progress: Progress, timeout: float = 300.0, upgrade: bool = False,
                  reset_values: bool = False) -> CreateResult:
     """Install virtual cluster `name` in `namespace` and wait until it is ready.
 
     An existing release is refused unless `upgrade`; an upgrade keeps the installed values
-    that are not given again (unless `reset_values`) and reports every changed key. A fresh
-    install that fails is removed again, so nothing half-made stays behind.
+    that are not given again (unless `reset_values`) and reports every changed key. The
+    values are checked against the chart's schema (`helm template`) before anything is
+    created. A fresh install that fails is removed again, so nothing half-made stays behind.
     """
     async with host.client() as kube:
-        return await _create(host, kube, name, namespace, values, progress, timeout, upgrade,
-                             reset_values)
+        planned = await plan(host, kube, name, namespace, values, reset_values=reset_values)
+        if planned.installed is not None and not upgrade:
+            raise PreviewError(
+                f"virtual cluster {name} already exists in namespace {namespace}",
+                f"change it with `preview vcluster create {name} -n {namespace} --upgrade` "
+                f"(its values are kept unless given again), or remove it with "
+                f"`preview vcluster delete {name} -n {namespace}`")
+        progress(f"checking values for {name}")
+        await helm.render(chart_path(), name, namespace, planned.values)  # schema errors
+        return await apply(planned, host, kube, progress, timeout)
 
 
-async def _create(host: HostCluster, kube: KubeClient, name: str, namespace: str,
-                  values: dict[str, Any], progress: Progress, timeout: float, upgrade: bool,
-                  reset_values: bool) -> CreateResult:
+async def apply(planned: ReleasePlan, host: HostCluster, kube: KubeClient, progress: Progress,
+                timeout: float = 300.0) -> CreateResult:
+    """Install or upgrade as `planned` (its values already checked against the chart), and
+    wait until the virtual cluster is ready."""
     started = time.monotonic()
-    check_name(name)
-    check_namespace(namespace)
-    chart = chart_path()
-    installed = await helm.release_values(host.kubeconfig, host.context, name, namespace)
-    if installed is not None and not upgrade:
-        raise PreviewError(
-            f"virtual cluster {name} already exists in namespace {namespace}",
-            f"change it with `preview vcluster create {name} -n {namespace} --upgrade` (its "
-            f"values are kept unless given again), or remove it with "
-            f"`preview vcluster delete {name} -n {namespace}`")
-    given = dict(values)
-    values = merge(installed, given) if installed is not None and not reset_values else given
-    if installed is not None and not values.get("serviceCIDR") and installed.get(
-            "serviceCIDR"):
-        values["serviceCIDR"] = installed["serviceCIDR"]  # detected at install: keep it
-    progress(f"checking values for {name}")
-    await helm.render(chart, name, namespace, values)  # schema errors stop us here
-    changed: tuple[Change, ...] = ()
-    if installed is not None:
-        changed = changes(installed, values)
-        for key in kept(installed, given) if not reset_values else ():
-            progress(f"kept from the installed release: {key}")
-        for change in changed:
-            progress(f"changing {change}")
+    name, namespace, installed = planned.name, planned.namespace, planned.installed
+    values = dict(planned.values)
+    for key in planned.kept:
+        progress(f"kept from the installed release: {key}")
+    for change in planned.changes:
+        progress(f"changing {change}")
     level = str((values.get("isolation") or {}).get("podSecurity", "baseline"))
     created_namespace = await _ensure_namespace(kube, namespace, name, level, progress)
     helm_ran = False
@@ -115,8 +181,7 @@ async def _create(host: HostCluster, kube: KubeClient, name: str, namespace: str
         progress(f"{'upgrading' if installed is not None else 'installing'} chart in "
                  f"{namespace}")
         helm_ran = True
-        revision = await helm.install_or_upgrade(host.kubeconfig, host.context, chart, name,
-                                                 namespace, values)
+        revision = await host.helm.install_or_upgrade(chart_path(), name, namespace, values)
     except helm.ReleaseBusy:
         raise  # the release is another run's: nothing here is ours to remove
     except PreviewError as e:
@@ -137,7 +202,7 @@ async def _create(host: HostCluster, kube: KubeClient, name: str, namespace: str
     return CreateResult(name, namespace, revision, str(values["serviceCIDR"]),
                         kubeconfig_secret(name), round(time.monotonic() - started, 1),
                         created_namespace, installed is not None,
-                        tuple(str(c) for c in changed))
+                        tuple(str(c) for c in planned.changes))
 
 
 async def _undo_install(host: HostCluster, kube: KubeClient, name: str, namespace: str,
@@ -153,8 +218,7 @@ async def _undo_install(host: HostCluster, kube: KubeClient, name: str, namespac
     no other run's release has appeared in it.
     """
     if not helm_ran:
-        if not created_namespace or await helm.history(host.kubeconfig, host.context, name,
-                                                       namespace):
+        if not created_namespace or await host.helm.history(name, namespace):
             error.hint = (f"nothing of {name} was installed by this run; fix the cause above "
                           "and run again")
             return
@@ -257,7 +321,7 @@ async def _delete(host: HostCluster, kube: KubeClient, name: str, namespace: str
     uninstalled = False
     if await _has_release(kube, name, namespace):
         progress(f"uninstalling {name} from {namespace}")
-        uninstalled = await helm.uninstall(host.kubeconfig, host.context, name, namespace)
+        uninstalled = await host.helm.uninstall(name, namespace)
     # The syncer is gone now: nothing recreates its copies while they are removed.
     owned = f"{naming.MANAGED_BY}={naming.SYNCER_VALUE},{naming.VCLUSTER}={naming.label_value(name)}"
     for res in SYNCED:

@@ -273,7 +273,8 @@ def test_the_api_serves_the_mounted_policy_with_its_probes() -> None:
     assert serve["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert serve["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     env = {e["name"]: e.get("value") for e in serve["env"]}
-    assert env["KUBECONFIG"] == "/etc/preview/kubeconfig" and env["HOME"] == "/tmp"
+    # No KUBECONFIG: the pod's own ServiceAccount, found in-cluster (preview/kube/host.py).
+    assert "KUBECONFIG" not in env and env["HOME"] == "/tmp"
     assert {"name": "config", "mountPath": "/etc/preview", "readOnly": True} \
         in serve["volumeMounts"]
     config = one(docs, "Deployment")["spec"]["template"]["metadata"]["annotations"]
@@ -285,27 +286,11 @@ def test_the_api_serves_the_mounted_policy_with_its_probes() -> None:
     assert one(docs, "PodDisruptionBudget")["spec"]["maxUnavailable"] == 1
 
 
-def test_the_kubeconfig_is_the_pods_own_service_account(tmp_path: Path) -> None:
-    """`preview` (and the helm it runs) reach the host as the pod's ServiceAccount, the token
-    re-read from its file (the kubelet rotates it)."""
-    from preview.kube.connection import SERVICE_ACCOUNT_DIR, from_kubeconfig
-
-    text = one(default(), "ConfigMap")["data"]["kubeconfig"]
-    kubeconfig = yaml.safe_load(text)
-    assert kubeconfig["clusters"][0]["cluster"]["server"] == "https://kubernetes.default.svc"
-    assert kubeconfig["users"][0]["user"] == {"tokenFile": f"{SERVICE_ACCOUNT_DIR}/token"}
-    assert kubeconfig["contexts"][0]["context"]["namespace"] == NAMESPACE
-    # Read by our own loader, with the ServiceAccount's files somewhere we can write.
-    (tmp_path / "token").write_text("first\n")
-    (tmp_path / "ca.crt").write_text("CA")
-    path = tmp_path / "kubeconfig"
-    path.write_text(text.replace(str(SERVICE_ACCOUNT_DIR), str(tmp_path)))
-    connection = from_kubeconfig(path)
-    assert connection.server == "https://kubernetes.default.svc"
-    assert connection.ca_pem == b"CA" and connection.namespace == NAMESPACE
-    assert connection.bearer_token() == "first"
-    (tmp_path / "token").write_text("rotated\n")
-    assert connection.bearer_token() == "rotated"
+def test_the_config_map_holds_the_policy_and_no_credential() -> None:
+    """The pods reach the host as their ServiceAccount, found in-cluster; nothing in the
+    ConfigMap names a credential (tests/kube/test_in_cluster.py tests the detection)."""
+    data = one(default(), "ConfigMap")["data"]
+    assert set(data) == {"policy.yaml"}
 
 
 def test_the_chart_args_are_the_commands_own(tmp_path: Path) -> None:
@@ -317,13 +302,13 @@ def test_the_chart_args_are_the_commands_own(tmp_path: Path) -> None:
     [serve] = pod_spec(docs, "Deployment")["containers"]
     assert serve["args"][0] == "serve"
     assert "--issuer-ca=/etc/preview-issuer-ca/ca.pem" in serve["args"]
-    assert serve["args"][-1] == "--context=in-cluster"
+    assert serve["args"][-1] == "--lease-duration=60"
     ca = tmp_path / "ca.pem"
     ca.write_text("")
     args = [a.replace("/etc/preview-issuer-ca/ca.pem", str(ca)) for a in serve["args"][1:]]
     params = serve_command.make_context("serve", args).params
     assert params["policy_path"] == Path("/etc/preview/policy.yaml")
-    assert params["workdir"] == Path("/work/bundles") and params["context"] == "in-cluster"
+    assert params["workdir"] == Path("/work/bundles") and params["lease_duration"] == 60
     [gc] = pod_spec(docs, "CronJob")["containers"]
     gc_params = gc_command.make_context("gc", list(gc["args"][1:])).params
     assert gc_params["max_deletions"] == 50

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -187,6 +188,12 @@ def test_the_api_pod_command_serves_as_its_service_account(
     assert container["command"] == ["preview"]
     env = {e["name"]: moved(e["value"]) for e in container["env"]}
     env["PATH"] = str(Path(sys.executable).parent) + ":/usr/bin:/bin"
+    # What the kubelet gives every pod: the API's Service, and the ServiceAccount's files
+    # (moved: PREVIEW_SERVICE_ACCOUNT_DIR is the one seam). No kubeconfig anywhere.
+    server = urllib.parse.urlsplit(admin["clusters"][0]["cluster"]["server"])
+    env.update(KUBERNETES_SERVICE_HOST=str(server.hostname),
+               KUBERNETES_SERVICE_PORT=str(server.port), PREVIEW_SERVICE_ACCOUNT_DIR=str(sa))
+    assert "KUBECONFIG" not in env
     process = subprocess.Popen([sys.executable, "-m", "preview", *map(moved, container["args"])],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)

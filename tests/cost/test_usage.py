@@ -136,3 +136,17 @@ def test_sums_by_a_label_and_by_repository() -> None:
     assert text.splitlines()[0].startswith("by,value,environments,cpu_hours")
     assert "team,x,2," in text
     assert "team=x" in report.csv_text(rows)
+
+
+def test_the_step_summary_section_sums_by_repository_and_team() -> None:
+    rates = report.Rates(cpu_hour=0.5)
+    rows = [report.environment_cost("o/a", 1, "n1", {"team": "x"}, usage.Usage(cpu=2 * HOUR),
+                                     rates, 86400),
+            report.environment_cost("o/b", 2, "n2", {}, usage.Usage(cpu=4 * HOUR), rates, 86400)]
+    text = report.markdown(rows, ("repo", "team"), "USD")
+    assert "### Cost so far (2 environments, USD)" in text
+    assert "| o/b | 1 | 4.00 | 0.00 | 0.00 | 2.00 |" in text
+    assert "| o/a | 1 | 2.00 | 0.00 | 0.00 | 1.00 |" in text
+    assert "| x | 1 | 2.00 | 0.00 | 0.00 | 1.00 |" in text
+    assert f"| {report.NONE} | 1 | 4.00 |" in text
+    assert "No environments." in report.markdown([], ("repo",), "USD")

@@ -159,7 +159,7 @@ class Product:
         output = self.work / f"virtual-{time.monotonic_ns()}.kubeconfig"
         process = subprocess.Popen(
             [preview, "kubeconfig", "--repo", self.args.repo, "--pr", str(self.args.pr),
-             "--tunnel", "--output", str(output), "--kubeconfig", str(tools.kubeconfig)],
+             "--tunnel", "--file", str(output), "--kubeconfig", str(tools.kubeconfig)],
             env={**os.environ, "PATH": tools.path}, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True)
         try:

@@ -49,6 +49,9 @@ def test_json_report_and_step_summary_without_a_token(host: Any, tmp_path: Path)
     markdown = summary.read_text()
     assert markdown.startswith("## preview gc")
     assert "| preview-acme-web-pr-2 | acme/web | 2 |" in markdown
+    # The cost so far of what it found, read before the deletions (docs/cost.md).
+    assert "### Cost so far (3 environments, USD)" in markdown
+    assert "| acme/web | 3 |" in markdown and "| team | environments |" in markdown
 
 
 def test_table_and_refusal_exit_code(host: Any) -> None:

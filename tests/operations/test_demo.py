@@ -40,6 +40,19 @@ def test_demo_serves_the_example_until_ctrl_c(tmp_path: Path) -> None:
             with urllib.request.urlopen(request, timeout=10) as response:
                 page = response.read().decode()
             assert response.status == 200 and "pull request <strong>#1</strong>" in page
+
+            # What it prints about sleeping works as printed.
+            kubeconfig = tmp_path / "kubeconfig"
+            for verb in ("sleep", "wake"):
+                line = (f"  .venv/bin/preview {verb} --repo example/app --pr 1 "
+                        f"--kubeconfig {kubeconfig}")
+                assert line in printed.splitlines(), printed
+                done = subprocess.run([sys.executable, "-m", "preview", *line.split()[1:]],
+                                      capture_output=True, text=True, timeout=240)
+                assert done.returncode == 0, done.stderr
+                assert ("is asleep" if verb == "sleep" else "is ready") in done.stdout
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert response.status == 200  # woken: the app answers again
         finally:
             demo.send_signal(signal.SIGINT)
             code = demo.wait(timeout=120)

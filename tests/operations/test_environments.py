@@ -387,7 +387,7 @@ def test_kubeconfig_tunnel_gives_kubectl_the_virtual_cluster(sandbox: Sandbox,
         output = tmp_path / f"pr-9-{stop.name}.kubeconfig"
         tunnel = subprocess.Popen(
             [sys.executable, "-m", "preview", "kubeconfig", "--repo", "example/app", "--pr",
-             "9", "--tunnel", "--output", str(output), "--kubeconfig", sandbox.kubeconfig],
+             "9", "--tunnel", "--file", str(output), "--kubeconfig", sandbox.kubeconfig],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
         try:

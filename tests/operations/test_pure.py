@@ -10,11 +10,12 @@ import pytest
 
 from preview import config as configuration
 from preview import helm, naming
-from preview.cli.environments import diagnostics_text, up_text
+from preview.cli.texts import diagnostics_text, up_text
 from preview.errors import BadInput
 from preview.operations import environments, kubeconfig, ownership, up
 from preview.pullrequest import PullRequest
 from preview.results import Diagnostics, PodProblem, UpResult
+from preview.vcluster import lifecycle
 from preview.vcluster.model import VCluster
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "app"
@@ -36,12 +37,13 @@ def test_a_new_namespace_gets_the_label_contract() -> None:
     assert notes[naming.CREATED_AT] == "2026-12-01T08:00:00Z"
     assert notes[naming.EXPIRES_AT] == "2026-12-02T08:00:00Z"  # ttl: 1d
     assert notes[naming.HEAD_SHA] == "a" * 40
-    assert notes[naming.URL] == "http://pr-1-app.localhost"
+    assert naming.URL not in notes  # written once, when the deploy has found it
     assert notes[naming.RUN_URL] == PR.run_url
     assert notes[naming.REPO_FULL_NAME] == "example/app"
+    assert notes[naming.LAST_ACTIVITY] == "2026-12-01T08:00:00Z"  # a push is activity
 
 
-def test_a_later_up_keeps_created_at_and_the_url_with_port_and_extends_expiry() -> None:
+def test_a_later_up_keeps_created_at_and_the_url_and_extends_expiry() -> None:
     first = up.namespace_patch(ENV, PR, rendered(), None, NOW)
     first["metadata"]["annotations"][naming.URL] = "http://pr-1-app.localhost:8080"
     later = NOW + dt.timedelta(hours=5)
@@ -51,7 +53,15 @@ def test_a_later_up_keeps_created_at_and_the_url_with_port_and_extends_expiry() 
     assert notes[naming.CREATED_AT] == "2026-12-01T08:00:00Z"
     assert notes[naming.EXPIRES_AT] == "2026-12-02T13:00:00Z"
     assert notes[naming.HEAD_SHA] == "b" * 40
-    assert notes[naming.URL] == "http://pr-1-app.localhost:8080"
+    assert naming.URL not in notes  # a merge patch: the recorded URL stays as it is
+
+
+def test_the_url_is_written_only_when_the_namespace_does_not_say_it_yet() -> None:
+    url = "http://pr-1-app.localhost:8080"
+    assert up.url_patch("", url) == {"metadata": {"annotations": {naming.URL: url}}}
+    assert up.url_patch("http://pr-1-app.localhost", url) == {
+        "metadata": {"annotations": {naming.URL: url}}}
+    assert up.url_patch(url, url) is None
 
 
 @pytest.mark.parametrize(("url", "ports", "expected"), [
@@ -67,17 +77,30 @@ def test_reachable_url_adds_a_non_default_ingress_port(url: str, ports: dict[str
     assert up.reachable_url(url, ports) == expected
 
 
-def test_deployed_values_only_of_a_deployed_release_of_this_chart_version() -> None:
-    status = {"info": {"status": "deployed"}, "config": {"serviceCIDR": "10.96.0.0/12"}}
+def test_a_release_is_current_only_when_deployed_from_this_chart_with_these_values() -> None:
+    values = {"serviceCIDR": "10.96.0.0/12"}
     history = [helm.Revision(1, "superseded", "vcluster-0.1.0", ""),
                helm.Revision(2, "deployed", "vcluster-0.1.0", "")]
-    assert up.deployed_values(history, status, "vcluster-0.1.0") == {
-        "serviceCIDR": "10.96.0.0/12"}
-    assert up.deployed_values(history, status, "vcluster-0.2.0") is None
+    assert lifecycle.is_current(history, values, dict(values), "vcluster-0.1.0")
+    assert not lifecycle.is_current(history, values, {**values, "x": 1}, "vcluster-0.1.0")
+    assert not lifecycle.is_current(history, values, values, "vcluster-0.2.0")
     pending = [*history, helm.Revision(3, "pending-upgrade", "vcluster-0.1.0", "")]
-    assert up.deployed_values(pending, status, "vcluster-0.1.0") is None
-    assert up.deployed_values([], None, "vcluster-0.1.0") is None
-    assert up.vcluster_chart_label().startswith("vcluster-")
+    assert not lifecycle.is_current(pending, values, values, "vcluster-0.1.0")
+    assert not lifecycle.is_current([], None, {}, "vcluster-0.1.0")
+    assert lifecycle.chart_label().startswith("vcluster-")
+
+
+def test_planned_values_keep_the_detected_service_cidr_and_reset_the_rest() -> None:
+    installed = {"serviceCIDR": "10.96.0.0/12", "isolation": {"quota": {"pods": 5}}}
+    given = {"isolation": {"podSecurity": "restricted"}}
+    assert lifecycle.planned_values(installed, given, reset_values=True) == {
+        "serviceCIDR": "10.96.0.0/12", "isolation": {"podSecurity": "restricted"}}
+    assert lifecycle.planned_values(installed, given, reset_values=False) == {
+        "serviceCIDR": "10.96.0.0/12",
+        "isolation": {"quota": {"pods": 5}, "podSecurity": "restricted"}}
+    assert lifecycle.planned_values(installed, {"serviceCIDR": "10.0.0.0/16"}, True) == {
+        "serviceCIDR": "10.0.0.0/16"}
+    assert lifecycle.planned_values(None, given, True) == given
 
 
 def namespace(labels: dict[str, str], deleting: bool = False) -> dict[str, object]:

@@ -40,8 +40,8 @@ def persistent_policy(tmp_path: Path) -> Path:
     return policy
 
 
-def listed_status(sb: Sandbox) -> str:
-    rows = json.loads(preview(sb, "list", "--repo", "example/sleepy", "-o", "json").stdout)
+def listed_status(sb: Sandbox, repo: str = "example/sleepy") -> str:
+    rows = json.loads(preview(sb, "list", "--repo", repo, "-o", "json").stdout)
     return str(rows[0]["status"])
 
 
@@ -88,3 +88,43 @@ def test_sleep_refuses_a_control_plane_without_persistent_data(sandbox: Sandbox)
     assert "persistence.enabled is false" in refused.stderr
     assert "vcluster: {persistence: {enabled: true}}" in refused.stderr  # the fix
     preview(sandbox, "down", "--repo", "example/awake", "--pr", "8")
+
+
+def idle_pass(sb: Sandbox, policy: Path) -> dict[str, dict[str, str]]:
+    out = preview(sb, "sleep", "--idle", "--policy", str(policy), "-l",
+                  f"{naming.REPO}=example.idle", "-o", "json").stdout
+    return {o["namespace"]: o for o in json.loads(out)}
+
+
+def test_an_idle_environment_sleeps_after_sleep_after_unless_kept_and_a_push_wakes_it(
+        sandbox: Sandbox, api_client: client.ApiClient, tmp_path: Path) -> None:
+    core = client.CoreV1Api(api_client)
+    env = naming.environment_for("example", "idle", 9)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("vcluster:\n  persistence:\n    enabled: true\nsleepAfter: 1s\n"
+                      "keepAwakeLabel: keep-awake\n")
+    config = ROOT / "examples" / "app" / "preview.yaml"
+    assert up(sandbox, config, "example/idle", 9, SHA1, "--policy", str(policy))["status"] \
+        == "ready"
+    core.patch_namespace(env.namespace, {"metadata": {"labels": {"keep-awake": "true"}}})
+    # Kept: however long it has been idle, the label keeps it awake.
+    kept = wait_for(lambda: (o := idle_pass(sandbox, policy)[env.namespace])["action"] == "kept"
+                    and "active" not in o["reason"] and o, timeout=60, interval=1,
+                    what="an idle pass past sleepAfter")
+    assert kept["reason"] == "labelled keep-awake=true"
+    assert len(core.list_namespaced_pod(env.namespace).items) == 2
+    assert listed_status(sandbox, "example/idle") == "ready"
+
+    core.patch_namespace(env.namespace, {"metadata": {"labels": {"keep-awake": None}}})
+    slept = idle_pass(sandbox, policy)[env.namespace]  # idle for more than 1s already
+    assert slept["action"] == "slept" and "no activity for" in slept["reason"], slept
+    assert core.list_namespaced_pod(env.namespace).items == []
+    assert listed_status(sandbox, "example/idle") == "asleep"
+    assert idle_pass(sandbox, policy)[env.namespace]["action"] == "kept"  # asleep already
+
+    # A push wakes it first, then upgrades it as usual.
+    woken = up(sandbox, config, "example/idle", 9, SHA1, "--policy", str(policy))
+    assert woken["status"] == "ready", woken
+    assert listed_status(sandbox, "example/idle") == "ready"
+    assert len(core.list_namespaced_pod(env.namespace).items) == 2
+    preview(sandbox, "down", "--repo", "example/idle", "--pr", "9")

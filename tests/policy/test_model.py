@@ -45,7 +45,8 @@ def test_a_typo_names_the_field_and_suggests_the_key(tmp_path: Path) -> None:
     assert caught.value.problems == (
         f"{path}: podSecuirty: unknown key 'podSecuirty' — did you mean 'podSecurity'? "
         "valid keys here: repositories, syncer, podSecurity, sync, ingress, caps, charts, "
-        "pullRequest, templates, bundles, vcluster, api, developers, cost",)
+        "pullRequest, templates, bundles, vcluster, api, developers, cost, sleepAfter, "
+        "keepAwakeLabel",)
     assert "docs/policy.md" in caught.value.hint
 
 

@@ -7,7 +7,7 @@ from preview.kube.resources import SYNCED_KINDS
 from preview.syncer.context import SyncContext, SyncOptions
 from preview.syncer.engine.kind import WRITE, HostRule
 from preview.syncer.engine.state import State
-from preview.syncer.kinds import EVENTS_ABOUT, KINDS, pods, reconcilers
+from preview.syncer.kinds import EVENTS_ABOUT, KINDS, podsync, reconcilers
 from preview.syncer.permissions import HOST_RULES, role_rules
 
 
@@ -59,5 +59,5 @@ def test_reconcilers_for_the_kinds_switched_on_pods_their_own() -> None:
                None, None, None, {}, {})  # type: ignore[arg-type]
     table = reconcilers(st)
     assert sorted(table) == ["events", "nodes", "pods", "secrets"]
-    assert table["pods"].func is pods.reconcile  # type: ignore[attr-defined]
+    assert table["pods"].func is podsync.reconcile  # type: ignore[attr-defined]
     assert table["secrets"].args[1] is KINDS["secrets"]  # type: ignore[attr-defined]

@@ -199,6 +199,25 @@ def test_node_constraints_and_priority_are_stripped_with_the_rule_named() -> Non
     assert pods.translate(pod, allowed).obj["spec"]["priorityClassName"] == "system-critical"
 
 
+def test_the_tolerations_admission_adds_to_every_pod_are_stripped_without_a_warning() -> None:
+    pod = load("pod-web.yaml")
+    defaults = [{"key": f"node.kubernetes.io/{key}", "operator": "Exists", "effect": "NoExecute",
+                 "tolerationSeconds": 300} for key in ("not-ready", "unreachable")]
+    pod["spec"]["tolerations"] = defaults
+    pod["spec"].pop("priorityClassName", None)  # the fixture's, stripped by another rule
+    out = pods.translate(pod, CTX)
+    assert "tolerations" not in out.obj["spec"] and out.stripped == ()
+    # One of the tenant's own beside them (or the same key tolerating scheduling) is named.
+    for extra in ({"key": "k", "operator": "Exists"},
+                  {"key": "node.kubernetes.io/not-ready", "operator": "Exists",
+                   "effect": "NoSchedule"}):
+        pod["spec"]["tolerations"] = [*defaults, extra]
+        out = pods.translate(pod, CTX)
+        assert "tolerations" not in out.obj["spec"]
+        assert [(v.rule, v.message) for v in out.stripped] == [("node-pinning",
+                                                                "spec.tolerations")]
+
+
 def test_reserved_prefix_never_reaches_the_host_and_extra_labels_do() -> None:
     pod = load("pod-web.yaml")
     pod["metadata"]["labels"][naming.MANAGED_BY] = "preview-vcluster"

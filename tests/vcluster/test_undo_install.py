@@ -36,7 +36,7 @@ def _losing_run(host: HostCluster, monkeypatch: pytest.MonkeyPatch) -> PreviewEr
     async def nothing_installed(*_: Any, **__: Any) -> None:
         return None  # what the losing run read before the other run's install landed
 
-    monkeypatch.setattr(helm, "release_values", nothing_installed)
+    monkeypatch.setattr(helm.Helm, "deployed", nothing_installed)
     with pytest.raises(PreviewError) as raised:
         asyncio.run(lifecycle.create(host, NAME, NAMESPACE, {}, lambda _: None, timeout=30))
     return raised.value
@@ -47,7 +47,7 @@ def _still_there(host: HostCluster) -> None:
         async with host.client() as kube:
             assert await kube.get(NAMESPACES, None, NAMESPACE) is not None
             assert await kube.get(STATEFULSETS, NAMESPACE, NAME) is not None
-        assert await helm.history(host.kubeconfig, None, NAME, NAMESPACE)
+        assert await host.helm.history(NAME, NAMESPACE)
     asyncio.run(check())
 
 
@@ -57,7 +57,7 @@ def test_a_refused_install_removes_nothing(installed: HostCluster,
         raise helm.ReleaseBusy("helm could not install raced: another operation "
                                "(install/upgrade/rollback) is in progress")
 
-    monkeypatch.setattr(helm, "install_or_upgrade", refused)
+    monkeypatch.setattr(helm.Helm, "install_or_upgrade", refused)
     error = _losing_run(installed, monkeypatch)
     assert isinstance(error, helm.ReleaseBusy)
     _still_there(installed)

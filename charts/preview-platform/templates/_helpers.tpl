@@ -31,18 +31,16 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- .Values.image.repository | default (printf "ghcr.io/preview-vcluster/syncer:%s" .Chart.AppVersion) -}}
 {{- end -}}
 
-{{/* Where the ConfigMap (policy.yaml, kubeconfig) is mounted in both pods. */}}
+{{/* Where the ConfigMap (policy.yaml) is mounted in both pods. */}}
 {{- define "platform.configDir" -}}/etc/preview{{- end -}}
 
 {{/*
 Environment both pods share. The root filesystem is read-only: HOME, the temporary
-directory and helm's cache, config and data go to the emptyDir at /tmp. KUBECONFIG is the
-chart's in-cluster kubeconfig (the pod's ServiceAccount token and CA), which `preview` and
-the helm it runs read alike.
+directory and helm's cache, config and data go to the emptyDir at /tmp. No KUBECONFIG:
+`preview` finds the pod's ServiceAccount as client-go does (KUBERNETES_SERVICE_HOST and the
+mounted token) and hands the helm it runs a kubeconfig of the same files.
 */}}
 {{- define "platform.env" -}}
-- name: KUBECONFIG
-  value: {{ include "platform.configDir" . }}/kubeconfig
 - name: HOME
   value: /tmp
 - name: TMPDIR

@@ -48,7 +48,7 @@ class DefaultClasses:
 
     def __init__(self, ctx: ControllerContext) -> None:
         self.client = ctx.client
-        catalog = ctx.server.catalog
+        catalog = ctx.catalog
         ingress_rt = catalog.find("networking.k8s.io", "v1", "ingressclasses")
         storage_rt = catalog.find("storage.k8s.io", "v1", "storageclasses")
         assert ingress_rt is not None and storage_rt is not None

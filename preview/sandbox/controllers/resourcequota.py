@@ -32,7 +32,7 @@ class ResourceQuotaController:
     def __init__(self, ctx: ControllerContext) -> None:
         self.client = ctx.client
         self.ctx = ctx
-        self.catalog: Catalog = ctx.server.catalog
+        self.catalog: Catalog = ctx.catalog
         self.quotas = ctx.informers.informer("", "v1", "resourcequotas")
         self.queue: WorkQueue[Key] = WorkQueue()
         self.tracked: dict[tuple[str, str], ResourceInformer] = {}

@@ -43,7 +43,7 @@ def root_ca_configmap(namespace: str, ca_pem: str) -> dict[str, Any]:
 class ServiceAccountController:
     def __init__(self, ctx: ControllerContext) -> None:
         self.client = ctx.client
-        self.server = ctx.server
+        self.ca_pem = ctx.ca_pem
         self.namespaces = ctx.informers.informer("", "v1", "namespaces")
         self.accounts = ctx.informers.informer("", "v1", "serviceaccounts")
         self.configmaps = ctx.informers.informer("", "v1", "configmaps")
@@ -77,7 +77,7 @@ class ServiceAccountController:
                 await self._create(self.accounts.rt, namespace, {
                     "apiVersion": "v1", "kind": "ServiceAccount",
                     "metadata": {"name": DEFAULT_ACCOUNT, "namespace": namespace}})
-            ca_pem = self.server.ca_pem.decode()
+            ca_pem = self.ca_pem.decode()
             if ca_pem:
                 await self._publish_ca(namespace, ca_pem)
         except (Forbidden, NotFound):

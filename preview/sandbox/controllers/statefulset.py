@@ -40,7 +40,7 @@ class StatefulSetController:
         self.sets = ctx.informers.informer("apps", "v1", "statefulsets")
         self.pods = ctx.informers.informer("", "v1", "pods")
         self.revisions = ctx.informers.informer("apps", "v1", "controllerrevisions")
-        pvc_rt = ctx.server.catalog.find("", "v1", "persistentvolumeclaims")
+        pvc_rt = ctx.catalog.find("", "v1", "persistentvolumeclaims")
         assert pvc_rt is not None
         self.pvc_rt = pvc_rt
         self.queue: WorkQueue[Key] = WorkQueue()

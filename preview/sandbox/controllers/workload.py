@@ -75,11 +75,11 @@ def ready_since(pod: dict[str, Any]) -> dt.datetime | None:
 
 def available_in(pod: dict[str, Any], min_ready_seconds: int, now: dt.datetime) -> float | None:
     """Seconds until the pod counts as available: 0 when it is, None when it is not Ready."""
+    if min_ready_seconds <= 0:  # no need to parse the Ready condition's time
+        return 0.0 if is_ready(pod) else None
     since = ready_since(pod)
     if since is None:
         return None
-    if min_ready_seconds <= 0:
-        return 0.0
     left = (since + dt.timedelta(seconds=min_ready_seconds) - now).total_seconds()
     return max(0.0, left)
 
@@ -162,9 +162,10 @@ def claim(owner: dict[str, Any], candidates: Iterable[dict[str, Any]]
     uid = owner["metadata"]["uid"]
     owned, adopt, release = [], [], []
     owner_deleting = is_terminating(owner)
+    selector = selector_of(owner)  # once, not per candidate: a sync visits every pod
     for obj in candidates:
         ref = controller_of(obj)
-        fits = matches(owner, obj)
+        fits = selector.matches(obj["metadata"].get("labels") or {})
         if ref is not None and ref.get("uid") == uid:
             if fits or is_terminating(obj):
                 owned.append(obj)

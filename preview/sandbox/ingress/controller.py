@@ -93,17 +93,16 @@ class IngressController:
         self.ingresses.add_handler(lambda kind, obj, old: self.queue.add(key_of(obj)))
         self.classes.add_handler(self._on_class)
         self._turns: dict[tuple[str, str], itertools.count[int]] = {}
-        server = ctx.server
-        ca_pem = server.ca_pem
+        ca_pem = ctx.ca_pem
         # The sandbox's own CA signs the HTTPS certificates (a throwaway one when the API
         # server was made without it, as in unit tests of the server alone).
-        ca = tls.KeyPair(ca_pem, server.ca_key_pem) if server.ca_key_pem else \
+        ca = tls.KeyPair(ca_pem, ctx.ca_key_pem) if ctx.ca_key_pem else \
             tls.new_ca("sandbox-ingress-ca")
         self.server = IngressServer(
             ctx.config.ingress_http_port, ctx.config.ingress_https_port, ca, self.client.url,
             ssl.create_default_context(cadata=ca_pem.decode()) if ca_pem else
             ssl.create_default_context(), self.client.kube.auth_headers, self.resolve)
-        server.ingress_ports.update(http=self.server.http_port, https=self.server.https_port)
+        ctx.ingress_ports.update(http=self.server.http_port, https=self.server.https_port)
 
     def _on_class(self, kind: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         for ingress in self.ingresses.list():

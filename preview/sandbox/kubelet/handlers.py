@@ -1,8 +1,8 @@
 """The kubelet's HTTP endpoints, plugged into the API server's pod/service subresources.
 
 `register` is the one bridge between the kubelet object and the HTTP server: it fills
-`server.pod_handlers` (`log`, `portforward`, `proxy`, `exec`, `attach`) and `server.service_handlers`
-(`proxy`). Handlers only read the kubelet's state; they never write the API.
+the server's `pod_handlers` (`log`, `portforward`, `proxy`, `exec`, `attach`) and
+`service_handlers` (`proxy`), handed to the kubelet in its `ControllerContext`. Handlers only read the kubelet's state; they never write the API.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from preview.sandbox.kubelet.timings import KubeletTimings
 from preview.sandbox.machinery.status import bad_request
 
 if TYPE_CHECKING:
-    from preview.sandbox.apiserver.endpoints.server import ApiServer
+    from preview.sandbox.apiserver.endpoints.server import PodHandler
 
 _FOLLOW_POLL = 0.1
 
@@ -31,7 +31,8 @@ class Kubelet(KubeletView, Protocol):
     def pods_in(self, namespace: str) -> list[dict[str, Any]]: ...
 
 
-def register(server: ApiServer, kubelet: Kubelet) -> None:
+def register(pod_handlers: dict[str, PodHandler], service_handlers: dict[str, PodHandler],
+             kubelet: Kubelet) -> None:
     async def log_handler(request: web.Request, pod: dict[str, Any],
                           info: RequestInfo) -> web.StreamResponse:
         return await serve_logs(request, pod, kubelet)
@@ -59,9 +60,9 @@ def register(server: ApiServer, kubelet: Kubelet) -> None:
                              info: RequestInfo) -> web.StreamResponse:
         return await remotecommand.serve(request, pod, kubelet, kubelet.timings, attach=True)
 
-    server.pod_handlers.update(log=log_handler, portforward=portforward_handler, proxy=pod_proxy,
-                               exec=exec_handler, attach=attach_handler)
-    server.service_handlers["proxy"] = service_proxy
+    pod_handlers.update(log=log_handler, portforward=portforward_handler, proxy=pod_proxy,
+                        exec=exec_handler, attach=attach_handler)
+    service_handlers["proxy"] = service_proxy
 
 
 def _require_running(pod: dict[str, Any], kubelet: Kubelet) -> None:

@@ -12,7 +12,8 @@ that is no Node of this cluster are left alone, as no kubelet would claim them.
   (containers terminated, `Ready=False`, phase `Succeeded`/`Failed`), then the kubelet
   finishes the deletion with `gracePeriodSeconds=0`, as the real kubelet's status manager does.
 - The pod subresources `log`, `portforward`, `proxy` and `services/proxy` are served from
-  here (`server.pod_handlers`/`service_handlers`: the one bridge to the HTTP server).
+  here (the server's `pod_handlers`/`service_handlers`, handed in the `ControllerContext`:
+  the one bridge to the HTTP server).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class Kubelet:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.pods.add_handler(self._on_pod)
         self.nodes.add_handler(self._on_node)
-        handlers.register(ctx.server, self)
+        handlers.register(ctx.pod_handlers, ctx.service_handlers, self)
 
     async def run(self) -> None:
         try:
@@ -212,7 +213,7 @@ class Kubelet:
         self.starting.add(uid)
         try:
             running = await hook.start(pod, RuntimeContext(
-                state.node, state.ip, self.client.url, getattr(self.ctx.server, "ca_pem", b""),
+                state.node, state.ip, self.client.url, self.ctx.ca_pem,
                 self.client))
         except Exception as e:
             # What a pod gets wrong (a missing ConfigMap, a bad probe, a command that does not

@@ -135,7 +135,7 @@ class NodeController:
         self.max_pods = ctx.config.node_max_pods
         self.lease_interval = ctx.config.node_lease_seconds
         self.status_interval = ctx.config.node_status_seconds
-        catalog = ctx.server.catalog
+        catalog = ctx.catalog
         node_rt = catalog.find("", "v1", "nodes")
         lease_rt = catalog.find("coordination.k8s.io", "v1", "leases")
         assert node_rt is not None and lease_rt is not None

@@ -24,7 +24,7 @@ from preview.syncer.kinds import events, nodes
 from preview.syncer.kinds.configs import CONFIGMAP_KIND, SECRET_KIND
 from preview.syncer.kinds.endpoints import ENDPOINTS_KIND
 from preview.syncer.kinds.ingresses import INGRESS_KIND
-from preview.syncer.kinds.pods import POD_KIND
+from preview.syncer.kinds.podsync import POD_KIND
 from preview.syncer.kinds.services import SERVICE_KIND
 from preview.syncer.kinds.volumes import PVC_KIND
 

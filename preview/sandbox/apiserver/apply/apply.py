@@ -131,15 +131,19 @@ def _merge(live: Any, applied: Any, path: tuple[str, ...]) -> Any:
 def record_update(old: dict[str, Any] | None, new: dict[str, Any], manager: str, now: str,
                   subresource: str = "") -> list[dict[str, Any]]:
     """managedFields after a create/update/patch by `manager` (operation Update)."""
-    new_paths = fieldpaths.leaves(new)
+    new_values = fieldpaths.leaf_values(new)
+    new_paths = set(new_values)
     if old is None:
         changed = new_paths
         removed: set[Path] = set()
     else:
-        old_paths = fieldpaths.leaves(old)
-        changed = {p for p in new_paths
-                   if fieldpaths.lookup(old, p) != fieldpaths.lookup(new, p)}
-        removed = old_paths - new_paths
+        # One walk of each object, not a lookup from the root per leaf. A leaf the walk of
+        # `old` does not reach (a list walked as a whole there) is looked up as before.
+        old_values = fieldpaths.leaf_values(old)
+        changed = {p for p, v in new_values.items()
+                   if (old_values[p] != v if p in old_values
+                       else fieldpaths.lookup(old, p) != (True, v))}
+        removed = set(old_values) - new_paths
     entries = _entries(new) if old is None else _entries(old)
     if old is None:
         entries = [e for e in entries if e.get("operation") == "Apply"]

@@ -30,7 +30,12 @@ def item_key(item: dict[str, Any], keys: tuple[str, ...]) -> str:
 
 def leaves(obj: dict[str, Any]) -> set[Path]:
     """Every owned leaf of an object (identity and server-managed metadata excluded)."""
-    out: set[Path] = set()
+    return set(leaf_values(obj))
+
+
+def leaf_values(obj: dict[str, Any]) -> dict[Path, Any]:
+    """`leaves`, each with what `lookup` finds there, in one walk of the object."""
+    out: dict[Path, Any] = {}
     for k, v in obj.items():
         if k in ("apiVersion", "kind"):
             continue
@@ -42,12 +47,12 @@ def leaves(obj: dict[str, Any]) -> set[Path]:
     return out
 
 
-def _walk(value: dict[str, Any], path: Path, out: set[Path]) -> None:
+def _walk(value: dict[str, Any], path: Path, out: dict[Path, Any]) -> None:
     for k, v in value.items():
         _walk_value(v, (*path, "f:" + k), out)
 
 
-def _walk_value(value: Any, path: Path, out: set[Path]) -> None:
+def _walk_value(value: Any, path: Path, out: dict[Path, Any]) -> None:
     if isinstance(value, dict) and value:
         _walk(value, path, out)
     elif isinstance(value, list):
@@ -56,15 +61,16 @@ def _walk_value(value: Any, path: Path, out: set[Path]) -> None:
         if keys and value and all(isinstance(i, dict) and keys[0] in i for i in value):
             for item in value:
                 item_path = (*path, item_key(item, keys))
-                out.add((*item_path, "."))
+                out[(*item_path, ".")] = None
                 _walk(item, item_path, out)
         elif is_set_list(names) and all(not isinstance(i, (dict, list)) for i in value):
             for item in value:
-                out.add((*path, "v:" + json.dumps(item, separators=(",", ":"))))
+                out.setdefault((*path, "v:" + json.dumps(item, separators=(",", ":"))), item)
         else:
-            out.add(path)  # atomic list
+            out.setdefault(path, value)  # atomic list
     else:
-        out.add(path)
+        # The first value wins, as `lookup` finds the first of items with the same key.
+        out.setdefault(path, value)
 
 
 def lookup(obj: Any, path: Path) -> tuple[bool, Any]:

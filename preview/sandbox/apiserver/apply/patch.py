@@ -19,14 +19,23 @@ class PatchError(Exception):
 
 # -- JSON merge patch ----------------------------------------------------------------------
 def json_merge_patch(target: Any, patch: Any) -> Any:
+    """`target` with `patch` merged in, as a new value: neither argument is changed."""
     if not isinstance(patch, dict):
         return clone(patch)
-    out = clone(target) if isinstance(target, dict) else {}
+    return _merge_into(clone(target) if isinstance(target, dict) else {}, patch)
+
+
+def _merge_into(out: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """Merge `patch` into `out` in place (`out` is a copy of ours: cloned once, at the top,
+    not again at every level)."""
     for key, value in patch.items():
         if value is None:
             out.pop(key, None)
+        elif isinstance(value, dict):
+            current = out.get(key)
+            out[key] = _merge_into(current if isinstance(current, dict) else {}, value)
         else:
-            out[key] = json_merge_patch(out.get(key), value)
+            out[key] = clone(value)
     return out
 
 

@@ -3,7 +3,8 @@
 This is the emulator's generic registry (`k8s.io/apiserver/pkg/registry/generic/registry`):
 metadata bookkeeping (uid, resourceVersion, generation, managedFields), optimistic
 concurrency, status/spec separation, dry-run, finalizers and graceful deletion. What differs
-per kind lives in `strategies`; conversion between served versions in `conversion`.
+per kind lives in `strategies`; conversion between served versions in `conversion`; reading
+a request body (identity, types, unknown fields) in `decoding`; deletion in `deletion`.
 """
 
 from __future__ import annotations
@@ -14,24 +15,21 @@ from typing import Any
 
 from preview.sandbox.apiserver.apply import apply as ssa
 from preview.sandbox.apiserver.apply import patch
-from preview.sandbox.apiserver.encoding import protobuf_schema
 from preview.sandbox.apiserver.registry import (
     conversion,
-    crds,
     crdvalidation,
     defaults,
-    jsontypes,
     platform_kinds,
-    unknownfields,
     validation,
     zerovalues,
 )
+from preview.sandbox.apiserver.registry.decoding import Decoder, require_object
 from preview.sandbox.apiserver.registry.deletion import Deletions
 from preview.sandbox.apiserver.registry.options import ListOptions, WriteOptions
 from preview.sandbox.apiserver.registry.strategies import Strategies
 from preview.sandbox.apiserver.storage.pagination import decode_continue, encode_continue, item_key
 from preview.sandbox.apiserver.storage.store import Event, Store
-from preview.sandbox.machinery import schemas, selectors, warnings
+from preview.sandbox.machinery import selectors
 from preview.sandbox.machinery.objects import clone, now
 from preview.sandbox.machinery.resources import Catalog, ResourceType
 from preview.sandbox.machinery.status import (
@@ -63,6 +61,7 @@ class Registry(Deletions):
         self.store = store
         self.catalog = catalog
         self.strategies = strategies
+        self.decoder = Decoder(store)
 
     # -- reads ---------------------------------------------------------------------------------
     def get(self, rt: ResourceType, namespace: str, name: str) -> dict[str, Any]:
@@ -116,7 +115,7 @@ class Registry(Deletions):
     # -- create --------------------------------------------------------------------------------
     def create(self, rt: ResourceType, namespace: str, body: dict[str, Any],
                opts: WriteOptions) -> dict[str, Any]:
-        obj = self._decode(rt, namespace, body, opts)
+        obj = self.decoder.decode(rt, namespace, body, opts)
         meta = obj["metadata"]
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + "".join(
@@ -165,7 +164,7 @@ class Registry(Deletions):
     def update(self, rt: ResourceType, namespace: str, name: str, body: dict[str, Any],
                opts: WriteOptions, subresource: str = "") -> tuple[dict[str, Any], bool]:
         """PUT: replace the object (or its status). Returns (object, created)."""
-        new = self._decode(rt, namespace, body, opts)
+        new = self.decoder.decode(rt, namespace, body, opts)
         if new["metadata"].get("name", name) != name:
             raise bad_request(f"the name of the object ({new['metadata'].get('name')}) does not "
                               f"match the name on the URL ({name})")
@@ -201,6 +200,12 @@ class Registry(Deletions):
         if stored is None:
             raise not_found(rt.resource, rt.group, name)
         current = conversion.from_storage(rt, stored)
+        if subresource == "status" and kind != "json":
+            # Of a status patch's result only the status and the resourceVersion precondition
+            # are kept (`_replace`): the spec is not copied to be patched and thrown away. (A
+            # JSON patch may name spec paths, which must exist to be patched.)
+            current = {k: v for k, v in current.items()
+                       if k in ("apiVersion", "kind", "metadata", "status")}
         try:
             if kind == "json":
                 if not isinstance(body, list):
@@ -208,14 +213,18 @@ class Registry(Deletions):
                                       "[]handlers.jsonPatchOp")
                 patched = patch.json_patch(current, body)
             elif kind == "merge":
-                patched = patch.json_merge_patch(current, _require_object(body))
+                patched = patch.json_merge_patch(current, require_object(body))
             else:
-                patched = patch.strategic_merge_patch(current, _require_object(body))
+                patched = patch.strategic_merge_patch(current, require_object(body))
         except patch.PatchError as e:
             raise StatusError(422, "Invalid", str(e)) from e
         if not isinstance(patched, dict):
             raise bad_request("the patch produced a value that is not an object")
-        new = conversion.to_storage(rt, self._decode(rt, namespace, patched, opts))
+        # A merge or strategic patch's result is a fresh copy (the stored object is never
+        # shared with it): decoded without another deep copy. A JSON patch's may alias itself
+        # (`copy`), so it is copied as any other body.
+        new = conversion.to_storage(rt, self.decoder.decode(rt, namespace, patched, opts,
+                                                            owned=kind != "json"))
         if new["metadata"].get("name") != name:
             raise bad_request("metadata.name: Invalid value: the name of a patched object cannot "
                               "change")
@@ -228,7 +237,7 @@ class Registry(Deletions):
                body: Any, opts: WriteOptions, subresource: str) -> tuple[dict[str, Any], bool]:
         if not opts.field_manager:
             raise bad_request("PATCH, field manager is required for apply requests")
-        applied = self._decode(rt, namespace, _require_object(body), opts, applying=True)
+        applied = self.decoder.decode(rt, namespace, require_object(body), opts, applying=True)
         if applied["metadata"].get("name", name) != name:
             raise bad_request(f"the name of the object ({applied['metadata'].get('name')}) does "
                               f"not match the name on the URL ({name})")
@@ -261,10 +270,9 @@ class Registry(Deletions):
         old_meta = old["metadata"]
         if subresource == "status":
             status = new.get("status")
-            merged = clone(old)
-            if status is None:
-                merged.pop("status", None)
-            else:
+            # The stored object less its status (replaced: not worth copying).
+            merged = {k: clone(v) for k, v in old.items() if k != "status"}
+            if status is not None:
                 merged["status"] = status
             new = merged
         elif subresource == "approval":
@@ -319,93 +327,7 @@ class Registry(Deletions):
         stored = zerovalues.fill(rt.storage[0], rt.kind, conversion.to_storage(rt, new))
         self.store.put(rt.storage, stored, "MODIFIED", old)
 
-    # -- delete --------------------------------------------------------------------------------
     # -- helpers -------------------------------------------------------------------------------
-    def _decode(self, rt: ResourceType, namespace: str, body: Any, opts: WriteOptions,
-                applying: bool = False) -> dict[str, Any]:
-        """Check a request body's identity against the URL and its fields against its kind,
-        as the real decoder does (see `_check_fields`)."""
-        obj = clone(_require_object(body))
-        api_version = obj.get("apiVersion") or rt.api_version
-        kind = obj.get("kind") or rt.kind
-        if api_version != rt.api_version:
-            raise bad_request(f"the API version in the data ({api_version}) does not match the "
-                              f"expected API version ({rt.api_version})")
-        if kind != rt.kind:
-            raise bad_request(f"the kind in the data ({kind}) does not match the expected kind "
-                              f"({rt.kind})")
-        obj["apiVersion"], obj["kind"] = api_version, kind
-        meta = obj.get("metadata")
-        if meta is None:
-            meta = obj["metadata"] = {}
-        if not isinstance(meta, dict):
-            raise bad_request(f"{rt.kind} in version \"{rt.version}\" cannot be handled as a "
-                              f"{rt.kind}: metadata must be an object")
-        if rt.namespaced:
-            body_ns = meta.get("namespace")
-            if body_ns and namespace and body_ns != namespace:
-                raise bad_request("the namespace of the provided object does not match the "
-                                  "namespace sent on the request")
-            meta["namespace"] = body_ns or namespace
-        else:
-            meta.pop("namespace", None)
-        self._check_fields(rt, obj, opts, applying)
-        return obj
-
-    def _check_fields(self, rt: ResourceType, obj: dict[str, Any], opts: WriteOptions,
-                      applying: bool) -> None:
-        """What the real decoder makes of a body: a value of the wrong type fails it
-        (`jsontypes.py`); a field the kind's schema does not declare is dropped and the
-        client told as it asked (`fieldValidation`, `unknownfields.py`). Server-side apply
-        cannot type either: a 500 without a reason, as the real server (1.34) answers it."""
-        mismatch = None
-        if not rt.custom:
-            mismatch = jsontypes.first_mismatch(obj, schemas.message_name(rt),
-                                                protobuf_schema.load())
-        if mismatch is not None and not applying:  # a decoding error, whatever the directive
-            raise bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled as a '
-                              f"{rt.kind}: {mismatch.decoder_message()}")
-        schema = self._schema(rt)
-        unknown = unknownfields.prune(obj, schema, schemas.resolve) if schema is not None else []
-        if applying:
-            errors = [f"{unknownfields.typed_path(p)}: field not declared in schema"
-                      for p in unknown]
-            typed = None if mismatch is None else jsontypes.apply_message(
-                mismatch, unknownfields.typed_path(mismatch.steps))
-            errors = ([typed] if typed else []) + errors
-            if not errors:
-                return
-            group_version = f"{rt.group}/{rt.version}"
-            where = "/".join(p for p in (obj["metadata"].get("namespace"),
-                                         obj["metadata"].get("name", "")) if p is not None)
-            text = errors[0] if len(errors) == 1 else "\n  ".join(["errors:", *errors])
-            raise StatusError(500, "", f"failed to create typed patch object ({where}; "
-                                       f"{group_version}, Kind={rt.kind}): {text}")
-        if not unknown:
-            return
-        named = [f'unknown field "{unknownfields.decoder_path(p)}"' for p in unknown]
-        if opts.field_validation == "Strict":
-            raise bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled as a '
-                              f"{rt.kind}: strict decoding error: {', '.join(named)}")
-        if opts.field_validation == "Warn":
-            for text in named:
-                warnings.add(text)
-
-    def _crd_schema(self, rt: ResourceType) -> dict[str, Any] | None:
-        """The `openAPIV3Schema` a custom resource's CRD gives its version, if any."""
-        crd = self.store.get(crds.STORAGE, "", f"{rt.resource}.{rt.group}")
-        return crds.schema_of(crd, rt.version) if crd is not None else None
-
-    def _schema(self, rt: ResourceType) -> dict[str, Any] | None:
-        """The schema fields are checked against: the client's model of a built-in kind,
-        the CRD's structural schema of a custom resource (whose apiVersion, kind and
-        metadata are always the server's to check); None where neither is known."""
-        if not rt.custom:
-            cls = schemas.model_class(rt)
-            return None if cls is None else {"$ref": schemas.REF_PREFIX + cls}
-        schema = self._crd_schema(rt)
-        return None if schema is None else crds.with_envelope(schema)
-
     def _check_namespace(self, rt: ResourceType, namespace: str, name: str) -> None:
         if not rt.namespaced:
             return
@@ -422,7 +344,7 @@ class Registry(Deletions):
                                                  validation.name_rule_for(rt.resource))
         causes += self.strategies.validate(rt, obj, old)
         if rt.custom:
-            schema = self._crd_schema(rt)
+            schema = self.decoder.crd_schema(rt)
             if schema is not None:
                 causes += crdvalidation.causes(obj, schema)
         if causes:
@@ -430,12 +352,6 @@ class Registry(Deletions):
 
     def events_for(self, rt: ResourceType, event: Event) -> dict[str, Any]:
         return conversion.from_storage(rt, event.obj)
-
-
-def _require_object(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise bad_request("the request body must be a JSON or YAML object")
-    return body
 
 
 def _spec_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
