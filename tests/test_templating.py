@@ -481,7 +481,10 @@ def test_a_file_that_used_its_time_gets_no_more() -> None:
         with pytest.raises(PreviewError, match=r"^a.yaml: one: the template did not finish"):
             renderer.text(busy, context(), "a.yaml: one")
         assert renderer.text("{{ pr.number }}", context(), "b.yaml: one") == "42"
+        # A value that takes a moment (about 0.15 s): with no time left it cannot finish
+        # (an instant one might, if its worker answers before the caller looks).
+        moment = "{% for a in 'x' * 1000 %}{% for b in 'x' * 2000 %}{% endfor %}{% endfor %}"
         with pytest.raises(PreviewError, match=r"^a.yaml: two: the template did not finish "
                                                r"rendering in time \(a.yaml's templates may "
                                                r"take 0.3 s together\)"):
-            renderer.text("{{ pr.number }}", context(), "a.yaml: two")
+            renderer.text(moment, context(), "a.yaml: two")
