@@ -477,9 +477,12 @@ def test_a_closed_renderer_leaves_no_worker_behind_not_even_a_zombie() -> None:
 
 def test_a_file_that_used_its_time_gets_no_more() -> None:
     busy = "{% for a in 'x' * 65536 %}{% for b in 'x' * 65536 %}{% endfor %}{% endfor %}"
-    with templating.Renderer(templating.Budget(seconds_per_file=0.3)) as renderer:
-        with pytest.raises(PreviewError, match=r"^a.yaml: one: the template did not finish"):
+    budget = templating.Budget(seconds_per_file=0.3)
+    with templating.Renderer(budget) as renderer:
+        with pytest.raises(PreviewError, match=r"^a.yaml: one: the template did not finish") \
+                as caught:
             renderer.text(busy, context(), "a.yaml: one")
+        assert caught.value.hint == budget.describe()
         assert renderer.text("{{ pr.number }}", context(), "b.yaml: one") == "42"
         # A value that takes a moment (about 0.15 s): with no time left it cannot finish
         # (an instant one might, if its worker answers before the caller looks).
