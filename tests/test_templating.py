@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -491,3 +492,18 @@ def test_a_file_that_used_its_time_gets_no_more() -> None:
                                                r"rendering in time \(a.yaml's templates may "
                                                r"take 0.3 s together\)"):
             renderer.text(moment, context(), "a.yaml: two")
+
+
+def test_a_worker_that_died_is_named_with_how_it_ended() -> None:
+    budget = templating.Budget()
+    with templating.Renderer(budget) as renderer:
+        before = _children()
+        renderer.text("{{ pr.number }}", context(), "a.yaml: one")
+        [worker] = _children() - before
+        os.kill(worker, signal.SIGKILL)
+        with pytest.raises(PreviewError) as caught:
+            renderer.text("{{ pr.number }}", context(), "a.yaml: two")
+        assert (caught.value.message, caught.value.hint) == (
+            "a.yaml: two: the template exhausted its renderer (killed by SIGKILL)",
+            budget.describe())
+        assert renderer.text("{{ pr.number }}", context(), "a.yaml: three") == "42"  # anew
