@@ -492,6 +492,9 @@ def test_a_file_that_used_its_time_gets_no_more() -> None:
                                                r"rendering in time \(a.yaml's templates may "
                                                r"take 0.3 s together\)"):
             renderer.text(moment, context(), "a.yaml: two")
+        # The time a refused value took is added to what the file spent, not put instead.
+        with pytest.raises(PreviewError, match=r"^a.yaml: three: the template did not finish"):
+            renderer.text(moment, context(), "a.yaml: three")
 
 
 def test_a_worker_that_died_is_named_with_how_it_ended() -> None:
