@@ -25,7 +25,7 @@ from pydantic_core import PydanticCustomError
 
 from preview import durations
 
-DEFAULT_URL = "https://pr-{{ pr.number }}-{{ repo.slug }}.{{ domain }}"
+DEFAULT_URL = "https://{{ env.name }}-{{ repo.slug }}.{{ domain }}"  # env.name: pr-<n>[-<app>]
 DEFAULT_TTL = 7 * 86400
 ReadinessKind = Literal["Deployment", "StatefulSet", "DaemonSet", "Job"]
 READINESS_KINDS: tuple[ReadinessKind, ...] = ("Deployment", "StatefulSet", "DaemonSet", "Job")

@@ -2,10 +2,11 @@
 
 `up`, `down`, `list`, `gc`, `preview vcluster` and the syncer share it, spelled once here:
 
-- **Environments.** One preview environment per (repository, pull request): a host namespace
+- **Environments.** A preview environment per (repository, pull request), `pr-<n>`, or several
+  named by the pull request's apps, `pr-<n>-<app>` (the `environment` label): each a host namespace
   labelled `managed-by=preview-vcluster`, `repo`, `pr`, `environment`, with annotations
-  `created-at`, `expires-at`, `head-sha`, `url`, `run-url` (and the unsanitised repository
-  name, since label values cannot hold `/`). The GC deletes only namespaces carrying
+  `created-at`, `expires-at`, `head-sha`, `url`, `run-url`, `state` and `state-reason` (and
+  the unsanitised repository name, since label values cannot hold `/`). The GC deletes only namespaces carrying
   `managed-by=preview-vcluster` *and* an `environment` label.
 - **Synced objects.** A virtual object `<name>` in namespace `<namespace>` of virtual cluster
   `<vcluster>` becomes `<name>-x-<namespace>-x-<vcluster>` in the host namespace. When that is
@@ -79,10 +80,19 @@ HEAD_SHA = f"{PREFIX}head-sha"
 URL = f"{PREFIX}url"
 RUN_URL = f"{PREFIX}run-url"
 REPO_FULL_NAME = f"{PREFIX}repo-full-name"  # annotation: "owner/name" exactly
+# Annotations `up` keeps current: deploying (from the namespace on), then ready or failed,
+# and for failed the one-sentence reason (`preview list` shows both).
+STATE = f"{PREFIX}state"
+STATE_REASON = f"{PREFIX}state-reason"
+STATES = ("deploying", "ready", "failed")
 ENVIRONMENT_VCLUSTER = "vcluster"  # name of the virtual cluster inside an environment's namespace
 APP_RELEASE = "app"  # default helm release of the user's chart inside the virtual cluster
 # On the environment's lock Lease (preview/lease.py): what its holder is doing (up, down, gc).
 LOCK_OPERATION = f"{PREFIX}operation"
+
+# The component the syncer's Events name (source.component, reportingComponent): diagnostics
+# list them after the workload's own.
+SYNCER_COMPONENT = "preview-vcluster-syncer"
 
 # -- sleep and wake (preview/sleeping.py, preview/operations/sleep.py) ---------------------------
 ASLEEP_SINCE = f"{PREFIX}asleep-since"  # namespace annotation: RFC 3339, while asleep
@@ -212,7 +222,7 @@ class Environment:
     owner: str
     repo: str
     pr: int
-    name: str  # pr-<n>: the `environment` label, the GitHub environment, the vcluster's name
+    name: str  # pr-<n>[-<app>]: the `environment` label, the GitHub environment, the vcluster
     namespace: str  # the host namespace holding the virtual cluster
     vcluster: str  # the virtual cluster's name (charts/vcluster release) in that namespace
     repo_label: str  # value of the `repo` label: owner.name, lower-cased and label-safe
@@ -222,17 +232,39 @@ class Environment:
         return f"{self.owner}/{self.repo}"
 
 
-def environment_for(owner: str, repo: str, pr: int) -> Environment:
-    """The environment of pull request `pr` of `owner/repo` (pure; ValueError on bad input)."""
+APP_MAX = 20  # an environment's own name: pr-<n>-<app> must stay readable in every name
+_APP = re.compile(r"[a-z](?:[a-z0-9-]*[a-z0-9])?")
+
+
+def check_app(app: str) -> str:
+    """`app` if it can name a second environment of a pull request; ValueError otherwise."""
+    if len(app) > APP_MAX or not _APP.fullmatch(app):
+        raise ValueError(f"environment name {app!r} is not a lower-case DNS label of at most "
+                         f"{APP_MAX} characters starting with a letter (e.g. api, web)")
+    return app
+
+
+def environment_for(owner: str, repo: str, pr: int, app: str = "") -> Environment:
+    """The environment of pull request `pr` of `owner/repo` (pure; ValueError on bad input).
+
+    `app` names one of several environments of the pull request (a monorepo's `api` and
+    `web`): `pr-<n>-<app>`, each with its own namespace, virtual cluster, URL and GitHub
+    environment; without it the pull request's one environment is `pr-<n>`.
+    """
     check_repository(owner, repo)
     if pr < 1:
         raise ValueError(f"pull request number {pr} is not positive")
-    name = f"pr-{pr}"
+    name = f"pr-{pr}-{check_app(app)}" if app else f"pr-{pr}"
     suffix = f"-{name}"
     # The PR number always survives the cut: `…-pr-<n>` stays readable in `kubectl get ns`.
     stem = dns_label(f"preview-{owner}-{repo}", DNS_LABEL_MAX - len(suffix))
     return Environment(owner=owner, repo=repo, pr=pr, name=name, namespace=stem + suffix,
                        vcluster=name, repo_label=repo_label(owner, repo))
+
+
+def app_of(environment: str, pr: int) -> str:
+    """The `app` an environment's name carries (`pr-7-api` → `api`; `pr-7` → "") (pure)."""
+    return environment.removeprefix(f"pr-{pr}-") if environment.startswith(f"pr-{pr}-") else ""
 
 
 def repo_label(owner: str, repo: str) -> str:
@@ -288,8 +320,16 @@ class EnvironmentRecord:
     expires_at: str  # RFC 3339, "" when unknown
     terminating: bool
     labels: dict[str, str]
+    state: str = ""  # deploying | ready | failed, as `up` left it ("" before it recorded one)
+    state_reason: str = ""
     asleep_since: str = ""  # RFC 3339 while `preview sleep` holds it asleep, else ""
     last_activity: str = ""  # RFC 3339, "" when never recorded
+
+
+def state_annotations(state: str, reason: str = "") -> dict[str, str]:
+    """The annotations recording what `up` left the environment in (pure)."""
+    assert state in STATES, state
+    return {STATE: state, STATE_REASON: reason[:200] if state == "failed" else ""}
 
 
 def read_environment(namespace: dict[str, object]) -> EnvironmentRecord | None:
@@ -309,4 +349,6 @@ def read_environment(namespace: dict[str, object]) -> EnvironmentRecord | None:
         created_at=notes.get(CREATED_AT) or str(meta.get("creationTimestamp", "")),
         expires_at=notes.get(EXPIRES_AT, ""),
         terminating=bool(meta.get("deletionTimestamp")), labels=labels,
+        state=notes.get(STATE, "") if notes.get(STATE, "") in STATES else "",
+        state_reason=notes.get(STATE_REASON, ""),
         asleep_since=notes.get(ASLEEP_SINCE, ""), last_activity=notes.get(LAST_ACTIVITY, ""))

@@ -23,11 +23,20 @@ class PodProblem:
 
 @dataclass(frozen=True)
 class Diagnostics:
-    """Why a deploy failed: a one-line summary, the failing pods and helm's own status."""
+    """Why a deploy failed: a short text of each distinct problem (`summary`), the failing
+    pods and helm's own status, and `headline`, one sentence under 200 characters that a
+    person reads first (the first failing pod and its reason)."""
 
     summary: str
     pods: tuple[PodProblem, ...]
     helm_status: str
+    headline: str = ""
+
+    @property
+    def sentence(self) -> str:
+        """The headline, or the summary's first line for diagnostics made without one."""
+        text = self.headline or (self.summary.strip().splitlines() or [""])[0]
+        return text if len(text) < 200 else text[:198] + "…"
 
 
 @dataclass(frozen=True)
@@ -67,7 +76,8 @@ def up_result(data: dict[str, object]) -> UpResult:
                                    "logs": tuple(p.get("logs") or ())})
                      for p in diagnostics.get("pods") or ())
         diagnostics = Diagnostics(str(diagnostics.get("summary", "")), pods,
-                                  str(diagnostics.get("helm_status", "")))
+                                  str(diagnostics.get("helm_status", "")),
+                                  str(diagnostics.get("headline", "")))
     return UpResult(**raw, diagnostics=diagnostics)  # type: ignore[arg-type]
 
 

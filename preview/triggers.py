@@ -209,3 +209,28 @@ def pr_number_input(inputs: Mapping[str, str]) -> int | None:
         raise BadInput(f"input pr-number: {value!r} is not a pull request number",
                        "a positive integer, e.g. pr-number: ${{ inputs.pr }}")
     return int(value)
+
+
+def removal_reason(event_name: str, event: Mapping[str, Any], asked_by: str = "") -> str:
+    """Why a `down` of the action removes the environment, and how to bring it back, for
+    the comment (pure); "" when the event does not say."""
+    action = str(event.get("action", ""))
+    if asked_by:
+        return f"{asked_by} asked for it with /preview down; a comment /preview brings it back"
+    if event_name not in PR_EVENTS:
+        return (f"it was removed by hand ({event_name or 'a run'}); running the workflow again "
+                "or a comment /preview brings it back")
+    pr = event.get("pull_request")
+    label = event.get("label")
+    if action == "closed":
+        if isinstance(pr, Mapping) and pr.get("merged") is True:
+            return "the pull request was merged"
+        return "the pull request was closed; reopening it brings the environment back"
+    if action == "unlabeled" and isinstance(label, Mapping):
+        return (f"the label {label.get('name')} was removed; adding it again brings the "
+                "environment back")
+    if action == "converted_to_draft":
+        return ("the pull request was turned back into a draft; marking it ready for review "
+                "brings the environment back")
+    return ""
+

@@ -21,13 +21,19 @@ from preview.sandbox.runner import Sandbox
 from preview.tools import find_tool
 from tests import processes
 
+# MUTANT_UNDER_TEST in mutmut's own process (`./dev mutants`); in a mutant's child, its name.
+_MUTMUTS_OWN = ("", "stats", "list_all_tests", "mutant_generation", "fail")
+
+
+def _in_mutmuts_process() -> bool:
+    return "mutmut" in sys.modules and os.environ.get("MUTANT_UNDER_TEST", "") in _MUTMUTS_OWN
+
 
 def pytest_configure(config: pytest.Config) -> None:
     # `./dev mutants` (TESTING.md): each mutant's tests run in a process group of their own,
     # so a mutant that signals its group (`os.kill(0, …)` from a flipped `pid == 0` in the
     # templating worker) ends its own run, not mutmut's.
-    if os.environ.get("MUTANT_UNDER_TEST", "") not in ("", "stats", "list_all_tests",
-                                                       "mutant_generation", "fail"):
+    if os.environ.get("MUTANT_UNDER_TEST", "") not in _MUTMUTS_OWN:
         os.setpgid(0, 0)
 
 
@@ -63,11 +69,12 @@ def wait_for(predicate: Callable[[], T], timeout: float = 10.0, interval: float 
 def no_process_left_behind() -> Iterator[None]:
     """Fail the run when a test leaves a process running (a tunnel, a syncer, a helm).
 
-    Set up first and so torn down last, after every sandbox has stopped its own. Not under
-    `./dev mutants`: mutmut runs its first tests in its own process, and a subreaper there
-    would hand it the orphans of later mutants' tests, which its `os.wait()` takes for a
-    mutant's end (a KeyError that stops the run)."""
-    if "mutmut" in sys.modules or not processes.become_subreaper():
+    Set up first and so torn down last, after every sandbox has stopped its own. Not in
+    mutmut's own process (`./dev mutants` runs its first tests there): a subreaper there
+    would inherit the orphans of later mutants' tests, and mutmut's `os.wait()` takes their
+    ends for a mutant's (a KeyError that stops the run). A mutant's tests, in a child of
+    their own, keep the check: a mutant that leaves its worker running is killed by it."""
+    if _in_mutmuts_process() or not processes.become_subreaper():
         yield
         return
     before = set(processes.descendants())

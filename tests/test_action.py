@@ -109,7 +109,7 @@ def test_down_ignores_deploy_inputs() -> None:
     # `preview down` has no --config: the environment is named by the event alone.
     argv = plan({"chart": "./chart", "set": "a=b", "config": "app/preview.yaml"}, "pull_request",
                 _event("closed"), "/kc").argv
-    assert argv == ("down", "--kubeconfig", "/kc")
+    assert argv == ("down", "--kubeconfig", "/kc", "--reason", "the pull request was closed; reopening it brings the environment back")
 
 
 def test_gc_on_a_schedule() -> None:
@@ -204,7 +204,7 @@ def test_the_policy_goes_to_up_and_gc_only() -> None:
     assert plan({**inputs, "command": "gc"}, "schedule", {}, "/kc").argv == (
         "gc", "--kubeconfig", "/kc", "--policy", "/etc/preview/policy.yaml")
     assert plan(inputs, "pull_request", _event("closed"), "/kc").argv == (
-        "down", "--kubeconfig", "/kc")
+        "down", "--kubeconfig", "/kc", "--reason", "the pull request was closed; reopening it brings the environment back")
 
 
 @pytest.mark.parametrize(("value", "content"), [
@@ -233,7 +233,7 @@ def test_api_mode_runs_with_the_api_and_no_kubeconfig() -> None:
         "up", "--api", "https://preview.example.com", "--audience", "preview",
         "--config", "app/preview.yaml")
     assert plan(inputs, "pull_request", _event("closed"), "/kc").argv == (
-        "down", "--api", "https://preview.example.com", "--audience", "preview")
+        "down", "--api", "https://preview.example.com", "--audience", "preview", "--reason", "the pull request was closed; reopening it brings the environment back")
     with pytest.raises(BadInput, match="gc runs in the host cluster"):
         plan({**inputs, "command": "gc"}, "schedule", {}, "/kc")
     with pytest.raises(BadInput, match="the policy is the API's own"):
@@ -267,7 +267,9 @@ def test_a_pull_request_read_from_github_is_named_by_flags() -> None:
     assert argv == ("up", "--kubeconfig", "/kc", "--repo", "octo/shop", "--pr", "7",
                     "--sha", "ab" * 20, "--branch", "feature/x", "--author", "alice")
     closed = plan({"pr-number": "7"}, "workflow_dispatch", {}, "/kc", pull=_pull(state="closed"))
-    assert closed.argv == ("down", "--kubeconfig", "/kc", "--repo", "octo/shop", "--pr", "7")
+    assert closed.argv == ("down", "--kubeconfig", "/kc", "--repo", "octo/shop", "--pr", "7",
+                           "--reason", "it was removed by hand (workflow_dispatch); running "
+                           "the workflow again or a comment /preview brings it back")
     # The command input wins; a person asked, so the draft rule does not apply.
     assert plan({"command": "down"}, "workflow_dispatch", {}, "/kc",
                 pull=_pull(draft=True)).argv[0] == "down"
@@ -276,8 +278,10 @@ def test_a_pull_request_read_from_github_is_named_by_flags() -> None:
 
 def test_a_comment_command_acts_on_the_pull_request_it_names() -> None:
     event = {"action": "created", "issue": {"number": 7, "pull_request": {}}}
-    assert plan({}, "issue_comment", event, "/kc", pull=_pull(), asked="down").argv == (
-        "down", "--kubeconfig", "/kc", "--repo", "octo/shop", "--pr", "7")
+    assert plan({}, "issue_comment", event, "/kc", pull=_pull(), asked="down",
+                asked_by="bob").argv == (
+        "down", "--kubeconfig", "/kc", "--repo", "octo/shop", "--pr", "7", "--reason",
+        "bob asked for it with /preview down; a comment /preview brings it back")
     assert plan({}, "issue_comment", event, "/kc", pull=_pull(), asked="up").argv[0] == "up"
     skipped = plan({}, "issue_comment", event, "/kc", pull=_pull(state="closed"), asked="up")
     assert skipped.argv == () and "is closed" in skipped.skip_reason
@@ -309,3 +313,28 @@ def test_the_trigger_inputs_reach_the_decision() -> None:
     draft = {**_event("opened"), "pull_request": {"number": 7, "draft": True}}
     assert plan({}, "pull_request", draft, "/kc").argv == ()
     assert plan({"drafts": "true"}, "pull_request", draft, "/kc").argv[0] == "up"
+
+
+def test_the_environment_input_names_one_of_several_environments() -> None:
+    assert plan({"environment": "api"}, "pull_request", _event("opened"), "/kc").argv == (
+        "up", "--kubeconfig", "/kc", "--environment", "api")
+    assert plan({"environment": "web"}, "pull_request", _event("closed"), "/kc").argv == (
+        "down", "--kubeconfig", "/kc", "--reason", "the pull request was closed; reopening it brings the environment back", "--environment", "web")
+    with pytest.raises(BadInput, match="input environment: environment name 'API_1'") as caught:
+        plan({"environment": "API_1"}, "pull_request", _event("opened"), "/kc")
+    assert "environment: api" in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize(("event", "reason"), [
+    ({"action": "closed", "pull_request": {"number": 7, "merged": True}},
+     "the pull request was merged"),
+    ({"action": "unlabeled", "label": {"name": "preview"},
+      "pull_request": {"number": 7, "labels": []}},
+     "the label preview was removed; adding it again brings the environment back"),
+    ({"action": "converted_to_draft", "pull_request": {"number": 7, "draft": True}},
+     "the pull request was turned back into a draft; marking it ready for review brings the "
+     "environment back"),
+])
+def test_a_removal_says_why_and_how_to_bring_it_back(event: dict[str, Any], reason: str) -> None:
+    argv = plan({"trigger": "label"}, "pull_request", event, "/kc").argv
+    assert argv == ("down", "--kubeconfig", "/kc", "--reason", reason)

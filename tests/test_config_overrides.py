@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
 # preview up's options that are not a preview.yaml field: the file itself, the pull request,
 # the output, the mode and the run.
-UP_ONLY = {"--config", "--repo", "--pr", "--sha", "--branch", "--author", "--output",
+UP_ONLY = {"--config", "--repo", "--pr", "--environment", "--sha", "--branch", "--author", "--output",
            "--allow-forks", "--policy", "--api", "--audience", "--no-wait", "--github-token",
            "--kubeconfig", "--context", "--kube-context", "--verbose", "--help"}
 

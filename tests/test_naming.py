@@ -143,3 +143,27 @@ def test_labels_and_dns_labels_are_ascii(text: str) -> None:
     assert DNS_LABEL.match(naming.dns_label(text))
     value = naming.label_value(text)
     assert value.isascii() and len(value) <= 63
+
+
+def test_several_environments_of_one_pull_request() -> None:
+    api = naming.environment_for("octo", "shop", 7, "api")
+    web = naming.environment_for("octo", "shop", 7, "web")
+    one = naming.environment_for("octo", "shop", 7)
+    assert (api.name, api.namespace, api.vcluster) == (
+        "pr-7-api", "preview-octo-shop-pr-7-api", "pr-7-api")
+    assert len({api.namespace, web.namespace, one.namespace}) == 3
+    assert naming.namespace_labels(api)[naming.PR] == "7"  # one pull request's, all of them
+    assert [naming.app_of(e.name, 7) for e in (api, web, one)] == ["api", "web", ""]
+    assert naming.app_of("pr-71", 7) == ""  # another pull request, not an app "1"
+    long = naming.environment_for("a" * 39, "b" * 100, 123456, "z" * naming.APP_MAX)
+    assert long.namespace.endswith("-pr-123456-" + "z" * naming.APP_MAX)
+    assert len(long.namespace) <= naming.DNS_LABEL_MAX
+
+
+@pytest.mark.parametrize("app", ["", "API", "1api", "api-", "a_b", "a.b", "x" * 21, "-a"])
+def test_an_environment_name_is_a_short_dns_label(app: str) -> None:
+    if app == "":
+        assert naming.environment_for("octo", "shop", 7, app).name == "pr-7"
+        return
+    with pytest.raises(ValueError, match="is not a lower-case DNS label"):
+        naming.environment_for("octo", "shop", 7, app)

@@ -37,6 +37,30 @@ def test_environment_namespace_labels_and_annotations() -> None:
         "preview-vcluster.io/repo=octo-org.shop")
 
 
+def test_the_state_up_records() -> None:
+    assert naming.state_annotations("failed", "Pod app-1 is failing: ImagePullBackOff") == {
+        "preview-vcluster.io/state": "failed",
+        "preview-vcluster.io/state-reason": "Pod app-1 is failing: ImagePullBackOff"}
+    assert naming.state_annotations("deploying") == {
+        "preview-vcluster.io/state": "deploying", "preview-vcluster.io/state-reason": ""}
+    assert naming.STATES == ("deploying", "ready", "failed")
+
+
+def test_several_environments_of_one_pull_request() -> None:
+    # One of several environments of a pull request (the action's `environment` input):
+    # `pr-<n>-<app>` in the environment label, the namespace and the vcluster; `pr` stays
+    # the pull request's number, so `down`, `list` and the GC find them all by it.
+    env = naming.environment_for("Octo-Org", "Shop", 42, "api")
+    assert env.namespace == "preview-octo-org-shop-pr-42-api"
+    assert naming.namespace_labels(env) == {
+        "preview-vcluster.io/managed-by": "preview-vcluster",
+        "preview-vcluster.io/repo": "octo-org.shop",
+        "preview-vcluster.io/pr": "42",
+        "preview-vcluster.io/environment": "pr-42-api",
+        "preview-vcluster.io/vcluster": "pr-42-api",
+    }
+
+
 def test_synced_host_objects() -> None:
     assert naming.ownership_labels("vcluster", "default") == {
         "preview-vcluster.io/managed-by": "syncer",

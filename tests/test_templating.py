@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -436,3 +438,75 @@ def test_no_worker_for_plain_text() -> None:
     renderer = templating.Renderer()
     assert renderer.tree({"a": ["plain", 1]}, context(), "v: ") == {"a": ["plain", 1]}
     assert renderer._worker is None
+
+
+def test_a_renderer_killed_before_it_starts_says_by_what(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
+    killed = tmp_path / "python"
+    killed.write_text("#!/bin/sh\nkill -KILL $$\n")
+    killed.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(killed))
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)  # a fresh interpreter, not a fork
+    other.start()
+    try:
+        with pytest.raises(PreviewError) as caught:
+            templating.render_text("{{ pr.number }}", context(), "f")
+    finally:
+        release.set()
+        other.join()
+    assert caught.value.message == "the template renderer did not start (killed by SIGKILL)"
+
+
+def _children() -> set[int]:
+    me = os.getpid()
+    with open(f"/proc/{me}/task/{me}/children") as children:
+        return {int(pid) for pid in children.read().split()}
+
+
+def test_a_closed_renderer_leaves_no_worker_behind_not_even_a_zombie() -> None:
+    # A long-running caller (preview serve) renders for every request: each worker it
+    # started must be gone, and reaped, once its renderer is closed.
+    before, workers = _children(), set()
+    with templating.Renderer() as renderer:
+        for field in ("one", "two", "three"):
+            renderer.text("{{ pr.number }}", context(), f"a.yaml: {field}")
+            workers |= _children() - before
+    assert workers
+    assert [pid for pid in workers if Path(f"/proc/{pid}").exists()] == []
+
+
+def test_a_file_that_used_its_time_gets_no_more() -> None:
+    busy = "{% for a in 'x' * 65536 %}{% for b in 'x' * 65536 %}{% endfor %}{% endfor %}"
+    budget = templating.Budget(seconds_per_file=0.3)
+    with templating.Renderer(budget) as renderer:
+        with pytest.raises(PreviewError, match=r"^a.yaml: one: the template did not finish") \
+                as caught:
+            renderer.text(busy, context(), "a.yaml: one")
+        assert caught.value.hint == budget.describe()
+        assert renderer.text("{{ pr.number }}", context(), "b.yaml: one") == "42"
+        # A value that takes a moment (about 0.15 s): with no time left it cannot finish
+        # (an instant one might, if its worker answers before the caller looks).
+        moment = "{% for a in 'x' * 1000 %}{% for b in 'x' * 2000 %}{% endfor %}{% endfor %}"
+        with pytest.raises(PreviewError, match=r"^a.yaml: two: the template did not finish "
+                                               r"rendering in time \(a.yaml's templates may "
+                                               r"take 0.3 s together\)"):
+            renderer.text(moment, context(), "a.yaml: two")
+        # The time a refused value took is added to what the file spent, not put instead.
+        with pytest.raises(PreviewError, match=r"^a.yaml: three: the template did not finish"):
+            renderer.text(moment, context(), "a.yaml: three")
+
+
+def test_a_worker_that_died_is_named_with_how_it_ended() -> None:
+    budget = templating.Budget()
+    with templating.Renderer(budget) as renderer:
+        before = _children()
+        renderer.text("{{ pr.number }}", context(), "a.yaml: one")
+        [worker] = _children() - before
+        os.kill(worker, signal.SIGKILL)
+        with pytest.raises(PreviewError) as caught:
+            renderer.text("{{ pr.number }}", context(), "a.yaml: two")
+        assert (caught.value.message, caught.value.hint) == (
+            "a.yaml: two: the template exhausted its renderer (killed by SIGKILL)",
+            budget.describe())
+        assert renderer.text("{{ pr.number }}", context(), "a.yaml: three") == "42"  # anew

@@ -22,6 +22,9 @@ from preview.cli import inputs, options, reporting, texts
     "preview down --repo octo-org/app --pr 42",
     "preview down      # in GitHub Actions, on the pull_request `closed` event"))
 @inputs.pr_options
+@click.option("--reason", default="", metavar="TEXT",
+              help="Why it is removed and how to bring it back, for the pull request's "
+                   "comment (the action says it from the event).")
 @options.timeout_option("5m", "the teardown")
 @options.output_option("text", "json", "yaml", default="text")
 @inputs.api_options
@@ -29,7 +32,8 @@ from preview.cli import inputs, options, reporting, texts
 @inputs.github_option
 @options.host_options
 @options.verbose_option
-def down_command(repo: str | None, pr_number: str | None, timeout: int, output: str,
+def down_command(repo: str | None, pr_number: str | None, app: str | None, reason: str,
+                 timeout: int, output: str,
                  api_url: str | None, audience: str | None, no_wait: bool,
                  github_token: str | None, kubeconfig: Path | None,
                  context: str | None) -> None:
@@ -42,13 +46,14 @@ def down_command(repo: str | None, pr_number: str | None, timeout: int, output: 
     from preview import lease
     from preview.operations import run
 
-    pr, env = inputs.environment(repo, pr_number)
+    pr, env = inputs.environment(repo, pr_number, app)
     reporter = reporting.Reporter.create(os.environ, github_token, output)
     printer = reporter.progress(output)
     with reporter.group(f"preview down: {env.name} of {env.full_name}"):
         where = inputs.backend(api_url, audience, kubeconfig, context, no_wait)
         outcome = asyncio.run(run.down_environment(pr, env, where, reporter, printer,
-                                                   float(timeout), wait=not no_wait))
+                                                   float(timeout), wait=not no_wait,
+                                                   reason=reason))
         printer.done()
     if isinstance(outcome.error, lease.Busy):
         click.echo(f"yielded: {outcome.error}", err=True)

@@ -28,6 +28,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def pr_options(fn: F) -> F:
+    fn = click.option("--environment", "app", default=None, metavar="NAME",
+                      help="One of several environments of the pull request (a monorepo's "
+                           "api, web): pr-<n>-NAME, with its own namespace and URL.  "
+                           "[default: the pull request's one environment, pr-<n>]")(fn)
     fn = click.option("--pr", "pr_number", default=None,
                       help="Pull request number.  [default: from $GITHUB_EVENT_PATH]")(fn)
     return click.option("--repo", default=None, metavar="OWNER/NAME",
@@ -106,13 +110,15 @@ def backend(api_url: str | None, audience: str | None, kubeconfig: Path | None,
     return HostBackend(host_cluster(kubeconfig, context), holder(), no_wait)
 
 
-def environment(repo: str | None, pr_number: str | None) -> tuple[PullRequest, Environment]:
+def environment(repo: str | None, pr_number: str | None,
+                app: str | None = None) -> tuple[PullRequest, Environment]:
     """The pull request named by --repo/--pr, or by the pull_request event, and its
-    environment."""
+    environment (--environment: one of several of the pull request)."""
     from preview import naming, pullrequest
 
     pr = pullrequest.of_environment(repo, pr_number, os.environ)
-    return pr, bad_input(lambda: naming.environment_for(pr.owner, pr.repo, pr.number))
+    return pr, bad_input(lambda: naming.environment_for(pr.owner, pr.repo, pr.number,
+                                                        app or ""))
 
 
 T = TypeVar("T")

@@ -59,7 +59,8 @@ def _output(ctx: click.Context, _param: click.Parameter, value: str | None) -> s
                    "token`]")
 @options.host_options
 @options.verbose_option
-def kubeconfig_command(repo: str | None, pr_number: str | None, file: Path | None,
+def kubeconfig_command(repo: str | None, pr_number: str | None, app: str | None,
+                       file: Path | None,
                        output: str, server: str | None, tunnel: bool, local_port: int,
                        api_url: str | None, github_token: str | None,
                        kubeconfig: Path | None, context: str | None) -> None:
@@ -76,7 +77,7 @@ def kubeconfig_command(repo: str | None, pr_number: str | None, file: Path | Non
     from preview.operations import kubeconfig as operation
 
     file = file or click.get_current_context().meta.get("preview.kubeconfig.file")
-    _, env = inputs.environment(repo, pr_number)
+    _, env = inputs.environment(repo, pr_number, app)
     note = ""
     if api_url:
         from preview.serve import client

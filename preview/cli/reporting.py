@@ -98,12 +98,13 @@ class Reporter:
         if self.session is not None:
             self.session.report_result(pr, env, result)
 
-    def torn_down(self, pr: PullRequest, env: Environment, result: DownResult) -> None:
+    def torn_down(self, pr: PullRequest, env: Environment, result: DownResult,
+                  reason: str = "") -> None:
         """The comment says "removed", deployments inactive. When there was nothing to tear
         down (a pull request that never had a preview), only the step outputs: a "removed"
         comment on it would only puzzle its author."""
         if self.session is not None and result.existed:
-            self.session.report_torn_down(pr, env, result)
+            self.session.report_torn_down(pr, env, result, reason)
         elif self.actions is not None:
             self.actions.set_outputs({"namespace": env.namespace, "vcluster": env.vcluster,
                                       "status": "torn-down"})
@@ -124,6 +125,14 @@ class Reporter:
         self.actions.set_outputs({"status": "refused"})
         if pr is not None and env is not None:
             self.session.report_refused(pr, env, error.message, error.hint or "")
+
+    def misconfigured(self, pr: PullRequest | None, env: Environment | None) -> None:
+        """The platform's inputs are wrong (the error annotation says what): the comment says
+        only that, to a pull request author who can do nothing about it; `status=failed`."""
+        if self.actions is not None:
+            self.actions.set_outputs({"status": "failed"})
+        if self.session is not None and pr is not None and env is not None:
+            self.session.report_misconfigured(pr, env)
 
     def refused(self, error: BadInput) -> None:
         """A run refused before touching the cluster: an error annotation (a comment may be

@@ -51,16 +51,18 @@ def _options(fn: Any) -> Any:
               help="Every environment without activity for the policy's sleepAfter, "
                    "except those labelled with its keepAwakeLabel or being deployed.")
 @inputs.policy_option
-def sleep_command(repo: str | None, pr_number: str | None, selector: str | None,
+def sleep_command(repo: str | None, pr_number: str | None, app: str | None,
+                  selector: str | None,
                   timeout: int, output: str, no_wait: bool, kubeconfig: Path | None,
                   context: str | None, idle: bool, policy_path: Path | None) -> None:
     """Scale an environment to zero: its workloads inside the virtual cluster, then its
     control plane (data kept on its volume). `preview wake` brings it back as it was."""
     if idle:
         _idle(selector, timeout, output, kubeconfig, context, policy_path,
-              named=repo is not None or pr_number is not None)
+              named=repo is not None or pr_number is not None or app is not None)
         return
-    _run("sleep", repo, pr_number, selector, timeout, output, no_wait, kubeconfig, context)
+    _run("sleep", repo, pr_number, app, selector, timeout, output, no_wait, kubeconfig,
+         context)
 
 
 def _idle(selector: str | None, timeout: int, output: str, kubeconfig: Path | None,
@@ -96,15 +98,18 @@ def _idle(selector: str | None, timeout: int, output: str, kubeconfig: Path | No
     "preview wake --repo octo-org/app --pr 42",
     "preview wake -l preview-vcluster.io/repo=octo-org.app"))
 @_options
-def wake_command(repo: str | None, pr_number: str | None, selector: str | None,
+def wake_command(repo: str | None, pr_number: str | None, app: str | None,
+                 selector: str | None,
                  timeout: int, output: str, no_wait: bool, kubeconfig: Path | None,
                  context: str | None) -> None:
     """Wake a sleeping environment: control plane, then every workload with the replicas
     it had, waiting until they are ready as `preview up` does."""
-    _run("wake", repo, pr_number, selector, timeout, output, no_wait, kubeconfig, context)
+    _run("wake", repo, pr_number, app, selector, timeout, output, no_wait, kubeconfig,
+         context)
 
 
-def _run(verb: str, repo: str | None, pr_number: str | None, selector: str | None,
+def _run(verb: str, repo: str | None, pr_number: str | None, app: str | None,
+         selector: str | None,
          timeout: int, output: str, no_wait: bool, kubeconfig: Path | None,
          context: str | None) -> None:
     from preview import lease
@@ -113,11 +118,11 @@ def _run(verb: str, repo: str | None, pr_number: str | None, selector: str | Non
 
     host = inputs.host_cluster(kubeconfig, context)
     if selector is not None:
-        if repo is not None or pr_number is not None:
+        if repo is not None or pr_number is not None or app is not None:
             raise BadInput("-l and --repo/--pr name environments two ways: give one of them")
         envs = asyncio.run(_selected(host, selector))
     else:
-        envs = [inputs.environment(repo, pr_number)[1]]
+        envs = [inputs.environment(repo, pr_number, app)[1]]
     printer = ProgressPrinter(None)  # on stderr: stdout is the result
     operation = sleep.sleep if verb == "sleep" else sleep.wake
     results = []
@@ -154,5 +159,6 @@ async def _selected(host: Any, selector: str) -> list[Any]:
     for record in filter(None, map(naming.read_environment, listed.get("items") or [])):
         owner, _, name = record.repo.partition("/")
         if owner and name and record.pr:
-            envs.append(naming.environment_for(owner, name, record.pr))
+            envs.append(naming.environment_for(owner, name, record.pr,
+                                               naming.app_of(record.environment, record.pr)))
     return envs

@@ -45,7 +45,7 @@ EXAMPLES = options.examples(
 @options.host_options
 @options.verbose_option
 def up_command(config_path: Path | None, overrides: Any, repo: str | None,
-               pr_number: str | None, sha: str | None, branch: str | None,
+               pr_number: str | None, app: str | None, sha: str | None, branch: str | None,
                author: str | None, output: str, allow_forks: bool, policy_path: Path | None,
                api_url: str | None, audience: str | None, no_wait: bool,
                github_token: str | None, kubeconfig: Path | None,
@@ -71,7 +71,12 @@ def up_command(config_path: Path | None, overrides: Any, repo: str | None,
     flags = pullrequest.PullRequestFlags(repo=repo, pr=pr_number, sha=sha, branch=branch,
                                          author=author)
     pr = inputs.bad_input(lambda: pullrequest.resolve(flags, os.environ))
-    env = inputs.bad_input(lambda: naming.environment_for(pr.owner, pr.repo, pr.number))
+    env = inputs.bad_input(lambda: naming.environment_for(pr.owner, pr.repo, pr.number,
+                                                          app or ""))
+    if api_url and app:
+        raise BadInput("--environment: in API mode the API builds the pull request's one "
+                       "environment", "drop --environment (or the action's environment "
+                       "input), or deploy in kubeconfig mode")
     if api_url and ([row.flag for row in overrides.given() if row.name != "timeout"]
                     or policy_path):
         raise BadInput("--api: the API builds the environment from preview.yaml alone, "

@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 
+from preview import naming
 from preview.deploy.model import VirtualCluster
 from preview.deploy.status import PULL_REASONS, Symptom, pod_symptoms
 from preview.deploy.workloads import release_pods
@@ -80,8 +81,35 @@ def summarize(headline: str, problems: list[PodProblem], more: int, helm_status:
     if not problems:
         lines.append("the workloads are ready: the failure is the one above" if workloads_ready
                      else "no failing pods found (the workloads may still be starting)")
-    lines.append(f"helm: {helm_status}")
+    if not helm_deployed(helm_status):  # "deployed" in a failure is only noise
+        lines.append(f"helm: {helm_status}")
     return "\n".join(lines)
+
+
+SENTENCE_LIMIT = 199
+_DEPLOYED = re.compile(r"revision \d+ deployed\b")
+
+
+def helm_deployed(status: str) -> bool:
+    """Whether helm's status says the release is deployed, i.e. helm did not fail (pure)."""
+    return bool(_DEPLOYED.match(status))
+
+
+def sentence(headline: str, problems: list[PodProblem], more: int) -> str:
+    """What failed, in one sentence under 200 characters: the first failing pod and its
+    reason (and its message when there is room), else the headline's first line (pure)."""
+    if not problems:
+        first = (headline.strip().splitlines() or ["the deploy failed"])[0]
+        return clean(first, SENTENCE_LIMIT)
+    p = problems[0]
+    where = f"Pod {p.pod}" + (f" (container {p.container})" if p.container else "")
+    text = f"{where} is failing: {p.reason}"
+    others = len(problems) - 1 + more
+    if others:
+        text += f", and {others} more failing container{'s' if others > 1 else ''}"
+    if p.message and len(text) < SENTENCE_LIMIT - 20:
+        text += f" ({p.message})"
+    return clean(text, SENTENCE_LIMIT)
 
 
 async def collect_diagnostics(vc: VirtualCluster, namespace: str, release: str, *,
@@ -96,9 +124,9 @@ async def collect_diagnostics(vc: VirtualCluster, namespace: str, release: str, 
     symptoms = ordered([s for pod in pods for s in pod_symptoms(pod)])
     problems = [await _describe(vc, namespace, s) for s in symptoms[:MAX_PROBLEMS]]
     status = await helm_status(vc, release, namespace)
-    summary = summarize(headline, problems, len(symptoms) - len(problems), status,
-                        workloads_ready)
-    return Diagnostics(summary, tuple(problems), status)
+    more = len(symptoms) - len(problems)
+    summary = summarize(headline, problems, more, status, workloads_ready)
+    return Diagnostics(summary, tuple(problems), status, sentence(headline, problems, more))
 
 
 async def _describe(vc: VirtualCluster, namespace: str, s: Symptom) -> PodProblem:
@@ -116,8 +144,17 @@ async def pod_events(vc: VirtualCluster, namespace: str, pod: str) -> tuple[str,
             f"involvedObject.kind=Pod,involvedObject.name={pod}"))
     except ApiError as e:
         return (f"(could not read events: {e.message})",)
-    events = sorted(listed.get("items") or [], key=_when)
-    return tuple(event_line(e) for e in events[-MAX_EVENTS:])
+    events = sorted(listed.get("items") or [], key=_when)[-MAX_EVENTS:]
+    # The workload's own story first; what our syncer said about the pod after it.
+    events.sort(key=_from_syncer)
+    return tuple(event_line(e) for e in events)
+
+
+def _from_syncer(event: dict[str, Any]) -> bool:
+    source = event.get("source") or {}
+    return naming.SYNCER_COMPONENT in (event.get("reportingComponent"),
+                                       source.get("component") if isinstance(source, dict)
+                                       else None)
 
 
 async def container_logs(vc: VirtualCluster, namespace: str, pod: str, container: str,

@@ -111,6 +111,9 @@ class RetryPolicy:
     backoff: float = 1.0  # seconds before the second attempt, doubled per attempt
     max_wait: float = 120.0  # never wait longer than this for a rate limit: give up instead
     secondary_wait: float = 60.0  # GitHub: wait at least a minute when no header says how long
+    # How long another run may take between reading the comment and writing it back: a
+    # section is checked again this long after it was written (comments.StickyComment).
+    settle: float = 3.0
     sleep: Sleep = time.sleep
 
 

@@ -7,6 +7,8 @@ string from the pull request or its workloads passes the `inline` or `fenced` fi
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,24 +24,27 @@ from preview.results import Diagnostics, UpResult
 # GitHub rejects issue comments longer than 65,536 characters (422 "body is too long").
 # Counted in UTF-16 code units (what a JavaScript length is), so an emoji in a log counts 2.
 COMMENT_LIMIT = 65536
-STATES = ("building", "ready", "failed", "torn_down", "refused")
+STATES = ("building", "ready", "failed", "torn_down", "refused", "misconfigured")
 # Tried in order until the comment fits: (log lines per pod, event lines per pod, pods shown).
 _BUDGETS = ((100, 50, 20), (40, 20, 20), (20, 10, 10), (10, 5, 10), (5, 3, 5), (0, 3, 5),
             (0, 0, 3), (0, 0, 1))
 _TEMPLATES = Path(__file__).parent / "templates"
+_HELM_DEPLOYED = re.compile(r"(STATUS: )?(revision \d+ )?deployed\b")
 
 
 @dataclass(frozen=True)
 class CommentInput:
     """Everything one comment shows."""
 
-    marker: str
+    marker: str  # "" for a section of the PR's comment (comments.py adds the marker)
     state: str  # one of STATES
     pr: PullRequestLike
     env: EnvironmentLike
     result: UpResult | None = None
     removed_in: float | None = None  # seconds `down` took, when known
     refusal: tuple[str, str] = ("", "")  # state refused: why, and what a maintainer can do
+    now: dt.datetime | None = None  # for "in 7 days"; without it only the date is shown
+    removed_because: str = ""  # state torn_down: why, and how to bring it back
 
 
 def _environment() -> SandboxedEnvironment:
@@ -81,7 +86,9 @@ def _context(data: CommentInput, log_lines: int, event_lines: int, max_pods: int
     pods, truncated, omitted = _pods(diagnostics, log_lines, event_lines, max_pods)
     phases = [(name, f"{seconds:.1f}") for name, seconds in (result.phases.items()
                                                               if result else ())]
-    helm_lines = diagnostics.helm_status.splitlines() if diagnostics else []
+    # helm's status only when helm is what failed: "revision 1 deployed" in a failure is noise.
+    helm_lines = diagnostics.helm_status.splitlines() \
+        if diagnostics and not _HELM_DEPLOYED.match(diagnostics.helm_status) else []
     if len(helm_lines) > 3 * max(log_lines, 10):
         helm_lines, truncated = helm_lines[-3 * max(log_lines, 10):], True
     url = result.url if result else ""
@@ -94,18 +101,40 @@ def _context(data: CommentInput, log_lines: int, event_lines: int, max_pods: int
         "run_url": markdown.url(pr.run_url),
         "url_text": markdown.inline(url, 500),
         "url_href": markdown.url(url),
-        "expires_at": result.expires_at if result else "",
+        "expires_at": expiry(result.expires_at, data.now) if result else "",
         "kubeconfig_hint": result.kubeconfig_hint if result else "",
         "phases": phases,
         "total": f"{sum(result.phases.values()):.1f}" if result else "0",
-        "diagnostics": ({"summary": diagnostics.summary, "pods": pods}
+        "diagnostics": ({"summary": diagnostics.sentence, "pods": pods}
                         if diagnostics is not None else None),
         "pods_omitted": omitted,
         "helm_status": helm_lines,
         "truncated": truncated,
         "removed_in": f"{data.removed_in:.1f}" if data.removed_in is not None else "",
         "refusal": {"why": data.refusal[0], "hint": data.refusal[1]},
+        "removed_because": data.removed_because,
     }
+
+
+def expiry(expires_at: str, now: dt.datetime | None) -> str:
+    """"in 7 days (Sat 13 Dec, 01:04 UTC)" for an RFC 3339 time (pure); the text as it is
+    when it is not one."""
+    try:
+        moment = dt.datetime.fromisoformat(expires_at.replace("Z", "+00:00")).astimezone(dt.UTC)
+    except ValueError:
+        return expires_at
+    when = moment.strftime("%a %d %b, %H:%M UTC")
+    if now is None:
+        return when
+    seconds = (moment - now).total_seconds()
+    if seconds <= 0:
+        return f"expired ({when})"
+    # Days from two days on, hours from two hours on, else minutes: "in 36 hours", not "in
+    # 2 days", for a TTL of 36h.
+    unit, size = (("day", 86400) if seconds >= 2 * 86400 else
+                  ("hour", 3600) if seconds >= 2 * 3600 else ("minute", 60))
+    count = max(round(seconds / size), 1)
+    return f"in {count} {unit}{'s' if count > 1 else ''} ({when})"
 
 
 def _pods(diagnostics: Diagnostics | None, log_lines: int, event_lines: int, max_pods: int

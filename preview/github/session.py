@@ -6,6 +6,7 @@ emits a `::warning::` (in Actions), logs it and returns it in the list of warnin
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sys
 from collections.abc import Callable, Mapping
@@ -15,11 +16,12 @@ from preview.github import client
 from preview.github.actions import Actions
 from preview.github.comments import StickyComment, marker
 from preview.github.deployments import Deployments
-from preview.github.render import CommentInput, render_comment
+from preview.github.render import COMMENT_LIMIT, CommentInput, length, render_comment
 from preview.naming import EnvironmentLike, PullRequestLike
 from preview.results import DownResult, UpResult
 
 log = logging.getLogger(__name__)
+Section = Callable[[int], str]  # an environment's section of the comment, in at most N chars
 
 
 class GitHubSession:
@@ -74,28 +76,31 @@ class GitHubSession:
         return self._safely(lambda: self._result(pr, env, result, kubeconfig))
 
     def report_torn_down(self, pr: PullRequestLike, env: EnvironmentLike,
-                         result: DownResult | None = None) -> list[str]:
-        """`down` finished: comment "removed", every deployment of the environment inactive."""
-        return self._safely(lambda: self._torn_down(pr, env, result))
+                         result: DownResult | None = None, reason: str = "") -> list[str]:
+        """`down` finished: comment "removed" (and why, and how to bring it back, when
+        `reason` says), every deployment of the environment inactive."""
+        return self._safely(lambda: self._torn_down(pr, env, result, reason))
 
     def report_refused(self, pr: PullRequestLike, env: EnvironmentLike, why: str,
                        hint: str) -> list[str]:
         """A pull request refused before anything was created (a fork): the comment says why
         and what a maintainer can do. A fork's `pull_request` run has a read-only token, so
         a 403 is expected there: said in the log, not warned about."""
-        body = render_comment(CommentInput(marker(_full_name(pr), pr.number, env.name),
-                                           "refused", pr, env, refusal=(why, hint)))
+        body = self._render(CommentInput("", "refused", pr, env, refusal=(why, hint)))
         if self.gh is None:
             return self._comment(pr, env, body)
         try:
-            StickyComment(self.gh, _full_name(pr), pr.number,
-                          marker(_full_name(pr), pr.number, env.name), self._login()
-                          ).upsert(body)
+            self._upsert(pr, env, body)
         except client.Forbidden as e:
             log.info("no comment on #%s: the token may not write (%s)", pr.number, e)
         except Exception as e:  # by contract nothing here may fail the run
             return [self._warn("comment", e)]
         return []
+
+    def report_misconfigured(self, pr: PullRequestLike, env: EnvironmentLike) -> list[str]:
+        """The platform's configuration is wrong: the comment says so, and where to look."""
+        return self._safely(lambda: self._comment(
+            pr, env, self._render(CommentInput("", "misconfigured", pr, env))))
 
     def pull_request_state(self, pr: PullRequestLike) -> str | None:
         """The pull request's state on GitHub now (`open` or `closed`): `up` asks after a
@@ -126,46 +131,58 @@ class GitHubSession:
         warnings = self._comment(pr, env, body)
         warnings += self._guard("deployment", lambda: self._finish_deployment(pr, env, result))
         if state == "failed":
-            summary = result.diagnostics.summary if result.diagnostics else "deploy failed"
+            summary = result.diagnostics.sentence if result.diagnostics else "deploy failed"
             self.actions.error(summary, title=f"Preview environment {env.name} failed")
         if "\n" in kubeconfig:
             self.actions.mask(kubeconfig)
         warnings += self._guard("step outputs", lambda: self.actions.set_outputs({
             "url": result.url, "namespace": result.namespace, "vcluster": result.vcluster,
             "kubeconfig": kubeconfig, "status": result.status}))
-        warnings += self._guard("step summary", lambda: self.actions.write_summary(body))
+        warnings += self._guard("step summary",
+                                lambda: self.actions.write_summary(body(COMMENT_LIMIT)))
         return warnings
 
     def _torn_down(self, pr: PullRequestLike, env: EnvironmentLike,
-                   result: DownResult | None) -> list[str]:
-        body = render_comment(CommentInput(
-            marker(_full_name(pr), pr.number, env.name), "torn_down", pr, env,
-            removed_in=result.seconds if result is not None and result.existed else None))
+                   result: DownResult | None, reason: str) -> list[str]:
+        body = self._render(CommentInput(
+            "", "torn_down", pr, env,
+            removed_in=result.seconds if result is not None and result.existed else None,
+            removed_because=reason))
         warnings = self._comment(pr, env, body)
         if self.gh is not None:
             warnings += self._guard("deployment", lambda: self._deployments(pr).deactivate_all(
                 env.name))
         warnings += self._guard("step outputs", lambda: self.actions.set_outputs({
             "namespace": env.namespace, "vcluster": env.vcluster, "status": "torn-down"}))
-        warnings += self._guard("step summary", lambda: self.actions.write_summary(body))
+        warnings += self._guard("step summary",
+                                lambda: self.actions.write_summary(body(COMMENT_LIMIT)))
         return warnings
 
     def _body(self, state: str, pr: PullRequestLike, env: EnvironmentLike,
-              result: UpResult | None) -> str:
-        return render_comment(CommentInput(marker(_full_name(pr), pr.number, env.name), state,
-                                           pr, env, result))
+              result: UpResult | None) -> Section:
+        return self._render(CommentInput("", state, pr, env, result,
+                                         now=dt.datetime.now(dt.UTC)))
 
-    def _comment(self, pr: PullRequestLike, env: EnvironmentLike, body: str) -> list[str]:
+    @staticmethod
+    def _render(data: CommentInput) -> Section:
+        """The environment's section, fitted to the room the comment leaves it. Rendered
+        once here, so a template that cannot render fails the report as one warning."""
+        whole = render_comment(data, COMMENT_LIMIT)
+        return lambda limit: whole if length(whole) <= limit else render_comment(data, limit)
+
+    def _comment(self, pr: PullRequestLike, env: EnvironmentLike, body: Section) -> list[str]:
         if self.gh is None:
             if self.out is not None:
-                # The marker is for finding the comment on GitHub; a terminal does not need it.
-                self.out.write(body.split("\n", 1)[1] if "\n" in body else body)
+                self.out.write(body(COMMENT_LIMIT))
                 self.out.flush()
             return []
-        gh = self.gh
-        return self._guard("comment", lambda: StickyComment(
-            gh, _full_name(pr), pr.number, marker(_full_name(pr), pr.number, env.name),
-            self._login()).upsert(body))
+        return self._guard("comment", lambda: self._upsert(pr, env, body))
+
+    def _upsert(self, pr: PullRequestLike, env: EnvironmentLike, body: Section) -> int:
+        assert self.gh is not None
+        return StickyComment(self.gh, _full_name(pr), pr.number,
+                             marker(_full_name(pr), pr.number), self._login()
+                             ).upsert(env.name, body)
 
     def _login(self) -> str:
         if self._author is None:
@@ -198,7 +215,7 @@ class GitHubSession:
                                    log_url=pr.run_url, description="preview environment ready")
             deployments.supersede(env.name, int(deployment["id"]))
         else:
-            summary = result.diagnostics.summary if result.diagnostics else "deploy failed"
+            summary = result.diagnostics.sentence if result.diagnostics else "deploy failed"
             deployments.set_status(deployment, "failure", log_url=pr.run_url,
                                    description=summary)
 

@@ -129,11 +129,31 @@ class NotFoundEnvironment(PreviewError):
                          "it is created when the pull request's workflow runs")
 
 
+def ours(obj: dict[str, Any]) -> bool:
+    """Whether an object of the virtual cluster carries our label (pure): one made by the
+    pull request's chart under our name is not, and is never changed or used."""
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    return isinstance(labels, dict) and labels.get(naming.MANAGED_BY) == naming.MANAGED_BY_VALUE
+
+
+def _refuse_foreign(obj: dict[str, Any]) -> None:
+    meta = obj.get("metadata") or {}
+    where = f"{meta.get('namespace')}/" if meta.get("namespace") else ""
+    raise PreviewError(f"{obj.get('kind', 'an object')} {where}{meta.get('name')} in the virtual "
+                       "cluster is not preview-vcluster's (made by the app's chart?): no "
+                       "kubeconfig is given through it",
+                       "remove or rename that object in the virtual cluster")
+
+
 async def _ensure(kube: KubeClient, res: Resource, namespace: str | None,
                   body: dict[str, Any]) -> None:
-    if await kube.get(res, namespace, body["metadata"]["name"]) is None:
+    live = await kube.get(res, namespace, body["metadata"]["name"])
+    if live is None:
         with contextlib.suppress(Conflict):  # a concurrent request made it: fine
             await kube.create(res, namespace, body)
+        live = await kube.get(res, namespace, body["metadata"]["name"])
+    if live is not None and not ours(live):
+        _refuse_foreign(live)
 
 
 async def _ensure_binding(kube: KubeClient, name: str, cluster_role: str) -> None:
@@ -143,9 +163,12 @@ async def _ensure_binding(kube: KubeClient, name: str, cluster_role: str) -> Non
                         "name": cluster_role},
             "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": NAMESPACE}]}
     live = await kube.get(CLUSTERROLEBINDINGS, None, name)
-    if live is not None and live.get("roleRef") != body["roleRef"]:
+    if live is not None and not ours(live):
+        _refuse_foreign(live)
+    if live is not None and (live.get("roleRef") != body["roleRef"]
+                             or live.get("subjects") != body["subjects"]):
         # roleRef cannot change (the API refuses it): a policy that names another role
-        # replaces the binding.
+        # replaces our binding (as does one whose subjects someone changed).
         await kube.delete(CLUSTERROLEBINDINGS, None, name, uid=live["metadata"]["uid"])
         live = None
     if live is None:

@@ -31,7 +31,8 @@ class EnvironmentRow:
     expires_at: str
     age_seconds: int
     expires_in_seconds: int | None  # negative once expired; None when unknown
-    status: str  # ready | starting | asleep | expired | terminating | no-vcluster
+    status: str  # deploying | ready | failed | starting | asleep | expired | terminating | no-vcluster
+    reason: str = ""  # why it failed (one sentence, as `up` recorded it)
 
 
 def row(record: naming.EnvironmentRecord, vcluster: VCluster | None,
@@ -43,17 +44,22 @@ def row(record: naming.EnvironmentRecord, vcluster: VCluster | None,
         status = "terminating"
     elif expires_in is not None and expires_in <= 0:
         status = "expired"
+    elif record.state == "failed":
+        status = "failed"  # left up for inspection: its virtual cluster may well run
     elif vcluster is None:
         status = "no-vcluster"
     elif record.asleep_since:
         status = "asleep"
+    elif record.state == "deploying":
+        status = "deploying"
     else:
         status = "ready" if vcluster.ready else vcluster.status.lower()
     return EnvironmentRow(
         repo=record.repo, pr=record.pr, environment=record.environment,
         namespace=record.namespace, head_sha=record.head_sha, url=record.url,
         created_at=record.created_at, expires_at=record.expires_at,
-        age_seconds=max(age, 0), expires_in_seconds=expires_in, status=status)
+        age_seconds=max(age, 0), expires_in_seconds=expires_in, status=status,
+        reason=record.state_reason if status == "failed" else "")
 
 
 def _seconds_since(stamp: str, now: dt.datetime) -> int:

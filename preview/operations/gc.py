@@ -84,7 +84,8 @@ def github_notifier(session: GitHubSession) -> execute.Notify:
         if decision.rule == "repo-gone":
             return []  # nobody left to tell
         try:
-            env = naming.environment_for(owner, name, record.pr)
+            env = naming.environment_for(owner, name, record.pr,
+                                         naming.app_of(record.environment, record.pr))
             pull = pullrequest.of_environment(record.repo, record.pr, {},
                                               head_sha=record.head_sha,
                                               recorded_run_url=record.run_url)
@@ -113,7 +114,8 @@ def down_teardown(host: HostCluster, kube: KubeClient, lock: exclusive.Lock,
         record = env.record
         owner, _, name = record.repo.partition("/")
         try:
-            environment = naming.environment_for(owner, name, record.pr)
+            environment = naming.environment_for(owner, name, record.pr,
+                                                 naming.app_of(record.environment, record.pr))
         except ValueError:
             environment = None
         if environment is None or environment.namespace != record.namespace:

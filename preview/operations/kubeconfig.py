@@ -28,8 +28,10 @@ log = logging.getLogger(__name__)
 
 def hint(env: naming.Environment) -> str:
     """The command that gives a developer a kubeconfig for `env` (shown after `up`)."""
-    return f"preview kubeconfig --repo {env.full_name} --pr {env.pr} --tunnel --file " \
-           f"{env.name}.kubeconfig"
+    app = naming.app_of(env.name, env.pr)
+    named = f" --environment {app}" if app else ""
+    return f"preview kubeconfig --repo {env.full_name} --pr {env.pr}{named} --tunnel " \
+           f"--file {env.name}.kubeconfig"
 
 
 async def _check(host: HostCluster, env: naming.Environment) -> None:

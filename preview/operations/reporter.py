@@ -25,8 +25,10 @@ class Reporter(Protocol):
     def result(self, pr: PullRequest, env: Environment, result: UpResult) -> None:
         """`up` ended: ready, or failed with its diagnostics."""
 
-    def torn_down(self, pr: PullRequest, env: Environment, result: DownResult) -> None:
-        """`down` ended: gone, or nothing was there."""
+    def torn_down(self, pr: PullRequest, env: Environment, result: DownResult,
+                  reason: str = "") -> None:
+        """`down` ended: gone, or nothing was there (`reason`: why, and how to bring it
+        back)."""
 
     def refused(self, error: BadInput) -> None:
         """The run was refused before anything touched the cluster."""
@@ -44,7 +46,8 @@ class _Silent:
     def result(self, pr: PullRequest, env: Environment, result: UpResult) -> None:
         return None
 
-    def torn_down(self, pr: PullRequest, env: Environment, result: DownResult) -> None:
+    def torn_down(self, pr: PullRequest, env: Environment, result: DownResult,
+                  reason: str = "") -> None:
         return None
 
     def refused(self, error: BadInput) -> None:

@@ -145,8 +145,10 @@ async def up_environment(pr: PullRequest, env: Environment, request: UpRequest,
         return UpOutcome(failed, error=e)
     if reporter.closed(pr):
         progress(f"pull request #{pr.number} was closed meanwhile: tearing {env.name} down")
-        gone = await down_environment(pr, env, backend, reporter, progress, TEARDOWN_TIMEOUT,
-                                      wait=True)
+        gone = await down_environment(
+            pr, env, backend, reporter, progress, TEARDOWN_TIMEOUT, wait=True,
+            reason="the pull request was closed while it was being deployed; reopening it "
+                   "brings the environment back")
         return UpOutcome(result, down=gone.result, error=gone.error)
     reporter.result(pr, env, result)
     return UpOutcome(result)
@@ -154,13 +156,14 @@ async def up_environment(pr: PullRequest, env: Environment, request: UpRequest,
 
 async def down_environment(pr: PullRequest, env: Environment, backend: Backend,
                            reporter: Reporter, progress: Progress, timeout: float,
-                           wait: bool = True) -> DownOutcome:
-    """The environment of `pr` torn down and verified gone, the story told to `reporter`."""
+                           wait: bool = True, reason: str = "") -> DownOutcome:
+    """The environment of `pr` torn down and verified gone, the story told to `reporter`
+    (with `reason`: why it was removed and how to bring it back)."""
     try:
         result = await backend.down(env, progress, timeout, wait)
     except Exception as e:  # Incomplete (3), Busy (4), the cluster…
         return DownOutcome(None, e)
-    reporter.torn_down(pr, env, result)
+    reporter.torn_down(pr, env, result, reason)
     return DownOutcome(result)
 
 

@@ -112,7 +112,8 @@ def namespace_patch(env: naming.Environment, pr: PullRequest, config: RenderedCo
             env, created_at=notes.get(naming.CREATED_AT) or rfc3339(now),
             expires_at=rfc3339(now + dt.timedelta(seconds=config.ttl_seconds)),
             head_sha=pr.head_sha, url=None,
-            run_url=pr.run_url) | {naming.LAST_ACTIVITY: rfc3339(now)}}}  # a push is activity
+            run_url=pr.run_url) | {naming.LAST_ACTIVITY: rfc3339(now)}  # a push is activity
+            | naming.state_annotations("deploying")}}
 
 
 def url_patch(recorded: str, url: str) -> dict[str, Any] | None:
@@ -182,20 +183,27 @@ async def up(host: HostCluster, pr: PullRequest, config: RenderedConfig,
             on_locked()
         now = now or dt.datetime.now(dt.UTC)  # after any wait: the TTL counts from here
         with phase("namespace"):
-            recorded_url = await _ensure_namespace(kube, env, pr, config, now, progress)
-        with phase("vcluster"):
-            await _wake_if_asleep(kube, env, config, progress)
-            await _ensure_vcluster(host, kube, env, values, config, progress)
-        connecting = phase.started("connect")
-        async with connect.connect(kube, env.vcluster, env.namespace) as path, \
-                KubeClient(from_kubeconfig(path), "preview-up") as virtual:
-            await _wait_answers(virtual, progress)
-            phase.seconds["connect"] = round(time.monotonic() - connecting, 2)
-            diagnostics, url = await _deploy(deploy.VirtualCluster(path, virtual), config,
-                                             phase, progress)
-        recorded = url_patch(recorded_url, url)
-        if recorded is not None:
-            await kube.patch(ownership.NAMESPACES, None, env.namespace, recorded)
+            await _ensure_namespace(kube, env, pr, config, now, progress)
+        try:
+            with phase("vcluster"):
+                await _wake_if_asleep(kube, env, config, progress)
+                await _ensure_vcluster(host, kube, env, values, config, progress)
+            connecting = phase.started("connect")
+            async with connect.connect(kube, env.vcluster, env.namespace) as path, \
+                    KubeClient(from_kubeconfig(path), "preview-up") as virtual:
+                await _wait_answers(virtual, progress)
+                phase.seconds["connect"] = round(time.monotonic() - connecting, 2)
+                diagnostics, url = await _deploy(deploy.VirtualCluster(path, virtual), config,
+                                                 phase, progress)
+        except Exception as e:
+            reason = e.message if isinstance(e, PreviewError) else f"{type(e).__name__}: {e}"
+            await _record_state(kube, env, "failed", reason)
+            raise
+        # The URL as printed (with the ingress's port), and how this run left it: one patch.
+        state = naming.state_annotations("failed", diagnostics.sentence) if diagnostics \
+            else naming.state_annotations("ready")
+        await kube.patch(ownership.NAMESPACES, None, env.namespace,
+                         {"metadata": {"annotations": {naming.URL: url, **state}}})
         if held.lost:
             raise PreviewError(f"this run lost the lock of {env.name} while working: "
                                f"{held.lost}; another run may have changed the environment "
@@ -206,6 +214,17 @@ async def up(host: HostCluster, pr: PullRequest, config: RenderedConfig,
         phases=phase.seconds,
         expires_at=rfc3339(now + dt.timedelta(seconds=config.ttl_seconds)),
         diagnostics=diagnostics, kubeconfig_hint=kubeconfig.hint(env), waited_for=held.waited)
+
+
+async def _record_state(kube: KubeClient, env: naming.Environment, state: str,
+                        reason: str) -> None:
+    """Best effort: the run already failed; a failure to record it must not hide why."""
+    try:
+        await kube.patch(ownership.NAMESPACES, None, env.namespace, {"metadata": {
+            "annotations": naming.state_annotations(state, reason.splitlines()[0]
+                                                    if reason else "")}})
+    except (PreviewError, aiohttp.ClientError, OSError) as e:
+        log.warning("could not record the state of %s: %s", env.name, e)
 
 
 async def _check_capacity(kube: KubeClient, env: naming.Environment,

@@ -177,7 +177,7 @@ async def remote_up(api: Api, pr: PullRequest, loaded: PreviewConfig,
 
 def api_hint(url: str, repo: str, number: int) -> str:
     """The command that gives a developer a kubeconfig through the API (pure)."""
-    return (f"preview kubeconfig --api {url} --repo {repo} --pr {number} --output "
+    return (f"preview kubeconfig --api {url} --repo {repo} --pr {number} --file "
             f"pr-{number}.kubeconfig")
 
 

@@ -118,12 +118,13 @@ def pod(spec: dict[str, Any], annotations: dict[str, Any], iso: Isolation) -> li
         _refuse(iso, "node-pinning", "spec.nodeName")
     stripped: list[Violation] = []
     if iso.enforced("node-pinning"):
-        for key in ("nodeSelector", "affinity", "tolerations"):
-            value = spec.pop(key, None)
-            if key == "tolerations" and value:
-                value = [t for t in value if not _admission_default(t)]
-            if value:
+        for key in ("nodeSelector", "affinity"):
+            if spec.pop(key, None):
                 stripped.append(Violation("node-pinning", f"spec.{key}"))
+        # Kubernetes adds tolerations of its own to every pod (and the DaemonSet controller to
+        # its pods); dropping those is no news to the tenant, who never asked for them.
+        if [t for t in spec.pop("tolerations", None) or [] if not default_toleration(t)]:
+            stripped.append(Violation("node-pinning", "spec.tolerations"))
     priority_class = spec.get("priorityClassName")
     spec.pop("priority", None)  # the host computes it from the class
     if priority_class and iso.enforced("priority-class") and \
@@ -135,19 +136,25 @@ def pod(spec: dict[str, Any], annotations: dict[str, Any], iso: Isolation) -> li
     return stripped
 
 
-# What the DefaultTolerationSeconds admission plugin adds to every pod (k3s runs it, so every
-# virtual pod has them): evicted 300 s after its node is not ready or unreachable. They pin
-# nothing, so stripping them is not worth a warning Event on every pod; the host's own
-# admission adds its defaults to the host pod.
-# https://kubernetes.io/docs/reference/access-authn-authz/admission-controllers/#defaulttolerationseconds
-_DEFAULT_TOLERATION_KEYS = frozenset({"node.kubernetes.io/not-ready",
-                                      "node.kubernetes.io/unreachable"})
+# The tolerations Kubernetes itself adds: DefaultTolerationSeconds admission's NoExecute pair
+# (kube-apiserver --default-not-ready-toleration-seconds, --default-unreachable-toleration-
+# seconds, 300 s by default) on every pod, and the DaemonSet controller's on its pods.
+_DEFAULT_TOLERATIONS = {
+    ("node.kubernetes.io/not-ready", "NoExecute"), ("node.kubernetes.io/unreachable", "NoExecute"),
+    ("node.kubernetes.io/disk-pressure", "NoSchedule"),
+    ("node.kubernetes.io/memory-pressure", "NoSchedule"),
+    ("node.kubernetes.io/pid-pressure", "NoSchedule"),
+    ("node.kubernetes.io/unschedulable", "NoSchedule"),
+    ("node.kubernetes.io/network-unavailable", "NoSchedule"),
+}
 
 
-def _admission_default(toleration: Any) -> bool:
-    return isinstance(toleration, dict) and toleration.get("key") in _DEFAULT_TOLERATION_KEYS \
-        and toleration.get("operator") == "Exists" and toleration.get("effect") == "NoExecute" \
-        and set(toleration) <= {"key", "operator", "effect", "tolerationSeconds"}
+def default_toleration(toleration: Any) -> bool:
+    """Whether a toleration is one Kubernetes adds by itself (pure): an `Exists` toleration
+    of one of its own node condition taints, with no value."""
+    return isinstance(toleration, dict) and toleration.get("operator") == "Exists" and \
+        not toleration.get("value") and \
+        (toleration.get("key"), toleration.get("effect")) in _DEFAULT_TOLERATIONS
 
 
 def running_pod(spec: dict[str, Any], annotations: dict[str, Any], iso: Isolation) -> None:

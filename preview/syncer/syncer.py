@@ -48,7 +48,7 @@ class Syncer:
     host_informers: dict[str, Informer] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.recorder = EventRecorder(self.virtual, "preview-vcluster-syncer")
+        self.recorder = EventRecorder(self.virtual, naming.SYNCER_COMPONENT)
         self.references = References()
         self.metrics = Metrics()
         owned = f"{naming.MANAGED_BY}=syncer,{naming.VCLUSTER}={naming.label_value(self.ctx.vcluster)}"

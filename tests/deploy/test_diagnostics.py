@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from preview.deploy import ChartRef, collect_diagnostics, install
-from preview.deploy.diagnostics import clean, event_line, summarize
+from preview.deploy.diagnostics import clean, event_line, sentence, summarize
 from preview.results import Diagnostics, PodProblem
 from preview.sandbox.runner import Sandbox
 from tests.conftest import KubectlRunner, wait_for
@@ -122,8 +122,24 @@ def test_summary_shows_each_problem_once_with_warnings_first() -> None:
         "pod d container web: CrashLoopBackOff: CrashLoopBackOff of d",
         "  log: line 17", "  log: line 18", "  log: line 19",
         "… and 2 more failing containers",
-        "helm: revision 3 deployed: Upgrade complete",
-    ]
+    ]  # helm's "deployed" is not news in a failure: no helm line
+    failed_helm = summarize("deploy failed", [], 0, "revision 2 failed: timed out waiting")
+    assert failed_helm.splitlines()[-1] == "helm: revision 2 failed: timed out waiting"
+
+
+def test_the_sentence_names_the_first_failing_pod_and_its_reason_in_under_200() -> None:
+    long_message = 'Back-off pulling image "registry.example/' + "x" * 300 + '"'
+    problems = [PodProblem("app-5d9c7b-xk2lp", "app", "ImagePullBackOff", long_message, (), ()),
+                problem("b", "CrashLoopBackOff")]
+    text = sentence("deploy failed: a headline\nwith a second line", problems, 1)
+    assert text.startswith("Pod app-5d9c7b-xk2lp (container app) is failing: ImagePullBackOff, "
+                           "and 2 more failing containers (Back-off pulling image")
+    assert len(text) < 200 and "\n" not in text
+    assert sentence("GET http://pr-1.example answered 503\nhint: check the app", [], 0) == \
+        "GET http://pr-1.example answered 503"
+    assert len(sentence("y" * 500, [], 0)) < 200
+    assert sentence("", [problem("a", "OOMKilled")], 0) == \
+        "Pod a (container web) is failing: OOMKilled (OOMKilled of a)"
 
 
 def test_untrusted_text_is_kept_plain_and_short() -> None:

@@ -8,6 +8,7 @@ and the `github-actions[bot]` author.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import urllib.request
@@ -224,6 +225,28 @@ def test_an_image_that_cannot_be_pulled_fails_the_step_with_the_evidence(
         assert "Back-off pulling image" in body or "Error: ImagePullBackOff" in body  # events
         [deployment] = fake.deployments(SHARED_REPO)
         assert states(deployment) == ["in_progress", "failure"]
+        # It reads in ten seconds: one sentence naming the pod and its reason first, …
+        lines = [line for line in body.splitlines() if line.strip()]
+        title = next(i for i, line in enumerate(lines) if "failed to deploy" in line)
+        headline = lines[title + 2]  # after the commit's line
+        assert headline.startswith("**Pod app-") and "ImagePullBackOff" in headline
+        assert len(headline.strip("*")) < 200
+        assert body.count("<summary>Events and logs of") == 1  # the details once
+        # … nothing about settings the tenant never asked for (a plain Deployment's pods get
+        # Kubernetes' default tolerations), no "helm: deployed" in a failure, and the
+        # environment left for inspection says how to get in and until when.
+        assert "SyncStripped" not in body
+        assert "helm status" not in body
+        assert "preview kubeconfig --repo octo/cart --pr 8" in body
+        assert "left up for inspection; it expires in 24 hours" in body  # ttl: 1d
+        assert "::error title=Preview environment pr-8 failed::Pod app-" in result.stdout
+        # preview list says failed, and why, as up recorded it.
+        listed = subprocess.run([sys.executable, "-m", "preview", "list", "--repo", SHARED_REPO,
+                                 "-o", "json", "--kubeconfig", str(sandbox.kubeconfig)],
+                                capture_output=True, text=True, timeout=120, env=_no_github())
+        assert listed.returncode == 0, explain(listed)
+        [row] = json.loads(listed.stdout)
+        assert row["status"] == "failed" and "ImagePullBackOff" in row["reason"], row
 
 
 # -- forks ----------------------------------------------------------------------------------

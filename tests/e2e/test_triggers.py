@@ -88,6 +88,7 @@ def torn_down_after(sb: Sandbox, repo: str, number: int) -> Iterator[None]:
                        capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.timeout(600)  # six runs of the action, one of them a deploy
 def test_trigger_label_brings_up_on_labeled_and_down_on_unlabeled(
         sandbox: Sandbox, api_client: client.ApiClient, tmp_path: Path) -> None:
     core = client.CoreV1Api(api_client)
@@ -133,6 +134,7 @@ def test_trigger_label_brings_up_on_labeled_and_down_on_unlabeled(
         assert not exists(core, env.namespace)
         [comment] = fake.comments(repo, number)
         assert "was removed" in comment["body"]
+        assert "Removed because the label preview was removed" in comment["body"]
 
         # A push while unlabelled redeploys nothing.
         step = event(tmp_path, "push", pr_event("synchronize", repo, number, labels=("bug",)))
@@ -140,6 +142,7 @@ def test_trigger_label_brings_up_on_labeled_and_down_on_unlabeled(
         assert step.outputs() == {"status": "skipped"} and not exists(core, env.namespace)
 
 
+@pytest.mark.timeout(900)  # eight runs of the action, two of them deploys
 def test_drafts_comments_and_dispatch(sandbox: Sandbox, api_client: client.ApiClient,
                                       tmp_path: Path) -> None:
     core = client.CoreV1Api(api_client)

@@ -45,9 +45,10 @@ def test_deployments_inactive_and_comment_removed() -> None:
         before = len(fake.log)
         warnings = asyncio.run(github_notifier(gh)(decision()))
         assert warnings == []
-        # Find + update the comment, list deployments, read + write each one's status.
+        # Find + update + check the comment, list deployments, read + write each one's status.
         assert [f"{e.method} {e.route.rsplit('/', 1)[-1]}" for e in fake.log[before:]] == [
-            "GET comments", "PATCH {id}", "GET deployments", "GET statuses", "POST statuses"]
+            "GET comments", "PATCH {id}", "GET comments", "GET deployments", "GET statuses",
+            "POST statuses"]
         (comment,) = fake.comments(REPO, PR)
         assert "was removed" in comment["body"]
         (deployment,) = fake.deployments(REPO)

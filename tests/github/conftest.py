@@ -72,7 +72,8 @@ def make_session(fake: FakeGitHub, sleeps: Sleeps) -> Callable[..., GitHubSessio
              **environ: str) -> GitHubSession:
         session = GitHubSession.from_env(
             {"GITHUB_API_URL": fake.url, **environ}, token, out=out or io.StringIO(),
-            policy=RetryPolicy(sleep=sleeps), pace_writes=False)
+            # settle=0: these runs write alone; the waits recorded are the retries' only.
+            policy=RetryPolicy(sleep=sleeps, settle=0.0), pace_writes=False)
         assert session is not None
         return session
     return make

@@ -17,6 +17,7 @@ from preview.github.actions import (
     mask_lines,
     output_block,
 )
+from preview.github.comments import marker, sections
 from tests.fakegithub import FakeGitHub
 from tests.github.conftest import (
     ACTIONS_TOKEN,
@@ -113,7 +114,9 @@ def test_a_ready_environment_sets_outputs_summary_and_masks(
         "vcluster": "vc", "kubeconfig": KUBECONFIG,
         "status": "ready"}
     [comment] = fake.comments(REPO, PR_NUMBER)
-    assert (tmp_path / "summary").read_text() == comment["body"].rstrip("\n") + "\n"
+    # The summary shows the environment's section of the comment.
+    [section] = sections(comment["body"], marker(REPO, PR_NUMBER)).values()
+    assert (tmp_path / "summary").read_text() == section + "\n"
     commands = stdout.getvalue().splitlines()
     assert f"::add-mask::{ACTIONS_TOKEN}" in commands
     assert "::add-mask::token: s3cr3t-token-value" in commands

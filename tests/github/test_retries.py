@@ -49,13 +49,13 @@ def test_post_that_timed_out_after_creating_is_found_not_repeated(
         fake: FakeGitHub, sleeps: Sleeps) -> None:
     gh = GitHub(ACTIONS_TOKEN, fake.url, RetryPolicy(sleep=sleeps), timeout=1,
                 pace_writes=False)
-    comment = StickyComment(gh, REPO, PR_NUMBER, marker(REPO, PR_NUMBER, "pr-12"),
+    comment = StickyComment(gh, REPO, PR_NUMBER, marker(REPO, PR_NUMBER),
                             "github-actions[bot]")
     fake.inject(CREATE, Fault(201, apply=True, delay=1.5))
 
-    comment.upsert(f"{marker(REPO, PR_NUMBER, 'pr-12')}\nhello")
+    comment.upsert("pr-12", lambda limit: "hello")
 
-    assert [c["body"].splitlines()[1] for c in fake.comments(REPO, PR_NUMBER)] == ["hello"]
+    assert [c["body"].splitlines()[2] for c in fake.comments(REPO, PR_NUMBER)] == ["hello"]
     # The stalled request is logged when the server finally answers; no second POST came.
     wait_for(lambda: fake.count(CREATE) == 1, what="the stalled POST to be answered")
     assert fake.count(CREATE) == 1

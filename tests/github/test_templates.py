@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 from dataclasses import replace
@@ -14,7 +15,7 @@ from preview.github.render import COMMENT_LIMIT, CommentInput, render_comment
 from preview.results import Diagnostics, PodProblem
 from tests.github.conftest import PR, REPO, Env, failed_result, ready_result
 
-MARKER = marker(REPO, 12, "pr-12")
+MARKER = marker(REPO, 12)
 EVIL_BRANCH = "`</details><img src=x onerror=alert(1)>` @everyone"
 
 
@@ -109,7 +110,7 @@ def test_each_state_says_what_matters() -> None:
     assert "0123456" in ready and "feature/login" in ready
     assert "| vcluster | 21.5 |" in ready and "34.8 s" in ready
     assert "preview kubeconfig --repo octo/app --pr 12" in ready
-    assert "2026-12-08T07&#58;00&#58;00Z" in ready
+    assert "Tue 08 Dec, 07&#58;00 UTC" in ready  # the expiry, as a date
 
     assert "was removed" in body("torn_down")
     assert "are gone (3.5 s)" in body("torn_down", removed_in=3.5)
@@ -129,3 +130,26 @@ def test_the_limit_counts_utf16_units_like_github() -> None:
     text = body("failed", result=failed_result(logs=logs))
     assert render.length(text) <= COMMENT_LIMIT
     assert render.length("😀a") == 3
+
+
+def test_expiry_reads_as_a_person_says_it() -> None:
+    now = dt.datetime(2026, 12, 6, 1, 4, tzinfo=dt.UTC)
+    assert render.expiry("2026-12-13T01:04:00Z", now) == "in 7 days (Sun 13 Dec, 01:04 UTC)"
+    assert render.expiry("2026-12-07T13:04:00Z", now) == "in 36 hours (Mon 07 Dec, 13:04 UTC)"
+    assert render.expiry("2026-12-06T01:24:30Z", now) == "in 20 minutes (Sun 06 Dec, 01:24 UTC)"
+    assert render.expiry("2026-12-06T01:04:20Z", now) == "in 1 minute (Sun 06 Dec, 01:04 UTC)"
+    assert render.expiry("2026-12-05T00:00:00Z", now) == "expired (Sat 05 Dec, 00:00 UTC)"
+    assert render.expiry("2026-12-13T01:04:00Z", None) == "Sun 13 Dec, 01:04 UTC"
+    assert render.expiry("soon", now) == "soon"
+    ready = body("ready", result=ready_result(), now=now)
+    assert markdown.inline("in 2 days (Tue 08 Dec, 07:00 UTC)") + " — each push extends it; " \
+           "the label <code>preview:keep</code> keeps it" in ready
+    failed = body("failed", result=failed_result(), now=now)
+    assert "left up for inspection; it expires in 2 days" in failed
+    assert "preview kubeconfig --repo octo/app --pr 12" in failed  # the hint stays
+
+
+def test_a_removal_says_why() -> None:
+    assert "Removed because the pull request was merged." in body(
+        "torn_down", removed_because="the pull request was merged")
+    assert "Removed because" not in body("torn_down")

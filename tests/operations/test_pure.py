@@ -149,6 +149,31 @@ def test_list_rows(ns: dict[str, object], vc: VCluster | None, now: dt.datetime,
                                           - now).total_seconds())
 
 
+def _with_state(state: str, reason: str = "") -> dict[str, object]:
+    ns = namespace(naming.namespace_labels(ENV))
+    ns["metadata"]["annotations"].update(  # type: ignore[index]
+        naming.state_annotations(state, reason))
+    return ns
+
+
+@pytest.mark.parametrize(("ns", "vc", "now", "status", "reason"), [
+    (_with_state("failed", "Pod app-1 (container app) is failing: ImagePullBackOff"),
+     vcluster(True), NOW, "failed", "Pod app-1 (container app) is failing: ImagePullBackOff"),
+    (_with_state("failed", "x"), None, NOW, "failed", "x"),  # broken before its vcluster ran
+    (_with_state("deploying"), vcluster(True), NOW, "deploying", ""),
+    (_with_state("deploying"), None, NOW, "no-vcluster", ""),
+    (_with_state("ready"), vcluster(True), NOW, "ready", ""),
+    (_with_state("failed", "x"), vcluster(True), NOW + dt.timedelta(hours=2), "expired", ""),
+])
+def test_list_rows_show_the_state_up_recorded(ns: dict[str, object], vc: VCluster | None,
+                                              now: dt.datetime, status: str,
+                                              reason: str) -> None:
+    record = naming.read_environment(ns)
+    assert record is not None
+    row = environments.row(record, vc, now)
+    assert (row.status, row.reason) == (status, reason)
+
+
 def test_published_server_is_the_current_contexts() -> None:
     published = {"current-context": "b",
                  "contexts": [{"name": "a", "context": {"cluster": "x"}},

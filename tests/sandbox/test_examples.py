@@ -23,7 +23,7 @@ def test_preview_yaml_points_at_its_chart(example: str, helm: KubectlRunner) -> 
     chart = EXAMPLES / example / config["chart"]["path"]
     assert (chart / "Chart.yaml").is_file()
     assert config["domain"] == "localhost"
-    assert config["url"] == "http://pr-{{ pr.number }}-{{ repo.name }}.{{ domain }}"
+    assert config["url"] == "http://{{ env.name }}-{{ repo.name }}.{{ domain }}"
     helm("lint", str(chart), "--strict", "--set", "ingress.host=pr-1-app.localhost")
 
 

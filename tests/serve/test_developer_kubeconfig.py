@@ -164,7 +164,7 @@ def test_a_writer_gets_a_kubeconfig_inside_the_virtual_cluster_until_it_expires(
         tmp_path: Path) -> None:
     output = tmp_path / "pr.kubeconfig"
     before = time.time()
-    result = get_kubeconfig(dev_platform, "alice-token", "--output", str(output))
+    result = get_kubeconfig(dev_platform, "alice-token", "--file", str(output))
     assert "alice-token" not in result.stderr + result.stdout
     assert oct(output.stat().st_mode & 0o777) == "0o600"
     returned = yaml.safe_load(output.read_text())

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from preview import policy
-from preview.operations.developer import account_name, expires_in, token_kubeconfig
+from preview.operations.developer import account_name, expires_in, ours, token_kubeconfig
 from preview.policy.model import PolicyError
 from preview.serve.developers import (
     DeveloperRefused,
@@ -132,3 +132,11 @@ def test_identify_against_the_fake_github() -> None:
                 (token, caught.value.reason)
         # a stranger may read a public repository: enough when the policy says read
         assert asyncio.run(identify("s", "octo/open", _rules(fake, "read"))).role == "read"
+
+
+def test_only_our_objects_are_used() -> None:
+    mine = {"metadata": {"labels": {"preview-vcluster.io/managed-by": "preview-vcluster"}}}
+    assert ours(mine)
+    assert not ours({"metadata": {"labels": {"preview-vcluster.io/managed-by": "someone"}}})
+    assert not ours({"metadata": {}}) and not ours({})
+    assert not ours({"metadata": {"labels": ["preview-vcluster.io/managed-by"]}})

@@ -329,6 +329,41 @@ def test_node_pinning_is_stripped_and_named() -> None:
         ("node-pinning", "spec.nodeSelector")]
 
 
+# What the API server's DefaultTolerationSeconds admission adds to every pod.
+ADMISSION_TOLERATIONS = [
+    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute",
+     "tolerationSeconds": 300},
+    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
+     "tolerationSeconds": 300}]
+
+
+def test_tolerations_kubernetes_added_are_dropped_without_a_word() -> None:
+    spec: dict[str, Any] = {"containers": [{"name": "c"}],
+                            "tolerations": [dict(t) for t in ADMISSION_TOLERATIONS]}
+    assert policy.pod(spec, {}, STRICT) == []
+    assert "tolerations" not in spec  # still not copied: the host adds its own
+    daemonset = {"key": "node.kubernetes.io/disk-pressure", "operator": "Exists",
+                 "effect": "NoSchedule"}
+    assert policy.pod({"containers": [{"name": "c"}], "tolerations": [daemonset]}, {},
+                      STRICT) == []
+
+
+@pytest.mark.parametrize("toleration", [
+    {"key": "dedicated", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"},
+    {"operator": "Exists"},  # tolerates every taint
+    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoSchedule"},
+    {"key": "node.kubernetes.io/unreachable", "operator": "Equal", "value": "x",
+     "effect": "NoExecute"},
+])
+def test_a_toleration_the_tenant_asked_for_is_stripped_and_named(
+        toleration: dict[str, Any]) -> None:
+    spec: dict[str, Any] = {"containers": [{"name": "c"}],
+                            "tolerations": [*ADMISSION_TOLERATIONS, toleration]}
+    assert [(v.rule, v.message) for v in policy.pod(spec, {}, STRICT)] == [
+        ("node-pinning", "spec.tolerations")]
+    assert "tolerations" not in spec
+
+
 @pytest.mark.parametrize(("host", "patterns", "allowed"), [
     ("shop.pr-1.example.com", ("*.pr-1.example.com.",), True),  # a pattern's final dot
     ("shop.pr-1.example.com", ("shop.pr-1.example.com.",), True),

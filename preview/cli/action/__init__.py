@@ -22,6 +22,8 @@ from typing import Any
 
 import click
 
+from preview import pullrequest, triggers
+from preview.cli import platform_inputs
 from preview.cli.action.checks import (
     check_mode,
     fork_of,
@@ -33,8 +35,8 @@ from preview.cli.action.checks import (
 from preview.cli.action.plan import COMMANDS, PR_EVENTS, Invocation, override_flags, plan
 from preview.cli.action.requests import identity, refusal_reply, requested
 from preview.cli.reporting import Reporter
-from preview.errors import BadInput
-from preview.github.actions import Actions
+from preview.errors import BadInput, PreviewError
+from preview.github.actions import Actions, command
 from preview.operations.run import Refused
 
 __all__ = ["COMMANDS", "Invocation", "action_command", "check_mode", "fork_of", "fork_of_pull",
@@ -63,6 +65,33 @@ def action_command() -> None:
     token = inputs.pop("github-token", "")
     if token:
         click.echo(f"::add-mask::{token}")
+    try:
+        _run(environ, inputs, kubeconfig, token)
+    except platform_inputs.Misconfigured as e:
+        # The platform's configuration, not the pull request: the log says what, the
+        # comment only that the platform team has been told.
+        click.echo(command("error", f"{e.message}; {e.hint}" if e.hint else e.message,
+                           title="preview-vcluster platform configuration error"))
+        _misconfigured(environ, token)
+        raise
+    except BadInput as e:
+        click.echo(command("error", f"{e.message}; {e.hint}" if e.hint else e.message,
+                           title="preview-vcluster input error"))
+        raise
+
+
+def _misconfigured(environ: Mapping[str, str], token: str) -> None:
+    """Tell the pull request, when the event names one: the comment's misconfigured state."""
+    try:
+        event = pullrequest.read_event(environ)
+    except PreviewError:
+        event = None
+    pr, env = identity(event.get("pull_request") if event else None, environ)
+    Reporter.create(environ, token, "text").misconfigured(pr, env)
+
+
+def _run(environ: dict[str, str], inputs: dict[str, str], kubeconfig: str,
+         token: str) -> None:
     event: dict[str, object] = {}
     if environ.get("GITHUB_EVENT_PATH"):
         try:
@@ -71,11 +100,10 @@ def action_command() -> None:
             raise BadInput(f"cannot read the event payload {environ['GITHUB_EVENT_PATH']}: {e}",
                            "run the action from a workflow") from e
     directory = Path(environ.get("RUNNER_TEMP") or tempfile.gettempdir())
-    fd, name = tempfile.mkstemp(prefix="preview-kubeconfig-", dir=directory)
+    fd, name = tempfile.mkstemp(prefix="preview-kubeconfig-", dir=directory)  # mode 0600
+    os.close(fd)
     policy_file = ""
     try:
-        with os.fdopen(fd, "w") as handle:  # mkstemp: mode 0600
-            handle.write(kubeconfig)
         policy = inputs.get("policy", "")
         if policy.strip() and is_policy_content(policy):
             fd, policy_file = tempfile.mkstemp(prefix="preview-policy-", suffix=".yaml",
@@ -94,7 +122,10 @@ def action_command() -> None:
             # Decided before the kubeconfig is looked at: a fork's run gets no secrets, and
             # its refusal must say "fork", not "empty kubeconfig".
             pull, asked = requested(inputs, event_name, event, environ, token)
-            invocation = plan(inputs, event_name, event, name, pull=pull, asked=asked)
+            found = triggers.comment_request(event) if asked else None
+            invocation = plan(inputs, event_name, event, name, pull=pull, asked=asked,
+                              asked_by=found.login if isinstance(
+                                  found, triggers.CommentRequest) else "")
         except Refused as e:
             # Not a failure of the check: the run ends neutral, the comment says why.
             pr = event.get("pull_request") if event_name in PR_EVENTS else pull
@@ -107,6 +138,14 @@ def action_command() -> None:
             _set_output(environ, "status", "skipped")
             return
         check_mode(kubeconfig, inputs.get("api-url", ""))
+        # The platform's inputs, checked before anything runs with them.
+        if policy_file:
+            platform_inputs.check_policy(Path(policy_file), "input policy")
+        decoded = platform_inputs.kubeconfig(kubeconfig)
+        if decoded != kubeconfig:  # decoded from base64: its credentials are new strings
+            for line in secret_lines(decoded):
+                click.echo(f"::add-mask::{line}")
+        Path(name).write_text(decoded)
         child = {k: v for k, v in environ.items() if not k.startswith("INPUT_")}
         if token:
             child["GITHUB_TOKEN"] = token

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from preview import triggers
+from preview import naming, triggers
 from preview.cli.action.checks import fork_of_pull, number_of
 from preview.config_overrides import OVERRIDES
 from preview.errors import BadInput
@@ -36,12 +36,13 @@ def _lines(value: str) -> list[str]:
 
 def plan(inputs: Mapping[str, str], event_name: str, event: Mapping[str, object],
          kubeconfig: str, *, pull: Mapping[str, Any] | None = None,
-         asked: str = "") -> Invocation:
+         asked: str = "", asked_by: str = "") -> Invocation:
     """The `preview` command line for these inputs and this event (pure).
 
     `pull` is the pull request as GitHub's API describes it, when the event does not carry
     it (a `/preview` comment, `pr-number` on `workflow_dispatch`); `asked` is the command of
-    a `/preview` comment whose author may give it (triggers.comment_request, may_command).
+    a `/preview` comment whose author (`asked_by`) may give it (triggers.comment_request,
+    may_command).
     """
     command = inputs.get("command", "").strip()
     if command and command not in COMMANDS:
@@ -104,6 +105,19 @@ def plan(inputs: Mapping[str, str], event_name: str, event: Mapping[str, object]
         return Invocation(tuple(argv))
     if pull is not None and in_event is None:
         argv += _named(pull, command)
+    if command == "down":
+        reason = triggers.removal_reason(event_name, event, asked_by)
+        if reason:
+            argv += ["--reason", reason]
+    app = inputs.get("environment", "").strip()
+    if app:
+        try:
+            naming.check_app(app)
+        except ValueError as e:
+            raise BadInput(f"input environment: {e}",
+                           "name the app, e.g. environment: api (its environment is "
+                           "pr-<n>-api)") from None
+        argv += ["--environment", app]
     if command == "up":
         if inputs.get("config", "").strip():
             argv += ["--config", inputs["config"].strip()]

@@ -65,6 +65,7 @@ def identity(pr: Mapping[str, Any] | None, environ: Mapping[str, str]
         return None, None
     try:
         found = pullrequest.from_event({"pull_request": pr}, environ)
-        return found, naming.environment_for(found.owner, found.repo, found.number)
-    except PreviewError:
+        app = environ.get("INPUT_ENVIRONMENT", "").strip()
+        return found, naming.environment_for(found.owner, found.repo, found.number, app)
+    except (PreviewError, ValueError):
         return None, None
