@@ -12,11 +12,12 @@ MAX_SECONDS = 10 * 365 * 86400
 HINT = "use a number and a unit: 30s, 90m, 36h, 7d (or 1h30m; a bare number means seconds)"
 
 
-def parse_duration(value: object) -> int:
+def parse_duration(value: object, *, allow_zero: bool = False) -> int:
     """Seconds in `value` (`"90m"`, `"1h30m"`, `3600`, `"3600"`); ValueError naming the problem.
 
     Zero, negative and absurdly long durations are refused: a TTL of 0 would delete an
-    environment as soon as it is made, and a timeout of 0 would fail every wait.
+    environment as soon as it is made, and a timeout of 0 would fail every wait. A grace
+    period may be zero (`allow_zero`): no grace.
     """
     if isinstance(value, bool):  # bool is an int subclass: `ttl: yes` is a mistake, not 1s
         raise ValueError(f"{value!r} is not a duration")
@@ -32,7 +33,7 @@ def parse_duration(value: object) -> int:
             raise ValueError(f"{value!r} is not a duration")
     else:
         raise ValueError(f"{value!r} is not a duration")
-    if seconds <= 0:
+    if seconds < 0 or (seconds == 0 and not allow_zero):
         raise ValueError(f"{value!r} is not a positive duration")
     if seconds > MAX_SECONDS:
         raise ValueError(f"{value!r} is longer than 10 years")

@@ -28,3 +28,16 @@ def test_refused(value: object) -> None:
 def test_format_round_trips(seconds: int, text: str) -> None:
     assert format_duration(seconds) == text
     assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("value", ["0", "0s", "0m", 0])
+def test_a_grace_period_may_be_zero(value: object) -> None:
+    assert parse_duration(value, allow_zero=True) == 0
+    with pytest.raises(ValueError, match="not a positive duration"):
+        parse_duration(value)
+
+
+@pytest.mark.parametrize("value", [-1, "-5m", "", "5x"])
+def test_zero_allowed_still_refuses_the_rest(value: object) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(value, allow_zero=True)

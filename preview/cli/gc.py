@@ -39,9 +39,10 @@ def _repos(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
 @click.option("--parallel", type=click.IntRange(min=1), default=8, show_default=True,
               help="Environments deleted at a time (each still verified and reported).")
 @click.option("--older-than", "grace", default="1h", show_default=True,
-              callback=options.duration, metavar="DURATION",
+              callback=options.grace, metavar="DURATION",
               help="Grace period: younger environments are kept (a deploy may be running) "
-                   "unless their TTL expired. 30m, 6h, 2d (a bare number: seconds).")
+                   "unless their TTL expired. 30m, 6h, 2d (a bare number: seconds; 0: "
+                   "none).")
 @click.option("--keep-label", "keep_labels", multiple=True, default=("preview:keep",),
               show_default=True, help="A PR label that keeps its environment. Repeatable.")
 @options.timeout_option("5m", "each environment's teardown")

@@ -115,6 +115,19 @@ def duration(_ctx: click.Context | None, param: click.Parameter | None,
         raise click.BadParameter(f"{e} — {durations.HINT}", param=param) from None
 
 
+def grace(_ctx: click.Context | None, param: click.Parameter | None,
+          value: str | int | None) -> int | None:
+    """A grace period, read as `duration` reads a duration but `0` (`0s`) allowed: none."""
+    from preview import durations
+
+    if value is None:
+        return None
+    try:
+        return durations.parse_duration(value, allow_zero=True)
+    except ValueError as e:
+        raise click.BadParameter(f"{e} — {durations.HINT}", param=param) from None
+
+
 def timeout_option(default: str, what: str) -> Callable[[F], F]:
     """`--timeout DURATION` (`300`, `10m`), passed as seconds: how long `what` may take."""
     def decorate(fn: F) -> F:

@@ -61,7 +61,8 @@ def test_image_pull_failure_names_pod_reason_and_event(sandbox: Sandbox,
     assert lines[0] == "deploy failed: something"
     assert lines[1].startswith(f"pod {pod} container web: ")
     assert "ImagePullBackOff" in d.summary and pulled[0][:100] in d.summary
-    assert lines[-1] == "helm: revision 1 deployed: Install complete"
+    # helm did not fail: its "deployed" is kept for the record, not said in the summary
+    assert not any(line.startswith("helm:") for line in lines)
     assert d.helm_status == "revision 1 deployed: Install complete"
     assert len(lines) <= 8
 
