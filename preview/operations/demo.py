@@ -1,7 +1,7 @@
 """The demo behind `./dev sandbox`: `up` an example as a pull request, serve, then `down`.
 
 Cluster-agnostic: it takes a `HostCluster` like every operation (the sandbox is started by
-`preview/cli/sandbox.py`, which alone imports `preview.sandbox`), so the demo is exactly
+`preview/cli/sandbox/`, which alone imports `preview.sandbox`), so the demo is exactly
 what `preview up` / `preview down` do for a user.
 """
 
