@@ -354,6 +354,9 @@ def test_tolerations_kubernetes_added_are_dropped_without_a_word() -> None:
     {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoSchedule"},
     {"key": "node.kubernetes.io/unreachable", "operator": "Equal", "value": "x",
      "effect": "NoExecute"},
+    # never what Kubernetes adds (its API refuses a value with Exists): not one of its own
+    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "value": "x",
+     "effect": "NoExecute"},
 ])
 def test_a_toleration_the_tenant_asked_for_is_stripped_and_named(
         toleration: dict[str, Any]) -> None:
