@@ -68,7 +68,6 @@ def sleep_command(repo: str | None, pr_number: str | None, app: str | None,
 def _idle(selector: str | None, timeout: int, output: str, kubeconfig: Path | None,
           context: str | None, policy_path: Path | None, named: bool) -> None:
     """The idle pass: exit 1 when an environment that should sleep could not."""
-    import sys
     from dataclasses import asdict
 
     from preview import policy
@@ -120,7 +119,7 @@ def _run(verb: str, repo: str | None, pr_number: str | None, app: str | None,
     if selector is not None:
         if repo is not None or pr_number is not None or app is not None:
             raise BadInput("-l and --repo/--pr name environments two ways: give one of them")
-        envs = asyncio.run(_selected(host, selector))
+        envs = asyncio.run(sleep.selected(host, selector))
     else:
         envs = [inputs.environment(repo, pr_number, app)[1]]
     printer = ProgressPrinter(None)  # on stderr: stdout is the result
@@ -146,19 +145,3 @@ def _run(verb: str, repo: str | None, pr_number: str | None, app: str | None,
         click.echo(f"environment {result.environment} ({result.namespace}) {done} "
                    f"({len(result.workloads)} workloads, {result.seconds:.1f}s)")
 
-
-async def _selected(host: Any, selector: str) -> list[Any]:
-    """The environments whose namespaces match `selector`, oldest first."""
-    from preview import naming
-    from preview.kube.resources import NAMESPACES
-
-    async with host.client() as kube:
-        listed = await kube.list(NAMESPACES, None,
-                                 f"{naming.environment_selector()},{selector}")
-    envs = []
-    for record in filter(None, map(naming.read_environment, listed.get("items") or [])):
-        owner, _, name = record.repo.partition("/")
-        if owner and name and record.pr:
-            envs.append(naming.environment_for(owner, name, record.pr,
-                                               naming.app_of(record.environment, record.pr)))
-    return envs

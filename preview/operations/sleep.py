@@ -187,6 +187,20 @@ class IdleOutcome:
     reason: str
 
 
+async def selected(host: HostCluster, selector: str) -> list[naming.Environment]:
+    """The environments whose namespaces match the label selector `selector` (`-l`)."""
+    async with host.client() as kube:
+        listed = await kube.list(NAMESPACES, None,
+                                 f"{naming.environment_selector()},{selector}")
+    envs = []
+    for record in filter(None, map(naming.read_environment, listed.get("items") or [])):
+        owner, _, name = record.repo.partition("/")
+        if owner and name and record.pr:
+            envs.append(naming.environment_for(owner, name, record.pr,
+                                               naming.app_of(record.environment, record.pr)))
+    return envs
+
+
 async def sleep_idle(host: HostCluster, rules: Policy, progress: Progress, *,
                      lock: exclusive.Lock, selector: str = "", timeout: float = 300.0,
                      now: dt.datetime | None = None) -> tuple[IdleOutcome, ...]:

@@ -62,9 +62,11 @@ def test_sleep_leaves_no_pod_on_the_host_and_wake_restores_the_replicas(
     assert listed_status(sandbox) == "asleep"
     claims = core.list_namespaced_persistent_volume_claim(env.namespace).items
     assert [c.status.phase for c in claims] == ["Bound"]  # the data stays
-    again = json.loads(preview(sandbox, "sleep", "--repo", "example/sleepy", "--pr", "7",
-                               "-o", "json").stdout)
-    assert [(r["state"], r["changed"]) for r in again] == [("asleep", False)]
+    # again, by a label selector (`-l`, as for many): already asleep, nothing changes
+    selector = f"{naming.REPO}={naming.repo_label('example', 'sleepy')}"
+    again = json.loads(preview(sandbox, "sleep", "-l", selector, "-o", "json").stdout)
+    assert [(r["environment"], r["state"], r["changed"]) for r in again] == [
+        ("pr-7", "asleep", False)]
 
     woken = json.loads(preview(sandbox, "wake", "--repo", "example/sleepy", "--pr", "7",
                                "-o", "json").stdout)
