@@ -211,6 +211,16 @@ def pr_number_input(inputs: Mapping[str, str]) -> int | None:
     return int(value)
 
 
+# Why an environment was removed, and how to bring it back: `down --reason` from the action
+# (removal_reason) and the GC's removals (preview.operations.gc.removal_reason) say it alike.
+MERGED = "the pull request was merged"
+CLOSED = "the pull request was closed; reopening it brings the environment back"
+BRING_BACK = "a push, running the workflow again or a comment /preview brings it back"
+EXPIRED = (f"it expired (no push before its TTL ran out); {BRING_BACK}, and the label "
+           "preview:keep keeps an environment")
+BROKEN = f"its virtual cluster never became ready; {BRING_BACK}"
+
+
 def removal_reason(event_name: str, event: Mapping[str, Any], asked_by: str = "") -> str:
     """Why a `down` of the action removes the environment, and how to bring it back, for
     the comment (pure); "" when the event does not say."""
@@ -224,8 +234,8 @@ def removal_reason(event_name: str, event: Mapping[str, Any], asked_by: str = ""
     label = event.get("label")
     if action == "closed":
         if isinstance(pr, Mapping) and pr.get("merged") is True:
-            return "the pull request was merged"
-        return "the pull request was closed; reopening it brings the environment back"
+            return MERGED
+        return CLOSED
     if action == "unlabeled" and isinstance(label, Mapping):
         return (f"the label {label.get('name')} was removed; adding it again brings the "
                 "environment back")

@@ -45,6 +45,7 @@ class Decision:
     rule: str
     reason: str
     age_seconds: int
+    pr_state: str = ""  # rule pr-closed: merged | closed | missing, as GitHub said
 
     @property
     def namespace(self) -> str:

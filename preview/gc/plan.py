@@ -86,8 +86,8 @@ def decide(env: HostEnvironment, state: RepoPulls, now: dt.datetime,
     age = int((now - created).total_seconds()) if created else 0
     grace = settings.grace_seconds
 
-    def result(action: str, rule: str, reason: str) -> Decision:
-        return Decision(env, action, rule, reason, max(age, 0))
+    def result(action: str, rule: str, reason: str, pr_state: str = "") -> Decision:
+        return Decision(env, action, rule, reason, max(age, 0), pr_state)
 
     if env.deletion_started:
         started = _time(env.deletion_started)
@@ -129,7 +129,7 @@ def decide(env: HostEnvironment, state: RepoPulls, now: dt.datetime,
         how = state.closed.get(record.pr, "")
         what = {"merged": "is merged", "closed": "is closed (not merged)",
                 "missing": "does not exist"}.get(how, "is closed or merged (not open)")
-        return result(DELETE, "pr-closed", f"PR #{record.pr} {what}")
+        return result(DELETE, "pr-closed", f"PR #{record.pr} {what}", how)
     if not env.ready:
         return result(DELETE, "broken", f"virtual cluster {env.vcluster}, created "
                       f"{duration(age)} ago (grace {duration(grace)})")

@@ -13,7 +13,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
-from preview import lease, naming, pullrequest
+from preview import lease, naming, pullrequest, triggers
 from preview.errors import BadInput
 from preview.gc import collect, execute, plan, teardown
 from preview.gc.model import Decision, GcResult, HostEnvironment, Settings
@@ -92,9 +92,19 @@ def github_notifier(session: GitHubSession) -> execute.Notify:
         except (ValueError, BadInput):
             return ["the namespace does not name its repository and PR: GitHub not told"]
         # The GitHub transport blocks: the report runs in a worker thread, as the lookups do.
-        return await asyncio.to_thread(session.report_torn_down, pull, env)
+        return await asyncio.to_thread(session.report_torn_down, pull, env, None,
+                                       removal_reason(decision))
 
     return notify
+
+
+def removal_reason(decision: Decision) -> str:
+    """Why the GC removed an environment and how to bring it back, for the comment, in the
+    words `preview down --reason` gets from the action (pure); "" when there is nothing to
+    tell the pull request (a deletion retried, a pull request GitHub does not know)."""
+    if decision.rule == "pr-closed":
+        return {"merged": triggers.MERGED, "closed": triggers.CLOSED}.get(decision.pr_state, "")
+    return {"ttl-expired": triggers.EXPIRED, "broken": triggers.BROKEN}.get(decision.rule, "")
 
 
 def down_teardown(host: HostCluster, kube: KubeClient, lock: exclusive.Lock,

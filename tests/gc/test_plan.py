@@ -86,6 +86,12 @@ def test_rules(case: str, environment: HostEnvironment, github: RepoPulls, actio
     assert words in decision.reason
 
 
+def test_a_closed_pull_request_says_how_it_was_closed() -> None:
+    assert decide(env(), MERGED, NOW, SETTINGS).pr_state == "merged"
+    assert decide(env(), CLOSED, NOW, SETTINGS).pr_state == ""  # not said: only "not open"
+    assert decide(env(), OPEN, NOW, SETTINGS).pr_state == ""
+
+
 def test_without_github_only_ttl_and_broken_rules_delete() -> None:
     settings = Settings(github="no GitHub token")
     envs = [env(1), env(2, expires_in_h=-1), env(3, vcluster="missing"), env(4, age_h=0.1)]
