@@ -112,6 +112,15 @@ def test_down_ignores_deploy_inputs() -> None:
     assert argv == ("down", "--kubeconfig", "/kc", "--reason", "the pull request was closed; reopening it brings the environment back")
 
 
+def test_deployments_false_keeps_up_and_down_off_github_deployments() -> None:
+    off = {"deployments": "false"}
+    assert plan(off, "pull_request", _event("opened"), "/kc").argv == \
+        ("up", "--kubeconfig", "/kc", "--no-deployments")
+    assert "--no-deployments" in plan(off, "pull_request", _event("closed"), "/kc").argv
+    for on in ({}, {"deployments": "true"}):
+        assert "--no-deployments" not in plan(on, "pull_request", _event("opened"), "/kc").argv
+
+
 def test_gc_on_a_schedule() -> None:
     argv = plan({"command": "gc", "dry-run": "true", "max-deletions": "5"}, "schedule", {},
                 "/kc").argv
@@ -122,6 +131,7 @@ def test_gc_on_a_schedule() -> None:
     ({"command": "deploy"}, "pull_request", "command"),
     ({}, "push", "push"),
     ({"allow-forks": "maybe"}, "pull_request", "allow-forks"),
+    ({"deployments": "no way"}, "pull_request", "deployments"),
 ])
 def test_bad_inputs_name_the_input(inputs: dict[str, str], event_name: str, names: str) -> None:
     with pytest.raises(BadInput, match=names) as caught:

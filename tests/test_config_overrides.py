@@ -21,7 +21,8 @@ ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
 # the output, the mode and the run.
 UP_ONLY = {"--config", "--repo", "--pr", "--environment", "--sha", "--branch", "--author", "--output",
            "--allow-forks", "--policy", "--api", "--audience", "--no-wait", "--github-token",
-           "--kubeconfig", "--context", "--kube-context", "--verbose", "--help"}
+           "--kubeconfig", "--context", "--kube-context", "--verbose", "--help",
+           "--no-deployments"}
 
 
 def _up_flags() -> set[str]:

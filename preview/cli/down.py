@@ -35,7 +35,7 @@ from preview.cli import inputs, options, reporting, texts
 def down_command(repo: str | None, pr_number: str | None, app: str | None, reason: str,
                  timeout: int, output: str,
                  api_url: str | None, audience: str | None, no_wait: bool,
-                 github_token: str | None, kubeconfig: Path | None,
+                 github_token: str | None, no_deployments: bool, kubeconfig: Path | None,
                  context: str | None) -> None:
     """Tear down the preview environment of a pull request, and verify it is gone.
 
@@ -47,7 +47,8 @@ def down_command(repo: str | None, pr_number: str | None, app: str | None, reaso
     from preview.operations import run
 
     pr, env = inputs.environment(repo, pr_number, app)
-    reporter = reporting.Reporter.create(os.environ, github_token, output)
+    reporter = reporting.Reporter.create(os.environ, github_token, output,
+                                         deployments=not no_deployments)
     printer = reporter.progress(output)
     with reporter.group(f"preview down: {env.name} of {env.full_name}"):
         where = inputs.backend(api_url, audience, kubeconfig, context, no_wait)

@@ -60,6 +60,9 @@ def api_options(fn: F) -> F:
 
 
 def github_option(fn: F) -> F:
+    fn = click.option("--no-deployments", is_flag=True,
+                      help="Keep the pull request's comment but create no GitHub deployment "
+                           "(no pr-N environment in the repository's settings).")(fn)
     return click.option("--github-token", default=None, metavar="TOKEN",
                         help=reporting.TOKEN_HELP)(fn)
 

@@ -42,9 +42,11 @@ class Reporter:
     actions: Actions | None = None
 
     @classmethod
-    def create(cls, environ: Mapping[str, str], token: str | None, output: str) -> Reporter:
+    def create(cls, environ: Mapping[str, str], token: str | None, output: str, *,
+               deployments: bool = True) -> Reporter:
         """A reporter for this run. Workflow commands go to stdout, except with `-o json`,
-        whose stdout is the result alone."""
+        whose stdout is the result alone. `deployments=False`: the comment without GitHub
+        deployments (`--no-deployments`)."""
         in_actions = environ.get("GITHUB_ACTIONS") == "true"
         if not (token or environ.get("GITHUB_TOKEN") or in_actions):
             return cls(None)
@@ -54,7 +56,7 @@ class Reporter:
         out = sys.stdout if output == "text" else sys.stderr
         # Without a token the session prints the comment to `out`; the CLI prints its own
         # summary, so only Actions (outputs, annotations) needs such a session.
-        return cls(GitHubSession.from_env(environ, token, out=out),
+        return cls(GitHubSession.from_env(environ, token, out=out, deployments=deployments),
                    Actions.from_env(environ, out))
 
     @property

@@ -48,7 +48,7 @@ def up_command(config_path: Path | None, overrides: Any, repo: str | None,
                pr_number: str | None, app: str | None, sha: str | None, branch: str | None,
                author: str | None, output: str, allow_forks: bool, policy_path: Path | None,
                api_url: str | None, audience: str | None, no_wait: bool,
-               github_token: str | None, kubeconfig: Path | None,
+               github_token: str | None, no_deployments: bool, kubeconfig: Path | None,
                context: str | None) -> None:
     """Create or upgrade the preview environment of a pull request and check its URL.
 
@@ -83,7 +83,8 @@ def up_command(config_path: Path | None, overrides: Any, repo: str | None,
                        "under its own platform policy",
                        "drop the flags that override preview.yaml and --policy; put them in "
                        "preview.yaml")
-    reporter = reporting.Reporter.create(os.environ, github_token, output)
+    reporter = reporting.Reporter.create(os.environ, github_token, output,
+                                         deployments=not no_deployments)
     request = run.UpRequest(config_path, overrides, policy_path, allow_forks,
                             os.environ.get("GITHUB_EVENT_NAME", ""))
     printer = reporter.progress(output)

@@ -30,6 +30,8 @@ _BUDGETS = ((100, 50, 20), (40, 20, 20), (20, 10, 10), (10, 5, 10), (5, 3, 5), (
             (0, 0, 3), (0, 0, 1))
 _TEMPLATES = Path(__file__).parent / "templates"
 _HELM_DEPLOYED = re.compile(r"(STATUS: )?(revision \d+ )?deployed\b")
+_SHA = re.compile(r"[0-9a-f]{7,40}")
+GITHUB = "https://github.com"
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,9 @@ def _context(data: CommentInput, log_lines: int, event_lines: int, max_pods: int
         "marker": data.marker,
         "state": data.state,
         "pr": {"number": pr.number, "branch": pr.branch, "author": pr.author,
-               "title": pr.title, "short_sha": pr.head_sha[:7]},
+               "title": pr.title, "short_sha": pr.head_sha[:7],
+               "commit_url": markdown.url(commit_url(f"{pr.owner}/{pr.repo}", pr.head_sha,
+                                                     pr.run_url))},
         "env": {"name": env.name, "namespace": env.namespace, "vcluster": env.vcluster},
         "run_url": markdown.url(pr.run_url),
         "url_text": markdown.inline(url, 500),
@@ -114,6 +118,16 @@ def _context(data: CommentInput, log_lines: int, event_lines: int, max_pods: int
         "refusal": {"why": data.refusal[0], "hint": data.refusal[1]},
         "removed_because": data.removed_because,
     }
+
+
+def commit_url(full_name: str, sha: str, run_url: str) -> str:
+    """The commit's page (pure): on the GitHub the run link names (GITHUB_SERVER_URL, so
+    GHES too) when that link is of this repository, else on github.com; "" when `sha` is
+    not a commit SHA."""
+    if not _SHA.fullmatch(sha):
+        return ""
+    server, sep, _ = run_url.partition(f"/{full_name}/actions/runs/")
+    return f"{server if sep and server else GITHUB}/{full_name}/commit/{sha}"
 
 
 def expiry(expires_at: str, now: dt.datetime | None) -> str:

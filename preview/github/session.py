@@ -31,8 +31,9 @@ class GitHubSession:
     """
 
     def __init__(self, gh: client.GitHub | None, actions: Actions, out: TextIO | None,
-                 author: str | None = None) -> None:
+                 author: str | None = None, deployments: bool = True) -> None:
         self.gh = gh
+        self.deployments = deployments  # False: the comment only, no GitHub deployment
         self.actions = actions
         self.out = out
         self._author = author
@@ -41,13 +42,15 @@ class GitHubSession:
     @classmethod
     def from_env(cls, environ: Mapping[str, str], token: str | None = None, *,
                  out: TextIO | None = None, policy: client.RetryPolicy | None = None,
-                 author: str | None = None, pace_writes: bool = True) -> GitHubSession | None:
+                 author: str | None = None, pace_writes: bool = True,
+                 deployments: bool = True) -> GitHubSession | None:
         """A session from `--github-token` (`token`) or `GITHUB_TOKEN`, at `GITHUB_API_URL`.
 
         Without a token: a console session printing to `out`, or None when `out` is None too.
         `author` overrides the login our comments are recognised by (e.g. `my-app[bot]` for an
         app installation token, where `GET /user` is forbidden); by default it is `GET /user`'s
-        login, or `github-actions[bot]` when that answers 403.
+        login, or `github-actions[bot]` when that answers 403. `deployments=False` keeps the
+        comment and creates, updates and deactivates no GitHub deployment.
         """
         token = token or environ.get("GITHUB_TOKEN", "")
         # Workflow commands (masks first of all) must reach the step's stdout even when the
@@ -57,7 +60,7 @@ class GitHubSession:
             return cls(None, actions, out) if out is not None else None
         actions.mask(token)  # a no-op outside Actions
         gh = client.GitHub.from_env(token, environ, policy=policy, pace_writes=pace_writes)
-        return cls(gh, actions, out, author)
+        return cls(gh, actions, out, author, deployments)
 
     # -- the three reports -----------------------------------------------------------------
 
@@ -149,7 +152,7 @@ class GitHubSession:
             removed_in=result.seconds if result is not None and result.existed else None,
             removed_because=reason))
         warnings = self._comment(pr, env, body)
-        if self.gh is not None:
+        if self.gh is not None and self.deployments:
             warnings += self._guard("deployment", lambda: self._deployments(pr).deactivate_all(
                 env.name))
         warnings += self._guard("step outputs", lambda: self.actions.set_outputs({
@@ -195,7 +198,7 @@ class GitHubSession:
         return Deployments(self.gh, _full_name(pr))
 
     def _start_deployment(self, pr: PullRequestLike, env: EnvironmentLike) -> None:
-        if self.gh is None:
+        if self.gh is None or not self.deployments:
             return
         deployments = self._deployments(pr)
         self._deployment = deployments.start(pr.head_sha, env.name,
@@ -205,7 +208,7 @@ class GitHubSession:
 
     def _finish_deployment(self, pr: PullRequestLike, env: EnvironmentLike,
                            result: UpResult) -> None:
-        if self.gh is None:
+        if self.gh is None or not self.deployments:
             return
         deployments = self._deployments(pr)
         deployment = self._deployment or deployments.start(

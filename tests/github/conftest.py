@@ -69,11 +69,12 @@ def sleeps() -> Sleeps:
 @pytest.fixture
 def make_session(fake: FakeGitHub, sleeps: Sleeps) -> Callable[..., GitHubSession]:
     def make(token: str = ACTIONS_TOKEN, out: io.StringIO | None = None,
-             **environ: str) -> GitHubSession:
+             deployments: bool = True, **environ: str) -> GitHubSession:
         session = GitHubSession.from_env(
             {"GITHUB_API_URL": fake.url, **environ}, token, out=out or io.StringIO(),
             # settle=0: these runs write alone; the waits recorded are the retries' only.
-            policy=RetryPolicy(sleep=sleeps, settle=0.0), pace_writes=False)
+            policy=RetryPolicy(sleep=sleeps, settle=0.0), pace_writes=False,
+            deployments=deployments)
         assert session is not None
         return session
     return make

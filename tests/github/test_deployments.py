@@ -135,3 +135,20 @@ def test_an_unknown_state_is_refused(fake: FakeGitHub) -> None:
         deployments.set_status(deployment, "done")
     assert e.value.status == 422
     assert fake.count("POST /repos/{owner}/{repo}/deployments/{id}/statuses") == 1
+
+
+def test_with_deployments_off_the_comment_tells_the_whole_life_and_no_deployment_is_made(
+        fake: FakeGitHub, make_session: Callable[..., GitHubSession]) -> None:
+    session = make_session(deployments=False)
+    assert session.report_building(PR(), Env()) == []
+    assert "being built" in fake.comments(REPO, PR_NUMBER)[0]["body"]
+    assert session.report_result(PR(), Env(), ready_result()) == []
+    assert "is ready" in fake.comments(REPO, PR_NUMBER)[0]["body"]
+    assert make_session(deployments=False).report_result(PR(), Env(), failed_result()) == []
+    assert "failed to deploy" in fake.comments(REPO, PR_NUMBER)[0]["body"]
+    assert make_session(deployments=False).report_torn_down(PR(), Env()) == []
+    assert "was removed" in fake.comments(REPO, PR_NUMBER)[0]["body"]
+
+    assert fake.deployments(REPO) == []
+    assert not [e for e in fake.log if "/deployments" in e.route]
+    assert len(fake.comments(REPO, PR_NUMBER)) == 1

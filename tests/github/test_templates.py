@@ -153,3 +153,18 @@ def test_a_removal_says_why() -> None:
     assert "Removed because the pull request was merged." in body(
         "torn_down", removed_because="the pull request was merged")
     assert "Removed because" not in body("torn_down")
+
+
+def test_the_commit_is_a_link_on_the_runs_github() -> None:
+    sha = PR().head_sha
+    link = f"[0123456](https://github.example/octo/app/commit/{sha})"
+    for state, kw in (("building", {}), ("ready", {"result": ready_result()}),
+                      ("failed", {"result": failed_result()}), ("torn_down", {})):
+        assert link in body(state, **kw), state
+    # Without a run link (a workstation): github.com; a run of another repository: not its host.
+    assert render.commit_url("octo/app", sha, "") == f"https://github.com/octo/app/commit/{sha}"
+    assert render.commit_url("octo/app", sha, "https://ghe.example/x/y/actions/runs/1") == \
+        f"https://github.com/octo/app/commit/{sha}"
+    assert render.commit_url("octo/app", "", "") == ""
+    assert "[" not in body("building", pr=replace(PR(), head_sha="", run_url="")).split(
+        "Commit", 1)[1].splitlines()[0]

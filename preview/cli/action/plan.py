@@ -109,6 +109,8 @@ def plan(inputs: Mapping[str, str], event_name: str, event: Mapping[str, object]
         reason = triggers.removal_reason(event_name, event, asked_by)
         if reason:
             argv += ["--reason", reason]
+    if not triggers.flag(inputs, "deployments", default=True):
+        argv.append("--no-deployments")
     app = inputs.get("environment", "").strip()
     if app:
         try:
