@@ -54,6 +54,7 @@ class UpResult:
     diagnostics: Diagnostics | None
     kubeconfig_hint: str  # the command that gets a kubeconfig for this environment
     waited_for: str = ""  # the run that held the environment's lock first, if any
+    other_urls: tuple[str, ...] = ()  # the other Ingress hosts' URLs, when the deploy saw them
 
 
 @dataclass(frozen=True)

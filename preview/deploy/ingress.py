@@ -34,6 +34,14 @@ def tls_hosts(ingress: dict[str, Any]) -> tuple[str, ...]:
                  for host in entry.get("hosts") or [] if host)
 
 
+def ingress_hosts(ingresses: list[dict[str, Any]]) -> tuple[str, ...]:
+    """Every host the rules of these Ingresses name, sorted, once each; wildcards (`*.x`),
+    which no one can open, left out (pure)."""
+    return tuple(sorted({str(r["host"]) for i in ingresses
+                         for r in (i.get("spec") or {}).get("rules") or []
+                         if r.get("host") and not str(r["host"]).startswith("*")}))
+
+
 def has_tls(address: IngressAddress, host: str) -> bool:
     """Whether the Ingress serving `host` names it in its TLS section (pure)."""
     return any(host_matches(pattern, host) for pattern in address.tls_hosts)
@@ -74,7 +82,8 @@ async def wait_ingress(vc: VirtualCluster, namespace: str, host: str, timeout_s:
             found = address_of(ingress)
             if found:
                 found = dataclasses.replace(found, ingress=ingress["metadata"]["name"],
-                                            tls_hosts=tls_hosts(ingress))
+                                            tls_hosts=tls_hosts(ingress),
+                                            hosts=ingress_hosts(items))
                 progress(f"ingress/{ingress['metadata']['name']} has address "
                          f"{found.ip_or_hostname} (http {found.http_port}, "
                          f"https {found.https_port})")

@@ -49,6 +49,7 @@ class IngressAddress:
     https_port: int = 443
     ingress: str = ""  # the virtual Ingress that serves the host
     tls_hosts: tuple[str, ...] = ()  # its spec.tls hosts: a certificate is provided for them
+    hosts: tuple[str, ...] = ()  # every rule host of the namespace's Ingresses (no wildcards)
 
 
 class DeployFailed(PreviewError):

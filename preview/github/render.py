@@ -105,6 +105,8 @@ def _context(data: CommentInput, log_lines: int, event_lines: int, max_pods: int
         "run_url": markdown.url(pr.run_url),
         "url_text": markdown.inline(url, 500),
         "url_href": markdown.url(url),
+        "other_urls": [{"text": markdown.inline(other, 500), "href": markdown.url(other)}
+                       for other in (result.other_urls if result else ())],
         "expires_at": expiry(result.expires_at, data.now) if result else "",
         "kubeconfig_hint": result.kubeconfig_hint if result else "",
         "phases": phases,

@@ -93,6 +93,17 @@ def reachable_url(url: str, scheme_ports: dict[str, int]) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.hostname}:{port}"))
 
 
+def host_urls(address: deploy.IngressAddress, url: str) -> tuple[str, ...]:
+    """The URL of every other host of the namespace's Ingresses, beside `url`'s (pure):
+    https when the Ingress serving `url` has a certificate for it, with the ingress's port
+    as `url` gets it."""
+    ports = {"http": address.http_port, "https": address.https_port}
+    own = urlsplit(url).hostname
+    return tuple(
+        reachable_url(f"{'https' if deploy.has_tls(address, host) else 'http'}://{host}", ports)
+        for host in address.hosts if host != own)
+
+
 def url_scheme(url: str, tls: bool) -> str:
     """`url` with https when the Ingress provides a certificate for its host, else http
     (pure): what a default URL becomes once the Ingress is known."""
@@ -193,7 +204,7 @@ async def up(host: HostCluster, pr: PullRequest, config: RenderedConfig,
                     KubeClient(from_kubeconfig(path), "preview-up") as virtual:
                 await _wait_answers(virtual, progress)
                 phase.seconds["connect"] = round(time.monotonic() - connecting, 2)
-                diagnostics, url = await _deploy(deploy.VirtualCluster(path, virtual), config,
+                diagnostics, url, other_urls = await _deploy(deploy.VirtualCluster(path, virtual), config,
                                                  phase, progress)
         except Exception as e:
             reason = e.message if isinstance(e, PreviewError) else f"{type(e).__name__}: {e}"
@@ -213,7 +224,8 @@ async def up(host: HostCluster, pr: PullRequest, config: RenderedConfig,
         head_sha=pr.head_sha, status="failed" if diagnostics else "ready",
         phases=phase.seconds,
         expires_at=rfc3339(now + dt.timedelta(seconds=config.ttl_seconds)),
-        diagnostics=diagnostics, kubeconfig_hint=kubeconfig.hint(env), waited_for=held.waited)
+        diagnostics=diagnostics, kubeconfig_hint=kubeconfig.hint(env), waited_for=held.waited,
+        other_urls=other_urls)
 
 
 async def _record_state(kube: KubeClient, env: naming.Environment, state: str,
@@ -315,9 +327,11 @@ async def _wait_answers(virtual: KubeClient, progress: Progress) -> None:
 
 
 async def _deploy(vc: deploy.VirtualCluster, config: RenderedConfig, phase: _Phases,
-                  progress: Progress) -> tuple[Diagnostics | None, str]:
-    """Steps 4-6; a failure becomes diagnostics (the environment stays for inspection)."""
+                  progress: Progress) -> tuple[Diagnostics | None, str, tuple[str, ...]]:
+    """Steps 4-6; a failure becomes diagnostics (the environment stays for inspection).
+    Also the URLs of the other hosts of the namespace's Ingresses, once they are known."""
     url = check_url = config.url
+    others: tuple[str, ...] = ()
     timeouts = config.timeouts
     # `timeouts.deploy` bounds install and readiness together, as a user reads it.
     deadline = time.monotonic() + timeouts.deploy
@@ -340,6 +354,7 @@ async def _deploy(vc: deploy.VirtualCluster, config: RenderedConfig, phase: _Pha
                     check_url = url = url_scheme(url, deploy.has_tls(address, config.host))
                 url = reachable_url(url, {"http": address.http_port,
                                           "https": address.https_port})
+                others = host_urls(address, url)
         if health is not None:
             with phase("health"):
                 path = health.path
@@ -351,11 +366,11 @@ async def _deploy(vc: deploy.VirtualCluster, config: RenderedConfig, phase: _Pha
                                           timeouts.health, progress, ca_file=health.ca_file,
                                           insecure=not health.verify_tls, backend=backend)
     except deploy.DeployFailed as e:
-        return e.diagnostics, url
+        return e.diagnostics, url, others
     except PreviewError as e:
         progress(f"failed: {e.message}")
-        return await _diagnose(vc, config, e), url
-    return None, url
+        return await _diagnose(vc, config, e), url, others
+    return None, url, others
 
 
 async def _diagnose(vc: deploy.VirtualCluster, config: RenderedConfig,

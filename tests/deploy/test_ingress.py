@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from preview.deploy import ChartRef, IngressAddress, install, wait_ingress
-from preview.deploy.ingress import address_of, host_matches
+from preview.deploy.ingress import address_of, host_matches, ingress_hosts
 from preview.errors import PreviewError
 from preview.sandbox.runner import Sandbox
 from tests.conftest import KubectlRunner
@@ -31,7 +31,8 @@ def test_the_ingress_for_the_host_gets_the_controllers_address(
     status = kubectl("get", "ingress", "app-web", "-n", "ing-a", "-o",
                      "jsonpath={.status.loadBalancer.ingress[0].ip} "
                      "{.status.loadBalancer.ingress[0].ports[*].port}").stdout.split()
-    assert found == IngressAddress(status[0], int(status[1]), int(status[2]), "app-web")
+    assert found == IngressAddress(status[0], int(status[1]), int(status[2]), "app-web",
+                                   hosts=(HOST,))
     assert lines[-1] == (f"ingress/app-web has address {status[0]} "
                          f"(http {status[1]}, https {status[2]})")
 
@@ -89,3 +90,25 @@ def test_host_matching() -> None:
     assert not host_matches("*.example.com", "a.b.example.com")
     assert not host_matches("*.example.com", "example.com")
     assert not host_matches("", "a.example.com")
+
+
+@pytest.mark.sandbox
+@pytest.mark.tools
+def test_every_host_of_the_namespaces_ingresses_comes_with_the_address(
+        sandbox: Sandbox) -> None:
+    async def scenario() -> IngressAddress:
+        async with virtual_cluster(sandbox) as vc:
+            await install(vc, ChartRef(str(APP)), "app", "ing-h",
+                          {"host": HOST, "extraHosts": ["api.preview.test", "*.wild.test"]},
+                          60, Lines())
+            return await wait_ingress(vc, "ing-h", HOST, 30, Lines())
+
+    # Sorted, once each; a wildcard is no address anyone can open.
+    assert run(scenario()).hosts == ("api.preview.test", HOST)
+
+
+def test_ingress_hosts_are_the_rules_hosts_without_wildcards() -> None:
+    def ingress(*hosts: str) -> dict:
+        return {"spec": {"rules": [{"host": h} if h else {} for h in hosts]}}
+    assert ingress_hosts([ingress("b.x", "a.x", "*.w.x", ""), ingress("a.x"), {}]) == \
+        ("a.x", "b.x")

@@ -168,3 +168,17 @@ def test_the_commit_is_a_link_on_the_runs_github() -> None:
     assert render.commit_url("octo/app", "", "") == ""
     assert "[" not in body("building", pr=replace(PR(), head_sha="", run_url="")).split(
         "Commit", 1)[1].splitlines()[0]
+
+
+def test_every_ingress_host_is_a_line_under_the_configured_url() -> None:
+    others = ("https://api.pr-12.preview.example.com", "javascript:alert(1)")
+    ready = body("ready", result=replace(ready_result(), other_urls=others))
+    lines = ready.splitlines()
+    first = lines.index("**[https&#58;//pr-12-app&#46;preview&#46;example&#46;com]"
+                        "(https://pr-12-app.preview.example.com)**")
+    assert lines[first + 2:first + 5] == [
+        "Also served here:",
+        "- [https&#58;//api&#46;pr-12&#46;preview&#46;example&#46;com]"
+        "(https://api.pr-12.preview.example.com)",
+        "- javascript&#58;alert&#40;1&#41;"]  # no link: http(s) only
+    assert "Also served here" not in body("ready", result=ready_result())

@@ -11,6 +11,7 @@ import pytest
 from preview import config as configuration
 from preview import helm, naming
 from preview.cli.texts import diagnostics_text, up_text
+from preview.deploy import IngressAddress
 from preview.errors import BadInput
 from preview.operations import environments, kubeconfig, ownership, up
 from preview.pullrequest import PullRequest
@@ -75,6 +76,16 @@ def test_the_url_is_written_only_when_the_namespace_does_not_say_it_yet() -> Non
 def test_reachable_url_adds_a_non_default_ingress_port(url: str, ports: dict[str, int],
                                                        expected: str) -> None:
     assert up.reachable_url(url, ports) == expected
+
+
+def test_the_other_ingress_hosts_get_urls_as_the_url_does() -> None:
+    address = IngressAddress("127.0.0.1", 34567, 34568, "web",
+                             tls_hosts=("*.pr-1.example",),
+                             hosts=("a.pr-1.example", "pr-1.example", "b.other"))
+    assert up.host_urls(address, "http://pr-1.example:34567") == (
+        "https://a.pr-1.example:34568", "http://b.other:34567")
+    assert up.host_urls(IngressAddress("1.2.3.4", hosts=("x.example",)),
+                        "http://x.example") == ()
 
 
 def test_a_release_is_current_only_when_deployed_from_this_chart_with_these_values() -> None:

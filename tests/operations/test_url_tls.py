@@ -29,11 +29,35 @@ def repository(tmp_path: Path, extra: str = "") -> Path:
     return config
 
 
+ADMIN_INGRESS = """apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: {{ include "app.fullname" . }}-admin
+spec:
+  rules:
+    - host: admin-{{ .Values.ingress.host }}
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: {{ include "app.fullname" . }}
+                port:
+                  name: http
+"""
+
+
 def test_without_tls_the_default_url_is_http_and_answers(sandbox: Sandbox,
                                                          tmp_path: Path) -> None:
-    result = up(sandbox, repository(tmp_path), "example/plain", 41, SHA1)
+    config = repository(tmp_path)
+    # A second Ingress of the release: its host comes back beside the URL, for the comment.
+    (config.parent / "chart" / "templates" / "admin-ingress.yaml").write_text(ADMIN_INGRESS)
+    result = up(sandbox, config, "example/plain", 41, SHA1)
     assert result["status"] == "ready", result
     assert result["url"] == f"http://pr-41-plain.localhost:{sandbox.ingress_http_port}"
+    assert result["other_urls"] == [
+        f"http://admin-pr-41-plain.localhost:{sandbox.ingress_http_port}"]
     preview(sandbox, "down", "--repo", "example/plain", "--pr", "41")
 
 
