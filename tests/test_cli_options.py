@@ -1,10 +1,12 @@
 """One set of options for every command (preview/cli/options.py): `-v`, `--kube-context`,
-`-o json` on each, `--timeout 10m` on each that waits, durations read one way, a KUBECONFIG
-that does not exist said as such — run against the sandbox, through click's own runner."""
+`-o json` and `--timeout 10m` on each, durations read one way, a KUBECONFIG that does not
+exist said as such, a host that never answers cut off by --timeout — run against the sandbox, through click's own runner."""
 
 from __future__ import annotations
 
 import json
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +19,13 @@ from preview.cli import main as cli
 from preview.errors import PreviewError
 from tests.conftest import Sandbox
 
-# Every command a platform engineer runs against a host, and whether it waits for something
-# (then it takes --timeout; docs/up.md, "Options every command has").
+# Every command a platform engineer runs against a host, and whether it takes --timeout (all
+# do: the ones that wait bound the wait, the others getting their answer from the host;
+# docs/up.md, "Options every command has").
 COMMANDS: dict[str, bool] = {
-    "up": True, "down": True, "list": False, "kubeconfig": False, "gc": True,
-    "vcluster create": True, "vcluster connect": False, "vcluster list": False,
-    "vcluster delete": True, "sleep": True, "wake": True, "cost": False,
+    "up": True, "down": True, "list": True, "kubeconfig": True, "gc": True,
+    "vcluster create": True, "vcluster connect": True, "vcluster list": True,
+    "vcluster delete": True, "sleep": True, "wake": True, "cost": True,
 }
 
 
@@ -90,6 +93,11 @@ def test_each_command_runs_with_v_kube_context_json_and_a_timeout_in_minutes(
     ("gc", ["--timeout", "10m"], "timeout", 600),
     ("vcluster create", ["x", "--timeout", "1h30m"], "timeout", 5400),
     ("vcluster delete", ["x", "--timeout", "45"], "timeout", 45),
+    ("list", [], "timeout", 60), ("list", ["--timeout", "10m"], "timeout", 600),
+    ("kubeconfig", ["--timeout", "2m"], "timeout", 120),
+    ("cost", ["--timeout", "90"], "timeout", 90),
+    ("vcluster list", ["--timeout", "10m"], "timeout", 600),
+    ("vcluster connect", ["x", "--timeout", "30s"], "timeout", 30),
 ])
 def test_durations_are_read_one_way(path: str, args: list[str], name: str,
                                     seconds: int) -> None:
@@ -128,3 +136,51 @@ def test_kubeconfig_writes_with_file_and_still_takes_the_old_output_path(
     params = command("kubeconfig").make_context("kubeconfig", ["-o", "json", "--file", "x"]
                                                 ).params
     assert (params["output"], params["file"]) == ("json", Path("x"))
+
+
+@pytest.fixture
+def silent_host(tmp_path: Path) -> Iterator[Path]:
+    """A kubeconfig whose API server accepts connections and never answers: a loopback
+    socket that listens (the kernel completes the handshake) and never reads."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        port = server.getsockname()[1]
+        path = tmp_path / "silent.kubeconfig"
+        path.write_text(yaml.safe_dump({
+            "apiVersion": "v1", "kind": "Config", "current-context": "silent",
+            "clusters": [{"name": "silent",
+                          "cluster": {"server": f"http://127.0.0.1:{port}"}}],
+            "users": [{"name": "silent", "user": {"token": "not-a-secret"}}],
+            "contexts": [{"name": "silent",
+                          "context": {"cluster": "silent", "user": "silent"}}]}))
+        yield path
+
+
+@pytest.mark.parametrize(("args", "waiting_for"), [
+    (["list"], "the host cluster to list the environments"),
+    (["cost"], "the host cluster's pods and claims"),
+    (["vcluster", "list"], "the host cluster to list the virtual clusters"),
+    (["vcluster", "connect", "team-a"], "virtual cluster team-a's kubeconfig"),
+    (["kubeconfig", "--repo", "octo-org/app", "--pr", "7", "--tunnel"],
+     "PR 7's kubeconfig and tunnel"),
+])
+def test_a_host_that_never_answers_is_cut_off_by_the_timeout(
+        silent_host: Path, args: list[str], waiting_for: str) -> None:
+    tail = ["--", "true"] if args[0] == "vcluster" and args[1] == "connect" else []
+    result = CliRunner().invoke(cli, [*args, "--kubeconfig", str(silent_host),
+                                      "--timeout", "1", *tail])
+    assert isinstance(result.exception, PreviewError), result.output
+    assert result.exception.exit_code == 1
+    assert f"--timeout 1s ran out while waiting for {waiting_for}" in str(result.exception)
+
+
+def test_kubeconfig_that_times_out_writes_no_file(silent_host: Path, tmp_path: Path) -> None:
+    target = tmp_path / "pr-7.kubeconfig"
+    result = CliRunner().invoke(cli, ["kubeconfig", "--repo", "octo-org/app", "--pr", "7",
+                                      "--file", str(target), "--kubeconfig", str(silent_host),
+                                      "--timeout", "1"])
+    assert isinstance(result.exception, PreviewError), result.output
+    assert "--timeout 1s ran out while waiting for the host cluster for PR 7's kubeconfig" \
+        in str(result.exception)
+    assert not target.exists()

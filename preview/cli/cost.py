@@ -17,8 +17,15 @@ from typing import Any
 import click
 
 from preview import render
+from preview.cli.deadline import within
 from preview.cli.inputs import bad_input, host_cluster, policy_option
-from preview.cli.options import examples, host_options, output_option, verbose_option
+from preview.cli.options import (
+    examples,
+    host_options,
+    output_option,
+    timeout_option,
+    verbose_option,
+)
 
 
 @click.command("cost", epilog=examples(
@@ -36,10 +43,11 @@ from preview.cli.options import examples, host_options, output_option, verbose_o
               help="Also write each environment's usage ledger (what the GC's pass does), "
                    "so pods that go later are still counted.")
 @output_option("table", "json", "yaml", "csv", default="table")
+@timeout_option("1m", "getting the usage from the host cluster")
 @policy_option
 @host_options
 @verbose_option
-def cost_command(by: str | None, selector: str, at: str | None, record: bool, output: str,
+def cost_command(by: str | None, selector: str, at: str | None, record: bool, output: str, timeout: int,
                  policy_path: Path | None, kubeconfig: Path | None,
                  context: str | None) -> None:
     """Every environment's CPU-hours, GiB-hours, storage GiB-hours and price so far."""
@@ -49,8 +57,9 @@ def cost_command(by: str | None, selector: str, at: str | None, record: bool, ou
 
     rules = policy.load(policy_path)
     moment = bad_input(lambda: _moment(at)) if at else None
-    rows = asyncio.run(cost.costs(host_cluster(kubeconfig, context), rules, selector, moment,
-                                  keep=record))
+    host = host_cluster(kubeconfig, context)
+    rows = asyncio.run(within(timeout, "the host cluster's pods and claims",
+                              cost.costs(host, rules, selector, moment, keep=record)))
     groups = report.group(rows, by, rules.cost.currency) if by else []
     if output in ("json", "yaml"):
         data: dict[str, Any] = {"environments": [asdict(r) for r in rows]}

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from preview.cli import inputs, options
+from preview.cli import deadline, inputs, options
 from preview.errors import BadInput
 
 FORMATS = ("yaml", "json")
@@ -57,12 +57,14 @@ def _output(ctx: click.Context, _param: click.Parameter, value: str | None) -> s
 @click.option("--github-token", default=None, metavar="TOKEN",
               help="With --api: your GitHub token.  [default: $GITHUB_TOKEN, else `gh auth "
                    "token`]")
+@options.timeout_option("1m", "getting the kubeconfig (with --tunnel: and opening the "
+                                "tunnel, not how long it then stays open)")
 @options.host_options
 @options.verbose_option
 def kubeconfig_command(repo: str | None, pr_number: str | None, app: str | None,
                        file: Path | None,
                        output: str, server: str | None, tunnel: bool, local_port: int,
-                       api_url: str | None, github_token: str | None,
+                       api_url: str | None, github_token: str | None, timeout: int,
                        kubeconfig: Path | None, context: str | None) -> None:
     """A kubeconfig for the virtual cluster of a pull request's environment, for kubectl.
 
@@ -87,18 +89,22 @@ def kubeconfig_command(repo: str | None, pr_number: str | None, app: str | None,
                            "and credential)", "drop --tunnel/--server/--kubeconfig/--context, "
                            "or drop --api")
         token = developer_token(github_token, os.environ)
-        answer = asyncio.run(client.Api(api_url, token).kubeconfig(env.full_name, env.pr))
+        answer = asyncio.run(deadline.within(
+            timeout, f"the platform's API at {api_url}",
+            client.Api(api_url, token).kubeconfig(env.full_name, env.pr)))
         document = answer["kubeconfig"]
         note = (f"kubeconfig for {env.full_name} PR {env.pr}: {answer.get('login')} as "
                 f"{answer.get('serviceAccount')} ({answer.get('clusterRole')}) until "
                 f"{answer.get('expiresAt')}")
     elif tunnel:
         hold_tunnel(operation, inputs.host_cluster(kubeconfig, context), env,
-                    file or Path(f"{env.name}.kubeconfig"), local_port)
+                    file or Path(f"{env.name}.kubeconfig"), local_port, timeout)
         return
     else:
-        document = asyncio.run(operation.environment_kubeconfig(
-            inputs.host_cluster(kubeconfig, context), env, server))
+        host = inputs.host_cluster(kubeconfig, context)
+        document = asyncio.run(deadline.within(
+            timeout, f"the host cluster for PR {env.pr}'s kubeconfig",
+            operation.environment_kubeconfig(host, env, server)))
     text = json.dumps(document, indent=2) if output == "json" else yaml.safe_dump(document)
     if file is None:
         click.echo(text.rstrip())
@@ -109,8 +115,9 @@ def kubeconfig_command(repo: str | None, pr_number: str | None, app: str | None,
         click.echo(note, err=True)
 
 
-def hold_tunnel(operation: Any, host: Any, env: Any, path: Path, local_port: int) -> None:
-    """Keep the port-forward open until Ctrl-C or SIGTERM."""
+def hold_tunnel(operation: Any, host: Any, env: Any, path: Path, local_port: int,
+                timeout: int) -> None:
+    """Keep the port-forward open until Ctrl-C or SIGTERM; `timeout` bounds opening it."""
 
     async def hold() -> None:
         # Our own handlers: a shell starts a background job with SIGINT ignored, and
@@ -119,7 +126,9 @@ def hold_tunnel(operation: Any, host: Any, env: Any, path: Path, local_port: int
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        async with operation.tunnel(host, env, path, local_port) as written:
+        async with deadline.deadline(timeout, f"PR {env.pr}'s kubeconfig and tunnel") as bound, \
+                operation.tunnel(host, env, path, local_port) as written:
+            bound.reschedule(None)  # open: the tunnel stays until Ctrl-C, not --timeout
             click.echo(f"kubeconfig for {env.full_name} PR {env.pr}: {written}", err=True)
             click.echo(f"  export KUBECONFIG={written.resolve()}", err=True)
             click.echo("  (Ctrl-C closes the tunnel)", err=True)

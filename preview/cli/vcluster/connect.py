@@ -3,6 +3,7 @@ kept open."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -10,7 +11,14 @@ from pathlib import Path
 import click
 import yaml
 
-from preview.cli.options import examples, host_options, output_option, verbose_option
+from preview.cli import deadline
+from preview.cli.options import (
+    examples,
+    host_options,
+    output_option,
+    timeout_option,
+    verbose_option,
+)
 from preview.cli.vcluster.common import foreign, namespace_option, run
 from preview.kube.host import HostCluster
 
@@ -65,10 +73,12 @@ class _DashDash(click.Command):
 @foreign("--background-proxy", "run `preview vcluster connect NAME --kube-config PATH &`",
           is_flag=True, default=None)
 @output_option("yaml", "json", default="yaml")
+@timeout_option("1m", "getting the kubeconfig and opening the tunnel (not how long "
+                "the tunnel, or the command, then runs)")
 @host_options
 @verbose_option
 def connect_command(name: str, namespace: str | None, print_: bool, kube_config: Path | None,
-                    server: str | None, expose: str, local_port: int, output: str,
+                    server: str | None, expose: str, local_port: int, output: str, timeout: int,
                     kubeconfig: Path | None, context: str | None) -> None:
     """Use virtual cluster NAME: run `-- COMMAND…` against it, or keep a tunnel open.
 
@@ -89,7 +99,11 @@ def connect_command(name: str, namespace: str | None, print_: bool, kube_config:
         check_namespace(namespace)
     tunnel = server is None and expose == "port-forward"
 
+    bounds: list[asyncio.Timeout] = []
+
     def ready(path: Path) -> None:
+        for bound in bounds:  # the session is up: --timeout no longer applies
+            bound.reschedule(None)
         if print_:  # -o json: the same kubeconfig, as JSON
             text = path.read_text()
             click.echo(json.dumps(yaml.safe_load(text), indent=2) if output == "json"
@@ -107,11 +121,14 @@ def connect_command(name: str, namespace: str | None, print_: bool, kube_config:
         sys.stdout.flush()
 
     async def connect(host: HostCluster) -> int:
-        ns = await find.resolve(host, name, namespace, with_helm=False)
-        async with host.client() as kube:
-            return await session.run(kube, name, ns, command, ready, hold=tunnel,
-                                     expose=expose, local_port=local_port, server=server,
-                                     path=kube_config)
+        async with deadline.deadline(timeout, f"virtual cluster {name}'s kubeconfig"
+                                     + (" and tunnel" if tunnel else "")) as bound:
+            bounds.append(bound)
+            ns = await find.resolve(host, name, namespace, with_helm=False)
+            async with host.client() as kube:
+                return await session.run(kube, name, ns, command, ready, hold=tunnel,
+                                         expose=expose, local_port=local_port,
+                                         server=server, path=kube_config)
 
     try:
         code = run(kubeconfig, context, connect)

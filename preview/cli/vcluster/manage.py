@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from preview import render
+from preview.cli.deadline import within
 from preview.cli.options import (
     examples,
     host_options,
@@ -27,9 +28,10 @@ from preview.kube.host import HostCluster
 @click.option("-A", "--all-namespaces", is_flag=True,
               help="Every namespace (the default; overrides -n, as in kubectl).")
 @output_option("table", "wide", "json", "yaml", default="table")
+@timeout_option("1m", "getting the list from the host cluster")
 @host_options
 @verbose_option
-def list_command(namespace: str | None, all_namespaces: bool, output: str,
+def list_command(namespace: str | None, all_namespaces: bool, output: str, timeout: int,
                  kubeconfig: Path | None, context: str | None) -> None:
     """Every virtual cluster on the host: status, age, namespace, owner labels (alias: ls).
 
@@ -40,7 +42,8 @@ def list_command(namespace: str | None, all_namespaces: bool, output: str,
 
     where = None if all_namespaces else namespace
     rows = run(kubeconfig, context,
-                lambda host: listing.list_vclusters(host, where, with_helm=True))
+                lambda host: within(timeout, "the host cluster to list the virtual clusters",
+                                    listing.list_vclusters(host, where, with_helm=True)))
     if output in ("json", "yaml"):
         click.echo(render.dump(rows, output))
         return
