@@ -103,6 +103,7 @@ def test_opened_synchronize_closed(sandbox: Sandbox, api_client: client.ApiClien
         [comment] = fake.comments(repo, number)
         assert comment["user"]["login"] == "github-actions[bot]"
         assert "is ready" in comment["body"] and outputs["url"] in comment["body"]
+        assert f"[{SHA1[:7]}]({SERVER_URL}/octo/shop/commit/{SHA1})" in comment["body"]
         assert fake.count(f"POST {COMMENTS}") == 1
         [first] = fake.deployments(repo)
         assert first["sha"] == SHA1 and first["environment"] == env.name
@@ -178,6 +179,18 @@ def test_a_comment_answered_502_twice_is_created_once(
             [502, 502, 201]
         [comment] = fake.comments(SHARED_REPO, SHARED_PR)
         assert "is ready" in comment["body"]
+
+
+def test_with_deployments_off_the_action_comments_and_makes_no_deployment(
+        sandbox: Sandbox, shared: naming.Environment, tmp_path: Path) -> None:
+    with make_fake(SHARED_REPO, SHARED_PR, SHA1) as fake:
+        step = Step.create(tmp_path, pull_request_event("opened", SHARED_REPO, SHARED_PR, SHA1))
+        result = run_action(sandbox, fake, step, SHARED_REPO, deployments="false")
+        assert result.returncode == 0, explain(result)
+        [comment] = fake.comments(SHARED_REPO, SHARED_PR)
+        assert "is ready" in comment["body"]
+        assert fake.deployments(SHARED_REPO) == []
+        assert not [e for e in fake.log if "/deployments" in e.route]
 
 
 def test_two_ups_at_once_end_with_one_comment(
