@@ -215,6 +215,9 @@ def pr_number_input(inputs: Mapping[str, str]) -> int | None:
 # (removal_reason) and the GC's removals (preview.operations.gc.removal_reason) say it alike.
 MERGED = "the pull request was merged"
 CLOSED = "the pull request was closed; reopening it brings the environment back"
+# The GC's usual case: the pull request is not among the open ones (merged or closed, not asked).
+NOT_OPEN = ("the pull request is no longer open (closed or merged); reopening it brings the "
+            "environment back")
 BRING_BACK = "a push, running the workflow again or a comment /preview brings it back"
 EXPIRED = (f"it expired (no push before its TTL ran out); {BRING_BACK}, and the label "
            "preview:keep keeps an environment")

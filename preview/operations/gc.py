@@ -103,7 +103,8 @@ def removal_reason(decision: Decision) -> str:
     words `preview down --reason` gets from the action (pure); "" when there is nothing to
     tell the pull request (a deletion retried, a pull request GitHub does not know)."""
     if decision.rule == "pr-closed":
-        return {"merged": triggers.MERGED, "closed": triggers.CLOSED}.get(decision.pr_state, "")
+        return {"merged": triggers.MERGED, "closed": triggers.CLOSED,
+                "": triggers.NOT_OPEN}.get(decision.pr_state, "")
     return {"ttl-expired": triggers.EXPIRED, "broken": triggers.BROKEN}.get(decision.rule, "")
 
 

@@ -96,4 +96,6 @@ def test_the_gc_says_a_removal_in_the_words_of_down_reason() -> None:
     assert removal_reason(decision(pr_state="merged")) == \
         triggers.removal_reason("pull_request", merged)
     assert removal_reason(decision(pr_state="missing")) == ""
+    # GitHub's open list alone (the usual lookup) does not tell merged from closed.
+    assert removal_reason(decision(pr_state="")) == triggers.NOT_OPEN
     assert removal_reason(decision("repo-gone")) == ""
