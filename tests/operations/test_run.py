@@ -38,7 +38,8 @@ class Recorder:
     def result(self, pr: PullRequest, env: naming.Environment, result: Any) -> None:
         self.heard.append(("result", result))
 
-    def torn_down(self, pr: PullRequest, env: naming.Environment, result: Any) -> None:
+    def torn_down(self, pr: PullRequest, env: naming.Environment, result: Any,
+                  reason: str = "") -> None:
         self.heard.append(("torn down", result))
 
     def refused(self, error: Any) -> None:
