@@ -41,6 +41,7 @@ pytestmark = pytest.mark.sandbox
 VCLUSTER, HOST_NAMESPACE = "kt", "vc-kt"
 SCRIPTED = "kubelet-handlers.test/scripted"
 NOW = int(time.time())
+SINCE_TEN_MINUTES_BEFORE_NOW = "since NOW - 600"  # resolved when the test runs
 # The lines each container of a scripted pod has logged: (container, epoch seconds, text).
 LINES = [("app", NOW - 7200, "app: two hours ago"), ("app", NOW - 60, "app: a minute ago"),
          ("app", NOW - 1, "app: just now"), ("side", NOW - 30, "side: hello")]
@@ -195,7 +196,8 @@ def _stamp(t: float) -> str:
 # (pkg/registry/core/pod/strategy.go LogLocation); each must reach the host pod's log.
 @pytest.mark.parametrize(("query", "body"), [
     ({"tailLines": "1"}, "app: just now\n"),
-    ({"sinceSeconds": "600"}, "app: a minute ago\napp: just now\n"),
+    # ten minutes before NOW, counted from when the test runs (NOW is the module's import)
+    ({"sinceSeconds": SINCE_TEN_MINUTES_BEFORE_NOW}, "app: a minute ago\napp: just now\n"),
     ({"sinceTime": _stamp(NOW - 120).replace(".000000000", "")},
      "app: a minute ago\napp: just now\n"),
     ({"timestamps": "true", "tailLines": "2"},
@@ -207,6 +209,8 @@ def _stamp(t: float) -> str:
 ], ids=["tailLines", "sinceSeconds", "sinceTime", "timestamps", "limitBytes",
         "container in the query", "flags off"])
 def test_log_options_reach_the_host(host: Host, query: dict[str, str], body: str) -> None:
+    if query.get("sinceSeconds") == SINCE_TEN_MINUTES_BEFORE_NOW:
+        query = {**query, "sinceSeconds": str(int(time.time()) - NOW + 600)}
     assert logs(host, "/containerLogs/default/web/app", query) == (200, "text/plain", body)
 
 
