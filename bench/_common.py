@@ -92,7 +92,7 @@ def syncer(name: str, host_namespace: str, host_kubeconfig: Path, virtual_kubeco
             if proc.poll() is not None:
                 raise SystemExit(f"the syncer exited ({proc.returncode}) before it was ready"
                                  f"{_tail(popen.get('stdout'))}")
-            return _answers(f"http://127.0.0.1:{port}/readyz")
+            return answers(f"http://127.0.0.1:{port}/readyz")
 
         until(ready, 60, 0.1)
         yield RunningSyncer(proc, port)
@@ -173,7 +173,8 @@ def _tail(out: Any, lines: int = 40) -> str:
     return ":\n" + "\n".join(text.rstrip().splitlines()[-lines:])
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
+    """Whether `url` answers 2xx/3xx within a second."""
     try:
         with urllib.request.urlopen(url, timeout=1):
             return True

@@ -26,7 +26,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, apiserver, free_port, header, process, report, timed, until
+from _common import (
+    ROOT,
+    answers,
+    apiserver,
+    free_port,
+    header,
+    process,
+    report,
+    timed,
+    until,
+)
 
 CONFIG = ROOT / "examples" / "app" / "preview.yaml"
 AUDIENCE = "preview-bench"
@@ -95,7 +105,7 @@ def main() -> None:
                          "--workdir", str(Path(tmp) / "bundles"), stop_timeout=120,
                          stdout=log, stderr=subprocess.STDOUT) as serve:
                 api_url = f"http://127.0.0.1:{port}"
-                until(lambda: _answers(f"{api_url}/healthz"), 60, 0.1)
+                until(lambda: answers(f"{api_url}/healthz"), 60, 0.1)
                 for run in range(1, args.runs + 1):
                     pr = ("--repo", "bench/app", "--pr", str(run), "--kubeconfig",
                           str(kubeconfig))
@@ -137,15 +147,6 @@ def main() -> None:
               "serve_peak_rss_mib": rss}
     report(result, args.output)
 
-
-def _answers(url: str) -> bool:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -66,7 +65,7 @@ def cost_command(by: str | None, selector: str, at: str | None, record: bool, ou
         if by:
             data["by"] = by
             data["groups"] = [asdict(g) for g in groups]
-        click.echo(json.dumps(data, indent=2) if output == "json" else render.dump(data, "yaml"))
+        click.echo(render.dump(data, output))
         return
     if output == "csv":
         click.echo(report.csv_text(groups if by else list(rows)), nl=False)
