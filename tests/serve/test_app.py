@@ -32,6 +32,7 @@ from preview.sandbox.runner import Sandbox
 from preview.serve import bundle, openapi
 from tests.conftest import wait_for
 from tests.operations.test_environments import SHA1, namespace_of
+from tests.serve import healthy
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.tools]
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,15 +111,8 @@ def platform(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iter
              "--workdir", str(workdir / "bundles")], stdout=out, stderr=subprocess.STDOUT)
     api_url = f"http://127.0.0.1:{port}"
 
-    def healthy() -> bool:
-        try:
-            with urllib.request.urlopen(f"{api_url}/healthz", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
     try:
-        wait_for(healthy, timeout=60, what="preview serve to answer")
+        wait_for(lambda: healthy(api_url), timeout=60, what="preview serve to answer")
         yield Platform(issuer, loop, api_url, f"http://127.0.0.1:{runtime_port}/token?x=1",
                        log, claims)
     finally:

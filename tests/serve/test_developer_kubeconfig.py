@@ -30,6 +30,7 @@ from preview.sandbox.runner import Sandbox
 from tests.conftest import wait_for
 from tests.fakegithub.server import FakeGitHub
 from tests.operations.test_environments import SHA1, up
+from tests.serve import healthy
 from tests.serve.test_app import free_port
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.tools]
@@ -91,15 +92,8 @@ def dev_platform(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory,
              str(workdir / "bundles")], stdout=out, stderr=subprocess.STDOUT)
         api_url = f"http://127.0.0.1:{port}"
 
-        def healthy() -> bool:
-            try:
-                with urllib.request.urlopen(f"{api_url}/healthz", timeout=2) as response:
-                    return response.status == 200
-            except OSError:
-                return False
-
         try:
-            wait_for(healthy, timeout=60, what="preview serve to answer")
+            wait_for(lambda: healthy(api_url), timeout=60, what="preview serve to answer")
             yield DevPlatform(api_url, github, log, clock, env)
         finally:
             server.terminate()

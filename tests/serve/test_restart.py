@@ -24,6 +24,7 @@ from preview.sandbox.oidc import OidcIssuer
 from preview.sandbox.runner import Sandbox
 from tests.conftest import wait_for
 from tests.operations.test_environments import SHA1, fetch
+from tests.serve import healthy
 from tests.serve.test_app import example_bundle, free_port
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.tools]
@@ -67,11 +68,7 @@ class Server:
         wait_for(self.healthy, timeout=60, what="preview serve to answer")
 
     def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
+        return healthy(self.url)
 
     def kill(self) -> None:
         os.killpg(self.process.pid, signal.SIGKILL)
