@@ -16,9 +16,10 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 import yaml
@@ -38,6 +39,7 @@ CHART = ROOT / "charts" / "preview-platform"
 AUDIENCE = "preview-sandbox-in-cluster"
 NAMESPACE, RELEASE = "preview-platform", "platform"
 NAME = f"{RELEASE}-preview-platform"  # the chart's fullname for this release
+T = TypeVar("T")
 
 
 @dataclass
@@ -65,7 +67,7 @@ def in_cluster(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
 
-    def run(coro):  # type: ignore[no-untyped-def]
+    def run(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, loop).result(30)
 
     issuer = run(OidcIssuer(audience=AUDIENCE).start())
