@@ -12,10 +12,12 @@ Sleep, holding the environment's lock (`exclusive`):
    until its pod is gone. Its data stays on its PersistentVolumeClaim, which a StatefulSet
    keeps when scaled down: without `persistence.enabled` the data would go with the pod, so
    such an environment is refused before anything changes;
-4. the namespace's `asleep-since` annotation (what `preview list` shows as `asleep`).
+4. with the policy's `wakePage`, the URL pointed at the wake page (`wake_page`);
+5. the namespace's `asleep-since` annotation (what `preview list` shows as `asleep`).
 
 Wake reverses it: the control plane back to its recorded replicas and ready, each workload
-restored from its record (`sleeping.wake_patch`), then waited for until ready as `up` waits;
+restored from its record (`sleeping.wake_patch`), then waited for until ready as `up` waits,
+and the URL given back to the app (`wake_page.restore`);
 `asleep-since` is removed and `last-activity` set. Both are idempotent: sleeping a sleeping
 environment or waking an awake one changes nothing. Only the environment's own namespace
 (proved ours by `ownership.find`), its own control plane and the workloads inside its
