@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 
 from preview.sandbox.ingress.routes import (
-    external_name,
     Backend,
     Endpoint,
     decide,
     default_backends,
+    external_name,
     host_matches,
     ready_endpoints,
     request_host,
