@@ -147,17 +147,19 @@ def _run(verb: str, repo: str | None, pr_number: str | None, app: str | None,
         envs = asyncio.run(sleep.selected(host, selector))
     else:
         envs = [inputs.environment(repo, pr_number, app)[1]]
-    rates = cost.rates(policy.load(policy_path))
-    notify = _notify(github_token)
+    rules = policy.load(policy_path)
+    rates, notify = cost.rates(rules), _notify(github_token)
     printer = ProgressPrinter(None)  # on stderr: stdout is the result
-    operation = sleep.sleep if verb == "sleep" else sleep.wake
     results = []
     for env in envs:
+        lock = Lock(inputs.holder(), wait=not no_wait, timeout=timeout)
         try:
-            results.append(asyncio.run(operation(host, env, printer, timeout=timeout,
-                                                 lock=Lock(inputs.holder(), wait=not no_wait,
-                                                           timeout=timeout),
-                                                 notify=notify, rates=rates)))
+            results.append(asyncio.run(
+                sleep.sleep(host, env, printer, timeout=timeout, lock=lock,
+                            wake=rules.wake_page, notify=notify, rates=rates)
+                if verb == "sleep" else
+                sleep.wake(host, env, printer, timeout=timeout, lock=lock, notify=notify,
+                           rates=rates)))
         except lease.Busy as e:
             printer.done()
             click.echo(f"yielded: {e}", err=True)

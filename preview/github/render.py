@@ -51,6 +51,7 @@ class CommentInput:
     url: str = ""  # state asleep (no UpResult): the environment's URL
     asleep_since: str = ""  # state asleep: RFC 3339
     wake_command: str = ""  # state asleep: the command that wakes it
+    url_wakes: bool = False  # state asleep: a request to the URL wakes it (the wake page)
 
 
 def _environment() -> SandboxedEnvironment:
@@ -126,6 +127,7 @@ def _context(data: CommentInput, log_lines: int, event_lines: int, max_pods: int
         "cost": data.cost or (result.cost if result else ""),
         "asleep_since": expiry(data.asleep_since, None) if data.asleep_since else "",
         "wake_command": data.wake_command,
+        "url_wakes": data.url_wakes,
     }
 
 

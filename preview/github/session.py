@@ -85,10 +85,13 @@ class GitHubSession:
         return self._safely(lambda: self._torn_down(pr, env, result, reason))
 
     def report_asleep(self, pr: PullRequestLike, env: EnvironmentLike, *, url: str,
-                      since: str, wake_command: str, cost: str = "") -> list[str]:
-        """`sleep` finished: comment "asleep" (since when, how to wake it, the cost so far),
-        and the deployment's status says so (see `Deployments.say`)."""
-        return self._safely(lambda: self._slept(pr, env, url, since, wake_command, cost))
+                      since: str, wake_command: str, cost: str = "",
+                      url_wakes: bool = False) -> list[str]:
+        """`sleep` finished: comment "asleep" (since when, how to wake it — by its URL too
+        when `url_wakes` — the cost so far), and the deployment's status says so (see
+        `Deployments.say`)."""
+        return self._safely(lambda: self._slept(pr, env, url, since, wake_command, cost,
+                                                url_wakes))
 
     def report_awake(self, pr: PullRequestLike, env: EnvironmentLike, result: UpResult,
                      cost: str = "") -> list[str]:
@@ -173,14 +176,16 @@ class GitHubSession:
         return warnings
 
     def _slept(self, pr: PullRequestLike, env: EnvironmentLike, url: str, since: str,
-               wake_command: str, cost: str) -> list[str]:
+               wake_command: str, cost: str, url_wakes: bool) -> list[str]:
         body = self._render(CommentInput("", "asleep", pr, env, url=url, asleep_since=since,
-                                         wake_command=wake_command, cost=cost))
+                                         wake_command=wake_command, cost=cost,
+                                         url_wakes=url_wakes))
         warnings = self._comment(pr, env, body)
         if self.gh is not None and self.deployments:
             warnings += self._guard("deployment", lambda: self._deployments(pr).say(
-                pr.head_sha, env.name, f"asleep since {since}: a push or `{wake_command}` "
-                "wakes it", url))
+                pr.head_sha, env.name, f"asleep since {since}: "
+                + ("opening the URL, " if url_wakes else "")
+                + f"a push or `{wake_command}` wakes it", url))
         return warnings
 
     def _woken(self, pr: PullRequestLike, env: EnvironmentLike, result: UpResult,

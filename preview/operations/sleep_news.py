@@ -33,6 +33,7 @@ class News:
     state: str  # asleep | ready
     record: naming.EnvironmentRecord
     cost: str  # "1.23 USD so far (0.41 USD a day)"; "" when the policy has no rates
+    url_wakes: bool = False  # asleep: its URL answers with the wake page (policy wakePage)
 
 
 Notify = Callable[[naming.Environment, News], Awaitable[list[str]]]
@@ -47,7 +48,7 @@ def wake_command(env: naming.Environment) -> str:
 
 async def tell(kube: KubeClient, env: naming.Environment, state: str,
                notify: Notify | None, rates: report.Rates | None,
-               now: dt.datetime | None = None) -> str:
+               now: dt.datetime | None = None, url_wakes: bool = False) -> str:
     """Tell the pull request `env` is now `state`; what became of it, for the result:
     "told", "not told (…)", or the warnings of a GitHub that failed."""
     if notify is None:
@@ -57,7 +58,7 @@ async def tell(kube: KubeClient, env: naming.Environment, state: str,
     if ns is None or record is None:
         return "not told (the namespace is gone)"
     priced = await cost.so_far(kube, env.namespace, rates, now) if rates is not None else ""
-    warnings = await notify(env, News(state, record, priced))
+    warnings = await notify(env, News(state, record, priced, url_wakes))
     return "not told: " + "; ".join(warnings) if warnings else "told"
 
 
@@ -76,7 +77,7 @@ def notifier(session: GitHubSession) -> Notify:
         if news.state == "asleep":
             return await asyncio.to_thread(
                 session.report_asleep, pull, env, url=record.url, since=record.asleep_since,
-                wake_command=wake_command(env), cost=news.cost)
+                wake_command=wake_command(env), cost=news.cost, url_wakes=news.url_wakes)
         result = UpResult(environment=env.name, namespace=env.namespace, vcluster=env.vcluster,
                           url=record.url, head_sha=record.head_sha, status="ready", phases={},
                           expires_at=record.expires_at, diagnostics=None,

@@ -205,3 +205,14 @@ def test_asleep_creates_no_deployment_and_leaves_a_removed_one_alone(
     session.report_asleep(PR(), Env(), url="", since=SINCE, wake_command=WAKE)
     [d] = fake.deployments(REPO)
     assert states(d) == ["in_progress", "inactive"]
+
+
+def test_with_the_wake_page_the_comment_says_the_url_wakes_it(
+        fake: FakeGitHub, make_session: Callable[..., GitHubSession]) -> None:
+    session = make_session()
+    url = ready_result().url
+    session.report_asleep(PR(), Env(), url=url, since=SINCE, wake_command=WAKE)
+    assert "A push to this pull request wakes it" in fake.comments(REPO, PR_NUMBER)[0]["body"]
+    session.report_asleep(PR(), Env(), url=url, since=SINCE, wake_command=WAKE, url_wakes=True)
+    body = fake.comments(REPO, PR_NUMBER)[0]["body"]
+    assert "Opening its URL wakes it" in body and f"```sh\n{WAKE}\n```" in body

@@ -48,7 +48,8 @@ def test_the_news_has_the_url_and_the_cost_so_far_and_per_day(
     async def main() -> list[str]:
         async with HostCluster.from_kubeconfig(sandbox.kubeconfig).client() as kube:
             return [await sleep_news.tell(kube, env, "asleep", listening, rates, NOW),
-                    await sleep_news.tell(kube, env, "ready", listening, Rates("EUR"), NOW),
+                    await sleep_news.tell(kube, env, "ready", listening, Rates("EUR"), NOW,
+                                          url_wakes=True),
                     await sleep_news.tell(kube, env, "asleep", None, rates, NOW),
                     await sleep_news.tell(kube, env, "asleep", failing, rates, NOW)]
 
@@ -58,6 +59,7 @@ def test_the_news_has_the_url_and_the_cost_so_far_and_per_day(
     # 5 CPU-hours at 0.04 + 10 GiB-hours at 0.005 = 0.25, over 5 days
     assert [(n.state, n.cost) for n in heard] == [
         ("asleep", "0.25 EUR so far (0.05 EUR a day)"), ("ready", "")]  # no rates: no cost
+    assert [n.url_wakes for n in heard] == [False, True]
     assert heard[0].record.url == "https://pr-1.example.com"
     assert heard[0].record.head_sha == "a" * 40
     core.delete_namespace(spec.namespace)
