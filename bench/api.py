@@ -86,6 +86,7 @@ def main() -> None:
     args = parser.parse_args()
     direct: list[float] = []
     through: list[float] = []
+    phases: dict[str, list[dict[str, float]]] = {"up": [], "up --api": []}
     with tempfile.TemporaryDirectory() as tmp:
         kubeconfig = Path(tmp) / "kubeconfig"
         with apiserver(kubeconfig), \
@@ -113,13 +114,17 @@ def main() -> None:
                                       "-o", "json", *pr)
                     assert json.loads(out)["status"] == "ready", out
                     direct.append(wall)
+                    phases["up"].append(json.loads(out)["phases"])
                     timed("down", *pr)
                     wall, out = via_api(api_url, oidc, "up", 100 + run, "--config",
                                         str(CONFIG), "--sha", f"{run:040x}", "-o", "json")
                     assert json.loads(out)["status"] == "ready", out
                     through.append(wall)
+                    phases["up --api"].append(json.loads(out)["phases"])
                     via_api(api_url, oidc, "down", 100 + run)
                 print(f"up: {direct}, up --api: {through}", file=sys.stderr)
+                for kind, runs in phases.items():
+                    print(f"phases of {kind}: {runs}", file=sys.stderr)
                 prs = range(201, 201 + args.concurrent)
                 started = time.monotonic()
                 with concurrent.futures.ThreadPoolExecutor(args.concurrent) as pool:
