@@ -58,6 +58,7 @@ def test_a_read_is_asked_again_when_the_cluster_was_not_reached(
     kubeconfig.write_text(yaml.safe_dump(config))
     kubeconfig.chmod(0o600)
     servers: list[asyncio.Server] = []
+    starting: list[asyncio.Task[None]] = []
 
     async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection(target_host, int(target_port))
@@ -65,10 +66,9 @@ def test_a_read_is_asked_again_when_the_cluster_was_not_reached(
 
     class StartOnRetry(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            if "attempt 2 of" in record.getMessage() and not servers:
+            if "attempt 2 of" in record.getMessage() and not starting:
                 listener.listen(16)  # connections queue from now on
-                loop = asyncio.get_running_loop()
-                loop.create_task(start())
+                starting.append(asyncio.get_running_loop().create_task(start()))
 
     async def start() -> None:
         servers.append(await asyncio.start_server(forward, sock=listener))
