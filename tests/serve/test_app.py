@@ -292,9 +292,13 @@ def test_up_and_down_through_the_api(platform: Platform, sandbox: Sandbox,
 
 
 def test_metrics_and_the_openapi_document(platform: Platform) -> None:
+    # A request of this test's own, so the counter does not depend on the tests before it.
+    status, _ = platform.request("DELETE", "/v1/environments/example/app/64", None, b"")
+    assert status == 401
     with urllib.request.urlopen(f"{platform.api_url}/metrics", timeout=10) as response:
         text = response.read().decode()
-    assert 'preview_serve_requests_total{method="PUT"' in text
+    assert ('preview_serve_requests_total{method="DELETE",'
+            'route="/v1/environments/{owner}/{repo}/{pr}",status="401"}') in text
     served = {"/v1/environments/{owner}/{repo}", "/v1/environments/{owner}/{repo}/{pr}",
               "/v1/environments/{owner}/{repo}/{pr}/kubeconfig",
               "/healthz", "/readyz", "/metrics", "/openapi.json"}
