@@ -61,8 +61,10 @@ def sleep_command(repo: str | None, pr_number: str | None, app: str | None,
         _idle(selector, timeout, output, kubeconfig, context, policy_path,
               named=repo is not None or pr_number is not None or app is not None)
         return
+    from preview import policy
+
     _run("sleep", repo, pr_number, app, selector, timeout, output, no_wait, kubeconfig,
-         context)
+         context, policy.load(policy_path).wake_page)
 
 
 def _idle(selector: str | None, timeout: int, output: str, kubeconfig: Path | None,
@@ -110,7 +112,7 @@ def wake_command(repo: str | None, pr_number: str | None, app: str | None,
 def _run(verb: str, repo: str | None, pr_number: str | None, app: str | None,
          selector: str | None,
          timeout: int, output: str, no_wait: bool, kubeconfig: Path | None,
-         context: str | None) -> None:
+         context: str | None, wake: Any = None) -> None:
     from preview import lease
     from preview.operations import sleep
     from preview.operations.exclusive import Lock
@@ -123,13 +125,14 @@ def _run(verb: str, repo: str | None, pr_number: str | None, app: str | None,
     else:
         envs = [inputs.environment(repo, pr_number, app)[1]]
     printer = ProgressPrinter(None)  # on stderr: stdout is the result
-    operation = sleep.sleep if verb == "sleep" else sleep.wake
     results = []
     for env in envs:
+        lock = Lock(inputs.holder(), wait=not no_wait, timeout=timeout)
         try:
-            results.append(asyncio.run(operation(host, env, printer, timeout=timeout,
-                                                 lock=Lock(inputs.holder(), wait=not no_wait,
-                                                           timeout=timeout))))
+            results.append(asyncio.run(
+                sleep.sleep(host, env, printer, timeout=timeout, lock=lock, wake=wake)
+                if verb == "sleep" else
+                sleep.wake(host, env, printer, timeout=timeout, lock=lock)))
         except lease.Busy as e:
             printer.done()
             click.echo(f"yielded: {e}", err=True)

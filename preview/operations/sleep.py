@@ -12,10 +12,12 @@ Sleep, holding the environment's lock (`exclusive`):
    until its pod is gone. Its data stays on its PersistentVolumeClaim, which a StatefulSet
    keeps when scaled down: without `persistence.enabled` the data would go with the pod, so
    such an environment is refused before anything changes;
-4. the namespace's `asleep-since` annotation (what `preview list` shows as `asleep`).
+4. with the policy's `wakePage`, the URL pointed at the wake page (`wake_page`);
+5. the namespace's `asleep-since` annotation (what `preview list` shows as `asleep`).
 
 Wake reverses it: the control plane back to its recorded replicas and ready, each workload
-restored from its record (`sleeping.wake_patch`), then waited for until ready as `up` waits;
+restored from its record (`sleeping.wake_patch`), then waited for until ready as `up` waits,
+and the URL given back to the app (`wake_page.restore`);
 `asleep-since` is removed and `last-activity` set. Both are idempotent: sleeping a sleeping
 environment or waking an awake one changes nothing. Only the environment's own namespace
 (proved ours by `ownership.find`), its own control plane and the workloads inside its
@@ -47,8 +49,9 @@ from preview.kube.resources import (
     STATEFULSETS,
     Resource,
 )
-from preview.operations import cost, exclusive, ownership
+from preview.operations import cost, exclusive, ownership, wake_page
 from preview.policy import Policy
+from preview.policy.model import WakePagePolicy
 from preview.vcluster import connect, lifecycle
 from preview.vcluster.model import Progress
 
@@ -102,9 +105,11 @@ async def _environment(kube: KubeClient, env: naming.Environment) -> dict[str, A
 
 async def sleep(host: HostCluster, env: naming.Environment, progress: Progress, *,
                 lock: exclusive.Lock, timeout: float = 300.0,
-                now: dt.datetime | None = None) -> SleepResult:
+                now: dt.datetime | None = None,
+                wake: WakePagePolicy | None = None) -> SleepResult:
     """Put `env` to sleep (see the module's docstring); raises BadInput when its control
-    plane keeps no persistent data, PreviewError when a pod stays on the host."""
+    plane keeps no persistent data, PreviewError when a pod stays on the host. With `wake`
+    (the policy's wakePage) its URL then answers with the wake page (`wake_page`)."""
     started = time.monotonic()
     async with host.client() as kube:
         sts = await _environment(kube, env)
@@ -134,6 +139,8 @@ async def sleep(host: HostCluster, env: naming.Environment, progress: Progress, 
             await _wait_no_pods(kube, env.namespace, _match_labels(sts), timeout, progress,
                                 "the control plane's pod")
             await cost.record(kube, env.namespace)  # ...and closed: sleep is not counted
+            if wake is not None:  # its syncer is gone: nothing puts the Ingresses back
+                await wake_page.point_at_wake_page(kube, env, wake, progress)
             moment = now or dt.datetime.now(dt.UTC)
             await kube.patch(NAMESPACES, None, env.namespace, {"metadata": {"annotations": {
                 naming.ASLEEP_SINCE: rfc3339(moment)}}})
@@ -171,11 +178,13 @@ async def wake_held(kube: KubeClient, env: naming.Environment, progress: Progres
             KubeClient(from_kubeconfig(path), "preview-wake") as virtual:
         woken = await _apply(virtual, sleeping.wake_patch, progress, "restored")
         await _wait_ready(virtual, woken, deadline, progress)
+    # Last: until now the URL answered with the wake page (the syncer keeps it so).
+    restored = await wake_page.restore(kube, env, deadline, progress)
     await cost.record(kube, env.namespace)  # the woken pods, open from their start
     moment = now or dt.datetime.now(dt.UTC)
     await kube.patch(NAMESPACES, None, env.namespace, {"metadata": {"annotations": {
         naming.ASLEEP_SINCE: None, naming.LAST_ACTIVITY: rfc3339(moment)}}})
-    return patch is not None or bool(woken), woken
+    return patch is not None or bool(woken) or bool(restored), woken
 
 
 @dataclass(frozen=True)
@@ -227,7 +236,8 @@ async def sleep_idle(host: HostCluster, rules: Policy, progress: Progress, *,
         progress(f"{env.full_name} PR {env.pr}: {decision.reason}: sleeping")
         try:
             await sleep(host, env, progress, timeout=timeout, now=moment,
-                        lock=exclusive.Lock(lock.holder, wait=False, duration=lock.duration))
+                        lock=exclusive.Lock(lock.holder, wait=False, duration=lock.duration),
+                        wake=rules.wake_page)
             outcomes.append(IdleOutcome(record.namespace, "slept", decision.reason))
         except lease.Busy as e:
             outcomes.append(IdleOutcome(record.namespace, "busy", f"being worked on: {e}"))

@@ -115,7 +115,7 @@ def namespace_patch(env: naming.Environment, pr: PullRequest, config: RenderedCo
     """The labels and annotations of the environment's namespace after this `up` (pure).
 
     Not the URL: the deploy finds it (the ingress's port, https when it has a certificate),
-    and `up` writes it once then (`url_patch`)."""
+    and `up` writes it once then, with the run's final state."""
     notes = ((existing or {}).get("metadata") or {}).get("annotations") or {}
     return {"metadata": {
         "labels": naming.namespace_labels(env, config.labels),
@@ -125,14 +125,6 @@ def namespace_patch(env: naming.Environment, pr: PullRequest, config: RenderedCo
             head_sha=pr.head_sha, url=None,
             run_url=pr.run_url) | {naming.LAST_ACTIVITY: rfc3339(now)}  # a push is activity
             | naming.state_annotations("deploying")}}
-
-
-def url_patch(recorded: str, url: str) -> dict[str, Any] | None:
-    """The namespace's patch that records the environment's URL, None when it already says
-    it (pure)."""
-    if recorded == url:
-        return None
-    return {"metadata": {"annotations": {naming.URL: url}}}
 
 
 def chart_ref(config: RenderedConfig) -> deploy.ChartRef:

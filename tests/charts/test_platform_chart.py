@@ -268,7 +268,7 @@ def test_the_api_serves_the_mounted_policy_with_its_probes() -> None:
     [serve] = pod["containers"]
     assert serve["args"] == ["serve", "--policy=/etc/preview/policy.yaml",
                              "--listen=0.0.0.0:8080", "--workdir=/work/bundles",
-                             "--shutdown-grace=1790"]
+                             "--shutdown-grace=1790", "--max-concurrent-creates=4"]
     assert serve["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
     assert serve["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert serve["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
@@ -309,6 +309,7 @@ def test_the_chart_args_are_the_commands_own(tmp_path: Path) -> None:
     params = serve_command.make_context("serve", args).params
     assert params["policy_path"] == Path("/etc/preview/policy.yaml")
     assert params["workdir"] == Path("/work/bundles") and params["lease_duration"] == 60
+    assert params["max_concurrent_creates"] == 2
     [gc] = pod_spec(docs, "CronJob")["containers"]
     gc_params = gc_command.make_context("gc", list(gc["args"][1:])).params
     assert gc_params["max_deletions"] == 50
