@@ -18,7 +18,9 @@ crawler) should take the page for the app's content; browsers show the page all 
 It reloads itself every few seconds (`<meta http-equiv="refresh">`, no script) and says
 which step the wake is at; the Ingress is restored only once the app has ready endpoints,
 so the reload after that lands in the app. A host no sleeping environment has gets 404
-and changes nothing.
+and changes nothing; one whose wake ended here within `WOKEN_SECONDS` gets the page saying
+the app is loading (an ingress controller takes a moment to see the restored Ingress, and a
+reload meanwhile still comes here).
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ log = logging.getLogger(__name__)
 RETRY_AFTER = 3  # seconds: how often the page reloads, and what Retry-After says
 LOOKUP_SECONDS = 2.0  # a host's lookup is reused this long (a burst costs one API list)
 RETRY_FAILED_SECONDS = 30.0
+WOKEN_SECONDS = 60.0  # how long after a wake its hosts still get "loading the app"
+WAKING = ("This preview environment was asleep (no activity for a while). Your visit woke "
+          "it; this page reloads by itself and shows the app once it answers, usually within "
+          "a minute.")
 WAKE_TIMEOUT = 600.0
 _MAX_CACHED = 1024
 _MAX_HOST = 253
@@ -63,6 +69,7 @@ class Wake:
     step: str = "starting"
     failed_at: float = 0.0  # monotonic time it failed, 0 while running or once woken
     task: asyncio.Task[None] | None = None
+    hosts: set[str] = field(default_factory=set)  # the Hosts whose requests it answered
 
 
 @dataclass
@@ -75,6 +82,9 @@ class Waker:
     running: set[asyncio.Task[Any]] = field(default_factory=set)  # for the API's shutdown
     wakes: dict[str, Wake] = field(default_factory=dict)  # namespace -> its wake
     lookups: dict[str, tuple[float, Sleeping | None]] = field(default_factory=dict)
+    # Host -> (when, whom) a wake ended for: the ingress controller takes a moment to see the
+    # restored Ingress, and a reload meanwhile still comes here (then: "loading the app").
+    woken: dict[str, tuple[float, Sleeping]] = field(default_factory=dict)
     # Lookups under way at once (an API list each): a flood of made-up hosts queues here.
     lookup_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
 
@@ -125,19 +135,24 @@ async def _handle(request: web.Request) -> web.Response:
     host = request_host(request.headers.get("Host", ""))
     found = await _lookup(waker, host) if host else None
     if found is None:
+        ended = waker.woken.get(host)
+        if ended is not None and time.monotonic() - ended[0] < WOKEN_SECONDS:
+            return _answer(503, page(_title(ended[1]), WAKING, "ready: loading the app",
+                                     refresh=True))
         return _answer(404, page("No sleeping preview here",
                                  "No sleeping preview environment answers at this address.",
                                  "", refresh=False))
     wake = _start(waker, found)
-    failed = bool(wake.failed_at)
-    title = f"{found.repository} #{found.env.pr} is waking up"
-    message = ("This preview environment was asleep (no activity for a while). Your visit "
-               "woke it; this page reloads by itself and shows the app once it answers, "
-               "usually within a minute.")
-    if failed:
+    wake.hosts.add(host)
+    message = WAKING
+    if wake.failed_at:
         message = ("This preview environment could not be woken just now; it is tried again "
                    "in a little while (the platform's API log says why).")
-    return _answer(503, page(title, message, wake.step, refresh=True))
+    return _answer(503, page(_title(found), message, wake.step, refresh=True))
+
+
+def _title(found: Sleeping) -> str:
+    return f"{found.repository} #{found.env.pr} is waking up"
 
 
 def _answer(status: int, body: str) -> web.Response:
@@ -215,6 +230,10 @@ async def _wake(waker: Waker, found: Sleeping, wake: Wake) -> None:
         result = await sleep.wake(waker.host, env, progress, lock=lock, timeout=waker.timeout)
         outcome, detail = "ready", f"woken by a request to its URL in {result.seconds}s"
         wake.step = "ready: loading the app"
+        for host in wake.hosts:
+            if len(waker.woken) >= _MAX_CACHED:
+                waker.woken.pop(next(iter(waker.woken)))
+            waker.woken[host] = (time.monotonic(), found)
     except PreviewError as e:
         outcome, detail = "error", e.message
         wake.failed_at = time.monotonic()

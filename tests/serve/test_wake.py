@@ -189,10 +189,12 @@ def test_a_request_to_a_sleeping_url_wakes_it_once_into_the_app_as_it_was(
         return await kube.get(DEPLOYMENTS, "default", "app")
     app = virtual(sandbox, env, deployment)
     assert app["spec"]["replicas"] == 2 and app["status"]["readyReplicas"] == 2
+    # Awake again: a request that still reaches the listener (an ingress controller slow to
+    # see the restored Ingress) is told the app is loading, and wakes nothing.
+    status, _, body = get(port, host)
+    assert (status, "ready: loading the app" in body) == (503, True)
     events = wait_for(lambda: wake_events(core, env), what="the wake's audit Event")
     assert len(events) == 1 and events[0].endswith(": ready"), events
-    # Awake again: the listener acts no more.
-    assert get(port, host)[0] == 404
     preview(sandbox, "down", "--repo", "example/wakeful", "--pr", "11")
 
 
