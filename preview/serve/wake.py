@@ -18,9 +18,9 @@ crawler) should take the page for the app's content; browsers show the page all 
 It reloads itself every few seconds (`<meta http-equiv="refresh">`, no script) and says
 which step the wake is at; the Ingress is restored only once the app has ready endpoints,
 so the reload after that lands in the app. A host no sleeping environment has gets 404
-and changes nothing; one whose wake ended here within `WOKEN_SECONDS` gets the page saying
-the app is loading (an ingress controller takes a moment to see the restored Ingress, and a
-reload meanwhile still comes here).
+and changes nothing; one whose wake is ending or ended here within `WOKEN_SECONDS` gets the
+page saying the app is loading (an ingress controller takes a moment to see the restored
+Ingress, and a reload meanwhile still comes here).
 """
 
 from __future__ import annotations
@@ -66,10 +66,18 @@ class Sleeping:
 class Wake:
     """One wake of one environment in this process, and what the page says about it."""
 
+    found: Sleeping
     step: str = "starting"
     failed_at: float = 0.0  # monotonic time it failed, 0 while running or once woken
+    woken_at: float = 0.0  # monotonic time it ended well
     task: asyncio.Task[None] | None = None
     hosts: set[str] = field(default_factory=set)  # the Hosts whose requests it answered
+
+    def loading(self, host: str, now: float) -> bool:
+        """Whether a request for `host` that finds no sleeping environment is one the
+        ingress controller still sends here after this wake restored the Ingress."""
+        return host in self.hosts and not self.failed_at and \
+            (not self.woken_at or now - self.woken_at < WOKEN_SECONDS)
 
 
 @dataclass
@@ -82,9 +90,6 @@ class Waker:
     running: set[asyncio.Task[Any]] = field(default_factory=set)  # for the API's shutdown
     wakes: dict[str, Wake] = field(default_factory=dict)  # namespace -> its wake
     lookups: dict[str, tuple[float, Sleeping | None]] = field(default_factory=dict)
-    # Host -> (when, whom) a wake ended for: the ingress controller takes a moment to see the
-    # restored Ingress, and a reload meanwhile still comes here (then: "loading the app").
-    woken: dict[str, tuple[float, Sleeping]] = field(default_factory=dict)
     # Lookups under way at once (an API list each): a flood of made-up hosts queues here.
     lookup_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
 
@@ -135,9 +140,10 @@ async def _handle(request: web.Request) -> web.Response:
     host = request_host(request.headers.get("Host", ""))
     found = await _lookup(waker, host) if host else None
     if found is None:
-        ended = waker.woken.get(host)
-        if ended is not None and time.monotonic() - ended[0] < WOKEN_SECONDS:
-            return _answer(503, page(_title(ended[1]), WAKING, "ready: loading the app",
+        now = time.monotonic()
+        ended = next((w for w in waker.wakes.values() if w.loading(host, now)), None)
+        if ended is not None:
+            return _answer(503, page(_title(ended.found), WAKING, "ready: loading the app",
                                      refresh=True))
         return _answer(404, page("No sleeping preview here",
                                  "No sleeping preview environment answers at this address.",
@@ -208,7 +214,7 @@ def _start(waker: Waker, found: Sleeping) -> Wake:
             not current.task.done() or
             (current.failed_at and time.monotonic() - current.failed_at < RETRY_FAILED_SECONDS)):
         return current
-    wake = Wake()
+    wake = Wake(found)
     wake.task = asyncio.create_task(_wake(waker, found, wake))
     waker.wakes[namespace] = wake
     waker.running.add(wake.task)
@@ -230,10 +236,7 @@ async def _wake(waker: Waker, found: Sleeping, wake: Wake) -> None:
         result = await sleep.wake(waker.host, env, progress, lock=lock, timeout=waker.timeout)
         outcome, detail = "ready", f"woken by a request to its URL in {result.seconds}s"
         wake.step = "ready: loading the app"
-        for host in wake.hosts:
-            if len(waker.woken) >= _MAX_CACHED:
-                waker.woken.pop(next(iter(waker.woken)))
-            waker.woken[host] = (time.monotonic(), found)
+        wake.woken_at = time.monotonic()
     except PreviewError as e:
         outcome, detail = "error", e.message
         wake.failed_at = time.monotonic()

@@ -77,6 +77,18 @@ def test_the_host_is_the_header_without_its_port(header: str, host: str) -> None
     assert wake.request_host(header) == host
 
 
+def test_a_host_just_woken_is_told_the_app_is_loading_for_a_while() -> None:
+    found = wake.Sleeping(naming.environment_for("o", "r", 1), "o/r")
+    woken = wake.Wake(found, hosts={"a.example"})
+    assert woken.loading("a.example", 100.0)  # restored, the wake not yet ended
+    assert not woken.loading("b.example", 100.0)
+    woken.woken_at = 100.0
+    assert woken.loading("a.example", 100.0 + wake.WOKEN_SECONDS - 1)
+    assert not woken.loading("a.example", 100.0 + wake.WOKEN_SECONDS + 1)
+    failed = wake.Wake(found, failed_at=5.0, hosts={"a.example"})
+    assert not failed.loading("a.example", 6.0)
+
+
 # -- on the sandbox --------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def wake_port(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory
