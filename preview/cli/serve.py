@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from preview.cli.options import examples
+from preview.serve.slots import DEFAULT_LIMIT
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +50,21 @@ log = logging.getLogger(__name__)
               help="How long an environment's Lease outlives its holder's last renewal: an API "
                    "process killed mid-create blocks the environment this long, then the next "
                    "create takes over.  [default: 30]")
+@click.option("--max-concurrent-creates", type=click.IntRange(min=1), default=DEFAULT_LIMIT,
+              show_default=True, envvar="PREVIEW_MAX_CONCURRENT_CREATES", show_envvar=True,
+              metavar="N",
+              help="How many creates and upgrades are built at once; the others wait in "
+                   "order, their progress saying \"queued behind N environments\" (each "
+                   "runs helm and a port-forward: size it to the pod's CPU).")
 @click.option("--kubeconfig", type=click.Path(path_type=Path), default=None,
               help="Kubeconfig of the host cluster.  [default: $KUBECONFIG, "
                    "~/.kube/config, else the pod's own ServiceAccount (in-cluster), as in "
                    "charts/preview-platform]")
 @click.option("--context", default=None, help="Context of that kubeconfig to use.")
 def serve_command(policy_path: Path | None, issuer_ca: Path | None, listen: str,
-                  wake_listen: str | None, tls_cert: Path | None, tls_key: Path | None, workdir: Path | None, shutdown_grace: float,
-                  lease_duration: int | None, kubeconfig: Path | None,
+                  wake_listen: str | None, tls_cert: Path | None, tls_key: Path | None,
+                  workdir: Path | None, shutdown_grace: float, lease_duration: int | None,
+                  max_concurrent_creates: int, kubeconfig: Path | None,
                   context: str | None) -> None:
     """Serve the preview API: create, upgrade, list and delete environments for the
     workflows whose OIDC token the policy allows, streaming `preview up`'s progress.
@@ -100,7 +108,8 @@ def serve_command(policy_path: Path | None, issuer_ca: Path | None, listen: str,
     async def main() -> None:
         verifier = login.OidcVerifier(issuer, audience, ca_file=issuer_ca)
         app = make_app(State(host, rules, verifier, root, shutdown_grace=shutdown_grace,
-                             lease_duration=lease_duration or lease.DURATION_SECONDS))
+                             lease_duration=lease_duration or lease.DURATION_SECONDS,
+                             max_creates=max_concurrent_creates))
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, host_name or "0.0.0.0", port, ssl_context=tls)

@@ -38,18 +38,27 @@ def test_other_pods_do_not(other: dict[str, Any]) -> None:
 
 
 def test_listen_moves_to_a_loopback_port_and_says_the_container_port() -> None:
-    argv, asked = serve_argv(["preview", "serve", "--policy=/p", "--listen=0.0.0.0:8080",
-                              "--workdir", "/w"], 40001)
-    assert (argv, asked) == ([*PY, "serve", "--policy=/p", "--workdir", "/w",
-                              "--listen=127.0.0.1:40001"], 8080)
-    argv, asked = serve_argv(["preview", "serve", "--listen", "[::]:9000"], 40002)
-    assert (argv, asked) == ([*PY, "serve", "--listen=127.0.0.1:40002"], 9000)
-    assert serve_argv(["preview", "serve"], 40003) == ([*PY, "serve",
-                                                        "--listen=127.0.0.1:40003"], 8080)
+    argv, ports = serve_argv(["preview", "serve", "--policy=/p", "--listen=0.0.0.0:8080",
+                              "--workdir", "/w"], 40001, 40011)
+    assert (argv, ports) == ([*PY, "serve", "--policy=/p", "--workdir", "/w",
+                              "--listen=127.0.0.1:40001"], {8080: 40001})
+    argv, ports = serve_argv(["preview", "serve", "--listen", "[::]:9000"], 40002, 40012)
+    assert (argv, ports) == ([*PY, "serve", "--listen=127.0.0.1:40002"], {9000: 40002})
+    assert serve_argv(["preview", "serve"], 40003, 40013) == (
+        [*PY, "serve", "--listen=127.0.0.1:40003"], {8080: 40003})
+
+
+def test_the_wake_page_moves_too_when_served() -> None:
+    argv, ports = serve_argv(["preview", "serve", "--wake-listen", "0.0.0.0:8081",
+                              "--listen=0.0.0.0:8080"], 40004, 40014)
+    assert (argv, ports) == ([*PY, "serve", "--listen=127.0.0.1:40004",
+                              "--wake-listen=127.0.0.1:40014"], {8080: 40004, 8081: 40014})
 
 
 def test_a_bad_command_line_is_refused_naming_it() -> None:
     with pytest.raises(ValueError, match="must run `preview serve …`, not preview gc"):
-        serve_argv(["preview", "gc"], 1)
+        serve_argv(["preview", "gc"], 1, 2)
     with pytest.raises(ValueError, match="--listen 'nowhere': expected HOST:PORT"):
-        serve_argv(["preview", "serve", "--listen=nowhere"], 1)
+        serve_argv(["preview", "serve", "--listen=nowhere"], 1, 2)
+    with pytest.raises(ValueError, match="--wake-listen 'nowhere:': expected HOST:PORT"):
+        serve_argv(["preview", "serve", "--wake-listen=nowhere:"], 1, 2)

@@ -54,6 +54,9 @@ def sandbox(ctx: click.Context, port: int, kubeconfig_path: Path, serve: bool,
     --serve: only the host cluster.
     """
     if ctx.invoked_subcommand is None:
+        if serve and api:
+            raise click.UsageError("--api installs the platform for the demo; --serve runs "
+                                   "no demo: pass one of them")
         from preview.sandbox.runner import ServerConfig
 
         config = ServerConfig(ingress_http_port=ingress_http_port,

@@ -39,27 +39,46 @@ def is_platform_api(pod: dict[str, Any]) -> bool:
         for c in containers)
 
 
-def serve_argv(command: Sequence[str], port: int) -> tuple[list[str], int]:
-    """The container's `preview serve …` run locally, listening on 127.0.0.1:`port`; and
-    the container port its `--listen` asked for (8080 when absent, serve's default)."""
+def serve_argv(command: Sequence[str], port: int, wake_port: int
+               ) -> tuple[list[str], dict[int, int]]:
+    """The container's `preview serve …` run locally; and which local port serves each
+    container port it listens on: `--listen` (8080 when absent, serve's default) moves to
+    127.0.0.1:`port`, a `--wake-listen` (the wake page, when given) to 127.0.0.1:`wake_port`."""
     if not runs_serve(command):
         raise ValueError("the platform API's container must run `preview serve …`, not "
                          f"{' '.join(command) or '(no command)'}")
-    out = [sys.executable, "-m", "preview"]
-    listen = DEFAULT_LISTEN
-    i = 1
-    while i < len(command):
-        arg = command[i]
-        if arg == "--listen" and i + 1 < len(command):
-            listen = command[i + 1]
+    argv, asked = _move_address(command[1:], "--listen", port)
+    ports = {asked or _port("--listen", DEFAULT_LISTEN): port}
+    argv, wake = _move_address(argv, "--wake-listen", wake_port)
+    if wake is not None:
+        ports[wake] = wake_port
+    return [sys.executable, "-m", "preview", *argv], ports
+
+
+def _move_address(args: Sequence[str], flag: str, port: int) -> tuple[list[str], int | None]:
+    """`flag HOST:N` / `flag=HOST:N` rewritten to `flag=127.0.0.1:<port>` (at the end);
+    and N, or None when the flag is absent (then `flag=…` is added only for --listen)."""
+    out: list[str] = []
+    asked: int | None = None
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == flag and i + 1 < len(args):
+            asked = _port(flag, args[i + 1])
             i += 2
             continue
-        if arg.startswith("--listen="):
-            listen = arg.partition("=")[2]
+        if arg.startswith(f"{flag}="):
+            asked = _port(flag, arg.partition("=")[2])
         else:
             out.append(arg)
         i += 1
-    _, _, asked = listen.rpartition(":")
-    if not asked.isdigit():
-        raise ValueError(f"--listen {listen!r}: expected HOST:PORT")
-    return [*out, f"--listen=127.0.0.1:{port}"], int(asked)
+    if asked is None and flag != "--listen":
+        return out, None
+    return [*out, f"{flag}=127.0.0.1:{port}"], asked
+
+
+def _port(flag: str, address: str) -> int:
+    _, _, port = address.rpartition(":")
+    if not port.isdigit():
+        raise ValueError(f"{flag} {address!r}: expected HOST:PORT")
+    return int(port)

@@ -16,8 +16,9 @@ The host kubelet hands it the pod of `charts/preview-platform`'s Deployment
   ClusterRole is what authorises every request, and a rule it lacks is a Forbidden, as on a
   real cluster;
 - the process sees the container's env (plus PATH and friends to find Python); its output
-  is the container's log; `--listen` moves to a free loopback port serving container port
-  8080, which port-forward, the pod and service proxies and the host ingress reach;
+  is the container's log; `--listen` (and `--wake-listen`, when given) moves to a free
+  loopback port serving container port 8080 (8081), which port-forward, the pod and
+  service proxies and the host ingress reach;
 - the pod is Ready while the container's readinessProbe (`/readyz`) answers (the python
   runtime's probing, `kubelet/python_runtime.py`);
 - on deletion the process gets SIGTERM (serve lets running operations finish within its
@@ -86,9 +87,8 @@ async def _plan(setup: PodSetup) -> Plan:
         env = await setup.env(spec, {**base, **await setup.env_from(spec)}, mounted)
         command = [podspec.map_path(a, mounted) for a in podspec.command_line(
             spec, platform_plan.ENTRYPOINT, env)]
-        local = free_port()
-        argv, asked = platform_plan.serve_argv(command, local)
-        ports[asked] = local
+        argv, own = platform_plan.serve_argv(command, free_port(), free_port())
+        ports.update(own)
         sa_dir = podspec.map_path(SERVICE_ACCOUNT_DIR, mounted)
         if sa_dir != SERVICE_ACCOUNT_DIR:  # mounted: automountServiceAccountToken is on
             env["PREVIEW_SERVICE_ACCOUNT_DIR"] = sa_dir
