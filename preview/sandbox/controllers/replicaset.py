@@ -51,11 +51,15 @@ def replicaset_status(rs: dict[str, Any], pods: list[dict[str, Any]], at: dt.dat
     min_ready = int(spec.get("minReadySeconds") or 0)
     fully = sum(1 for p in pods
                 if template_labels.items() <= (p["metadata"].get("labels") or {}).items())
+    ready = sum(1 for p in pods if is_ready(p))
     status: dict[str, Any] = {
         "replicas": len(pods),
         "fullyLabeledReplicas": fully,
-        "readyReplicas": sum(1 for p in pods if is_ready(p)),
-        "availableReplicas": sum(1 for p in pods if is_available(p, min_ready, at)),
+        "readyReplicas": ready,
+        # Without minReadySeconds available is Ready: not counted twice (a sync visits
+        # every pod of the set).
+        "availableReplicas": ready if min_ready <= 0 else sum(
+            1 for p in pods if is_available(p, min_ready, at)),
         "observedGeneration": rs["metadata"].get("generation", 0),
     }
     old_conditions = (rs.get("status") or {}).get("conditions") or []
