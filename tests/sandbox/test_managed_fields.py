@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from preview.sandbox.apiserver.apply import fieldpaths
 from preview.sandbox.apiserver.apply.apply import record_update
 
 T0, T1 = "2026-12-06T09:00:00Z", "2026-12-06T09:01:00Z"
@@ -67,3 +68,26 @@ def test_a_field_the_new_version_drops_leaves_its_owner() -> None:
     new["metadata"] = dict(old["metadata"])
     entries = record_update(old, new, "editor", T1)
     assert all("f:spec" not in e["fieldsV1"] for e in entries)
+
+
+def test_an_entry_the_write_leaves_alone_is_kept_as_it_was() -> None:
+    old = _pod()
+    new = _status_write(old, {"phase": "Pending", "podIP": "10.0.0.5"}, share=True)
+    entries = record_update(old, new, "kubelet", T1, subresource="status")
+    assert entries[0] == old["metadata"]["managedFields"][0]
+    assert entries[1]["fieldsV1"] == {"f:status": {"f:podIP": {}}}
+
+
+def test_owns_any_is_an_intersection_with_the_field_set() -> None:
+    fields = {"f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+              "f:spec": {"f:containers": {'k:{"name":"c"}': {".": {}, "f:image": {}}}}}
+    owned = fieldpaths.from_fields_v1(fields)
+    probes: list[fieldpaths.Path] = [
+        ("f:metadata",), ("f:metadata", "f:labels"), ("f:metadata", "f:labels", "f:app"),
+        ("f:metadata", "f:labels", "."), ("f:metadata", "f:labels", "f:app", "f:x"),
+        ("f:spec", "f:containers", 'k:{"name":"c"}', "f:image"),
+        ("f:spec", "f:containers", 'k:{"name":"d"}', "f:image"), ("f:status",), ()]
+    for probe in probes:
+        assert fieldpaths.owns_any(fields, [probe]) == (probe in owned), probe
+    assert not fieldpaths.owns_any({}, [("f:a",)])
+    assert not fieldpaths.owns_any(fields, [])

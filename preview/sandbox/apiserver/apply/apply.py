@@ -153,13 +153,22 @@ def record_update(old: dict[str, Any] | None, new: dict[str, Any], manager: str,
         entries = [e for e in entries if e.get("operation") == "Apply"]
     out = []
     mine_paths: set[Path] = set()
+    lost = changed | removed
     for e in entries:
+        mine = (e.get("manager") == manager and e.get("operation") == "Update"
+                and e.get("subresource", "") == subresource)
+        if old is not None and not mine and not fieldpaths.owns_any(e.get("fieldsV1"), lost):
+            # Another manager's entry the write leaves alone is kept as stored (the stored
+            # one was written by this function or `apply`, in the same form), not parsed
+            # and written again: most writes change what one manager owns.
+            if e.get("fieldsV1"):
+                out.append(e)
+            continue
         paths = _paths(e)
-        if (e.get("manager") == manager and e.get("operation") == "Update"
-                and e.get("subresource", "") == subresource):
+        if mine:
             mine_paths = paths - removed
             continue
-        paths = paths - changed - removed
+        paths = paths - lost
         if paths:
             e["fieldsV1"] = fieldpaths.to_fields_v1(paths)
             out.append(e)
