@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,12 @@ from typing import Any
 import pyhelm3
 import yaml
 from pyhelm3 import errors as helm_errors
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
 from preview.errors import PreviewError
 from preview.tools import find_tool
@@ -38,8 +44,16 @@ def _command(kubeconfig: Path | None, context: str | None = None) -> pyhelm3.Com
 
 def _error(action: str, release: str, e: helm_errors.Error) -> PreviewError:
     message = e.stderr.decode(errors="replace").strip().removeprefix("Error: ")
+    if transient(message):
+        return Unreachable(f"helm could not {action} {release}: {message}",
+                           "the cluster's API did not answer in time; run again (a busy "
+                           "machine or network)")
     return PreviewError(f"helm could not {action} {release}: {message}",
                         "fix the values or chart named in the message and run again")
+
+
+class Unreachable(PreviewError):
+    """helm did not get an answer from the cluster (a transient failure: `transient`)."""
 
 
 class ReleaseBusy(PreviewError):
@@ -50,6 +64,40 @@ class ReleaseBusy(PreviewError):
 # helm's words when it refuses before writing a revision (pkg/action/install.go, upgrade.go).
 _BUSY = ("another operation (install/upgrade/rollback) is in progress",
          "cannot re-use a name that is still in use")
+
+
+# client-go's words when a request never got an answer: the API server was not reached, or
+# too slowly (helm's TLS handshake times out after 10 s, as the first request to a fresh
+# virtual cluster through a busy port-forward can). Worth asking again; any other answer
+# (refused, invalid, not found) is the same the second time.
+_TRANSIENT = ("TLS handshake timeout", "connection refused", "connection reset by peer",
+              "i/o timeout", "unexpected EOF", "http2: client connection lost",
+              "Client.Timeout exceeded", "the server is currently unable to handle the request")
+ATTEMPTS = 4  # of a read-only call: three retries, 1-8 s apart (jittered), then its error
+_READ_BACKOFF = wait_exponential_jitter(initial=1.0, max=8.0, jitter=0.5)
+
+
+def transient(stderr: str) -> bool:
+    """Whether helm's `stderr` says the cluster was not reached, rather than answered (pure)."""
+    return any(words in stderr for words in _TRANSIENT)
+
+
+def _is_transient(e: BaseException) -> bool:
+    return isinstance(e, helm_errors.Error) and transient(e.stderr.decode(errors="replace"))
+
+
+async def _read(call: Callable[[], Awaitable[Any]], what: str) -> Any:
+    """Run a read-only helm call, again on a transient failure (bounded): it changes nothing,
+    so asking twice is safe. Writes are not retried here: a half-applied install is
+    `preview.deploy.release.recover`'s, on the next run."""
+    async for attempt in AsyncRetrying(stop=stop_after_attempt(ATTEMPTS), wait=_READ_BACKOFF,
+                                       retry=retry_if_exception(_is_transient), reraise=True):
+        with attempt:
+            if attempt.retry_state.attempt_number > 1:
+                log.warning("helm %s: attempt %d of %d after a transient failure", what,
+                            attempt.retry_state.attempt_number, ATTEMPTS)
+            return await call()
+    raise AssertionError("unreachable: tenacity reraises the last failure")
 
 
 def _not_found(e: helm_errors.Error) -> bool:
@@ -123,7 +171,8 @@ class Helm:
         """`helm history`, oldest first; [] when there is no such release."""
         command = self._command()
         try:
-            rows = await command.history(release, namespace=namespace)
+            rows = await _read(lambda: command.history(release, namespace=namespace),
+                               f"history {release}")
         except helm_errors.ReleaseNotFoundError:
             return []
         except helm_errors.Error as e:
@@ -136,7 +185,8 @@ class Helm:
         None."""
         command = self._command()
         try:
-            status: dict[str, Any] = await command.status(release, namespace=namespace)
+            status: dict[str, Any] = await _read(
+                lambda: command.status(release, namespace=namespace), f"status {release}")
         except helm_errors.ReleaseNotFoundError:
             return None
         except helm_errors.Error as e:
@@ -158,7 +208,8 @@ class Helm:
         if version:
             args += ["--version", version]
         try:
-            out = await command.run(args, json.dumps(values).encode())
+            out = await _read(lambda: command.run(args, json.dumps(values).encode()),
+                              f"upgrade --dry-run {release}")
         except helm_errors.Error as e:
             raise _error("render", release, e) from e
         # helm may print registry lines ("Pulled: …") before the JSON.
@@ -192,9 +243,9 @@ class Helm:
         alike: dicts with name, namespace, revision, status, chart, app_version."""
         client = self._client()
         try:
-            found = await client.list_release_definitions(
+            found = await _read(lambda: client.list_release_definitions(
                 all_namespaces=namespace is None, namespace=namespace, include_deployed=True,
-                include_failed=True, include_pending=True)
+                include_failed=True, include_pending=True), "list")
         except helm_errors.Error as e:
             raise _error("list releases in", namespace or "all namespaces", e) from e
         return [dict(r) for r in found]
@@ -204,7 +255,8 @@ class Helm:
         # The Command layer: one `helm get values` (the Client's way costs a `helm status`).
         command = self._command()
         try:
-            return dict(await command.get_values(release, namespace=namespace) or {})
+            return dict(await _read(lambda: command.get_values(release, namespace=namespace),
+                                    f"get values {release}") or {})
         except helm_errors.Error as e:
             if _not_found(e):
                 return None
@@ -215,7 +267,9 @@ class Helm:
         # The Command layer: one `helm get all --template` (the Client's way adds a status).
         command = self._command()
         try:
-            return dict(await command.get_chart_metadata(release, namespace=namespace) or {})
+            return dict(await _read(
+                lambda: command.get_chart_metadata(release, namespace=namespace),
+                f"get all {release}") or {})
         except helm_errors.Error as e:
             raise _error("read the chart of", release, e) from e
 

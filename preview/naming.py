@@ -106,6 +106,12 @@ SLEEP_NODE_SELECTOR = f"{PREFIX}sleep-node-selector"  # DaemonSet: its nodeSelec
 USAGE = f"{PREFIX}usage"
 # The node label a sleeping DaemonSet selects: no node carries it, so it runs no pod.
 ASLEEP_NODE_LABEL = f"{PREFIX}asleep"
+# The wake page (preview/serve/wake.py): while asleep, each host Ingress of the environment
+# points at Service WAKE_SERVICE (ExternalName: the platform API's wake listener), its spec
+# before kept as JSON in SLEEP_INGRESS and the Ingress labelled WAKE_PAGE (found by it).
+SLEEP_INGRESS = f"{PREFIX}sleep-ingress"
+WAKE_PAGE = f"{PREFIX}wake-page"
+WAKE_SERVICE = "preview-wake"
 
 # -- virtual clusters (`preview vcluster`, charts/vcluster) --------------------------------------
 VCLUSTER = f"{PREFIX}vcluster"  # namespace label: its virtual cluster; on copies: the owner

@@ -143,3 +143,97 @@ def idle(record: naming.EnvironmentRecord, now: dt.datetime, sleep_after: int | 
     if quiet < sleep_after:
         return verdict(False, f"active {quiet}s ago (sleepAfter {sleep_after}s)")
     return verdict(True, f"no activity for {quiet}s (sleepAfter {sleep_after}s)")
+
+
+# -- the wake page: the environment's host Ingresses while asleep ----------------------------------
+def _backends(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    found = [spec["defaultBackend"]] if spec.get("defaultBackend") else []
+    return found + [p["backend"] for r in spec.get("rules") or []
+                    for p in (r.get("http") or {}).get("paths") or [] if p.get("backend")]
+
+
+def backend_services(spec: dict[str, Any]) -> tuple[str, ...]:
+    """The Services an Ingress spec sends requests to (sorted, once each)."""
+    return tuple(sorted({str(b["service"]["name"]) for b in _backends(spec)
+                         if (b.get("service") or {}).get("name")}))
+
+
+def ingress_hosts(ingress: dict[str, Any]) -> tuple[str, ...]:
+    """The hosts of an Ingress's rules, lower case (a rule without a host is left out)."""
+    return tuple(str(r["host"]).lower() for r in (ingress.get("spec") or {}).get("rules") or []
+                 if r.get("host"))
+
+
+def wake_page_spec(spec: dict[str, Any], port: int) -> dict[str, Any]:
+    """`spec` with every request going to the wake Service (pure): the same class, hosts and
+    TLS (the certificate keeps working), each rule one `/` Prefix path, and a default backend
+    where there was one."""
+    backend = {"service": {"name": naming.WAKE_SERVICE, "port": {"number": port}}}
+    out = {k: v for k, v in spec.items() if k not in ("rules", "defaultBackend")}
+    if spec.get("defaultBackend"):
+        out["defaultBackend"] = backend
+    out["rules"] = [{**({"host": r["host"]} if r.get("host") else {}),
+                     "http": {"paths": [{"path": "/", "pathType": "Prefix",
+                                         "backend": backend}]}}
+                    for r in spec.get("rules") or []]
+    if not out["rules"]:
+        del out["rules"]
+    return out
+
+
+def asleep_ingress(ingress: dict[str, Any], port: int) -> dict[str, Any] | None:
+    """The host Ingress pointed at the wake page, its spec before recorded (pure); None when
+    it carries the record already (sleeping twice keeps the first)."""
+    meta = ingress["metadata"]
+    notes = dict(meta.get("annotations") or {})
+    if naming.SLEEP_INGRESS in notes:
+        return None
+    spec = ingress.get("spec") or {}
+    notes[naming.SLEEP_INGRESS] = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+    labels = {**(meta.get("labels") or {}), naming.WAKE_PAGE: "true"}
+    return {**ingress, "metadata": {**meta, "annotations": notes, "labels": labels},
+            "spec": wake_page_spec(spec, port)}
+
+
+def recorded_spec(ingress: dict[str, Any]) -> dict[str, Any] | None:
+    """The spec sleep recorded on a host Ingress (None: no record); a record that cannot be
+    read is a ValueError naming the Ingress and the fix."""
+    raw = ((ingress.get("metadata") or {}).get("annotations") or {}).get(naming.SLEEP_INGRESS)
+    if raw is None:
+        return None
+    try:
+        spec = json.loads(raw)
+        if not isinstance(spec, dict):
+            raise ValueError("not an object")
+    except ValueError as e:
+        name = (ingress.get("metadata") or {}).get("name", "")
+        raise ValueError(f"Ingress {name}: annotation {naming.SLEEP_INGRESS} is not a JSON "
+                         f"object ({e}); remove it (the syncer then restores the spec)"
+                         ) from None
+    return spec
+
+
+def awake_ingress(ingress: dict[str, Any]) -> dict[str, Any] | None:
+    """The host Ingress with the spec sleep recorded, record and label removed (pure); None
+    when it has no record."""
+    spec = recorded_spec(ingress)
+    if spec is None:
+        return None
+    meta = ingress["metadata"]
+    notes = {k: v for k, v in (meta.get("annotations") or {}).items()
+             if k != naming.SLEEP_INGRESS}
+    labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != naming.WAKE_PAGE}
+    return {**ingress, "metadata": {**meta, "annotations": notes, "labels": labels},
+            "spec": spec}
+
+
+def wake_service(namespace: str, target: str, port: int,
+                 labels: dict[str, str]) -> dict[str, Any]:
+    """The ExternalName Service the sleeping Ingresses point at: `target:port`, the platform
+    API's wake listener as the ingress controller reaches it (pure)."""
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": naming.WAKE_SERVICE, "namespace": namespace,
+                         "labels": {**labels, "app.kubernetes.io/component": "wake-page"}},
+            "spec": {"type": "ExternalName", "externalName": target,
+                     "ports": [{"name": "http", "port": port, "targetPort": port,
+                                "protocol": "TCP"}]}}

@@ -69,3 +69,9 @@ def test_ingress_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
                              capture_output=True, text=True, timeout=30)
     assert out.returncode != 0
     assert f"or ingress port {port})" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_api_goes_with_the_demo_not_with_serve() -> None:
+    done = subprocess.run([sys.executable, "-m", "preview", "sandbox", "--serve", "--api"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "--serve runs no demo: pass one of them" in done.stderr

@@ -131,3 +131,67 @@ def test_the_idle_pass_decides_from_last_activity_the_keep_label_and_the_state(
         env: naming.EnvironmentRecord, after: int | None, sleeps: bool, reason: str) -> None:
     decision = sleeping.idle(env, NOW, after, "keep-awake")
     assert (decision.sleep, decision.reason) == (sleeps, reason)
+
+
+# -- the wake page's Ingresses -------------------------------------------------------------------
+def host_ingress() -> dict[str, Any]:
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": "app-x-default-x-vcluster", "namespace": "ns",
+                         "resourceVersion": "7", "labels": {"a": "b"},
+                         "annotations": {"nginx.ingress.kubernetes.io/ssl-redirect": "false"}},
+            "spec": {"ingressClassName": "nginx",
+                     "tls": [{"hosts": ["app.example"], "secretName": "t"}],
+                     "defaultBackend": {"service": {"name": "web", "port": {"name": "http"}}},
+                     "rules": [{"host": "App.example", "http": {"paths": [
+                         {"path": "/api", "pathType": "Exact", "backend": {
+                             "service": {"name": "api", "port": {"number": 8080}}}},
+                         {"path": "/", "pathType": "Prefix", "backend": {
+                             "service": {"name": "web", "port": {"name": "http"}}}}]}},
+                               {"host": "other.example"}]}}
+
+
+def test_sleep_points_every_host_and_default_at_the_wake_service_and_wake_restores_exactly(
+        ) -> None:
+    original = host_ingress()
+    asleep = sleeping.asleep_ingress(original, 8081)
+    assert asleep is not None
+    wake = {"service": {"name": naming.WAKE_SERVICE, "port": {"number": 8081}}}
+    assert asleep["spec"] == {
+        "ingressClassName": "nginx", "tls": original["spec"]["tls"], "defaultBackend": wake,
+        "rules": [{"host": host, "http": {"paths": [
+            {"path": "/", "pathType": "Prefix", "backend": wake}]}}
+                  for host in ("App.example", "other.example")]}
+    assert asleep["metadata"]["labels"] == {"a": "b", naming.WAKE_PAGE: "true"}
+    assert asleep["metadata"]["resourceVersion"] == "7"  # a replace fails on a newer one
+    assert sleeping.ingress_hosts(asleep) == ("app.example", "other.example")
+    assert sleeping.asleep_ingress(asleep, 9999) is None  # twice: the first record stays
+    assert sleeping.awake_ingress(asleep) == original
+    assert sleeping.awake_ingress(original) is None
+    assert sleeping.backend_services(original["spec"]) == ("api", "web")
+    assert original == host_ingress()  # nothing changed in place
+
+
+def test_an_ingress_without_rules_keeps_only_its_default_backend() -> None:
+    spec = {"defaultBackend": {"service": {"name": "web", "port": {"number": 80}}}}
+    assert sleeping.wake_page_spec(spec, 8081) == {"defaultBackend": {"service": {
+        "name": naming.WAKE_SERVICE, "port": {"number": 8081}}}}
+
+
+@pytest.mark.parametrize("record", ["{", "[1]"])
+def test_an_unreadable_ingress_record_is_named_with_its_fix(record: str) -> None:
+    ingress = host_ingress()
+    ingress["metadata"]["annotations"][naming.SLEEP_INGRESS] = record
+    with pytest.raises(ValueError, match=r"Ingress app-x-default-x-vcluster: annotation "
+                       r"preview-vcluster.io/sleep-ingress is not a JSON object .*remove it"):
+        sleeping.awake_ingress(ingress)
+
+
+def test_the_wake_service_is_an_external_name_of_ours() -> None:
+    service = sleeping.wake_service("ns", "api.platform.svc.cluster.local", 8081,
+                                    {naming.MANAGED_BY: naming.MANAGED_BY_VALUE})
+    assert service["metadata"]["name"] == naming.WAKE_SERVICE
+    assert service["metadata"]["labels"][naming.MANAGED_BY] == naming.MANAGED_BY_VALUE
+    assert service["spec"] == {"type": "ExternalName",
+                               "externalName": "api.platform.svc.cluster.local",
+                               "ports": [{"name": "http", "port": 8081, "targetPort": 8081,
+                                          "protocol": "TCP"}]}

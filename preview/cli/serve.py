@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from preview.cli.options import examples
+from preview.serve.slots import DEFAULT_LIMIT
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,11 @@ log = logging.getLogger(__name__)
               default=None, help="A CA bundle to trust for the issuer (besides the system's).")
 @click.option("--listen", default="0.0.0.0:8080", show_default=True, metavar="HOST:PORT",
               help="Where to serve HTTP (put TLS in front, or pass --tls-cert/--tls-key).")
+@click.option("--wake-listen", default=None, metavar="HOST:PORT",
+              help="Also serve the wake page there: what a sleeping environment's URL "
+                   "answers (the policy's wakePage names this port as the ingress controller "
+                   "reaches it; docs/sleep.md). Plain HTTP, no login: it only wakes "
+                   "environments that are asleep.  [default: not served]")
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Serve HTTPS with this certificate (PEM)…")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -44,14 +50,21 @@ log = logging.getLogger(__name__)
               help="How long an environment's Lease outlives its holder's last renewal: an API "
                    "process killed mid-create blocks the environment this long, then the next "
                    "create takes over.  [default: 30]")
+@click.option("--max-concurrent-creates", type=click.IntRange(min=1), default=DEFAULT_LIMIT,
+              show_default=True, envvar="PREVIEW_MAX_CONCURRENT_CREATES", show_envvar=True,
+              metavar="N",
+              help="How many creates and upgrades are built at once; the others wait in "
+                   "order, their progress saying \"queued behind N environments\" (each "
+                   "runs helm and a port-forward: size it to the pod's CPU).")
 @click.option("--kubeconfig", type=click.Path(path_type=Path), default=None,
               help="Kubeconfig of the host cluster.  [default: $KUBECONFIG, "
                    "~/.kube/config, else the pod's own ServiceAccount (in-cluster), as in "
                    "charts/preview-platform]")
 @click.option("--context", default=None, help="Context of that kubeconfig to use.")
-def serve_command(policy_path: Path | None, issuer_ca: Path | None, listen: str, tls_cert: Path | None,
-                  tls_key: Path | None, workdir: Path | None, shutdown_grace: float,
-                  lease_duration: int | None, kubeconfig: Path | None,
+def serve_command(policy_path: Path | None, issuer_ca: Path | None, listen: str,
+                  wake_listen: str | None, tls_cert: Path | None, tls_key: Path | None,
+                  workdir: Path | None, shutdown_grace: float, lease_duration: int | None,
+                  max_concurrent_creates: int, kubeconfig: Path | None,
                   context: str | None) -> None:
     """Serve the preview API: create, upgrade, list and delete environments for the
     workflows whose OIDC token the policy allows, streaming `preview up`'s progress.
@@ -63,12 +76,11 @@ def serve_command(policy_path: Path | None, issuer_ca: Path | None, listen: str,
     from preview import lease, policy
     from preview.errors import BadInput
     from preview.kube.host import HostCluster
-    from preview.serve import login
+    from preview.serve import login, wake
     from preview.serve.app import State, make_app
 
-    host_name, _, port_text = listen.rpartition(":")
-    if not port_text.isdigit():
-        raise BadInput(f"--listen {listen!r}: expected HOST:PORT", "e.g. --listen 0.0.0.0:8080")
+    host_name, port = _address("--listen", listen, "0.0.0.0:8080")
+    wake_at = _address("--wake-listen", wake_listen, "0.0.0.0:8081") if wake_listen else None
     if (tls_cert is None) != (tls_key is None):
         raise BadInput("--tls-cert and --tls-key go together", "pass both, or neither")
     # Audit lines are the API's record of who changed what: always written, whatever -v says.
@@ -96,19 +108,31 @@ def serve_command(policy_path: Path | None, issuer_ca: Path | None, listen: str,
     async def main() -> None:
         verifier = login.OidcVerifier(issuer, audience, ca_file=issuer_ca)
         app = make_app(State(host, rules, verifier, root, shutdown_grace=shutdown_grace,
-                             lease_duration=lease_duration or lease.DURATION_SECONDS))
+                             lease_duration=lease_duration or lease.DURATION_SECONDS,
+                             max_creates=max_concurrent_creates))
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, host_name or "0.0.0.0", int(port_text), ssl_context=tls)
+        site = web.TCPSite(runner, host_name or "0.0.0.0", port, ssl_context=tls)
         await site.start()
         click.echo(f"preview serve listening on {'https' if tls else 'http'}://{listen} "
                    f"(issuer {issuer}, audience {audience})", err=True)
+        waker = wake.Waker(host, lease_duration or lease.DURATION_SECONDS)
+        wake_runner = None
+        if wake_at is not None:
+            wake_runner = web.AppRunner(wake.make_wake_app(waker), handle_signals=False)
+            await wake_runner.setup()
+            await web.TCPSite(wake_runner, wake_at[0] or "0.0.0.0", wake_at[1]).start()
+            click.echo(f"wake page on http://{wake_listen}", err=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         await stop.wait()
         click.echo("stopping: waiting for running operations", err=True)
+        if wake_runner is not None:
+            await wake_runner.cleanup()
+            if waker.running:  # a wake half-way leaves the URL on the wake page
+                await asyncio.wait(list(waker.running), timeout=shutdown_grace)
         await runner.cleanup()
 
     try:
@@ -116,3 +140,12 @@ def serve_command(policy_path: Path | None, issuer_ca: Path | None, listen: str,
     finally:
         if scratch is not None:
             scratch.cleanup()
+
+
+def _address(flag: str, value: str, example: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not port.isdigit():
+        from preview.errors import BadInput
+
+        raise BadInput(f"{flag} {value!r}: expected HOST:PORT", f"e.g. {flag} {example}")
+    return host, int(port)

@@ -11,6 +11,7 @@ and leaves the release as it is. The next `up` upgrades in place from there: hel
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from preview.errors import PreviewError
 PENDING = ("pending-install", "pending-upgrade", "pending-rollback")
 # Revisions a pending one can be rolled back to: they were applied completely once.
 SETTLED = ("deployed", "superseded")
+INSTALL_ATTEMPTS = 3  # the whole install (history, recover, upgrade) when helm was unreachable
 
 
 async def check_chart(chart: ChartRef, release: str, namespace: str, values: dict[str, Any],
@@ -53,6 +55,22 @@ async def install(vc: VirtualCluster, chart: ChartRef, release: str, namespace: 
     """
     chart = resolve_local(chart, base_dir)
     timeout = f"{max(1, int(timeout_s))}s"
+    for attempt in range(1, INSTALL_ATTEMPTS + 1):
+        try:
+            return await _install(vc, chart, release, namespace, values, timeout, progress)
+        except helm.Unreachable as e:
+            if attempt == INSTALL_ATTEMPTS:
+                raise
+            # Whatever helm managed to write before the cluster stopped answering is read
+            # again (and a revision it left pending recovered) by the next attempt.
+            progress(f"helm did not reach the virtual cluster ({e.message.splitlines()[0]}): "
+                     f"trying again ({attempt + 1} of {INSTALL_ATTEMPTS})")
+            await asyncio.sleep(2.0 * attempt)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+async def _install(vc: VirtualCluster, chart: ChartRef, release: str, namespace: str,
+                   values: dict[str, Any], timeout: str, progress: Progress) -> int:
     revisions = await vc.helm.history(release, namespace)
     if await recover(vc, release, namespace, revisions, timeout, progress):
         revisions = await vc.helm.history(release, namespace)

@@ -147,15 +147,6 @@ def duration(seconds: int) -> str:
     return f"{seconds}s"
 
 
-def parse_duration(text: str) -> int:
-    """Seconds of `30s`, `90m`, `36h`, `7d` (ValueError otherwise)."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    text = text.strip()
-    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
-        raise ValueError(f"{text!r} is not a duration like 30s, 90m, 36h or 7d")
-    return int(text[:-1]) * units[text[-1]]
-
-
 def _time(value: str) -> dt.datetime | None:
     if not value:
         return None

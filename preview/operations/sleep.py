@@ -12,10 +12,13 @@ Sleep, holding the environment's lock (`exclusive`):
    until its pod is gone. Its data stays on its PersistentVolumeClaim, which a StatefulSet
    keeps when scaled down: without `persistence.enabled` the data would go with the pod, so
    such an environment is refused before anything changes;
-4. the namespace's `asleep-since` annotation (what `preview list` shows as `asleep`).
+4. with the policy's `wakePage`, the URL pointed at the wake page (`wake_page`);
+5. the namespace's `asleep-since` annotation (what `preview list` shows as `asleep`);
+6. the pull request told, with a GitHub token (`sleep_news`: comment and deployment status).
 
 Wake reverses it: the control plane back to its recorded replicas and ready, each workload
-restored from its record (`sleeping.wake_patch`), then waited for until ready as `up` waits;
+restored from its record (`sleeping.wake_patch`), then waited for until ready as `up` waits,
+and the URL given back to the app (`wake_page.restore`);
 `asleep-since` is removed and `last-activity` set. Both are idempotent: sleeping a sleeping
 environment or waking an awake one changes nothing. Only the environment's own namespace
 (proved ours by `ownership.find`), its own control plane and the workloads inside its
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from preview import lease, naming, sleeping
+from preview.cost.report import Rates
 from preview.deploy.status import workload_state
 from preview.errors import BadInput, PreviewError
 from preview.kube.client import KubeClient, NotFound
@@ -47,8 +51,9 @@ from preview.kube.resources import (
     STATEFULSETS,
     Resource,
 )
-from preview.operations import cost, exclusive, ownership
+from preview.operations import cost, exclusive, ownership, sleep_news, wake_page
 from preview.policy import Policy
+from preview.policy.model import WakePagePolicy
 from preview.vcluster import connect, lifecycle
 from preview.vcluster.model import Progress
 
@@ -67,6 +72,7 @@ class SleepResult:
     changed: bool  # False: it was in that state already
     workloads: tuple[str, ...]  # kind/namespace/name of each workload slept or woken
     seconds: float
+    pull_request: str = ""  # told | not told (why): its comment and deployment status
 
 
 def rfc3339(moment: dt.datetime) -> str:
@@ -102,9 +108,13 @@ async def _environment(kube: KubeClient, env: naming.Environment) -> dict[str, A
 
 async def sleep(host: HostCluster, env: naming.Environment, progress: Progress, *,
                 lock: exclusive.Lock, timeout: float = 300.0,
-                now: dt.datetime | None = None) -> SleepResult:
+                now: dt.datetime | None = None,
+                wake: WakePagePolicy | None = None, notify: sleep_news.Notify | None = None,
+                rates: Rates | None = None) -> SleepResult:
     """Put `env` to sleep (see the module's docstring); raises BadInput when its control
-    plane keeps no persistent data, PreviewError when a pod stays on the host."""
+    plane keeps no persistent data, PreviewError when a pod stays on the host. With `wake`
+    (the policy's wakePage) its URL then answers with the wake page (`wake_page`); `notify`
+    tells the pull request (with the cost so far at `rates`)."""
     started = time.monotonic()
     async with host.client() as kube:
         sts = await _environment(kube, env)
@@ -134,25 +144,35 @@ async def sleep(host: HostCluster, env: naming.Environment, progress: Progress, 
             await _wait_no_pods(kube, env.namespace, _match_labels(sts), timeout, progress,
                                 "the control plane's pod")
             await cost.record(kube, env.namespace)  # ...and closed: sleep is not counted
+            if wake is not None:  # its syncer is gone: nothing puts the Ingresses back
+                await wake_page.point_at_wake_page(kube, env, wake, progress)
             moment = now or dt.datetime.now(dt.UTC)
             await kube.patch(NAMESPACES, None, env.namespace, {"metadata": {"annotations": {
                 naming.ASLEEP_SINCE: rfc3339(moment)}}})
-    progress(f"environment {env.name} is asleep")
-    return SleepResult(env.name, env.namespace, "asleep", True, slept, _since(started))
+        told = await sleep_news.tell(kube, env, "asleep", notify, rates, now,
+                                     url_wakes=wake is not None)
+    progress(f"environment {env.name} is asleep; pull request {told}")
+    return SleepResult(env.name, env.namespace, "asleep", True, slept, _since(started), told)
 
 
 async def wake(host: HostCluster, env: naming.Environment, progress: Progress, *,
                lock: exclusive.Lock, timeout: float = 300.0,
-               now: dt.datetime | None = None) -> SleepResult:
-    """Wake `env`: control plane, then its workloads as they were, waited for until ready."""
+               now: dt.datetime | None = None, notify: sleep_news.Notify | None = None,
+               rates: Rates | None = None) -> SleepResult:
+    """Wake `env`: control plane, then its workloads as they were, waited for until ready;
+    `notify` tells the pull request it is ready again."""
     started = time.monotonic()
+    told = ""
     async with host.client() as kube:
         await _environment(kube, env)
         async with exclusive.for_change(kube, env, lock, "wake", progress):
             changed, woken = await wake_held(kube, env, progress, started + timeout, now)
-    progress(f"environment {env.name} is awake" if changed else
+        if changed:
+            told = await sleep_news.tell(kube, env, "ready", notify, rates, now)
+    progress(f"environment {env.name} is awake; pull request {told}" if changed else
              f"environment {env.name} was awake already")
-    return SleepResult(env.name, env.namespace, "ready", changed, woken, _since(started))
+    return SleepResult(env.name, env.namespace, "ready", changed, woken, _since(started),
+                       told)
 
 
 async def wake_held(kube: KubeClient, env: naming.Environment, progress: Progress,
@@ -171,11 +191,13 @@ async def wake_held(kube: KubeClient, env: naming.Environment, progress: Progres
             KubeClient(from_kubeconfig(path), "preview-wake") as virtual:
         woken = await _apply(virtual, sleeping.wake_patch, progress, "restored")
         await _wait_ready(virtual, woken, deadline, progress)
+    # Last: until now the URL answered with the wake page (the syncer keeps it so).
+    restored = await wake_page.restore(kube, env, deadline, progress)
     await cost.record(kube, env.namespace)  # the woken pods, open from their start
     moment = now or dt.datetime.now(dt.UTC)
     await kube.patch(NAMESPACES, None, env.namespace, {"metadata": {"annotations": {
         naming.ASLEEP_SINCE: None, naming.LAST_ACTIVITY: rfc3339(moment)}}})
-    return patch is not None or bool(woken), woken
+    return patch is not None or bool(woken) or bool(restored), woken
 
 
 @dataclass(frozen=True)
@@ -185,6 +207,7 @@ class IdleOutcome:
     namespace: str
     action: str  # slept | kept | busy | failed
     reason: str
+    pull_request: str = ""  # slept: told | not told (why)
 
 
 async def selected(host: HostCluster, selector: str) -> list[naming.Environment]:
@@ -203,7 +226,8 @@ async def selected(host: HostCluster, selector: str) -> list[naming.Environment]
 
 async def sleep_idle(host: HostCluster, rules: Policy, progress: Progress, *,
                      lock: exclusive.Lock, selector: str = "", timeout: float = 300.0,
-                     now: dt.datetime | None = None) -> tuple[IdleOutcome, ...]:
+                     now: dt.datetime | None = None, notify: sleep_news.Notify | None = None
+                     ) -> tuple[IdleOutcome, ...]:
     """Put every environment idle for the policy's `sleepAfter` to sleep (`sleeping.idle`
     decides), skipping one whose lock another run holds (being deployed: never waited for)
     and going on past one that fails."""
@@ -226,9 +250,12 @@ async def sleep_idle(host: HostCluster, rules: Policy, progress: Progress, *,
             continue
         progress(f"{env.full_name} PR {env.pr}: {decision.reason}: sleeping")
         try:
-            await sleep(host, env, progress, timeout=timeout, now=moment,
-                        lock=exclusive.Lock(lock.holder, wait=False, duration=lock.duration))
-            outcomes.append(IdleOutcome(record.namespace, "slept", decision.reason))
+            slept = await sleep(host, env, progress, timeout=timeout, now=moment,
+                                lock=exclusive.Lock(lock.holder, wait=False,
+                                                    duration=lock.duration),
+                                wake=rules.wake_page, notify=notify, rates=cost.rates(rules))
+            outcomes.append(IdleOutcome(record.namespace, "slept", decision.reason,
+                                        slept.pull_request))
         except lease.Busy as e:
             outcomes.append(IdleOutcome(record.namespace, "busy", f"being worked on: {e}"))
         except PreviewError as e:

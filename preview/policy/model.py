@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import functools
+import ipaddress
 import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -320,6 +321,30 @@ class CostPolicy(StrictModel):
     storage_gib_month: float = Field(0.0, ge=0, alias="storageGiBMonth")
 
 
+class WakePagePolicy(StrictModel):
+    """`wakePage:` where a sleeping environment's URL sends its requests: the platform API's
+    wake listener (`preview serve --wake-listen`), named as the host's ingress controller
+    reaches it (docs/sleep.md)."""
+
+    # A DNS name the ingress controller resolves, e.g. the platform chart's Service
+    # NAME.NAMESPACE.svc.cluster.local; or an IP address.
+    service: str = Field(min_length=1, max_length=253)
+    port: int = Field(8081, ge=1, le=65535)
+
+    @field_validator("service")
+    @classmethod
+    def _service(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+            return value
+        except ValueError:
+            pass
+        if not is_dns_name(value.rstrip(".")):
+            raise problem(f"{value!r} is neither a DNS name nor an IP address",
+                          "e.g. preview-platform.preview-system.svc.cluster.local")
+        return value
+
+
 class Policy(StrictModel):
     """The whole platform policy."""
 
@@ -345,6 +370,9 @@ class Policy(StrictModel):
     sleep_after: Duration | None = Field(2 * 3600, alias="sleepAfter")
     keep_awake_label: str = Field("keep-awake", min_length=1, max_length=63,
                                   alias="keepAwakeLabel")
+    # While asleep, the environment's URL answers with the wake page served there (None:
+    # the URL answers as the ingress controller does for a backend without pods).
+    wake_page: WakePagePolicy | None = Field(None, alias="wakePage")
 
     @model_validator(mode="after")
     def _vcluster(self) -> Policy:

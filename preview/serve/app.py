@@ -32,7 +32,7 @@ from preview.operations import developer, down, environments, exclusive, up
 from preview.policy import Policy
 from preview.pullrequest import PullRequest
 from preview.render import plain
-from preview.serve import audit, bundle, developers, login, openapi
+from preview.serve import audit, bundle, developers, login, openapi, slots
 from preview.serve.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,11 @@ class State:
     running: set[asyncio.Task[Any]] = field(default_factory=set)
     shutdown_grace: float = 25.0  # how long a SIGTERM waits for running operations
     lease_duration: int = lease.DURATION_SECONDS  # a dead holder blocks an environment this long
+    max_creates: int = slots.DEFAULT_LIMIT  # creates built at once; the others are queued
+    creates: slots.Slots = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.creates = slots.Slots(self.max_creates, on_change=self.metrics.creates_at_once)
 
 
 class Refused(Exception):
@@ -247,9 +252,10 @@ async def _create(request: web.Request) -> web.StreamResponse:
         lock = _lock(state, caller, timeouts.vcluster + timeouts.deploy + timeouts.health)
 
         async def run(progress: Callable[[str], None]) -> dict[str, Any]:
-            started = time.monotonic()
-            result = await up.up(state.host, pr, rendered, env, progress, lock=lock)
-            state.metrics.created(result.status, time.monotonic() - started)
+            async with state.creates.take(progress):
+                started = time.monotonic()
+                result = await up.up(state.host, pr, rendered, env, progress, lock=lock)
+                state.metrics.created(result.status, time.monotonic() - started)
             await _audit(state, "create", pr, env, result.status,
                          result.diagnostics.summary if result.diagnostics else result.url,
                          caller)

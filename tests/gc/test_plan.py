@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from preview.gc.model import DELETE, KEEP, HostEnvironment, Settings
-from preview.gc.plan import decide, duration, parse_duration, plan
+from preview.gc.plan import decide, duration, plan
 from preview.github.pulls import RepoPulls
 from preview.naming import EnvironmentRecord
 
@@ -130,18 +130,6 @@ def test_custom_keep_label() -> None:
     assert decide(env(expires_in_h=-1), labelled, NOW, Settings(keep_labels=("demo",))
                   ).rule == "keep-label"
     assert decide(env(expires_in_h=-1), labelled, NOW, SETTINGS).rule == "ttl-expired"
-
-
-@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("90m", 5400), ("36h", 129600),
-                                                ("7d", 604800)])
-def test_durations(text: str, seconds: int) -> None:
-    assert parse_duration(text) == seconds
-
-
-@pytest.mark.parametrize("text", ["", "7", "d", "1w", "-1h", "1.5h"])
-def test_bad_durations(text: str) -> None:
-    with pytest.raises(ValueError, match="not a duration"):
-        parse_duration(text)
 
 
 def test_duration_text() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -58,4 +59,46 @@ def test_demo_serves_the_example_until_ctrl_c(tmp_path: Path) -> None:
             code = demo.wait(timeout=120)
     assert code == 0, err.read_text()
     assert "Environment pr-1 torn down" in out.read_text()
+    assert "Traceback" not in err.read_text(), err.read_text()
+
+
+def test_demo_with_api_installs_the_platform_and_says_how_to_use_it(tmp_path: Path) -> None:
+    """`./dev sandbox --api`: charts/preview-platform runs in the sandbox, and the printed
+    commands reach its API with a token of the local issuer (`down` of an environment never
+    made: login, authorization and the answer, without a second environment's cost; `up`
+    through the API is tests/serve/test_in_cluster.py's)."""
+    out, err = tmp_path / "out.txt", tmp_path / "err.txt"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "preview", "sandbox", "--api", "--kubeconfig",
+             str(tmp_path / "kubeconfig")], stdout=stdout, stderr=stderr, cwd=tmp_path)
+        try:
+            wait_for(lambda: "Press Ctrl-C" in out.read_text() or demo.poll() is not None,
+                     timeout=300, interval=0.5, what="the demo to be ready")
+            printed = out.read_text()
+            assert demo.poll() is None, printed + err.read_text()
+            assert "environment pr-1 of example/app is ready" in printed, printed
+            assert "API mode (charts/preview-platform in namespace preview-platform" in printed
+            env = dict(re.findall(r"^  export (ACTIONS_ID_TOKEN_REQUEST_\w+)='?([^'\n]+)'?$",
+                                  printed, re.M))
+            assert set(env) == {"ACTIONS_ID_TOKEN_REQUEST_URL",
+                                "ACTIONS_ID_TOKEN_REQUEST_TOKEN"}, printed
+            up = re.search(r"^  \.venv/bin/preview up --api (\S+) .*--pr 2 --sha [0-9a-f]{40} "
+                           r"--config \S+preview\.yaml$", printed, re.M)
+            assert up, printed
+            with urllib.request.urlopen(f"{up.group(1)}/readyz", timeout=10) as response:
+                assert response.status == 200
+            down = re.search(r"^  \.venv/bin/preview (down --api .*)$", printed, re.M)
+            assert down, printed
+            environ = {k: v for k, v in os.environ.items()
+                       if not k.startswith(("GITHUB_", "ACTIONS_", "KUBECONFIG"))}
+            done = subprocess.run([sys.executable, "-m", "preview", *down.group(1).split()],
+                                  capture_output=True, text=True, timeout=120,
+                                  env={**environ, **env})
+            assert done.returncode == 0, done.stderr
+            assert "pr-2" in done.stdout and "Traceback" not in done.stderr, done.stdout
+        finally:
+            demo.send_signal(signal.SIGINT)
+            code = demo.wait(timeout=120)
+    assert code == 0, err.read_text()
     assert "Traceback" not in err.read_text(), err.read_text()

@@ -57,14 +57,6 @@ def test_a_later_up_keeps_created_at_and_the_url_and_extends_expiry() -> None:
     assert naming.URL not in notes  # a merge patch: the recorded URL stays as it is
 
 
-def test_the_url_is_written_only_when_the_namespace_does_not_say_it_yet() -> None:
-    url = "http://pr-1-app.localhost:8080"
-    assert up.url_patch("", url) == {"metadata": {"annotations": {naming.URL: url}}}
-    assert up.url_patch("http://pr-1-app.localhost", url) == {
-        "metadata": {"annotations": {naming.URL: url}}}
-    assert up.url_patch(url, url) is None
-
-
 @pytest.mark.parametrize(("url", "ports", "expected"), [
     ("http://pr-1-app.localhost", {"http": 80, "https": 443}, "http://pr-1-app.localhost"),
     ("http://pr-1-app.localhost", {"http": 34567, "https": 34568},

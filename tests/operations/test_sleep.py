@@ -10,6 +10,9 @@ answers again.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ from preview import naming
 from preview.kube.client import KubeClient
 from preview.sandbox.runner import Sandbox
 from tests.conftest import wait_for
+from tests.fakegithub import FakeGitHub
 from tests.operations.test_environments import (
     DEPLOYMENTS,
     ROOT,
@@ -81,6 +85,64 @@ def test_sleep_leaves_no_pod_on_the_host_and_wake_restores_the_replicas(
     wait_for(lambda: fetch(result["url"], sandbox.ingress_http_port)[0] == 200, timeout=30,
              what="the app to answer after waking")
     preview(sandbox, "down", "--repo", "example/sleepy", "--pr", "7")
+
+
+def test_the_pull_request_hears_asleep_and_ready_only_with_a_token(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    """The sticky comment and the deployment status follow sleep and wake (with the cost so
+    far, the policy having rates) when GITHUB_TOKEN is given; without one the environment
+    sleeps all the same and the result says the pull request was not told."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("vcluster:\n  persistence:\n    enabled: true\n"
+                      "cost:\n  currency: EUR\n  cpuHour: 1000\n  memoryGiBHour: 1000\n")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GH_"))}
+    pr = ["--repo", "example/told", "--pr", "10"]
+
+    def run(*args: str, token: bool) -> dict[str, Any]:
+        env = {**base, "GITHUB_TOKEN": "ghp_told", "GITHUB_API_URL": fake.url} if token \
+            else base
+        done = subprocess.run([sys.executable, "-m", "preview", *args, "--kubeconfig",
+                               sandbox.kubeconfig, "-o", "json"], capture_output=True,
+                              text=True, timeout=240, env=env)
+        assert done.returncode == 0, done.stderr + done.stdout
+        parsed = json.loads(done.stdout)
+        return dict(parsed[0] if isinstance(parsed, list) else parsed)
+
+    def comment() -> str:
+        [body] = [c["body"] for c in fake.comments("example/told", 10)]
+        return str(body)
+
+    def latest_status() -> dict[str, Any]:
+        [deployment] = fake.deployments("example/told")
+        return dict(deployment["_statuses"][-1])
+
+    with FakeGitHub() as fake:
+        fake.add_token("ghp_told", login="preview-bot")
+        fake.add_repo("example/told")
+        fake.add_pull("example/told", 10, head_sha=SHA1)
+        result = run("up", "--config", str(ROOT / "examples" / "app" / "preview.yaml"), *pr,
+                     "--sha", SHA1, "--policy", str(policy), token=True)
+        assert result["status"] == "ready", result
+        assert result["cost"].endswith(" EUR so far"), result  # the first hour: no day rate
+        assert "is ready" in comment() and "| Cost | " in comment()
+        assert latest_status()["state"] == "success"
+
+        slept = run("sleep", *pr, "--policy", str(policy), token=False)
+        assert (slept["state"], slept["pull_request"]) == ("asleep", "not told (no GitHub token)")
+        assert "is ready" in comment()  # nobody told it
+        woken = run("wake", *pr, "--policy", str(policy), token=True)
+        assert (woken["state"], woken["pull_request"]) == ("ready", "told")
+        assert latest_status()["description"] == "preview environment ready (woken up)"
+
+        slept = run("sleep", *pr, "--policy", str(policy), token=True)
+        assert (slept["state"], slept["pull_request"]) == ("asleep", "told")
+        assert "is asleep" in comment() and "preview wake --repo example/told --pr 10" in comment()
+        assert "Cost: " in comment() and "EUR so far" in comment()
+        status = latest_status()
+        assert status["state"] == "success"  # `inactive` would show it destroyed
+        assert status["description"].startswith("asleep since ")
+        assert status["environment_url"] == result["url"]
+    preview(sandbox, "down", *pr)
 
 
 def test_sleep_refuses_a_control_plane_without_persistent_data(sandbox: Sandbox) -> None:

@@ -46,7 +46,7 @@ def test_a_typo_names_the_field_and_suggests_the_key(tmp_path: Path) -> None:
         f"{path}: podSecuirty: unknown key 'podSecuirty' — did you mean 'podSecurity'? "
         "valid keys here: repositories, syncer, podSecurity, sync, ingress, caps, charts, "
         "pullRequest, templates, bundles, vcluster, api, developers, cost, sleepAfter, "
-        "keepAwakeLabel",)
+        "keepAwakeLabel, wakePage",)
     assert "docs/policy.md" in caught.value.hint
 
 
@@ -58,6 +58,8 @@ def test_a_typo_names_the_field_and_suggests_the_key(tmp_path: Path) -> None:
     ({"caps": {"ttl": "forever"}}, "caps.ttl: "),
     ({"caps": {"environments": {"perRepository": 0}}}, "caps.environments.perRepository"),
     ({"ingress": {"domains": ["*.example.com"]}}, "is not a DNS domain"),
+    ({"wakePage": {"service": "Preview_Platform"}}, "is neither a DNS name nor an IP address"),
+    ({"wakePage": {"service": "p.example", "port": 0}}, "wakePage.port"),
     ({"pullRequest": {"vclusterKeys": ["sync.nodeSelectr"]}},
      "did you mean 'sync.nodeSelector'?"),
     ({"pullRequest": {"vclusterKeys": ["syncer.env"]}}, "only the policy decides"),

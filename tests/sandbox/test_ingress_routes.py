@@ -11,6 +11,7 @@ from preview.sandbox.ingress.routes import (
     Endpoint,
     decide,
     default_backends,
+    external_name,
     host_matches,
     ready_endpoints,
     request_host,
@@ -166,3 +167,23 @@ def test_ready_endpoints_from_endpoints_without_slices() -> None:
                               "notReadyAddresses": [
                                   {"ip": "2", "targetRef": {"kind": "Pod", "name": "b"}}]}]}
     assert ready_endpoints({"port": 80}, [], endpoints) == [Endpoint("a", 8080)]
+
+
+@pytest.mark.parametrize(("name", "port", "expected"), [
+    # ingress-nginx: the externalName and the port's targetPort (the API defaults it to port)
+    ("api.platform.svc.cluster.local", {"port": 80, "targetPort": 8081},
+     ("api.platform.svc.cluster.local", 8081)),
+    ("api.example.", {"port": 8081}, ("api.example", 8081)),
+    ("10.1.2.3", {"port": 80, "targetPort": 80}, ("10.1.2.3", 80)),
+    ("127.0.0.1", {"port": 80, "targetPort": 80}, ("127.0.0.1", 80)),  # the sandbox allows it
+    ("Not_A_Name", {"port": 80}, "externalName 'Not_A_Name' is not a DNS name"),
+    ("api.example", {"name": "http", "port": 80, "targetPort": "web"},
+     "port http: targetPort 'web' is not a port number"),
+])
+def test_external_name_backends(name: str, port: dict[str, Any],
+                                expected: tuple[str, int] | str) -> None:
+    found = external_name({"spec": {"type": "ExternalName", "externalName": name}}, port)
+    if isinstance(expected, str):
+        assert isinstance(found, str) and found.startswith(expected)
+    else:
+        assert found == expected

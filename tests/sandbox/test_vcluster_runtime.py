@@ -25,6 +25,7 @@ from kubernetes import client
 
 from preview.kube import connection
 from preview.sandbox.kubelet.python_runtime import PythonRuntime
+from preview.sandbox.platform.runtime import PlatformRuntime
 from preview.sandbox.runner import Sandbox, ServerConfig
 from preview.sandbox.vcluster.runtime import VClusterRuntime
 from preview.syncer.permissions import HOST_RULES
@@ -49,8 +50,9 @@ def test_in_cluster_reads_the_overridden_directory(tmp_path: Path,
         "https://127.0.0.1:4443", "team-a", "tok", b"CA")
 
 
-def test_default_runtimes_run_vclusters_and_python() -> None:
-    assert [type(r) for r in ServerConfig().runtimes] == [VClusterRuntime, PythonRuntime]
+def test_default_runtimes_run_vclusters_the_platform_api_and_python() -> None:
+    assert [type(r) for r in ServerConfig().runtimes] == [VClusterRuntime, PlatformRuntime,
+                                                          PythonRuntime]
     assert ServerConfig(runtimes=[]).runtimes == []
 
 

@@ -6,6 +6,7 @@ request's environment, a hostile preview.yaml, a hostile bundle; nothing may be 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -75,6 +76,15 @@ class Platform:
 
 @pytest.fixture(scope="module")
 def platform(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    with running_platform(sandbox, tmp_path_factory.mktemp("serve")) as started:
+        yield started
+
+
+@contextlib.contextmanager
+def running_platform(sandbox: Sandbox, workdir: Path, *serve_flags: str) -> Iterator[Platform]:
+    """The issuer, the runtime's token endpoint and `preview serve SERVE_FLAGS…` on the
+    sandbox. The runtime mints tokens of `Platform.token_claims`, the pull request of a
+    `pr=N` in its query first (runs for two pull requests at once)."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
@@ -86,7 +96,9 @@ def platform(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iter
         # The Actions runtime: a token for the asked audience, of the job's claims.
         if request.headers.get("Authorization") != "Bearer runtime-secret":
             return web.Response(status=401)
-        minted = issuer.mint(issuer.claims(**claims, aud=request.query.get("audience")))
+        job = {**claims, **({"pr": int(request.query["pr"])} if "pr" in request.query
+                            else {})}
+        minted = issuer.mint(issuer.claims(**job, aud=request.query.get("audience")))
         return web.json_response({"value": minted})
 
     runtime = web.Application()
@@ -96,7 +108,6 @@ def platform(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iter
     runtime_port = free_port()
     asyncio.run_coroutine_threadsafe(
         web.TCPSite(runner, "127.0.0.1", runtime_port).start(), loop).result(30)
-    workdir = tmp_path_factory.mktemp("serve")
     policy = workdir / "policy.yaml"
     policy.write_text(json.dumps({"repositories": ["example/*"],
                                   "api": {"issuer": issuer.url, "audience": AUDIENCE}}))
@@ -108,7 +119,8 @@ def platform(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iter
         server = subprocess.Popen(
             [sys.executable, "-m", "preview", "serve", "--policy", str(policy), "--issuer-ca",
              str(ca), "--listen", f"127.0.0.1:{port}", "--kubeconfig", sandbox.kubeconfig,
-             "--workdir", str(workdir / "bundles")], stdout=out, stderr=subprocess.STDOUT)
+             "--workdir", str(workdir / "bundles"), *serve_flags], stdout=out,
+            stderr=subprocess.STDOUT)
     api_url = f"http://127.0.0.1:{port}"
 
     try:
@@ -280,9 +292,13 @@ def test_up_and_down_through_the_api(platform: Platform, sandbox: Sandbox,
 
 
 def test_metrics_and_the_openapi_document(platform: Platform) -> None:
+    # A request of this test's own, so the counter does not depend on the tests before it.
+    status, _ = platform.request("DELETE", "/v1/environments/example/app/64", None, b"")
+    assert status == 401
     with urllib.request.urlopen(f"{platform.api_url}/metrics", timeout=10) as response:
         text = response.read().decode()
-    assert 'preview_serve_requests_total{method="PUT"' in text
+    assert ('preview_serve_requests_total{method="DELETE",'
+            'route="/v1/environments/{owner}/{repo}/{pr}",status="401"}') in text
     served = {"/v1/environments/{owner}/{repo}", "/v1/environments/{owner}/{repo}/{pr}",
               "/v1/environments/{owner}/{repo}/{pr}/kubeconfig",
               "/healthz", "/readyz", "/metrics", "/openapi.json"}

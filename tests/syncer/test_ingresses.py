@@ -90,3 +90,30 @@ def test_ingress_for_another_host_is_refused(pair: Pair) -> None:
     host_net = client.NetworkingV1Api(pair.host_core.api_client)
     assert _read(lambda: host_net.read_namespaced_ingress(
         naming.host_name("steal", ns, pair.vcluster), pair.host_namespace)) is None
+
+
+def test_a_host_copy_asleep_keeps_the_wake_page_until_wake_restores_it() -> None:
+    """Pure: the syncer starting with a woken control plane does not undo the wake page
+    (the copy carries sleep's record); once wake removed it, the translation wins again."""
+    from preview.syncer.engine import fields
+    from preview.syncer.kinds.ingresses import INGRESS_KIND, keep_wake_page
+
+    assert INGRESS_KIND.keep is keep_wake_page
+    translated = {"spec": {"rules": [{"host": "a.example", "http": {"paths": [{
+        "path": "/", "pathType": "Prefix", "backend": {"service": {
+            "name": "web-x-default-x-vcluster", "port": {"number": 80}}}}]}}]}}
+    wanted = fields.with_bookkeeping({"metadata": {"name": "web"}, **translated},
+                                     INGRESS_KIND.synced_fields)
+    host = {"metadata": {"name": "web", "annotations": {
+        **wanted["metadata"]["annotations"], naming.SLEEP_INGRESS: "{}"}},
+        "spec": {"rules": [{"host": "a.example", "http": {"paths": [{
+            "path": "/", "pathType": "Prefix", "backend": {"service": {
+                "name": naming.WAKE_SERVICE, "port": {"number": 8081}}}}]}}]}}
+    kept = {**wanted, "spec": dict(wanted["spec"])}
+    keep_wake_page(kept, host)
+    assert fields.copy_patch(host, kept, INGRESS_KIND.synced_fields) is None
+    del host["metadata"]["annotations"][naming.SLEEP_INGRESS]
+    awake = {**wanted, "spec": dict(wanted["spec"])}
+    keep_wake_page(awake, host)
+    patch = fields.copy_patch(host, awake, INGRESS_KIND.synced_fields)
+    assert patch is not None and patch["spec"]["rules"] == translated["spec"]["rules"]

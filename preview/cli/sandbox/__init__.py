@@ -36,18 +36,27 @@ DEFAULT_EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "app"
 @click.option("--example", type=click.Path(path_type=Path, file_okay=False), default=None,
               show_default="examples/app of this checkout",
               help="Directory with the preview.yaml the demo deploys.")
+@click.option("--api", is_flag=True,
+              help="Also install charts/preview-platform (`preview serve`, API mode) with a "
+                   "local OIDC issuer, and print how to create and delete an environment "
+                   "through it (a few seconds more).")
 @ingress_options
 @click.pass_context
 def sandbox(ctx: click.Context, port: int, kubeconfig_path: Path, serve: bool,
-            example: Path | None, ingress_http_port: int, ingress_https_port: int) -> None:
+            example: Path | None, api: bool, ingress_http_port: int,
+            ingress_https_port: int) -> None:
     """Run the built-in emulated cluster (no real Kubernetes needed).
 
     Without a subcommand: the demo. Start an emulated host cluster, run `preview up` for
     the example app as PR #1 of example/app, print its URL (the host's ingress controller
     serves on loopback ports: http://pr-1-app.localhost:PORT/), serve until Ctrl-C, then
-    run `preview down` and stop. With --serve: only the host cluster.
+    run `preview down` and stop. With --api, also the platform's API in the sandbox. With
+    --serve: only the host cluster.
     """
     if ctx.invoked_subcommand is None:
+        if serve and api:
+            raise click.UsageError("--api installs the platform for the demo; --serve runs "
+                                   "no demo: pass one of them")
         from preview.sandbox.runner import ServerConfig
 
         config = ServerConfig(ingress_http_port=ingress_http_port,
@@ -55,7 +64,7 @@ def sandbox(ctx: click.Context, port: int, kubeconfig_path: Path, serve: bool,
         if serve:
             serve_host(port, kubeconfig_path, config)
         else:
-            run_demo(port, kubeconfig_path, config, example or DEFAULT_EXAMPLE)
+            run_demo(port, kubeconfig_path, config, example or DEFAULT_EXAMPLE, api)
 
 
 sandbox.add_command(sandbox_apiserver)

@@ -15,16 +15,32 @@ from preview.results import UpResult
 if TYPE_CHECKING:
     from preview.sandbox.runner import ServerConfig
 
+DEMO_AUDIENCE = "preview-sandbox"  # the audience `--api` tokens carry and the policy names
+API_PR = 2  # the pull request the `--api` hints create (the demo's own is #1)
 
-def run_demo(port: int, kubeconfig_path: Path, config: ServerConfig, example: Path) -> None:
-    """The sandbox glue of the demo: start the host sandbox, run `operations.demo` on it."""
+
+def run_demo(port: int, kubeconfig_path: Path, config: ServerConfig, example: Path,
+             api: bool = False) -> None:
+    """The sandbox glue of the demo: start the host sandbox, run `operations.demo` on it;
+    with `api`, first charts/preview-platform and a local OIDC issuer (`operations.demo.
+    platform_api`), and say how to create and delete an environment through the API."""
+    import contextlib
     import signal
 
     from preview import render
     from preview.cli.inputs import holder
     from preview.kube.host import HostCluster
-    from preview.operations.demo import DEMO_OWNER, DEMO_PR, DEMO_REPO, demo
+    from preview.operations.demo import (
+        DEMO_OWNER,
+        DEMO_PR,
+        DEMO_REPO,
+        checkout_head,
+        demo,
+        platform_api,
+        platform_values,
+    )
     from preview.operations.exclusive import Lock
+    from preview.sandbox.oidc import ActionsRuntime, OidcIssuer
     from preview.sandbox.runner import Sandbox
 
     if not (example / "preview.yaml").is_file():
@@ -38,9 +54,11 @@ def run_demo(port: int, kubeconfig_path: Path, config: ServerConfig, example: Pa
         sys.stdout.flush()
         host = HostCluster.from_kubeconfig(path)
 
+        hints: list[str] = []
+
         def announce(result: UpResult) -> None:
             printer.done()
-            click.echo(demo_text(result, path, sb.ingress_http_port))
+            click.echo(demo_text(result, path, sb.ingress_http_port, hints))
             sys.stdout.flush()
 
         async def main() -> None:
@@ -48,8 +66,20 @@ def run_demo(port: int, kubeconfig_path: Path, config: ServerConfig, example: Pa
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
-            outcome = await demo(host, example, printer, announce, stop,
-                                 Lock(holder(), wait=True, timeout=600.0))
+            async with contextlib.AsyncExitStack() as stack:
+                if api:
+                    issuer = await OidcIssuer(audience=DEMO_AUDIENCE).start()
+                    stack.push_async_callback(issuer.stop)
+                    runtime = await ActionsRuntime(issuer).start()
+                    stack.push_async_callback(runtime.stop)
+                    api_url = await stack.enter_async_context(platform_api(
+                        host, platform_values(issuer.url, DEMO_AUDIENCE), issuer.ca_pem,
+                        printer))
+                    hints.extend(api_text(api_url, runtime.url(f"{DEMO_OWNER}/{DEMO_REPO}",
+                                                                API_PR), runtime.secret,
+                                          example, checkout_head(example)[0]))
+                outcome = await demo(host, example, printer, announce, stop,
+                                     Lock(holder(), wait=True, timeout=600.0))
             printer.done()
             click.echo(f"Environment {outcome.down.environment} torn down "
                        f"({outcome.down.seconds:.1f}s); stopping the sandbox.")
@@ -57,7 +87,29 @@ def run_demo(port: int, kubeconfig_path: Path, config: ServerConfig, example: Pa
         asyncio.run(main())
 
 
-def demo_text(result: UpResult, kubeconfig: Path, ingress_port: int) -> str:
+def api_text(api_url: str, token_url: str, token_secret: str, example: Path,
+             sha: str) -> list[str]:
+    """How to create and delete an environment through the demo's API (pure): the commands
+    the action runs in API mode, with the local issuer's stand-in of the Actions runtime."""
+    from preview.operations.demo import DEMO_OWNER, DEMO_REPO, PLATFORM_NAME, PLATFORM_NAMESPACE
+
+    where = f"--api {api_url} --audience {DEMO_AUDIENCE} --repo {DEMO_OWNER}/{DEMO_REPO} " \
+            f"--pr {API_PR}"
+    return [f"API mode (charts/preview-platform in namespace {PLATFORM_NAMESPACE}; "
+            f"`preview serve` port-forwarded to {api_url}):",
+            "  # the job's OIDC token, from the local issuer (as a runner's "
+            "`permissions: id-token: write`)",
+            f"  export ACTIONS_ID_TOKEN_REQUEST_URL='{token_url}'",
+            f"  export ACTIONS_ID_TOKEN_REQUEST_TOKEN={token_secret}",
+            f"  .venv/bin/preview up {where} --sha {sha} --config {example / 'preview.yaml'}",
+            f"  .venv/bin/preview down {where}",
+            f"  .tools/bin/kubectl -n {PLATFORM_NAMESPACE} logs deployment/{PLATFORM_NAME}"
+            "   # its audit lines",
+            ""]
+
+
+def demo_text(result: UpResult, kubeconfig: Path, ingress_port: int,
+              api_hints: list[str] | None = None) -> str:
     """What the demo prints once `up` finished (pure)."""
     from preview.cli.texts import up_text
     from preview.operations.demo import DEMO_OWNER, DEMO_PR, DEMO_REPO
@@ -84,6 +136,6 @@ def demo_text(result: UpResult, kubeconfig: Path, ingress_port: int) -> str:
               f"  .venv/bin/preview wake --repo {DEMO_OWNER}/{DEMO_REPO} --pr {DEMO_PR} "
               f"--kubeconfig {kubeconfig}",
               f"  .venv/bin/preview cost --by repo --kubeconfig {kubeconfig}",
-              "",
+              "", *(api_hints or []),
               "Press Ctrl-C to tear the environment down and stop."]
     return "\n".join(lines)

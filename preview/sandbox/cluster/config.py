@@ -41,8 +41,8 @@ class ServerConfig:
     node_max_pods: int = 110
     # The kubelet (host flavour): its pace, and runtime hooks that run matching pods for real.
     kubelet: KubeletTimings = field(default_factory=KubeletTimings)
-    # By default a host cluster runs the control-plane pod of charts/vcluster and python
-    # containers (the example app) for real.
+    # By default a host cluster runs the control-plane pod of charts/vcluster, the API pod
+    # of charts/preview-platform and python containers (the example app) for real.
     runtimes: list[PodRuntime] = field(default_factory=lambda: _default_runtimes())
     # Extra names/IPs of the serving certificate (k3s's --tls-san), beside 127.0.0.1/localhost.
     tls_sans: tuple[str, ...] = ()
@@ -61,6 +61,7 @@ class ServerConfig:
 def _default_runtimes() -> list[PodRuntime]:
     # Imported when a config is made: the hooks build on the kubelet and the controllers' client.
     from preview.sandbox.kubelet.python_runtime import PythonRuntime
+    from preview.sandbox.platform.runtime import PlatformRuntime
     from preview.sandbox.vcluster.runtime import VClusterRuntime
 
-    return [VClusterRuntime(), PythonRuntime()]
+    return [VClusterRuntime(), PlatformRuntime(), PythonRuntime()]

@@ -7,7 +7,8 @@ IngressClass) is an IngressClass with controller `k8s.io/ingress-nginx`. For tho
 - serves HTTP and HTTPS on two 127.0.0.1 ports (`ServerConfig.ingress_http_port` /
   `ingress_https_port`, 0 = a free port; the bound ones are on `ApiServer.ingress_ports`),
   routing by host and path (`routes.py`) to the backend Service's ready endpoints
-  and on to the pod through the API's `pods/proxy` (`proxy.py`);
+  and on to the pod through the API's `pods/proxy` (`proxy.py`), or, for an ExternalName
+  Service, to its name and target port;
 - publishes that address in `status.loadBalancer.ingress` as
   `{ip: 127.0.0.1, ports: [{port: HTTP, protocol: TCP}, {port: HTTPS, protocol: TCP}]}`,
   as ingress-nginx publishes its Service's address with `--publish-service`, so a client
@@ -28,11 +29,19 @@ from preview.kube import tls
 from preview.kube.client import Forbidden, NotFound
 from preview.sandbox.controllers import ControllerContext
 from preview.sandbox.controllers.addons import DEFAULT_INGRESS_CLASS_ANNOTATION, INGRESS_CONTROLLER
-from preview.sandbox.ingress.proxy import Answer, IngressServer, Redirect, Refusal, Upstream
+from preview.sandbox.ingress.proxy import (
+    Answer,
+    External,
+    IngressServer,
+    Redirect,
+    Refusal,
+    Upstream,
+)
 from preview.sandbox.ingress.routes import (
     SERVICE_NAME_LABEL,
     decide,
     default_backends,
+    external_name,
     ready_endpoints,
     routes,
     service_port,
@@ -150,11 +159,16 @@ class IngressController:
             return Refusal(503, f"Ingress {backend.namespace}/{backend.ingress}: a "
                            f"{backend.resource} backend is not served")
         service = self.services.get(backend.namespace, backend.service)
-        if service is None or (service.get("spec") or {}).get("type") == "ExternalName":
+        if service is None:
             return Refusal(503, f'service "{where}" not found')
         port = service_port(service, backend.port)
         if port is None:
             return Refusal(503, f'service "{where}" has no port {backend.port!r}')
+        if (service.get("spec") or {}).get("type") == "ExternalName":
+            target = external_name(service, port)
+            if isinstance(target, str):
+                return Refusal(503, f'service "{where}": {target}')
+            return External(*target)
         slices = [s for s in self.slices.list(backend.namespace)
                   if (s["metadata"].get("labels") or {}).get(SERVICE_NAME_LABEL)
                   == backend.service]

@@ -7,6 +7,9 @@ sandbox reports itself started), then serves every request by asking its `Resolv
 - `Upstream(namespace, pod, port)`: forwarded through the API server's `pods/proxy`
   subresource, i.e. the kubelet's own path to the pod (a runtime hook's loopback port);
   the controller reaches pods only over the API, like every sandbox controller;
+- `External(host, port)`: an ExternalName Service's backend, forwarded to `host:port`
+  directly with the request's own Host header, as ingress-nginx proxies to the name it
+  resolves;
 - `Refusal(status, why)`: an nginx-style error page (404 no rule, 503 no ready endpoint,
   502 a simulated container with nothing listening);
 - `Redirect()`: 308 to the HTTPS port (a host listed in the Ingress's `spec.tls`).
@@ -57,6 +60,14 @@ class Upstream:
 
 
 @dataclass(frozen=True)
+class External:
+    """An ExternalName Service's name and port: proxied to directly, Host kept."""
+
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
 class Refusal:
     status: int
     why: str
@@ -67,7 +78,7 @@ class Redirect:
     pass
 
 
-Answer = Upstream | Refusal | Redirect
+Answer = Upstream | External | Refusal | Redirect
 # (host without port, path, https?) -> where the request goes
 Resolver = Callable[[str, str, bool], Answer]
 
@@ -185,7 +196,7 @@ class IngressServer:
                               "(ingress-nginx's default proxy-body-size)")
         return await self._forward(request, answer, body, host_header, https)
 
-    async def _forward(self, request: web.Request, to: Upstream, body: bytes,
+    async def _forward(self, request: web.Request, to: Upstream | External, body: bytes,
                        host_header: str, https: bool) -> web.StreamResponse:
         assert self._session is not None, "ingress server not started"
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
@@ -198,20 +209,26 @@ class IngressServer:
             "X-Forwarded-Port": port, "X-Forwarded-Proto": "https" if https else "http",
             "X-Scheme": "https" if https else "http",
             "X-Request-ID": request.headers.get("X-Request-ID") or uuid.uuid4().hex})
-        headers.update(self.auth_headers())
-        path = (f"/api/v1/namespaces/{quote(to.namespace)}/pods/{quote(to.pod)}:{to.port}"
-                f"/proxy{request.rel_url.raw_path_qs}")
-        url = URL(self.api_url.rstrip("/") + path, encoded=True)
+        if isinstance(to, External):
+            # Never the API's credentials: the name is outside the cluster's API.
+            headers["Host"] = host_header
+            where = f"{to.host}:{to.port}"
+            url = URL(f"http://{where}{request.rel_url.raw_path_qs}", encoded=True)
+        else:
+            headers.update(self.auth_headers())
+            where = f"{to.namespace}/{to.pod}:{to.port}"
+            path = (f"/api/v1/namespaces/{quote(to.namespace)}/pods/{quote(to.pod)}:{to.port}"
+                    f"/proxy{request.rel_url.raw_path_qs}")
+            url = URL(self.api_url.rstrip("/") + path, encoded=True)
         try:
             async with self._session.request(request.method, url, headers=headers,
                                              data=body or None,
                                              allow_redirects=False) as upstream:
                 if upstream.status >= 400 and upstream.content_type == "application/json":
                     raw = await upstream.read()
-                    failure = _api_failure(raw)
+                    failure = _api_failure(raw) if isinstance(to, Upstream) else None
                     if failure is not None:
-                        return error_page(502, f"upstream {to.namespace}/{to.pod}:{to.port}: "
-                                          f"{failure}")
+                        return error_page(502, f"upstream {where}: {failure}")
                     return web.Response(status=upstream.status, body=raw,
                                         headers=_response_headers(upstream))
                 response = web.StreamResponse(status=upstream.status,
@@ -222,7 +239,7 @@ class IngressServer:
                 await response.write_eof()
                 return response
         except (aiohttp.ClientError, TimeoutError) as e:
-            return error_page(502, f"upstream {to.namespace}/{to.pod}:{to.port}: {e}")
+            return error_page(502, f"upstream {where}: {e}")
 
 
 def _response_headers(upstream: aiohttp.ClientResponse) -> dict[str, str]:

@@ -13,17 +13,21 @@ and the Ingress API's path semantics (networking/v1 `HTTPIngressPath`):
   Ingresses claiming the same host and path, the oldest Ingress wins (ingress-nginx's rule);
 - nothing matches: the `spec.defaultBackend` of an Ingress of the chosen server's host (or,
   on the catch-all server, of any Ingress), else the controller's 404;
+- an ExternalName backend Service is proxied to its name and target port (`external_name`);
 - a backend Service's ready endpoints come from its EndpointSlices (`conditions.ready`
   unset counts as ready), or from its Endpoints when it has no slices.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+_DNS_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*")
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,25 @@ def decide(table: Sequence[Route], defaults: Sequence[tuple[set[str], Backend]],
 
 
 # -- endpoints ----------------------------------------------------------------------------------
+def external_name(service: dict[str, Any], port: dict[str, Any]) -> tuple[str, int] | str:
+    """Where ingress-nginx sends a request for an ExternalName Service's port: its
+    `externalName` (a DNS-1123 name or an IP address) and the port's `targetPort` number
+    (the API defaults it to `port`); otherwise why not. ingress-nginx refuses `localhost`
+    and loopback addresses there; the sandbox does not, as every server of a development
+    machine listens on loopback (docs/sandbox.md)."""
+    name = str((service.get("spec") or {}).get("externalName") or "").rstrip(".")
+    target = port.get("targetPort", port.get("port"))
+    if not isinstance(target, int) or not 0 < target < 65536:
+        return f"port {port.get('name') or port.get('port')}: targetPort {target!r} is not a " \
+               "port number (an ExternalName Service has no pods to name a port)"
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        if not _DNS_NAME.fullmatch(name) or len(name) > 253:
+            return f"externalName {name!r} is not a DNS name"
+    return name, target
+
+
 def service_port(service: dict[str, Any], port: int | str) -> dict[str, Any] | None:
     """The ServicePort an Ingress backend names (by number or by name)."""
     for p in (service.get("spec") or {}).get("ports") or []:

@@ -2,7 +2,8 @@
 
 An Ingress references its TLS Secrets (copied even with `sync.configs: referenced`) and its
 backend Services. The isolation policy keeps each virtual cluster to its own hosts and keeps
-configuration snippets out of the shared ingress controller (policy.ingress).
+configuration snippets out of the shared ingress controller (policy.ingress). While the
+environment sleeps, the host copy's spec is sleep's (`keep_wake_page`).
 """
 
 from __future__ import annotations
@@ -54,5 +55,15 @@ def references(virtual_ing: Obj) -> set[tuple[str, str]]:
     return refs
 
 
+def keep_wake_page(wanted: Obj, host: Obj) -> None:
+    """A host copy that sleep pointed at the wake page keeps that spec until wake restores
+    the one it recorded (`preview/operations/wake_page.py`): the syncer starts with the
+    control plane, before the app's pods are ready, and the URL should answer with the
+    wake page until they are, not with the ingress controller's 503."""
+    if naming.SLEEP_INGRESS in (host["metadata"].get("annotations") or {}):
+        wanted["spec"] = clone(host.get("spec") or {})
+
+
 INGRESS_KIND = Kind("ingresses", INGRESSES, naming.DNS_SUBDOMAIN_MAX, translate, (("spec",),),
-                    references=references, status=host_status(("loadBalancer",)), events=True)
+                    references=references, keep=keep_wake_page,
+                    status=host_status(("loadBalancer",)), events=True)

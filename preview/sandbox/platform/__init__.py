@@ -1,0 +1,1 @@
+"""The runtime hook that runs charts/preview-platform's `preview serve` pod for real."""
