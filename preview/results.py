@@ -55,6 +55,7 @@ class UpResult:
     kubeconfig_hint: str  # the command that gets a kubeconfig for this environment
     waited_for: str = ""  # the run that held the environment's lock first, if any
     other_urls: tuple[str, ...] = ()  # the other Ingress hosts' URLs, when the deploy saw them
+    cost: str = ""  # "1.23 USD so far (0.41 USD a day)"; "" when the policy has no rates
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,18 @@ def environment_cost(repo: str, pr: int, namespace: str, labels: dict[str, str],
         per_day=round(cost / days, 6) if age_seconds >= 3600 else 0.0)
 
 
+def priced(rates: Rates) -> bool:
+    """Whether the policy sets any rate (without one every price is 0: nothing to show)."""
+    return any((rates.cpu_hour, rates.memory_gib_hour, rates.storage_gib_month))
+
+
+def line(row: EnvironmentCost) -> str:
+    """The pull request comment's cost: "1.23 USD so far (0.41 USD a day)"; the day rate
+    only once the environment is an hour old, as `environment_cost` computes it (pure)."""
+    text = f"{row.cost:.2f} {row.currency} so far"
+    return f"{text} ({row.per_day:.2f} {row.currency} a day)" if row.per_day else text
+
+
 @dataclass(frozen=True)
 class GroupCost:
     """The sum over the environments whose label `by` has this value."""

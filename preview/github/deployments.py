@@ -5,6 +5,12 @@ with `required_contexts=[]` (otherwise GitHub refuses with 409 while any commit 
 sha is not green, e.g. the very workflow that is deploying) and `auto_merge=false` (otherwise
 GitHub may merge the default branch into the PR's branch). Statuses: `in_progress` →
 `success` (with `environment_url` and `log_url`) or `failure`; `inactive` on teardown.
+
+Sleep and wake are said by a new `success` status with a description ("asleep since …",
+"ready (woken up)") and the URL kept: GitHub has no "asleep" state, and `inactive` on a
+transient deployment shows it as *destroyed* (GitHub REST API, "Create a deployment status":
+"When you set a transient deployment to inactive, the deployment will be shown as destroyed
+in GitHub") — not true of a sleeping environment, whose URL and data are still there.
 """
 
 from __future__ import annotations
@@ -59,6 +65,21 @@ class Deployments:
             refind=lambda: self._latest_if(deployment, state),
             what=f"set deployment {deployment['id']} {state}")
 
+    def say(self, sha: str, environment: str, description: str, url: str) -> bool:
+        """Describe the current deployment of `sha` to `environment` anew (`success`, with
+        `url`), when there is one and it is live; never creates one (an environment that
+        runs without deployments stays without). Whether there was one to describe."""
+        found = self._find(sha, environment)
+        if found is None or self._latest_state(found) != "success":
+            return False
+        fields = {"state": "success", "description": description[:140],
+                  "environment_url": url, "auto_inactive": False}
+        self.gh.create(self._statuses(found), fields,
+                       refind=lambda: True if self._latest_description(found) ==
+                       description[:140] else None,
+                       what=f"describe deployment {found['id']}")
+        return True
+
     def supersede(self, environment: str, current_id: int) -> int:
         """Mark every other active deployment of `environment` inactive; return how many."""
         return self._deactivate(environment, keep=current_id)
@@ -91,6 +112,10 @@ class Deployments:
         # Newest first: the first page's first status is the latest.
         statuses = self.gh.get(self._statuses(deployment), {"per_page": "1"})
         return str(statuses[0]["state"]) if statuses else ""
+
+    def _latest_description(self, deployment: dict[str, Any]) -> str:
+        statuses = self.gh.get(self._statuses(deployment), {"per_page": "1"})
+        return str(statuses[0].get("description") or "") if statuses else ""
 
     def _latest_if(self, deployment: dict[str, Any], state: str) -> bool | None:
         return True if self._latest_state(deployment) == state else None

@@ -24,7 +24,7 @@ from preview.results import Diagnostics, UpResult
 # GitHub rejects issue comments longer than 65,536 characters (422 "body is too long").
 # Counted in UTF-16 code units (what a JavaScript length is), so an emoji in a log counts 2.
 COMMENT_LIMIT = 65536
-STATES = ("building", "ready", "failed", "torn_down", "refused", "misconfigured")
+STATES = ("building", "ready", "failed", "torn_down", "refused", "misconfigured", "asleep")
 # Tried in order until the comment fits: (log lines per pod, event lines per pod, pods shown).
 _BUDGETS = ((100, 50, 20), (40, 20, 20), (20, 10, 10), (10, 5, 10), (5, 3, 5), (0, 3, 5),
             (0, 0, 3), (0, 0, 1))
@@ -47,6 +47,11 @@ class CommentInput:
     refusal: tuple[str, str] = ("", "")  # state refused: why, and what a maintainer can do
     now: dt.datetime | None = None  # for "in 7 days"; without it only the date is shown
     removed_because: str = ""  # state torn_down: why, and how to bring it back
+    cost: str = ""  # states ready, asleep: "1.23 USD so far (0.41 USD a day)"; "": no rates
+    url: str = ""  # state asleep (no UpResult): the environment's URL
+    asleep_since: str = ""  # state asleep: RFC 3339
+    wake_command: str = ""  # state asleep: the command that wakes it
+    url_wakes: bool = False  # state asleep: a request to the URL wakes it (the wake page)
 
 
 def _environment() -> SandboxedEnvironment:
@@ -93,7 +98,7 @@ def _context(data: CommentInput, log_lines: int, event_lines: int, max_pods: int
         if diagnostics and not _HELM_DEPLOYED.match(diagnostics.helm_status) else []
     if len(helm_lines) > 3 * max(log_lines, 10):
         helm_lines, truncated = helm_lines[-3 * max(log_lines, 10):], True
-    url = result.url if result else ""
+    url = result.url if result else data.url
     return {
         "marker": data.marker,
         "state": data.state,
@@ -119,6 +124,10 @@ def _context(data: CommentInput, log_lines: int, event_lines: int, max_pods: int
         "removed_in": f"{data.removed_in:.1f}" if data.removed_in is not None else "",
         "refusal": {"why": data.refusal[0], "hint": data.refusal[1]},
         "removed_because": data.removed_because,
+        "cost": data.cost or (result.cost if result else ""),
+        "asleep_since": expiry(data.asleep_since, None) if data.asleep_since else "",
+        "wake_command": data.wake_command,
+        "url_wakes": data.url_wakes,
     }
 
 

@@ -84,6 +84,20 @@ class GitHubSession:
         `reason` says), every deployment of the environment inactive."""
         return self._safely(lambda: self._torn_down(pr, env, result, reason))
 
+    def report_asleep(self, pr: PullRequestLike, env: EnvironmentLike, *, url: str,
+                      since: str, wake_command: str, cost: str = "",
+                      url_wakes: bool = False) -> list[str]:
+        """`sleep` finished: comment "asleep" (since when, how to wake it — by its URL too
+        when `url_wakes` — the cost so far), and the deployment's status says so (see
+        `Deployments.say`)."""
+        return self._safely(lambda: self._slept(pr, env, url, since, wake_command, cost,
+                                                url_wakes))
+
+    def report_awake(self, pr: PullRequestLike, env: EnvironmentLike, result: UpResult,
+                     cost: str = "") -> list[str]:
+        """`wake` finished: comment "ready" again, the deployment `success` again."""
+        return self._safely(lambda: self._woken(pr, env, result, cost))
+
     def report_refused(self, pr: PullRequestLike, env: EnvironmentLike, why: str,
                        hint: str) -> list[str]:
         """A pull request refused before anything was created (a fork): the comment says why
@@ -159,6 +173,29 @@ class GitHubSession:
             "namespace": env.namespace, "vcluster": env.vcluster, "status": "torn-down"}))
         warnings += self._guard("step summary",
                                 lambda: self.actions.write_summary(body(COMMENT_LIMIT)))
+        return warnings
+
+    def _slept(self, pr: PullRequestLike, env: EnvironmentLike, url: str, since: str,
+               wake_command: str, cost: str, url_wakes: bool) -> list[str]:
+        body = self._render(CommentInput("", "asleep", pr, env, url=url, asleep_since=since,
+                                         wake_command=wake_command, cost=cost,
+                                         url_wakes=url_wakes))
+        warnings = self._comment(pr, env, body)
+        if self.gh is not None and self.deployments:
+            warnings += self._guard("deployment", lambda: self._deployments(pr).say(
+                pr.head_sha, env.name, f"asleep since {since}: "
+                + ("opening the URL, " if url_wakes else "")
+                + f"a push or `{wake_command}` wakes it", url))
+        return warnings
+
+    def _woken(self, pr: PullRequestLike, env: EnvironmentLike, result: UpResult,
+               cost: str) -> list[str]:
+        body = self._render(CommentInput("", "ready", pr, env, result, cost=cost,
+                                         now=dt.datetime.now(dt.UTC)))
+        warnings = self._comment(pr, env, body)
+        if self.gh is not None and self.deployments:
+            warnings += self._guard("deployment", lambda: self._deployments(pr).say(
+                pr.head_sha, env.name, "preview environment ready (woken up)", result.url))
         return warnings
 
     def _body(self, state: str, pr: PullRequestLike, env: EnvironmentLike,

@@ -66,17 +66,38 @@ async def costs(host: HostCluster, policy: Policy, selector: str = "",
     async with host.client() as kube:
         listed = await kube.list(NAMESPACES, None, wanted)
         for ns in listed.get("items") or []:
-            env = naming.read_environment(ns)
-            if env is None:
+            row = await of_namespace(kube, ns, prices, moment)
+            if row is None:
                 continue
-            current = await _current(kube, env.namespace)
-            used = usage.total(_ledger(ns), current, moment.timestamp())
             if keep:
-                await record(kube, env.namespace, moment)
-            try:
-                age = (moment - parse_time(env.created_at)).total_seconds()
-            except ValueError:
-                age = 0.0
-            rows.append(report.environment_cost(env.repo, env.pr, env.namespace, env.labels,
-                                                used, prices, age))
+                await record(kube, row.namespace, moment)
+            rows.append(row)
     return tuple(sorted(rows, key=lambda r: (r.repo, r.pr)))
+
+
+async def so_far(kube: KubeClient, namespace: str, prices: report.Rates,
+                 now: dt.datetime | None = None) -> str:
+    """The pull request comment's cost of one environment ("1.23 USD so far (0.41 USD a
+    day)"); "" when the policy has no rates or `namespace` is no environment."""
+    if not report.priced(prices):
+        return ""
+    ns = await kube.get(NAMESPACES, None, namespace)
+    row = await of_namespace(kube, ns, prices, now or dt.datetime.now(dt.UTC)) \
+        if ns is not None else None
+    return report.line(row) if row is not None else ""
+
+
+async def of_namespace(kube: KubeClient, ns: dict[str, Any], prices: report.Rates,
+                       now: dt.datetime) -> report.EnvironmentCost | None:
+    """One environment's cost so far (its namespace `ns` as read); None when `ns` is not an
+    environment."""
+    env = naming.read_environment(ns)
+    if env is None:
+        return None
+    used = usage.total(_ledger(ns), await _current(kube, env.namespace), now.timestamp())
+    try:
+        age = (now - parse_time(env.created_at)).total_seconds()
+    except ValueError:
+        age = 0.0
+    return report.environment_cost(env.repo, env.pr, env.namespace, env.labels, used, prices,
+                                   age)

@@ -5,15 +5,18 @@ Sleep, holding the environment's lock (`exclusive`):
 
 1. inside the virtual cluster, every workload gets `sleeping.sleep_patch` (replicas to zero,
    CronJobs and Jobs suspended, DaemonSets pointed at no node), the state before recorded on
-   it; the virtual controllers delete the pods and the syncer their host copies;
-2. the host holds no pod of the tenant any more (awaited; a pod nothing can stop — a bare
-   pod — is named and sleep stops there, the control plane left running);
+   it; the virtual controllers delete the pods and the syncer their host copies. A running
+   bare pod (`sleeping.bare_pods`) could only be deleted, never restored: such an
+   environment is refused first, nothing changed;
+2. the host holds no pod of the tenant any more (awaited; a pod nothing stopped is named
+   and sleep stops there, the control plane left running);
 3. the control plane's StatefulSet to zero (its replicas recorded the same way), awaited
    until its pod is gone. Its data stays on its PersistentVolumeClaim, which a StatefulSet
    keeps when scaled down: without `persistence.enabled` the data would go with the pod, so
    such an environment is refused before anything changes;
 4. with the policy's `wakePage`, the URL pointed at the wake page (`wake_page`);
-5. the namespace's `asleep-since` annotation (what `preview list` shows as `asleep`).
+5. the namespace's `asleep-since` annotation (what `preview list` shows as `asleep`);
+6. the pull request told, with a GitHub token (`sleep_news`: comment and deployment status).
 
 Wake reverses it: the control plane back to its recorded replicas and ready, each workload
 restored from its record (`sleeping.wake_patch`), then waited for until ready as `up` waits,
@@ -33,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from preview import lease, naming, sleeping
+from preview.cost.report import Rates
 from preview.deploy.status import workload_state
 from preview.errors import BadInput, PreviewError
 from preview.kube.client import KubeClient, NotFound
@@ -49,7 +53,7 @@ from preview.kube.resources import (
     STATEFULSETS,
     Resource,
 )
-from preview.operations import cost, exclusive, ownership, wake_page
+from preview.operations import cost, exclusive, ownership, sleep_news, wake_page
 from preview.policy import Policy
 from preview.policy.model import WakePagePolicy
 from preview.vcluster import connect, lifecycle
@@ -70,6 +74,7 @@ class SleepResult:
     changed: bool  # False: it was in that state already
     workloads: tuple[str, ...]  # kind/namespace/name of each workload slept or woken
     seconds: float
+    pull_request: str = ""  # told | not told (why): its comment and deployment status
 
 
 def rfc3339(moment: dt.datetime) -> str:
@@ -106,10 +111,12 @@ async def _environment(kube: KubeClient, env: naming.Environment) -> dict[str, A
 async def sleep(host: HostCluster, env: naming.Environment, progress: Progress, *,
                 lock: exclusive.Lock, timeout: float = 300.0,
                 now: dt.datetime | None = None,
-                wake: WakePagePolicy | None = None) -> SleepResult:
+                wake: WakePagePolicy | None = None, notify: sleep_news.Notify | None = None,
+                rates: Rates | None = None) -> SleepResult:
     """Put `env` to sleep (see the module's docstring); raises BadInput when its control
     plane keeps no persistent data, PreviewError when a pod stays on the host. With `wake`
-    (the policy's wakePage) its URL then answers with the wake page (`wake_page`)."""
+    (the policy's wakePage) its URL then answers with the wake page (`wake_page`); `notify`
+    tells the pull request (with the cost so far at `rates`)."""
     started = time.monotonic()
     async with host.client() as kube:
         sts = await _environment(kube, env)
@@ -125,9 +132,18 @@ async def sleep(host: HostCluster, env: naming.Environment, progress: Progress, 
                 progress(f"environment {env.name} is asleep already")
                 return SleepResult(env.name, env.namespace, "asleep", False, (),
                                    _since(started))
-            await cost.record(kube, env.namespace)  # the pods about to go, counted until now
             async with connect.connect(kube, env.vcluster, env.namespace) as path, \
                     KubeClient(from_kubeconfig(path), "preview-sleep") as virtual:
+                bare = sleeping.bare_pods((await virtual.list(PODS, None)).get("items") or [])
+                if bare:
+                    raise BadInput(
+                        f"environment {env.name} runs pods that no workload controls (bare "
+                        f"pods): {', '.join(bare[:10])}; sleep cannot stop them without "
+                        "deleting them, and wake could not bring them back",
+                        "delete them in the virtual cluster (`preview kubeconfig`), run them "
+                        "from a Deployment or a Job, or keep the environment awake (the "
+                        "policy's keepAwakeLabel); nothing was changed")
+                await cost.record(kube, env.namespace)  # the pods about to go, until now
                 slept = await _apply(virtual, sleeping.sleep_patch, progress, "asleep")
             await _wait_no_pods(kube, env.namespace, tenant_pod_selector(env), timeout,
                                 progress, "the tenant's pods")
@@ -144,22 +160,30 @@ async def sleep(host: HostCluster, env: naming.Environment, progress: Progress, 
             moment = now or dt.datetime.now(dt.UTC)
             await kube.patch(NAMESPACES, None, env.namespace, {"metadata": {"annotations": {
                 naming.ASLEEP_SINCE: rfc3339(moment)}}})
-    progress(f"environment {env.name} is asleep")
-    return SleepResult(env.name, env.namespace, "asleep", True, slept, _since(started))
+        told = await sleep_news.tell(kube, env, "asleep", notify, rates, now,
+                                     url_wakes=wake is not None)
+    progress(f"environment {env.name} is asleep; pull request {told}")
+    return SleepResult(env.name, env.namespace, "asleep", True, slept, _since(started), told)
 
 
 async def wake(host: HostCluster, env: naming.Environment, progress: Progress, *,
                lock: exclusive.Lock, timeout: float = 300.0,
-               now: dt.datetime | None = None) -> SleepResult:
-    """Wake `env`: control plane, then its workloads as they were, waited for until ready."""
+               now: dt.datetime | None = None, notify: sleep_news.Notify | None = None,
+               rates: Rates | None = None) -> SleepResult:
+    """Wake `env`: control plane, then its workloads as they were, waited for until ready;
+    `notify` tells the pull request it is ready again."""
     started = time.monotonic()
+    told = ""
     async with host.client() as kube:
         await _environment(kube, env)
         async with exclusive.for_change(kube, env, lock, "wake", progress):
             changed, woken = await wake_held(kube, env, progress, started + timeout, now)
-    progress(f"environment {env.name} is awake" if changed else
+        if changed:
+            told = await sleep_news.tell(kube, env, "ready", notify, rates, now)
+    progress(f"environment {env.name} is awake; pull request {told}" if changed else
              f"environment {env.name} was awake already")
-    return SleepResult(env.name, env.namespace, "ready", changed, woken, _since(started))
+    return SleepResult(env.name, env.namespace, "ready", changed, woken, _since(started),
+                       told)
 
 
 async def wake_held(kube: KubeClient, env: naming.Environment, progress: Progress,
@@ -194,6 +218,7 @@ class IdleOutcome:
     namespace: str
     action: str  # slept | kept | busy | failed
     reason: str
+    pull_request: str = ""  # slept: told | not told (why)
 
 
 async def selected(host: HostCluster, selector: str) -> list[naming.Environment]:
@@ -212,7 +237,8 @@ async def selected(host: HostCluster, selector: str) -> list[naming.Environment]
 
 async def sleep_idle(host: HostCluster, rules: Policy, progress: Progress, *,
                      lock: exclusive.Lock, selector: str = "", timeout: float = 300.0,
-                     now: dt.datetime | None = None) -> tuple[IdleOutcome, ...]:
+                     now: dt.datetime | None = None, notify: sleep_news.Notify | None = None
+                     ) -> tuple[IdleOutcome, ...]:
     """Put every environment idle for the policy's `sleepAfter` to sleep (`sleeping.idle`
     decides), skipping one whose lock another run holds (being deployed: never waited for)
     and going on past one that fails."""
@@ -235,10 +261,12 @@ async def sleep_idle(host: HostCluster, rules: Policy, progress: Progress, *,
             continue
         progress(f"{env.full_name} PR {env.pr}: {decision.reason}: sleeping")
         try:
-            await sleep(host, env, progress, timeout=timeout, now=moment,
-                        lock=exclusive.Lock(lock.holder, wait=False, duration=lock.duration),
-                        wake=rules.wake_page)
-            outcomes.append(IdleOutcome(record.namespace, "slept", decision.reason))
+            slept = await sleep(host, env, progress, timeout=timeout, now=moment,
+                                lock=exclusive.Lock(lock.holder, wait=False,
+                                                    duration=lock.duration),
+                                wake=rules.wake_page, notify=notify, rates=cost.rates(rules))
+            outcomes.append(IdleOutcome(record.namespace, "slept", decision.reason,
+                                        slept.pull_request))
         except lease.Busy as e:
             outcomes.append(IdleOutcome(record.namespace, "busy", f"being worked on: {e}"))
         except PreviewError as e:
@@ -290,9 +318,10 @@ async def _wait_no_pods(kube: KubeClient, namespace: str, selector: str, timeout
             names = ", ".join(_pod_name(p) for p in pods[:10])
             raise PreviewError(
                 f"{what} did not go within {timeout:.0f}s: {names}",
-                "a pod no workload owns (a bare pod) cannot be scaled to zero: delete it in "
-                "the virtual cluster (`preview kubeconfig`) or keep the environment awake; "
-                "the control plane is still running, `preview wake` restores the rest")
+                "a pod whose controller sleep does not stop (an operator's own resource) "
+                "stays: delete it in the virtual cluster (`preview kubeconfig`) or keep the "
+                "environment awake; the control plane is still running, `preview wake` "
+                "restores the rest")
         await asyncio.sleep(POLL_SECONDS)
 
 

@@ -43,7 +43,7 @@ from preview.errors import BadInput, PreviewError
 from preview.kube.client import ApiError, Conflict, KubeClient
 from preview.kube.connection import from_kubeconfig
 from preview.kube.host import HostCluster
-from preview.operations import exclusive, kubeconfig, ownership, sleep
+from preview.operations import cost, exclusive, kubeconfig, ownership, sleep
 from preview.pullrequest import PullRequest
 from preview.results import Diagnostics, UpResult
 from preview.vcluster import connect, lifecycle
@@ -207,6 +207,7 @@ async def up(host: HostCluster, pr: PullRequest, config: RenderedConfig,
             else naming.state_annotations("ready")
         await kube.patch(ownership.NAMESPACES, None, env.namespace,
                          {"metadata": {"annotations": {naming.URL: url, **state}}})
+        cost_text = await _cost_so_far(kube, env, config.policy)
         if held.lost:
             raise PreviewError(f"this run lost the lock of {env.name} while working: "
                                f"{held.lost}; another run may have changed the environment "
@@ -217,7 +218,18 @@ async def up(host: HostCluster, pr: PullRequest, config: RenderedConfig,
         phases=phase.seconds,
         expires_at=rfc3339(now + dt.timedelta(seconds=config.ttl_seconds)),
         diagnostics=diagnostics, kubeconfig_hint=kubeconfig.hint(env), waited_for=held.waited,
-        other_urls=other_urls)
+        other_urls=other_urls, cost=cost_text)
+
+
+async def _cost_so_far(kube: KubeClient, env: naming.Environment,
+                        rules: policy.Policy) -> str:
+    """The comment's cost line ("" when the policy has no rates); best effort: a cost that
+    cannot be read is left out, never the run's failure."""
+    try:
+        return await cost.so_far(kube, env.namespace, cost.rates(rules))
+    except (PreviewError, aiohttp.ClientError, OSError) as e:
+        log.warning("could not read the cost of %s: %s", env.name, e)
+        return ""
 
 
 async def _record_state(kube: KubeClient, env: naming.Environment, state: str,

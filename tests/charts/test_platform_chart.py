@@ -56,8 +56,9 @@ def all_options() -> Docs:
 RENDERS = {"default": default, "all-options": all_options}
 
 
-def pod_spec(docs: Docs, kind: str) -> dict[str, Any]:
-    obj = one(docs, kind)
+def pod_spec(docs: Docs, kind: str, name: str | None = None) -> dict[str, Any]:
+    """The pod template of the one `kind` (of that name: there are two CronJobs)."""
+    obj = one(docs, kind, name)
     if kind == "CronJob":
         return dict(obj["spec"]["jobTemplate"]["spec"]["template"]["spec"])
     return dict(obj["spec"]["template"]["spec"])
@@ -85,12 +86,12 @@ def test_rendered_objects_validate_against_kubernetes_schemas(which: str, versio
 
 def test_what_each_render_holds() -> None:
     kinds = sorted(d["kind"] for d in default())
-    assert kinds == sorted(["ServiceAccount", "ServiceAccount", "ClusterRole", "ClusterRole",
-                            "ClusterRoleBinding", "ClusterRoleBinding", "ConfigMap",
-                            "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy",
-                            "NetworkPolicy", "CronJob"])
+    assert kinds == sorted(["ServiceAccount", "ClusterRole", "ClusterRoleBinding",
+                            "NetworkPolicy"] * 3 + ["CronJob"] * 2 + [
+                            "ConfigMap", "Deployment", "Service", "PodDisruptionBudget"])
     assert "Ingress" in {d["kind"] for d in all_options()}
-    bare = render("--set", "gc.enabled=false", "--set", "networkPolicy.enabled=false",
+    bare = render("--set", "gc.enabled=false", "--set", "sleep.enabled=false",
+                  "--set", "networkPolicy.enabled=false",
                   "--set", "api.podDisruptionBudget.enabled=false")
     assert sorted(d["kind"] for d in bare) == sorted([
         "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment",
@@ -174,8 +175,9 @@ def test_versions_and_the_image_are_the_vcluster_charts() -> None:
     [syncer] = [c for c in vcluster["spec"]["template"]["spec"]["containers"]
                 if c["name"] == "syncer"]
     docs = default()
-    for kind in ("Deployment", "CronJob"):
-        [container] = pod_spec(docs, kind)["containers"]
+    for kind, name in (("Deployment", None), ("CronJob", f"{NAME}-gc"),
+                       ("CronJob", f"{NAME}-sleep")):
+        [container] = pod_spec(docs, kind, name)["containers"]
         assert container["image"] == syncer["image"]
         assert container["command"] == ["preview"]  # the image's entrypoint is `preview syncer`
 
@@ -229,10 +231,13 @@ def restricted_violations(pod: dict[str, Any]) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("kind", ["Deployment", "CronJob"])
+@pytest.mark.parametrize("kind", ["Deployment", "CronJob gc", "CronJob sleep"])
 @pytest.mark.parametrize("which", sorted(RENDERS))
 def test_pods_pass_restricted_pod_security(which: str, kind: str) -> None:
-    pod = pod_spec(RENDERS[which](), kind)
+    docs = RENDERS[which]()
+    what, _, job = kind.partition(" ")
+    pod = pod_spec(docs, what, next(d["metadata"]["name"] for d in docs if d["kind"] == what
+                                    and d["metadata"]["name"].endswith(job)))
     assert restricted_violations(pod) == []
     [container] = pod["containers"]
     # Beyond the standard: nothing writes to the image, only to its emptyDirs.
@@ -294,9 +299,11 @@ def test_the_config_map_holds_the_policy_and_no_credential() -> None:
 
 
 def test_the_chart_args_are_the_commands_own(tmp_path: Path) -> None:
-    """`preview serve` and `preview gc` parse what the chart passes them (click)."""
+    """`preview serve`, `preview gc` and `preview sleep` parse what the chart passes them
+    (click)."""
     from preview.cli.gc import gc_command
     from preview.cli.serve import serve_command
+    from preview.cli.sleep import sleep_command
 
     docs = all_options()
     [serve] = pod_spec(docs, "Deployment")["containers"]
@@ -310,9 +317,13 @@ def test_the_chart_args_are_the_commands_own(tmp_path: Path) -> None:
     assert params["policy_path"] == Path("/etc/preview/policy.yaml")
     assert params["workdir"] == Path("/work/bundles") and params["lease_duration"] == 60
     assert params["max_concurrent_creates"] == 2
-    [gc] = pod_spec(docs, "CronJob")["containers"]
+    [gc] = pod_spec(docs, "CronJob", "preview-api-gc")["containers"]
     gc_params = gc_command.make_context("gc", list(gc["args"][1:])).params
     assert gc_params["max_deletions"] == 50
+    [sleep] = pod_spec(docs, "CronJob", "preview-api-sleep")["containers"]
+    sleep_params = sleep_command.make_context("sleep", list(sleep["args"][1:])).params
+    assert sleep_params["idle"] is True and sleep_params["selector"] == "team=payments"
+    assert sleep_params["policy_path"] == Path("/etc/preview/policy.yaml")
 
 
 def test_issuer_ca_from_a_config_map_or_a_secret() -> None:
@@ -461,7 +472,33 @@ def test_the_gc_deletes_environments_and_creates_nothing_but_its_lease() -> None
     binding = one(docs, "ClusterRoleBinding", f"{NAME}-gc")
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": f"{NAME}-gc",
                                     "namespace": NAMESPACE}]
-    assert pod_spec(docs, "CronJob")["serviceAccountName"] == f"{NAME}-gc"
+    assert pod_spec(docs, "CronJob", f"{NAME}-gc")["serviceAccountName"] == f"{NAME}-gc"
+
+
+def test_the_sleep_pass_scales_and_annotates_and_creates_nothing_but_its_lease() -> None:
+    """Least privilege for `preview sleep --idle` (preview/operations/sleep.py): what it
+    reads, the two things it changes on the host, and nothing it does not do."""
+    docs = render("--set", "rbac.realNodeSync=true")
+    rules = list(one(docs, "ClusterRole", f"{NAME}-sleep")["rules"])
+    assert [r["resources"] for r in rules if "create" in r["verbs"]] == [
+        ["pods/portforward"], ["leases"]]
+    assert [r["resources"] for r in rules if "delete" in r["verbs"]] == [["leases"]]
+    assert [r["resources"] for r in rules if "patch" in r["verbs"]] == [
+        ["namespaces"], ["statefulsets"], ["leases"]]
+    assert not any({"update", "watch", "deletecollection"} & set(r["verbs"]) for r in rules)
+    for group, resource, verbs in [
+            ("", "namespaces", ("get", "list", "patch")), ("apps", "statefulsets", ("get",)),
+            ("", "pods", ("get", "list")), ("", "persistentvolumeclaims", ("list",)),
+            ("", "secrets", ("get",)), ("", "pods/portforward", ("create",))]:
+        assert all(allows(rules, group, resource, v) for v in verbs), resource
+    assert not allows(rules, "", "secrets", "list")  # one Secret by name, never all of them
+    assert not any(set(r["resources"]) & {"pods/exec", "pods/attach", "nodes", "deployments",
+                                          "clusterroles", "roles"} for r in rules)
+    binding = one(docs, "ClusterRoleBinding", f"{NAME}-sleep")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": f"{NAME}-sleep",
+                                    "namespace": NAMESPACE}]
+    assert pod_spec(docs, "CronJob", f"{NAME}-sleep")["serviceAccountName"] == \
+        f"{NAME}-sleep"
 
 
 @pytest.mark.parametrize("which", sorted(RENDERS))
@@ -474,8 +511,8 @@ def test_no_wildcards_or_escalation_verbs(which: str) -> None:
 
 
 def test_every_rule_says_why() -> None:
-    """A comment above each rule of both ClusterRoles (the ones alike share it)."""
-    for template in ("rbac.yaml", "gc-rbac.yaml"):
+    """A comment above each rule of the ClusterRoles (the ones alike share it)."""
+    for template in ("rbac.yaml", "gc-rbac.yaml", "sleep-rbac.yaml"):
         lines = (CHART / "templates" / template).read_text().splitlines()
         for i, line in enumerate(lines):
             if line.strip().startswith("- apiGroups:"):
@@ -490,16 +527,38 @@ def test_the_gc_runs_nightly_with_the_token_and_the_policy() -> None:
     cron = one(docs, "CronJob", f"{NAME}-gc")["spec"]
     assert cron["schedule"] == "0 3 * * *" and cron["timeZone"] == "Etc/UTC"
     assert cron["concurrencyPolicy"] == "Forbid"
-    [gc] = pod_spec(docs, "CronJob")["containers"]
+    [gc] = pod_spec(docs, "CronJob", f"{NAME}-gc")["containers"]
     assert gc["args"] == ["gc", "--policy=/etc/preview/policy.yaml"]
     assert "GITHUB_TOKEN" not in {e["name"] for e in gc["env"]}
     docs = all_options()
-    [gc] = pod_spec(docs, "CronJob")["containers"]
+    [gc] = pod_spec(docs, "CronJob", "preview-api-gc")["containers"]
     assert gc["args"][2:] == ["--max-deletions=50", "--older-than=2h"]
     token = next(e for e in gc["env"] if e["name"] == "GITHUB_TOKEN")
     assert token["valueFrom"] == {"secretKeyRef": {"name": "preview-gc-github",
                                                    "key": "github-token"}}
-    assert one(docs, "CronJob")["spec"]["schedule"] == "30 2 * * 1-5"
+    assert one(docs, "CronJob", "preview-api-gc")["spec"]["schedule"] == "30 2 * * 1-5"
+
+
+def test_the_sleep_pass_runs_every_ten_minutes_with_the_policy_and_its_token() -> None:
+    docs = default()
+    cron = one(docs, "CronJob", f"{NAME}-sleep")["spec"]
+    assert cron["schedule"] == "*/10 * * * *" and cron["concurrencyPolicy"] == "Forbid"
+    job = cron["jobTemplate"]["spec"]
+    assert job["backoffLimit"] == 0
+    assert job["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == "sleep"
+    [sleep] = pod_spec(docs, "CronJob", f"{NAME}-sleep")["containers"]
+    assert sleep["args"] == ["sleep", "--idle", "--policy=/etc/preview/policy.yaml"]
+    assert "GITHUB_TOKEN" not in {e["name"] for e in sleep["env"]}
+    docs = all_options()
+    cron = one(docs, "CronJob", "preview-api-sleep")["spec"]
+    assert cron["schedule"] == "*/5 * * * *"
+    [sleep] = pod_spec(docs, "CronJob", "preview-api-sleep")["containers"]
+    assert sleep["args"][3:] == ["--selector=team=payments", "--timeout=10m"]
+    token = next(e for e in sleep["env"] if e["name"] == "GITHUB_TOKEN")
+    assert token["valueFrom"] == {"secretKeyRef": {"name": "preview-sleep-github",
+                                                   "key": "token"}}
+    assert [d["kind"] for d in render("--set", "sleep.enabled=false")
+            if d["metadata"]["name"].endswith("-sleep")] == []
 
 
 # -- NetworkPolicy -------------------------------------------------------------------------------
@@ -521,6 +580,9 @@ def test_network_policies() -> None:
     gc = one(docs, "NetworkPolicy", f"{NAME}-gc")["spec"]
     assert gc["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "gc"
     assert gc["ingress"] == [] and gc["egress"] == api["egress"]
+    sleep = one(docs, "NetworkPolicy", f"{NAME}-sleep")["spec"]
+    assert sleep["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "sleep"
+    assert sleep["ingress"] == [] and sleep["egress"] == api["egress"]
     narrowed = one(all_options(), "NetworkPolicy", "preview-api")["spec"]
     assert [p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
             for p in narrowed["ingress"][0]["from"]] == ["traefik", "monitoring"]

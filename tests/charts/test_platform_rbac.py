@@ -1,5 +1,6 @@
-"""charts/preview-platform's ClusterRoles are enough: `preview up`, `down` and `gc` run on a
-host sandbox as the chart's own ServiceAccounts, with tokens the sandbox issued them.
+"""charts/preview-platform's ClusterRoles are enough: `preview up`, `down`, `gc` and `sleep
+--idle` run on a host sandbox as the chart's own ServiceAccounts, with tokens the sandbox
+issued them.
 
 The sandbox's RBAC authorizer is real, so a verb missing from a rule is a 403 here. Its
 escalation check on Roles is not (docs/sandbox.md): that one is covered by
@@ -56,12 +57,14 @@ def as_account(sb: Sandbox, core: client.CoreV1Api, account: str, directory: Pat
 
 @pytest.fixture(scope="module")
 def accounts(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory
-             ) -> tuple[Path, Path]:
+             ) -> tuple[Path, Path, Path]:
     """The chart's ServiceAccounts, ClusterRoles and bindings on the sandbox (nothing else:
-    the pods would run the image); kubeconfigs of the API's and the GC's account."""
+    the pods would run the image); kubeconfigs of the API's, the GC's and the sleep pass's
+    account."""
     rendered = helm("template", RELEASE, str(CHART), "--namespace", NAMESPACE,
                     "--show-only", "templates/serviceaccount.yaml",
-                    "--show-only", "templates/rbac.yaml", "--show-only", "templates/gc-rbac.yaml")
+                    "--show-only", "templates/rbac.yaml", "--show-only", "templates/gc-rbac.yaml",
+                    "--show-only", "templates/sleep-rbac.yaml")
     assert rendered.returncode == 0, rendered.stderr
     kubectl = tool_runner("kubectl", sandbox.kubeconfig, 60)
     kubectl("create", "namespace", NAMESPACE)
@@ -70,7 +73,8 @@ def accounts(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory
     with client.ApiClient(_admin(sandbox)) as api:
         core = client.CoreV1Api(api)
         return (as_account(sandbox, core, NAME, directory),
-                as_account(sandbox, core, f"{NAME}-gc", directory))
+                as_account(sandbox, core, f"{NAME}-gc", directory),
+                as_account(sandbox, core, f"{NAME}-sleep", directory))
 
 
 def _admin(sb: Sandbox) -> client.Configuration:
@@ -98,17 +102,17 @@ def app_uninstalled(result: subprocess.CompletedProcess[str]) -> None:
     assert "helm uninstall app" in output and "could not uninstall" not in output, output
 
 
-def up(kubeconfig: Path, repo: str, pr: int) -> dict[str, Any]:
+def up(kubeconfig: Path, repo: str, pr: int, *args: str) -> dict[str, Any]:
     out = preview(kubeconfig, "up", "--config", str(APP), "--repo", repo, "--pr", str(pr),
-                  "--sha", "1a2b3c4d" * 5, "-o", "json").stdout
+                  "--sha", "1a2b3c4d" * 5, "-o", "json", *args).stdout
     result: dict[str, Any] = json.loads(out)
     assert result["status"] == "ready", result
     return result
 
 
-def test_the_api_account_runs_up_and_down(accounts: tuple[Path, Path],
+def test_the_api_account_runs_up_and_down(accounts: tuple[Path, Path, Path],
                                           api_client: client.ApiClient) -> None:
-    api, _ = accounts
+    api, _, _ = accounts
     core = client.CoreV1Api(api_client)
     env = naming.environment_for("platform", "rbac", 1)
     up(api, "platform/rbac", 1)
@@ -118,11 +122,11 @@ def test_the_api_account_runs_up_and_down(accounts: tuple[Path, Path],
     assert env.namespace not in names
 
 
-def test_the_gc_account_deletes_what_up_made(accounts: tuple[Path, Path],
+def test_the_gc_account_deletes_what_up_made(accounts: tuple[Path, Path, Path],
                                              api_client: client.ApiClient) -> None:
     """An expired environment made by `up` (the API's account), and a namespace stuck
     Terminating behind a finalizer of ours: the GC's account removes both."""
-    api, gc = accounts
+    api, gc, _ = accounts
     core, apps = client.CoreV1Api(api_client), client.AppsV1Api(api_client)
     env = naming.environment_for("platform", "gc", 2)
     up(api, "platform/gc", 2)
@@ -142,6 +146,28 @@ def test_the_gc_account_deletes_what_up_made(accounts: tuple[Path, Path],
         names = {ns.metadata.name for ns in core.list_namespace().items}
         return not {env.namespace, stuck.namespace} & names
     wait_for(gone, timeout=60)
+
+
+def test_the_sleep_account_puts_an_idle_environment_to_sleep(
+        accounts: tuple[Path, Path, Path], api_client: client.ApiClient,
+        tmp_path: Path) -> None:
+    """The CronJob's `preview sleep --idle` as its own account: an environment `up` made
+    (persistent control plane, idle past a 1s sleepAfter) ends with no pod on the host."""
+    api, _, sleeper = accounts
+    core = client.CoreV1Api(api_client)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("vcluster:\n  persistence:\n    enabled: true\nsleepAfter: 1s\n")
+    env = naming.environment_for("platform", "sleep", 4)
+    up(api, "platform/sleep", 4, "--policy", str(policy))
+    selector = f"{naming.REPO}={naming.repo_label('platform', 'sleep')}"
+    result = preview(sleeper, "sleep", "--idle", "--policy", str(policy), "-l", selector,
+                     "-o", "json")
+    assert [(o["namespace"], o["action"]) for o in json.loads(result.stdout)] == [
+        (env.namespace, "slept")], result.stderr
+    assert core.list_namespaced_pod(env.namespace).items == []
+    notes = core.read_namespace(env.namespace).metadata.annotations
+    assert notes[naming.ASLEEP_SINCE]
+    preview(api, "down", "--repo", "platform/sleep", "--pr", "4")  # asleep: no app to reach
 
 
 def free_port() -> int:

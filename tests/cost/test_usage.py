@@ -119,6 +119,10 @@ def test_prices_per_cpu_hour_gib_hour_and_gib_month() -> None:
     assert row.currency == "EUR"
     young = report.environment_cost("o/r", 1, "ns", {}, used, rates, 600)
     assert young.per_day == 0.0  # too early to say
+    # The pull request comment's line: the day rate only once there is one.
+    assert report.line(row) == "1.00 EUR so far (0.50 EUR a day)"
+    assert report.line(young) == "1.00 EUR so far"
+    assert report.priced(rates) and not report.priced(report.Rates("EUR"))
 
 
 def test_sums_by_a_label_and_by_repository() -> None:

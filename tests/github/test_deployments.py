@@ -9,6 +9,7 @@ import pytest
 from preview.github import GitHubSession
 from preview.github.client import Conflict, GitHub, Invalid, RetryPolicy
 from preview.github.deployments import Deployments
+from preview.github.markdown import inline
 from tests.fakegithub import FakeGitHub
 from tests.github.conftest import (
     ACTIONS_TOKEN,
@@ -152,3 +153,66 @@ def test_with_deployments_off_the_comment_tells_the_whole_life_and_no_deployment
     assert fake.deployments(REPO) == []
     assert not [e for e in fake.log if "/deployments" in e.route]
     assert len(fake.comments(REPO, PR_NUMBER)) == 1
+
+
+# -- sleep and wake ------------------------------------------------------------------------------
+
+WAKE = "preview wake --repo octo/app --pr 12"
+SINCE = "2026-12-06T09:00:00Z"
+
+
+def test_asleep_describes_the_live_deployment_and_the_comment_says_how_to_wake_it(
+        fake: FakeGitHub, make_session: Callable[..., GitHubSession]) -> None:
+    """GitHub has no "asleep" state, and `inactive` shows a transient deployment as
+    destroyed: a new `success` status says asleep, with the URL kept; waking says ready."""
+    session = make_session()
+    session.report_building(PR(), Env())
+    session.report_result(PR(), Env(), ready_result())
+    url = ready_result().url
+    assert session.report_asleep(PR(), Env(), url=url, since=SINCE, wake_command=WAKE,
+                                 cost="0.25 USD so far (0.05 USD a day)") == []
+    [d] = fake.deployments(REPO)
+    assert states(d) == ["in_progress", "success", "success"]
+    asleep = d["_statuses"][-1]
+    assert asleep["description"].startswith("asleep since 2026-12-06T09:00:00Z")
+    assert WAKE in asleep["description"] and asleep["environment_url"] == url
+    [comment] = fake.comments(REPO, PR_NUMBER)
+    body = comment["body"]
+    assert "is asleep" in body and f"```sh\n{WAKE}\n```" in body
+    # Shown as written; Markdown's punctuation is escaped as in every other line of ours.
+    assert f"since {inline('Sun 06 Dec, 09:00 UTC')};" in body and f"]({url})" in body
+    assert f"Cost: {inline('0.25 USD so far (0.05 USD a day)')}." in body
+
+    assert session.report_awake(PR(), Env(), ready_result(phases={}),
+                                cost="0.30 USD so far (0.06 USD a day)") == []
+    [d] = fake.deployments(REPO)
+    assert states(d) == ["in_progress", "success", "success", "success"]
+    assert d["_statuses"][-1]["description"] == "preview environment ready (woken up)"
+    [comment] = fake.comments(REPO, PR_NUMBER)
+    assert "is ready" in comment["body"] and "is asleep" not in comment["body"]
+    assert f"| Cost | {inline('0.30 USD so far (0.06 USD a day)')} |" in comment["body"]
+
+
+def test_asleep_creates_no_deployment_and_leaves_a_removed_one_alone(
+        fake: FakeGitHub, make_session: Callable[..., GitHubSession]) -> None:
+    session = make_session()
+    assert session.report_asleep(PR(), Env(), url="", since=SINCE, wake_command=WAKE) == []
+    assert fake.deployments(REPO) == []  # none made: a repository without deployments
+    body = fake.comments(REPO, PR_NUMBER)[0]["body"]
+    assert "is asleep" in body and "Cost" not in body and "****" not in body
+    session.report_building(PR(), Env())
+    session.report_torn_down(PR(), Env())
+    session.report_asleep(PR(), Env(), url="", since=SINCE, wake_command=WAKE)
+    [d] = fake.deployments(REPO)
+    assert states(d) == ["in_progress", "inactive"]
+
+
+def test_with_the_wake_page_the_comment_says_the_url_wakes_it(
+        fake: FakeGitHub, make_session: Callable[..., GitHubSession]) -> None:
+    session = make_session()
+    url = ready_result().url
+    session.report_asleep(PR(), Env(), url=url, since=SINCE, wake_command=WAKE)
+    assert "A push to this pull request wakes it" in fake.comments(REPO, PR_NUMBER)[0]["body"]
+    session.report_asleep(PR(), Env(), url=url, since=SINCE, wake_command=WAKE, url_wakes=True)
+    body = fake.comments(REPO, PR_NUMBER)[0]["body"]
+    assert "Opening its URL wakes it" in body and f"```sh\n{WAKE}\n```" in body

@@ -10,6 +10,9 @@ answers again.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +21,10 @@ from kubernetes import client
 
 from preview import naming
 from preview.kube.client import KubeClient
+from preview.kube.resources import DAEMONSETS, PODS
 from preview.sandbox.runner import Sandbox
 from tests.conftest import wait_for
+from tests.fakegithub import FakeGitHub
 from tests.operations.test_environments import (
     DEPLOYMENTS,
     ROOT,
@@ -81,6 +86,138 @@ def test_sleep_leaves_no_pod_on_the_host_and_wake_restores_the_replicas(
     wait_for(lambda: fetch(result["url"], sandbox.ingress_http_port)[0] == 200, timeout=30,
              what="the app to answer after waking")
     preview(sandbox, "down", "--repo", "example/sleepy", "--pr", "7")
+
+
+def test_the_pull_request_hears_asleep_and_ready_only_with_a_token(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    """The sticky comment and the deployment status follow sleep and wake (with the cost so
+    far, the policy having rates) when GITHUB_TOKEN is given; without one the environment
+    sleeps all the same and the result says the pull request was not told."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("vcluster:\n  persistence:\n    enabled: true\n"
+                      "cost:\n  currency: EUR\n  cpuHour: 1000\n  memoryGiBHour: 1000\n")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GH_"))}
+    pr = ["--repo", "example/told", "--pr", "10"]
+
+    def run(*args: str, token: bool) -> dict[str, Any]:
+        env = {**base, "GITHUB_TOKEN": "ghp_told", "GITHUB_API_URL": fake.url} if token \
+            else base
+        done = subprocess.run([sys.executable, "-m", "preview", *args, "--kubeconfig",
+                               sandbox.kubeconfig, "-o", "json"], capture_output=True,
+                              text=True, timeout=240, env=env)
+        assert done.returncode == 0, done.stderr + done.stdout
+        parsed = json.loads(done.stdout)
+        return dict(parsed[0] if isinstance(parsed, list) else parsed)
+
+    def comment() -> str:
+        [body] = [c["body"] for c in fake.comments("example/told", 10)]
+        return str(body)
+
+    def latest_status() -> dict[str, Any]:
+        [deployment] = fake.deployments("example/told")
+        return dict(deployment["_statuses"][-1])
+
+    with FakeGitHub() as fake:
+        fake.add_token("ghp_told", login="preview-bot")
+        fake.add_repo("example/told")
+        fake.add_pull("example/told", 10, head_sha=SHA1)
+        result = run("up", "--config", str(ROOT / "examples" / "app" / "preview.yaml"), *pr,
+                     "--sha", SHA1, "--policy", str(policy), token=True)
+        assert result["status"] == "ready", result
+        assert result["cost"].endswith(" EUR so far"), result  # the first hour: no day rate
+        assert "is ready" in comment() and "| Cost | " in comment()
+        assert latest_status()["state"] == "success"
+
+        slept = run("sleep", *pr, "--policy", str(policy), token=False)
+        assert (slept["state"], slept["pull_request"]) == ("asleep", "not told (no GitHub token)")
+        assert "is ready" in comment()  # nobody told it
+        woken = run("wake", *pr, "--policy", str(policy), token=True)
+        assert (woken["state"], woken["pull_request"]) == ("ready", "told")
+        assert latest_status()["description"] == "preview environment ready (woken up)"
+
+        slept = run("sleep", *pr, "--policy", str(policy), token=True)
+        assert (slept["state"], slept["pull_request"]) == ("asleep", "told")
+        assert "is asleep" in comment() and "preview wake --repo example/told --pr 10" in comment()
+        assert "Cost: " in comment() and "EUR so far" in comment()
+        status = latest_status()
+        assert status["state"] == "success"  # `inactive` would show it destroyed
+        assert status["description"].startswith("asleep since ")
+        assert status["environment_url"] == result["url"]
+    preview(sandbox, "down", *pr)
+
+
+def test_a_daemonset_is_off_the_host_while_asleep_and_back_as_it_was(
+        sandbox: Sandbox, api_client: client.ApiClient, tmp_path: Path) -> None:
+    """A DaemonSet has no replicas: sleep points its template at no node, so the virtual
+    controller deletes its pods and the syncer their host copies; wake restores the
+    template exactly and its pods come back."""
+    core = client.CoreV1Api(api_client)
+    env = naming.environment_for("example", "daemon", 12)
+    pr = ["--repo", "example/daemon", "--pr", "12"]
+    result = up(sandbox, ROOT / "examples" / "app" / "preview.yaml", "example/daemon", 12, SHA1,
+                "--policy", str(persistent_policy(tmp_path)))
+    assert result["status"] == "ready", result
+    labels = {"app": "log-agent"}
+
+    async def add_daemonset(kube: KubeClient, _: Path) -> Any:
+        return await kube.create(DAEMONSETS, "default", {
+            "metadata": {"name": "log-agent"},
+            "spec": {"selector": {"matchLabels": labels}, "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "agent", "image": "busybox:1.36"}]}}}})
+    virtual(sandbox, env, add_daemonset)
+
+    def agents() -> list[Any]:
+        return [p for p in core.list_namespaced_pod(env.namespace).items
+                if (p.metadata.annotations or {}).get(naming.VIRTUAL_NAME_ANNOTATION, "")
+                .startswith("log-agent-")]
+    wait_for(lambda: len(agents()) >= 1, timeout=60, what="the DaemonSet's pod on the host")
+
+    slept = json.loads(preview(sandbox, "sleep", *pr, "-o", "json").stdout)
+    assert "daemonset/default/log-agent" in slept[0]["workloads"]
+    assert core.list_namespaced_pod(env.namespace).items == []
+
+    preview(sandbox, "wake", *pr)
+    wait_for(lambda: len(agents()) >= 1, timeout=60, what="the DaemonSet's pod back")
+
+    async def daemonset(kube: KubeClient, _: Path) -> Any:
+        return await kube.get(DAEMONSETS, "default", "log-agent")
+    woken = virtual(sandbox, env, daemonset)
+    assert not woken["spec"]["template"]["spec"].get("nodeSelector")  # as it was: none
+    assert naming.SLEEP_NODE_SELECTOR not in (woken["metadata"].get("annotations") or {})
+    preview(sandbox, "down", *pr)
+
+
+def test_sleep_refuses_an_environment_with_a_bare_pod_and_changes_nothing(
+        sandbox: Sandbox, api_client: client.ApiClient, tmp_path: Path) -> None:
+    """A pod no workload controls could only be deleted, and nothing would bring it back on
+    wake: sleep names it and stops before touching anything."""
+    core = client.CoreV1Api(api_client)
+    env = naming.environment_for("example", "bare", 11)
+    result = up(sandbox, ROOT / "examples" / "app" / "preview.yaml", "example/bare", 11, SHA1,
+                "--policy", str(persistent_policy(tmp_path)))
+    assert result["status"] == "ready", result
+
+    async def add_bare_pod(kube: KubeClient, _: Path) -> Any:
+        return await kube.create(PODS, "default", {
+            "metadata": {"name": "debug-shell"},
+            "spec": {"containers": [{"name": "shell", "image": "busybox:1.36"}]}})
+    virtual(sandbox, env, add_bare_pod)
+    wait_for(lambda: len(core.list_namespaced_pod(env.namespace).items) == 3, timeout=60,
+             what="the bare pod's host copy")  # control plane, the app, the bare pod
+
+    refused = preview(sandbox, "sleep", "--repo", "example/bare", "--pr", "11", code=2)
+    assert "bare pods): default/debug-shell" in refused.stderr, refused.stderr
+    assert "nothing was changed" in refused.stderr
+    assert len(core.list_namespaced_pod(env.namespace).items) == 3
+    assert listed_status(sandbox, "example/bare") == "ready"
+
+    async def app(kube: KubeClient, _: Path) -> Any:
+        return await kube.get(DEPLOYMENTS, "default", "app")
+    deployment = virtual(sandbox, env, app)
+    assert deployment["spec"]["replicas"] == 1
+    assert naming.SLEEP_REPLICAS not in (deployment["metadata"].get("annotations") or {})
+    preview(sandbox, "down", "--repo", "example/bare", "--pr", "11")
 
 
 def test_sleep_refuses_a_control_plane_without_persistent_data(sandbox: Sandbox) -> None:

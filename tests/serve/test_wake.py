@@ -77,6 +77,18 @@ def test_the_host_is_the_header_without_its_port(header: str, host: str) -> None
     assert wake.request_host(header) == host
 
 
+def test_a_host_just_woken_is_told_the_app_is_loading_for_a_while() -> None:
+    found = wake.Sleeping(naming.environment_for("o", "r", 1), "o/r")
+    woken = wake.Wake(found, hosts={"a.example"})
+    assert woken.loading("a.example", 100.0)  # restored, the wake not yet ended
+    assert not woken.loading("b.example", 100.0)
+    woken.woken_at = 100.0
+    assert woken.loading("a.example", 100.0 + wake.WOKEN_SECONDS - 1)
+    assert not woken.loading("a.example", 100.0 + wake.WOKEN_SECONDS + 1)
+    failed = wake.Wake(found, failed_at=5.0, hosts={"a.example"})
+    assert not failed.loading("a.example", 6.0)
+
+
 # -- on the sandbox --------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def wake_port(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory
@@ -189,10 +201,12 @@ def test_a_request_to_a_sleeping_url_wakes_it_once_into_the_app_as_it_was(
         return await kube.get(DEPLOYMENTS, "default", "app")
     app = virtual(sandbox, env, deployment)
     assert app["spec"]["replicas"] == 2 and app["status"]["readyReplicas"] == 2
+    # Awake again: a request that still reaches the listener (an ingress controller slow to
+    # see the restored Ingress) is told the app is loading, and wakes nothing.
+    status, _, body = get(port, host)
+    assert (status, "ready: loading the app" in body) == (503, True)
     events = wait_for(lambda: wake_events(core, env), what="the wake's audit Event")
     assert len(events) == 1 and events[0].endswith(": ready"), events
-    # Awake again: the listener acts no more.
-    assert get(port, host)[0] == 404
     preview(sandbox, "down", "--repo", "example/wakeful", "--pr", "11")
 
 

@@ -3,7 +3,7 @@ Names and labels of the platform: the API (`preview serve`) and the nightly GC.
 */}}
 
 {{/* The base name of every object: the release name, with the chart's name added unless it
-is in it already (cut to leave room for the `-gc` suffix and the CronJob's job names). */}}
+is in it already (cut to leave room for the `-gc`, `-sleep` suffixes and the CronJobs' job names). */}}
 {{- define "platform.fullname" -}}
 {{- $name := .Values.fullnameOverride | default (ternary .Release.Name (printf "%s-preview-platform" .Release.Name) (contains "preview-platform" .Release.Name)) -}}
 {{- $name | trunc 40 | trimSuffix "-" -}}
