@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from preview import logs
+from preview.control.collector import FreezeSurvivors
 from preview.syncer import settings
 from preview.syncer.context import DEFAULT_DENIED_ANNOTATIONS, POD_SECURITY_LEVELS, RULES
 
@@ -122,4 +123,7 @@ def syncer_command(log_format: str, **flags: Any) -> None:
     # A long-running component: at least INFO, so its actions can be followed.
     logs.configure(min(logging.getLogger().level, logging.INFO),
                    json_lines=log_format == "json")
+    # Its caches hold every synced object of both sides: keep the collector's full passes
+    # from walking them all again and again (preview/control/collector.py).
+    FreezeSurvivors().install()
     asyncio.run(syncer_main.run(settings.syncer_config(**flags)))

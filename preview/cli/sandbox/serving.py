@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from preview.control.collector import FreezeSurvivors
+
 if TYPE_CHECKING:  # the emulator loads only when a sandbox command runs, never for `preview up`
     from preview.sandbox.runner import Running, ServerConfig
 
@@ -84,6 +86,10 @@ def _print_serving(url: str, kubeconfig: Path, ingress: dict[str, int]) -> None:
 def _serve(port: int, kubeconfig_path: Path, server_config: ServerConfig,
            report: Report) -> None:
     from preview.sandbox.runner import serve_forever
+
+    # Its store and watch history hold every object and recent event: keep the collector's
+    # full passes from walking them all again and again (preview/control/collector.py).
+    FreezeSurvivors().install()
 
     def running(started: Running) -> None:
         report(started.url, kubeconfig_path.resolve(), started.ingress_ports)
