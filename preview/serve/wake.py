@@ -37,6 +37,7 @@ from aiohttp import web
 
 from preview import lease, naming, sleeping
 from preview.errors import PreviewError
+from preview.kube.host import HostCluster
 from preview.kube.resources import INGRESSES, NAMESPACES
 from preview.operations import exclusive, sleep
 from preview.serve import audit
@@ -84,7 +85,7 @@ class Wake:
 class Waker:
     """What the wake listener shares: the host, the running wakes, the lookup cache."""
 
-    host: Any  # preview.kube.host.HostCluster
+    host: HostCluster
     lease_duration: int = lease.DURATION_SECONDS
     timeout: float = WAKE_TIMEOUT
     running: set[asyncio.Task[Any]] = field(default_factory=set)  # for the API's shutdown
