@@ -620,6 +620,16 @@ def test_the_wake_page_is_served_reachable_and_named_in_the_policy() -> None:
     assert written["wakePage"] == {"service": f"{NAME}.{NAMESPACE}.svc.cluster.local",
                                    "port": 8081}
     assert policy.parse(written, "the chart's policy").wake_page is not None
+    # Without a token Secret the API tells no pull request; with one, it reads it from there.
+    assert "GITHUB_TOKEN" not in {e["name"] for e in serve["env"]}
+    told = render("--set", "wakePage.enabled=true",
+                  "--set", "wakePage.githubToken.existingSecret=preview-github")
+    env = pod_spec(told, "Deployment", NAME)["containers"][0]["env"]
+    assert next(e for e in env if e["name"] == "GITHUB_TOKEN")["valueFrom"] == {
+        "secretKeyRef": {"name": "preview-github", "key": "token"}}
+    unused = render("--set", "wakePage.githubToken.existingSecret=preview-github")
+    assert "GITHUB_TOKEN" not in {e["name"] for e in
+                                  pod_spec(unused, "Deployment", NAME)["containers"][0]["env"]}
     rules = list(one(docs, "ClusterRole", f"{NAME}-sleep")["rules"])
     assert allows(rules, "networking.k8s.io", "ingresses", "update")
     assert allows(rules, "", "services", "create")
