@@ -269,6 +269,10 @@ async def sleep_idle(host: HostCluster, rules: Policy, progress: Progress, *,
                                         slept.pull_request))
         except lease.Busy as e:
             outcomes.append(IdleOutcome(record.namespace, "busy", f"being worked on: {e}"))
+        except BadInput as e:
+            # The environment as it is cannot sleep (no persistent data, a bare pod): said
+            # on its line every pass, not a failure of the scheduled pass.
+            outcomes.append(IdleOutcome(record.namespace, "kept", f"cannot sleep: {e.message}"))
         except PreviewError as e:
             outcomes.append(IdleOutcome(record.namespace, "failed", e.message))
     return tuple(outcomes)

@@ -36,9 +36,11 @@ from typing import Any
 from aiohttp import web
 
 from preview import lease, naming, sleeping
+from preview.cost.report import Rates
 from preview.errors import PreviewError
+from preview.kube.host import HostCluster
 from preview.kube.resources import INGRESSES, NAMESPACES
-from preview.operations import exclusive, sleep
+from preview.operations import exclusive, sleep, sleep_news
 from preview.serve import audit
 
 log = logging.getLogger(__name__)
@@ -84,9 +86,13 @@ class Wake:
 class Waker:
     """What the wake listener shares: the host, the running wakes, the lookup cache."""
 
-    host: Any  # preview.kube.host.HostCluster
+    host: HostCluster
     lease_duration: int = lease.DURATION_SECONDS
     timeout: float = WAKE_TIMEOUT
+    # Tells the pull request it is ready again (`preview serve --github-token`); None: not
+    # told, its comment says asleep until the next push or sleep.
+    notify: sleep_news.Notify | None = None
+    rates: Rates | None = None  # the policy's, for the cost line of that comment
     running: set[asyncio.Task[Any]] = field(default_factory=set)  # for the API's shutdown
     wakes: dict[str, Wake] = field(default_factory=dict)  # namespace -> its wake
     lookups: dict[str, tuple[float, Sleeping | None]] = field(default_factory=dict)
@@ -233,10 +239,13 @@ async def _wake(waker: Waker, found: Sleeping, wake: Wake) -> None:
     lock = exclusive.Lock(holder, wait=True, timeout=waker.timeout,
                           duration=waker.lease_duration)
     try:
-        result = await sleep.wake(waker.host, env, progress, lock=lock, timeout=waker.timeout)
+        result = await sleep.wake(waker.host, env, progress, lock=lock, timeout=waker.timeout,
+                                  notify=waker.notify, rates=waker.rates)
         outcome, detail = "ready", f"woken by a request to its URL in {result.seconds}s"
         wake.step = "ready: loading the app"
         wake.woken_at = time.monotonic()
+        if result.pull_request:
+            log.info("wake %s: pull request %s", env.namespace, result.pull_request)
     except PreviewError as e:
         outcome, detail = "error", e.message
         wake.failed_at = time.monotonic()

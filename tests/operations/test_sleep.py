@@ -211,6 +211,14 @@ def test_sleep_refuses_an_environment_with_a_bare_pod_and_changes_nothing(
     assert "nothing was changed" in refused.stderr
     assert len(core.list_namespaced_pod(env.namespace).items) == 3
     assert listed_status(sandbox, "example/bare") == "ready"
+    # The scheduled pass keeps it, saying why, and does not fail (exit 0) for it.
+    idle = tmp_path / "idle.yaml"
+    idle.write_text("vcluster:\n  persistence:\n    enabled: true\nsleepAfter: 1s\n")
+    [kept] = json.loads(preview(sandbox, "sleep", "--idle", "--policy", str(idle), "-l",
+                                f"{naming.REPO}=example.bare", "-o", "json").stdout)
+    assert kept["action"] == "kept", kept
+    assert kept["reason"].startswith(f"cannot sleep: environment {env.name} runs pods that no "
+                                      "workload controls"), kept
 
     async def app(kube: KubeClient, _: Path) -> Any:
         return await kube.get(DEPLOYMENTS, "default", "app")

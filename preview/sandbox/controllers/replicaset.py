@@ -43,10 +43,10 @@ log = logging.getLogger(__name__)
 BURST_REPLICAS = 500
 # A pod's change reaches its set's sync this much later, so that the changes of a burst
 # (hundreds of pods created, bound and started at once) share syncs: each sync visits every
-# pod of the namespace, as the real one does, which at one sync per pod event made the
-# controller a tenth of a 500-pod scale-up's CPU. A busy kube-controller-manager's queue
-# merges such events too; the status lags by at most this. The same for the set's own
-# status writes (`on_set`).
+# pod of the namespace, as the real one does, and syncing on every event, as fast as the
+# loop allowed, made the controller about a tenth of a 500-pod scale-up's CPU (BENCHMARKS.md).
+# A busy kube-controller-manager's queue merges such events too; the status lags by at most
+# this. The same for the set's own status writes (`on_set`).
 POD_EVENT_DELAY = 0.05
 
 

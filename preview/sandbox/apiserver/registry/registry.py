@@ -204,7 +204,11 @@ class Registry(Deletions):
             # Of a status patch's result only the status and the resourceVersion precondition
             # are kept (`_replace`): the spec is not copied to be patched and thrown away. (A
             # JSON patch may name spec paths, which must exist to be patched.)
-            current = {k: v for k, v in current.items()
+            # Nor are its managedFields, which the stored object keeps (`_replace`): not
+            # copied to be checked and thrown away either.
+            current = {k: v if k != "metadata" else
+                       {mk: mv for mk, mv in v.items() if mk != "managedFields"}
+                       for k, v in current.items()
                        if k in ("apiVersion", "kind", "metadata", "status")}
         try:
             if kind == "json":
@@ -213,7 +217,7 @@ class Registry(Deletions):
                                       "[]handlers.jsonPatchOp")
                 patched = patch.json_patch(current, body)
             elif kind == "merge":
-                patched = patch.json_merge_patch(current, require_object(body))
+                patched = patch.json_merge_patch(current, require_object(body), patch_owned=True)
             else:
                 patched = patch.strategic_merge_patch(current, require_object(body))
         except patch.PatchError as e:
