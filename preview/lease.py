@@ -41,7 +41,7 @@ from preview import naming
 from preview.errors import PreviewError
 from preview.kube.client import AlreadyExists, ApiError, Conflict, Forbidden, KubeClient, NotFound
 from preview.kube.objects import parse_time
-from preview.kube.resources import LEASES
+from preview.kube.resources import LEASES, NAMESPACES
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "preview-vcluster-lock"
@@ -132,6 +132,14 @@ def describe(lease: dict[str, Any]) -> tuple[str, str]:
     return str(spec.get("holderIdentity") or "?"), str(notes.get(naming.LOCK_OPERATION) or "")
 
 
+async def _terminating(kube: KubeClient, namespace: str) -> bool:
+    """Whether `namespace` is gone or being deleted: what a Forbidden create in it means
+    then (NamespaceLifecycle), rather than a rule the caller lacks."""
+    found = await kube.get(NAMESPACES, None, namespace)
+    return found is None or bool(found["metadata"].get("deletionTimestamp")) or \
+        (found.get("status") or {}).get("phase") == "Terminating"
+
+
 def _body(holder: Holder, operation: str, labels: Mapping[str, str], now: dt.datetime,
           duration: int, base: dict[str, Any] | None = None) -> dict[str, Any]:
     """The Lease as `holder` writes it when acquiring: the whole object to create, or (over
@@ -176,6 +184,8 @@ async def acquire(kube: KubeClient, namespace: str, holder: Holder, operation: s
             # held (by the `down` deleting it), and updating it is allowed.
             current = await kube.get(LEASES, namespace, LEASE_NAME)
             if current is None:
+                if not await _terminating(kube, namespace):
+                    raise  # not the namespace: RBAC refused it (a rule missing)
                 raise NamespaceGone(f"namespace {namespace} is being deleted", waited) from None
         if current is None:
             continue  # released between our create and our read: try again

@@ -51,6 +51,15 @@ def _finished(job: dict[str, Any]) -> bool:
                for c in (job.get("status") or {}).get("conditions") or [])
 
 
+def bare_pods(pods: list[dict[str, Any]]) -> list[str]:
+    """`namespace/name` of each running pod that no controller owns (pure): sleep cannot stop
+    one without deleting it, and nothing would bring it back on wake, so sleep refuses such
+    an environment before changing anything. A finished pod runs nothing: not counted."""
+    return sorted(f"{p['metadata'].get('namespace', '')}/{p['metadata']['name']}"
+                  for p in pods if not _controlled(p)
+                  and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed"))
+
+
 def sleep_patch(kind: str, obj: dict[str, Any]) -> dict[str, Any] | None:
     """The merge patch that stops `obj`'s pods and records how to restore them; None when
     there is nothing to do (asleep already, controlled by another workload, finished)."""

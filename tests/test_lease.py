@@ -7,15 +7,17 @@ import asyncio
 import datetime as dt
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from preview import lease
 from preview.errors import PreviewError
-from preview.kube.client import KubeClient
+from preview.kube.client import Forbidden, KubeClient
 from preview.kube.host import HostCluster
-from preview.kube.resources import LEASES, NAMESPACES
+from preview.kube.resources import LEASES, NAMESPACES, ROLEBINDINGS, ROLES, SERVICEACCOUNTS
+from preview.operations.developer import CLUSTERROLEBINDINGS, CLUSTERROLES
 from preview.sandbox.runner import Sandbox
 
 _names = itertools.count()
@@ -178,6 +180,37 @@ def test_namespace_gone_or_going(host_sandbox: Sandbox) -> None:
         # ...and once the namespace (with the Lease) is gone, it is told so.
         with pytest.raises(lease.NamespaceGone):
             await _acquire(kube, ns, "up run", wait=True, timeout=30)
+    _run(host_sandbox, test)
+
+
+def test_a_create_rbac_refuses_is_forbidden_not_a_namespace_going(
+        host_sandbox: Sandbox, tmp_path: Path) -> None:
+    """An account that may read Leases but not create them (a ClusterRole missing a rule):
+    the Forbidden comes out at once, naming the rule, instead of a wait for a namespace
+    deletion that is not happening."""
+    async def test(kube: KubeClient, ns: str) -> None:
+        await kube.create(SERVICEACCOUNTS, ns, {"metadata": {"name": "reader"}})
+        await kube.create(ROLES, ns, {"metadata": {"name": "reader"}, "rules": [
+            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+             "verbs": ["get"]}]})
+        await kube.create(ROLEBINDINGS, ns, {
+            "metadata": {"name": "reader"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                        "name": "reader"},
+            "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": ns}]})
+        await kube.create(CLUSTERROLES, None, {"metadata": {"name": f"{ns}-ns"}, "rules": [
+            {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]}]})
+        await kube.create(CLUSTERROLEBINDINGS, None, {
+            "metadata": {"name": f"{ns}-ns"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": f"{ns}-ns"},
+            "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": ns}]})
+        answer = await kube.request("POST", SERVICEACCOUNTS.path(ns, "reader", "token"),
+                                    {"spec": {"expirationSeconds": 600}})
+        path = host_sandbox.write_kubeconfig(tmp_path / "reader", answer["status"]["token"])
+        async with HostCluster.from_kubeconfig(path).client() as reader:
+            with pytest.raises(Forbidden, match="leases"):
+                await _acquire(reader, ns, "up run", wait=True, timeout=30)
     _run(host_sandbox, test)
 
 

@@ -195,3 +195,18 @@ def test_the_wake_service_is_an_external_name_of_ours() -> None:
                                "externalName": "api.platform.svc.cluster.local",
                                "ports": [{"name": "http", "port": 8081, "targetPort": 8081,
                                           "protocol": "TCP"}]}
+
+
+def test_bare_pods_are_the_running_ones_no_controller_owns() -> None:
+    def pod(name: str, phase: str = "Running", owner: dict[str, Any] | None = None
+            ) -> dict[str, Any]:
+        return {"metadata": {"name": name, "namespace": "default",
+                             "ownerReferences": [owner] if owner else []},
+                "status": {"phase": phase}}
+    controller = {"kind": "ReplicaSet", "name": "app-1", "controller": True}
+    pods = [pod("app-1-x", owner=controller), pod("shell"), pod("pending", "Pending"),
+            pod("done", "Succeeded"), pod("crashed", "Failed"),
+            pod("owned-not-controlled", owner={"kind": "ConfigMap", "name": "c"})]
+    assert sleeping.bare_pods(pods) == ["default/owned-not-controlled", "default/pending",
+                                        "default/shell"]
+    assert sleeping.bare_pods([]) == []

@@ -9,6 +9,7 @@ import signal
 import ssl
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -34,6 +35,12 @@ log = logging.getLogger(__name__)
                    "answers (the policy's wakePage names this port as the ingress controller "
                    "reaches it; docs/sleep.md). Plain HTTP, no login: it only wakes "
                    "environments that are asleep.  [default: not served]")
+@click.option("--github-token", envvar="GITHUB_TOKEN", default="", show_default=False,
+              show_envvar=True,
+              help="Token that tells a pull request its environment is ready again when the "
+                   "wake page woke it (its comment and deployment status), e.g. a GitHub App "
+                   "installation token. Without one the wake page wakes all the same and the "
+                   "comment says asleep until the next push.")
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Serve HTTPS with this certificate (PEM)…")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -62,7 +69,8 @@ log = logging.getLogger(__name__)
                    "charts/preview-platform]")
 @click.option("--context", default=None, help="Context of that kubeconfig to use.")
 def serve_command(policy_path: Path | None, issuer_ca: Path | None, listen: str,
-                  wake_listen: str | None, tls_cert: Path | None, tls_key: Path | None,
+                  wake_listen: str | None, github_token: str,
+                  tls_cert: Path | None, tls_key: Path | None,
                   workdir: Path | None, shutdown_grace: float, lease_duration: int | None,
                   max_concurrent_creates: int, kubeconfig: Path | None,
                   context: str | None) -> None:
@@ -76,6 +84,7 @@ def serve_command(policy_path: Path | None, issuer_ca: Path | None, listen: str,
     from preview import lease, policy
     from preview.errors import BadInput
     from preview.kube.host import HostCluster
+    from preview.operations import cost
     from preview.serve import login, wake
     from preview.serve.app import State, make_app
 
@@ -116,7 +125,8 @@ def serve_command(policy_path: Path | None, issuer_ca: Path | None, listen: str,
         await site.start()
         click.echo(f"preview serve listening on {'https' if tls else 'http'}://{listen} "
                    f"(issuer {issuer}, audience {audience})", err=True)
-        waker = wake.Waker(host, lease_duration or lease.DURATION_SECONDS)
+        waker = wake.Waker(host, lease_duration or lease.DURATION_SECONDS,
+                           notify=_notifier(github_token), rates=cost.rates(rules))
         wake_runner = None
         if wake_at is not None:
             wake_runner = web.AppRunner(wake.make_wake_app(waker), handle_signals=False)
@@ -149,3 +159,18 @@ def _address(flag: str, value: str, example: str) -> tuple[str, int]:
 
         raise BadInput(f"{flag} {value!r}: expected HOST:PORT", f"e.g. {flag} {example}")
     return host, int(port)
+
+
+def _notifier(token: str) -> Any:
+    """The wake page's notifier for `--github-token`/GITHUB_TOKEN, or None without one."""
+    import os
+
+    from preview.github import GitHubSession
+    from preview.operations import sleep_news
+
+    if not token:
+        return None
+    # One comment per pull request; an API process has no step summary of its own.
+    session = GitHubSession.from_env(
+        {k: v for k, v in os.environ.items() if k != "GITHUB_STEP_SUMMARY"}, token)
+    return sleep_news.notifier(session) if session is not None else None

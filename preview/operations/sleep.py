@@ -5,9 +5,11 @@ Sleep, holding the environment's lock (`exclusive`):
 
 1. inside the virtual cluster, every workload gets `sleeping.sleep_patch` (replicas to zero,
    CronJobs and Jobs suspended, DaemonSets pointed at no node), the state before recorded on
-   it; the virtual controllers delete the pods and the syncer their host copies;
-2. the host holds no pod of the tenant any more (awaited; a pod nothing can stop — a bare
-   pod — is named and sleep stops there, the control plane left running);
+   it; the virtual controllers delete the pods and the syncer their host copies. A running
+   bare pod (`sleeping.bare_pods`) could only be deleted, never restored: such an
+   environment is refused first, nothing changed;
+2. the host holds no pod of the tenant any more (awaited; a pod nothing stopped is named
+   and sleep stops there, the control plane left running);
 3. the control plane's StatefulSet to zero (its replicas recorded the same way), awaited
    until its pod is gone. Its data stays on its PersistentVolumeClaim, which a StatefulSet
    keeps when scaled down: without `persistence.enabled` the data would go with the pod, so
@@ -130,9 +132,18 @@ async def sleep(host: HostCluster, env: naming.Environment, progress: Progress, 
                 progress(f"environment {env.name} is asleep already")
                 return SleepResult(env.name, env.namespace, "asleep", False, (),
                                    _since(started))
-            await cost.record(kube, env.namespace)  # the pods about to go, counted until now
             async with connect.connect(kube, env.vcluster, env.namespace) as path, \
                     KubeClient(from_kubeconfig(path), "preview-sleep") as virtual:
+                bare = sleeping.bare_pods((await virtual.list(PODS, None)).get("items") or [])
+                if bare:
+                    raise BadInput(
+                        f"environment {env.name} runs pods that no workload controls (bare "
+                        f"pods): {', '.join(bare[:10])}; sleep cannot stop them without "
+                        "deleting them, and wake could not bring them back",
+                        "delete them in the virtual cluster (`preview kubeconfig`), run them "
+                        "from a Deployment or a Job, or keep the environment awake (the "
+                        "policy's keepAwakeLabel); nothing was changed")
+                await cost.record(kube, env.namespace)  # the pods about to go, until now
                 slept = await _apply(virtual, sleeping.sleep_patch, progress, "asleep")
             await _wait_no_pods(kube, env.namespace, tenant_pod_selector(env), timeout,
                                 progress, "the tenant's pods")
@@ -258,6 +269,10 @@ async def sleep_idle(host: HostCluster, rules: Policy, progress: Progress, *,
                                         slept.pull_request))
         except lease.Busy as e:
             outcomes.append(IdleOutcome(record.namespace, "busy", f"being worked on: {e}"))
+        except BadInput as e:
+            # The environment as it is cannot sleep (no persistent data, a bare pod): said
+            # on its line every pass, not a failure of the scheduled pass.
+            outcomes.append(IdleOutcome(record.namespace, "kept", f"cannot sleep: {e.message}"))
         except PreviewError as e:
             outcomes.append(IdleOutcome(record.namespace, "failed", e.message))
     return tuple(outcomes)
@@ -307,9 +322,10 @@ async def _wait_no_pods(kube: KubeClient, namespace: str, selector: str, timeout
             names = ", ".join(_pod_name(p) for p in pods[:10])
             raise PreviewError(
                 f"{what} did not go within {timeout:.0f}s: {names}",
-                "a pod no workload owns (a bare pod) cannot be scaled to zero: delete it in "
-                "the virtual cluster (`preview kubeconfig`) or keep the environment awake; "
-                "the control plane is still running, `preview wake` restores the rest")
+                "a pod whose controller sleep does not stop (an operator's own resource) "
+                "stays: delete it in the virtual cluster (`preview kubeconfig`) or keep the "
+                "environment awake; the control plane is still running, `preview wake` "
+                "restores the rest")
         await asyncio.sleep(POLL_SECONDS)
 
 

@@ -18,7 +18,9 @@ crawler) should take the page for the app's content; browsers show the page all 
 It reloads itself every few seconds (`<meta http-equiv="refresh">`, no script) and says
 which step the wake is at; the Ingress is restored only once the app has ready endpoints,
 so the reload after that lands in the app. A host no sleeping environment has gets 404
-and changes nothing.
+and changes nothing; one whose wake is ending or ended here within `WOKEN_SECONDS` gets the
+page saying the app is loading (an ingress controller takes a moment to see the restored
+Ingress, and a reload meanwhile still comes here).
 """
 
 from __future__ import annotations
@@ -34,15 +36,21 @@ from typing import Any
 from aiohttp import web
 
 from preview import lease, naming, sleeping
+from preview.cost.report import Rates
 from preview.errors import PreviewError
+from preview.kube.host import HostCluster
 from preview.kube.resources import INGRESSES, NAMESPACES
-from preview.operations import exclusive, sleep
+from preview.operations import exclusive, sleep, sleep_news
 from preview.serve import audit
 
 log = logging.getLogger(__name__)
 RETRY_AFTER = 3  # seconds: how often the page reloads, and what Retry-After says
 LOOKUP_SECONDS = 2.0  # a host's lookup is reused this long (a burst costs one API list)
 RETRY_FAILED_SECONDS = 30.0
+WOKEN_SECONDS = 60.0  # how long after a wake its hosts still get "loading the app"
+WAKING = ("This preview environment was asleep (no activity for a while). Your visit woke "
+          "it; this page reloads by itself and shows the app once it answers, usually within "
+          "a minute.")
 WAKE_TIMEOUT = 600.0
 _MAX_CACHED = 1024
 _MAX_HOST = 253
@@ -60,18 +68,31 @@ class Sleeping:
 class Wake:
     """One wake of one environment in this process, and what the page says about it."""
 
+    found: Sleeping
     step: str = "starting"
     failed_at: float = 0.0  # monotonic time it failed, 0 while running or once woken
+    woken_at: float = 0.0  # monotonic time it ended well
     task: asyncio.Task[None] | None = None
+    hosts: set[str] = field(default_factory=set)  # the Hosts whose requests it answered
+
+    def loading(self, host: str, now: float) -> bool:
+        """Whether a request for `host` that finds no sleeping environment is one the
+        ingress controller still sends here after this wake restored the Ingress."""
+        return host in self.hosts and not self.failed_at and \
+            (not self.woken_at or now - self.woken_at < WOKEN_SECONDS)
 
 
 @dataclass
 class Waker:
     """What the wake listener shares: the host, the running wakes, the lookup cache."""
 
-    host: Any  # preview.kube.host.HostCluster
+    host: HostCluster
     lease_duration: int = lease.DURATION_SECONDS
     timeout: float = WAKE_TIMEOUT
+    # Tells the pull request it is ready again (`preview serve --github-token`); None: not
+    # told, its comment says asleep until the next push or sleep.
+    notify: sleep_news.Notify | None = None
+    rates: Rates | None = None  # the policy's, for the cost line of that comment
     running: set[asyncio.Task[Any]] = field(default_factory=set)  # for the API's shutdown
     wakes: dict[str, Wake] = field(default_factory=dict)  # namespace -> its wake
     lookups: dict[str, tuple[float, Sleeping | None]] = field(default_factory=dict)
@@ -125,19 +146,25 @@ async def _handle(request: web.Request) -> web.Response:
     host = request_host(request.headers.get("Host", ""))
     found = await _lookup(waker, host) if host else None
     if found is None:
+        now = time.monotonic()
+        ended = next((w for w in waker.wakes.values() if w.loading(host, now)), None)
+        if ended is not None:
+            return _answer(503, page(_title(ended.found), WAKING, "ready: loading the app",
+                                     refresh=True))
         return _answer(404, page("No sleeping preview here",
                                  "No sleeping preview environment answers at this address.",
                                  "", refresh=False))
     wake = _start(waker, found)
-    failed = bool(wake.failed_at)
-    title = f"{found.repository} #{found.env.pr} is waking up"
-    message = ("This preview environment was asleep (no activity for a while). Your visit "
-               "woke it; this page reloads by itself and shows the app once it answers, "
-               "usually within a minute.")
-    if failed:
+    wake.hosts.add(host)
+    message = WAKING
+    if wake.failed_at:
         message = ("This preview environment could not be woken just now; it is tried again "
                    "in a little while (the platform's API log says why).")
-    return _answer(503, page(title, message, wake.step, refresh=True))
+    return _answer(503, page(_title(found), message, wake.step, refresh=True))
+
+
+def _title(found: Sleeping) -> str:
+    return f"{found.repository} #{found.env.pr} is waking up"
 
 
 def _answer(status: int, body: str) -> web.Response:
@@ -193,7 +220,7 @@ def _start(waker: Waker, found: Sleeping) -> Wake:
             not current.task.done() or
             (current.failed_at and time.monotonic() - current.failed_at < RETRY_FAILED_SECONDS)):
         return current
-    wake = Wake()
+    wake = Wake(found)
     wake.task = asyncio.create_task(_wake(waker, found, wake))
     waker.wakes[namespace] = wake
     waker.running.add(wake.task)
@@ -212,9 +239,13 @@ async def _wake(waker: Waker, found: Sleeping, wake: Wake) -> None:
     lock = exclusive.Lock(holder, wait=True, timeout=waker.timeout,
                           duration=waker.lease_duration)
     try:
-        result = await sleep.wake(waker.host, env, progress, lock=lock, timeout=waker.timeout)
+        result = await sleep.wake(waker.host, env, progress, lock=lock, timeout=waker.timeout,
+                                  notify=waker.notify, rates=waker.rates)
         outcome, detail = "ready", f"woken by a request to its URL in {result.seconds}s"
         wake.step = "ready: loading the app"
+        wake.woken_at = time.monotonic()
+        if result.pull_request:
+            log.info("wake %s: pull request %s", env.namespace, result.pull_request)
     except PreviewError as e:
         outcome, detail = "error", e.message
         wake.failed_at = time.monotonic()

@@ -365,7 +365,12 @@ def test_the_policy_values_round_trip_and_serve_accepts_them(which: str, tmp_pat
     values = yaml.safe_load((ALL_OPTIONS if which == "all-options" else
                              CHART / "values.yaml").read_text())
     text = one(RENDERS[which](), "ConfigMap")["data"]["policy.yaml"]
-    assert yaml.safe_load(text) == values["policy"]
+    written = yaml.safe_load(text)
+    # with wakePage.enabled (all-options), the policy's wakePage is filled in
+    filled = written.pop("wakePage", None) if "wakePage" not in values["policy"] else None
+    assert written == values["policy"]
+    wake = values.get("wakePage") or {}
+    assert (filled or {}).get("port") == (wake.get("port") if wake.get("enabled") else None)
     path = tmp_path / "policy.yaml"
     path.write_text(text)
     rules = policy.load(path)  # what `preview serve --policy` and `preview gc --policy` do
@@ -597,3 +602,44 @@ def test_every_object_carries_the_chart_labels(which: str) -> None:
         assert labels["app.kubernetes.io/name"] == "preview-platform", doc["kind"]
         assert labels["app.kubernetes.io/part-of"] == "preview-vcluster"
         assert labels["helm.sh/chart"] == f"preview-platform-{CHART_META['version']}"
+
+
+def test_the_wake_page_is_served_reachable_and_named_in_the_policy() -> None:
+    """wakePage.enabled: serve's wake listener, a Service port and the NetworkPolicy for the
+    ingress controller, the policy's wakePage pointing at them, and the sleep pass allowed
+    to point Ingresses at it (docs/sleep.md); off by default."""
+    docs = render("--set", "wakePage.enabled=true")
+    serve = pod_spec(docs, "Deployment", NAME)["containers"][0]
+    assert "--wake-listen=0.0.0.0:8081" in serve["args"]
+    assert {"name": "wake", "containerPort": 8081, "protocol": "TCP"} in serve["ports"]
+    assert {"name": "wake", "port": 8081, "targetPort": "wake", "protocol": "TCP"} in \
+        one(docs, "Service", NAME)["spec"]["ports"]
+    assert one(docs, "NetworkPolicy", NAME)["spec"]["ingress"][0]["ports"] == [
+        {"protocol": "TCP", "port": 8080}, {"protocol": "TCP", "port": 8081}]
+    written = yaml.safe_load(one(docs, "ConfigMap", NAME)["data"]["policy.yaml"])
+    assert written["wakePage"] == {"service": f"{NAME}.{NAMESPACE}.svc.cluster.local",
+                                   "port": 8081}
+    assert policy.parse(written, "the chart's policy").wake_page is not None
+    # Without a token Secret the API tells no pull request; with one, it reads it from there.
+    assert "GITHUB_TOKEN" not in {e["name"] for e in serve["env"]}
+    told = render("--set", "wakePage.enabled=true",
+                  "--set", "wakePage.githubToken.existingSecret=preview-github")
+    env = pod_spec(told, "Deployment", NAME)["containers"][0]["env"]
+    assert next(e for e in env if e["name"] == "GITHUB_TOKEN")["valueFrom"] == {
+        "secretKeyRef": {"name": "preview-github", "key": "token"}}
+    unused = render("--set", "wakePage.githubToken.existingSecret=preview-github")
+    assert "GITHUB_TOKEN" not in {e["name"] for e in
+                                  pod_spec(unused, "Deployment", NAME)["containers"][0]["env"]}
+    rules = list(one(docs, "ClusterRole", f"{NAME}-sleep")["rules"])
+    assert allows(rules, "networking.k8s.io", "ingresses", "update")
+    assert allows(rules, "", "services", "create")
+    assert not allows(rules, "", "services", "delete")  # wake deletes it: the API's role
+    own = render("--set", "wakePage.enabled=true", "--set", "policy.wakePage.service=w.example")
+    assert yaml.safe_load(one(own, "ConfigMap", NAME)["data"]["policy.yaml"])["wakePage"] == \
+        {"service": "w.example"}  # the policy's own wins
+    off = default()
+    assert "--wake-listen" not in " ".join(pod_spec(off, "Deployment", NAME)["containers"][0]
+                                           ["args"])
+    assert "wakePage" not in yaml.safe_load(one(off, "ConfigMap", NAME)["data"]["policy.yaml"])
+    assert not allows(list(one(off, "ClusterRole", f"{NAME}-sleep")["rules"]),
+                      "networking.k8s.io", "ingresses", "update")

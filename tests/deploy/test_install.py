@@ -168,3 +168,36 @@ def test_unchanged_compares_chart_values_and_manifest() -> None:
     assert not unchanged(current, planned, "app-0.1.0", {"a": 2, "b": [1]})
     assert not unchanged(current, {**planned, "manifest": "---\nkind: Y\n"}, "app-0.1.0",
                          {"a": 1, "b": [1]})
+
+
+def test_an_install_that_did_not_reach_the_cluster_is_tried_again(
+        sandbox: Sandbox, helm: KubectlRunner, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first `helm upgrade --install` gets no answer from the cluster (a wrapper around
+    # the real helm says so as helm would, once): install reads the release again and
+    # applies it on the next attempt, saying why in its progress.
+    said_once = tmp_path / "failed-once"
+    wrapper = tmp_path / "helm"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = upgrade ] && [ ! -e "{said_once}" ] && '
+        '! printf "%s " "$@" | grep -q -- "--dry-run"; then\n'
+        f'  touch "{said_once}"\n'
+        "  echo 'Error: Kubernetes cluster unreachable: Get \"https://127.0.0.1:6443/version\":"
+        " net/http: TLS handshake timeout' >&2\n"
+        "  exit 1\n"
+        "fi\n"
+        f'exec "{find_tool("helm")}" "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PREVIEW_HELM", str(wrapper))
+    lines = Lines()
+
+    async def scenario() -> int:
+        async with virtual_cluster(sandbox) as vc:
+            return await install(vc, ChartRef(str(APP)), "app", "inst-retry",
+                                 {"image": "nginx:1.27"}, 60, lines)
+
+    assert run(scenario()) == 1
+    assert said_once.exists()
+    assert any("TLS handshake timeout): trying again (2 of 3)" in line for line in lines), lines
+    assert [r["status"] for r in history(helm, "app", "inst-retry")] == ["deployed"]

@@ -182,3 +182,12 @@ def test_every_ingress_host_is_a_line_under_the_configured_url() -> None:
         "(https://api.pr-12.preview.example.com)",
         "- javascript&#58;alert&#40;1&#41;"]  # no link: http(s) only
     assert "Also served here" not in body("ready", result=ready_result())
+
+
+def test_a_comment_without_a_known_branch_shows_no_empty_code_span() -> None:
+    # Comments written from a namespace's record (sleep, wake, the GC) know no branch.
+    for state in ("building", "ready", "failed", "torn_down"):
+        result = failed_result() if state == "failed" else ready_result()
+        assert "<code>feature/login</code>" in body(state, result=result)
+        text = body(state, replace(PR(), branch=""), result=result)
+        assert "<code></code>" not in text and "0123456" in text, (state, text)

@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -42,18 +43,34 @@ def test_demo_serves_the_example_until_ctrl_c(tmp_path: Path) -> None:
                 page = response.read().decode()
             assert response.status == 200 and "pull request <strong>#1</strong>" in page
 
-            # What it prints about sleeping works as printed.
+            # What it prints about sleeping and waking works as printed: sleep, then the URL
+            # answers with the wake page, which wakes it; the command finds it awake.
             kubeconfig = tmp_path / "kubeconfig"
-            for verb in ("sleep", "wake"):
-                line = (f"  .venv/bin/preview {verb} --repo example/app --pr 1 "
-                        f"--kubeconfig {kubeconfig}")
-                assert line in printed.splitlines(), printed
-                done = subprocess.run([sys.executable, "-m", "preview", *line.split()[1:]],
-                                      capture_output=True, text=True, timeout=240)
-                assert done.returncode == 0, done.stderr
-                assert ("is asleep" if verb == "sleep" else "is ready") in done.stdout
-            with urllib.request.urlopen(request, timeout=10) as response:
-                assert response.status == 200  # woken: the app answers again
+            lines = printed.splitlines()
+            sleep = (f"  .venv/bin/preview sleep --repo example/app --pr 1 --kubeconfig "
+                     f"{kubeconfig} --policy {kubeconfig}.policy.yaml")
+            wake = f"  .venv/bin/preview wake --repo example/app --pr 1 --kubeconfig {kubeconfig}"
+            assert sleep in lines and wake in lines, printed
+            assert any(line.startswith(f"  curl -i -H 'Host: pr-1-app.localhost' "
+                                       f"http://127.0.0.1:{port}/") for line in lines), printed
+            done = subprocess.run([sys.executable, "-m", "preview", *sleep.split()[1:]],
+                                  capture_output=True, text=True, timeout=240)
+            assert done.returncode == 0 and "is asleep" in done.stdout, done.stderr
+            with pytest.raises(urllib.error.HTTPError) as answered:
+                urllib.request.urlopen(request, timeout=30)
+            assert answered.value.code == 503
+            assert "is waking up" in answered.value.read().decode()
+
+            def answers() -> bool:
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:
+                        return response.status == 200
+                except urllib.error.HTTPError:
+                    return False
+            wait_for(answers, timeout=240, interval=1, what="the app to answer again")
+            done = subprocess.run([sys.executable, "-m", "preview", *wake.split()[1:]],
+                                  capture_output=True, text=True, timeout=240)
+            assert done.returncode == 0 and "was ready already" in done.stdout, done.stderr
         finally:
             demo.send_signal(signal.SIGINT)
             code = demo.wait(timeout=120)

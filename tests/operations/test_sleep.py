@@ -21,6 +21,7 @@ from kubernetes import client
 
 from preview import naming
 from preview.kube.client import KubeClient
+from preview.kube.resources import DAEMONSETS, PODS
 from preview.sandbox.runner import Sandbox
 from tests.conftest import wait_for
 from tests.fakegithub import FakeGitHub
@@ -143,6 +144,88 @@ def test_the_pull_request_hears_asleep_and_ready_only_with_a_token(
         assert status["description"].startswith("asleep since ")
         assert status["environment_url"] == result["url"]
     preview(sandbox, "down", *pr)
+
+
+def test_a_daemonset_is_off_the_host_while_asleep_and_back_as_it_was(
+        sandbox: Sandbox, api_client: client.ApiClient, tmp_path: Path) -> None:
+    """A DaemonSet has no replicas: sleep points its template at no node, so the virtual
+    controller deletes its pods and the syncer their host copies; wake restores the
+    template exactly and its pods come back."""
+    core = client.CoreV1Api(api_client)
+    env = naming.environment_for("example", "daemon", 12)
+    pr = ["--repo", "example/daemon", "--pr", "12"]
+    result = up(sandbox, ROOT / "examples" / "app" / "preview.yaml", "example/daemon", 12, SHA1,
+                "--policy", str(persistent_policy(tmp_path)))
+    assert result["status"] == "ready", result
+    labels = {"app": "log-agent"}
+
+    async def add_daemonset(kube: KubeClient, _: Path) -> Any:
+        return await kube.create(DAEMONSETS, "default", {
+            "metadata": {"name": "log-agent"},
+            "spec": {"selector": {"matchLabels": labels}, "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "agent", "image": "busybox:1.36"}]}}}})
+    virtual(sandbox, env, add_daemonset)
+
+    def agents() -> list[Any]:
+        return [p for p in core.list_namespaced_pod(env.namespace).items
+                if (p.metadata.annotations or {}).get(naming.VIRTUAL_NAME_ANNOTATION, "")
+                .startswith("log-agent-")]
+    wait_for(lambda: len(agents()) >= 1, timeout=60, what="the DaemonSet's pod on the host")
+
+    slept = json.loads(preview(sandbox, "sleep", *pr, "-o", "json").stdout)
+    assert "daemonset/default/log-agent" in slept[0]["workloads"]
+    assert core.list_namespaced_pod(env.namespace).items == []
+
+    preview(sandbox, "wake", *pr)
+    wait_for(lambda: len(agents()) >= 1, timeout=60, what="the DaemonSet's pod back")
+
+    async def daemonset(kube: KubeClient, _: Path) -> Any:
+        return await kube.get(DAEMONSETS, "default", "log-agent")
+    woken = virtual(sandbox, env, daemonset)
+    assert not woken["spec"]["template"]["spec"].get("nodeSelector")  # as it was: none
+    assert naming.SLEEP_NODE_SELECTOR not in (woken["metadata"].get("annotations") or {})
+    preview(sandbox, "down", *pr)
+
+
+def test_sleep_refuses_an_environment_with_a_bare_pod_and_changes_nothing(
+        sandbox: Sandbox, api_client: client.ApiClient, tmp_path: Path) -> None:
+    """A pod no workload controls could only be deleted, and nothing would bring it back on
+    wake: sleep names it and stops before touching anything."""
+    core = client.CoreV1Api(api_client)
+    env = naming.environment_for("example", "bare", 11)
+    result = up(sandbox, ROOT / "examples" / "app" / "preview.yaml", "example/bare", 11, SHA1,
+                "--policy", str(persistent_policy(tmp_path)))
+    assert result["status"] == "ready", result
+
+    async def add_bare_pod(kube: KubeClient, _: Path) -> Any:
+        return await kube.create(PODS, "default", {
+            "metadata": {"name": "debug-shell"},
+            "spec": {"containers": [{"name": "shell", "image": "busybox:1.36"}]}})
+    virtual(sandbox, env, add_bare_pod)
+    wait_for(lambda: len(core.list_namespaced_pod(env.namespace).items) == 3, timeout=60,
+             what="the bare pod's host copy")  # control plane, the app, the bare pod
+
+    refused = preview(sandbox, "sleep", "--repo", "example/bare", "--pr", "11", code=2)
+    assert "bare pods): default/debug-shell" in refused.stderr, refused.stderr
+    assert "nothing was changed" in refused.stderr
+    assert len(core.list_namespaced_pod(env.namespace).items) == 3
+    assert listed_status(sandbox, "example/bare") == "ready"
+    # The scheduled pass keeps it, saying why, and does not fail (exit 0) for it.
+    idle = tmp_path / "idle.yaml"
+    idle.write_text("vcluster:\n  persistence:\n    enabled: true\nsleepAfter: 1s\n")
+    [kept] = json.loads(preview(sandbox, "sleep", "--idle", "--policy", str(idle), "-l",
+                                f"{naming.REPO}=example.bare", "-o", "json").stdout)
+    assert kept["action"] == "kept", kept
+    assert kept["reason"].startswith(f"cannot sleep: environment {env.name} runs pods that no "
+                                      "workload controls"), kept
+
+    async def app(kube: KubeClient, _: Path) -> Any:
+        return await kube.get(DEPLOYMENTS, "default", "app")
+    deployment = virtual(sandbox, env, app)
+    assert deployment["spec"]["replicas"] == 1
+    assert naming.SLEEP_REPLICAS not in (deployment["metadata"].get("annotations") or {})
+    preview(sandbox, "down", "--repo", "example/bare", "--pr", "11")
 
 
 def test_sleep_refuses_a_control_plane_without_persistent_data(sandbox: Sandbox) -> None:

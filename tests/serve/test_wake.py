@@ -7,12 +7,14 @@ Retry-After) and wake the environment once; every answer until the app's first 2
 wake page (never the ingress controller's own 503: the Ingress is restored only once the
 app has ready endpoints); then the Ingress is exactly as before, with the same replicas.
 A Host of an environment that is awake, of a namespace that is not ours, or of nothing,
-gets 404 and changes nothing."""
+gets 404 and changes nothing. With a GitHub token (`preview serve --github-token`, the
+fake GitHub here) the pull request's comment says ready again."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import json
+import os
 import subprocess
 import sys
 import urllib.error
@@ -29,6 +31,7 @@ from preview.kube.client import KubeClient
 from preview.sandbox.runner import Sandbox
 from preview.serve import wake
 from tests.conftest import wait_for
+from tests.fakegithub import FakeGitHub
 from tests.operations.test_environments import DEPLOYMENTS, ROOT, SHA1, preview, up, virtual
 from tests.serve import healthy
 from tests.serve.test_app import free_port
@@ -77,9 +80,33 @@ def test_the_host_is_the_header_without_its_port(header: str, host: str) -> None
     assert wake.request_host(header) == host
 
 
+def test_a_host_just_woken_is_told_the_app_is_loading_for_a_while() -> None:
+    found = wake.Sleeping(naming.environment_for("o", "r", 1), "o/r")
+    woken = wake.Wake(found, hosts={"a.example"})
+    assert woken.loading("a.example", 100.0)  # restored, the wake not yet ended
+    assert not woken.loading("b.example", 100.0)
+    woken.woken_at = 100.0
+    assert woken.loading("a.example", 100.0 + wake.WOKEN_SECONDS - 1)
+    assert not woken.loading("a.example", 100.0 + wake.WOKEN_SECONDS + 1)
+    failed = wake.Wake(found, failed_at=5.0, hosts={"a.example"})
+    assert not failed.loading("a.example", 6.0)
+
+
 # -- on the sandbox --------------------------------------------------------------------------------
+GITHUB_TOKEN = "ghs_wakepage"  # the platform's own token, not a workflow's
+
+
 @pytest.fixture(scope="module")
-def wake_port(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory
+def github() -> Iterator[FakeGitHub]:
+    with FakeGitHub() as fake:
+        fake.add_token(GITHUB_TOKEN)
+        fake.add_repo("example/wakeful")
+        fake.add_pull("example/wakeful", 11, head_sha=SHA1, branch="feature/sleepy")
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def wake_port(sandbox: Sandbox, github: FakeGitHub, tmp_path_factory: pytest.TempPathFactory
               ) -> Iterator[tuple[int, Path]]:
     """`preview serve --wake-listen` against the sandbox, and the policy naming it."""
     workdir = tmp_path_factory.mktemp("wake")
@@ -97,7 +124,8 @@ def wake_port(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory
             [sys.executable, "-m", "preview", "serve", "--policy", str(policy), "--listen",
              f"127.0.0.1:{api_port}", "--wake-listen", f"127.0.0.1:{port}", "--kubeconfig",
              sandbox.kubeconfig, "--workdir", str(workdir / "bundles")],
-            stdout=out, stderr=subprocess.STDOUT)
+            stdout=out, stderr=subprocess.STDOUT,
+            env={**os.environ, "GITHUB_TOKEN": GITHUB_TOKEN, "GITHUB_API_URL": github.url})
     try:
         wait_for(lambda: healthy(f"http://127.0.0.1:{api_port}"), timeout=60,
                  what="preview serve to answer")
@@ -123,7 +151,7 @@ def wake_events(core: client.CoreV1Api, env: naming.Environment) -> list[str]:
 @pytest.mark.sandbox
 @pytest.mark.tools
 def test_a_request_to_a_sleeping_url_wakes_it_once_into_the_app_as_it_was(
-        sandbox: Sandbox, api_client: client.ApiClient,
+        sandbox: Sandbox, api_client: client.ApiClient, github: FakeGitHub,
         wake_port: tuple[int, Path]) -> None:
     port, policy = wake_port
     core, net = client.CoreV1Api(api_client), client.NetworkingV1Api(api_client)
@@ -189,10 +217,16 @@ def test_a_request_to_a_sleeping_url_wakes_it_once_into_the_app_as_it_was(
         return await kube.get(DEPLOYMENTS, "default", "app")
     app = virtual(sandbox, env, deployment)
     assert app["spec"]["replicas"] == 2 and app["status"]["readyReplicas"] == 2
+    # Awake again: a request that still reaches the listener (an ingress controller slow to
+    # see the restored Ingress) is told the app is loading, and wakes nothing.
+    status, _, body = get(port, host)
+    assert (status, "ready: loading the app" in body) == (503, True)
     events = wait_for(lambda: wake_events(core, env), what="the wake's audit Event")
     assert len(events) == 1 and events[0].endswith(": ready"), events
-    # Awake again: the listener acts no more.
-    assert get(port, host)[0] == 404
+    # The API's token told the pull request (the sleep above had none: nothing before).
+    [comment] = github.comments("example/wakeful", 11)
+    assert "ready" in comment["body"].lower() and result["url"] in comment["body"], \
+        comment["body"]
     preview(sandbox, "down", "--repo", "example/wakeful", "--pr", "11")
 
 

@@ -4,7 +4,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import socket
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +17,7 @@ import click
 from preview.results import UpResult
 
 if TYPE_CHECKING:
+    from preview.kube.host import HostCluster
     from preview.sandbox.runner import ServerConfig
 
 DEMO_AUDIENCE = "preview-sandbox"  # the audience `--api` tokens carry and the policy names
@@ -24,7 +29,6 @@ def run_demo(port: int, kubeconfig_path: Path, config: ServerConfig, example: Pa
     """The sandbox glue of the demo: start the host sandbox, run `operations.demo` on it;
     with `api`, first charts/preview-platform and a local OIDC issuer (`operations.demo.
     platform_api`), and say how to create and delete an environment through the API."""
-    import contextlib
     import signal
 
     from preview import render
@@ -32,6 +36,7 @@ def run_demo(port: int, kubeconfig_path: Path, config: ServerConfig, example: Pa
     from preview.kube.host import HostCluster
     from preview.operations.demo import (
         DEMO_OWNER,
+        DEMO_POLICY_VALUES,
         DEMO_PR,
         DEMO_REPO,
         checkout_head,
@@ -56,9 +61,12 @@ def run_demo(port: int, kubeconfig_path: Path, config: ServerConfig, example: Pa
 
         hints: list[str] = []
 
+        # The wake page, served by the demo itself, and a policy naming it for `preview sleep`.
+        policy_path = path.with_name(path.name + ".policy.yaml")
+
         def announce(result: UpResult) -> None:
             printer.done()
-            click.echo(demo_text(result, path, sb.ingress_http_port, hints))
+            click.echo(demo_text(result, path, sb.ingress_http_port, hints, policy_path))
             sys.stdout.flush()
 
         async def main() -> None:
@@ -67,6 +75,9 @@ def run_demo(port: int, kubeconfig_path: Path, config: ServerConfig, example: Pa
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
             async with contextlib.AsyncExitStack() as stack:
+                wake_port = await stack.enter_async_context(wake_page(host))
+                policy_path.write_text(json.dumps({**DEMO_POLICY_VALUES, "wakePage": {
+                    "service": "127.0.0.1", "port": wake_port}}) + "\n")
                 if api:
                     issuer = await OidcIssuer(audience=DEMO_AUDIENCE).start()
                     stack.push_async_callback(issuer.stop)
@@ -85,6 +96,27 @@ def run_demo(port: int, kubeconfig_path: Path, config: ServerConfig, example: Pa
                        f"({outcome.down.seconds:.1f}s); stopping the sandbox.")
 
         asyncio.run(main())
+
+
+@contextlib.asynccontextmanager
+async def wake_page(host: HostCluster) -> AsyncIterator[int]:
+    """The wake page (`preview serve --wake-listen`'s) on a free loopback port, for the
+    demo's sleeping environment; yields the port."""
+    from aiohttp import web
+
+    from preview.serve import wake
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    runner = web.AppRunner(wake.make_wake_app(wake.Waker(host)), handle_signals=False,
+                           access_log=None)
+    await runner.setup()
+    try:
+        await web.SockSite(runner, sock).start()
+        yield int(sock.getsockname()[1])
+    finally:
+        await runner.cleanup()
+        sock.close()
 
 
 def api_text(api_url: str, token_url: str, token_secret: str, example: Path,
@@ -109,7 +141,7 @@ def api_text(api_url: str, token_url: str, token_secret: str, example: Path,
 
 
 def demo_text(result: UpResult, kubeconfig: Path, ingress_port: int,
-              api_hints: list[str] | None = None) -> str:
+              api_hints: list[str] | None = None, policy: Path | None = None) -> str:
     """What the demo prints once `up` finished (pure)."""
     from preview.cli.texts import up_text
     from preview.operations.demo import DEMO_OWNER, DEMO_PR, DEMO_REPO
@@ -129,10 +161,16 @@ def demo_text(result: UpResult, kubeconfig: Path, ingress_port: int,
               "--tunnel --file pr-1.kubeconfig &",
               "  KUBECONFIG=pr-1.kubeconfig .tools/bin/kubectl get pods   # the virtual cluster",
               "",
-              "Sleep and wake (no pod on the host while asleep; the URL answers again after):",
+              "Sleep (no pod on the host while asleep), then wake it by opening its URL:",
               f"  .venv/bin/preview sleep --repo {DEMO_OWNER}/{DEMO_REPO} --pr {DEMO_PR} "
-              f"--kubeconfig {kubeconfig}",
+              f"--kubeconfig {kubeconfig}" + (f" --policy {policy}" if policy else ""),
               f"  .venv/bin/preview list --kubeconfig {kubeconfig}       # status: asleep",
+              *([f"  curl -i -H 'Host: {host}' http://127.0.0.1:{ingress_port}/   # 503: "
+                 "the wake page, which wakes it;",
+                 "  # in a browser the page reloads by itself into the app (about 20 s)",
+                 f"  .venv/bin/preview list --kubeconfig {kubeconfig}       # status: ready"]
+                if policy else []),
+              "  # or by command:",
               f"  .venv/bin/preview wake --repo {DEMO_OWNER}/{DEMO_REPO} --pr {DEMO_PR} "
               f"--kubeconfig {kubeconfig}",
               f"  .venv/bin/preview cost --by repo --kubeconfig {kubeconfig}",

@@ -41,6 +41,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # `burstReplicas`: at most this many creates or deletes per sync.
 BURST_REPLICAS = 500
+# A pod's change reaches its set's sync this much later, so that the changes of a burst
+# (hundreds of pods created, bound and started at once) share syncs: each sync visits every
+# pod of the namespace, as the real one does, and syncing on every event, as fast as the
+# loop allowed, made the controller about a tenth of a 500-pod scale-up's CPU (BENCHMARKS.md).
+# A busy kube-controller-manager's queue merges such events too; the status lags by at most
+# this. The same for the set's own status writes (`on_set`).
+POD_EVENT_DELAY = 0.05
 
 
 def replicaset_status(rs: dict[str, Any], pods: list[dict[str, Any]], at: dt.datetime,
@@ -51,11 +58,15 @@ def replicaset_status(rs: dict[str, Any], pods: list[dict[str, Any]], at: dt.dat
     min_ready = int(spec.get("minReadySeconds") or 0)
     fully = sum(1 for p in pods
                 if template_labels.items() <= (p["metadata"].get("labels") or {}).items())
+    ready = sum(1 for p in pods if is_ready(p))
     status: dict[str, Any] = {
         "replicas": len(pods),
         "fullyLabeledReplicas": fully,
-        "readyReplicas": sum(1 for p in pods if is_ready(p)),
-        "availableReplicas": sum(1 for p in pods if is_available(p, min_ready, at)),
+        "readyReplicas": ready,
+        # Without minReadySeconds available is Ready: not counted twice (a sync visits
+        # every pod of the set).
+        "availableReplicas": ready if min_ready <= 0 else sum(
+            1 for p in pods if is_available(p, min_ready, at)),
         "observedGeneration": rs["metadata"].get("generation", 0),
     }
     old_conditions = (rs.get("status") or {}).get("conditions") or []
@@ -79,8 +90,17 @@ class ReplicaSetController:
         self.expectations = Expectations()
         self.events = EventRecorder(ctx.client, "replicaset-controller")
         self.failures: dict[Key, str] = {}
-        self.sets.add_handler(lambda kind, obj, old: self.queue.add(key_of(obj)))
+        self.sets.add_handler(self.on_set)
         self.pods.add_handler(self.on_pod)
+
+    def on_set(self, kind: str, rs: dict[str, Any], old: dict[str, Any] | None) -> None:
+        # A set's own status write (each sync of a burst makes one) is merged as pod events
+        # are: synced at once, it would sync again for every status write of the burst.
+        status_only = (kind == "MODIFIED" and old is not None
+                       and rs.get("spec") == old.get("spec")
+                       and rs["metadata"].get("deletionTimestamp")
+                       == old["metadata"].get("deletionTimestamp"))
+        self.queue.add_after(key_of(rs), POD_EVENT_DELAY if status_only else 0)
 
     def on_pod(self, kind: str, pod: dict[str, Any], old: dict[str, Any] | None) -> None:
         ns = pod["metadata"].get("namespace", "")
@@ -95,7 +115,7 @@ class ReplicaSetController:
                         self.expectations.creation_observed(key)
                     if kind == "DELETED" or pod["metadata"].get("deletionTimestamp"):
                         self.expectations.deletion_observed(key, pod["metadata"]["name"])
-                self.queue.add(key)
+                self.queue.add_after(key, POD_EVENT_DELAY)
             elif ref is None and version is pod:
                 for rs in self.sets.list(ns):
                     if matches(rs, pod):

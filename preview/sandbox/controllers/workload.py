@@ -91,6 +91,8 @@ def is_available(pod: dict[str, Any], min_ready_seconds: int, now: dt.datetime) 
 def next_available_check(pods: Iterable[dict[str, Any]], min_ready_seconds: int,
                          now: dt.datetime) -> float | None:
     """When to look again for pods that are Ready but not yet available (minReadySeconds)."""
+    if min_ready_seconds <= 0:  # a Ready pod is available at once: never
+        return None
     waits = [w for w in (available_in(p, min_ready_seconds, now) for p in pods)
              if w is not None and w > 0]
     return min(waits) + 0.05 if waits else None

@@ -131,7 +131,11 @@ def _merge(live: Any, applied: Any, path: tuple[str, ...]) -> Any:
 def record_update(old: dict[str, Any] | None, new: dict[str, Any], manager: str, now: str,
                   subresource: str = "") -> list[dict[str, Any]]:
     """managedFields after a create/update/patch by `manager` (operation Update)."""
-    new_values = fieldpaths.leaf_values(new)
+    # A top-level field both versions hold as the same object (a status write shares the
+    # stored spec, `Registry._replace`) has neither changed nor removed leaves: not walked.
+    shared = () if old is None else [k for k, v in new.items()
+                                     if k != "metadata" and k in old and old[k] is v]
+    new_values = fieldpaths.leaf_values(new, shared)
     new_paths = set(new_values)
     if old is None:
         changed = new_paths
@@ -139,7 +143,7 @@ def record_update(old: dict[str, Any] | None, new: dict[str, Any], manager: str,
     else:
         # One walk of each object, not a lookup from the root per leaf. A leaf the walk of
         # `old` does not reach (a list walked as a whole there) is looked up as before.
-        old_values = fieldpaths.leaf_values(old)
+        old_values = fieldpaths.leaf_values(old, shared)
         changed = {p for p, v in new_values.items()
                    if (old_values[p] != v if p in old_values
                        else fieldpaths.lookup(old, p) != (True, v))}
@@ -149,13 +153,22 @@ def record_update(old: dict[str, Any] | None, new: dict[str, Any], manager: str,
         entries = [e for e in entries if e.get("operation") == "Apply"]
     out = []
     mine_paths: set[Path] = set()
+    lost = changed | removed
     for e in entries:
+        mine = (e.get("manager") == manager and e.get("operation") == "Update"
+                and e.get("subresource", "") == subresource)
+        if old is not None and not mine and not fieldpaths.owns_any(e.get("fieldsV1"), lost):
+            # Another manager's entry the write leaves alone is kept as stored (the stored
+            # one was written by this function or `apply`, in the same form), not parsed
+            # and written again: most writes change what one manager owns.
+            if e.get("fieldsV1"):
+                out.append(e)
+            continue
         paths = _paths(e)
-        if (e.get("manager") == manager and e.get("operation") == "Update"
-                and e.get("subresource", "") == subresource):
+        if mine:
             mine_paths = paths - removed
             continue
-        paths = paths - changed - removed
+        paths = paths - lost
         if paths:
             e["fieldsV1"] = fieldpaths.to_fields_v1(paths)
             out.append(e)

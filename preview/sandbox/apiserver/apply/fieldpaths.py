@@ -9,6 +9,7 @@ JSON the API serves (`sigs.k8s.io/structured-merge-diff/fieldpath`).
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from preview.sandbox.apiserver.apply.patch import apply_keys_for, is_set_list, key_values
@@ -33,11 +34,12 @@ def leaves(obj: dict[str, Any]) -> set[Path]:
     return set(leaf_values(obj))
 
 
-def leaf_values(obj: dict[str, Any]) -> dict[Path, Any]:
-    """`leaves`, each with what `lookup` finds there, in one walk of the object."""
+def leaf_values(obj: dict[str, Any], skip: Collection[str] = ()) -> dict[Path, Any]:
+    """`leaves`, each with what `lookup` finds there, in one walk of the object (less the
+    top-level fields named in `skip`)."""
     out: dict[Path, Any] = {}
     for k, v in obj.items():
-        if k in ("apiVersion", "kind"):
+        if k in ("apiVersion", "kind") or k in skip:
             continue
         if k == "metadata" and isinstance(v, dict):
             meta = {mk: mv for mk, mv in v.items() if mk not in _SKIP_META}
@@ -132,6 +134,23 @@ def to_fields_v1(paths: set[Path]) -> dict[str, Any]:
         for el in path:
             node = node.setdefault(el, {})
     return root
+
+
+def owns_any(fields: Any, paths: Iterable[Path]) -> bool:
+    """Whether any of `paths` is in the field set `fields` (FieldsV1 form): whether
+    `from_fields_v1(fields) & set(paths)` is not empty, without building the set."""
+    if not isinstance(fields, dict) or not fields:
+        return False
+    for path in paths:
+        node: Any = fields
+        for el in path:
+            if not isinstance(node, dict) or el not in node:
+                break
+            node = node[el]
+        else:
+            if not (isinstance(node, dict) and node):
+                return True
+    return False
 
 
 def from_fields_v1(fields: dict[str, Any], prefix: Path = ()) -> set[Path]:

@@ -18,14 +18,16 @@ class PatchError(Exception):
 
 
 # -- JSON merge patch ----------------------------------------------------------------------
-def json_merge_patch(target: Any, patch: Any) -> Any:
-    """`target` with `patch` merged in, as a new value: neither argument is changed."""
+def json_merge_patch(target: Any, patch: Any, patch_owned: bool = False) -> Any:
+    """`target` with `patch` merged in, as a new value: neither argument is changed. With
+    `patch_owned` (the caller drops `patch` after, as a request body) the result may hold
+    parts of `patch` instead of copies."""
     if not isinstance(patch, dict):
-        return clone(patch)
-    return _merge_into(clone(target) if isinstance(target, dict) else {}, patch)
+        return patch if patch_owned else clone(patch)
+    return _merge_into(clone(target) if isinstance(target, dict) else {}, patch, patch_owned)
 
 
-def _merge_into(out: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+def _merge_into(out: dict[str, Any], patch: dict[str, Any], owned: bool) -> dict[str, Any]:
     """Merge `patch` into `out` in place (`out` is a copy of ours: cloned once, at the top,
     not again at every level)."""
     for key, value in patch.items():
@@ -33,9 +35,9 @@ def _merge_into(out: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
             out.pop(key, None)
         elif isinstance(value, dict):
             current = out.get(key)
-            out[key] = _merge_into(current if isinstance(current, dict) else {}, value)
+            out[key] = _merge_into(current if isinstance(current, dict) else {}, value, owned)
         else:
-            out[key] = clone(value)
+            out[key] = value if owned else clone(value)
     return out
 
 

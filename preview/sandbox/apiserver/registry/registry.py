@@ -204,7 +204,11 @@ class Registry(Deletions):
             # Of a status patch's result only the status and the resourceVersion precondition
             # are kept (`_replace`): the spec is not copied to be patched and thrown away. (A
             # JSON patch may name spec paths, which must exist to be patched.)
-            current = {k: v for k, v in current.items()
+            # Nor are its managedFields, which the stored object keeps (`_replace`): not
+            # copied to be checked and thrown away either.
+            current = {k: v if k != "metadata" else
+                       {mk: mv for mk, mv in v.items() if mk != "managedFields"}
+                       for k, v in current.items()
                        if k in ("apiVersion", "kind", "metadata", "status")}
         try:
             if kind == "json":
@@ -213,7 +217,7 @@ class Registry(Deletions):
                                       "[]handlers.jsonPatchOp")
                 patched = patch.json_patch(current, body)
             elif kind == "merge":
-                patched = patch.json_merge_patch(current, require_object(body))
+                patched = patch.json_merge_patch(current, require_object(body), patch_owned=True)
             else:
                 patched = patch.strategic_merge_patch(current, require_object(body))
         except patch.PatchError as e:
@@ -270,8 +274,13 @@ class Registry(Deletions):
         old_meta = old["metadata"]
         if subresource == "status":
             status = new.get("status")
-            # The stored object less its status (replaced: not worth copying).
-            merged = {k: clone(v) for k, v in old.items() if k != "status"}
+            # The stored object less its status (replaced: not worth copying). Its spec and
+            # managedFields are shared, not copied: a status write cannot change the spec,
+            # managedFields are replaced whole (`record_update`), and stored objects are never
+            # changed in place (each write stores a new one), so the old version in the watch
+            # history and the new one may hold the same parts. A pod's spec is most of it,
+            # and the kubelet writes a pod's status several times.
+            merged = {k: _status_write_base(k, v) for k, v in old.items() if k != "status"}
             if status is not None:
                 merged["status"] = status
             new = merged
@@ -352,6 +361,15 @@ class Registry(Deletions):
 
     def events_for(self, rt: ResourceType, event: Event) -> dict[str, Any]:
         return conversion.from_storage(rt, event.obj)
+
+
+def _status_write_base(key: str, value: Any) -> Any:
+    """A top-level field of the stored object as a status write starts from (see `_replace`)."""
+    if key == "spec":
+        return value
+    if key == "metadata":
+        return {k: v if k == "managedFields" else clone(v) for k, v in value.items()}
+    return clone(value)
 
 
 def _spec_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
