@@ -108,7 +108,7 @@ def test_status_heartbeats_keep_transition_times(fast_core: client.CoreV1Api) ->
 
     before = ready("sandbox-worker-1")
     after = wait_for(lambda: (c := ready("sandbox-worker-1")).last_heartbeat_time >
-                     before.last_heartbeat_time and c, timeout=5, what="a status heartbeat")
+                     before.last_heartbeat_time and c, timeout=15, what="a status heartbeat")
     assert after.last_transition_time == before.last_transition_time
     assert after.status == "True"
 

@@ -64,7 +64,14 @@ def start_syncer(host_kubeconfig: str, virtual_kubeconfig: str, host_namespace: 
                 return True
         except OSError:
             return False
-    wait_for(ready, 30, what="the syncer to be ready")
+    try:
+        wait_for(ready, 60, what="the syncer to be ready")
+    except BaseException:
+        # Not left running: a syncer that comes up late would fight the next one started
+        # for the same host namespace (and fail the run's leak check).
+        proc.kill()
+        proc.wait(10)
+        raise
     return proc, port
 
 
