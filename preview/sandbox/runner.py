@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import signal
 import ssl
 import tempfile
@@ -205,6 +206,24 @@ async def _wrap(coro: Awaitable[T]) -> T:
     return await coro
 
 
+# The collector's full passes walk every object the process holds — here the whole store and
+# its watch history — and stopped the emulator for up to 0.6 s of CPU each, which was the
+# whole of bench/syncer.py's steady p99 tail (BENCHMARKS.md). In a process of its own the
+# emulator makes none by itself (its young generations are collected as usual), and one
+# every FULL_PASS_SECONDS, so cyclic garbage that outlived two young collections is freed
+# within that time.
+FULL_PASS_SECONDS = 600.0
+_NO_AUTOMATIC_FULL_PASS = 1 << 30  # young collections before a full pass: never, in practice
+
+
+async def _full_passes_on_schedule() -> None:
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, _NO_AUTOMATIC_FULL_PASS)
+    while True:
+        await asyncio.sleep(FULL_PASS_SECONDS)
+        gc.collect()
+
+
 async def serve_forever(config: ServerConfig, host: str, port: int, kubeconfig_path: Path,
                         on_ready: Callable[[str], Any],
                         on_running: Callable[[Running], Any] | None = None) -> None:
@@ -213,6 +232,7 @@ async def serve_forever(config: ServerConfig, host: str, port: int, kubeconfig_p
     `on_ready(url)` runs then; `on_running(running)` too, for callers that want more (the
     ingress ports).
     """
+    collector = asyncio.create_task(_full_passes_on_schedule())
     running = await start(config, host, port)
     kubeconfig.write(kubeconfig_path, running.admin_kubeconfig())
     # Handlers first: a script may signal as soon as it has read what on_ready printed.
@@ -226,4 +246,5 @@ async def serve_forever(config: ServerConfig, host: str, port: int, kubeconfig_p
     try:
         await stop.wait()
     finally:
+        collector.cancel()
         await running.stop()
