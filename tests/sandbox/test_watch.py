@@ -82,9 +82,15 @@ def test_bookmarks_arrive_when_asked_for() -> None:
     with Sandbox(ServerConfig(bookmark_interval=0.2)) as sb:
         api = client.CoreV1Api(_client(sb))
         rv = api.list_namespaced_secret("default").metadata.resource_version
-        events = list(raw_watch(sb, f"/api/v1/namespaces/default/secrets?watch=1"
-                                    f"&resourceVersion={rv}&allowWatchBookmarks=true"
-                                    f"&timeoutSeconds=1"))
+        # Read until the first bookmark (every 0.2 s here): the watch's timeout only bounds a
+        # sandbox that never sends one, and leaves room for a busy machine.
+        events = []
+        for event in raw_watch(sb, f"/api/v1/namespaces/default/secrets?watch=1"
+                                   f"&resourceVersion={rv}&allowWatchBookmarks=true"
+                                   f"&timeoutSeconds=10"):
+            events.append(event)
+            if event["type"] == "BOOKMARK":
+                break
         bookmarks = [e for e in events if e["type"] == "BOOKMARK"]
         assert bookmarks, events
         assert bookmarks[0]["object"]["kind"] == "Secret"
