@@ -4,25 +4,14 @@ write's version stays as it was in the watch history, and managedFields name the
 from __future__ import annotations
 
 import json
-import urllib.request
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from preview.sandbox.runner import Sandbox
 from tests.conftest import raw_request
+from tests.sandbox.test_watch import raw_watch
 
 pytestmark = pytest.mark.sandbox
-
-
-def _watch(sb: Sandbox, path: str) -> Iterator[dict[str, Any]]:
-    req = urllib.request.Request(sb.url + path,
-                                 headers={"Authorization": f"Bearer {sb.admin_token}"})
-    with urllib.request.urlopen(req, timeout=30, context=sb.ssl_context()) as resp:
-        for line in resp:
-            if line.strip():
-                yield json.loads(line)
 
 
 def test_status_writes_keep_the_spec_and_each_version_in_the_history(
@@ -48,7 +37,7 @@ def test_status_writes_keep_the_spec_and_each_version_in_the_history(
     assert live["status"]["message"] == "two" and live["status"]["reason"] == "Second"
 
     rv = created["metadata"]["resourceVersion"]
-    events = _watch(sandbox, f"{pods}?watch=1&resourceVersion={rv}&timeoutSeconds=1")
+    events = raw_watch(sandbox, f"{pods}?watch=1&resourceVersion={rv}&timeoutSeconds=1")
     modified = [e["object"] for e in events if e["type"] == "MODIFIED"]
     assert [(o["status"].get("message"), o["status"].get("reason")) for o in modified] == \
         [("one", None), ("two", "Second")]
